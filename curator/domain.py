@@ -1,0 +1,218 @@
+"""Domain types shared by every layer: plain frozen dataclasses and the vocabularies of TAT-QA.
+
+This module is a leaf: it imports nothing from the project, so the store, the core and the
+screens can all depend on it without cycles.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+#: The four TAT-QA answer types.
+ANSWER_TYPES: Final = ("span", "multi-span", "arithmetic", "count")
+#: Where the evidence for the answer comes from.
+ANSWER_SOURCES: Final = ("table", "text", "table-text")
+#: Scales as written in TAT-QA; "" means a plain number or a non-numeric answer.
+SCALES: Final = ("", "thousand", "million", "billion", "percent")
+#: Review status of a record: its latest live decision, or pending when there is none.
+REVIEW_STATUSES: Final = ("pending", "accepted", "edited", "rejected")
+#: Verdicts a judge may store. "none" is a filter value meaning "no verdict yet".
+VERDICTS: Final = ("correct", "incorrect", "uncertain", "unparsed", "error")
+
+#: JSON value of an answer exactly as the source had it: list of spans, number, or count string.
+AnswerValue = list[str] | int | float | str
+
+
+class CuratorError(Exception):
+    """An error the user can act on; the CLI prints it on one line, without a traceback."""
+
+    exit_code: int = 1
+
+
+class BadInput(CuratorError):
+    """Input that cannot be accepted. Always names the file and where in it the problem is."""
+
+    exit_code = 2
+
+    def __init__(self, source: str, where: str, problem: str) -> None:
+        self.source = source
+        self.where = where
+        self.problem = problem
+        location = f"{source}: {where}" if where else source
+        super().__init__(f"{location}: {problem}")
+
+
+class StoreError(CuratorError):
+    """The store cannot be used as asked (missing, newer schema, locked for too long)."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    uid: str
+    order: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """A table with its paragraphs; questions refer to it by uid."""
+
+    uid: str
+    split: str
+    table: tuple[tuple[str, ...], ...]
+    paragraphs: tuple[Paragraph, ...]
+    source_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One question with its gold answer, as imported (edits live in review events)."""
+
+    seq: int
+    uid: str
+    context_uid: str
+    split: str
+    order: int
+    question: str
+    answer: AnswerValue
+    answer_type: str
+    answer_from: str
+    derivation: str
+    scale: str
+    rel_paragraphs: tuple[str, ...]
+    req_comparison: bool
+    content_hash: str = ""
+
+    @property
+    def answer_text(self) -> str:
+        return answer_to_text(self.answer)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """One line of a record listing: the record plus its review status and latest verdicts."""
+
+    seq: int
+    uid: str
+    split: str
+    context_uid: str
+    question: str
+    answer: AnswerValue
+    answer_type: str
+    answer_from: str
+    scale: str
+    status: str
+    verdicts: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON shape printed by `curator list --json`; scripts depend on these keys."""
+        return {
+            "uid": self.uid,
+            "split": self.split,
+            "context_uid": self.context_uid,
+            "question": self.question,
+            "answer": self.answer,
+            "answer_type": self.answer_type,
+            "answer_from": self.answer_from,
+            "scale": self.scale,
+            "status": self.status,
+            "verdicts": dict(self.verdicts),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFilter:
+    """Which records a listing shows. Empty tuples mean "any"."""
+
+    statuses: tuple[str, ...] = ()
+    verdicts: tuple[str, ...] = ()
+    answer_types: tuple[str, ...] = ()
+    answer_sources: tuple[str, ...] = ()
+    splits: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        """Reject unknown filter values up front so a typo never silently matches nothing."""
+        checks = (
+            ("status", self.statuses, REVIEW_STATUSES),
+            ("verdict", self.verdicts, (*VERDICTS, "none")),
+            ("answer type", self.answer_types, ANSWER_TYPES),
+            ("answer source", self.answer_sources, ANSWER_SOURCES),
+        )
+        for name, values, allowed in checks:
+            for value in values:
+                if value not in allowed:
+                    raise CuratorError(
+                        f"unknown {name} {value!r}; expected one of: {', '.join(allowed)}"
+                    )
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field of a record that a re-import changed."""
+
+    uid: str
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """What one import did. Counts are of distinct uids in the file."""
+
+    source: str
+    split: str
+    contexts: int
+    questions: int
+    new_contexts: int
+    changed_contexts: int
+    new_records: int
+    changed_records: int
+    unchanged_records: int
+    duplicates_skipped: int
+    by_answer_type: dict[str, int]
+    changes: tuple[FieldChange, ...] = ()
+    reviewed_changed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "split": self.split,
+            "contexts": self.contexts,
+            "questions": self.questions,
+            "new_contexts": self.new_contexts,
+            "changed_contexts": self.changed_contexts,
+            "new_records": self.new_records,
+            "changed_records": self.changed_records,
+            "unchanged_records": self.unchanged_records,
+            "duplicates_skipped": self.duplicates_skipped,
+            "reviewed_changed": self.reviewed_changed,
+            "by_answer_type": dict(self.by_answer_type),
+            "changes": [
+                {"uid": c.uid, "field": c.field, "old": c.old, "new": c.new} for c in self.changes
+            ],
+        }
+
+
+def answer_to_text(answer: AnswerValue) -> str:
+    """Render an answer on one line, keeping the data's own spelling of numbers and spans."""
+    if isinstance(answer, list):
+        return " | ".join(answer)
+    if isinstance(answer, float) and answer.is_integer() and abs(answer) < 1e15:
+        # JSON 12.0 stays 12.0: keep the source's spelling, do not normalise.
+        return repr(answer)
+    return str(answer)
+
+
+def answer_from_json(text: str) -> AnswerValue:
+    """Decode an answer stored as JSON text back to its original Python type."""
+    value = json.loads(text)
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a TAT-QA answer: {text!r}")
+    return value

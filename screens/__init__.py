@@ -1,0 +1,1 @@
+"""Textual screens: draw and dispatch; every store call runs in a thread worker."""

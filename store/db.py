@@ -1,0 +1,201 @@
+"""Opening the store: path resolution, the lock policy, transactions and schema migrations.
+
+DuckDB lets one process hold a database file open for writing, and while it does, no other process
+can open the file at all. So the store never keeps a connection open longer than one unit of work:
+each operation opens a connection, does its work (one transaction when it writes) and closes it.
+Opening waits, with jittered backoff, while another process holds the lock, so concurrent curator
+processes take turns instead of failing. Everything outside this package sees only `Store` methods.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from curator.domain import StoreError
+
+#: How long an operation waits for another process's lock before giving up.
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def bundled_migrations() -> tuple[Migration, ...]:
+    """The migrations shipped with this version of curator, in version order."""
+    found = []
+    for entry in resources.files("curator.store").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise RuntimeError(f"migrations must be numbered 1..n; {migration.name} is out of place")
+    return tuple(found)
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return isinstance(exc, duckdb.IOException) and (
+        "Could not set lock" in text or "Conflicting lock" in text
+    )
+
+
+def remove_store_files(path: Path) -> None:
+    """Delete a store file and its WAL (used to undo creating a store for a failed operation)."""
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+
+
+class Store:
+    """A curator store: one DuckDB file. Cheap to construct; connections are opened per operation."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
+        migrations: tuple[Migration, ...] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self.migrations = bundled_migrations() if migrations is None else migrations
+
+    @property
+    def latest_version(self) -> int:
+        return self.migrations[-1].version if self.migrations else 0
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], *, create: bool = False, **kwargs: Any
+    ) -> Store:
+        """Open an existing store (or create one when `create`), migrating an older schema.
+
+        A store written by a newer curator is refused rather than guessed at.
+        """
+        store = cls(path, **kwargs)
+        existed = store.path.exists()
+        if not existed and not create:
+            raise StoreError(
+                f"{store.path}: no store here; create one with `curator import FILE` "
+                "or choose another with --db / CURATOR_DB"
+            )
+        if existed and store.path.is_dir():
+            raise StoreError(f"{store.path}: is a directory, not a store file")
+        try:
+            store.migrate()
+        except BaseException:
+            if not existed:
+                remove_store_files(store.path)
+            raise
+        return store
+
+    def schema_version(self) -> int:
+        with self.connection() as con:
+            return _read_version(con)
+
+    def migrate(self) -> int:
+        """Bring the file to the latest schema in one transaction; return the version now."""
+        with self.transaction() as con:
+            current = _read_version(con)
+            if current > self.latest_version:
+                raise StoreError(
+                    f"{self.path}: store has schema version {current}, newer than this curator "
+                    f"understands ({self.latest_version}); upgrade curator to open it"
+                )
+            if current == 0:
+                con.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version "
+                    "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+                )
+            for migration in self.migrations:
+                if migration.version <= current:
+                    continue
+                con.execute(migration.sql)
+                con.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, current_timestamp)",
+                    [migration.version, migration.name],
+                )
+            return max(current, self.latest_version)
+
+    # -- connections -----------------------------------------------------------------------
+
+    @contextmanager
+    def connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one operation; waits (with jittered backoff) for another's lock."""
+        con = self._connect(read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        with self.connection() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.01
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise StoreError(f"{self.path}: cannot open store: {_first_line(exc)}") from exc
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"{self.path}: store stayed locked by another process for "
+                        f"{self.lock_timeout:.0f}s; {_first_line(exc)}"
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.5)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _read_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version' "
+        "AND schema_name = 'main'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        other = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main'"
+        ).fetchone()
+        if other and other[0]:
+            raise StoreError("this DuckDB file is not a curator store (it has no schema_version)")
+        return 0
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+ProgressCallback = Callable[[str, float], None]

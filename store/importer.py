@@ -1,0 +1,549 @@
+"""Bulk import of TAT-QA raw JSON into the store, in one transaction.
+
+DuckDB parses the file itself (`read_json` with an explicit schema whose leaves are JSON), because
+that is several times faster than Python and streams instead of holding the file as Python objects.
+Every field is then checked in SQL against the specification in `curator.tatqa`, still inside the
+transaction: the first problem found is raised as `BadInput` naming the context, question, uid and
+field, the transaction rolls back, and the store is exactly as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from curator.domain import ANSWER_TYPES, BadInput, FieldChange, ImportSummary
+from curator.store.db import ProgressCallback, Store
+from curator.tatqa import (
+    ANSWER_RULES,
+    PARAGRAPH_FIELDS,
+    QUESTION_FIELDS,
+    FieldSpec,
+    context_where,
+    diagnose,
+    question_where,
+)
+
+#: Largest single context DuckDB will accept (a context is one JSON object of the top-level list).
+MAX_CONTEXT_BYTES = 256 * 1024 * 1024
+#: How many field-level differences an import lists when records changed.
+MAX_LISTED_CHANGES = 20
+
+
+def _json_struct(fields: tuple[FieldSpec, ...]) -> str:
+    return "STRUCT(" + ", ".join(f'"{f.name}" JSON' for f in fields) + ")"
+
+
+_COLUMNS = (
+    "{'table': 'STRUCT(uid JSON, \"table\" JSON)', "
+    f"'paragraphs': '{_json_struct(PARAGRAPH_FIELDS)}[]', "
+    f"'questions': '{_json_struct(QUESTION_FIELDS)}[]'}}"
+)
+
+_TYPE_WORDS = (
+    "CASE json_type({v}) WHEN 'VARCHAR' THEN 'a string' WHEN 'BIGINT' THEN 'a number' "
+    "WHEN 'UBIGINT' THEN 'a number' WHEN 'DOUBLE' THEN 'a number' WHEN 'BOOLEAN' THEN 'true/false' "
+    "WHEN 'ARRAY' THEN 'a list' WHEN 'OBJECT' THEN 'an object' ELSE 'null' END"
+)
+
+# The checks test the JSON text itself. DuckDB stores JSON values minified and normalised, so a
+# string starts with a quote, an integer is digits, and a list of strings has one exact shape:
+# plain text tests that cost far less than parsing each value again. `json_type` appears only in
+# the messages, which are computed for the one bad row reported.
+_STRING = '"(?:[^"\\\\]|\\\\.)*"'
+_STRING_LIST = f"\\[(?:{_STRING}(?:,{_STRING})*)?\\]"
+_NONEMPTY_STRING_LIST = f"\\[{_STRING}(?:,{_STRING})*\\]"
+_INTEGER = "-?[0-9]+"
+_NUMBER = "-?[0-9]+(?:\\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _matches(v: str, pattern: str) -> str:
+    return f"regexp_full_match(CAST({v} AS VARCHAR), {_sql_str(pattern)})"
+
+
+def _field_checks(spec: FieldSpec, v: str, answer_type: str | None = None) -> list[tuple[str, str]]:
+    """(condition that means "bad", SQL expression for the message) pairs, in the order to test."""
+    name = spec.name
+    text = f"CAST({v} AS VARCHAR)"
+    checks = [(f"({v} IS NULL OR {text} = 'null')", _sql_str(f"missing field {name!r}"))]
+    found = _sql_str(f"field {name!r} must be {spec.describe()}, found ") + " || " + (
+        _TYPE_WORDS.format(v=v)
+    )
+    if spec.allowed:
+        allowed = ", ".join(_sql_str(json.dumps(a)) for a in spec.allowed)
+        message = (
+            _sql_str(f"field {name!r} is ") + f" || {text} || " + _sql_str(f"; expected {spec.describe()}")
+        )
+        checks.append((f"{text} NOT IN ({allowed})", message))
+    elif spec.kind == "string":
+        checks.append((f"NOT starts_with({text}, '\"')", found))
+    elif spec.kind == "integer":
+        checks.append((f"NOT {_matches(v, _INTEGER)}", found))
+    elif spec.kind == "boolean":
+        checks.append((f"{text} NOT IN ('true', 'false')", found))
+    elif spec.kind == "string_list":
+        checks.append((f"NOT {_matches(v, _STRING_LIST)}", found))
+    elif spec.kind == "answer":
+        assert answer_type is not None
+        inner = f"trim(json_extract_string({v}, '$'))"
+        quoted = f"starts_with({text}, '\"')"
+        rule = (
+            f"CASE {answer_type} "
+            f"WHEN 'arithmetic' THEN {_matches(v, _NUMBER)} "
+            f"OR ({quoted} AND TRY_CAST({inner} AS DOUBLE) IS NOT NULL) "
+            f"WHEN 'count' THEN {_matches(v, _INTEGER)} "
+            f"OR ({quoted} AND regexp_full_match({inner}, '{_INTEGER}')) "
+            f"ELSE {_matches(v, _NONEMPTY_STRING_LIST)} END"
+        )
+        words = (
+            f"CASE {answer_type} "
+            + " ".join(f"WHEN {_sql_str(t)} THEN {_sql_str(w)}" for t, w in ANSWER_RULES.items())
+            + " END"
+        )
+        checks.append(
+            (
+                f"NOT ({rule})",
+                f"'field ''answer'' of a ' || {answer_type} || ' question must be ' || {words}"
+                f" || ', found ' || {text}",
+            )
+        )
+    return checks
+
+
+def _problem_expr(checks: list[tuple[str, str]]) -> str:
+    return "CASE " + " ".join(f"WHEN {c} THEN {m}" for c, m in checks) + " END"
+
+
+def _question_problem_sql() -> str:
+    checks: list[tuple[str, str]] = []
+    # answer_type is checked before answer, so the answer rule can rely on it being known.
+    ordered = sorted(QUESTION_FIELDS, key=lambda f: f.name == "answer")
+    for spec in ordered:
+        checks += _field_checks(spec, f'q."{spec.name}"', "json_extract_string(q.answer_type, '$')")
+    return _problem_expr(checks)
+
+
+def _context_problem_sql() -> str:
+    t = '"table"'
+    table_rows = f'{t}."table"'
+    checks = [(f"{t} IS NULL", "'missing field ''table'''")]
+    checks += _field_checks(FieldSpec("uid", "string"), f"{t}.uid")
+    checks = [(c, "'table: ' || " + m if i else m) for i, (c, m) in enumerate(checks)]
+    row = f"\\[(?:{_STRING}(?:,{_STRING})*)?\\]"
+    rows_ok = _matches(table_rows, f"\\[(?:{row}(?:,{row})*)?\\]")
+    checks.append(
+        (
+            f"{table_rows} IS NULL OR json_type({table_rows}) = 'NULL'",
+            "'table: missing field ''table'' (the rows of cells)'",
+        )
+    )
+    checks.append(
+        (
+            f"NOT {rows_ok}",
+            "'table: field ''table'' must be a list of rows, each a list of strings'",
+        )
+    )
+    checks.append(("paragraphs IS NULL", "'missing field ''paragraphs'''"))
+    checks.append(("questions IS NULL", "'missing field ''questions'''"))
+    return _problem_expr(checks)
+
+
+def _paragraph_problem_sql() -> str:
+    checks: list[tuple[str, str]] = []
+    for spec in PARAGRAPH_FIELDS:
+        checks += _field_checks(spec, f'p."{spec.name}"')
+    return _problem_expr(checks)
+
+
+_CONTEXT_PROBLEM = _context_problem_sql()
+_PARAGRAPH_PROBLEM = _paragraph_problem_sql()
+_QUESTION_PROBLEM = _question_problem_sql()
+
+_RECORD_FIELDS = (
+    "context_uid",
+    "split",
+    "q_order",
+    "question",
+    "answer",
+    "answer_type",
+    "answer_from",
+    "derivation",
+    "scale",
+    "rel_paragraphs",
+    "req_comparison",
+)
+
+
+class _Progress:
+    """Polls DuckDB's query progress from a thread and reports it with the stage name."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, callback: ProgressCallback | None) -> None:
+        self.con = con
+        self.callback = callback
+        self.stage = ""
+        self.base = 0.0
+        self.span = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Progress:
+        if self.callback is not None:
+            self._thread = threading.Thread(target=self._run, name="import-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    @contextmanager
+    def step(self, stage: str, base: float, span: float) -> Iterator[None]:
+        self.stage, self.base, self.span = stage, base, span
+        self._report(0.0)
+        yield
+        self._report(1.0)
+
+    def _report(self, fraction: float) -> None:
+        if self.callback is not None:
+            self.callback(self.stage, min(1.0, self.base + self.span * fraction))
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                pct = self.con.query_progress()
+            except duckdb.Error:
+                continue
+            if pct >= 0:
+                self._report(pct / 100.0)
+
+
+def _sha256_file(path: Path, out: list[str]) -> None:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    out.append(digest.hexdigest())
+
+
+_RECORD_AND_VALUE = re.compile(r"record/value (\d+)")
+
+
+def _bad_from_duckdb(path: Path, exc: duckdb.Error) -> BadInput:
+    """Explain a file DuckDB refused: ask the careful Python reader first, else use DuckDB's words."""
+    diagnosed = diagnose(path)
+    if diagnosed is not None:
+        return diagnosed
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = re.sub(r"^[A-Za-z ]+Error: ", "", text)
+    match = _RECORD_AND_VALUE.search(text)
+    where = f"context #{match.group(1)}" if match else ""
+    text = re.sub(r'JSON transform error in file "[^"]*", in record/value \d+: ', "", text)
+    return BadInput(str(path), where, text)
+
+
+def import_file(
+    store: Store,
+    path: Path,
+    split: str,
+    *,
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Import one TAT-QA file into `store` as `split`; all of it, or (on bad input) none of it."""
+    source = str(path)
+    if not path.exists():
+        raise BadInput(source, "", "no such file")
+    if path.is_dir():
+        raise BadInput(source, "", "is a directory, not a file")
+    if path.stat().st_size == 0:
+        raise BadInput(source, "", "file is empty")
+    digest: list[str] = []
+    hasher = threading.Thread(target=_sha256_file, args=(path, digest), daemon=True)
+    hasher.start()
+    with store.transaction() as con, _Progress(con, progress) as prog:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+        with prog.step("reading", 0.0, 0.45):
+            try:
+                con.execute(
+                    "CREATE TEMP TABLE raw AS SELECT row_number() OVER () AS ci, "
+                    '"table", paragraphs, questions '
+                    f"FROM read_json(?, format = 'array', columns = {_COLUMNS}, "
+                    f"maximum_object_size = {MAX_CONTEXT_BYTES})",
+                    [str(path)],
+                )
+            except duckdb.Error as exc:
+                raise _bad_from_duckdb(path, exc) from None
+        with prog.step("checking", 0.45, 0.25):
+            _check_contexts(con, source)
+            _stage_questions(con, split)
+            _check_questions(con, source)
+            duplicates = _check_duplicates(con, source)
+        with prog.step("writing", 0.7, 0.3):
+            hasher.join()
+            summary = _write(con, source, path, split, digest[0] if digest else "", duplicates)
+    return summary
+
+
+def _check_contexts(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    count = con.execute("SELECT count(*) FROM raw").fetchone()
+    if not count or count[0] == 0:
+        raise BadInput(source, "top level", "the list of contexts is empty")
+    row = con.execute(
+        "SELECT ci, json_extract_string(\"table\".uid, '$'), problem FROM ("
+        f"SELECT ci, \"table\", {_CONTEXT_PROBLEM} AS problem FROM raw) "
+        "WHERE problem IS NOT NULL ORDER BY ci LIMIT 1"
+    ).fetchone()
+    if row:
+        raise BadInput(source, context_where(row[0], _uid_or_none(row[1])), row[2])
+    # Checked per list rather than unnested: this runs on every import, the error path rarely.
+    row = con.execute(
+        "SELECT ci, json_extract_string(\"table\".uid, '$'), bad.i, bad.problem FROM ("
+        "SELECT ci, \"table\", list_filter(list_transform(paragraphs, lambda p, i: "
+        f"{{'i': i, 'problem': {_PARAGRAPH_PROBLEM}}}), lambda x: x.problem IS NOT NULL)[1] AS bad "
+        "FROM raw) WHERE bad IS NOT NULL ORDER BY ci LIMIT 1"
+    ).fetchone()
+    if row:
+        raise BadInput(source, f"{context_where(row[0], row[1])}, paragraph #{row[2]}", row[3])
+    con.execute(
+        "CREATE TEMP TABLE staged_ctx AS SELECT ci, "
+        "json_extract_string(\"table\".uid, '$') AS uid, "
+        'CAST("table"."table" AS VARCHAR[][]) AS table_rows, '
+        "list_transform(paragraphs, lambda p: {'uid': json_extract_string(p.uid, '$'), "
+        "'order': CAST(p.\"order\" AS BIGINT), 'text': json_extract_string(p.text, '$')}) "
+        "AS paragraphs, "
+        'md5(CAST("table"."table" AS VARCHAR) || chr(30) || array_to_string('
+        "list_transform(paragraphs, lambda p: concat_ws(chr(31), p.uid, p.\"order\", p.text)), "
+        "chr(30))) AS content_hash FROM raw"
+    )
+    dup = con.execute(
+        "SELECT uid, list(ci ORDER BY ci) FROM staged_ctx GROUP BY uid "
+        "HAVING count(DISTINCT content_hash) > 1 ORDER BY min(ci) LIMIT 1"
+    ).fetchone()
+    if dup:
+        a, b = dup[1][0], dup[1][1]
+        raise BadInput(
+            source,
+            f"table uid {dup[0]!r}",
+            f"appears in contexts #{a} and #{b} with different content",
+        )
+
+
+def _uid_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _stage_questions(con: duckdb.DuckDBPyConnection, split: str) -> None:
+    """One pass over the questions: typed columns (lenient casts), content hash, and the problem.
+
+    Casts are TRY_CASTs because a row with a problem is never written: the import stops on the
+    first problem, and the problem column is computed from the untouched JSON values.
+    """
+    con.execute(
+        "CREATE TEMP TABLE incoming AS SELECT ci, qi, context_uid, "
+        "json_extract_string(q.uid, '$') AS uid, ? AS split, "
+        "TRY_CAST(q.\"order\" AS BIGINT) AS q_order, "
+        "json_extract_string(q.question, '$') AS question, q.answer AS answer, "
+        "json_extract_string(q.answer_type, '$') AS answer_type, "
+        "json_extract_string(q.answer_from, '$') AS answer_from, "
+        "json_extract_string(q.derivation, '$') AS derivation, "
+        "json_extract_string(q.scale, '$') AS scale, "
+        "TRY_CAST(q.rel_paragraphs AS VARCHAR[]) AS rel_paragraphs, "
+        "TRY_CAST(q.req_comparison AS BOOLEAN) AS req_comparison, "
+        "md5(concat_ws(chr(30), context_uid, "
+        "CAST(q.\"order\" AS VARCHAR), CAST(q.question AS VARCHAR), CAST(q.answer AS VARCHAR), "
+        "CAST(q.answer_type AS VARCHAR), CAST(q.answer_from AS VARCHAR), "
+        "CAST(q.derivation AS VARCHAR), CAST(q.scale AS VARCHAR), "
+        "CAST(q.rel_paragraphs AS VARCHAR), CAST(q.req_comparison AS VARCHAR))) AS content_hash, "
+        f"{_QUESTION_PROBLEM} AS problem "
+        # Select-list unnest: several times faster than a lateral UNNEST ... WITH ORDINALITY.
+        "FROM (SELECT ci, json_extract_string(\"table\".uid, '$') AS context_uid, "
+        "unnest(questions) AS q, generate_subscripts(questions, 1) AS qi FROM raw)",
+        [split],
+    )
+
+
+def _check_questions(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    row = con.execute(
+        "SELECT ci, context_uid, qi, uid, problem FROM incoming "
+        "WHERE problem IS NOT NULL ORDER BY ci, qi LIMIT 1"
+    ).fetchone()
+    if row:
+        raise BadInput(source, question_where(row[0], row[1], row[2], row[3]), row[4])
+
+
+def _check_duplicates(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    """Refuse a uid that occurs twice with different content; count identical repeats."""
+    counts = con.execute("SELECT count(*), count(DISTINCT uid) FROM incoming").fetchone()
+    assert counts is not None
+    if counts[0] == counts[1]:
+        con.execute("CREATE TEMP VIEW fresh AS SELECT * FROM incoming")
+        return 0
+    dup = con.execute(
+        "SELECT uid, list(ci ORDER BY ci, qi), list(qi ORDER BY ci, qi) FROM incoming "
+        "GROUP BY uid HAVING count(DISTINCT content_hash) > 1 ORDER BY min(ci) LIMIT 1"
+    ).fetchone()
+    if dup:
+        places = " and ".join(f"context #{c} question #{q}" for c, q in zip(dup[1][:2], dup[2][:2]))
+        raise BadInput(source, f"uid {dup[0]!r}", f"appears at {places} with different content")
+    # Keep the first occurrence of each uid; later identical copies are counted as skipped.
+    con.execute(
+        "CREATE TEMP TABLE fresh AS SELECT * FROM incoming "
+        "QUALIFY row_number() OVER (PARTITION BY uid ORDER BY ci, qi) = 1"
+    )
+    return int(counts[0] - counts[1])
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
+    row = con.execute(sql, params or []).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    path: Path,
+    split: str,
+    sha256: str,
+    duplicates: int,
+) -> ImportSummary:
+    import_id = _scalar(con, "SELECT coalesce(max(import_id), 0) + 1 FROM imports")
+    n_fresh = _scalar(con, "SELECT count(*) FROM fresh")
+    n_contexts = _scalar(con, "SELECT count(DISTINCT uid) FROM staged_ctx")
+    n_ctx_rows = _scalar(con, "SELECT count(*) FROM staged_ctx")
+
+    # Contexts: new, changed (old version kept in context_revisions), unchanged.
+    con.execute(
+        "CREATE TEMP TABLE ctx_changed AS SELECT DISTINCT f.uid FROM staged_ctx f "
+        "JOIN contexts c USING (uid) WHERE c.content_hash <> f.content_hash OR c.split <> ?",
+        [split],
+    )
+    n_changed_ctx = _scalar(con, "SELECT count(*) FROM ctx_changed")
+    if n_changed_ctx:
+        con.execute(
+            "INSERT INTO context_revisions SELECT c.*, ? FROM contexts c "
+            "WHERE c.uid IN (SELECT uid FROM ctx_changed)",
+            [import_id],
+        )
+        con.execute(
+            "UPDATE contexts SET split = ?, source_file = ?, table_rows = f.table_rows, "
+            "paragraphs = f.paragraphs, content_hash = f.content_hash, "
+            "revision = contexts.revision + 1, import_id = ? FROM staged_ctx f "
+            "WHERE contexts.uid = f.uid AND f.uid IN (SELECT uid FROM ctx_changed)",
+            [split, source, import_id],
+        )
+    n_new_ctx = _scalar(
+        con,
+        "INSERT INTO contexts SELECT f.uid, ?, ?, f.table_rows, f.paragraphs, f.content_hash, 1, ? "
+        "FROM staged_ctx f ANTI JOIN contexts c USING (uid) "
+        + (
+            "QUALIFY row_number() OVER (PARTITION BY f.uid ORDER BY f.ci) = 1"
+            if n_contexts < n_ctx_rows
+            else ""
+        ),
+        [split, source, import_id],
+    )
+
+    # Records: the same three ways.
+    con.execute(
+        "CREATE TEMP TABLE rec_changed AS SELECT f.uid FROM fresh f JOIN records r USING (uid) "
+        "WHERE r.content_hash <> f.content_hash OR r.split <> f.split"
+    )
+    n_changed = _scalar(con, "SELECT count(*) FROM rec_changed")
+    changes: list[FieldChange] = []
+    reviewed_changed = 0
+    if n_changed:
+        changes = _describe_changes(con)
+        reviewed_changed = _scalar(
+            con,
+            "SELECT count(DISTINCT record_uid) FROM review_events "
+            "WHERE record_uid IN (SELECT uid FROM rec_changed)",
+        )
+        con.execute(
+            "INSERT INTO record_revisions SELECT r.*, ? FROM records r "
+            "WHERE r.uid IN (SELECT uid FROM rec_changed)",
+            [import_id],
+        )
+        assignments = ", ".join(f"{c} = f.{c}" for c in (*_RECORD_FIELDS, "content_hash"))
+        con.execute(
+            f"UPDATE records SET {assignments}, revision = records.revision + 1, import_id = ? "
+            "FROM fresh f WHERE records.uid = f.uid AND f.uid IN (SELECT uid FROM rec_changed)",
+            [import_id],
+        )
+    # seq keeps file order without a sort: base + position in file (gaps are harmless).
+    stride = 1 + _scalar(con, "SELECT coalesce(max(len(questions)), 0) FROM raw")
+    cols = ", ".join(f"f.{c}" for c in _RECORD_FIELDS)
+    n_new = _scalar(
+        con,
+        "INSERT INTO records SELECT "
+        f"(SELECT coalesce(max(seq), 0) FROM records) + f.ci * {stride} + f.qi, "
+        f"f.uid, {cols}, f.content_hash, 1, ? "
+        "FROM fresh f ANTI JOIN records r USING (uid) ORDER BY f.ci, f.qi",
+        [import_id],
+    )
+    by_type = dict(
+        con.execute("SELECT answer_type, count(*) FROM fresh GROUP BY answer_type").fetchall()
+    )
+    n_unchanged = n_fresh - n_new - n_changed
+    con.execute(
+        "INSERT INTO imports VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?, ?, ?)",
+        [
+            import_id,
+            source,
+            sha256,
+            path.stat().st_size,
+            split,
+            n_contexts,
+            n_fresh,
+            n_new,
+            n_changed,
+            n_unchanged,
+        ],
+    )
+    con.execute("DROP VIEW IF EXISTS fresh")
+    for name in ("fresh", "raw", "staged_ctx", "incoming", "ctx_changed", "rec_changed"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    return ImportSummary(
+        source=source,
+        split=split,
+        contexts=n_contexts,
+        questions=n_fresh,
+        new_contexts=n_new_ctx,
+        changed_contexts=n_changed_ctx,
+        new_records=n_new,
+        changed_records=n_changed,
+        unchanged_records=n_unchanged,
+        duplicates_skipped=duplicates,
+        by_answer_type={t: int(by_type.get(t, 0)) for t in ANSWER_TYPES},
+        changes=tuple(changes),
+        reviewed_changed=reviewed_changed,
+    )
+
+
+def _describe_changes(con: duckdb.DuckDBPyConnection) -> list[FieldChange]:
+    """Field-level differences for the first changed records, for the import summary."""
+    fields = (*_RECORD_FIELDS,)
+    select_old = ", ".join(f"CAST(r.{f} AS VARCHAR)" for f in fields)
+    select_new = ", ".join(f"CAST(f.{f} AS VARCHAR)" for f in fields)
+    rows = con.execute(
+        f"SELECT f.uid, [{select_old}], [{select_new}] FROM fresh f JOIN records r USING (uid) "
+        "WHERE f.uid IN (SELECT uid FROM rec_changed) ORDER BY r.seq LIMIT ?",
+        [MAX_LISTED_CHANGES],
+    ).fetchall()
+    changes = []
+    for uid, old, new in rows:
+        for name, before, after in zip(fields, old, new, strict=True):
+            if before != after:
+                changes.append(FieldChange(uid, name, before or "", after or ""))
+    return changes
