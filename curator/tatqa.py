@@ -127,7 +127,9 @@ def diagnose(path: Path) -> BadInput | None:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        return BadInput(source, f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}")
+        return BadInput(
+            source, f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}"
+        )
     return check_shape(source, value)
 
 
@@ -136,7 +138,9 @@ def check_shape(source: str, value: Any) -> BadInput | None:
     if not isinstance(value, list):
         hint = " (a single context? wrap it in [ ])" if isinstance(value, dict) else ""
         return BadInput(
-            source, "top level", f"expected a JSON list of contexts, found {_json_kind(value)}{hint}"
+            source,
+            "top level",
+            f"expected a JSON list of contexts, found {_json_kind(value)}{hint}",
         )
     if not value:
         return BadInput(source, "top level", "the list of contexts is empty")

@@ -47,7 +47,9 @@ def bundled_migrations() -> tuple[Migration, ...]:
     found.sort(key=lambda m: m.version)
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
-            raise RuntimeError(f"migrations must be numbered 1..n; {migration.name} is out of place")
+            raise RuntimeError(
+                f"migrations must be numbered 1..n; {migration.name} is out of place"
+            )
     return tuple(found)
 
 
@@ -65,7 +67,7 @@ def remove_store_files(path: Path) -> None:
 
 
 class Store:
-    """A curator store: one DuckDB file. Cheap to construct; connections are opened per operation."""
+    """A curator store: one DuckDB file. Cheap to construct; a connection per operation."""
 
     def __init__(
         self,
@@ -85,9 +87,7 @@ class Store:
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(
-        cls, path: str | os.PathLike[str], *, create: bool = False, **kwargs: Any
-    ) -> Store:
+    def open(cls, path: str | os.PathLike[str], *, create: bool = False, **kwargs: Any) -> Store:
         """Open an existing store (or create one when `create`), migrating an older schema.
 
         A store written by a newer curator is refused rather than guessed at.
@@ -124,8 +124,8 @@ class Store:
                 )
             if current == 0:
                 con.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_version "
-                    "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, "
+                    "name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
                 )
             for migration in self.migrations:
                 if migration.version <= current:

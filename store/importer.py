@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +30,8 @@ from curator.tatqa import (
     diagnose,
     question_where,
 )
+
+FileProgressCallback = Callable[[Path, str, float], None]
 
 #: Largest single context DuckDB will accept (a context is one JSON object of the top-level list).
 MAX_CONTEXT_BYTES = 256 * 1024 * 1024
@@ -77,13 +79,17 @@ def _field_checks(spec: FieldSpec, v: str, answer_type: str | None = None) -> li
     name = spec.name
     text = f"CAST({v} AS VARCHAR)"
     checks = [(f"({v} IS NULL OR {text} = 'null')", _sql_str(f"missing field {name!r}"))]
-    found = _sql_str(f"field {name!r} must be {spec.describe()}, found ") + " || " + (
-        _TYPE_WORDS.format(v=v)
+    found = (
+        _sql_str(f"field {name!r} must be {spec.describe()}, found ")
+        + " || "
+        + (_TYPE_WORDS.format(v=v))
     )
     if spec.allowed:
         allowed = ", ".join(_sql_str(json.dumps(a)) for a in spec.allowed)
         message = (
-            _sql_str(f"field {name!r} is ") + f" || {text} || " + _sql_str(f"; expected {spec.describe()}")
+            _sql_str(f"field {name!r} is ")
+            + f" || {text} || "
+            + _sql_str(f"; expected {spec.describe()}")
         )
         checks.append((f"{text} NOT IN ({allowed})", message))
     elif spec.kind == "string":
@@ -241,7 +247,7 @@ _RECORD_AND_VALUE = re.compile(r"record/value (\d+)")
 
 
 def _bad_from_duckdb(path: Path, exc: duckdb.Error) -> BadInput:
-    """Explain a file DuckDB refused: ask the careful Python reader first, else use DuckDB's words."""
+    """Explain a file DuckDB refused: the careful Python reader first, else DuckDB's words."""
     diagnosed = diagnose(path)
     if diagnosed is not None:
         return diagnosed
@@ -253,14 +259,40 @@ def _bad_from_duckdb(path: Path, exc: duckdb.Error) -> BadInput:
     return BadInput(str(path), where, text)
 
 
-def import_file(
+def import_files(
     store: Store,
-    path: Path,
-    split: str,
+    files: list[tuple[Path, str]],
     *,
-    progress: ProgressCallback | None = None,
+    progress: FileProgressCallback | None = None,
+) -> list[ImportSummary]:
+    """Import (file, split) pairs in one transaction: every file, or (on bad input) none at all."""
+    for path, _split in files:
+        _precheck(path)
+    summaries = []
+    with store.transaction() as con:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+        for path, split in files:
+            callback = None
+            if progress is not None:
+                callback = _bind(progress, path)
+            summaries.append(_import_one(con, path, split, callback))
+    return summaries
+
+
+def import_file(
+    store: Store, path: Path, split: str, *, progress: ProgressCallback | None = None
 ) -> ImportSummary:
     """Import one TAT-QA file into `store` as `split`; all of it, or (on bad input) none of it."""
+    wrapped = None if progress is None else (lambda _path, stage, f: progress(stage, f))
+    return import_files(store, [(path, split)], progress=wrapped)[0]
+
+
+def _bind(progress: FileProgressCallback, path: Path) -> ProgressCallback:
+    return lambda stage, fraction: progress(path, stage, fraction)
+
+
+def _precheck(path: Path) -> None:
     source = str(path)
     if not path.exists():
         raise BadInput(source, "", "no such file")
@@ -268,12 +300,16 @@ def import_file(
         raise BadInput(source, "", "is a directory, not a file")
     if path.stat().st_size == 0:
         raise BadInput(source, "", "file is empty")
+
+
+def _import_one(
+    con: duckdb.DuckDBPyConnection, path: Path, split: str, progress: ProgressCallback | None
+) -> ImportSummary:
+    source = str(path)
     digest: list[str] = []
     hasher = threading.Thread(target=_sha256_file, args=(path, digest), daemon=True)
     hasher.start()
-    with store.transaction() as con, _Progress(con, progress) as prog:
-        con.execute("SET enable_progress_bar = true")
-        con.execute("SET enable_progress_bar_print = false")
+    with _Progress(con, progress) as prog:
         with prog.step("reading", 0.0, 0.45):
             try:
                 con.execute(
@@ -292,8 +328,7 @@ def import_file(
             duplicates = _check_duplicates(con, source)
         with prog.step("writing", 0.7, 0.3):
             hasher.join()
-            summary = _write(con, source, path, split, digest[0] if digest else "", duplicates)
-    return summary
+            return _write(con, source, path, split, digest[0] if digest else "", duplicates)
 
 
 def _check_contexts(con: duckdb.DuckDBPyConnection, source: str) -> None:
@@ -302,7 +337,7 @@ def _check_contexts(con: duckdb.DuckDBPyConnection, source: str) -> None:
         raise BadInput(source, "top level", "the list of contexts is empty")
     row = con.execute(
         "SELECT ci, json_extract_string(\"table\".uid, '$'), problem FROM ("
-        f"SELECT ci, \"table\", {_CONTEXT_PROBLEM} AS problem FROM raw) "
+        f'SELECT ci, "table", {_CONTEXT_PROBLEM} AS problem FROM raw) '
         "WHERE problem IS NOT NULL ORDER BY ci LIMIT 1"
     ).fetchone()
     if row:
@@ -310,7 +345,7 @@ def _check_contexts(con: duckdb.DuckDBPyConnection, source: str) -> None:
     # Checked per list rather than unnested: this runs on every import, the error path rarely.
     row = con.execute(
         "SELECT ci, json_extract_string(\"table\".uid, '$'), bad.i, bad.problem FROM ("
-        "SELECT ci, \"table\", list_filter(list_transform(paragraphs, lambda p, i: "
+        'SELECT ci, "table", list_filter(list_transform(paragraphs, lambda p, i: '
         f"{{'i': i, 'problem': {_PARAGRAPH_PROBLEM}}}), lambda x: x.problem IS NOT NULL)[1] AS bad "
         "FROM raw) WHERE bad IS NOT NULL ORDER BY ci LIMIT 1"
     ).fetchone()
@@ -324,7 +359,7 @@ def _check_contexts(con: duckdb.DuckDBPyConnection, source: str) -> None:
         "'order': CAST(p.\"order\" AS BIGINT), 'text': json_extract_string(p.text, '$')}) "
         "AS paragraphs, "
         'md5(CAST("table"."table" AS VARCHAR) || chr(30) || array_to_string('
-        "list_transform(paragraphs, lambda p: concat_ws(chr(31), p.uid, p.\"order\", p.text)), "
+        'list_transform(paragraphs, lambda p: concat_ws(chr(31), p.uid, p."order", p.text)), '
         "chr(30))) AS content_hash FROM raw"
     )
     dup = con.execute(
@@ -353,7 +388,7 @@ def _stage_questions(con: duckdb.DuckDBPyConnection, split: str) -> None:
     con.execute(
         "CREATE TEMP TABLE incoming AS SELECT ci, qi, context_uid, "
         "json_extract_string(q.uid, '$') AS uid, ? AS split, "
-        "TRY_CAST(q.\"order\" AS BIGINT) AS q_order, "
+        'TRY_CAST(q."order" AS BIGINT) AS q_order, '
         "json_extract_string(q.question, '$') AS question, q.answer AS answer, "
         "json_extract_string(q.answer_type, '$') AS answer_type, "
         "json_extract_string(q.answer_from, '$') AS answer_from, "
@@ -362,7 +397,7 @@ def _stage_questions(con: duckdb.DuckDBPyConnection, split: str) -> None:
         "TRY_CAST(q.rel_paragraphs AS VARCHAR[]) AS rel_paragraphs, "
         "TRY_CAST(q.req_comparison AS BOOLEAN) AS req_comparison, "
         "md5(concat_ws(chr(30), context_uid, "
-        "CAST(q.\"order\" AS VARCHAR), CAST(q.question AS VARCHAR), CAST(q.answer AS VARCHAR), "
+        'CAST(q."order" AS VARCHAR), CAST(q.question AS VARCHAR), CAST(q.answer AS VARCHAR), '
         "CAST(q.answer_type AS VARCHAR), CAST(q.answer_from AS VARCHAR), "
         "CAST(q.derivation AS VARCHAR), CAST(q.scale AS VARCHAR), "
         "CAST(q.rel_paragraphs AS VARCHAR), CAST(q.req_comparison AS VARCHAR))) AS content_hash, "
@@ -395,7 +430,9 @@ def _check_duplicates(con: duckdb.DuckDBPyConnection, source: str) -> int:
         "GROUP BY uid HAVING count(DISTINCT content_hash) > 1 ORDER BY min(ci) LIMIT 1"
     ).fetchone()
     if dup:
-        places = " and ".join(f"context #{c} question #{q}" for c, q in zip(dup[1][:2], dup[2][:2]))
+        places = " and ".join(
+            f"context #{c} question #{q}" for c, q in zip(dup[1][:2], dup[2][:2], strict=True)
+        )
         raise BadInput(source, f"uid {dup[0]!r}", f"appears at {places} with different content")
     # Keep the first occurrence of each uid; later identical copies are counted as skipped.
     con.execute(

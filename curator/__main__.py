@@ -1,0 +1,5 @@
+"""`python -m curator` is the same as the `curator` command."""
+
+from curator.cli import main
+
+main()

@@ -1,0 +1,400 @@
+"""The `curator` command line: parse arguments, call the core, print.
+
+Start-up is kept cheap: only click and the standard library load at import time. The store
+(DuckDB), rich, and later the TUI and the model SDKs are imported inside the commands that use
+them, so `curator --help` costs little more than starting Python.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from curator import __version__
+from curator.domain import (
+    ANSWER_SOURCES,
+    ANSWER_TYPES,
+    REVIEW_STATUSES,
+    VERDICTS,
+    CuratorError,
+    ImportSummary,
+    RecordFilter,
+    answer_to_text,
+)
+
+if TYPE_CHECKING:
+    from curator.settings import Settings
+    from curator.store.db import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+
+
+def _db_option(func: F) -> F:
+    return click.option(
+        "--db",
+        "db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Store file (default: $CURATOR_DB, else ./curator.duckdb).",
+    )(func)
+
+
+def _settings(ctx: click.Context, db: Path | None) -> Settings:
+    settings: Settings = ctx.find_root().obj
+    return settings.with_db(db)
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="curator")
+@_db_option
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None) -> None:
+    """Curate TAT-QA-style financial QA data for fine-tuning Claude on Amazon Bedrock.
+
+    \b
+    Typical session:
+      curator import data/train.json --split train
+      curator stats
+      curator list --status pending --limit 20
+    """
+    from curator import settings as settings_module
+
+    ctx.obj = settings_module.load().with_db(db)
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _import_progress(files: list[Path]) -> Iterator[Callable[[Path, str, float], None] | None]:
+    """A rich progress bar on stderr, one task per file; nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        tasks = {path: bar.add_task(f"{path.name}: waiting", total=1.0) for path in files}
+
+        def update(path: Path, stage: str, fraction: float) -> None:
+            bar.update(tasks[path], completed=fraction, description=f"{path.name}: {stage}")
+
+        yield update
+
+
+def _print_import(summary: ImportSummary) -> None:
+    name = summary.source
+    click.echo(
+        f"{name} (split {summary.split!r}): {summary.contexts:,} contexts, "
+        f"{summary.questions:,} questions"
+    )
+    click.echo(
+        f"  new {summary.new_records:,} · changed {summary.changed_records:,} · "
+        f"unchanged {summary.unchanged_records:,} · duplicates skipped "
+        f"{summary.duplicates_skipped:,} · new contexts {summary.new_contexts:,} · "
+        f"changed contexts {summary.changed_contexts:,}"
+    )
+    click.echo("  " + " · ".join(f"{t} {n:,}" for t, n in summary.by_answer_type.items()))
+    if summary.changed_records:
+        click.echo(
+            f"  {summary.changed_records:,} records changed since the last import; their "
+            f"review history is kept ({summary.reviewed_changed:,} had been reviewed). "
+            "The previous versions are kept in the store."
+        )
+        for change in summary.changes:
+            click.echo(f"    {change.uid}: {change.field}: {change.old!r} -> {change.new!r}")
+        if summary.changed_records and len({c.uid for c in summary.changes}) < (
+            summary.changed_records
+        ):
+            click.echo("    …")
+
+
+@cli.command("import")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True)
+)
+@click.option(
+    "--split",
+    default=None,
+    help="Split name for these records (default: from the file name, e.g. dev, test; else train).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_db_option
+@click.pass_context
+def import_cmd(
+    ctx: click.Context, files: tuple[Path, ...], split: str | None, as_json: bool, db: Path | None
+) -> None:
+    """Import TAT-QA JSON files into the store (all files, or none on any error).
+
+    Importing the same file again changes nothing; a record whose content changed is updated,
+    its previous version kept, and its review history left in place.
+
+    \b
+    Example:
+      curator import ../shared/data/tatqa/tatqa_dataset_dev.json --split dev
+    """
+    from curator.store.db import Store, remove_store_files
+    from curator.store.importer import import_files
+    from curator.tatqa import default_split
+
+    settings = _settings(ctx, db)
+    existed = settings.db.exists()
+    pairs = [(path, split or default_split(path)) for path in files]
+    store = Store.open(settings.db, create=True)
+    try:
+        with _import_progress(list(files)) as progress:
+            summaries = import_files(store, pairs, progress=progress)
+    except BaseException:
+        if not existed:
+            remove_store_files(settings.db)
+        raise
+    if as_json:
+        _echo_json({"db": str(settings.db), "files": [s.to_json() for s in summaries]})
+        return
+    for summary in summaries:
+        _print_import(summary)
+    click.echo(f"store: {settings.db}")
+
+
+# -- stats ----------------------------------------------------------------------------------
+
+
+def _open_existing(settings: Settings) -> Store:
+    from curator.store.db import Store
+
+    return Store.open(settings.db)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@_db_option
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool, db: Path | None) -> None:
+    """Counts by split, answer type, answer source, review status and verdict.
+
+    \b
+    Example:
+      curator stats --json
+    """
+    from curator.store.records import stats as store_stats
+
+    settings = _settings(ctx, db)
+    result = store_stats(_open_existing(settings))
+    if as_json:
+        _echo_json({"db": str(settings.db), **result.to_json()})
+        return
+    _print_stats(str(settings.db), result)
+
+
+def _print_stats(db: str, result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    console.print(
+        f"[b]{db}[/b]: {result.records:,} records in {result.contexts:,} contexts "
+        f"from {result.imports:,} imports"
+    )
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("group", "value", "records"):
+        table.add_column(column, justify="right" if column == "records" else "left")
+    for group, counts in (
+        ("split", result.splits),
+        ("answer type", result.answer_types),
+        ("answer source", result.answer_sources),
+        ("review status", result.statuses),
+    ):
+        for value, n in counts.items():
+            table.add_row(group, value, f"{n:,}")
+            group = ""
+    if not result.verdicts:
+        table.add_row("verdicts", "(no judge has run)", "")
+    for judge, counts in result.verdicts.items():
+        group = f"judge {judge}"
+        for verdict, n in counts.items():
+            table.add_row(group, verdict, f"{n:,}")
+            group = ""
+    console.print(table)
+
+
+# -- list -----------------------------------------------------------------------------------
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per record.")
+@click.option(
+    "--status", "statuses", multiple=True, type=click.Choice(REVIEW_STATUSES), help="Repeatable."
+)
+@click.option(
+    "--verdict",
+    "verdicts",
+    multiple=True,
+    type=click.Choice((*VERDICTS, "none")),
+    help="Any judge's latest verdict; 'none' = not judged yet. Repeatable.",
+)
+@click.option(
+    "--answer-type", "answer_types", multiple=True, type=click.Choice(ANSWER_TYPES), help="Repeatable."
+)
+@click.option(
+    "--answer-from", "answer_sources", multiple=True, type=click.Choice(ANSWER_SOURCES)
+)
+@click.option("--split", "splits", multiple=True, help="Repeatable.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N records.")
+@_db_option
+@click.pass_context
+def list_cmd(
+    ctx: click.Context,
+    as_json: bool,
+    statuses: tuple[str, ...],
+    verdicts: tuple[str, ...],
+    answer_types: tuple[str, ...],
+    answer_sources: tuple[str, ...],
+    splits: tuple[str, ...],
+    limit: int | None,
+    db: Path | None,
+) -> None:
+    """One record per line, in store order, with review status and latest verdict per judge.
+
+    With --json the keys are stable for scripts: uid, split, context_uid, question, answer,
+    answer_type, answer_from, scale, status, verdicts ({judge: verdict}).
+
+    \b
+    Example:
+      curator list --verdict incorrect --answer-type arithmetic --limit 10
+      curator list --json | jq -r 'select(.status == "pending") | .uid'
+    """
+    from curator.store.records import iter_all
+
+    settings = _settings(ctx, db)
+    filt = RecordFilter(
+        statuses=statuses,
+        verdicts=verdicts,
+        answer_types=answer_types,
+        answer_sources=answer_sources,
+        splits=splits,
+    )
+    store = _open_existing(settings)
+    out = click.get_text_stream("stdout")
+    try:
+        for row in iter_all(store, filt, limit=limit):
+            if as_json:
+                out.write(json.dumps(row.to_json(), ensure_ascii=False) + "\n")
+            else:
+                verdict_text = ",".join(f"{j}:{v}" for j, v in row.verdicts.items()) or "-"
+                out.write(
+                    f"{row.uid}  {row.split:<5} {row.status:<8} {row.answer_type:<10} "
+                    f"{verdict_text:<18} {_one_line(row.question)}  => "
+                    f"{_one_line(answer_to_text(row.answer))}\n"
+                )
+    except BrokenPipeError:
+        # `curator list | head` closes the pipe early: not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _one_line(text: str) -> str:
+    """Collapse whitespace and make control characters visible, so one record is one line."""
+    cleaned = "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
+    return " ".join(cleaned.split())
+
+
+# -- demo -----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--no-tui", is_flag=True, help="Print the summary instead of opening the TUI.")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of TAT-QA JSON files (default: the bundled sample_data/).",
+)
+@_db_option
+@click.pass_context
+def demo(ctx: click.Context, no_tui: bool, data: Path | None, db: Path | None) -> None:
+    """Build a store from the sample data and show it: the command to run first.
+
+    Uses ./curator-demo.duckdb unless --db is given. Running it again keeps what you did.
+
+    \b
+    Example:
+      curator demo --no-tui
+    """
+    from curator.settings import DEMO_DB
+    from curator.store.db import Store, remove_store_files
+    from curator.store.importer import import_files
+    from curator.store.records import stats as store_stats
+    from curator.tatqa import default_split
+
+    db_path = db or Path(DEMO_DB)
+    folder = data or SAMPLE_DATA
+    files = sorted(folder.glob("*.json"))
+    if not files:
+        raise CuratorError(f"{folder}: no *.json files to import")
+    existed = db_path.exists()
+    store = Store.open(db_path, create=True)
+    try:
+        summaries = import_files(store, [(f, default_split(f)) for f in files])
+    except BaseException:
+        if not existed:
+            remove_store_files(db_path)
+        raise
+    for summary in summaries:
+        _print_import(summary)
+    click.echo()
+    _print_stats(str(db_path), store_stats(store))
+    click.echo()
+    click.echo("Next: curator --db " + str(db_path) + " list --limit 10")
+
+
+# -- entry point ----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors become one line on stderr and a non-zero exit code."""
+    try:
+        code = cli.main(args=argv, prog_name="curator", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CuratorError as exc:
+        click.echo(f"curator: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("CURATOR_DEBUG"):
+            raise
+        click.echo(
+            f"curator: internal error: {type(exc).__name__}: {exc} "
+            "(set CURATOR_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)

@@ -1,0 +1,256 @@
+"""Record queries: keyset pages, counts and summary statistics.
+
+Listings page over `records.seq` (assigned in file order at import, never reused) with
+`seq > last_seen`, so a page costs the same at the start and the end of a million-row store and
+never shifts when other rows are decided meanwhile. Values shown are the curated ones: a live edit
+overrides the imported question, answer, derivation and scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from curator.domain import (
+    Context,
+    Paragraph,
+    Record,
+    RecordFilter,
+    RecordRow,
+    answer_from_json,
+)
+from curator.store.db import Store
+
+#: The curated value of each editable field: the live edit when there is one, else the import.
+_CURATED = {
+    "question": "coalesce(json_extract_string(s.edited, '$.question'), r.question)",
+    "answer": "coalesce(json_extract(s.edited, '$.answer'), r.answer)",
+    "derivation": "coalesce(json_extract_string(s.edited, '$.derivation'), r.derivation)",
+    "scale": "coalesce(json_extract_string(s.edited, '$.scale'), r.scale)",
+}
+
+
+def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def among(column: str, values: tuple[str, ...]) -> None:
+        if values:
+            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+
+    if filt.statuses:
+        status_clauses = []
+        named = [s for s in filt.statuses if s != "pending"]
+        if "pending" in filt.statuses:
+            status_clauses.append("s.status IS NULL")
+        if named:
+            status_clauses.append(f"s.status IN ({', '.join('?' for _ in named)})")
+            params.extend(named)
+        clauses.append("(" + " OR ".join(status_clauses) + ")")
+    if filt.verdicts:
+        verdict_clauses = []
+        named = [v for v in filt.verdicts if v != "none"]
+        if "none" in filt.verdicts:
+            verdict_clauses.append(
+                "NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.record_uid = r.uid)"
+            )
+        if named:
+            verdict_clauses.append(
+                "EXISTS (SELECT 1 FROM latest_verdicts v WHERE v.record_uid = r.uid AND "
+                f"v.verdict IN ({', '.join('?' for _ in named)}))"
+            )
+            params.extend(named)
+        clauses.append("(" + " OR ".join(verdict_clauses) + ")")
+    among("r.answer_type", filt.answer_types)
+    among("r.answer_from", filt.answer_sources)
+    among("r.split", filt.splits)
+    return clauses, params
+
+
+_FROM = "FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid"
+
+
+def page(
+    store: Store,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    after_seq: int = 0,
+    limit: int = 50,
+) -> list[RecordRow]:
+    """The next `limit` records after `after_seq` in stable order, with status and verdicts."""
+    filt.validate()
+    clauses, params = _where(filt)
+    where = " AND ".join(["r.seq > ?", *clauses])
+    sql = (
+        f"SELECT r.seq, r.uid, r.split, r.context_uid, {_CURATED['question']}, "
+        f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
+        f"{_CURATED['scale']}, coalesce(s.status, 'pending') "
+        f"{_FROM} WHERE {where} ORDER BY r.seq LIMIT ?"
+    )
+    with store.connection() as con:
+        rows = con.execute(sql, [after_seq, *params, limit]).fetchall()
+        verdicts = _latest_verdicts(con, [row[1] for row in rows])
+    return [
+        RecordRow(
+            seq=row[0],
+            uid=row[1],
+            split=row[2],
+            context_uid=row[3],
+            question=row[4],
+            answer=answer_from_json(row[5]),
+            answer_type=row[6],
+            answer_from=row[7],
+            scale=row[8],
+            status=row[9],
+            verdicts=verdicts.get(row[1], {}),
+        )
+        for row in rows
+    ]
+
+
+def iter_all(
+    store: Store,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    limit: int | None = None,
+    page_size: int = 1000,
+) -> Any:
+    """Every matching record, fetched page by page (bounded memory for any store size)."""
+    after = 0
+    remaining = limit
+    while remaining is None or remaining > 0:
+        size = page_size if remaining is None else min(page_size, remaining)
+        rows = page(store, filt, after_seq=after, limit=size)
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
+        if remaining is not None:
+            remaining -= len(rows)
+
+
+def count(store: Store, filt: RecordFilter = RecordFilter()) -> int:
+    filt.validate()
+    clauses, params = _where(filt)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    with store.connection() as con:
+        row = con.execute(f"SELECT count(*) {_FROM}{where}", params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _latest_verdicts(con: duckdb.DuckDBPyConnection, uids: list[str]) -> dict[str, dict[str, str]]:
+    if not uids:
+        return {}
+    rows = con.execute(
+        "SELECT record_uid, judge, verdict FROM latest_verdicts "
+        "WHERE record_uid IN (SELECT unnest(?::VARCHAR[])) ORDER BY judge",
+        [uids],
+    ).fetchall()
+    out: dict[str, dict[str, str]] = {}
+    for uid, judge, verdict in rows:
+        out.setdefault(uid, {})[judge] = verdict
+    return out
+
+
+def get_record(store: Store, uid: str) -> tuple[Record, Context] | None:
+    """One record as imported, with its context; None when the uid is unknown."""
+    with store.connection() as con:
+        row = con.execute(
+            "SELECT r.seq, r.uid, r.context_uid, r.split, r.q_order, r.question, "
+            "CAST(r.answer AS VARCHAR), r.answer_type, r.answer_from, r.derivation, r.scale, "
+            "r.rel_paragraphs, r.req_comparison, r.content_hash, "
+            "c.table_rows, c.paragraphs, c.source_file "
+            "FROM records r JOIN contexts c ON c.uid = r.context_uid WHERE r.uid = ?",
+            [uid],
+        ).fetchone()
+    if row is None:
+        return None
+    record = Record(
+        seq=row[0],
+        uid=row[1],
+        context_uid=row[2],
+        split=row[3],
+        order=row[4],
+        question=row[5],
+        answer=answer_from_json(row[6]),
+        answer_type=row[7],
+        answer_from=row[8],
+        derivation=row[9],
+        scale=row[10],
+        rel_paragraphs=tuple(row[11]),
+        req_comparison=bool(row[12]),
+        content_hash=row[13],
+    )
+    context = Context(
+        uid=row[2],
+        split=row[3],
+        table=tuple(tuple(cells) for cells in row[14]),
+        paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in row[15]),
+        source_file=row[16],
+    )
+    return record, context
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Counts for `curator stats`, the demo summary and the stats screen."""
+
+    records: int
+    contexts: int
+    splits: dict[str, int]
+    answer_types: dict[str, int]
+    answer_sources: dict[str, int]
+    statuses: dict[str, int]
+    verdicts: dict[str, dict[str, int]] = field(default_factory=dict)
+    imports: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "contexts": self.contexts,
+            "imports": self.imports,
+            "splits": dict(self.splits),
+            "answer_types": dict(self.answer_types),
+            "answer_sources": dict(self.answer_sources),
+            "statuses": dict(self.statuses),
+            "verdicts": {judge: dict(v) for judge, v in self.verdicts.items()},
+        }
+
+
+def stats(store: Store) -> StoreStats:
+    from curator.domain import ANSWER_SOURCES, ANSWER_TYPES, REVIEW_STATUSES
+
+    with store.connection() as con:
+
+        def grouped(sql: str) -> dict[str, int]:
+            return {str(k): int(v) for k, v in con.execute(sql).fetchall()}
+
+        totals = con.execute(
+            "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM contexts), "
+            "(SELECT count(*) FROM imports)"
+        ).fetchone()
+        assert totals is not None
+        splits = grouped("SELECT split, count(*) FROM records GROUP BY split ORDER BY split")
+        types = grouped("SELECT answer_type, count(*) FROM records GROUP BY answer_type")
+        sources = grouped("SELECT answer_from, count(*) FROM records GROUP BY answer_from")
+        statuses = grouped(f"SELECT coalesce(s.status, 'pending'), count(*) {_FROM} GROUP BY 1")
+        verdict_rows = con.execute(
+            "SELECT judge, verdict, count(*) FROM latest_verdicts v "
+            "JOIN records r ON r.uid = v.record_uid GROUP BY judge, verdict ORDER BY judge, verdict"
+        ).fetchall()
+    verdicts: dict[str, dict[str, int]] = {}
+    for judge, verdict, n in verdict_rows:
+        verdicts.setdefault(judge, {})[verdict] = int(n)
+    return StoreStats(
+        records=int(totals[0]),
+        contexts=int(totals[1]),
+        imports=int(totals[2]),
+        splits=splits,
+        answer_types={t: types.get(t, 0) for t in ANSWER_TYPES},
+        answer_sources={s: sources.get(s, 0) for s in ANSWER_SOURCES},
+        statuses={s: statuses.get(s, 0) for s in REVIEW_STATUSES},
+        verdicts=verdicts,
+    )
