@@ -21,7 +21,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	scripts/typecheck.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py

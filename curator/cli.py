@@ -131,9 +131,7 @@ def _print_import(summary: ImportSummary) -> None:
 
 
 @cli.command("import")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True)
-)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=True))
 @click.option(
     "--split",
     default=None,
@@ -211,7 +209,7 @@ def _print_stats(db: str, result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     console.print(
         f"[b]{db}[/b]: {result.records:,} records in {result.contexts:,} contexts "
         f"from {result.imports:,} imports"
@@ -254,11 +252,13 @@ def _print_stats(db: str, result: Any) -> None:
     help="Any judge's latest verdict; 'none' = not judged yet. Repeatable.",
 )
 @click.option(
-    "--answer-type", "answer_types", multiple=True, type=click.Choice(ANSWER_TYPES), help="Repeatable."
+    "--answer-type",
+    "answer_types",
+    multiple=True,
+    type=click.Choice(ANSWER_TYPES),
+    help="Repeatable.",
 )
-@click.option(
-    "--answer-from", "answer_sources", multiple=True, type=click.Choice(ANSWER_SOURCES)
-)
+@click.option("--answer-from", "answer_sources", multiple=True, type=click.Choice(ANSWER_SOURCES))
 @click.option("--split", "splits", multiple=True, help="Repeatable.")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N records.")
 @_db_option
@@ -295,7 +295,7 @@ def list_cmd(
         splits=splits,
     )
     store = _open_existing(settings)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     try:
         for row in iter_all(store, filt, limit=limit):
             if as_json:

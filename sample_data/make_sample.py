@@ -102,17 +102,31 @@ class Builder:
         table = [
             ["", "Year Ended December 31,", ""],
             ["", "2019", "2018"],
-            *[[seg, *(fmt(values[seg][y], dollars=i == 0, decimals=decimals) for y in YEARS)]
-              for i, seg in enumerate(segments)],
+            *[
+                [seg, *(fmt(values[seg][y], dollars=i == 0, decimals=decimals) for y in YEARS)]
+                for i, seg in enumerate(segments)
+            ],
             ["Total revenue", *(fmt(total[y], dollars=True, decimals=decimals) for y in YEARS)],
             ["Other income (expense), net", *(fmt(other[y], decimals=decimals) for y in YEARS)],
-            ["Net revenue after other items",
-             *(fmt(net[y], dollars=True, decimals=decimals) for y in YEARS)],
+            [
+                "Net revenue after other items",
+                *(fmt(net[y], dollars=True, decimals=decimals) for y in YEARS),
+            ],
         ]
         growth_seg = max(segments, key=lambda s: values[s]["2019"] / values[s]["2018"])
         reason = rng.choice(REASONS)
-        products = rng.sample(["kiosks", "field services", "spare parts", "training", "leasing",
-                               "software add-ons", "extended warranties"], 3)
+        products = rng.sample(
+            [
+                "kiosks",
+                "field services",
+                "spare parts",
+                "training",
+                "leasing",
+                "software add-ons",
+                "extended warranties",
+            ],
+            3,
+        )
         paragraphs = [
             f"{name} reports revenue by segment. The table below presents revenue for the years "
             f"ended December 31, 2019 and 2018 (in {scale_word}):",
@@ -143,61 +157,102 @@ class Builder:
 
         # 1. span from the table: the cell in the named row and year.
         add(
-            {"question": f"What was the revenue from {seg} in 2019?", "answer": [cell],
-             "derivation": "", "answer_type": "span", "answer_from": "table", "scale": scale},
-            ("span taken from another row of the table",
-             {"answer": [table[2 + segments.index(other_seg)][1]]})
-            if variant == 0 and index % 2 == 0 else None,
+            {
+                "question": f"What was the revenue from {seg} in 2019?",
+                "answer": [cell],
+                "derivation": "",
+                "answer_type": "span",
+                "answer_from": "table",
+                "scale": scale,
+            },
+            (
+                "span taken from another row of the table",
+                {"answer": [table[2 + segments.index(other_seg)][1]]},
+            )
+            if variant == 0 and index % 2 == 0
+            else None,
         )
         # 2. arithmetic: change between years.
         change = number(a - b)
         add(
-            {"question": f"What was the change in {seg} revenue from 2018 to 2019?",
-             "answer": change,
-             "derivation": f"{plain(a, decimals)} - {plain(b, decimals)}",
-             "answer_type": "arithmetic", "answer_from": "table", "scale": scale},
-            ("arithmetic result does not follow from the derivation",
-             {"answer": number(change + (base * 0.05 if decimals == 0 else 7.3))})
-            if variant == 1 else None,
+            {
+                "question": f"What was the change in {seg} revenue from 2018 to 2019?",
+                "answer": change,
+                "derivation": f"{plain(a, decimals)} - {plain(b, decimals)}",
+                "answer_type": "arithmetic",
+                "answer_from": "table",
+                "scale": scale,
+            },
+            (
+                "arithmetic result does not follow from the derivation",
+                {"answer": number(change + (base * 0.05 if decimals == 0 else 7.3))},
+            )
+            if variant == 1
+            else None,
         )
         # 3. arithmetic: percentage change of the total, as TAT-QA writes it.
         t19, t18 = total["2019"], total["2018"]
         pct = number((t19 - t18) / t18 * 100)
         add(
-            {"question": "What was the percentage change in total revenue from 2018 to 2019?",
-             "answer": pct,
-             "derivation": f"({plain(t19, decimals)} - {plain(t18, decimals)}) / "
-                           f"{plain(t18, decimals)}",
-             "answer_type": "arithmetic", "answer_from": "table", "scale": "percent"},
-            ("derivation uses a number from the wrong year",
-             {"derivation": f"({plain(t19, decimals)} - {plain(t19 * 0.9, decimals)}) / "
-                            f"{plain(t18, decimals)}"})
-            if variant == 2 else None,
+            {
+                "question": "What was the percentage change in total revenue from 2018 to 2019?",
+                "answer": pct,
+                "derivation": f"({plain(t19, decimals)} - {plain(t18, decimals)}) / "
+                f"{plain(t18, decimals)}",
+                "answer_type": "arithmetic",
+                "answer_from": "table",
+                "scale": "percent",
+            },
+            (
+                "derivation uses a number from the wrong year",
+                {
+                    "derivation": f"({plain(t19, decimals)} - {plain(t19 * 0.9, decimals)}) / "
+                    f"{plain(t18, decimals)}"
+                },
+            )
+            if variant == 2
+            else None,
         )
         # 4. arithmetic with an accounting negative: average other income (expense).
         avg_other = number((other["2019"] + other["2018"]) / 2)
         add(
-            {"question": "What was the average other income (expense), net for 2019 and 2018?",
-             "answer": avg_other,
-             "derivation": f"({plain(other['2019'], decimals)} + "
-                           f"{plain(other['2018'], decimals)}) / 2",
-             "answer_type": "arithmetic", "answer_from": "table", "scale": scale},
-            ("scale does not match the table", {"scale": "percent"})
-            if variant == 3 else None,
+            {
+                "question": "What was the average other income (expense), net for 2019 and 2018?",
+                "answer": avg_other,
+                "derivation": f"({plain(other['2019'], decimals)} + "
+                f"{plain(other['2018'], decimals)}) / 2",
+                "answer_type": "arithmetic",
+                "answer_from": "table",
+                "scale": scale,
+            },
+            ("scale does not match the table", {"scale": "percent"}) if variant == 3 else None,
         )
         # 5. span from the text.
         add(
-            {"question": f"What drove the growth in {growth_seg} revenue?",
-             "answer": [reason], "derivation": "", "answer_type": "span", "answer_from": "text",
-             "rel_paragraphs": ["2"], "scale": ""},
+            {
+                "question": f"What drove the growth in {growth_seg} revenue?",
+                "answer": [reason],
+                "derivation": "",
+                "answer_type": "span",
+                "answer_from": "text",
+                "rel_paragraphs": ["2"],
+                "scale": "",
+            },
         )
         # 6. multi-span from the text.
         add(
-            {"question": "Which other sources of fees does the company report?",
-             "answer": list(products), "derivation": "", "answer_type": "multi-span",
-             "answer_from": "text", "rel_paragraphs": ["3"], "scale": ""},
+            {
+                "question": "Which other sources of fees does the company report?",
+                "answer": list(products),
+                "derivation": "",
+                "answer_type": "multi-span",
+                "answer_from": "text",
+                "rel_paragraphs": ["3"],
+                "scale": "",
+            },
             ("one span of the multi-span answer dropped", {"answer": list(products[:2])})
-            if variant == 4 else None,
+            if variant == 4
+            else None,
         )
         # 7. count over the table.
         threshold = round(values[seg]["2018"] * 1.001, decimals)
@@ -205,18 +260,29 @@ class Builder:
         if above:
             unit = {"thousand": " thousand", "million": " million", "billion": " billion"}[scale]
             add(
-                {"question": f"How many years did {seg} revenue exceed "
-                             f"${plain(threshold, decimals)}{unit}?",
-                 "answer": str(len(above)), "derivation": "##".join(above),
-                 "answer_type": "count", "answer_from": "table", "scale": ""},
+                {
+                    "question": f"How many years did {seg} revenue exceed "
+                    f"${plain(threshold, decimals)}{unit}?",
+                    "answer": str(len(above)),
+                    "derivation": "##".join(above),
+                    "answer_type": "count",
+                    "answer_from": "table",
+                    "scale": "",
+                },
                 ("count does not match the items listed", {"answer": str(len(above) + 1)})
-                if variant == 0 and index % 2 == 1 else None,
+                if variant == 0 and index % 2 == 1
+                else None,
             )
         # 8. multi-span from the table: one line item in both years.
         add(
-            {"question": "What was the other income (expense), net in 2019 and 2018?",
-             "answer": [table[-2][1], table[-2][2]], "derivation": "",
-             "answer_type": "multi-span", "answer_from": "table", "scale": scale},
+            {
+                "question": "What was the other income (expense), net in 2019 and 2018?",
+                "answer": [table[-2][1], table[-2][2]],
+                "derivation": "",
+                "answer_type": "multi-span",
+                "answer_from": "table",
+                "scale": scale,
+            },
         )
         # Keep the four table questions and two of the others (always any deliberately wrong one),
         # so the set stays small enough to review in a demo.

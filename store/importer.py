@@ -246,7 +246,7 @@ def _sha256_file(path: Path, out: list[str]) -> None:
 _RECORD_AND_VALUE = re.compile(r"record/value (\d+)")
 
 
-def _bad_from_duckdb(path: Path, exc: duckdb.Error) -> BadInput:
+def _bad_from_duckdb(path: Path, exc: Exception) -> BadInput:
     """Explain a file DuckDB refused: the careful Python reader first, else DuckDB's words."""
     diagnosed = diagnose(path)
     if diagnosed is not None:
@@ -319,7 +319,9 @@ def _import_one(
                     f"maximum_object_size = {MAX_CONTEXT_BYTES})",
                     [str(path)],
                 )
-            except duckdb.Error as exc:
+            except (duckdb.Error, UnicodeDecodeError) as exc:
+                # DuckDB quotes the offending bytes in its message; with invalid UTF-8 that
+                # message itself fails to decode, hence UnicodeDecodeError here.
                 raise _bad_from_duckdb(path, exc) from None
         with prog.step("checking", 0.45, 0.25):
             _check_contexts(con, source)
@@ -334,7 +336,8 @@ def _import_one(
 def _check_contexts(con: duckdb.DuckDBPyConnection, source: str) -> None:
     count = con.execute("SELECT count(*) FROM raw").fetchone()
     if not count or count[0] == 0:
-        raise BadInput(source, "top level", "the list of contexts is empty")
+        # DuckDB reads whitespace and `[]` alike as no rows; the careful reader tells them apart.
+        raise diagnose(Path(source)) or BadInput(source, "top level", "no contexts")
     row = con.execute(
         "SELECT ci, json_extract_string(\"table\".uid, '$'), problem FROM ("
         f'SELECT ci, "table", {_CONTEXT_PROBLEM} AS problem FROM raw) '
@@ -440,6 +443,19 @@ def _check_duplicates(con: duckdb.DuckDBPyConnection, source: str) -> int:
         "QUALIFY row_number() OVER (PARTITION BY uid ORDER BY ci, qi) = 1"
     )
     return int(counts[0] - counts[1])
+
+
+def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove this file's staging tables so the next file in the transaction starts clean."""
+    kinds = dict(
+        con.execute(
+            "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
+            "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal"
+        ).fetchall()
+    )
+    for name in ("fresh", "raw", "staged_ctx", "incoming", "ctx_changed", "rec_changed"):
+        if name in kinds:
+            con.execute(f"DROP {kinds[name]} {name}")
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
@@ -548,9 +564,7 @@ def _write(
             n_unchanged,
         ],
     )
-    con.execute("DROP VIEW IF EXISTS fresh")
-    for name in ("fresh", "raw", "staged_ctx", "incoming", "ctx_changed", "rec_changed"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    _drop_staging(con)
     return ImportSummary(
         source=source,
         split=split,

@@ -1,0 +1,90 @@
+"""Shared fixtures: the real TAT-QA files (skipped when absent), stores, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_TATQA = ROOT.parent / "shared" / "data" / "tatqa"
+SAMPLE_DATA = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def tatqa_dir() -> Path:
+    """../shared/data/tatqa; skipped when absent unless CI demands it (CURATOR_REQUIRE_SHARED=1)."""
+    if not (SHARED_TATQA / "tatqa_dataset_dev.json").is_file():
+        if os.environ.get("CURATOR_REQUIRE_SHARED") == "1":
+            pytest.fail(f"{SHARED_TATQA} is missing and CURATOR_REQUIRE_SHARED=1")
+        pytest.skip(f"{SHARED_TATQA} not present (fresh clone without the shared data)")
+    return SHARED_TATQA
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "test.duckdb"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json_lines(self) -> list[Any]:
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run `curator ARGS` in-process through the real entry point (error handling included)."""
+    from curator.cli import main
+
+    def run(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        code = 0
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def tiny_context(ctx_uid: str = "ctx-1", q_uids: tuple[str, ...] = ("q-1",)) -> dict[str, Any]:
+    """A minimal valid TAT-QA context; tests mutate copies of it to make bad input."""
+    return {
+        "table": {
+            "uid": ctx_uid,
+            "table": [["", "2019", "2018"], ["Revenue", "$1,200", "(110)"]],
+        },
+        "paragraphs": [{"uid": f"{ctx_uid}-p1", "order": 1, "text": "Revenue rose."}],
+        "questions": [
+            {
+                "uid": uid,
+                "order": i,
+                "question": "What was revenue in 2019?",
+                "answer": ["$1,200"],
+                "derivation": "",
+                "answer_type": "span",
+                "answer_from": "table",
+                "rel_paragraphs": [],
+                "req_comparison": False,
+                "scale": "thousand",
+            }
+            for i, uid in enumerate(q_uids, start=1)
+        ],
+    }
+
+
+def write_json(path: Path, value: Any) -> Path:
+    path.write_text(json.dumps(value), encoding="utf-8")
+    return path

@@ -1,0 +1,121 @@
+"""The command line as a user runs it: exit codes, one-line errors, stable JSON."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CliResult, tiny_context, write_json
+
+Run = Callable[..., CliResult]
+LIST_KEYS = {
+    "uid",
+    "split",
+    "context_uid",
+    "question",
+    "answer",
+    "answer_type",
+    "answer_from",
+    "scale",
+    "status",
+    "verdicts",
+}
+
+
+def test_import_stats_list_round_trip(run_cli: Run, tmp_path: Path, store_path: Path) -> None:
+    data = write_json(tmp_path / "acme_dev.json", [tiny_context("c", ("q1", "q2"))])
+    result = run_cli("--db", store_path, "import", data)
+    assert result.code == 0, result.err
+    assert "(split 'dev'): 1 contexts, 2 questions" in result.out
+    assert "new 2" in result.out
+    again = run_cli("--db", store_path, "import", data, "--json")
+    assert again.code == 0
+    summary = again.json_lines()[0]["files"][0]
+    assert (summary["new_records"], summary["unchanged_records"]) == (0, 2)
+
+    stats = run_cli("stats", "--json", "--db", store_path).json_lines()[0]
+    assert stats["records"] == 2 and stats["splits"] == {"dev": 2}
+    assert stats["statuses"]["pending"] == 2 and stats["verdicts"] == {}
+
+    rows = run_cli("--db", store_path, "list", "--json").json_lines()
+    assert [r["uid"] for r in rows] == ["q1", "q2"]
+    assert all(set(r) == LIST_KEYS for r in rows)
+    assert rows[0]["answer"] == ["$1,200"] and rows[0]["status"] == "pending"
+
+    text = run_cli("--db", store_path, "list", "--limit", "1")
+    assert text.code == 0 and len(text.out.splitlines()) == 1 and "q1" in text.out
+
+
+def test_list_filters(run_cli: Run, tmp_path: Path, store_path: Path) -> None:
+    ctx = tiny_context("c", ("q1", "q2"))
+    ctx["questions"][1].update(answer=3.5, answer_type="arithmetic", scale="percent")
+    run_cli("--db", store_path, "import", write_json(tmp_path / "f.json", [ctx]))
+    rows = run_cli("--db", store_path, "list", "--json", "--answer-type", "arithmetic")
+    assert [r["uid"] for r in rows.json_lines()] == ["q2"]
+    assert rows.json_lines()[0]["answer"] == 3.5
+    assert run_cli("--db", store_path, "list", "--json", "--verdict", "none").json_lines()
+    assert run_cli("--db", store_path, "list", "--json", "--status", "accepted").out == ""
+    bad = run_cli("--db", store_path, "list", "--status", "done")
+    assert bad.code == 2 and "Invalid value for '--status'" in bad.err
+
+
+def test_bad_input_is_one_line_exit_2_and_no_store_left(
+    run_cli: Run, tmp_path: Path, store_path: Path
+) -> None:
+    ctx = tiny_context()
+    ctx["questions"][0]["scale"] = "lakh"
+    bad = write_json(tmp_path / "bad.json", [ctx])
+    result = run_cli("--db", store_path, "import", bad)
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert result.err.startswith(f"curator: error: {bad}: context #1")
+    assert "question #1 (uid 'q-1'): field 'scale' is \"lakh\"" in result.err
+    assert "Traceback" not in result.err
+    assert not store_path.exists()
+
+
+def test_bad_input_leaves_an_existing_store_as_it_was(
+    run_cli: Run, tmp_path: Path, store_path: Path
+) -> None:
+    run_cli("--db", store_path, "import", write_json(tmp_path / "ok.json", [tiny_context()]))
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe[]")
+    result = run_cli("--db", store_path, "import", bad)
+    assert result.code == 2 and "not UTF-8" in result.err
+    stats = run_cli("--db", store_path, "stats", "--json").json_lines()[0]
+    assert stats["records"] == 1 and stats["imports"] == 1
+
+
+def test_stats_on_a_missing_store(run_cli: Run, store_path: Path) -> None:
+    result = run_cli("--db", store_path, "stats")
+    assert result.code == 3 and "no store here" in result.err
+
+
+def test_db_from_environment(
+    run_cli: Run, tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CURATOR_DB", str(store_path))
+    assert run_cli("import", write_json(tmp_path / "f.json", [tiny_context()])).code == 0
+    assert store_path.exists()
+    assert run_cli("stats", "--json").json_lines()[0]["db"] == str(store_path)
+
+
+def test_demo_builds_the_sample_store_and_keeps_it(run_cli: Run, tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    first = run_cli("demo", "--no-tui", "--db", db)
+    assert first.code == 0, first.err
+    assert "150 records in 25 contexts" in first.out
+    second = run_cli("demo", "--no-tui", "--db", db)
+    assert second.code == 0 and "new 0" in second.out
+
+
+def test_console_script_runs() -> None:
+    exe = shutil.which("curator", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    done = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True)
+    assert "import" in done.stdout and "demo" in done.stdout

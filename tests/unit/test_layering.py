@@ -1,0 +1,56 @@
+"""Architecture rules that must hold as the code grows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(code: str, cwd: Path = ROOT) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_core_and_store_never_import_textual() -> None:
+    code = (
+        "import importlib, pkgutil, sys, json\n"
+        "import curator, curator.store\n"
+        "for pkg in (curator, curator.store):\n"
+        "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "        if m.name.startswith('curator.screens') or m.name == 'curator.__main__':\n"
+        "            continue\n"
+        "        importlib.import_module(m.name)\n"
+        "print(json.dumps(sorted(k for k in sys.modules if k.split('.')[0] == 'textual')))\n"
+    )
+    assert json.loads(_run(code)) == []
+
+
+def test_help_loads_no_heavy_dependency() -> None:
+    code = (
+        "import sys, json, contextlib, io\n"
+        "from curator.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        main(['--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = {'textual', 'anthropic', 'boto3', 'botocore', 'duckdb', 'polars', 'rich'}\n"
+        "print(json.dumps(sorted({k.split('.')[0] for k in sys.modules} & heavy)))\n"
+    )
+    assert json.loads(_run(code)) == []
+
+
+def test_only_the_curator_namespace_is_installed(tmp_path: Path) -> None:
+    code = (
+        "import importlib.util as u, json\n"
+        "print(json.dumps([u.find_spec(n) is not None for n in "
+        "('curator', 'curator.store', 'curator.screens', 'store', 'screens')]))\n"
+    )
+    # Run outside the checkout so the repository's own folders are not on sys.path.
+    assert json.loads(_run(code, cwd=tmp_path)) == [True, True, True, False, False]

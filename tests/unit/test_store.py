@@ -1,0 +1,110 @@
+"""The store file: schema versions, migrations, refusing what it cannot open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from curator.domain import RecordFilter, StoreError
+from curator.store import Store
+from curator.store.db import Migration, bundled_migrations
+from curator.store.importer import import_file
+from curator.store.records import count, iter_all, page
+from tests.conftest import tiny_context, write_json
+
+
+def test_new_store_is_at_the_latest_schema(store_path: Path) -> None:
+    store = Store.open(store_path, create=True)
+    assert store.schema_version() == bundled_migrations()[-1].version >= 1
+
+
+def test_opening_a_missing_store_without_create_is_a_clear_error(store_path: Path) -> None:
+    with pytest.raises(StoreError, match="no store here"):
+        Store.open(store_path)
+    assert not store_path.exists()
+
+
+def test_an_older_store_is_migrated_on_open(store_path: Path) -> None:
+    v1 = bundled_migrations()
+    Store.open(store_path, create=True, migrations=v1)
+    extra = Migration(len(v1) + 1, "9999_test.sql", "CREATE TABLE added_later (x INTEGER);")
+    store = Store.open(store_path, migrations=(*v1, extra))
+    assert store.schema_version() == len(v1) + 1
+    with store.connection() as con:
+        assert con.execute("SELECT count(*) FROM added_later").fetchone() == (0,)
+        versions = con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+    assert [v[0] for v in versions] == list(range(1, len(v1) + 2))
+
+
+def test_a_newer_store_is_refused(store_path: Path) -> None:
+    store = Store.open(store_path, create=True)
+    with store.transaction() as con:
+        con.execute("INSERT INTO schema_version VALUES (999, 'future', now()::TIMESTAMP)")
+    with pytest.raises(StoreError, match="schema version 999, newer than this curator"):
+        Store.open(store_path)
+
+
+def test_a_foreign_duckdb_file_is_refused(store_path: Path) -> None:
+    con = duckdb.connect(str(store_path))
+    con.execute("CREATE TABLE something (x INTEGER)")
+    con.close()
+    with pytest.raises(StoreError, match="not a curator store"):
+        Store.open(store_path)
+
+
+def test_a_file_that_is_not_duckdb_is_refused(store_path: Path) -> None:
+    store_path.write_text("hello", "utf-8")
+    with pytest.raises(StoreError, match="cannot open store"):
+        Store.open(store_path)
+
+
+def test_keyset_pages_walk_every_record_once_in_order(tmp_path: Path, store_path: Path) -> None:
+    store = Store.open(store_path, create=True)
+    contexts = [tiny_context(f"c{i}", tuple(f"c{i}-q{j}" for j in range(7))) for i in range(9)]
+    import_file(store, write_json(tmp_path / "many.json", contexts), "train")
+    seen: list[str] = []
+    after = 0
+    while rows := page(store, after_seq=after, limit=10):
+        seen += [r.uid for r in rows]
+        after = rows[-1].seq
+    expected = [f"c{i}-q{j}" for i in range(9) for j in range(7)]
+    assert seen == expected
+    assert [r.uid for r in iter_all(store, limit=15, page_size=4)] == expected[:15]
+    assert count(store) == 63
+
+
+def test_filters_by_status_and_verdict(tmp_path: Path, store_path: Path) -> None:
+    store = Store.open(store_path, create=True)
+    ctx = tiny_context("c", ("a", "b", "c"))
+    ctx["questions"][2].update(answer=5, answer_type="arithmetic")
+    import_file(store, write_json(tmp_path / "f.json", [ctx]), "train")
+    with store.transaction() as con:
+        con.execute(
+            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at) VALUES "
+            "(1, 'a', 'reject', 'ana', now()::TIMESTAMP), "
+            "(2, 'b', 'accept', 'ana', now()::TIMESTAMP), "
+            "(3, 'b', 'undo', 'ana', now()::TIMESTAMP)"
+        )
+        con.execute("UPDATE review_events SET undoes = 2 WHERE event_id = 3")
+        con.execute(
+            "INSERT INTO verdicts (verdict_id, record_uid, run_id, judge, model, prompt_hash, "
+            "record_hash, verdict, created_at) VALUES "
+            "(1, 'a', 'r1', 'rules', '-', 'p', 'h', 'correct', now()::TIMESTAMP),"
+            "(2, 'a', 'r2', 'rules', '-', 'p', 'h', 'incorrect', now()::TIMESTAMP)"
+        )
+
+    def uids(**kw: tuple[str, ...]) -> list[str]:
+        return [r.uid for r in page(store, RecordFilter(**kw))]
+
+    assert uids(statuses=("rejected",)) == ["a"]
+    assert uids(statuses=("pending",)) == ["b", "c"]  # b's accept was undone
+    assert uids(verdicts=("incorrect",)) == ["a"]
+    assert uids(verdicts=("correct",)) == []  # only the latest verdict per judge counts
+    assert uids(verdicts=("none",)) == ["b", "c"]
+    assert uids(answer_types=("arithmetic",)) == ["c"]
+    rows = page(store)
+    assert rows[0].verdicts == {"rules": "incorrect"} and rows[0].status == "rejected"
+    with pytest.raises(Exception, match="unknown status"):
+        page(store, RecordFilter(statuses=("done",)))
