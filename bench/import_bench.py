@@ -78,7 +78,7 @@ con.close()
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=1_000_000)
-    parser.add_argument("--keep", action="store_true", help="keep the synthetic file in bench/.cache")
+    parser.add_argument("--keep", action="store_true", help="keep the synthetic file")
     args = parser.parse_args()
     if not DEV.exists():
         if os.environ.get("CURATOR_REQUIRE_SHARED") == "1":
