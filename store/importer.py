@@ -35,6 +35,8 @@ FileProgressCallback = Callable[[Path, str, float], None]
 
 #: Largest single context DuckDB will accept (a context is one JSON object of the top-level list).
 MAX_CONTEXT_BYTES = 256 * 1024 * 1024
+#: DuckDB's buffer limit during an import (staging tables spill to disk beyond it).
+IMPORT_MEMORY_LIMIT = "1536MB"
 #: How many field-level differences an import lists when records changed.
 MAX_LISTED_CHANGES = 20
 
@@ -272,6 +274,8 @@ def import_files(
     with store.transaction() as con:
         con.execute("SET enable_progress_bar = true")
         con.execute("SET enable_progress_bar_print = false")
+        # Bounded memory for any file size: DuckDB spills staging data to disk past this.
+        con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
         for path, split in files:
             callback = None
             if progress is not None:
@@ -360,14 +364,14 @@ def _check_contexts(con: duckdb.DuckDBPyConnection, source: str) -> None:
         'CAST("table"."table" AS VARCHAR[][]) AS table_rows, '
         "list_transform(paragraphs, lambda p: {'uid': json_extract_string(p.uid, '$'), "
         "'order': CAST(p.\"order\" AS BIGINT), 'text': json_extract_string(p.text, '$')}) "
-        "AS paragraphs, "
-        'md5(CAST("table"."table" AS VARCHAR) || chr(30) || array_to_string('
-        'list_transform(paragraphs, lambda p: concat_ws(chr(31), p.uid, p."order", p.text)), '
-        "chr(30))) AS content_hash FROM raw"
+        "AS paragraphs FROM raw"
     )
+    # Contexts are compared by value, not by a stored hash: hashing every table and paragraph on
+    # each import cost more than comparing the few uids that repeat or already exist.
     dup = con.execute(
-        "SELECT uid, list(ci ORDER BY ci) FROM staged_ctx GROUP BY uid "
-        "HAVING count(DISTINCT content_hash) > 1 ORDER BY min(ci) LIMIT 1"
+        "SELECT uid, list(ci ORDER BY ci) FROM staged_ctx WHERE uid IN ("
+        "SELECT uid FROM staged_ctx GROUP BY uid HAVING count(*) > 1) GROUP BY uid "
+        "HAVING count(DISTINCT (table_rows, paragraphs)) > 1 ORDER BY min(ci) LIMIT 1"
     ).fetchone()
     if dup:
         a, b = dup[1][0], dup[1][1]
@@ -479,7 +483,8 @@ def _write(
     # Contexts: new, changed (old version kept in context_revisions), unchanged.
     con.execute(
         "CREATE TEMP TABLE ctx_changed AS SELECT DISTINCT f.uid FROM staged_ctx f "
-        "JOIN contexts c USING (uid) WHERE c.content_hash <> f.content_hash OR c.split <> ?",
+        "JOIN contexts c USING (uid) WHERE c.split <> ? OR c.table_rows <> f.table_rows "
+        "OR c.paragraphs <> f.paragraphs",
         [split],
     )
     n_changed_ctx = _scalar(con, "SELECT count(*) FROM ctx_changed")
@@ -491,14 +496,14 @@ def _write(
         )
         con.execute(
             "UPDATE contexts SET split = ?, source_file = ?, table_rows = f.table_rows, "
-            "paragraphs = f.paragraphs, content_hash = f.content_hash, "
+            "paragraphs = f.paragraphs, "
             "revision = contexts.revision + 1, import_id = ? FROM staged_ctx f "
             "WHERE contexts.uid = f.uid AND f.uid IN (SELECT uid FROM ctx_changed)",
             [split, source, import_id],
         )
     n_new_ctx = _scalar(
         con,
-        "INSERT INTO contexts SELECT f.uid, ?, ?, f.table_rows, f.paragraphs, f.content_hash, 1, ? "
+        "INSERT INTO contexts SELECT f.uid, ?, ?, f.table_rows, f.paragraphs, 1, ? "
         "FROM staged_ctx f ANTI JOIN contexts c USING (uid) "
         + (
             "QUALIFY row_number() OVER (PARTITION BY f.uid ORDER BY f.ci) = 1"

@@ -23,7 +23,6 @@ CREATE TABLE contexts (
     source_file    VARCHAR NOT NULL,
     table_rows     VARCHAR[][] NOT NULL,
     paragraphs     STRUCT(uid VARCHAR, "order" BIGINT, text VARCHAR)[] NOT NULL,
-    content_hash   VARCHAR NOT NULL,
     revision       INTEGER NOT NULL,
     import_id      INTEGER NOT NULL
 );
@@ -34,7 +33,6 @@ CREATE TABLE context_revisions (
     source_file    VARCHAR NOT NULL,
     table_rows     VARCHAR[][] NOT NULL,
     paragraphs     STRUCT(uid VARCHAR, "order" BIGINT, text VARCHAR)[] NOT NULL,
-    content_hash   VARCHAR NOT NULL,
     revision       INTEGER NOT NULL,
     import_id      INTEGER NOT NULL,
     superseded_by  INTEGER NOT NULL
