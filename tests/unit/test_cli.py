@@ -119,3 +119,17 @@ def test_console_script_runs() -> None:
     assert exe is not None
     done = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True)
     assert "import" in done.stdout and "demo" in done.stdout
+
+
+def test_list_shows_hostile_text_on_one_inert_line(
+    run_cli: Run, tmp_path: Path, store_path: Path
+) -> None:
+    ctx = tiny_context()
+    ctx["questions"][0]["question"] = "Rev\x1b[31mred\x1b[0m\nsecond line\x07 [bold]x[/bold]"
+    run_cli("--db", store_path, "import", write_json(tmp_path / "h.json", [ctx]))
+    out = run_cli("--db", store_path, "list").out
+    assert len(out.splitlines()) == 1
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[31m" in out and "[bold]x[/bold]" in out
+    rows = run_cli("--db", store_path, "list", "--json").json_lines()
+    assert rows[0]["question"] == ctx["questions"][0]["question"]
