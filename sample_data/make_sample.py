@@ -242,7 +242,7 @@ class Builder:
         # 6. multi-span from the text.
         add(
             {
-                "question": "Which other sources of fees does the company report?",
+                "question": "Which other fees does the company earn?",
                 "answer": list(products),
                 "derivation": "",
                 "answer_type": "multi-span",

@@ -1,0 +1,683 @@
+"""The offline rules judge: deterministic checks that need no model and no key.
+
+It says `correct` only on positive evidence: the derivation recomputes to the answer from numbers
+found in the context, or a span sits in the cell whose row and column the question names (or in a
+sentence that matches the question). It says `incorrect` when a check fails outright (the
+arithmetic does not add up, a span is nowhere in the context, the count disagrees with the items
+listed, the scale contradicts the calculation). Everything else is `uncertain`, so that an LLM
+pass or a person can be aimed at exactly those records. Calling a wrong answer correct is the
+error that matters most, so every doubtful path ends in `uncertain`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from curator.domain import AnswerValue, Paragraph
+from curator.judges.numbers import (
+    SMALL_CONSTANTS,
+    DerivationError,
+    Evaluation,
+    decimals_of,
+    evaluate,
+    matches,
+    numbers_in,
+    parse_number,
+)
+
+JUDGE_NAME = "rules"
+#: Bumped whenever the rules change what they decide; stored as the verdict's "prompt hash".
+RULES_VERSION = "rules-v1"
+
+_YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "in",
+        "on",
+        "for",
+        "to",
+        "from",
+        "by",
+        "at",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "what",
+        "which",
+        "how",
+        "much",
+        "many",
+        "did",
+        "does",
+        "do",
+        "its",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "with",
+        "between",
+        "year",
+        "years",
+        "fiscal",
+        "total",
+        "net",
+        "per",
+        "than",
+        "during",
+        "end",
+        "ended",
+        "ending",
+        "as",
+        "of",
+        "company",
+        "company's",
+        "s",
+    ]
+)
+_PERCENT_WORDS = re.compile(
+    r"percent|%|rate|ratio|margin|proportion|share of|yield|growth|change in .* as a", re.I
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVerdict:
+    verdict: str  # correct | incorrect | uncertain
+    reason: str
+
+
+def _words(text: str) -> set[str]:
+    out = set()
+    for w in _WORD.findall(text.lower()):
+        if w in _STOP or _YEAR.fullmatch(w):
+            continue
+        out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
+    return out
+
+
+def _norm(text: str) -> str:
+    s = " ".join(text.lower().split())
+    s = re.sub(r"([$€£])\s+", r"\1", s)
+    return s.strip(" .;:")
+
+
+def _same_value(a: str, b: str) -> bool:
+    if _norm(a) == _norm(b):
+        return True
+    x, y = parse_number(a), parse_number(b)
+    return x is not None and y is not None and abs(x - y) < 1e-9
+
+
+# -- the context ----------------------------------------------------------------------------
+
+
+class Grid:
+    """A TAT-QA table with its header rows, row labels and column headers worked out."""
+
+    def __init__(self, rows: Sequence[Sequence[str]]) -> None:
+        width = max((len(r) for r in rows), default=0)
+        self.rows = [list(r) + [""] * (width - len(r)) for r in rows]
+        self.width = width
+        self.header_rows = self._header_rows()
+        self.numbers = [[parse_number(c) for c in row] for row in self.rows]
+
+    def _header_rows(self) -> int:
+        for i, row in enumerate(self.rows):
+            data = [c for c in row[1:] if c.strip()]
+            if any(parse_number(c) is not None and not _YEAR.fullmatch(c.strip()) for c in data):
+                return i
+        return min(1, len(self.rows))
+
+    def column_header(self, col: int) -> str:
+        parts = []
+        for r in range(self.header_rows):
+            cell = self.rows[r][col]
+            if not cell.strip():
+                # A header spanning several columns is written once, left or right of them.
+                for c in list(range(col - 1, 0, -1)) + list(range(col + 1, self.width)):
+                    if self.rows[r][c].strip():
+                        cell = self.rows[r][c]
+                        break
+            parts.append(cell)
+        return " ".join(parts)
+
+    def label_frequency(self, word: str) -> int:
+        """In how many row labels a (normalised) word occurs; at least 1."""
+        if not hasattr(self, "_label_words"):
+            self._label_words = [_words(self.row_label(r)) for r in range(len(self.rows))]
+        return max(1, sum(word in words for words in self._label_words))
+
+    def row_label(self, row: int) -> str:
+        label = self.rows[row][0]
+        if not label.strip():
+            return ""
+        return label
+
+    def data_columns(self) -> list[int]:
+        return [
+            c
+            for c in range(1, self.width)
+            if any(self.numbers[r][c] is not None for r in range(self.header_rows, len(self.rows)))
+        ]
+
+    def cells_equal(self, text: str) -> list[tuple[int, int]]:
+        return [
+            (r, c)
+            for r, row in enumerate(self.rows)
+            for c, cell in enumerate(row)
+            if cell.strip() and _same_value(cell, text)
+        ]
+
+
+_SCALE_MENTIONS = {
+    "thousand": re.compile(r"thousand|'000|\b000s\b|\$000|\(000\)|in 000", re.I),
+    "million": re.compile(r"million|\bmn\b|\$m\b|\bm\b|in millions", re.I),
+    "billion": re.compile(r"billion|\bbn\b", re.I),
+}
+_PERCENT_LABEL = re.compile(r"%|percent|rate\b|margin|ratio|yield", re.I)
+
+
+@dataclass
+class _Context:
+    grid: Grid
+    paragraphs: list[Paragraph]
+    text: str
+    #: every number in the context, with whether it is written or labelled as a percentage
+    numbers: list[tuple[float, bool]]
+
+    @classmethod
+    def build(cls, table: Sequence[Sequence[str]], paragraphs: Sequence[Paragraph]) -> _Context:
+        grid = Grid(table)
+        text = "\n".join(p.text for p in paragraphs)
+        numbers: list[tuple[float, bool]] = []
+        for sentence in re.split(r"(?<=[.;])\s+", text):
+            for token in re.findall(r"\S+(?:\s+percent)?", sentence):
+                for value in numbers_in(token):
+                    numbers.append((value, "%" in token or "percent" in token))
+        for r, row in enumerate(grid.rows):
+            for c, cell in enumerate(row):
+                parsed = grid.numbers[r][c]
+                found = [parsed] if parsed is not None else numbers_in(cell)
+                pct = "%" in cell or bool(
+                    _PERCENT_LABEL.search(grid.row_label(r)) or "%" in grid.column_header(c)
+                )
+                numbers += [(v, pct) for v in found]
+        return cls(grid, list(paragraphs), text, numbers)
+
+    def sources(self, value: float) -> list[bool]:
+        """For each place the number occurs (sign ignored): is it a percentage there?"""
+        return [
+            pct
+            for n, pct in self.numbers
+            if abs(abs(n) - abs(value)) <= 1e-9 * max(1.0, abs(value))
+        ]
+
+    def has_number(self, value: float) -> bool:
+        return bool(self.sources(value))
+
+    def mentions_scale(self, scale: str) -> bool:
+        pattern = _SCALE_MENTIONS[scale]
+        return bool(pattern.search(self.text)) or any(
+            pattern.search(cell) for row in self.grid.rows for cell in row
+        )
+
+    def in_any_cell(self, span: str) -> bool:
+        target = _norm(span)
+        return any(target and target in _norm(cell) for row in self.grid.rows for cell in row)
+
+    def sentences(self) -> list[str]:
+        out = []
+        for p in self.paragraphs:
+            out += [s for s in re.split(r"(?<=[.;!?])\s+(?=[A-Z(])", p.text) if s.strip()]
+        return out
+
+
+def _question_years(question: str) -> set[str]:
+    return set(_YEAR.findall(question))
+
+
+def _row_score(grid: Grid, row: int, question_words: set[str]) -> tuple[float, float]:
+    """How well a row label matches the question: the share of its words the question uses, and
+    those hits weighted by rarity (a word in many labels, like "revenue", tells rows apart less)."""
+    words = _words(grid.row_label(row))
+    if not words:
+        return 0.0, 0.0
+    hits = words & question_words
+    return len(hits) / len(words), sum(1.0 / grid.label_frequency(w) for w in hits)
+
+
+def _cell_fits_question(ctx: _Context, r: int, c: int, question: str) -> tuple[bool, str]:
+    """Is cell (r, c) in the row the question names and the column of its year or period?"""
+    grid = ctx.grid
+    qwords = _words(question)
+    if r < grid.header_rows:
+        return False, "the answer is a header cell"
+    label = grid.row_label(r)
+    score = _row_score(grid, r, qwords)
+    best = max(
+        (_row_score(grid, i, qwords) for i in range(grid.header_rows, len(grid.rows))),
+        default=(0.0, 0.0),
+    )
+    if score[0] < 0.5 or score < best:
+        return False, f"its row {label!r} is not the line item the question names"
+    years = _question_years(question)
+    header = grid.column_header(c)
+    header_years = set(_YEAR.findall(header))
+    if years:
+        if not header_years & years:
+            return False, f"its column {header.strip()!r} is not the year the question asks about"
+    elif len(grid.data_columns()) > 1 and not (_words(header) & qwords):
+        return False, "the question names no year or column to tell the columns apart"
+    return True, f"row {label!r}, column {header.strip()!r}"
+
+
+def _expected_cell(ctx: _Context, question: str) -> tuple[int, int, str] | None:
+    """The one cell a question like "What was X in 2019?" names, when there is exactly one."""
+    grid = ctx.grid
+    years = _question_years(question)
+    if len(years) != 1:
+        return None
+    qwords = _words(question)
+    scored = [(_row_score(grid, r, qwords), r) for r in range(grid.header_rows, len(grid.rows))]
+    best = max((s for s, _ in scored), default=(0.0, 0.0))
+    rows = [r for s, r in scored if s == best]
+    if best[0] < 1.0 or len(rows) != 1:
+        return None
+    cols = [c for c in range(1, grid.width) if years & set(_YEAR.findall(grid.column_header(c)))]
+    if len(cols) != 1:
+        return None
+    value = grid.rows[rows[0]][cols[0]]
+    if not value.strip() or grid.numbers[rows[0]][cols[0]] is None:
+        return None
+    return rows[0], cols[0], value
+
+
+def _sentence_fits(ctx: _Context, span: str, question: str) -> tuple[bool, str]:
+    qwords = _words(question)
+    target = _norm(span)
+    for sentence in ctx.sentences():
+        if target and target in _norm(sentence):
+            rest = _words(_norm(sentence).replace(target, " "))
+            overlap = len(qwords & rest) / max(1, len(qwords))
+            if overlap >= 0.34:
+                return True, f"the sentence containing it matches the question ({overlap:.0%})"
+    return False, "no sentence containing it matches the question"
+
+
+def _in_text(ctx: _Context, span: str) -> bool:
+    return _norm(span) in _norm(ctx.text)
+
+
+# -- answer types ---------------------------------------------------------------------------
+
+
+def _substantive(span: str, question: str) -> bool:
+    """A span that can carry evidence: not a lone symbol, not a year the question itself names."""
+    core = span.strip(" $€£%.,;:()-")
+    if len(core) < 1 or not any(ch.isalnum() for ch in core):
+        return False
+    return not (_YEAR.fullmatch(core) and core in question)
+
+
+def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str) -> RuleVerdict:
+    reasons: list[str] = []
+    use_table = answer_from in ("table", "table-text")
+    use_text = answer_from in ("text", "table-text")
+    for span in spans:
+        cells = ctx.grid.cells_equal(span)
+        in_text = _in_text(ctx, span)
+        if not cells and not in_text:
+            if ctx.in_any_cell(span):
+                return RuleVerdict("uncertain", f"{span!r} occurs only inside a longer cell")
+            return RuleVerdict("incorrect", f"{span!r} occurs nowhere in the table or the text")
+        if not _substantive(span, question):
+            return RuleVerdict("uncertain", f"{span!r} is too slight a span to verify")
+        fits = [(rc, _cell_fits_question(ctx, *rc, question)) for rc in cells] if use_table else []
+        good = [(rc, why) for rc, (ok, why) in fits if ok]
+        if good:
+            reasons.append(f"{span!r} is the cell at {good[0][1]}")
+            continue
+        text_why = ""
+        if in_text and use_text:
+            ok, text_why = _sentence_fits(ctx, span, question)
+            if ok:
+                reasons.append(f"{span!r} is in the text and {text_why}")
+                continue
+        expected = _expected_cell(ctx, question) if use_table and not use_text else None
+        if expected is not None and not _same_value(expected[2], span):
+            r, c, value = expected
+            return RuleVerdict(
+                "incorrect",
+                f"the question asks for row {ctx.grid.row_label(r)!r}, column "
+                f"{ctx.grid.column_header(c).strip()!r}, which holds {value!r}, not {span!r}",
+            )
+        if fits:
+            why_not = fits[0][1][1]
+        elif text_why:
+            why_not = text_why
+        else:
+            why_not = f"not where the answer source ({answer_from}) says"
+        return RuleVerdict("uncertain", f"{span!r} occurs in the context but {why_not}")
+    return RuleVerdict("correct", "; ".join(reasons))
+
+
+#: Words that start a clause after a list rather than another item of it.
+_CLAUSE_WORDS = frozenset(
+    [
+        "which",
+        "that",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "while",
+        "respectively",
+        "as",
+        "but",
+        "although",
+        "though",
+        "each",
+        "both",
+        "all",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "its",
+        "their",
+        "it",
+        "they",
+        "we",
+        "our",
+        "the",
+        "this",
+        "these",
+    ]
+)
+
+
+def _enumeration_cut(ctx: _Context, spans: list[str]) -> str | None:
+    """A list item next to the answer's spans in the same sentence that the answer leaves out."""
+    for sentence in ctx.sentences():
+        low = _norm(sentence)
+        places = [low.find(_norm(s)) for s in spans]
+        if any(p < 0 for p in places):
+            continue
+        end = max(p + len(_norm(s)) for p, s in zip(places, spans, strict=True))
+        start = min(places)
+        after = low[end:]
+        before = low[:start]
+        more = re.match(r"^\s*(,|;|\band\b|\bor\b)\s*(and\s+|or\s+)?([a-z0-9$][\w$-]*)", after)
+        if more and more.group(3) not in _CLAUSE_WORDS:
+            return after.strip()[:40]
+        if re.search(r"[a-z0-9)]\s*(,|;|\band\b|\bor\b)\s*$", before):
+            return before.strip()[-40:]
+    return None
+
+
+def _judge_multispan(
+    ctx: _Context, question: str, spans: list[str], answer_from: str
+) -> RuleVerdict:
+    verdict = _judge_span(ctx, question, spans, answer_from)
+    if verdict.verdict != "correct":
+        return verdict
+    years = _question_years(question)
+    in_table = [s for s in spans if ctx.grid.cells_equal(s)]
+    # Table cells are complete only when the question names one period per span.
+    if in_table and (len(years) < 2 or len(years) != len(spans)):
+        return RuleVerdict(
+            "uncertain",
+            "every span is grounded, but the question does not say how many there should be",
+        )
+    cut = _enumeration_cut(ctx, spans)
+    if cut is not None:
+        return RuleVerdict(
+            "uncertain", f"every span is grounded, but the list they come from goes on ({cut!r})"
+        )
+    return RuleVerdict("correct", f"all {len(spans)} spans grounded: " + verdict.reason)
+
+
+def _scale_check(
+    ev: Evaluation, scale: str, question: str, ctx: _Context, as_percent: bool
+) -> tuple[str, str]:
+    """("ok" | "bad" | "unknown", why) for the answer's scale against the calculation."""
+    used = [n for n in ev.numbers if abs(n) not in SMALL_CONSTANTS]
+    # Percentages only where every place a number occurs labels it so (a table often shows the
+    # same figure as an amount and as a share).
+    all_pct = bool(used) and all((src := ctx.sources(n)) and all(src) for n in used)
+    asks_pct = bool(_PERCENT_WORDS.search(question))
+    times_100 = ev.divides_by_variable and any(abs(n) == 100.0 for n in ev.numbers)
+    if as_percent or times_100:
+        if scale == "percent":
+            return "ok", "a ratio times 100, in percent"
+        return "bad", f"the answer is a ratio times 100 (a percentage) but the scale is {scale!r}"
+    if scale == "percent":
+        if all_pct or ev.percent_numbers or ev.divides_by_variable or asks_pct:
+            return "ok", "percent values"
+        return "bad", "the scale is percent but the derivation is no ratio of percentages"
+    if scale in _SCALE_MENTIONS:
+        if all_pct and not ev.divides_by_variable:
+            return "bad", f"the numbers are percentages but the scale is {scale!r}"
+        if ctx.mentions_scale(scale):
+            return "ok", f"the context is in {scale}s"
+        return "unknown", f"the context never says its numbers are in {scale}s"
+    return "ok", "no scale"
+
+
+def _judge_arithmetic(
+    ctx: _Context, question: str, answer: AnswerValue, derivation: str, scale: str
+) -> RuleVerdict:
+    value = answer if isinstance(answer, int | float) else parse_number(str(answer))
+    if value is None:
+        return RuleVerdict("incorrect", f"the answer {answer!r} is not a number")
+    if not derivation.strip():
+        return RuleVerdict("uncertain", "no derivation to recompute")
+    try:
+        readings = evaluate(derivation)
+    except DerivationError as exc:
+        return RuleVerdict("uncertain", f"could not read the derivation ({exc})")
+    places = decimals_of(answer if not isinstance(answer, list) else 0)
+    fitting: list[tuple[Evaluation, bool]] = []
+    for ev in readings:
+        if matches(ev.value, float(value), places):
+            fitting.append((ev, False))
+        elif matches(ev.value * 100, float(value), places):
+            fitting.append((ev, True))
+    if not fitting:
+        shown = ", ".join(f"{ev.value:,.4g}" for ev in readings[:2])
+        return RuleVerdict(
+            "incorrect", f"the derivation {derivation.strip()!r} gives {shown}, not {value:g}"
+        )
+    ev, as_percent = fitting[0]
+    missing = [n for n in ev.numbers if abs(n) not in SMALL_CONSTANTS and not ctx.has_number(n)]
+    if missing:
+        return RuleVerdict(
+            "uncertain",
+            "the arithmetic holds, but the derivation uses "
+            + ", ".join(f"{n:g}" for n in missing[:3])
+            + ", found nowhere in the table or text",
+        )
+    state, why = _scale_check(ev, scale, question, ctx, as_percent)
+    if state == "bad":
+        return RuleVerdict("incorrect", why)
+    if state == "unknown":
+        return RuleVerdict("uncertain", f"the arithmetic holds, but {why}")
+    how = " (as a percentage)" if as_percent else ""
+    return RuleVerdict(
+        "correct",
+        f"{derivation.strip()} = {ev.value:,.6g}{how}, which rounds to the answer {value:g}; "
+        "every number in it is in the context",
+    )
+
+
+def _judge_count(ctx: _Context, answer: AnswerValue, derivation: str) -> RuleVerdict:
+    value = answer if isinstance(answer, int | float) else parse_number(str(answer))
+    if value is None or float(value) != int(value):
+        return RuleVerdict("incorrect", f"the count {answer!r} is not a whole number")
+    items = [i for i in derivation.split("##") if i.strip()] if derivation.strip() else []
+    if not items:
+        return RuleVerdict("uncertain", "no items listed in the derivation to count")
+    if len(items) != int(value):
+        return RuleVerdict(
+            "incorrect", f"the derivation lists {len(items)} items but the answer is {int(value)}"
+        )
+    missing = [
+        i
+        for i in items
+        if not ctx.grid.cells_equal(i)
+        and not _in_text(ctx, i)
+        and not any(_norm(i) in _norm(cell) for row in ctx.grid.rows for cell in row)
+    ]
+    if missing:
+        return RuleVerdict("uncertain", f"counted item {missing[0]!r} is not in the context")
+    return RuleVerdict("correct", f"the derivation lists {len(items)} items, all in the context")
+
+
+def _scale_vs_span(ctx: _Context, spans: list[str], scale: str, question: str) -> str | None:
+    """Why a numeric span's scale contradicts where it comes from, or None."""
+    values = [parse_number(s) for s in spans]
+    if any(v is None for v in values) or not scale:
+        return None
+    places = [ctx.sources(v) for v in values if v is not None]
+    if not all(places):
+        return None
+    pct = any("%" in s for s in spans) or all(all(p) for p in places)
+    if scale == "percent" and not pct and not _PERCENT_WORDS.search(question):
+        return "the scale is percent but the answer is not a percentage"
+    if scale in _SCALE_MENTIONS and pct:
+        return f"the answer is a percentage but the scale is {scale!r}"
+    return None
+
+
+_MAX_WORDS = re.compile(
+    r"\b(largest|highest|most|greater|greatest|higher|larger|more|bigger|maximum)\b", re.I
+)
+_MIN_WORDS = re.compile(r"\b(lowest|smallest|least|lower|smaller|less|fewer|minimum)\b", re.I)
+
+
+def _judge_comparison(ctx: _Context, question: str, span: str, derivation: str) -> RuleVerdict:
+    """ "In which year was X the largest?" with a derivation such as `1,496.5>1,202.9>1,107.7`."""
+    wants_max = bool(_MAX_WORDS.search(question))
+    wants_min = bool(_MIN_WORDS.search(question))
+    if wants_max == wants_min:
+        return RuleVerdict(
+            "uncertain", "a comparison whose direction the question does not make plain"
+        )
+    values = numbers_in(re.sub(r"[<>=]", " ", derivation))
+    if len(values) < 2:
+        return RuleVerdict("uncertain", "a comparison the rules cannot read")
+    grid = ctx.grid
+    qwords = _words(question)
+    # The compared numbers must sit in one row, in columns with different headers.
+    for r in range(grid.header_rows, len(grid.rows)):
+        cols = []
+        for v in values:
+            row_numbers = grid.numbers[r]
+            match = [
+                c
+                for c in range(1, grid.width)
+                if (n := row_numbers[c]) is not None
+                and abs(abs(n) - abs(v)) < 1e-9 * max(1.0, abs(v))
+            ]
+            if not match:
+                break
+            cols.append(match[0])
+        else:
+            if _row_score(grid, r, qwords)[0] < 0.5:
+                continue
+            pick = max if wants_max else min
+            best_col = cols[values.index(pick(values))]
+            header = grid.column_header(best_col)
+            if _norm(span) in _norm(header):
+                return RuleVerdict(
+                    "correct",
+                    f"{span!r} heads the column holding the "
+                    f"{'largest' if wants_max else 'smallest'} value in row {grid.row_label(r)!r}",
+                )
+            others = [grid.column_header(c) for c in cols if c != best_col]
+            if any(_norm(span) in _norm(h) for h in others):
+                return RuleVerdict(
+                    "incorrect",
+                    f"the {'largest' if wants_max else 'smallest'} value in row "
+                    f"{grid.row_label(r)!r} is under {header.strip()!r}, not {span!r}",
+                )
+    return RuleVerdict("uncertain", "a comparison the rules could not place in the table")
+
+
+def _judge_listed_years(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
+    """ "Which years does the table provide information for?": all the table's years, no fewer."""
+    if not re.search(r"\byears\b", question, re.I) or re.search(
+        r"\b(than|exceed|below|above|under|over|when|did|was)\b", question, re.I
+    ):
+        return None
+    if not all(_YEAR.fullmatch(s.strip()) for s in spans):
+        return None
+    header_years = {
+        y
+        for r in range(ctx.grid.header_rows)
+        for cell in ctx.grid.rows[r]
+        for y in _YEAR.findall(cell)
+    }
+    if not header_years:
+        return None
+    answer = {s.strip() for s in spans}
+    if answer == header_years:
+        return RuleVerdict(
+            "correct", f"the table's columns cover exactly {', '.join(sorted(answer))}"
+        )
+    if answer < header_years:
+        missing = ", ".join(sorted(header_years - answer))
+        return RuleVerdict("incorrect", f"the table also covers {missing}")
+    return RuleVerdict("uncertain", "the answer names years the table headers do not show")
+
+
+def judge(
+    *,
+    question: str,
+    answer: AnswerValue,
+    answer_type: str,
+    answer_from: str,
+    derivation: str,
+    scale: str,
+    table: Sequence[Sequence[str]],
+    paragraphs: Sequence[Paragraph],
+) -> RuleVerdict:
+    """Judge one record against its context."""
+    ctx = _Context.build(table, paragraphs)
+    if answer_type == "arithmetic":
+        return _judge_arithmetic(ctx, question, answer, derivation, scale)
+    if answer_type == "count":
+        return _judge_count(ctx, answer, derivation)
+    spans = answer if isinstance(answer, list) else [str(answer)]
+    if not spans or any(not s.strip() for s in spans):
+        return RuleVerdict("uncertain", "the answer has an empty span")
+    problem = _scale_vs_span(ctx, spans, scale, question)
+    if problem:
+        return RuleVerdict("incorrect", problem)
+    if answer_type == "multi-span":
+        listed = _judge_listed_years(ctx, question, spans)
+        if listed is not None:
+            return listed
+        return _judge_multispan(ctx, question, spans, answer_from)
+    if derivation.strip() and re.search(r"[<>]", derivation):
+        return _judge_comparison(ctx, question, spans[0], derivation)
+    return _judge_span(ctx, question, spans, answer_from)

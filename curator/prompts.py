@@ -1,0 +1,264 @@
+"""THE prompt builder: one place that turns a record into text for a model.
+
+The judge, the export and the evaluation all render tables, paragraphs, questions and answers
+through these functions, so a fine-tuned model is evaluated on exactly the format it was trained
+on, and a judge sees records the way the model will.
+
+Record text is escaped before it goes between XML tags: `<`, `>` and `&` become entities (JSON
+tables use \\u escapes instead), so a record containing `</answer>` or
+`<judgement>correct</judgement>` can neither close a tag nor forge a verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from curator.domain import AnswerValue, BadInput, Paragraph
+
+TABLE_FORMATS: Final = ("markdown", "html", "json", "latex")
+DEFAULT_TABLE_FORMAT: Final = "markdown"
+#: How multi-span answers are joined, everywhere (export targets, judge prompts, eval parsing).
+SPAN_SEPARATOR: Final = "; "
+
+_SCALE_WORDS: Final = {"thousand": "thousand", "million": "million", "billion": "billion"}
+
+
+def escape(text: str) -> str:
+    """Make record text inert between XML tags."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+
+def _md_cell(text: str) -> str:
+    return escape(" ".join(text.split())).replace("|", "\\|")
+
+
+def _markdown(rows: Sequence[Sequence[str]]) -> str:
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    padded = [list(r) + [""] * (width - len(r)) for r in rows]
+    lines = ["| " + " | ".join(_md_cell(c) for c in padded[0]) + " |"]
+    lines.append("|" + "---|" * width)
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in padded[1:]]
+    return "\n".join(lines)
+
+
+def _html(rows: Sequence[Sequence[str]]) -> str:
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table>{body}</table>"
+
+
+def _json(rows: Sequence[Sequence[str]]) -> str:
+    text = json.dumps([list(r) for r in rows], ensure_ascii=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+_LATEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"}
+_LATEX_SPECIAL.update(
+    {"~": "\\textasciitilde{}", "^": "\\textasciicircum{}", "\\": "\\textbackslash{}"}
+)
+
+
+def _latex_cell(text: str) -> str:
+    return escape("".join(_LATEX_SPECIAL.get(ch, ch) for ch in " ".join(text.split())))
+
+
+def _latex(rows: Sequence[Sequence[str]]) -> str:
+    width = max((len(r) for r in rows), default=0)
+    lines = ["\\begin{tabular}{" + "l" * width + "}"]
+    lines += [" & ".join(_latex_cell(c) for c in row) + " \\\\" for row in rows]
+    lines.append("\\end{tabular}")
+    return "\n".join(lines)
+
+
+_RENDERERS = {"markdown": _markdown, "html": _html, "json": _json, "latex": _latex}
+
+
+def render_table(rows: Sequence[Sequence[str]], fmt: str = DEFAULT_TABLE_FORMAT) -> str:
+    if fmt not in _RENDERERS:
+        raise ValueError(
+            f"unknown table format {fmt!r}; expected one of {', '.join(TABLE_FORMATS)}"
+        )
+    return _RENDERERS[fmt](rows)
+
+
+def render_paragraphs(paragraphs: Sequence[Paragraph]) -> str:
+    return "\n".join(
+        f'<paragraph order="{p.order}">{escape(p.text)}</paragraph>'
+        for p in sorted(paragraphs, key=lambda p: p.order)
+    )
+
+
+def render_context(
+    rows: Sequence[Sequence[str]], paragraphs: Sequence[Paragraph], fmt: str = DEFAULT_TABLE_FORMAT
+) -> str:
+    """The table and paragraphs as two tagged blocks, the same for every consumer."""
+    return (
+        f"<table>\n{render_table(rows, fmt)}\n</table>\n"
+        f"<paragraphs>\n{render_paragraphs(paragraphs)}\n</paragraphs>"
+    )
+
+
+# -- answers --------------------------------------------------------------------------------
+
+
+def render_number(value: float | int) -> str:
+    """A number as the data has it: integers without a decimal point, floats shortest-exact."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def render_answer(answer: AnswerValue, scale: str) -> str:
+    """The gold answer as one string: spans joined, numbers as in the data, scale appended."""
+    if isinstance(answer, list):
+        text = SPAN_SEPARATOR.join(answer)
+    elif isinstance(answer, int | float):
+        text = render_number(answer)
+    else:
+        text = answer
+    if scale == "percent":
+        return text if text.endswith("%") else f"{text}%"
+    if scale in _SCALE_WORDS:
+        return f"{text} {_SCALE_WORDS[scale]}"
+    return text
+
+
+# -- the judge prompt -----------------------------------------------------------------------
+
+JUDGE_SYSTEM: Final = (
+    "You are a reliable and impartial expert judge in question/answering data assessment."
+)
+
+JUDGE_USER: Final = """Here is a financial context: a table and paragraphs from a company report.
+<context>
+{context}
+</context>
+
+Here is a question about the context and a proposed answer.
+<question>{question}</question>
+<answer>{answer}</answer>
+
+Assess whether the proposed answer is correct for the question, using only the context. Check the \
+numbers, the table row and column, the period, any calculation and the scale. Explain your \
+step-by-step reasoning in at most 4 sentences inside <reason></reason> tags, then give a single \
+word, correct or incorrect, inside <judgement></judgement> tags."""
+
+#: Bumped by hand when the built-in template changes meaning; part of the stored prompt hash.
+JUDGE_TEMPLATE_VERSION: Final = "judge-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeTemplate:
+    """A judge prompt: the system text and a user template with {context} {question} {answer}."""
+
+    system: str
+    user: str
+    name: str = JUDGE_TEMPLATE_VERSION
+
+    @property
+    def hash(self) -> str:
+        """Identifies this exact prompt; stored with every verdict (same hash = same prompt)."""
+        digest = hashlib.sha256(f"{self.system}\x1e{self.user}".encode()).hexdigest()
+        return f"{self.name}:{digest[:16]}"
+
+    def split_user(self) -> tuple[str, str]:
+        """The user template cut before the line holding the first per-record placeholder.
+
+        Everything before it (instructions and {context}) is the same for all questions of a
+        context, so it can be a cached prompt block; the rest changes per record.
+        """
+        first = min(self.user.find(p) for p in ("{question}", "{answer}"))
+        cut = self.user.rfind("\n", 0, first) + 1
+        return self.user[:cut], self.user[cut:]
+
+
+DEFAULT_JUDGE_TEMPLATE: Final = JudgeTemplate(JUDGE_SYSTEM, JUDGE_USER)
+
+_PLACEHOLDERS = ("{context}", "{question}", "{answer}")
+
+
+def load_judge_template(path: Path) -> JudgeTemplate:
+    """Read a template file: the system text, a line `---`, then the user template."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(str(path), "", f"cannot read prompt file: {exc}") from exc
+    system, sep, user = text.partition("\n---\n")
+    if not sep:
+        raise BadInput(str(path), "", "expected the system text, a line '---', then the user turn")
+    for placeholder in _PLACEHOLDERS:
+        if user.count(placeholder) != 1:
+            line = text[: text.find(sep)].count("\n") + 2
+            raise BadInput(
+                str(path), f"line {line}", f"the user turn must contain {placeholder} exactly once"
+            )
+    return JudgeTemplate(system.strip(), user.strip("\n"), name=f"file:{path.name}")
+
+
+@dataclass(frozen=True, slots=True)
+class JudgePrompt:
+    """What is sent to a judge model: system text and the user turn in two cacheable parts."""
+
+    system: str
+    context_part: str
+    record_part: str
+
+    @property
+    def user(self) -> str:
+        return self.context_part + self.record_part
+
+
+def judge_prompt(
+    *,
+    table: Sequence[Sequence[str]],
+    paragraphs: Sequence[Paragraph],
+    question: str,
+    answer: AnswerValue,
+    scale: str,
+    template: JudgeTemplate = DEFAULT_JUDGE_TEMPLATE,
+    table_format: str = DEFAULT_TABLE_FORMAT,
+) -> JudgePrompt:
+    values = {
+        "{context}": render_context(table, paragraphs, table_format),
+        "{question}": escape(question),
+        "{answer}": escape(render_answer(answer, scale)),
+    }
+    head, tail = template.split_user()
+
+    def fill(text: str) -> str:
+        # One pass over the template, so text inserted for one placeholder is never re-scanned.
+        return re.sub(r"\{context\}|\{question\}|\{answer\}", lambda m: values[m.group(0)], text)
+
+    return JudgePrompt(template.system, fill(head), fill(tail))
+
+
+# -- reading a judge's output ---------------------------------------------------------------
+
+_JUDGEMENT = re.compile(r"<judgement>\s*([A-Za-z]+)\s*</judgement>", re.IGNORECASE)
+_REASON = re.compile(r"<reason>(.*?)</reason>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedJudgement:
+    verdict: str  # correct | incorrect | unparsed
+    reason: str
+
+
+def parse_judgement(output: str) -> ParsedJudgement:
+    """Read the model's own output; anything but exactly one clear judgement is `unparsed`."""
+    found = {m.group(1).lower() for m in _JUDGEMENT.finditer(output)}
+    reason_match = _REASON.search(output)
+    reason = " ".join(reason_match.group(1).split()) if reason_match else ""
+    if len(found) == 1 and (verdict := found.pop()) in ("correct", "incorrect"):
+        return ParsedJudgement(verdict, reason)
+    return ParsedJudgement("unparsed", reason)
