@@ -239,27 +239,63 @@ def _print_stats(db: str, result: Any) -> None:
 # -- list -----------------------------------------------------------------------------------
 
 
+def _filter_options(func: F) -> F:
+    """--status/--verdict/--answer-type/--answer-from/--split, shared by list, judge and export."""
+    options = [
+        click.option(
+            "--status",
+            "statuses",
+            multiple=True,
+            type=click.Choice(REVIEW_STATUSES),
+            help="Review status. Repeatable.",
+        ),
+        click.option(
+            "--verdict",
+            "verdicts",
+            multiple=True,
+            type=click.Choice((*VERDICTS, "none")),
+            help="Any judge's latest verdict; 'none' = not judged yet. Repeatable.",
+        ),
+        click.option(
+            "--answer-type",
+            "answer_types",
+            multiple=True,
+            type=click.Choice(ANSWER_TYPES),
+            help="Repeatable.",
+        ),
+        click.option(
+            "--answer-from",
+            "answer_sources",
+            multiple=True,
+            type=click.Choice(ANSWER_SOURCES),
+            help="Repeatable.",
+        ),
+        click.option("--split", "splits", multiple=True, help="Repeatable."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _record_filter(
+    statuses: tuple[str, ...],
+    verdicts: tuple[str, ...],
+    answer_types: tuple[str, ...],
+    answer_sources: tuple[str, ...],
+    splits: tuple[str, ...],
+) -> RecordFilter:
+    return RecordFilter(
+        statuses=statuses,
+        verdicts=verdicts,
+        answer_types=answer_types,
+        answer_sources=answer_sources,
+        splits=splits,
+    )
+
+
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per record.")
-@click.option(
-    "--status", "statuses", multiple=True, type=click.Choice(REVIEW_STATUSES), help="Repeatable."
-)
-@click.option(
-    "--verdict",
-    "verdicts",
-    multiple=True,
-    type=click.Choice((*VERDICTS, "none")),
-    help="Any judge's latest verdict; 'none' = not judged yet. Repeatable.",
-)
-@click.option(
-    "--answer-type",
-    "answer_types",
-    multiple=True,
-    type=click.Choice(ANSWER_TYPES),
-    help="Repeatable.",
-)
-@click.option("--answer-from", "answer_sources", multiple=True, type=click.Choice(ANSWER_SOURCES))
-@click.option("--split", "splits", multiple=True, help="Repeatable.")
+@_filter_options
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="At most N records.")
 @_db_option
 @click.pass_context
@@ -287,13 +323,7 @@ def list_cmd(
     from curator.store.records import iter_all
 
     settings = _settings(ctx, db)
-    filt = RecordFilter(
-        statuses=statuses,
-        verdicts=verdicts,
-        answer_types=answer_types,
-        answer_sources=answer_sources,
-        splits=splits,
-    )
+    filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits)
     store = _open_existing(settings)
     out = sys.stdout
     try:
@@ -319,6 +349,232 @@ def _one_line(text: str) -> str:
     return " ".join(cleaned.split())
 
 
+# -- judge ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option(
+    "--judge",
+    "judge_name",
+    type=click.Choice(("rules", "anthropic", "bedrock")),
+    default=None,
+    help="Default: [judge] backend from the config, else anthropic when ANTHROPIC_API_KEY is set, "
+    "else the offline rules judge.",
+)
+@click.option("--model", default=None, help="Model id (default from config; a current Sonnet).")
+@click.option("--region", default=None, help="AWS region for --judge bedrock.")
+@click.option("--base-url", default=None, help="Anthropic API base URL (default: the SDK's).")
+@click.option("--endpoint-url", default=None, help="Bedrock runtime endpoint URL.")
+@_filter_options
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N records.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Calls at once.")
+@click.option("--rejudge", is_flag=True, help="Judge again records that already have a verdict.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print what would be sent and its cost; call nothing."
+)
+@click.option("--max-cost", type=click.FloatRange(min=0), default=None, help="Stop at USD.")
+@click.option(
+    "--batch", is_flag=True, help="Use the Message Batches API / Bedrock batch inference."
+)
+@click.option(
+    "--prompt",
+    "prompt_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Judge prompt file: system text, a line ---, then a user turn with "
+    "{context} {question} {answer}.",
+)
+@click.option(
+    "--table-format", type=click.Choice(("markdown", "html", "json", "latex")), default=None
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_db_option
+@click.pass_context
+def judge(
+    ctx: click.Context,
+    judge_name: str | None,
+    model: str | None,
+    region: str | None,
+    base_url: str | None,
+    endpoint_url: str | None,
+    statuses: tuple[str, ...],
+    verdicts: tuple[str, ...],
+    answer_types: tuple[str, ...],
+    answer_sources: tuple[str, ...],
+    splits: tuple[str, ...],
+    limit: int | None,
+    concurrency: int | None,
+    rejudge: bool,
+    dry_run: bool,
+    max_cost: float | None,
+    batch: bool,
+    prompt_file: Path | None,
+    table_format: str | None,
+    as_json: bool,
+    db: Path | None,
+) -> None:
+    """Give records a verdict (correct / incorrect / uncertain) with a short reason.
+
+    Resumable: records that already have a verdict from the same judge, model, prompt and
+    record version are skipped, so a pass stopped at any moment continues where it was.
+
+    \b
+    Examples:
+      curator judge                                   # offline rules judge, no key needed
+      curator judge --judge anthropic --dry-run       # records, tokens and cost; no calls
+      curator judge --judge anthropic --max-cost 5 --concurrency 16
+      curator judge --judge bedrock --region us-east-1 --verdict uncertain
+      curator judge --judge anthropic --batch         # submit; run again to collect
+    """
+    from curator.judges.factory import JudgeChoice, default_judge, make_judge
+    from curator.models import judge_setting
+
+    settings = _settings(ctx, db)
+    store = _open_existing(settings)
+    name = judge_name or default_judge(settings.sections)
+    conc = concurrency or int(judge_setting(settings.sections, "concurrency", 8))
+    choice = JudgeChoice(
+        name=name,
+        model=model,
+        region=region,
+        base_url=base_url,
+        endpoint_url=endpoint_url,
+        prompt_file=prompt_file,
+        table_format=table_format,
+        concurrency=conc,
+    )
+    filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits)
+    judge_obj = make_judge(choice, settings.sections)
+    from curator.judges.runner import PassOptions
+
+    options = PassOptions(
+        filt=filt, limit=limit, concurrency=conc, max_cost=max_cost, rejudge=rejudge
+    )
+    if dry_run:
+        _judge_dry_run(store, judge_obj, options, as_json)
+        return
+    if batch:
+        from curator.judges.batch import run_batch
+
+        if name == "rules":
+            raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
+        summary = run_batch(store, judge_obj, options, sections=settings.sections, echo=click.echo)
+        if as_json:
+            _echo_json(summary)
+        return
+    _judge_live(store, judge_obj, options, as_json)
+
+
+def _judge_dry_run(store: Store, judge_obj: Any, options: Any, as_json: bool) -> None:
+    from curator.judges.runner import estimate_pass
+
+    estimate = estimate_pass(store, judge_obj, options)
+    key = judge_obj.key
+    if as_json:
+        _echo_json(
+            {
+                "judge": key.judge,
+                "model": key.model,
+                "prompt_hash": key.prompt_hash,
+                "records": estimate.records,
+                "input_tokens": estimate.input_tokens,
+                "output_tokens": estimate.output_tokens,
+                "cost_usd": round(estimate.cost_usd, 6),
+                "uids": [item.uid for item in estimate.sample],
+            }
+        )
+        return
+    click.echo(f"dry run: judge {key.judge}, model {key.model}, prompt {key.prompt_hash}")
+    for item in estimate.sample:
+        click.echo(f"  {item.uid}  {_one_line(item.question)[:90]}")
+    if estimate.records > len(estimate.sample):
+        click.echo(f"  … and {estimate.records - len(estimate.sample):,} more")
+    click.echo(
+        f"{estimate.records:,} records · ~{estimate.input_tokens:,} input tokens · "
+        f"~{estimate.output_tokens:,} output tokens · estimated ${estimate.cost_usd:,.4f} "
+        "(before prompt caching)"
+    )
+
+
+def _judge_live(store: Store, judge_obj: Any, options: Any, as_json: bool) -> None:
+    import asyncio
+
+    from curator.judges.runner import run_pass
+    from curator.store.verdicts import run_summary
+
+    with _judge_progress(judge_obj.key) as on_progress:
+        result = asyncio.run(run_pass(store, judge_obj, options, on_progress=on_progress))
+    summary = run_summary(store, result.run_id)
+    payload = {
+        "run_id": result.run_id,
+        "judge": result.key.judge,
+        "model": result.key.model,
+        "prompt_hash": result.key.prompt_hash,
+        "judged": result.progress.done,
+        "stopped_for_cost": result.stopped_for_cost,
+        **summary,
+    }
+    if as_json:
+        _echo_json(payload)
+        return
+    counts = " · ".join(f"{v} {n:,}" for v, n in sorted(summary["verdicts"].items())) or "nothing"
+    click.echo(
+        f"judge {result.key.judge} ({result.key.model}): {result.progress.done:,} records judged"
+        f" — {counts}"
+    )
+    if summary["input_tokens"] or summary["cost_usd"]:
+        click.echo(
+            f"  tokens in {summary['input_tokens']:,} (cache reads "
+            f"{summary['cache_read_tokens']:,}) · out {summary['output_tokens']:,} · "
+            f"cost ${summary['cost_usd']:,.4f}"
+        )
+    if result.stopped_for_cost:
+        click.echo("  stopped: --max-cost reached; run again with a higher cap to continue")
+    if result.progress.total == 0:
+        click.echo("  nothing to do: every selected record already has a verdict from this judge")
+
+
+@contextmanager
+def _judge_progress(key: Any) -> Iterator[Callable[[Any], None] | None]:
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn(f"judge {key.judge}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.1f}/s"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[tokens]} tok · ${task.fields[cost]:.4f} · {task.fields[counts]}"),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("judge", total=None, rate=0.0, tokens=0, cost=0.0, counts="")
+
+        def update(p: Any) -> None:
+            counts = " ".join(f"{v}:{n}" for v, n in sorted(p.verdicts.items()))
+            bar.update(
+                task,
+                total=p.total,
+                completed=p.done,
+                rate=p.rate,
+                tokens=p.input_tokens + p.output_tokens,
+                cost=p.cost_usd,
+                counts=counts,
+            )
+
+        yield update
+
+
 # -- demo -----------------------------------------------------------------------------------
 
 
@@ -333,7 +589,7 @@ def _one_line(text: str) -> str:
 @_db_option
 @click.pass_context
 def demo(ctx: click.Context, no_tui: bool, data: Path | None, db: Path | None) -> None:
-    """Build a store from the sample data and show it: the command to run first.
+    """Build a store from the sample data, judge it offline and show it: the command to run first.
 
     Uses ./curator-demo.duckdb unless --db is given. Running it again keeps what you did.
 
@@ -363,9 +619,22 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None, db: Path | None) -
     for summary in summaries:
         _print_import(summary)
     click.echo()
+    import asyncio
+
+    from curator.judges.runner import PassOptions, RulesJudge, run_pass
+    from curator.store.records import iter_all
+
+    result = asyncio.run(run_pass(store, RulesJudge(), PassOptions(concurrency=1)))
+    click.echo(f"offline rules judge: {result.progress.done:,} records judged")
+    flagged = list(iter_all(store, RecordFilter(verdicts=("incorrect",))))
+    if flagged:
+        click.echo(f"  {len(flagged)} records the rules judge calls incorrect:")
+        for row in flagged:
+            click.echo(f"    {row.uid}  {_one_line(row.question)[:70]}")
+    click.echo()
     _print_stats(str(db_path), store_stats(store))
     click.echo()
-    click.echo("Next: curator --db " + str(db_path) + " list --limit 10")
+    click.echo("Next: curator --db " + str(db_path) + " list --verdict incorrect")
 
 
 # -- entry point ----------------------------------------------------------------------------

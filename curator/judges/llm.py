@@ -1,0 +1,243 @@
+"""Claude behind one small interface: the Anthropic API (anthropic SDK) and Bedrock (boto3).
+
+Both clients are created with their own retries off: the pass runner owns the one retry loop
+(honouring retry-after, backing off on 429/529/5xx), so the two backends behave alike and a
+request is never retried by two layers at once. The SDKs are imported here, inside the backend
+constructors, so commands that never call a model never pay for loading them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from curator.domain import CuratorError
+from curator.prompts import JudgePrompt
+
+#: Characters per token for estimates (the newer Claude tokenizers produce more tokens per char).
+CHARS_PER_TOKEN = 3.0
+
+
+def estimate_tokens(text: str) -> int:
+    return max(1, int(len(text) / CHARS_PER_TOKEN))
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+
+class BackendError(Exception):
+    """A failed model call. `retryable` says whether trying again may help."""
+
+    def __init__(
+        self, message: str, *, status: int | None, retryable: bool, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+def _retryable_status(status: int | None) -> bool:
+    # 408 timeout, 409 conflict (Anthropic asks to retry), 429 rate limit, 5xx incl. 529 overloaded.
+    return status is None or status in (408, 409, 429) or status >= 500
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class Backend(Protocol):
+    provider: str
+    model: str
+
+    async def complete(self, prompt: JudgePrompt, max_tokens: int) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AnthropicBackend:
+    """The Messages API through `anthropic.AsyncAnthropic`."""
+
+    provider = "anthropic"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 120.0,
+        cache_min_tokens: int = 1024,
+    ) -> None:
+        import anthropic
+
+        key = api_key or os.environ.get("ANTHROPIC_API_KEY")
+        if not key:
+            raise CuratorError(
+                "the anthropic judge needs ANTHROPIC_API_KEY "
+                "(or use --judge rules, which needs none)"
+            )
+        self.model = model
+        self.cache_min_tokens = cache_min_tokens
+        self._anthropic = anthropic
+        self.client = anthropic.AsyncAnthropic(
+            api_key=key, base_url=base_url, max_retries=0, timeout=timeout
+        )
+
+    def request(self, prompt: JudgePrompt, max_tokens: int) -> dict[str, Any]:
+        """The Messages API request body (also what a Message Batch carries per record)."""
+        cache = {"cache_control": {"type": "ephemeral"}}
+        system: dict[str, Any] = {"type": "text", "text": prompt.system}
+        context: dict[str, Any] = {"type": "text", "text": prompt.context_part}
+        # Cache the shared prefix only where the model's minimum allows: the system text alone
+        # is short, but system + context (shared by every question of a context) often is not.
+        if estimate_tokens(prompt.system + prompt.context_part) >= self.cache_min_tokens:
+            context.update(cache)
+        content = [b for b in (context, {"type": "text", "text": prompt.record_part}) if b["text"]]
+        return {
+            "model": self.model,
+            "max_tokens": max_tokens,
+            "system": [system],
+            "messages": [{"role": "user", "content": content}],
+        }
+
+    async def complete(self, prompt: JudgePrompt, max_tokens: int) -> Completion:
+        anthropic = self._anthropic
+        try:
+            message = await self.client.messages.create(**self.request(prompt, max_tokens))
+        except anthropic.APIStatusError as exc:
+            status = exc.status_code
+            raise BackendError(
+                f"HTTP {status}: {_short(exc.message)}",
+                status=status,
+                retryable=_retryable_status(status),
+                retry_after=_parse_retry_after(exc.response.headers.get("retry-after")),
+            ) from exc
+        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
+            raise BackendError(
+                f"{type(exc).__name__}: {_short(str(exc))}", status=None, retryable=True
+            ) from exc
+        return completion_from_message(message.model_dump())
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def completion_from_message(message: dict[str, Any]) -> Completion:
+    """Text and usage from a Messages API response (also a batch result's message)."""
+    text = "".join(b.get("text", "") for b in message.get("content", []) if b.get("type") == "text")
+    usage = message.get("usage") or {}
+    return Completion(
+        text=text,
+        input_tokens=int(usage.get("input_tokens") or 0),
+        output_tokens=int(usage.get("output_tokens") or 0),
+        cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
+        cache_write_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+    )
+
+
+class BedrockBackend:
+    """Bedrock runtime `converse` through boto3 (sync, so each call runs in a worker thread)."""
+
+    provider = "bedrock"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        concurrency: int = 8,
+        timeout: float = 120.0,
+        cache_min_tokens: int = 1024,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.model = model
+        self.cache_min_tokens = cache_min_tokens
+        self.client = boto3.client(
+            "bedrock-runtime",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=Config(
+                retries={"max_attempts": 1, "mode": "standard"},
+                max_pool_connections=max(10, concurrency),
+                read_timeout=timeout,
+                connect_timeout=10,
+            ),
+        )
+
+    def request(self, prompt: JudgePrompt, max_tokens: int) -> dict[str, Any]:
+        content: list[dict[str, Any]] = []
+        if prompt.context_part:
+            content.append({"text": prompt.context_part})
+            if estimate_tokens(prompt.system + prompt.context_part) >= self.cache_min_tokens:
+                content.append({"cachePoint": {"type": "default"}})
+        content.append({"text": prompt.record_part})
+        return {
+            "modelId": self.model,
+            "system": [{"text": prompt.system}],
+            "messages": [{"role": "user", "content": content}],
+            "inferenceConfig": {"maxTokens": max_tokens},
+        }
+
+    def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response: dict[str, Any] = self.client.converse(**request)
+            return response
+        except ClientError as exc:
+            meta = exc.response.get("ResponseMetadata", {})
+            status = meta.get("HTTPStatusCode")
+            code = exc.response.get("Error", {}).get("Code", "")
+            headers = meta.get("HTTPHeaders", {})
+            raise BackendError(
+                f"HTTP {status} {code}: {_short(str(exc))}",
+                status=status,
+                retryable=_retryable_status(status) or code in ("ThrottlingException",),
+                retry_after=_parse_retry_after(headers.get("retry-after")),
+            ) from exc
+        except BotoCoreError as exc:
+            raise BackendError(
+                f"{type(exc).__name__}: {_short(str(exc))}", status=None, retryable=True
+            ) from exc
+
+    async def complete(self, prompt: JudgePrompt, max_tokens: int) -> Completion:
+        response = await asyncio.to_thread(self._call, self.request(prompt, max_tokens))
+        blocks = response.get("output", {}).get("message", {}).get("content", [])
+        usage = response.get("usage", {})
+        return Completion(
+            text="".join(b.get("text", "") for b in blocks),
+            input_tokens=int(usage.get("inputTokens") or 0),
+            output_tokens=int(usage.get("outputTokens") or 0),
+            cache_read_tokens=int(usage.get("cacheReadInputTokens") or 0),
+            cache_write_tokens=int(usage.get("cacheWriteInputTokens") or 0),
+        )
+
+    async def aclose(self) -> None:
+        self.client.close()
+
+
+def _short(text: str, limit: int = 300) -> str:
+    one = " ".join(str(text).split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000

@@ -1,0 +1,93 @@
+"""Model ids and prices: defaults that a config file overrides, never constants in the code paths.
+
+Anthropic retires models (Claude 3 Haiku is legacy, Sonnet 4.5 is being retired), so the judge
+model, its Bedrock id and every price are settings. The defaults are the current Sonnet-class
+model as of this release; `[judge]` and `[prices."MODEL"]` in the config file change them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from curator.domain import CuratorError
+
+#: Anthropic API id of the default judge model.
+DEFAULT_JUDGE_MODEL = "claude-sonnet-5-5"
+#: Bedrock model (or inference profile) id of the same model.
+DEFAULT_BEDROCK_JUDGE_MODEL = "anthropic.claude-sonnet-5-5"
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """US dollars per million tokens."""
+
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+    #: Fewest tokens a prompt prefix needs before the API will cache it.
+    cache_min_tokens: int = 1024
+
+    def cost(
+        self, input_tokens: int, output_tokens: int, cache_write: int, cache_read: int
+    ) -> float:
+        return (
+            input_tokens * self.input
+            + output_tokens * self.output
+            + cache_write * self.cache_write
+            + cache_read * self.cache_read
+        ) / 1_000_000
+
+
+def _anthropic_price(input_: float, output: float, cache_min: int = 1024) -> Price:
+    # Prompt caching: writes cost 1.25x the input price, reads 0.1x.
+    return Price(input_, output, input_ * 1.25, input_ * 0.1, cache_min)
+
+
+DEFAULT_PRICES: dict[str, Price] = {
+    "claude-sonnet-5-5": _anthropic_price(2.0, 10.0),
+    "claude-sonnet-5": _anthropic_price(2.0, 10.0),
+    "claude-opus-5": _anthropic_price(5.0, 25.0),
+    "claude-haiku-4-5": _anthropic_price(1.0, 5.0, 2048),
+    "claude-sonnet-4-5": _anthropic_price(3.0, 15.0),
+    "claude-3-haiku-20240307": _anthropic_price(0.25, 1.25, 2048),
+}
+
+
+def _strip_bedrock(model: str) -> str:
+    """`us.anthropic.claude-sonnet-5-5-v1:0` -> `claude-sonnet-5-5` for the price lookup."""
+    name = model.split("/")[-1]
+    for prefix in ("global.", "us.", "eu.", "apac.", "jp.", "au."):
+        name = name.removeprefix(prefix)
+    name = name.removeprefix("anthropic.")
+    return name.split("-v")[0] if "-v" in name else name
+
+
+def price_for(model: str, sections: dict[str, Any] | None = None) -> Price | None:
+    """The price of a model: the config's `[prices."MODEL"]` first, then the defaults."""
+    configured = (sections or {}).get("prices", {})
+    for name in (model, _strip_bedrock(model)):
+        if name in configured:
+            entry = configured[name]
+            try:
+                base = DEFAULT_PRICES.get(name) or _anthropic_price(
+                    float(entry["input"]), float(entry["output"])
+                )
+                return replace(
+                    base,
+                    **{k: type(getattr(base, k))(v) for k, v in entry.items() if hasattr(base, k)},
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CuratorError(
+                    f'config [prices."{name}"]: needs numbers input and output ({exc})'
+                ) from exc
+        if name in DEFAULT_PRICES:
+            return DEFAULT_PRICES[name]
+    return None
+
+
+def judge_setting(sections: dict[str, Any], key: str, default: Any) -> Any:
+    judge = sections.get("judge", {})
+    return judge.get(key, default) if isinstance(judge, dict) else default

@@ -1,0 +1,342 @@
+"""Judge work and verdicts: which records still need a verdict, and appending verdicts.
+
+A record needs a verdict from a judge when no stored verdict has the same judge, model, prompt
+hash and record hash. The record hash covers the imported content, the live edit and the
+context's revision, so an edited or re-imported record is judged again while an unchanged one is
+never requested twice. Verdicts with `error` do not count as done: the next pass retries them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from curator.domain import AnswerValue, Paragraph, RecordFilter, answer_from_json
+from curator.store.db import Store
+from curator.store.records import _CURATED, _where
+
+#: Identifies one version of a record as a judge sees it (curated values, context revision).
+RECORD_HASH_SQL = (
+    "md5(r.content_hash || '|' || coalesce(CAST(s.edited AS VARCHAR), '') || '|' || "
+    "CAST(c.revision AS VARCHAR))"
+)
+
+_FROM = (
+    "FROM records r JOIN contexts c ON c.uid = r.context_uid "
+    "LEFT JOIN record_state s ON s.record_uid = r.uid"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeKey:
+    """What makes two verdicts comparable: same judge, model and prompt."""
+
+    judge: str
+    model: str
+    prompt_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One record to judge, with everything the prompt needs (curated values)."""
+
+    seq: int
+    uid: str
+    record_hash: str
+    context_uid: str
+    question: str
+    answer: AnswerValue
+    answer_type: str
+    answer_from: str
+    derivation: str
+    scale: str
+    table: tuple[tuple[str, ...], ...]
+    paragraphs: tuple[Paragraph, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewVerdict:
+    record_uid: str
+    record_hash: str
+    verdict: str
+    reason: str = ""
+    raw_output: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    attempts: int = 1
+    error: str = ""
+
+
+def _pending_clause(key: JudgeKey, rejudge: bool) -> tuple[str, list[Any]]:
+    if rejudge:
+        return "TRUE", []
+    return (
+        "NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.record_uid = r.uid AND v.judge = ? "
+        f"AND v.model = ? AND v.prompt_hash = ? AND v.record_hash = {RECORD_HASH_SQL} "
+        "AND v.verdict <> 'error')",
+        [key.judge, key.model, key.prompt_hash],
+    )
+
+
+def count_work(
+    store: Store, key: JudgeKey, filt: RecordFilter = RecordFilter(), *, rejudge: bool = False
+) -> int:
+    filt.validate()
+    clauses, params = _where(filt)
+    pending, pending_params = _pending_clause(key, rejudge)
+    where = " AND ".join([*clauses, pending])
+    with store.connection() as con:
+        row = con.execute(f"SELECT count(*) {_FROM} WHERE {where}", [*params, *pending_params])
+        found = row.fetchone()
+    return int(found[0]) if found else 0
+
+
+def work_page(
+    store: Store,
+    key: JudgeKey,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    after_seq: int = 0,
+    limit: int = 200,
+    rejudge: bool = False,
+) -> list[WorkItem]:
+    """The next records (in store order, so a context's questions come together) to judge."""
+    filt.validate()
+    clauses, params = _where(filt)
+    pending, pending_params = _pending_clause(key, rejudge)
+    where = " AND ".join(["r.seq > ?", *clauses, pending])
+    sql = (
+        f"SELECT r.seq, r.uid, {RECORD_HASH_SQL}, r.context_uid, {_CURATED['question']}, "
+        f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
+        f"{_CURATED['derivation']}, {_CURATED['scale']}, c.table_rows, c.paragraphs "
+        f"{_FROM} WHERE {where} ORDER BY r.seq LIMIT ?"
+    )
+    with store.connection() as con:
+        rows = con.execute(sql, [after_seq, *params, *pending_params, limit]).fetchall()
+    return [
+        WorkItem(
+            seq=row[0],
+            uid=row[1],
+            record_hash=row[2],
+            context_uid=row[3],
+            question=row[4],
+            answer=answer_from_json(row[5]),
+            answer_type=row[6],
+            answer_from=row[7],
+            derivation=row[8],
+            scale=row[9],
+            table=tuple(tuple(cells) for cells in row[10]),
+            paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in row[11]),
+        )
+        for row in rows
+    ]
+
+
+def append_verdicts(store: Store, key: JudgeKey, run_id: str, verdicts: list[NewVerdict]) -> None:
+    """Append verdicts in one short transaction (all or none)."""
+    if not verdicts:
+        return
+    with store.transaction() as con:
+        _insert_verdicts(con, key, run_id, verdicts)
+
+
+def _insert_verdicts(
+    con: duckdb.DuckDBPyConnection, key: JudgeKey, run_id: str, verdicts: list[NewVerdict]
+) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    first = (
+        int(con.execute("SELECT coalesce(max(verdict_id), 0) FROM verdicts").fetchall()[0][0]) + 1
+    )
+    n = len(verdicts)
+    # One columnar insert: executemany costs a round trip per row, this one per flush.
+    batch = pa.table(
+        {
+            "verdict_id": pa.array(range(first, first + n), pa.int64()),
+            "record_uid": [v.record_uid for v in verdicts],
+            "run_id": [run_id] * n,
+            "judge": [key.judge] * n,
+            "model": [key.model] * n,
+            "prompt_hash": [key.prompt_hash] * n,
+            "record_hash": [v.record_hash for v in verdicts],
+            "verdict": [v.verdict for v in verdicts],
+            "reason": [v.reason for v in verdicts],
+            "raw_output": [v.raw_output for v in verdicts],
+            "input_tokens": pa.array([v.input_tokens for v in verdicts], pa.int64()),
+            "output_tokens": pa.array([v.output_tokens for v in verdicts], pa.int64()),
+            "cache_read_tokens": pa.array([v.cache_read_tokens for v in verdicts], pa.int64()),
+            "cache_write_tokens": pa.array([v.cache_write_tokens for v in verdicts], pa.int64()),
+            "cost_usd": pa.array([v.cost_usd for v in verdicts], pa.float64()),
+            "latency_ms": pa.array([v.latency_ms for v in verdicts], pa.float64()),
+            "attempts": pa.array([v.attempts for v in verdicts], pa.int32()),
+            "error": [v.error for v in verdicts],
+            "created_at": pa.array([now] * n, pa.timestamp("us")),
+        }
+    )
+    con.register("incoming_verdicts", batch)
+    try:
+        con.execute("INSERT INTO verdicts BY NAME SELECT * FROM incoming_verdicts")
+    finally:
+        con.unregister("incoming_verdicts")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVerdict:
+    verdict_id: int
+    record_uid: str
+    judge: str
+    model: str
+    verdict: str
+    reason: str
+    cost_usd: float
+    input_tokens: int
+    output_tokens: int
+    created_at: datetime
+
+
+def verdicts_for(store: Store, uid: str) -> list[StoredVerdict]:
+    """Every verdict of one record, newest first (for the record screen and tests)."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT verdict_id, record_uid, judge, model, verdict, reason, cost_usd, "
+            "input_tokens, output_tokens, created_at FROM verdicts WHERE record_uid = ? "
+            "ORDER BY verdict_id DESC",
+            [uid],
+        ).fetchall()
+    return [StoredVerdict(*row) for row in rows]
+
+
+def run_summary(store: Store, run_id: str) -> dict[str, Any]:
+    """Counts by verdict and totals for one pass."""
+    with store.connection() as con:
+        by_verdict = dict(
+            con.execute(
+                "SELECT verdict, count(*) FROM verdicts WHERE run_id = ? GROUP BY verdict",
+                [run_id],
+            ).fetchall()
+        )
+        totals = con.execute(
+            "SELECT coalesce(sum(cost_usd), 0), coalesce(sum(input_tokens), 0), "
+            "coalesce(sum(output_tokens), 0), coalesce(sum(cache_read_tokens), 0) "
+            "FROM verdicts WHERE run_id = ?",
+            [run_id],
+        ).fetchone()
+    assert totals is not None
+    return {
+        "verdicts": {k: int(v) for k, v in by_verdict.items()},
+        "cost_usd": float(totals[0]),
+        "input_tokens": int(totals[1]),
+        "output_tokens": int(totals[2]),
+        "cache_read_tokens": int(totals[3]),
+    }
+
+
+# -- batches --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    batch_id: str
+    provider: str
+    judge: str
+    model: str
+    prompt_hash: str
+    run_id: str
+    status: str
+    details: dict[str, Any]
+
+
+def save_batch(store: Store, batch: BatchRecord, items: list[tuple[str, str, str]]) -> None:
+    """Remember a submitted batch and which record version each custom id stands for."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with store.transaction() as con:
+        con.execute(
+            "INSERT INTO judge_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+            [
+                batch.batch_id,
+                batch.provider,
+                batch.judge,
+                batch.model,
+                batch.prompt_hash,
+                batch.run_id,
+                batch.status,
+                json.dumps(batch.details),
+                now,
+            ],
+        )
+        con.executemany(
+            "INSERT INTO judge_batch_items VALUES (?, ?, ?, ?)",
+            [[batch.batch_id, cid, uid, rhash] for cid, uid, rhash in items],
+        )
+
+
+def open_batches(store: Store, provider: str, key: JudgeKey) -> list[BatchRecord]:
+    """Submitted batches whose results have not been collected yet."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT batch_id, provider, judge, model, prompt_hash, run_id, status, "
+            "CAST(details AS VARCHAR) FROM judge_batches WHERE provider = ? AND judge = ? "
+            "AND model = ? AND prompt_hash = ? AND collected_at IS NULL ORDER BY submitted_at",
+            [provider, key.judge, key.model, key.prompt_hash],
+        ).fetchall()
+    return [
+        BatchRecord(
+            batch_id=row[0],
+            provider=row[1],
+            judge=row[2],
+            model=row[3],
+            prompt_hash=row[4],
+            run_id=row[5],
+            status=row[6],
+            details=json.loads(row[7] or "{}"),
+        )
+        for row in rows
+    ]
+
+
+def batch_items(store: Store, batch_id: str) -> dict[str, tuple[str, str]]:
+    """custom id -> (record uid, record hash) for one batch."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT custom_id, record_uid, record_hash FROM judge_batch_items WHERE batch_id = ?",
+            [batch_id],
+        ).fetchall()
+    return {cid: (uid, rhash) for cid, uid, rhash in rows}
+
+
+def pending_in_batches(store: Store, provider: str, key: JudgeKey) -> set[str]:
+    """Record uids already submitted in a batch not yet collected (not to be submitted again)."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT DISTINCT i.record_uid FROM judge_batch_items i JOIN judge_batches b "
+            "USING (batch_id) WHERE b.collected_at IS NULL AND b.provider = ? AND b.judge = ? "
+            "AND b.model = ? AND b.prompt_hash = ?",
+            [provider, key.judge, key.model, key.prompt_hash],
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def collect_batch(
+    store: Store, key: JudgeKey, batch_id: str, run_id: str, verdicts: list[NewVerdict]
+) -> None:
+    """Store a batch's verdicts and mark it collected, in one transaction."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with store.transaction() as con:
+        _insert_verdicts(con, key, run_id, verdicts)
+        con.execute(
+            "UPDATE judge_batches SET collected_at = ?, status = 'collected' WHERE batch_id = ?",
+            [now, batch_id],
+        )
+
+
+def set_batch_status(store: Store, batch_id: str, status: str) -> None:
+    with store.transaction() as con:
+        con.execute("UPDATE judge_batches SET status = ? WHERE batch_id = ?", [status, batch_id])
