@@ -377,6 +377,12 @@ def _one_line(text: str) -> str:
     "--batch", is_flag=True, help="Use the Message Batches API / Bedrock batch inference."
 )
 @click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="With --batch: wait up to SECONDS for submitted batches and collect them.",
+)
+@click.option(
     "--prompt",
     "prompt_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -408,6 +414,7 @@ def judge(
     dry_run: bool,
     max_cost: float | None,
     batch: bool,
+    wait: float | None,
     prompt_file: Path | None,
     table_format: str | None,
     as_json: bool,
@@ -458,9 +465,21 @@ def judge(
 
         if name == "rules":
             raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
-        summary = run_batch(store, judge_obj, options, sections=settings.sections, echo=click.echo)
+        summary = run_batch(
+            store,
+            judge_obj,
+            options,
+            sections=settings.sections,
+            echo=(lambda _m: None) if as_json else click.echo,
+            wait=wait,
+        )
         if as_json:
             _echo_json(summary)
+        else:
+            click.echo(
+                f"batch: submitted {summary['submitted']:,} records; collected "
+                + (", ".join(f"{k} {v:,}" for k, v in summary["collected"].items()) or "nothing")
+            )
         return
     _judge_live(store, judge_obj, options, as_json)
 

@@ -100,20 +100,7 @@ class AnthropicBackend:
 
     def request(self, prompt: JudgePrompt, max_tokens: int) -> dict[str, Any]:
         """The Messages API request body (also what a Message Batch carries per record)."""
-        cache = {"cache_control": {"type": "ephemeral"}}
-        system: dict[str, Any] = {"type": "text", "text": prompt.system}
-        context: dict[str, Any] = {"type": "text", "text": prompt.context_part}
-        # Cache the shared prefix only where the model's minimum allows: the system text alone
-        # is short, but system + context (shared by every question of a context) often is not.
-        if estimate_tokens(prompt.system + prompt.context_part) >= self.cache_min_tokens:
-            context.update(cache)
-        content = [b for b in (context, {"type": "text", "text": prompt.record_part}) if b["text"]]
-        return {
-            "model": self.model,
-            "max_tokens": max_tokens,
-            "system": [system],
-            "messages": [{"role": "user", "content": content}],
-        }
+        return {"model": self.model, **messages_body(prompt, max_tokens, self.cache_min_tokens)}
 
     async def complete(self, prompt: JudgePrompt, max_tokens: int) -> Completion:
         anthropic = self._anthropic
@@ -135,6 +122,21 @@ class AnthropicBackend:
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def messages_body(prompt: JudgePrompt, max_tokens: int, cache_min_tokens: int) -> dict[str, Any]:
+    """Anthropic Messages format without the model: the API, batches and Bedrock batch use it."""
+    context: dict[str, Any] = {"type": "text", "text": prompt.context_part}
+    # Cache the shared prefix only where the model's minimum allows: the system text alone is
+    # short, but system + context (shared by every question of a context) often is not.
+    if estimate_tokens(prompt.system + prompt.context_part) >= cache_min_tokens:
+        context["cache_control"] = {"type": "ephemeral"}
+    content = [b for b in (context, {"type": "text", "text": prompt.record_part}) if b["text"]]
+    return {
+        "max_tokens": max_tokens,
+        "system": [{"type": "text", "text": prompt.system}],
+        "messages": [{"role": "user", "content": content}],
+    }
 
 
 def completion_from_message(message: dict[str, Any]) -> Completion:

@@ -330,7 +330,8 @@ async def run_pass(
             for item in page:
                 if options.limit is not None and scheduled >= options.limit:
                     break
-                expected = judge.estimate(item)[2]
+                # Estimating builds the prompt; only worth it when a cost cap needs it.
+                expected = judge.estimate(item)[2] if options.max_cost is not None else 0.0
                 if options.max_cost is not None and (
                     progress.cost_usd + in_flight_cost + expected > options.max_cost
                 ):

@@ -40,6 +40,8 @@ class Failure:
 
     status: int
     retry_after: str | None = None
+    #: With status 200: answer normally, but only after this many seconds (to force timeouts).
+    delay: float = 0.0
 
 
 @dataclass
@@ -57,6 +59,14 @@ class Behaviour:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out or was killed closes its socket mid-reply: expected here.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 class FakeBase:
@@ -72,6 +82,9 @@ class FakeBase:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; with Nagle's algorithm and delayed ACKs
+            # that costs ~40 ms a request, which would make the fake the bottleneck.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 return None
@@ -187,21 +200,25 @@ class FakeAnthropic(FakeBase):
     def __init__(self, behaviour: Behaviour | None = None) -> None:
         super().__init__(behaviour)
         self.batches: dict[str, dict[str, Any]] = {}
+        self.prompts: list[str] = []
         self._ids = itertools.count(1)
 
     def message(self, params: dict[str, Any]) -> tuple[Failure | None, dict[str, Any]]:
         """Answer one Messages API request (shared by the live and the batch endpoints)."""
-        user = params["messages"][-1]["content"]
-        prefix, cacheable, rest = _anthropic_text(user)
-        system = params.get("system", "")
-        sys_prefix, sys_cache, sys_rest = _anthropic_text(system)
-        prompt = prefix + rest
-        failure = self.next_failure(question_of(prompt))
+        prefix, _, rest = _anthropic_text(params["messages"][-1]["content"])
+        failure = self.next_failure(question_of(prefix + rest))
         if failure is not None:
             return failure, {}
-        output = self.behaviour.responder(prompt)
+        return None, self._reply(params)
+
+    def _reply(self, params: dict[str, Any]) -> dict[str, Any]:
+        prefix, cacheable, rest = _anthropic_text(params["messages"][-1]["content"])
+        sys_prefix, sys_cache, sys_rest = _anthropic_text(params.get("system", ""))
+        output = self.behaviour.responder(prefix + rest)
+        with self.lock:
+            self.prompts.append(prefix + rest)
         usage = self.usage(sys_prefix + sys_rest + prefix, cacheable or sys_cache, rest, output)
-        return None, {
+        return {
             "id": f"msg_{next(self._ids)}",
             "type": "message",
             "role": "assistant",
@@ -226,6 +243,9 @@ class FakeAnthropic(FakeBase):
             if self.behaviour.latency:
                 time.sleep(self.behaviour.latency)
             failure, message = self.message(body)
+            if failure is not None and failure.status == 200:
+                time.sleep(failure.delay)
+                failure, message = None, self._reply(body)
             if failure is not None:
                 self._error(handler, failure)
             else:
@@ -429,7 +449,7 @@ class FakeBedrockBatch(FakeBase):
                     "jobName": request["jobName"],
                     "modelId": request["modelId"],
                     "roleArn": request["roleArn"],
-                    "status": job["status"] if job["polls"] > 1 else "InProgress",
+                    "status": job["status"] if job["status"] == "Completed" else "InProgress",
                     "submitTime": "2026-11-26T00:00:00Z",
                     "inputDataConfig": request["inputDataConfig"],
                     "outputDataConfig": request["outputDataConfig"],
@@ -474,3 +494,30 @@ class FakeBedrockBatch(FakeBase):
         out_key = f"{out_prefix.rstrip('/')}/{job['id']}/{key.split('/')[-1]}.out"
         s3.put_object(Bucket=out_bucket, Key=out_key, Body=("\n".join(out_lines) + "\n").encode())
         job["status"] = "Completed"
+
+
+def main() -> None:
+    """`python -m tests.fakes.servers anthropic|bedrock [--latency S]`: serve until killed.
+
+    Prints the URL on the first line, so a benchmark can run the fake in its own process and
+    measure the client's CPU alone.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["anthropic", "bedrock"])
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    cls = FakeAnthropic if args.kind == "anthropic" else FakeBedrockRuntime
+    fake = cls(Behaviour(latency=args.latency))
+    fake.start()
+    print(fake.url, flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin or kills us
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

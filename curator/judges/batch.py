@@ -1,0 +1,365 @@
+"""Batch judging: Anthropic Message Batches and Bedrock batch inference.
+
+A batch pass has two halves, and one command does both: it first collects every batch this judge
+submitted earlier (polling its status; storing its verdicts once it has ended), then submits the
+records that still need a verdict and are in no open batch. Batch ids and the record version each
+custom id stands for live in the store, so a run that is stopped, or a machine that restarts,
+never submits the same records twice and never loses a batch that was paid for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from curator.domain import CuratorError
+from curator.judges.llm import Completion, completion_from_message, messages_body
+from curator.judges.runner import LLMJudge, PassOptions
+from curator.models import judge_setting
+from curator.prompts import parse_judgement
+from curator.store.db import Store
+from curator.store.verdicts import (
+    BatchRecord,
+    NewVerdict,
+    WorkItem,
+    batch_items,
+    collect_batch,
+    open_batches,
+    pending_in_batches,
+    save_batch,
+    set_batch_status,
+    work_page,
+)
+
+#: Requests per submitted batch (both APIs allow more; smaller batches finish and fail alone).
+BATCH_SIZE = 10_000
+#: Bedrock refuses batch jobs with fewer records than this.
+BEDROCK_MIN_RECORDS = 100
+
+Echo = Callable[[str], None]
+
+
+def custom_id(item: WorkItem) -> str:
+    """A batch-safe id (letters, digits, - and _, at most 64) for one record version."""
+    return "r" + hashlib.sha256(f"{item.uid}\x1f{item.record_hash}".encode()).hexdigest()[:40]
+
+
+def _verdict(
+    item_uid: str, record_hash: str, judge: LLMJudge, completion: Completion
+) -> NewVerdict:
+    parsed = parse_judgement(completion.text)
+    # Batches cost half the live price on both platforms.
+    cost = 0.5 * judge.cost(
+        completion.input_tokens,
+        completion.output_tokens,
+        completion.cache_write_tokens,
+        completion.cache_read_tokens,
+    )
+    return NewVerdict(
+        record_uid=item_uid,
+        record_hash=record_hash,
+        verdict=parsed.verdict,
+        reason=parsed.reason,
+        raw_output=completion.text,
+        input_tokens=completion.input_tokens,
+        output_tokens=completion.output_tokens,
+        cache_read_tokens=completion.cache_read_tokens,
+        cache_write_tokens=completion.cache_write_tokens,
+        cost_usd=cost,
+    )
+
+
+def _pending_work(store: Store, judge: LLMJudge, options: PassOptions) -> Iterator[WorkItem]:
+    skip = pending_in_batches(store, judge.key.judge, judge.key)
+    after = 0
+    sent = 0
+    while options.limit is None or sent < options.limit:
+        page = work_page(
+            store, judge.key, options.filt, after_seq=after, limit=1000, rejudge=options.rejudge
+        )
+        if not page:
+            return
+        after = page[-1].seq
+        for item in page:
+            if item.uid in skip:
+                continue
+            if options.limit is not None and sent >= options.limit:
+                return
+            sent += 1
+            yield item
+
+
+def _chunks(items: Iterator[WorkItem], size: int) -> Iterator[list[WorkItem]]:
+    chunk: list[WorkItem] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# -- Anthropic Message Batches --------------------------------------------------------------
+
+
+async def _anthropic_collect(
+    store: Store, judge: LLMJudge, client: Any, echo: Echo, wait: float | None
+) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for batch in open_batches(store, "anthropic", judge.key):
+        status = await client.messages.batches.retrieve(batch.batch_id)
+        deadline = time.monotonic() + (wait or 0)
+        while status.processing_status != "ended" and time.monotonic() < deadline:
+            await asyncio.sleep(min(30.0, max(0.05, wait or 0) / 10))
+            status = await client.messages.batches.retrieve(batch.batch_id)
+        if status.processing_status != "ended":
+            set_batch_status(store, batch.batch_id, status.processing_status)
+            echo(f"batch {batch.batch_id}: {status.processing_status}; run again to collect")
+            counts["waiting"] += 1
+            continue
+        items = batch_items(store, batch.batch_id)
+        verdicts = []
+        async for entry in await client.messages.batches.results(batch.batch_id):
+            if entry.custom_id not in items:
+                continue
+            uid, record_hash = items.pop(entry.custom_id)
+            if entry.result.type == "succeeded":
+                completion = completion_from_message(entry.result.message.model_dump())
+                verdicts.append(_verdict(uid, record_hash, judge, completion))
+            else:
+                verdicts.append(
+                    NewVerdict(uid, record_hash, "error", error=f"batch result {entry.result.type}")
+                )
+        for uid, record_hash in items.values():
+            verdicts.append(NewVerdict(uid, record_hash, "error", error="missing from batch"))
+        collect_batch(store, judge.key, batch.batch_id, batch.run_id, verdicts)
+        counts.update(v.verdict for v in verdicts)
+        echo(f"batch {batch.batch_id}: collected {len(verdicts):,} verdicts")
+    return counts
+
+
+async def _anthropic_submit(
+    store: Store, judge: LLMJudge, client: Any, options: PassOptions, run_id: str, echo: Echo
+) -> int:
+    submitted = 0
+    backend = judge.backend
+    for chunk in _chunks(_pending_work(store, judge, options), BATCH_SIZE):
+        requests = [
+            {
+                "custom_id": custom_id(item),
+                "params": {
+                    "model": backend.model,
+                    **messages_body(
+                        judge.prompt(item),
+                        judge.max_tokens,
+                        getattr(backend, "cache_min_tokens", 1024),
+                    ),
+                },
+            }
+            for item in chunk
+        ]
+        created = await client.messages.batches.create(requests=requests)
+        save_batch(
+            store,
+            BatchRecord(
+                created.id,
+                "anthropic",
+                judge.key.judge,
+                judge.key.model,
+                judge.key.prompt_hash,
+                run_id,
+                created.processing_status,
+                {"requests": len(requests)},
+            ),
+            [(custom_id(i), i.uid, i.record_hash) for i in chunk],
+        )
+        submitted += len(chunk)
+        echo(f"submitted batch {created.id} with {len(chunk):,} records")
+    return submitted
+
+
+async def _run_anthropic(
+    store: Store, judge: LLMJudge, options: PassOptions, echo: Echo, wait: float | None
+) -> dict[str, Any]:
+    client = judge.backend.client  # type: ignore[attr-defined]
+    run_id = uuid.uuid4().hex[:12]
+    try:
+        collected = await _anthropic_collect(store, judge, client, echo, None)
+        submitted = await _anthropic_submit(store, judge, client, options, run_id, echo)
+        if wait and submitted:
+            collected += await _anthropic_collect(store, judge, client, echo, wait)
+    finally:
+        await judge.aclose()
+    return {"submitted": submitted, "collected": dict(collected)}
+
+
+# -- Bedrock batch inference ----------------------------------------------------------------
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise CuratorError(f"{uri}: expected s3://bucket/prefix")
+    bucket, prefix = uri[5:].split("/", 1)
+    return bucket, prefix.rstrip("/")
+
+
+def _run_bedrock(
+    store: Store,
+    judge: LLMJudge,
+    options: PassOptions,
+    sections: dict[str, Any],
+    echo: Echo,
+    wait: float | None,
+) -> dict[str, Any]:
+    import boto3
+
+    s3_uri = os.environ.get("CURATOR_BATCH_S3") or str(judge_setting(sections, "batch_s3", ""))
+    role_arn = os.environ.get("CURATOR_BATCH_ROLE_ARN") or str(
+        judge_setting(sections, "batch_role_arn", "")
+    )
+    region = judge.backend.client.meta.region_name  # type: ignore[attr-defined]
+    bedrock = boto3.client("bedrock", region_name=region)
+    s3 = boto3.client("s3", region_name=region)
+    run_id = uuid.uuid4().hex[:12]
+    counts: Counter[str] = Counter()
+
+    def collect(wait_for: float | None) -> None:
+        for batch in open_batches(store, "bedrock", judge.key):
+            job = bedrock.get_model_invocation_job(jobIdentifier=batch.batch_id)
+            deadline = time.monotonic() + (wait_for or 0)
+            while job["status"] not in (
+                "Completed",
+                "PartiallyCompleted",
+                "Failed",
+                "Stopped",
+                "Expired",
+            ):
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(min(30.0, max(0.05, (wait_for or 0) / 10)))
+                job = bedrock.get_model_invocation_job(jobIdentifier=batch.batch_id)
+            status = job["status"]
+            if status not in ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"):
+                set_batch_status(store, batch.batch_id, status)
+                echo(f"job {batch.batch_id}: {status}; run again to collect")
+                counts["waiting"] += 1
+                continue
+            items = batch_items(store, batch.batch_id)
+            verdicts: list[NewVerdict] = []
+            if status in ("Completed", "PartiallyCompleted"):
+                out_bucket, out_prefix = _split_s3(batch.details["output_s3"])
+                job_id = batch.batch_id.rsplit("/", 1)[-1]
+                key = f"{out_prefix}/{job_id}/{batch.details['input_name']}.out"
+                body = s3.get_object(Bucket=out_bucket, Key=key)["Body"].read().decode("utf-8")
+                for line in body.splitlines():
+                    if not line.strip():
+                        continue
+                    row = json.loads(line)
+                    found = items.pop(row.get("recordId", ""), None)
+                    if found is None:
+                        continue
+                    output = row.get("modelOutput")
+                    if output:
+                        verdicts.append(
+                            _verdict(found[0], found[1], judge, completion_from_message(output))
+                        )
+                    else:
+                        error = json.dumps(row.get("error", "no output"))[:300]
+                        verdicts.append(NewVerdict(found[0], found[1], "error", error=error))
+            for uid, record_hash in items.values():
+                verdicts.append(NewVerdict(uid, record_hash, "error", error=f"job {status}"))
+            collect_batch(store, judge.key, batch.batch_id, batch.run_id, verdicts)
+            counts.update(v.verdict for v in verdicts)
+            echo(f"job {batch.batch_id}: collected {len(verdicts):,} verdicts")
+
+    collect(None)
+    submitted = 0
+    work = list(_pending_work(store, judge, options))
+    if work and (not s3_uri or not role_arn):
+        raise CuratorError(
+            'Bedrock batch inference needs [judge] batch_s3 = "s3://bucket/prefix" and '
+            "batch_role_arn in the config (or CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN)"
+        )
+    for chunk in _chunks(iter(work), BATCH_SIZE):
+        if len(chunk) < BEDROCK_MIN_RECORDS:
+            echo(
+                f"note: Bedrock batch jobs need at least {BEDROCK_MIN_RECORDS} records; "
+                f"this one has {len(chunk)} and may be refused by the service"
+            )
+        bucket, prefix = _split_s3(s3_uri)
+        name = f"curator-{run_id}-{submitted // BATCH_SIZE:03d}"
+        input_name = f"{name}.jsonl"
+        lines = [
+            json.dumps(
+                {
+                    "recordId": custom_id(item),
+                    "modelInput": {
+                        "anthropic_version": "bedrock-2023-05-31",
+                        **messages_body(
+                            judge.prompt(item),
+                            judge.max_tokens,
+                            getattr(judge.backend, "cache_min_tokens", 1024),
+                        ),
+                    },
+                }
+            )
+            for item in chunk
+        ]
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"{prefix}/input/{input_name}",
+            Body=("\n".join(lines) + "\n").encode(),
+        )
+        job = bedrock.create_model_invocation_job(
+            jobName=name,
+            roleArn=role_arn,
+            modelId=judge.key.model,
+            inputDataConfig={
+                "s3InputDataConfig": {"s3Uri": f"s3://{bucket}/{prefix}/input/{input_name}"}
+            },
+            outputDataConfig={"s3OutputDataConfig": {"s3Uri": f"s3://{bucket}/{prefix}/output/"}},
+        )
+        save_batch(
+            store,
+            BatchRecord(
+                job["jobArn"],
+                "bedrock",
+                judge.key.judge,
+                judge.key.model,
+                judge.key.prompt_hash,
+                run_id,
+                "Submitted",
+                {"output_s3": f"s3://{bucket}/{prefix}/output", "input_name": input_name},
+            ),
+            [(custom_id(i), i.uid, i.record_hash) for i in chunk],
+        )
+        submitted += len(chunk)
+        echo(f"submitted job {job['jobArn']} with {len(chunk):,} records")
+    if wait and submitted:
+        collect(wait)
+    return {"submitted": submitted, "collected": dict(counts)}
+
+
+def run_batch(
+    store: Store,
+    judge: Any,
+    options: PassOptions,
+    *,
+    sections: dict[str, Any],
+    echo: Echo,
+    wait: float | None = None,
+) -> dict[str, Any]:
+    """Collect finished batches, then submit what still needs a verdict. Returns counts."""
+    if not isinstance(judge, LLMJudge):
+        raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
+    if judge.key.judge == "anthropic":
+        return asyncio.run(_run_anthropic(store, judge, options, echo, wait))
+    return _run_bedrock(store, judge, options, sections, echo, wait)
