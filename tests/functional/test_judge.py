@@ -385,3 +385,35 @@ def test_bedrock_batch_inference_via_s3(
             assert fake.calls["POST model-invocation-job"] == 1
             third = json.loads(run_cli(*args).out)
             assert third == {"submitted": 0, "collected": {}}
+
+
+def test_prompt_file_and_configured_prices(
+    run_cli: Run,
+    tmp_path: Path,
+    sample_store: Path,
+    anthropic_fake: FakeAnthropic,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = tmp_path / "curator.toml"
+    config.write_text(
+        '[judge]\nmodel = "claude-custom-judge"\n\n'
+        '[prices."claude-custom-judge"]\ninput = 100.0\noutput = 100.0\n',
+        "utf-8",
+    )
+    monkeypatch.setenv("CURATOR_CONFIG", str(config))
+    prompt = tmp_path / "strict.txt"
+    prompt.write_text(
+        "Be strict.\n---\nCONTEXT {context}\nQUESTION <question>{question}</question>\n"
+        "ANSWER {answer}\nReply with <judgement>.\n",
+        "utf-8",
+    )
+    args = ("--db", sample_store, "judge", "--judge", "anthropic", "--limit", "2")
+    summary = json.loads(run_cli(*args, "--prompt", prompt, "--json").out)
+    assert summary["model"] == "claude-custom-judge"
+    assert summary["prompt_hash"].startswith("file:strict.txt:")
+    assert anthropic_fake.prompts[0].startswith("CONTEXT <table>")
+    per_token = summary["cost_usd"] / (summary["input_tokens"] + summary["output_tokens"])
+    assert per_token == pytest.approx(100 / 1_000_000)
+    # Another prompt is another judge version: the same records are judged again under it.
+    again = json.loads(run_cli(*args, "--json").out)
+    assert again["judged"] == 2 and again["prompt_hash"].startswith("judge-v1:")
