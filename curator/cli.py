@@ -594,6 +594,52 @@ def _judge_progress(key: Any) -> Iterator[Callable[[Any], None] | None]:
         yield update
 
 
+# -- review ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--reviewer", default=None, help="Name stored on every decision (default: login).")
+@click.option("--blind", is_flag=True, help="Hide verdicts until you have decided a record.")
+@click.option(
+    "--judge",
+    "judge_name",
+    type=click.Choice(("rules", "anthropic", "bedrock")),
+    default=None,
+    help="Judge for J (judge this record now); default as for `curator judge`.",
+)
+@_db_option
+@click.pass_context
+def review(
+    ctx: click.Context, reviewer: str | None, blind: bool, judge_name: str | None, db: Path | None
+) -> None:
+    """Review records in the terminal: a accept, r reject, e edit, u undo, n/p move, ? help.
+
+    Every decision is saved before the next record shows; reopening resumes at the first
+    pending record of the last filter.
+
+    \b
+    Example:
+      curator review --reviewer ana
+      curator review --blind --db team.duckdb
+    """
+    settings = _settings(ctx, db)
+    store = _open_existing(settings)
+    _run_tui(store, settings, reviewer or settings.reviewer, blind, judge_name)
+
+
+def _run_tui(
+    store: Store, settings: Settings, reviewer: str, blind: bool, judge_name: str | None
+) -> None:
+    from curator.judges.factory import JudgeChoice
+    from curator.screens.app import CuratorApp
+
+    choice = JudgeChoice(judge_name) if judge_name else None
+    app = CuratorApp(
+        store, reviewer=reviewer, blind=blind, judge_choice=choice, sections=settings.sections
+    )
+    app.run()
+
+
 # -- demo -----------------------------------------------------------------------------------
 
 
@@ -650,10 +696,14 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None, db: Path | None) -
         click.echo(f"  {len(flagged)} records the rules judge calls incorrect:")
         for row in flagged:
             click.echo(f"    {row.uid}  {_one_line(row.question)[:70]}")
+    if not no_tui:
+        settings = _settings(ctx, db_path)
+        _run_tui(store, settings, settings.reviewer, False, "rules")
+        return
     click.echo()
     _print_stats(str(db_path), store_stats(store))
     click.echo()
-    click.echo("Next: curator --db " + str(db_path) + " list --verdict incorrect")
+    click.echo("Next: curator --db " + str(db_path) + " review")
 
 
 # -- entry point ----------------------------------------------------------------------------

@@ -133,6 +133,10 @@ class RecordFilter:
     answer_types: tuple[str, ...] = ()
     answer_sources: tuple[str, ...] = ()
     splits: tuple[str, ...] = ()
+    #: Only records whose judges' latest verdicts disagree (one correct, another incorrect).
+    disagree: bool = False
+    #: Case-insensitive text that must occur in the question or the answer.
+    search: str = ""
 
     def validate(self) -> None:
         """Reject unknown filter values up front so a typo never silently matches nothing."""
@@ -148,6 +152,27 @@ class RecordFilter:
                     raise CuratorError(
                         f"unknown {name} {value!r}; expected one of: {', '.join(allowed)}"
                     )
+
+
+#: Queue orders: store order, or triage (incorrect first, then disagreements, then uncertain).
+SORT_ORDERS: Final = ("store", "triage")
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewEvent:
+    """One reviewer action on a record, as stored (append-only)."""
+
+    event_id: int
+    record_uid: str
+    action: str  # accept | reject | edit | undo
+    reviewer: str
+    created_at: Any
+    reason: str = ""
+    note: str = ""
+    edited: dict[str, Any] | None = None
+    undoes: int | None = None
+    blind: bool = False
+    undone: bool = False
 
 
 @dataclass(frozen=True, slots=True)

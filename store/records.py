@@ -64,6 +64,18 @@ def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
             )
             params.extend(named)
         clauses.append("(" + " OR ".join(verdict_clauses) + ")")
+    if filt.disagree:
+        clauses.append(
+            "r.uid IN (SELECT record_uid FROM latest_verdicts GROUP BY record_uid "
+            "HAVING bool_or(verdict = 'correct') AND bool_or(verdict = 'incorrect'))"
+        )
+    if filt.search.strip():
+        clauses.append(
+            f"({_CURATED['question']} ILIKE ? ESCAPE '\\' OR "
+            f"CAST({_CURATED['answer']} AS VARCHAR) ILIKE ? ESCAPE '\\')"
+        )
+        pattern = "%" + filt.search.strip().replace("%", "\\%").replace("_", "\\_") + "%"
+        params.extend([pattern, pattern])
     among("r.answer_type", filt.answer_types)
     among("r.answer_from", filt.answer_sources)
     among("r.split", filt.splits)

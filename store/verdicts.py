@@ -141,6 +141,16 @@ def work_page(
     ]
 
 
+def work_item(store: Store, uid: str) -> WorkItem | None:
+    """One record as a judge sees it (for judging a single record from the TUI)."""
+    with store.connection() as con:
+        found = con.execute("SELECT seq FROM records WHERE uid = ?", [uid]).fetchall()
+    if not found:
+        return None
+    items = work_page(store, JudgeKey("", "", ""), after_seq=found[0][0] - 1, limit=1, rejudge=True)
+    return items[0] if items and items[0].uid == uid else None
+
+
 def append_verdicts(store: Store, key: JudgeKey, run_id: str, verdicts: list[NewVerdict]) -> None:
     """Append verdicts in one short transaction (all or none)."""
     if not verdicts:

@@ -1,0 +1,61 @@
+"""F1 / ?: every key of every screen, read from the bindings themselves so it never drifts."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+def _keys(bindings: list[Any]) -> list[tuple[str, str]]:
+    rows = []
+    for b in bindings:
+        if isinstance(b, Binding):
+            keys = " / ".join(
+                k.strip().replace("question_mark", "?").replace("slash", "/")
+                for k in b.key.split(",")
+            )
+            rows.append((keys, b.description or b.action))
+    return rows
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[Any]] = [Binding("escape,f1,question_mark,q", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        from curator.screens.app import CuratorApp
+        from curator.screens.queue import QueueScreen
+        from curator.screens.record import ReviewScreen
+        from curator.screens.stats import StatsScreen
+
+        table = Table(title="curator keys", show_header=True, expand=True)
+        table.add_column("screen", style="bold")
+        table.add_column("key")
+        table.add_column("does")
+        for name, bindings in (
+            ("record", ReviewScreen.BINDINGS),
+            ("queue", QueueScreen.BINDINGS),
+            ("stats", StatsScreen.BINDINGS),
+            ("everywhere", CuratorApp.BINDINGS),
+        ):
+            for i, (keys, what) in enumerate(_keys(bindings)):
+                table.add_row(name if i == 0 else "", keys, what)
+        table.add_row("everywhere", "ctrl+p", "command palette: every action by name")
+        with VerticalScroll(id="help-dialog", classes="dialog"):
+            yield Static(table)
+            yield Static(
+                Text(
+                    "A decision is saved before the next record shows. u undoes your last "
+                    "decision; U picks an earlier one. Escape closes this help.",
+                    style="dim",
+                )
+            )
+
+    def action_close(self) -> None:
+        self.dismiss(None)

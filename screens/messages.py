@@ -1,0 +1,56 @@
+"""Past-tense messages that thread workers post when store work is done."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+from curator.domain import ReviewEvent
+
+
+@dataclass
+class QueuePageLoaded(Message):
+    rows: list[Any]
+    after: tuple[int, int] | None
+    generation: int
+
+
+@dataclass
+class RecordLoaded(Message):
+    detail: Any
+    generation: int
+
+
+@dataclass
+class DecisionSaved(Message):
+    event: ReviewEvent
+    advance: bool = True
+
+
+@dataclass
+class VerdictArrived(Message):
+    uid: str
+    verdict: str
+
+
+@dataclass
+class CountsLoaded(Message):
+    progress: Any
+    total_in_view: int
+
+
+@dataclass
+class StatsLoaded(Message):
+    stats: Any
+    agreement: Any
+    activity: Any
+
+
+@dataclass
+class StoreFailed(Message):
+    """A store call failed; the message says what the user was doing."""
+
+    doing: str
+    error: str

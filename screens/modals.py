@@ -1,0 +1,238 @@
+"""Small modal screens: reject reason, undo history, search, filters."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, SelectionList, Static
+from textual.widgets.option_list import Option
+from textual.widgets.selection_list import Selection
+
+from curator.domain import (
+    ANSWER_SOURCES,
+    ANSWER_TYPES,
+    REVIEW_STATUSES,
+    VERDICTS,
+    RecordFilter,
+)
+from curator.screens.text import literal
+
+REJECT_REASONS = (
+    "wrong answer",
+    "wrong derivation",
+    "wrong scale",
+    "answer not supported by the context",
+    "ambiguous question",
+    "duplicate",
+)
+
+
+class RejectScreen(ModalScreen[str | None]):
+    """Pick a reason (or type one) for a rejection. Enter confirms, Escape cancels."""
+
+    BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="reject-dialog", classes="dialog"):
+            yield Label("Reject: why? (Enter picks, or type your own below)", classes="title")
+            yield OptionList(
+                *[Option(f"{i}. {r}", id=r) for i, r in enumerate(REJECT_REASONS, start=1)],
+                Option("(no reason)", id=""),
+                id="reject-reasons",
+            )
+            yield Input(placeholder="other reason… (Enter saves)", id="reject-other")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id or "")
+
+    @on(Input.Submitted)
+    def _typed(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class UndoScreen(ModalScreen[int | None]):
+    """The reviewer's recent live decisions; Enter undoes the one selected."""
+
+    BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, store: Any, reviewer: str) -> None:
+        super().__init__()
+        self.store = store
+        self.reviewer = reviewer
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="undo-dialog", classes="dialog"):
+            yield Label("Undo which of your decisions?", classes="title")
+            yield OptionList(id="undo-list")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+        self.load()
+
+    @work(thread=True)
+    def load(self) -> None:
+        from curator.store.reviews import recent_decisions
+
+        events = recent_decisions(self.store, self.reviewer, limit=100)
+        self.app.call_from_thread(self._show, events)
+
+    def _show(self, events: list[Any]) -> None:
+        options = self.query_one(OptionList)
+        if not events:
+            options.add_option(Option("nothing to undo", id="none", disabled=True))
+        for e in events:
+            label = Text(f"#{e.event_id} {e.created_at:%H:%M:%S} {e.action:<7} ")
+            label.append_text(literal(e.record_uid, one_line=True))
+            if e.reason:
+                label.append(" — ")
+                label.append_text(literal(e.reason, one_line=True))
+            options.add_option(Option(label, id=str(e.event_id)))
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id and event.option.id.isdigit():
+            self.dismiss(int(event.option.id))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SearchScreen(ModalScreen[str | None]):
+    """Free text over question and answer; empty clears the search."""
+
+    BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, current: str) -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="search-dialog", classes="dialog"):
+            yield Label("Search question and answer (empty clears):", classes="title")
+            yield Input(value=self.current, id="search-input")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FilterScreen(ModalScreen[RecordFilter | None]):
+    """Choose the view: status, verdict, disagreement, answer type, source, split, with counts."""
+
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "apply", "Apply"),
+    ]
+
+    def __init__(self, store: Any, current: RecordFilter) -> None:
+        super().__init__()
+        self.store = store
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        c = self.current
+        with Vertical(id="filter-dialog", classes="dialog"):
+            yield Label("Filters (space toggles, ctrl+s applies, escape cancels)", classes="title")
+            with Horizontal(id="filter-lists"):
+                yield SelectionList[str](
+                    *[Selection(s, s, s in c.statuses) for s in REVIEW_STATUSES],
+                    id="f-status",
+                )
+                yield SelectionList[str](
+                    *[Selection(v, v, v in c.verdicts) for v in (*VERDICTS, "none")],
+                    id="f-verdict",
+                )
+                yield SelectionList[str](
+                    *[Selection(t, t, t in c.answer_types) for t in ANSWER_TYPES], id="f-type"
+                )
+                yield SelectionList[str](
+                    *[Selection(s, s, s in c.answer_sources) for s in ANSWER_SOURCES],
+                    id="f-source",
+                )
+                yield SelectionList[str](id="f-split")
+            yield Checkbox("judges disagree", c.disagree, id="f-disagree")
+            yield Static("counting…", id="filter-counts")
+            with Horizontal(classes="buttons"):
+                yield Button("Apply", variant="primary", id="apply")
+                yield Button("Clear all", id="clear")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#f-status", SelectionList).border_title = "status"
+        self.query_one("#f-verdict", SelectionList).border_title = "verdict"
+        self.query_one("#f-type", SelectionList).border_title = "answer type"
+        self.query_one("#f-source", SelectionList).border_title = "source"
+        self.query_one("#f-split", SelectionList).border_title = "split"
+        self.query_one("#f-status", SelectionList).focus()
+        self.load_counts()
+
+    @work(thread=True)
+    def load_counts(self) -> None:
+        from curator.store.records import stats
+
+        result = stats(self.store)
+        self.app.call_from_thread(self._show_counts, result)
+
+    def _show_counts(self, result: Any) -> None:
+        lines = Text()
+        for name, values in (
+            ("status", result.statuses),
+            ("type", result.answer_types),
+            ("source", result.answer_sources),
+            ("split", result.splits),
+        ):
+            lines.append(f"{name}: ", style="bold")
+            lines.append(" · ".join(f"{k} {v:,}" for k, v in values.items()) + "\n")
+        for judge, counts in result.verdicts.items():
+            lines.append(f"judge {judge}: ", style="bold")
+            lines.append(" · ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n")
+        self.query_one("#filter-counts", Static).update(lines)
+        split_list = self.query_one("#f-split", SelectionList)
+        for split in result.splits:
+            split_list.add_option(Selection(split, split, split in self.current.splits))
+
+    def _chosen(self) -> RecordFilter:
+        def values(widget_id: str) -> tuple[str, ...]:
+            return tuple(self.query_one(widget_id, SelectionList).selected)
+
+        return RecordFilter(
+            statuses=values("#f-status"),
+            verdicts=values("#f-verdict"),
+            answer_types=values("#f-type"),
+            answer_sources=values("#f-source"),
+            splits=values("#f-split"),
+            disagree=self.query_one("#f-disagree", Checkbox).value,
+            search=self.current.search,
+        )
+
+    @on(Button.Pressed, "#apply")
+    def action_apply(self) -> None:
+        self.dismiss(self._chosen())
+
+    @on(Button.Pressed, "#clear")
+    def _clear(self) -> None:
+        self.dismiss(RecordFilter(search=self.current.search))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,122 @@
+"""The queue screen: the records of the current view, their status and verdicts, one per line."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from curator.screens.messages import CountsLoaded
+from curator.screens.widgets.queue_view import QueueView
+
+
+class QueueScreen(Screen[None]):
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("escape,l", "back", "Back"),
+        Binding("slash", "search", "Search"),
+        Binding("f", "filters", "Filters"),
+        Binding("t", "toggle_sort", "Sort"),
+        Binding("s", "stats", "Stats"),
+    ]
+    PALETTE: ClassVar[list[tuple[str, str, str]]] = [
+        ("Back to the record", "escape", "back"),
+        ("Search", "/", "search"),
+        ("Filters", "f", "filters"),
+        ("Toggle sort", "t", "toggle_sort"),
+        ("Statistics and agreement", "s", "stats"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="queue-summary")
+        yield QueueView(id="queue-view")
+        yield Footer()
+
+    @property
+    def curator(self) -> Any:
+        return self.app
+
+    def on_mount(self) -> None:
+        view = self.query_one(QueueView)
+        view.blind = self.curator.blind
+        self.queue_changed()
+        view.focus()
+        self.curator.load_counts()
+
+    def queue_changed(self) -> None:
+        q = self.curator.queue
+        view = self.query_one(QueueView)
+        view.rows = q.rows
+        view.exhausted = q.exhausted_after
+        view.loading = False
+        view._resize()
+        if q.index >= 0:
+            view.cursor = q.index
+        view.refresh()
+        self._summary()
+
+    def show_counts(self, message: CountsLoaded) -> None:
+        self._summary(message)
+
+    def _summary(self, counts: CountsLoaded | None = None) -> None:
+        q = self.curator.queue
+        f = q.filt
+        parts = []
+        for name, values in (
+            ("status", f.statuses),
+            ("verdict", f.verdicts),
+            ("type", f.answer_types),
+            ("source", f.answer_sources),
+            ("split", f.splits),
+        ):
+            if values:
+                parts.append(f"{name}={','.join(values)}")
+        if f.disagree:
+            parts.append("judges disagree")
+        if f.search:
+            parts.append(f"search={f.search!r}")
+        line = Text(f" view: {' · '.join(parts) or 'all records'} · sort {q.sort}", style="bold")
+        if counts is not None:
+            p = counts.progress
+            line.append(
+                f"   {counts.total_in_view:,} in view · reviewed {p.reviewed:,}/{p.total:,}"
+                f" · by you {p.by_reviewer:,}",
+                style="dim",
+            )
+        self.query_one("#queue-summary", Static).update(line)
+
+    def on_queue_view_more_wanted(self, message: QueueView.MoreWanted) -> None:
+        self.curator.request_more()
+
+    def on_queue_view_opened(self, message: QueueView.Opened) -> None:
+        self.curator.open_uid(message.row.uid)
+        self.app.pop_screen()
+
+    def action_back(self) -> None:
+        view = self.query_one(QueueView)
+        if view.current is not None and view.cursor != self.curator.queue.index:
+            self.curator.open_uid(view.current.uid)
+        self.app.pop_screen()
+
+    def action_search(self) -> None:
+        self._review().action_search()
+
+    def action_filters(self) -> None:
+        self._review().action_filters()
+
+    def action_toggle_sort(self) -> None:
+        self._review().action_toggle_sort()
+
+    def _review(self) -> Any:
+        from curator.screens.record import ReviewScreen
+
+        return next(s for s in self.app.screen_stack if isinstance(s, ReviewScreen))
+
+    def action_stats(self) -> None:
+        from curator.screens.stats import StatsScreen
+
+        self.app.push_screen(StatsScreen())

@@ -1,0 +1,311 @@
+"""The record screen, where a reviewer spends the session: one record and single-key decisions."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from curator.prompts import render_answer
+from curator.screens.messages import CountsLoaded
+from curator.screens.text import literal
+from curator.screens.widgets.table_grid import table_grid
+
+VERDICT_STYLE = {
+    "correct": "bold green",
+    "incorrect": "bold red",
+    "uncertain": "bold yellow",
+    "unparsed": "magenta",
+    "error": "red",
+}
+ACTION_WORD = {"accept": "accepted", "reject": "rejected", "edit": "edited", "undo": "undid"}
+
+
+class ReviewScreen(Screen[None]):
+    """Table, text, question, answer, derivation, verdicts and history of the current record."""
+
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("a", "accept", "Accept"),
+        Binding("r", "reject", "Reject"),
+        Binding("e", "edit", "Edit"),
+        Binding("u", "undo", "Undo"),
+        Binding("U", "undo_history", "Undo…", show=False),
+        Binding("n,j", "next", "Next"),
+        Binding("p,k", "previous", "Prev"),
+        Binding("space", "skip", "Skip"),
+        Binding("J", "judge", "Judge now"),
+        Binding("slash", "search", "Search"),
+        Binding("f", "filters", "Filters"),
+        Binding("l,escape", "queue", "Queue"),
+        Binding("t", "toggle_sort", "Sort", show=False),
+        Binding("s", "stats", "Stats"),
+    ]
+    #: (title, help, action) offered in the command palette.
+    PALETTE: ClassVar[list[tuple[str, str, str]]] = [
+        ("Accept record", "Mark the current record correct and move on (a)", "accept"),
+        ("Reject record", "Reject with a reason and move on (r)", "reject"),
+        ("Edit record", "Correct question, answer, derivation or scale (e)", "edit"),
+        ("Undo last decision", "Revert your latest decision (u)", "undo"),
+        ("Undo an earlier decision", "Pick one of your decisions to revert (U)", "undo_history"),
+        ("Next record", "n / j", "next"),
+        ("Previous record", "p / k", "previous"),
+        ("Skip record", "Move on without deciding (space)", "skip"),
+        ("Judge this record now", "Run the configured judge on it (J)", "judge"),
+        ("Search", "Free text over question and answer (/)", "search"),
+        ("Filters", "Status, verdict, disagreement, type, source, split (f)", "filters"),
+        ("Toggle sort", "Store order or triage order (t)", "toggle_sort"),
+        ("Show queue", "The list of records in this view (l)", "queue"),
+        ("Statistics and agreement", "Counts, throughput, judge-vs-human kappa (s)", "stats"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.detail: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="record-title")
+        with Horizontal(id="record-body"):
+            with VerticalScroll(id="record-left"):
+                yield Static(id="record-table")
+                yield Static(id="record-paragraphs")
+            with VerticalScroll(id="record-right"):
+                yield Static(id="record-qa")
+                yield Static(id="record-verdicts")
+                yield Static(id="record-history")
+        yield Static(id="record-progress")
+        yield Footer()
+
+    @property
+    def curator(self) -> Any:
+        return self.app
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def show_record(self, detail: Any) -> None:
+        self.detail = detail
+        title = self.query_one("#record-title", Static)
+        if detail is None:
+            title.update(Text("No records in this view. Press f to change the filter.", "bold"))
+            for name in ("table", "paragraphs", "qa", "verdicts", "history"):
+                self.query_one(f"#record-{name}", Static).update("")
+            return
+        record = detail.record
+        head = Text()
+        head.append(f" {detail.status.upper()} ", style=_status_style(detail.status))
+        head.append("  ")
+        head.append_text(literal(record.uid, "dim"))
+        head.append(f"  · {record.split} · {record.answer_type} · from {record.answer_from}")
+        if record.req_comparison:
+            head.append(" · comparison")
+        title.update(head)
+        answer_cells = detail.answer if isinstance(detail.answer, list) else []
+        self.query_one("#record-table", Static).update(
+            table_grid(detail.context.table, detail.derivation, answer_cells)
+        )
+        self.query_one("#record-paragraphs", Static).update(self._paragraphs(detail))
+        self.query_one("#record-qa", Static).update(self._qa(detail))
+        self.query_one("#record-verdicts", Static).update(self._verdicts(detail))
+        self.query_one("#record-history", Static).update(self._history(detail))
+        self.query_one("#record-left", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#record-right", VerticalScroll).scroll_home(animate=False)
+
+    def _paragraphs(self, detail: Any) -> Group:
+        rel = set(detail.record.rel_paragraphs)
+        parts = []
+        for p in sorted(detail.context.paragraphs, key=lambda p: p.order):
+            marked = str(p.order) in rel
+            line = Text("▶ " if marked else "  ", style="bold cyan" if marked else "dim")
+            line.append(f"[{p.order}] ", style="bold" if marked else "dim")
+            line.append_text(literal(p.text, "" if marked else "dim"))
+            parts.append(line)
+        return Group(*parts)
+
+    def _qa(self, detail: Any) -> Group:
+        edited = any(e.action == "edit" and not e.undone for e in detail.events)
+        rows = [
+            Text("Question", style="bold underline"),
+            literal(detail.question),
+            Text(""),
+            Text("Answer" + ("  (edited)" if edited else ""), style="bold underline"),
+            literal(render_answer(detail.answer, detail.scale), "bold"),
+            Text(f"scale: {detail.scale or '(none)'}", style="dim"),
+        ]
+        if detail.derivation:
+            rows += [Text(""), Text("Derivation", style="bold underline")]
+            rows.append(literal(detail.derivation, "yellow"))
+        return Group(*rows)
+
+    def _verdicts(self, detail: Any) -> Group:
+        rows = [Text(""), Text("Judges", style="bold underline")]
+        mine = [
+            e for e in detail.events if e.reviewer == self.curator.reviewer and e.action != "undo"
+        ]
+        if self.curator.blind and not mine:
+            rows.append(Text("hidden until you decide (blind review)", style="dim italic"))
+            return Group(*rows)
+        if not detail.judges:
+            rows.append(Text("not judged yet — press J to judge it now", style="dim"))
+        for j in detail.judges:
+            line = Text()
+            line.append(f"{j.judge}: ", style="bold")
+            line.append(j.verdict, style=VERDICT_STYLE.get(j.verdict, ""))
+            line.append(f"  {j.model}", style="dim")
+            if j.cost_usd:
+                line.append(f"  ${j.cost_usd:.4f}", style="dim")
+            if not j.current:
+                line.append("  (older version of the record)", style="italic dim")
+            rows.append(line)
+            if j.reason:
+                rows.append(literal("  " + j.reason, "italic"))
+        return Group(*rows)
+
+    def _history(self, detail: Any) -> Group:
+        rows = [Text(""), Text("History", style="bold underline")]
+        if not detail.events:
+            rows.append(Text("no decisions yet", style="dim"))
+        for e in reversed(detail.events):
+            line = Text(f"#{e.event_id} ", style="dim")
+            line.append(f"{e.created_at:%Y-%m-%d %H:%M} ", style="dim")
+            line.append_text(literal(e.reviewer, "bold", one_line=True))
+            line.append(f" {ACTION_WORD.get(e.action, e.action)}")
+            if e.undoes:
+                line.append(f" #{e.undoes}")
+            if e.reason:
+                line.append(": ")
+                line.append_text(literal(e.reason, one_line=True))
+            if e.edited:
+                line.append(" (" + ", ".join(sorted(e.edited)) + ")", style="dim")
+            if e.blind:
+                line.append(" [blind]", style="dim")
+            if e.undone:
+                line.stylize("strike")
+            rows.append(line)
+        return Group(*rows)
+
+    def show_counts(self, message: CountsLoaded) -> None:
+        p = message.progress
+        q = self.curator.queue
+        self.query_one("#record-progress", Static).update(
+            Text(
+                f" {message.total_in_view:,} in view · sort {q.sort} · "
+                f"reviewed {p.reviewed:,}/{p.total:,} · by you {p.by_reviewer:,}"
+                + (f" · search {q.filt.search!r}" if q.filt.search else ""),
+                style="dim",
+            )
+        )
+
+    def queue_changed(self) -> None:
+        return None
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def _uid(self) -> str | None:
+        return self.detail.record.uid if self.detail is not None else None
+
+    def action_accept(self) -> None:
+        if (uid := self._uid()) is not None:
+            self.curator.decide(uid, "accept")
+
+    def action_reject(self) -> None:
+        from curator.screens.modals import RejectScreen
+
+        uid = self._uid()
+        if uid is None:
+            return
+
+        def done(reason: str | None) -> None:
+            if reason is not None:
+                self.curator.decide(uid, "reject", reason=reason)
+
+        self.app.push_screen(RejectScreen(), done)
+
+    def action_edit(self) -> None:
+        from curator.screens.edit import EditScreen
+
+        if self.detail is None:
+            return
+        uid = self.detail.record.uid
+
+        def done(edited: dict[str, Any] | None) -> None:
+            if edited:
+                self.curator.decide(uid, "edit", edited=edited)
+
+        self.app.push_screen(EditScreen(self.detail), done)
+
+    def action_undo(self) -> None:
+        self.curator.undo()
+
+    def action_undo_history(self) -> None:
+        from curator.screens.modals import UndoScreen
+
+        def done(event_id: int | None) -> None:
+            if event_id is not None:
+                self.curator.undo(event_id)
+
+        self.app.push_screen(UndoScreen(self.curator.store, self.curator.reviewer), done)
+
+    def action_next(self) -> None:
+        self.curator.move(1)
+
+    def action_previous(self) -> None:
+        self.curator.move(-1)
+
+    def action_skip(self) -> None:
+        self.curator.move(1)
+
+    def action_judge(self) -> None:
+        if (uid := self._uid()) is not None:
+            self.notify("Judging…", timeout=2)
+            self.curator.judge_now(uid)
+
+    def action_search(self) -> None:
+        from curator.screens.modals import SearchScreen
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                from dataclasses import replace
+
+                q = self.curator.queue
+                self.curator.change_view(replace(q.filt, search=text), q.sort)
+
+        self.app.push_screen(SearchScreen(self.curator.queue.filt.search), done)
+
+    def action_filters(self) -> None:
+        from curator.screens.modals import FilterScreen
+
+        def done(filt: Any) -> None:
+            if filt is not None:
+                self.curator.change_view(filt, self.curator.queue.sort)
+
+        self.app.push_screen(FilterScreen(self.curator.store, self.curator.queue.filt), done)
+
+    def action_toggle_sort(self) -> None:
+        q = self.curator.queue
+        new = "store" if q.sort == "triage" else "triage"
+        self.notify(f"Sort: {new}", timeout=2)
+        self.curator.change_view(q.filt, new)
+
+    def action_queue(self) -> None:
+        from curator.screens.queue import QueueScreen
+
+        self.app.push_screen(QueueScreen())
+
+    def action_stats(self) -> None:
+        from curator.screens.stats import StatsScreen
+
+        self.app.push_screen(StatsScreen())
+
+
+def _status_style(status: str) -> str:
+    return {
+        "accepted": "bold white on green",
+        "rejected": "bold white on red",
+        "edited": "bold black on yellow",
+    }.get(status, "bold white on blue")

@@ -1,0 +1,413 @@
+"""Review queries: the queue in any order, one record in full, and appending decisions.
+
+Decisions are append-only events. Undo appends an event naming the one it reverts; an edit
+carries the new field values and leaves the imported record untouched. Every write is one short
+transaction that has committed when the function returns, so the screen moves on only after the
+decision is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+
+from curator.domain import (
+    AnswerValue,
+    Context,
+    CuratorError,
+    Record,
+    RecordFilter,
+    ReviewEvent,
+    answer_from_json,
+)
+from curator.store.db import Store
+from curator.store.records import _CURATED, _latest_verdicts, _where, get_record
+from curator.store.verdicts import RECORD_HASH_SQL
+
+_LATEST_FLAGS = (
+    "LEFT JOIN (SELECT record_uid, bool_or(verdict = 'incorrect') AS has_incorrect, "
+    "bool_or(verdict = 'correct') AS has_correct, bool_or(verdict = 'uncertain') AS has_uncertain "
+    "FROM latest_verdicts GROUP BY record_uid) lv ON lv.record_uid = r.uid"
+)
+#: Triage order: judged incorrect (by every judge that decided), then judges disagree, then
+#: uncertain, then the rest.
+_TRIAGE_RANK = (
+    "CASE WHEN lv.has_incorrect AND NOT lv.has_correct THEN 0 "
+    "WHEN lv.has_incorrect AND lv.has_correct THEN 1 WHEN lv.has_uncertain THEN 2 ELSE 3 END"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    seq: int
+    rank: int
+    uid: str
+    status: str
+    answer_type: str
+    split: str
+    question: str
+    verdicts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return self.rank, self.seq
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def queue_page(
+    store: Store,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    sort: str = "store",
+    after: tuple[int, int] | None = None,
+    limit: int = 100,
+    before: tuple[int, int] | None = None,
+) -> list[QueueRow]:
+    """A page of the queue after (or before) a (rank, seq) key, in the chosen order."""
+    filt.validate()
+    if sort not in ("store", "triage"):
+        raise CuratorError(f"unknown sort {sort!r}")
+    clauses, params = _where(filt)
+    rank = _TRIAGE_RANK if sort == "triage" else "0"
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    inner = (
+        f"SELECT r.seq, {rank} AS rank, r.uid, coalesce(s.status, 'pending') AS status, "
+        f"r.answer_type, r.split, {_CURATED['question']} AS question "
+        f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}"
+    )
+    if before is not None:
+        key_clause, order = "(rank < ? OR (rank = ? AND seq < ?))", "rank DESC, seq DESC"
+        key = [before[0], before[0], before[1]]
+    else:
+        start = after or (-1, 0)
+        key_clause, order = "(rank > ? OR (rank = ? AND seq > ?))", "rank, seq"
+        key = [start[0], start[0], start[1]]
+    sql = f"SELECT * FROM ({inner}) WHERE {key_clause} ORDER BY {order} LIMIT ?"
+    with store.connection() as con:
+        rows = con.execute(sql, [*params, *key, limit]).fetchall()
+        verdicts = _latest_verdicts(con, [row[2] for row in rows])
+    out = [
+        QueueRow(
+            seq=row[0],
+            rank=row[1],
+            uid=row[2],
+            status=row[3],
+            answer_type=row[4],
+            split=row[5],
+            question=row[6],
+            verdicts=verdicts.get(row[2], {}),
+        )
+        for row in rows
+    ]
+    return out[::-1] if before is not None else out
+
+
+def first_pending(
+    store: Store, filt: RecordFilter = RecordFilter(), *, sort: str = "store"
+) -> QueueRow | None:
+    """Where a reviewer resumes: the first pending record of the view."""
+    pending = RecordFilter(
+        statuses=("pending",),
+        verdicts=filt.verdicts,
+        answer_types=filt.answer_types,
+        answer_sources=filt.answer_sources,
+        splits=filt.splits,
+        disagree=filt.disagree,
+        search=filt.search,
+    )
+    rows = queue_page(store, pending, sort=sort, limit=1)
+    return rows[0] if rows else None
+
+
+# -- one record -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeView:
+    judge: str
+    model: str
+    verdict: str
+    reason: str
+    cost_usd: float
+    created_at: Any
+    current: bool  # judged this version of the record
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDetail:
+    """Everything the record screen shows."""
+
+    record: Record
+    context: Context
+    question: str
+    answer: AnswerValue
+    derivation: str
+    scale: str
+    status: str
+    record_hash: str
+    judges: tuple[JudgeView, ...]
+    events: tuple[ReviewEvent, ...]
+
+
+def record_detail(store: Store, uid: str) -> RecordDetail | None:
+    found = get_record(store, uid)
+    if found is None:
+        return None
+    record, context = found
+    with store.connection() as con:
+        row = con.execute(
+            f"SELECT {_CURATED['question']}, CAST({_CURATED['answer']} AS VARCHAR), "
+            f"{_CURATED['derivation']}, {_CURATED['scale']}, coalesce(s.status, 'pending'), "
+            f"{RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
+            "LEFT JOIN record_state s ON s.record_uid = r.uid WHERE r.uid = ?",
+            [uid],
+        ).fetchone()
+        assert row is not None
+        judges = con.execute(
+            "SELECT v.judge, v.model, v.verdict, v.reason, v.cost_usd, v.created_at, "
+            "v.record_hash FROM verdicts v JOIN latest_verdicts l "
+            "ON l.verdict_id = v.verdict_id WHERE v.record_uid = ? ORDER BY v.judge",
+            [uid],
+        ).fetchall()
+        events = _events(con, "record_uid = ?", [uid])
+    return RecordDetail(
+        record=record,
+        context=context,
+        question=row[0],
+        answer=answer_from_json(row[1]),
+        derivation=row[2],
+        scale=row[3],
+        status=row[4],
+        record_hash=row[5],
+        judges=tuple(
+            JudgeView(
+                judge=j[0],
+                model=j[1],
+                verdict=j[2],
+                reason=j[3],
+                cost_usd=j[4],
+                created_at=j[5],
+                current=j[6] == row[5],
+            )
+            for j in judges
+        ),
+        events=tuple(events),
+    )
+
+
+def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list[ReviewEvent]:
+    rows = con.execute(
+        "SELECT e.event_id, e.record_uid, e.action, e.reviewer, e.created_at, e.reason, e.note, "
+        "CAST(e.edited AS VARCHAR), e.undoes, e.blind, "
+        "EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id) "
+        f"FROM review_events e WHERE {where} ORDER BY e.event_id",
+        params,
+    ).fetchall()
+    return [
+        ReviewEvent(
+            event_id=r[0],
+            record_uid=r[1],
+            action=r[2],
+            reviewer=r[3],
+            created_at=r[4],
+            reason=r[5],
+            note=r[6],
+            edited=json.loads(r[7]) if r[7] else None,
+            undoes=r[8],
+            blind=bool(r[9]),
+            undone=bool(r[10]),
+        )
+        for r in rows
+    ]
+
+
+# -- decisions ------------------------------------------------------------------------------
+
+DECISIONS = ("accept", "reject", "edit")
+EDITABLE_FIELDS = ("question", "answer", "derivation", "scale")
+
+
+def decide(
+    store: Store,
+    uid: str,
+    action: str,
+    reviewer: str,
+    *,
+    reason: str = "",
+    note: str = "",
+    edited: dict[str, Any] | None = None,
+    blind: bool = False,
+) -> ReviewEvent:
+    """Append one decision; committed when this returns."""
+    if action not in DECISIONS:
+        raise CuratorError(f"unknown decision {action!r}")
+    if action == "edit":
+        if not edited or set(edited) - set(EDITABLE_FIELDS):
+            raise CuratorError(f"an edit carries some of {', '.join(EDITABLE_FIELDS)}")
+    elif edited:
+        raise CuratorError("only an edit carries new values")
+    with store.transaction() as con:
+        found = con.execute(
+            f"SELECT {RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
+            "LEFT JOIN record_state s ON s.record_uid = r.uid WHERE r.uid = ?",
+            [uid],
+        ).fetchall()
+        if not found:
+            raise CuratorError(f"no record with uid {uid!r}")
+        event_id = _next_event_id(con)
+        now = _now()
+        con.execute(
+            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
+            "reason, note, edited, undoes, blind, record_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            [
+                event_id,
+                uid,
+                action,
+                reviewer,
+                now,
+                reason,
+                note,
+                json.dumps(edited) if edited else None,
+                blind,
+                found[0][0],
+            ],
+        )
+    return ReviewEvent(event_id, uid, action, reviewer, now, reason, note, edited, None, blind)
+
+
+def undo(store: Store, event_id: int, reviewer: str) -> ReviewEvent:
+    """Revert one live decision by appending an undo event."""
+    with store.transaction() as con:
+        found = _events(con, "e.event_id = ?", [event_id])
+        if not found:
+            raise CuratorError(f"no review event {event_id}")
+        target = found[0]
+        if target.action == "undo":
+            raise CuratorError("an undo cannot be undone; decide the record again instead")
+        if target.undone:
+            raise CuratorError(f"event {event_id} is already undone")
+        new_id = _next_event_id(con)
+        now = _now()
+        con.execute(
+            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
+            "undoes) VALUES (?, ?, 'undo', ?, ?, ?)",
+            [new_id, target.record_uid, reviewer, now, event_id],
+        )
+    return ReviewEvent(new_id, target.record_uid, "undo", reviewer, now, undoes=event_id)
+
+
+def _next_event_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(
+        con.execute("SELECT coalesce(max(event_id), 0) + 1 FROM review_events").fetchall()[0][0]
+    )
+
+
+def recent_decisions(store: Store, reviewer: str, limit: int = 50) -> list[ReviewEvent]:
+    """A reviewer's live decisions, newest first (what `u` and the undo history offer)."""
+    with store.connection() as con:
+        events = _events(
+            con,
+            "e.reviewer = ? AND e.action <> 'undo' AND NOT EXISTS (SELECT 1 FROM review_events u "
+            "WHERE u.action = 'undo' AND u.undoes = e.event_id)",
+            [reviewer],
+        )
+    return events[::-1][:limit]
+
+
+# -- progress, sessions, agreement -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    total: int
+    reviewed: int
+    by_reviewer: int
+
+
+def progress(store: Store, reviewer: str, filt: RecordFilter = RecordFilter()) -> Progress:
+    clauses, params = _where(filt)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    with store.connection() as con:
+        row = con.execute(
+            "SELECT count(*), count(s.status), count(*) FILTER (WHERE s.reviewer = ?) "
+            f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid{where}",
+            [reviewer, *params],
+        ).fetchall()[0]
+    return Progress(int(row[0]), int(row[1]), int(row[2]))
+
+
+def save_session(store: Store, reviewer: str, state: dict[str, Any]) -> None:
+    with store.transaction() as con:
+        con.execute("DELETE FROM review_sessions WHERE reviewer = ?", [reviewer])
+        con.execute(
+            "INSERT INTO review_sessions VALUES (?, ?, ?)", [reviewer, json.dumps(state), _now()]
+        )
+
+
+def load_session(store: Store, reviewer: str) -> dict[str, Any]:
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT CAST(state AS VARCHAR) FROM review_sessions WHERE reviewer = ?", [reviewer]
+        ).fetchall()
+    return dict(json.loads(rows[0][0])) if rows else {}
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementCounts:
+    """Judge verdict against the human decision, per judge and answer type.
+
+    Human label: accepted means the record was right; rejected or edited means it was not.
+    Only judge verdicts correct/incorrect enter the matrix; the rest are counted as abstained.
+    """
+
+    cells: dict[tuple[str, str, str, str], int]  # (judge, answer_type, human, judge_verdict)
+    abstained: dict[str, int]
+
+
+def agreement_counts(store: Store) -> AgreementCounts:
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT v.judge, r.answer_type, "
+            "CASE WHEN s.status = 'accepted' THEN 'correct' ELSE 'incorrect' END AS human, "
+            "v.verdict, count(*) FROM latest_verdicts v JOIN records r ON r.uid = v.record_uid "
+            "JOIN record_state s ON s.record_uid = v.record_uid GROUP BY ALL"
+        ).fetchall()
+    cells: dict[tuple[str, str, str, str], int] = {}
+    abstained: dict[str, int] = {}
+    for judge, answer_type, human, verdict, n in rows:
+        if verdict in ("correct", "incorrect"):
+            cells[(judge, answer_type, human, verdict)] = int(n)
+        else:
+            abstained[judge] = abstained.get(judge, 0) + int(n)
+    return AgreementCounts(cells, abstained)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewerActivity:
+    reviewer: str
+    decisions: int
+    accepted: int
+    rejected: int
+    edited: int
+    undos: int
+    first: Any
+    last: Any
+
+
+def reviewer_activity(store: Store) -> list[ReviewerActivity]:
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT reviewer, count(*) FILTER (WHERE action <> 'undo'), "
+            "count(*) FILTER (WHERE action = 'accept'), count(*) FILTER (WHERE action = 'reject'), "
+            "count(*) FILTER (WHERE action = 'edit'), count(*) FILTER (WHERE action = 'undo'), "
+            "min(created_at), max(created_at) FROM review_events GROUP BY reviewer ORDER BY 2 DESC"
+        ).fetchall()
+    return [ReviewerActivity(*row) for row in rows]
