@@ -86,8 +86,13 @@ class CuratorApp(App[None]):
     def on_mount(self) -> None:
         from curator.screens.record import ReviewScreen
 
+        # One open database for the session: a keypress must not pay for opening the file.
+        self.store.open_session()
         self.push_screen(ReviewScreen())
         self.resume()
+
+    def on_unmount(self) -> None:
+        self.store.close()
 
     @work(thread=True, exclusive=True, group="queue")
     def resume(self) -> None:
@@ -266,14 +271,14 @@ class CuratorApp(App[None]):
         if row is None:
             self.post_message(RecordLoaded(None, self.queue.generation))
             return
-        self.load_record(row.uid, self.queue.generation)
+        self.load_record(row.uid, row.seq, self.queue.generation)
 
     @work(thread=True, exclusive=True, group="record")
-    def load_record(self, uid: str, generation: int) -> None:
+    def load_record(self, uid: str, seq: int, generation: int) -> None:
         from curator.store.reviews import record_detail
 
         try:
-            detail = record_detail(self.store, uid)
+            detail = record_detail(self.store, uid, seq=seq)
         except Exception as exc:
             self.post_message(StoreFailed("loading the record", str(exc)))
             return

@@ -101,6 +101,8 @@ class UndoScreen(ModalScreen[int | None]):
                 label.append(" — ")
                 label.append_text(literal(e.reason, one_line=True))
             options.add_option(Option(label, id=str(e.event_id)))
+        if events:
+            options.highlighted = 0
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,7 +13,7 @@ from textual.widgets import Footer, Header, Static
 
 from curator.prompts import render_answer
 from curator.screens.messages import CountsLoaded
-from curator.screens.text import literal
+from curator.screens.text import flatten, literal
 from curator.screens.widgets.table_grid import table_grid
 
 VERDICT_STYLE = {
@@ -106,8 +105,10 @@ class ReviewScreen(Screen[None]):
             head.append(" · comparison")
         title.update(head)
         answer_cells = detail.answer if isinstance(detail.answer, list) else []
+        left = self.query_one("#record-left", VerticalScroll)
+        width = (left.scrollable_content_region.width or left.size.width or 80) - 1
         self.query_one("#record-table", Static).update(
-            table_grid(detail.context.table, detail.derivation, answer_cells)
+            flatten(table_grid(detail.context.table, detail.derivation, answer_cells), width)
         )
         self.query_one("#record-paragraphs", Static).update(self._paragraphs(detail))
         self.query_one("#record-qa", Static).update(self._qa(detail))
@@ -116,7 +117,7 @@ class ReviewScreen(Screen[None]):
         self.query_one("#record-left", VerticalScroll).scroll_home(animate=False)
         self.query_one("#record-right", VerticalScroll).scroll_home(animate=False)
 
-    def _paragraphs(self, detail: Any) -> Group:
+    def _paragraphs(self, detail: Any) -> Text:
         rel = set(detail.record.rel_paragraphs)
         parts = []
         for p in sorted(detail.context.paragraphs, key=lambda p: p.order):
@@ -125,9 +126,9 @@ class ReviewScreen(Screen[None]):
             line.append(f"[{p.order}] ", style="bold" if marked else "dim")
             line.append_text(literal(p.text, "" if marked else "dim"))
             parts.append(line)
-        return Group(*parts)
+        return Text("\n").join(parts)
 
-    def _qa(self, detail: Any) -> Group:
+    def _qa(self, detail: Any) -> Text:
         edited = any(e.action == "edit" and not e.undone for e in detail.events)
         rows = [
             Text("Question", style="bold underline"),
@@ -140,16 +141,16 @@ class ReviewScreen(Screen[None]):
         if detail.derivation:
             rows += [Text(""), Text("Derivation", style="bold underline")]
             rows.append(literal(detail.derivation, "yellow"))
-        return Group(*rows)
+        return Text("\n").join(rows)
 
-    def _verdicts(self, detail: Any) -> Group:
+    def _verdicts(self, detail: Any) -> Text:
         rows = [Text(""), Text("Judges", style="bold underline")]
         mine = [
             e for e in detail.events if e.reviewer == self.curator.reviewer and e.action != "undo"
         ]
         if self.curator.blind and not mine:
             rows.append(Text("hidden until you decide (blind review)", style="dim italic"))
-            return Group(*rows)
+            return Text("\n").join(rows)
         if not detail.judges:
             rows.append(Text("not judged yet — press J to judge it now", style="dim"))
         for j in detail.judges:
@@ -164,9 +165,9 @@ class ReviewScreen(Screen[None]):
             rows.append(line)
             if j.reason:
                 rows.append(literal("  " + j.reason, "italic"))
-        return Group(*rows)
+        return Text("\n").join(rows)
 
-    def _history(self, detail: Any) -> Group:
+    def _history(self, detail: Any) -> Text:
         rows = [Text(""), Text("History", style="bold underline")]
         if not detail.events:
             rows.append(Text("no decisions yet", style="dim"))
@@ -187,7 +188,7 @@ class ReviewScreen(Screen[None]):
             if e.undone:
                 line.stylize("strike")
             rows.append(line)
-        return Group(*rows)
+        return Text("\n").join(rows)
 
     def show_counts(self, message: CountsLoaded) -> None:
         p = message.progress

@@ -34,3 +34,24 @@ def literal(text: str, style: str = "", *, one_line: bool = False) -> Text:
     if one_line:
         cleaned = " ".join(cleaned.split())
     return Text(cleaned, style=style, no_wrap=False)
+
+
+def flatten(renderable: object, width: int) -> Text:
+    """Render a rich renderable (a Table, a Group) once, at a width, into plain styled Text.
+
+    Textual draws Text natively but re-renders other rich renderables whenever it measures or
+    paints them; a record's table would otherwise be laid out several times per keypress.
+    """
+    from rich.console import Console
+
+    console = Console(width=max(20, width), color_system="truecolor", legacy_windows=False)
+    lines = console.render_lines(renderable, console.options, pad=False)  # type: ignore[arg-type]
+    out = Text(no_wrap=True, overflow="crop")
+    for i, line in enumerate(lines):
+        if i:
+            out.append("\n")
+        for segment in line:
+            if not segment.control:
+                out.append(segment.text, segment.style)
+    out.rstrip()
+    return out

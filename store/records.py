@@ -157,8 +157,10 @@ def _latest_verdicts(con: duckdb.DuckDBPyConnection, uids: list[str]) -> dict[st
     if not uids:
         return {}
     rows = con.execute(
-        "SELECT record_uid, judge, verdict FROM latest_verdicts "
-        "WHERE record_uid IN (SELECT unnest(?::VARCHAR[])) ORDER BY judge",
+        # Filter before aggregating: the view would aggregate every verdict in the store first.
+        "SELECT record_uid, judge, arg_max(verdict, verdict_id) FROM verdicts "
+        "WHERE record_uid IN (SELECT unnest(?::VARCHAR[])) GROUP BY record_uid, judge "
+        "ORDER BY judge",
         [uids],
     ).fetchall()
     out: dict[str, dict[str, str]] = {}

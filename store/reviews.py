@@ -19,14 +19,15 @@ from curator.domain import (
     AnswerValue,
     Context,
     CuratorError,
+    Paragraph,
     Record,
     RecordFilter,
     ReviewEvent,
     answer_from_json,
 )
 from curator.store.db import Store
-from curator.store.records import _CURATED, _latest_verdicts, _where, get_record
-from curator.store.verdicts import RECORD_HASH_SQL
+from curator.store.records import _CURATED, _latest_verdicts, _where
+from curator.store.verdicts import RECORD_HASH_SQL, record_hash_of
 
 _LATEST_FLAGS = (
     "LEFT JOIN (SELECT record_uid, bool_or(verdict = 'incorrect') AS has_incorrect, "
@@ -156,36 +157,68 @@ class RecordDetail:
     events: tuple[ReviewEvent, ...]
 
 
-def record_detail(store: Store, uid: str) -> RecordDetail | None:
-    found = get_record(store, uid)
-    if found is None:
-        return None
-    record, context = found
+def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDetail | None:
+    """One record in full. Pass `seq` when known: it finds the row without scanning uids."""
+    where, key = ("r.seq = ?", seq) if seq is not None else ("r.uid = ?", uid)
     with store.connection() as con:
-        row = con.execute(
-            f"SELECT {_CURATED['question']}, CAST({_CURATED['answer']} AS VARCHAR), "
-            f"{_CURATED['derivation']}, {_CURATED['scale']}, coalesce(s.status, 'pending'), "
-            f"{RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
-            "LEFT JOIN record_state s ON s.record_uid = r.uid WHERE r.uid = ?",
-            [uid],
-        ).fetchone()
-        assert row is not None
-        judges = con.execute(
-            "SELECT v.judge, v.model, v.verdict, v.reason, v.cost_usd, v.created_at, "
-            "v.record_hash FROM verdicts v JOIN latest_verdicts l "
-            "ON l.verdict_id = v.verdict_id WHERE v.record_uid = ? ORDER BY v.judge",
-            [uid],
+        # Two narrow lookups instead of a join: joining would read every context's table.
+        rows = con.execute(
+            "SELECT r.seq, r.uid, r.context_uid, r.split, r.q_order, r.question, "
+            "CAST(r.answer AS VARCHAR), r.answer_type, r.answer_from, r.derivation, r.scale, "
+            f"r.rel_paragraphs, r.req_comparison, r.content_hash, {_CURATED['question']}, "
+            f"CAST({_CURATED['answer']} AS VARCHAR), {_CURATED['derivation']}, "
+            f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR) "
+            f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid WHERE {where}",
+            [key],
         ).fetchall()
-        events = _events(con, "record_uid = ?", [uid])
+        if not rows:
+            return None
+        row = rows[0]
+        ctx = con.execute(
+            "SELECT table_rows, paragraphs, source_file, revision FROM contexts WHERE uid = ?",
+            [row[2]],
+        ).fetchall()[0]
+        record_hash = record_hash_of(row[13], row[19], ctx[3])
+        judges = con.execute(
+            "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash "
+            "FROM verdicts WHERE record_uid = ? "
+            "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1 "
+            "ORDER BY judge",
+            [row[1]],
+        ).fetchall()
+        events = _events(con, "record_uid = ?", [row[1]])
+    record = Record(
+        seq=row[0],
+        uid=row[1],
+        context_uid=row[2],
+        split=row[3],
+        order=row[4],
+        question=row[5],
+        answer=answer_from_json(row[6]),
+        answer_type=row[7],
+        answer_from=row[8],
+        derivation=row[9],
+        scale=row[10],
+        rel_paragraphs=tuple(row[11]),
+        req_comparison=bool(row[12]),
+        content_hash=row[13],
+    )
+    context = Context(
+        uid=row[2],
+        split=row[3],
+        table=tuple(tuple(cells) for cells in ctx[0]),
+        paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in ctx[1]),
+        source_file=ctx[2],
+    )
     return RecordDetail(
         record=record,
         context=context,
-        question=row[0],
-        answer=answer_from_json(row[1]),
-        derivation=row[2],
-        scale=row[3],
-        status=row[4],
-        record_hash=row[5],
+        question=row[14],
+        answer=answer_from_json(row[15]),
+        derivation=row[16],
+        scale=row[17],
+        status=row[18],
+        record_hash=record_hash,
         judges=tuple(
             JudgeView(
                 judge=j[0],
@@ -194,7 +227,7 @@ def record_detail(store: Store, uid: str) -> RecordDetail | None:
                 reason=j[3],
                 cost_usd=j[4],
                 created_at=j[5],
-                current=j[6] == row[5],
+                current=j[6] == record_hash,
             )
             for j in judges
         ),

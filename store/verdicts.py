@@ -8,6 +8,7 @@ never requested twice. Verdicts with `error` do not count as done: the next pass
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,13 @@ RECORD_HASH_SQL = (
     "md5(r.content_hash || '|' || coalesce(CAST(s.edited AS VARCHAR), '') || '|' || "
     "CAST(c.revision AS VARCHAR))"
 )
+
+
+def record_hash_of(content_hash: str, edited_json: str | None, context_revision: int) -> str:
+    """RECORD_HASH_SQL computed in Python, for lookups that fetch the parts separately."""
+    text = f"{content_hash}|{edited_json or ''}|{context_revision}"
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
 
 _FROM = (
     "FROM records r JOIN contexts c ON c.uid = r.context_uid "

@@ -1,0 +1,180 @@
+"""Review TUI speed on a 1M-record store against a 1k-record store.
+
+Builds both stores (1M from the synthetic TAT-QA file of import_bench, with a verdict on every
+fifth record), then in a fresh process per store drives the real app headless with Textual's
+Pilot and prints:
+  - start to first paint: process start until the first record is on screen (target <= 1.5 s);
+  - next record: median and p95 of 50 presses of `n` until the next record is on screen
+    (target <= 50 ms median, and <= 1.3x the 1k store);
+  - peak resident memory (target <= 300 MB).
+
+    python bench/review_bench.py [--records N]
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.perf_counter()
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / "bench" / ".cache"
+sys.path.insert(0, str(ROOT))
+
+
+def build_store(path: Path, records: int) -> None:
+    from bench.import_bench import DEV, build_file
+    from curator.store import Store
+    from curator.store.importer import import_file
+    from curator.store.verdicts import JudgeKey, NewVerdict, append_verdicts, work_page
+
+    if path.exists():
+        return
+    if not DEV.exists():
+        raise SystemExit(f"skipped: {DEV} not present")
+    data = build_file(records)
+    store = Store.open(path, create=True)
+    import_file(store, data, "bench")
+    key = JudgeKey("rules", "rules-v1", "rules-v1")
+    verdicts = ("correct", "incorrect", "uncertain", "correct", "correct")
+    after, batch, i = 0, [], 0
+    while page := work_page(store, key, after_seq=after, limit=50000, rejudge=True):
+        after = page[-1].seq
+        for item in page:
+            if i % 5 == 0:
+                batch.append(NewVerdict(item.uid, item.record_hash, verdicts[(i // 5) % 5]))
+            i += 1
+        if len(batch) >= 20000:
+            append_verdicts(store, key, "bench", batch)
+            batch = []
+    append_verdicts(store, key, "bench", batch)
+
+
+def measure(path: Path) -> dict[str, float]:
+    """Runs in a child process: drive the app and time it."""
+    from textual.screen import Screen
+
+    from curator.screens.app import CuratorApp
+    from curator.screens.record import ReviewScreen
+    from curator.store import Store
+
+    result: dict[str, float] = {}
+    painted: list[float] = []
+    refresh_layout = Screen._refresh_layout
+
+    def timed_refresh(self: Screen, *args: object, **kwargs: object) -> None:
+        refresh_layout(self, *args, **kwargs)  # type: ignore[arg-type]
+        painted.append(time.perf_counter())
+
+    shown: list[float] = []
+    show_record = ReviewScreen.show_record
+
+    def timed_show(self: ReviewScreen, detail: object) -> None:
+        show_record(self, detail)
+        shown.append(time.perf_counter())
+
+    # "On screen" = the first layout-and-paint pass after the record's widgets were updated.
+    Screen._refresh_layout = timed_refresh  # type: ignore[method-assign]
+    ReviewScreen.show_record = timed_show  # type: ignore[method-assign]
+
+    async def run() -> None:
+        app = CuratorApp(Store.open(path), reviewer="bench")
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = None
+            while screen is None or screen.detail is None:
+                await asyncio.sleep(0.002)
+                screen = next((s for s in app.screen_stack if isinstance(s, ReviewScreen)), None)
+            await pilot.pause()
+            result["first_paint_s"] = time.perf_counter() - STARTED
+            times = []
+            for _ in range(50):
+                before = screen.detail.record.uid
+                t0 = time.perf_counter()
+                await pilot.press("n")
+                while screen.detail.record.uid == before:
+                    await asyncio.sleep(0.0005)
+                changed = shown[-1]
+                deadline = time.perf_counter() + 2
+                while not any(p > changed for p in painted[-3:]):
+                    if time.perf_counter() > deadline:
+                        raise SystemExit("no repaint after the record changed")
+                    await asyncio.sleep(0.0005)
+                times.append(next(p for p in painted[-3:] if p > changed) - t0)
+                await pilot.pause()
+            result["next_median_ms"] = statistics.median(times) * 1000
+            result["next_p95_ms"] = sorted(times)[int(len(times) * 0.95) - 1] * 1000
+            await pilot.press("q")
+
+    asyncio.run(run())
+    result["rss_mb"] = peak_rss_mb()
+    return result
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: the latter can report the
+    parent's peak across fork + exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
+        return
+    if os.environ.get("CURATOR_REQUIRE_SHARED") != "1":
+        from bench.import_bench import DEV
+
+        if not DEV.exists():
+            print(f"skipped: {DEV} not present")
+            return
+    CACHE.mkdir(parents=True, exist_ok=True)
+    stores = {}
+    for n in (1000, args.records):
+        path = CACHE / f"review_{n}.duckdb"
+        t0 = time.perf_counter()
+        build_store(path, n)
+        print(f"store of {n:,} records ready ({time.perf_counter() - t0:.1f}s)")
+        stores[n] = path
+    results = {}
+    for n, path in stores.items():
+        done = subprocess.run(
+            [sys.executable, __file__, "--measure", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        results[n] = json.loads(done.stdout.strip().splitlines()[-1])
+    small, big = results[1000], results[args.records]
+    for n, r in results.items():
+        print(
+            f"{n:>9,} records: first paint {r['first_paint_s']:.2f}s · next record median "
+            f"{r['next_median_ms']:.1f} ms (p95 {r['next_p95_ms']:.1f}) · peak RSS "
+            f"{r['rss_mb']:.0f} MB"
+        )
+    print(f"first paint on {args.records:,}: {big['first_paint_s']:.2f}s (target <= 1.5 s)")
+    print(f"next record median: {big['next_median_ms']:.1f} ms (target <= 50 ms)")
+    print(
+        f"next record ratio {args.records:,} / 1k: "
+        f"{big['next_median_ms'] / small['next_median_ms']:.2f}x (target <= 1.3x)"
+    )
+    print(f"peak RSS: {big['rss_mb']:.0f} MB (target <= 300 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,375 @@
+"""The review TUI driven by Textual's Pilot, asserting on the store afterwards."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, OptionList, SelectionList, Static, TextArea
+
+from curator.judges.runner import PassOptions, RulesJudge, run_pass
+from curator.screens.app import CuratorApp
+from curator.screens.record import ReviewScreen
+from curator.store import Store
+from curator.store.importer import import_file, import_files
+from curator.store.reviews import record_detail
+from tests.conftest import SAMPLE_DATA, tiny_context, write_json
+
+SIZE = (120, 36)
+
+
+async def make_store(tmp_path: Path, *, judged: bool = True) -> Store:
+    store = Store.open(tmp_path / "review.duckdb", create=True)
+    import_files(store, [(SAMPLE_DATA / "sample_dev.json", "dev")])
+    if judged:
+        await run_pass(store, RulesJudge(), PassOptions())
+    return store
+
+
+def events(store: Store) -> list[tuple[Any, ...]]:
+    with store.connection() as con:
+        return con.execute(
+            "SELECT event_id, record_uid, action, reviewer, reason, CAST(edited AS VARCHAR), "
+            "undoes, blind FROM review_events ORDER BY event_id"
+        ).fetchall()
+
+
+async def settle(app: CuratorApp, pilot: Any) -> None:
+    """Wait until workers are idle and their messages handled."""
+    for _ in range(50):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            return
+    raise AssertionError("workers did not settle")
+
+
+def review_screen(app: CuratorApp) -> ReviewScreen:
+    return next(s for s in app.screen_stack if isinstance(s, ReviewScreen))
+
+
+def current_uid(app: CuratorApp) -> str:
+    detail = review_screen(app).detail
+    assert detail is not None
+    return str(detail.record.uid)
+
+
+def plain(widget: Static) -> str:
+    """What a Static shows, as plain text (rich renderables rendered without colour)."""
+    from rich.console import Console
+
+    console = Console(width=200, record=True, color_system=None, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text()
+
+
+def rendered(app: CuratorApp, selector: str) -> str:
+    return plain(app.screen.query_one(selector, Static))
+
+
+async def test_accept_persists_and_advances(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        first = current_uid(app)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert current_uid(app) != first
+    assert events(store) == [(1, first, "accept", "ana", "", None, None, False)]
+    detail = record_detail(store, first)
+    assert detail is not None and detail.status == "accepted"
+
+
+async def test_triage_order_puts_incorrect_first(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        rows = app.queue.rows
+        ranks = [r.rank for r in rows]
+        assert ranks == sorted(ranks) and ranks[0] == 0
+        assert rows[0].verdicts == {"rules": "incorrect"}
+
+
+async def test_reject_with_a_listed_or_typed_reason(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        first = current_uid(app)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen.query_one(OptionList), OptionList)
+        await pilot.press("enter")  # the highlighted first reason
+        await settle(app, pilot)
+        second = current_uid(app)
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one("#reject-other", Input).focus()
+        await pilot.press(*"table is from 2017", "enter")
+        await settle(app, pilot)
+        # Escape cancels without writing anything.
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("escape")
+        await settle(app, pilot)
+    got = [(e[1], e[2], e[4]) for e in events(store)]
+    assert got == [(first, "reject", "wrong answer"), (second, "reject", "table is from 2017")]
+
+
+async def test_edit_keeps_the_original_and_shows_a_diff(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        uid = current_uid(app)
+        detail = review_screen(app).detail
+        original_question = detail.question
+        await pilot.press("e")
+        await pilot.pause()
+        area = app.screen.query_one("#edit-answer", TextArea)
+        area.text = "not a number" if detail.record.answer_type in ("arithmetic", "count") else ""
+        await pilot.pause()
+        assert "✗" in rendered(app, "#edit-diff")
+        await pilot.press("ctrl+s")  # invalid: not saved, modal stays
+        await pilot.pause()
+        assert not events(store)
+        area.text = "42"
+        app.screen.query_one("#edit-question", Input).value = "Edited question?"
+        await pilot.pause()
+        diff = rendered(app, "#edit-diff")
+        assert "answer" in diff and "Edited question?" in diff
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    rows = events(store)
+    assert len(rows) == 1 and rows[0][2] == "edit"
+    edited = json.loads(rows[0][5])
+    assert edited["question"] == "Edited question?"
+    assert edited["answer"] in (42, "42", ["42"])
+    after = record_detail(store, uid)
+    assert after is not None and after.question == "Edited question?"
+    assert after.record.question == original_question  # the import is untouched
+    assert after.status == "edited"
+
+
+async def test_undo_last_and_an_earlier_decision(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        first = current_uid(app)
+        await pilot.press("a")
+        await settle(app, pilot)
+        second = current_uid(app)
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press("u")  # undoes the second accept and shows that record
+        await settle(app, pilot)
+        assert current_uid(app) == second
+        await pilot.press("U")  # history: the first accept is the only live one left
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert current_uid(app) == first
+    actions = [(e[1], e[2], e[6]) for e in events(store)]
+    assert actions == [
+        (first, "accept", None),
+        (second, "accept", None),
+        (second, "undo", 2),
+        (first, "undo", 1),
+    ]
+    for uid in (first, second):
+        detail = record_detail(store, uid)
+        assert detail is not None and detail.status == "pending"
+
+
+async def test_navigation_keys(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        uids = [r.uid for r in app.queue.rows]
+        for key, expected in (("n", 1), ("j", 2), ("space", 3), ("p", 2), ("k", 1)):
+            await pilot.press(key)
+            await settle(app, pilot)
+            assert current_uid(app) == uids[expected], key
+    assert events(store) == []  # moving never decides
+
+
+async def test_judge_now_appends_a_verdict_without_blocking(tmp_path: Path) -> None:
+    store = await make_store(tmp_path, judged=False)
+    app = CuratorApp(store, reviewer="ana", judge_choice=None, sections={})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        uid = current_uid(app)
+        assert "not judged yet" in rendered(app, "#record-verdicts")
+        await pilot.press("J")
+        await settle(app, pilot)
+        assert "rules:" in rendered(app, "#record-verdicts")
+    with store.connection() as con:
+        rows = con.execute("SELECT record_uid, judge, run_id FROM verdicts").fetchall()
+    assert rows == [(uid, "rules", "tui")]
+
+
+async def test_search_and_filters_change_the_view_and_are_remembered(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        await pilot.press(*"fees", "enter")
+        await settle(app, pilot)
+        assert app.queue.rows and all("fees" in r.question.lower() for r in app.queue.rows)
+        await pilot.press("f")
+        await settle(app, pilot)
+        status = app.screen.query_one("#f-type", SelectionList)
+        status.select("multi-span")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert app.queue.filt.answer_types == ("multi-span",)
+        assert app.queue.filt.search == "fees"
+        assert all(r.answer_type == "multi-span" for r in app.queue.rows)
+        await pilot.press("t")  # sort toggles to store order
+        await settle(app, pilot)
+        assert app.queue.sort == "store"
+    # A new session resumes in the same view.
+    again = CuratorApp(store, reviewer="ana")
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(again, pilot)
+        assert again.queue.filt.answer_types == ("multi-span",)
+        assert again.queue.filt.search == "fees" and again.queue.sort == "store"
+
+
+async def test_reopening_resumes_at_the_first_pending_record(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        decided = []
+        for _ in range(3):
+            decided.append(current_uid(app))
+            await pilot.press("a")
+            await settle(app, pilot)
+        expected = current_uid(app)
+        await pilot.press("q")
+    again = CuratorApp(store, reviewer="ana")
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(again, pilot)
+        assert current_uid(again) == expected
+        assert current_uid(again) not in decided
+
+
+async def test_queue_screen_opens_a_record(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert type(app.screen).__name__ == "QueueScreen"
+        await pilot.press("down", "down", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        assert current_uid(app) == app.queue.rows[2].uid
+
+
+async def test_stats_screen_shows_agreement(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")  # accept a record the rules judge calls incorrect
+        await settle(app, pilot)
+        await pilot.press("s")
+        await settle(app, pilot)
+        text = rendered(app, "#stats-agreement")
+        assert "rules: κ" in text
+        assert "ana" in plain(app.screen.query_one("#stats-activity", Static))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+
+
+async def test_help_lists_every_key_and_quit(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        text = "".join(plain(w) for w in app.screen.query(Static))
+        for word in ("Accept", "Reject", "Edit", "Undo", "Judge now", "Filters", "Stats", "Quit"):
+            assert word in text, word
+        await pilot.press("escape")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_palette_offers_every_record_action(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        bound = {b.action for b in ReviewScreen.BINDINGS}
+        offered = {action for _, _, action in ReviewScreen.PALETTE}
+        assert bound <= offered
+        assert "Accept record" in titles and "Statistics and agreement" in titles
+
+
+async def test_blind_review_hides_verdicts_until_decided(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="bo", blind=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "hidden until you decide" in rendered(app, "#record-verdicts")
+        assert "incorrect" not in rendered(app, "#record-verdicts")
+        uid = current_uid(app)
+        await pilot.press("a")
+        await settle(app, pilot)
+        await pilot.press("p")
+        await settle(app, pilot)
+        assert current_uid(app) == uid
+        assert "rules:" in rendered(app, "#record-verdicts")
+    assert events(store)[0][7] is True  # stored as a blind decision
+
+
+async def test_hostile_record_text_is_shown_literally(tmp_path: Path) -> None:
+    ctx = tiny_context("evil", ("evil-1",))
+    ctx["questions"][0]["question"] = "[bold red]pwned[/] \x1b[2J\x1b[31mred\x07 done"
+    ctx["paragraphs"][0]["text"] = "[link=http://x]click[/link] \x1b]0;title\x07"
+    ctx["table"]["table"][1][0] = "[reverse]cell\x1b[0m"
+    store = Store.open(tmp_path / "evil.duckdb", create=True)
+    import_file(store, write_json(tmp_path / "evil.json", [ctx]), "train")
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        qa = rendered(app, "#record-qa")
+        assert "[bold red]pwned[/]" in qa and "\\x1b[2J" in qa and "\\x07" in qa
+        assert "\x1b" not in qa and "\x07" not in qa
+        paragraphs = rendered(app, "#record-paragraphs")
+        assert "[link=http://x]click[/link]" in paragraphs and "\x1b" not in paragraphs
+        await pilot.press("l")
+        await settle(app, pilot)
+        lines = [app.screen.query_one("#queue-view").render_line(0)]
+        text = "".join(seg.text for strip in lines for seg in strip)
+        assert "\x1b" not in text and "\\x1b" in text
+
+
+@pytest.mark.parametrize("size", [(100, 30), (200, 60)])
+async def test_layout_works_at_small_and_large_sizes(tmp_path: Path, size: tuple[int, int]) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        body = app.screen.query_one("#record-body")
+        assert body.size.width == size[0]
+        assert app.screen.query_one("#record-right").size.width >= 30
+        assert "Question" in rendered(app, "#record-qa")

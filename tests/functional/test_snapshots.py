@@ -1,0 +1,62 @@
+"""Snapshots of the review TUI's screens at a fixed size (pytest-textual-snapshot).
+
+Regenerate after an intended change with `pytest tests/functional/test_snapshots.py
+--snapshot-update` and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from curator.judges.runner import PassOptions, RulesJudge, run_pass
+from curator.screens.app import CuratorApp
+from curator.store import Store
+from curator.store.importer import import_files
+from tests.conftest import SAMPLE_DATA
+
+SIZE = (120, 36)
+
+
+def make_app(tmp_path: Path) -> CuratorApp:
+    store = Store.open(tmp_path / "snapshot.duckdb", create=True)
+    import_files(store, [(SAMPLE_DATA / "sample_dev.json", "dev")])
+    asyncio.run(run_pass(store, RulesJudge(), PassOptions()))
+    return CuratorApp(store, reviewer="snapshot")
+
+
+async def settled(pilot: Any) -> None:
+    app = pilot.app
+    for _ in range(50):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            return
+
+
+def after(*keys: str) -> Any:
+    async def run(pilot: Any) -> None:
+        await settled(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settled(pilot)
+
+    return run
+
+
+def test_record_screen(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=after())
+
+
+def test_queue_screen(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=after("l"))
+
+
+def test_edit_screen(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=after("e"))
+
+
+def test_stats_screen(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=after("s"))
