@@ -640,6 +640,236 @@ def _run_tui(
     app.run()
 
 
+# -- export, validate, finetune ---------------------------------------------------------------
+
+
+@cli.command("export")
+@click.argument("destination")
+@click.option(
+    "--target",
+    type=click.Choice(("bedrock-claude", "bedrock-nova", "openai-chat")),
+    default="bedrock-claude",
+    show_default=True,
+)
+@click.option(
+    "--table-format",
+    type=click.Choice(("markdown", "html", "json", "latex")),
+    default="markdown",
+    show_default=True,
+)
+@click.option(
+    "--system-prompt",
+    "system_prompt_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the system prompt (default: a financial-analyst prompt).",
+)
+@click.option("--rationale", is_flag=True, help="Assistant gives <rationale> then <answer>.")
+@click.option(
+    "--validation-fraction", type=click.FloatRange(0, 0.9), default=0.1, show_default=True
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-train", type=click.IntRange(min=1), default=None)
+@click.option("--max-validation", type=click.IntRange(min=0), default=None)
+@click.option(
+    "--include-judged-correct",
+    "judged",
+    default=None,
+    metavar="JUDGE",
+    help="Also export unreviewed records whose latest verdict from JUDGE is correct.",
+)
+@click.option("--split", "splits", multiple=True, help="Only these splits. Repeatable.")
+@click.option("--answer-type", "answer_types", multiple=True, type=click.Choice(ANSWER_TYPES))
+@click.option("--region", default=None, help="AWS region for an s3:// destination.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@_db_option
+@click.pass_context
+def export_cmd(
+    ctx: click.Context,
+    destination: str,
+    target: str,
+    table_format: str,
+    system_prompt_file: Path | None,
+    rationale: bool,
+    validation_fraction: float,
+    seed: int,
+    max_train: int | None,
+    max_validation: int | None,
+    judged: str | None,
+    splits: tuple[str, ...],
+    answer_types: tuple[str, ...],
+    region: str | None,
+    as_json: bool,
+    db: Path | None,
+) -> None:
+    """Write accepted and edited records as train/validation JSONL plus manifest.json.
+
+    Split by context (no table in both), stratified by answer type, byte-identical for the same
+    store, options and --seed. Every line is checked against the target before the files are
+    kept. DESTINATION is a folder or s3://bucket/prefix.
+
+    \b
+    Examples:
+      curator export out/
+      curator export out/ --target bedrock-nova --table-format html --rationale
+      curator export s3://my-bucket/tatqa/v3 --include-judged-correct anthropic
+    """
+    import tempfile
+
+    from curator.export.run import ExportOptions, export
+    from curator.prompts import DEFAULT_SYSTEM_PROMPT
+
+    settings = _settings(ctx, db)
+    store = _open_existing(settings)
+    system = DEFAULT_SYSTEM_PROMPT
+    if system_prompt_file is not None:
+        try:
+            system = system_prompt_file.read_text("utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CuratorError(f"{system_prompt_file}: cannot read: {exc}") from exc
+        if not system:
+            raise CuratorError(f"{system_prompt_file}: the system prompt is empty")
+    options = ExportOptions(
+        target=target,
+        table_format=table_format,
+        system_prompt=system,
+        system_prompt_file=str(system_prompt_file) if system_prompt_file else None,
+        rationale=rationale,
+        validation_fraction=validation_fraction,
+        seed=seed,
+        max_train=max_train,
+        max_validation=max_validation,
+        include_judged_correct=judged,
+        filt=RecordFilter(splits=splits, answer_types=answer_types),
+    )
+    if destination.startswith("s3://"):
+        from curator.export.finetune import upload_export
+
+        with tempfile.TemporaryDirectory() as tmp:
+            manifest = export(store, Path(tmp) / "export", options)
+            uploaded = upload_export(Path(tmp) / "export", destination, region=region)
+        manifest["uploaded"] = uploaded
+    else:
+        manifest = export(store, Path(destination), options)
+    if as_json:
+        _echo_json(manifest)
+        return
+    train = manifest["splits"]["train"]
+    validation = manifest["splits"]["validation"]
+    click.echo(
+        f"{target}: train {train['records']:,} records ({train['contexts']:,} contexts), "
+        f"validation {validation['records']:,} ({validation['contexts']:,} contexts) -> "
+        f"{destination}"
+    )
+    for name, info in manifest["files"].items():
+        click.echo(f"  {name}: {info['bytes']:,} bytes, sha256 {info['sha256'][:16]}…")
+    hp = manifest["hyperparameters"]
+    click.echo(
+        "  recommended: "
+        + ", ".join(f"{k}={v['value']}" for k, v in hp.items())
+        + " (reasons in manifest.json)"
+    )
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--target",
+    type=click.Choice(("bedrock-claude", "bedrock-nova", "openai-chat")),
+    default="bedrock-claude",
+    show_default=True,
+)
+@click.option(
+    "--kind",
+    type=click.Choice(("train", "validation")),
+    default=None,
+    help="Which limits apply (default: validation when the file name says so).",
+)
+def validate(files: tuple[Path, ...], target: str, kind: str | None) -> None:
+    """Check JSONL files against a fine-tuning target; print every problem with its line.
+
+    Exit code 1 when any problem is found.
+
+    \b
+    Example:
+      curator validate out/train.jsonl out/validation.jsonl --target bedrock-claude
+    """
+    from curator.export.run import validate_file
+
+    problems = []
+    for path in files:
+        problems += validate_file(path, target, kind)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"{len(problems):,} problems", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(files)} file(s) valid for {target}")
+
+
+@cli.group()
+def finetune() -> None:
+    """Start and follow a Bedrock fine-tuning job from an export."""
+
+
+@finetune.command("start")
+@click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path), default="out")
+@click.option("--s3", "s3_uri", required=True, help="s3://bucket/prefix for data and output.")
+@click.option("--role-arn", required=True, help="IAM role Bedrock assumes to read the data.")
+@click.option("--base-model", default=None, help="Default: anthropic.claude-3-haiku-…:200k.")
+@click.option("--name", default=None, help="Job name (default: curator-<date>-<time>).")
+@click.option("--region", default=None)
+@click.pass_context
+def finetune_start(
+    ctx: click.Context,
+    export_dir: Path,
+    s3_uri: str,
+    role_arn: str,
+    base_model: str | None,
+    name: str | None,
+    region: str | None,
+) -> None:
+    """Upload an export and start a model customization job with its hyperparameters.
+
+    \b
+    Example:
+      curator finetune start --export-dir out --s3 s3://bucket/tatqa \\
+          --role-arn arn:aws:iam::123456789012:role/BedrockFineTune
+    """
+    import datetime
+
+    from curator.export.finetune import DEFAULT_BASE_MODEL, start_job
+
+    settings: Settings = ctx.find_root().obj
+    model = base_model or str(
+        settings.sections.get("export", {}).get("base_model", DEFAULT_BASE_MODEL)
+    )
+    job_name = name or datetime.datetime.now().strftime("curator-%Y%m%d-%H%M%S")
+    result = start_job(
+        export_dir, s3_uri, role_arn=role_arn, name=job_name, base_model=model, region=region
+    )
+    click.echo(f"started {job_name}: {result['jobArn']}")
+    click.echo("hyperparameters: " + json.dumps(result["request"]["hyperParameters"]))
+    click.echo(f"follow it with: curator finetune status {job_name}")
+
+
+@finetune.command("status")
+@click.argument("name")
+@click.option("--region", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def finetune_status(name: str, region: str | None, as_json: bool) -> None:
+    """Status and losses of a fine-tuning job."""
+    from curator.export.finetune import job_status
+
+    status = job_status(name, region=region)
+    if as_json:
+        _echo_json(status)
+        return
+    for key, value in status.items():
+        if value not in (None, [], {}):
+            click.echo(f"{key}: {value}")
+
+
 # -- demo -----------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ tables use \\u escapes instead), so a record containing `</answer>` or
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -101,7 +102,18 @@ def render_paragraphs(paragraphs: Sequence[Paragraph]) -> str:
 def render_context(
     rows: Sequence[Sequence[str]], paragraphs: Sequence[Paragraph], fmt: str = DEFAULT_TABLE_FORMAT
 ) -> str:
-    """The table and paragraphs as two tagged blocks, the same for every consumer."""
+    """The table and paragraphs as two tagged blocks, the same for every consumer.
+
+    Cached: the questions of one context share it, and an export or judge pass walks the
+    questions context by context.
+    """
+    return _render_context(tuple(tuple(r) for r in rows), tuple(paragraphs), fmt)
+
+
+@functools.lru_cache(maxsize=1024)
+def _render_context(
+    rows: tuple[tuple[str, ...], ...], paragraphs: tuple[Paragraph, ...], fmt: str
+) -> str:
     return (
         f"<table>\n{render_table(rows, fmt)}\n</table>\n"
         f"<paragraphs>\n{render_paragraphs(paragraphs)}\n</paragraphs>"
@@ -262,3 +274,73 @@ def parse_judgement(output: str) -> ParsedJudgement:
     if len(found) == 1 and (verdict := found.pop()) in ("correct", "incorrect"):
         return ParsedJudgement(verdict, reason)
     return ParsedJudgement("unparsed", reason)
+
+
+# -- training examples (export) and prediction prompts (eval) -------------------------------
+
+DEFAULT_SYSTEM_PROMPT: Final = (
+    "You are a financial analyst. You answer questions about a company's financial report "
+    "using only the table and paragraphs you are given. Find the figures the question needs, "
+    "calculate when it asks for a change, a ratio, an average or a count, and reply with the "
+    "answer alone: concise, numbers as they appear in the report, several items separated by "
+    "semicolons, and the scale (thousand, million, billion) or a % sign where it applies."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingExample:
+    """One record as a conversation: the same blocks for export, prediction and evaluation."""
+
+    system: str
+    user: str
+    assistant: str
+
+
+def task_prompt(
+    *,
+    table: Sequence[Sequence[str]],
+    paragraphs: Sequence[Paragraph],
+    question: str,
+    table_format: str = DEFAULT_TABLE_FORMAT,
+    context: str | None = None,
+) -> str:
+    """The user turn: tagged table, paragraphs and question (what a model is asked at run time).
+
+    `context` is `render_context(table, paragraphs, table_format)` when the caller has it.
+    """
+    if context is None:
+        context = render_context(table, paragraphs, table_format)
+    return f"{context}\n<question>{escape(question)}</question>"
+
+
+def training_example(
+    *,
+    table: Sequence[Sequence[str]],
+    paragraphs: Sequence[Paragraph],
+    question: str,
+    answer: AnswerValue,
+    scale: str,
+    derivation: str = "",
+    system: str = DEFAULT_SYSTEM_PROMPT,
+    table_format: str = DEFAULT_TABLE_FORMAT,
+    rationale: bool = False,
+    context: str | None = None,
+) -> TrainingExample:
+    """System, user and assistant turns for one record. With `rationale`, the assistant gives
+    the derivation in <rationale> before the answer in <answer>."""
+    user = task_prompt(
+        table=table,
+        paragraphs=paragraphs,
+        question=question,
+        table_format=table_format,
+        context=context,
+    )
+    answer_text = render_answer(answer, scale)
+    if rationale:
+        reasoning = derivation.strip() or "The answer is stated in the report."
+        assistant = (
+            f"<rationale>{escape(reasoning)}</rationale>\n<answer>{escape(answer_text)}</answer>"
+        )
+    else:
+        assistant = answer_text
+    return TrainingExample(system, user, assistant)

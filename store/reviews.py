@@ -316,6 +316,37 @@ def decide(
     return ReviewEvent(event_id, uid, action, reviewer, now, reason, note, edited, None, blind)
 
 
+def decide_many(
+    store: Store, uids: list[str], action: str, reviewer: str, *, reason: str = ""
+) -> int:
+    """The same accept or reject for many records in one transaction (bulk triage, benchmarks).
+
+    Each record still gets its own event, with its version hash, exactly as single decisions.
+    """
+    if action not in ("accept", "reject"):
+        raise CuratorError("bulk decisions are accept or reject")
+    if not uids:
+        return 0
+    with store.transaction() as con:
+        first = _next_event_id(con)
+        con.execute(
+            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
+            "reason, record_hash) "
+            f"SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, r.uid, ?, ?, ?, ?, "
+            f"{RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
+            "LEFT JOIN record_state s ON s.record_uid = r.uid "
+            "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
+            [first, action, reviewer, _now(), reason, uids],
+        )
+        return (
+            int(
+                con.execute("SELECT coalesce(max(event_id), 0) FROM review_events").fetchall()[0][0]
+            )
+            - first
+            + 1
+        )
+
+
 def undo(store: Store, event_id: int, reviewer: str) -> ReviewEvent:
     """Revert one live decision by appending an undo event."""
     with store.transaction() as con:

@@ -1,0 +1,283 @@
+"""`curator export` and `curator validate`: curated records to checked JSONL files and a manifest.
+
+Files are written to a temporary folder beside the destination and moved into place only after
+every line passed the target's checks, so a failed export never leaves half a data set behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import statistics
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curator import __version__
+from curator.domain import CuratorError, RecordFilter
+from curator.export.manifest import recommend_hyperparameters
+from curator.export.splits import split_by_context, stratified_sample
+from curator.export.targets import TARGETS, Target, dumps, estimate_tokens
+from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
+from curator.store.db import Store
+from curator.store.exports import CuratedRecord, curated_records, judge_versions
+
+TRAIN_FILE = "train.jsonl"
+VALIDATION_FILE = "validation.jsonl"
+MANIFEST_FILE = "manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOptions:
+    target: str = "bedrock-claude"
+    table_format: str = "markdown"
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    system_prompt_file: str | None = None
+    rationale: bool = False
+    validation_fraction: float = 0.1
+    seed: int = 0
+    max_train: int | None = None
+    max_validation: int | None = None
+    include_judged_correct: str | None = None
+    filt: RecordFilter = field(default_factory=RecordFilter)
+
+
+def _line(
+    target: Target, record: CuratedRecord, options: ExportOptions, contexts: dict[str, str]
+) -> str:
+    """One checked JSONL line; raises when the built object breaks the target's rules."""
+    context = contexts.get(record.context_uid)
+    if context is None:
+        context = render_context(record.table, record.paragraphs, options.table_format)
+        contexts[record.context_uid] = context
+    example = training_example(
+        table=record.table,
+        paragraphs=record.paragraphs,
+        question=record.question,
+        answer=record.answer,
+        scale=record.scale,
+        derivation=record.derivation,
+        system=options.system_prompt,
+        table_format=options.table_format,
+        rationale=options.rationale,
+        context=context,
+    )
+    obj = target.build(example)
+    problems = target.check(obj)
+    if problems:
+        raise CuratorError(f"record {record.uid!r} cannot be exported: {'; '.join(problems)}")
+    return dumps(obj)
+
+
+def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any]:
+    """Write train/validation JSONL and manifest.json into `out_dir`; return the manifest."""
+    if options.target not in TARGETS:
+        raise CuratorError(f"unknown target {options.target!r}; expected one of {list(TARGETS)}")
+    if options.table_format not in TABLE_FORMATS:
+        raise CuratorError(f"unknown table format {options.table_format!r}")
+    target = TARGETS[options.target]
+    records = list(
+        curated_records(store, options.filt, include_judged_correct=options.include_judged_correct)
+    )
+    if not records:
+        raise CuratorError(
+            "nothing to export: no accepted or edited records match (review some first, or "
+            "add --include-judged-correct JUDGE)"
+        )
+    train, validation = split_by_context(records, options.validation_fraction, options.seed)
+    if options.max_train is not None:
+        train = stratified_sample(train, options.max_train, options.seed)
+    if options.max_validation is not None:
+        validation = stratified_sample(validation, options.max_validation, options.seed)
+    _check_counts(target, len(train), len(validation))
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".curator-export-", dir=out_dir.parent))
+    try:
+        stats: dict[str, Any] = {}
+        for name, part in ((TRAIN_FILE, train), (VALIDATION_FILE, validation)):
+            if name == VALIDATION_FILE and not part:
+                continue
+            tokens = _write(target, staging / name, part, options)
+            stats[name] = tokens
+        # Every line was checked as it was built (see _line); the files' limits are checked here.
+        for name in stats:
+            problems = validate_file(staging / name, options.target, lines=False)
+            if problems:
+                raise CuratorError(f"export does not fit the target: {problems[0]}")
+        manifest = _manifest(store, target, train, validation, stats, staging, options)
+        (staging / MANIFEST_FILE).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8"
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE):
+            (out_dir / name).unlink(missing_ok=True)
+            if (staging / name).exists():
+                (staging / name).replace(out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _check_counts(target: Target, n_train: int, n_validation: int) -> None:
+    limits = target.limits
+    if n_train > limits.max_train:
+        raise CuratorError(
+            f"{n_train:,} training records; {target.name} allows at most {limits.max_train:,}: "
+            f"pass --max-train {limits.max_train} to sample (keeping the answer-type mix)"
+        )
+    if n_validation > limits.max_validation:
+        raise CuratorError(
+            f"{n_validation:,} validation records; {target.name} allows at most "
+            f"{limits.max_validation:,}: pass --max-validation {limits.max_validation} or a "
+            "smaller --validation-fraction"
+        )
+    if n_train + n_validation > limits.max_total:
+        raise CuratorError(
+            f"{n_train + n_validation:,} records in all; {target.name} allows at most "
+            f"{limits.max_total:,}: lower --max-train"
+        )
+    if n_train < limits.min_train:
+        raise CuratorError(
+            f"only {n_train} training records; {target.name} needs at least {limits.min_train} "
+            "(review more records, or add --include-judged-correct JUDGE)"
+        )
+
+
+def _write(
+    target: Target, path: Path, records: Iterable[CuratedRecord], options: ExportOptions
+) -> list[int]:
+    tokens = []
+    contexts: dict[str, str] = {}
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        for record in records:
+            line = _line(target, record, options, contexts)
+            fh.write(line + "\n")
+            tokens.append(estimate_tokens(line))
+    return tokens
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _manifest(
+    store: Store,
+    target: Target,
+    train: list[CuratedRecord],
+    validation: list[CuratedRecord],
+    tokens: dict[str, list[int]],
+    staging: Path,
+    options: ExportOptions,
+) -> dict[str, Any]:
+    def counts(records: list[CuratedRecord]) -> dict[str, Any]:
+        return {
+            "records": len(records),
+            "contexts": len({r.context_uid for r in records}),
+            "answer_type": dict(sorted(Counter(r.answer_type for r in records).items())),
+            "answer_from": dict(sorted(Counter(r.answer_from for r in records).items())),
+            "status": dict(sorted(Counter(r.status for r in records).items())),
+            "source": dict(sorted(Counter(r.source for r in records).items())),
+        }
+
+    def token_stats(values: list[int]) -> dict[str, Any]:
+        if not values:
+            return {"records": 0}
+        return {
+            "records": len(values),
+            "total": sum(values),
+            "mean": round(statistics.mean(values), 1),
+            "median": statistics.median(values),
+            "max": max(values),
+        }
+
+    files = {
+        name: {
+            "records": len(tokens[name]),
+            "bytes": (staging / name).stat().st_size,
+            "sha256": _sha256(staging / name),
+        }
+        for name in tokens
+    }
+    return {
+        "curator_version": __version__,
+        "target": target.name,
+        "store": str(store.path.resolve()),
+        "files": files,
+        "splits": {"train": counts(train), "validation": counts(validation)},
+        "tokens_estimated": {name: token_stats(t) for name, t in tokens.items()},
+        "judges": judge_versions(store),
+        "options": {
+            "table_format": options.table_format,
+            "system_prompt": options.system_prompt_file or "default",
+            "system_prompt_sha256": hashlib.sha256(options.system_prompt.encode()).hexdigest(),
+            "rationale": options.rationale,
+            "validation_fraction": options.validation_fraction,
+            "seed": options.seed,
+            "max_train": options.max_train,
+            "max_validation": options.max_validation,
+            "include_judged_correct": options.include_judged_correct,
+            "filters": {
+                "splits": list(options.filt.splits),
+                "answer_types": list(options.filt.answer_types),
+                "answer_sources": list(options.filt.answer_sources),
+            },
+        },
+        "hyperparameters": recommend_hyperparameters(len(train)),
+    }
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+def validate_file(
+    path: Path, target_name: str, kind: str | None = None, *, lines: bool = True
+) -> list[str]:
+    """Every problem in a JSONL file as "FILE:LINE: problem" (an empty list when valid).
+
+    With `lines=False` only the file-level limits are checked (counts, size).
+    """
+    if target_name not in TARGETS:
+        raise CuratorError(f"unknown target {target_name!r}; expected one of {list(TARGETS)}")
+    target = TARGETS[target_name]
+    kind = kind or ("validation" if "valid" in path.name.lower() else "train")
+    problems: list[str] = []
+    count = 0
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        return [f"{path}: cannot read: {exc.strerror or exc}"]
+    with fh:
+        for number, raw in enumerate(fh, start=1):
+            if not lines:
+                count += 1
+                continue
+            if not raw.strip():
+                problems.append(f"{path}:{number}: empty line")
+                continue
+            count += 1
+            try:
+                obj = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                problems.append(f"{path}:{number}: not valid JSON ({exc})")
+                continue
+            problems += [f"{path}:{number}: {p}" for p in target.check(obj)]
+    limits = target.limits
+    size = path.stat().st_size
+    most = limits.max_validation if kind == "validation" else limits.max_train
+    if count > most:
+        problems.append(f"{path}: {count:,} records; {target.name} allows {most:,} for {kind}")
+    if kind == "train" and count < limits.min_train:
+        problems.append(f"{path}: {count} records; {target.name} needs at least {limits.min_train}")
+    max_bytes = limits.max_validation_bytes if kind == "validation" else limits.max_train_bytes
+    if size > max_bytes:
+        problems.append(f"{path}: {size:,} bytes; at most {max_bytes:,} for {kind}")
+    return problems

@@ -1,0 +1,215 @@
+"""Fine-tuning file formats: build one JSONL line per record, and check any line against the
+target's rules (the rules of AWS's Bedrock data validators), with the line number on failure.
+
+The checks work on parsed JSON only, so `curator validate` can check a file written by anyone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from curator.judges.llm import CHARS_PER_TOKEN
+from curator.prompts import TrainingExample
+
+FORBIDDEN_MARKERS: Final = ("\nHuman:", "\nAssistant:")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_train: int
+    max_validation: int
+    max_total: int
+    min_train: int
+    max_tokens_per_record: int
+    max_train_bytes: int
+    max_validation_bytes: int
+
+
+def estimate_tokens(text: str) -> int:
+    return int(len(text) / CHARS_PER_TOKEN) + 1
+
+
+class Target:
+    name: str = ""
+    limits: Limits = Limits(10_000, 1_000, 10_000, 32, 32_000, 10 * 1024**3, 1024**3)
+
+    def build(self, example: TrainingExample) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def problems(self, obj: Any) -> list[str]:
+        raise NotImplementedError
+
+    def texts(self, obj: dict[str, Any]) -> list[str]:
+        raise NotImplementedError
+
+    def check(self, obj: Any) -> list[str]:
+        """Every problem with one parsed line (an empty list when it is valid)."""
+        found = self.problems(obj)
+        if found:
+            return found
+        texts = self.texts(obj)
+        for marker in FORBIDDEN_MARKERS:
+            if any(marker in t for t in texts):
+                found.append(f"contains {marker.strip()!r} after a newline, which Bedrock refuses")
+        tokens = sum(estimate_tokens(t) for t in texts)
+        if tokens > self.limits.max_tokens_per_record:
+            found.append(
+                f"about {tokens:,} tokens; at most {self.limits.max_tokens_per_record:,} per record"
+            )
+        return found
+
+
+def _roles_alternate(roles: list[str]) -> str | None:
+    if len(roles) < 2:
+        return "needs at least 2 messages"
+    if roles[0] != "user":
+        return "the first message must be from the user"
+    if roles[-1] != "assistant":
+        return "the last message must be from the assistant"
+    for i, role in enumerate(roles):
+        expected = "user" if i % 2 == 0 else "assistant"
+        if role != expected:
+            return f"message {i + 1} has role {role!r}; roles must alternate user/assistant"
+    return None
+
+
+class BedrockClaude(Target):
+    """`{"system": str, "messages": [{"role", "content": str}, ...]}` (Claude 3 Haiku format)."""
+
+    name = "bedrock-claude"
+
+    def build(self, example: TrainingExample) -> dict[str, Any]:
+        return {
+            "system": example.system,
+            "messages": [
+                {"role": "user", "content": example.user},
+                {"role": "assistant", "content": example.assistant},
+            ],
+        }
+
+    def problems(self, obj: Any) -> list[str]:
+        if not isinstance(obj, dict):
+            return ["a line must be a JSON object"]
+        out = []
+        extra = set(obj) - {"system", "messages"}
+        if extra:
+            out.append(f"unexpected keys {sorted(extra)}; only 'system' and 'messages' are allowed")
+        if "system" in obj and not isinstance(obj["system"], str):
+            out.append("'system' must be a string")
+        messages = obj.get("messages")
+        if not isinstance(messages, list):
+            return [*out, "'messages' must be a list"]
+        roles = []
+        for i, m in enumerate(messages, start=1):
+            if not isinstance(m, dict) or set(m) != {"role", "content"}:
+                out.append(f"message {i} must be an object with exactly 'role' and 'content'")
+                continue
+            if m["role"] not in ("user", "assistant"):
+                out.append(f"message {i} has role {m['role']!r}; only user and assistant")
+            if not isinstance(m["content"], str) or not m["content"].strip():
+                out.append(f"message {i} content must be a non-empty string")
+            roles.append(str(m["role"]))
+        if not out and (problem := _roles_alternate(roles)):
+            out.append(problem)
+        return out
+
+    def texts(self, obj: dict[str, Any]) -> list[str]:
+        return [obj.get("system", ""), *(m["content"] for m in obj["messages"])]
+
+
+class BedrockNova(Target):
+    """The `bedrock-conversation-2024` schema: system and content as lists of text blocks."""
+
+    name = "bedrock-nova"
+    limits = Limits(20_000, 1_000, 20_000, 8, 32_000, 10 * 1024**3, 1024**3)
+
+    def build(self, example: TrainingExample) -> dict[str, Any]:
+        return {
+            "schemaVersion": "bedrock-conversation-2024",
+            "system": [{"text": example.system}],
+            "messages": [
+                {"role": "user", "content": [{"text": example.user}]},
+                {"role": "assistant", "content": [{"text": example.assistant}]},
+            ],
+        }
+
+    def problems(self, obj: Any) -> list[str]:
+        if not isinstance(obj, dict):
+            return ["a line must be a JSON object"]
+        out = []
+        if obj.get("schemaVersion") != "bedrock-conversation-2024":
+            out.append("'schemaVersion' must be 'bedrock-conversation-2024'")
+        system = obj.get("system", [])
+        if not isinstance(system, list) or not all(
+            isinstance(b, dict) and isinstance(b.get("text"), str) for b in system
+        ):
+            out.append("'system' must be a list of {\"text\": str} blocks")
+        messages = obj.get("messages")
+        if not isinstance(messages, list):
+            return [*out, "'messages' must be a list"]
+        roles = []
+        for i, m in enumerate(messages, start=1):
+            content = m.get("content") if isinstance(m, dict) else None
+            if (
+                not isinstance(content, list)
+                or not content
+                or not all(
+                    isinstance(b, dict) and isinstance(b.get("text"), str) and b["text"].strip()
+                    for b in content
+                )
+            ):
+                out.append(f"message {i} content must be a list of non-empty text blocks")
+            roles.append(str(m.get("role")) if isinstance(m, dict) else "?")
+        if not out and (problem := _roles_alternate(roles)):
+            out.append(problem)
+        return out
+
+    def texts(self, obj: dict[str, Any]) -> list[str]:
+        return [b["text"] for b in obj.get("system", [])] + [
+            b["text"] for m in obj["messages"] for b in m["content"]
+        ]
+
+
+class OpenAIChat(Target):
+    """`{"messages": [system, user, assistant]}` chat fine-tuning format."""
+
+    name = "openai-chat"
+    limits = Limits(1_000_000, 1_000_000, 2_000_000, 10, 64_000, 10 * 1024**3, 1024**3)
+
+    def build(self, example: TrainingExample) -> dict[str, Any]:
+        return {
+            "messages": [
+                {"role": "system", "content": example.system},
+                {"role": "user", "content": example.user},
+                {"role": "assistant", "content": example.assistant},
+            ]
+        }
+
+    def problems(self, obj: Any) -> list[str]:
+        if not isinstance(obj, dict) or set(obj) != {"messages"}:
+            return ["a line must be an object with only 'messages'"]
+        messages = obj["messages"]
+        if not isinstance(messages, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages
+        ):
+            return ["'messages' must be a list of {role, content: str}"]
+        roles = [str(m.get("role")) for m in messages]
+        if roles and roles[0] == "system":
+            roles = roles[1:]
+        problem = _roles_alternate(roles)
+        return [problem] if problem else []
+
+    def texts(self, obj: dict[str, Any]) -> list[str]:
+        return [m["content"] for m in obj["messages"]]
+
+
+TARGETS: Final[dict[str, Target]] = {
+    t.name: t for t in (BedrockClaude(), BedrockNova(), OpenAIChat())
+}
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    """One JSONL line, the same bytes for the same record every time."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

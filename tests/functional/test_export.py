@@ -1,0 +1,270 @@
+"""`curator export`, `curator validate` and `curator finetune` as a user runs them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from curator.domain import Paragraph
+from curator.prompts import judge_prompt, training_example
+from curator.store import Store
+from curator.store.reviews import decide
+from tests.conftest import SAMPLE_DATA, CliResult
+from tests.fakes.aws import apply_env, moto_server
+
+Run = Callable[..., CliResult]
+
+
+@pytest.fixture
+def curated(tmp_path: Path, run_cli: Run) -> Path:
+    """The sample store with every record decided: most accepted, some rejected, one edited."""
+    db = tmp_path / "export.duckdb"
+    assert run_cli("--db", db, "import", SAMPLE_DATA).code != 0  # a folder is not a file
+    for name in ("sample_train.json", "sample_dev.json"):
+        assert run_cli("--db", db, "import", SAMPLE_DATA / name, "--split", "train").code == 0
+    store = Store(db)
+    store.open_session()
+    with store.connection() as con:
+        uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
+    for i, uid in enumerate(uids):
+        if i % 10 == 3:
+            decide(store, uid, "reject", "ana", reason="wrong answer")
+        elif i == 0:
+            decide(store, uid, "edit", "ana", edited={"question": "Edited question?"})
+        else:
+            decide(store, uid, "accept", "ana")
+    store.close()
+    return db
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def test_export_writes_valid_splits_by_context(run_cli: Run, curated: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_cli("--db", curated, "export", out, "--json")
+    assert result.code == 0, result.err
+    manifest = json.loads(result.out)
+    train, validation = lines(out / "train.jsonl"), lines(out / "validation.jsonl")
+    assert len(train) + len(validation) == 135  # 150 minus 15 rejected
+    assert manifest["splits"]["train"]["records"] == len(train)
+
+    # No table appears in both splits.
+    def contexts(rows: list[dict[str, Any]]) -> set[str]:
+        return {r["messages"][0]["content"].split("</table>")[0] for r in rows}
+
+    assert not contexts(train) & contexts(validation)
+    # Edited values win; rejected records never appear.
+    texts = [r["messages"][0]["content"] for r in train + validation]
+    assert sum("<question>Edited question?</question>" in t for t in texts) == 1
+    assert manifest["splits"]["train"]["status"].keys() <= {"accepted", "edited"}
+    # The manifest's hashes are the files'.
+    for name, info in manifest["files"].items():
+        assert info["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
+    hp = manifest["hyperparameters"]
+    assert hp["batchSize"]["value"] == "8" and "under 500" in hp["batchSize"]["rule"]
+    assert hp["learningRateMultiplier"]["value"] == "1.0"
+    assert run_cli("validate", out / "train.jsonl", out / "validation.jsonl").code == 0
+
+
+def test_two_exports_are_byte_identical_and_seed_matters(
+    run_cli: Run, curated: Path, tmp_path: Path
+) -> None:
+    for name in ("a", "b"):
+        assert run_cli("--db", curated, "export", tmp_path / name, "--seed", "7").code == 0
+    for f in ("train.jsonl", "validation.jsonl"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    assert run_cli("--db", curated, "export", tmp_path / "c", "--seed", "8").code == 0
+    assert (tmp_path / "a" / "validation.jsonl").read_bytes() != (
+        tmp_path / "c" / "validation.jsonl"
+    ).read_bytes()
+
+
+@pytest.mark.parametrize("target", ["bedrock-claude", "bedrock-nova", "openai-chat"])
+def test_each_target_format(run_cli: Run, curated: Path, tmp_path: Path, target: str) -> None:
+    out = tmp_path / target
+    assert run_cli("--db", curated, "export", out, "--target", target).code == 0
+    first = lines(out / "train.jsonl")[0]
+    if target == "bedrock-claude":
+        assert set(first) == {"system", "messages"}
+        assert [m["role"] for m in first["messages"]] == ["user", "assistant"]
+        assert isinstance(first["messages"][0]["content"], str)
+    elif target == "bedrock-nova":
+        assert first["schemaVersion"] == "bedrock-conversation-2024"
+        assert first["system"][0]["text"].startswith("You are a financial analyst")
+        assert first["messages"][1]["content"][0]["text"]
+    else:
+        assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
+    check = run_cli("validate", out / "train.jsonl", "--target", target)
+    assert check.code == 0, check.out
+
+
+def test_rationale_table_format_and_system_prompt(
+    run_cli: Run, curated: Path, tmp_path: Path
+) -> None:
+    system = tmp_path / "system.txt"
+    system.write_text("You answer from the report. Be brief.\n", "utf-8")
+    out = tmp_path / "out"
+    result = run_cli(
+        "--db",
+        curated,
+        "export",
+        out,
+        "--rationale",
+        "--table-format",
+        "html",
+        "--system-prompt",
+        system,
+    )
+    assert result.code == 0, result.err
+    rows = lines(out / "train.jsonl")
+    assert all(r["system"] == "You answer from the report. Be brief." for r in rows)
+    assert all("<table>\n<table><tr>" in r["messages"][0]["content"] for r in rows)
+    answers = [r["messages"][1]["content"] for r in rows]
+    assert all(a.startswith("<rationale>") and "</rationale>\n<answer>" in a for a in answers)
+
+
+def test_caps_and_sampling(run_cli: Run, curated: Path, tmp_path: Path) -> None:
+    sampled = run_cli("--db", curated, "export", tmp_path / "s", "--max-train", "40", "--json")
+    manifest = json.loads(sampled.out)
+    assert manifest["splits"]["train"]["records"] == 40
+    types = manifest["splits"]["train"]["answer_type"]
+    assert set(types) == {"arithmetic", "count", "multi-span", "span"}  # the mix is kept
+    too_few = run_cli("--db", curated, "export", tmp_path / "t", "--max-train", "10")
+    assert too_few.code == 1 and "needs at least 32" in too_few.err
+    assert not (tmp_path / "t").exists()
+
+
+def test_nothing_to_export_is_a_clear_error(run_cli: Run, tmp_path: Path) -> None:
+    db = tmp_path / "empty.duckdb"
+    run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
+    result = run_cli("--db", db, "export", tmp_path / "out")
+    assert result.code == 1 and "nothing to export" in result.err
+    judged = run_cli("--db", db, "judge", "--judge", "rules")
+    assert judged.code == 0
+    result = run_cli(
+        "--db",
+        db,
+        "export",
+        tmp_path / "out",
+        "--include-judged-correct",
+        "rules",
+        "--validation-fraction",
+        "0",
+        "--target",
+        "openai-chat",
+        "--json",
+    )
+    assert result.code == 0, result.err
+    manifest = json.loads(result.out)
+    assert manifest["splits"]["train"]["source"] == {"judged:rules": 26}
+
+
+def test_validate_reports_every_problem_with_its_line(run_cli: Run, tmp_path: Path) -> None:
+    good = {
+        "system": "s",
+        "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],
+    }
+    bad_lines = [
+        json.dumps(good),
+        "not json",
+        json.dumps({**good, "extra": 1}),
+        json.dumps(
+            {"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "q"}]}
+        ),
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": "q\nHuman: hi"},
+                    {"role": "assistant", "content": "a"},
+                ]
+            }
+        ),
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": "x" * 120_000},
+                    {"role": "assistant", "content": "a"},
+                ]
+            }
+        ),
+        "",
+    ]
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(bad_lines) + "\n", "utf-8")
+    result = run_cli("validate", path)
+    assert result.code == 1
+    out = result.out
+    assert f"{path}:2: not valid JSON" in out
+    assert f"{path}:3: unexpected keys ['extra']" in out
+    assert f"{path}:4: the first message must be from the user" in out
+    assert f"{path}:5: contains 'Human:'" in out
+    assert f"{path}:6: about 40,0" in out
+    assert f"{path}:7: empty line" in out
+    assert "needs at least 32" in out
+    assert f"{path}:1:" not in out
+
+
+def test_one_prompt_builder_serves_judge_and_export() -> None:
+    table = [["", "2019"], ["Revenue", "$1,200"]]
+    paragraphs = [Paragraph("p", 1, "Revenue rose <sharply>.")]
+    judge = judge_prompt(
+        table=table, paragraphs=paragraphs, question="Q?", answer=["$1,200"], scale="thousand"
+    )
+    example = training_example(
+        table=table, paragraphs=paragraphs, question="Q?", answer=["$1,200"], scale="thousand"
+    )
+    context = example.user.split("<question>")[0].strip()
+    assert context in judge.context_part
+    assert example.assistant == "$1,200 thousand" and "$1,200 thousand" in judge.record_part
+
+
+def test_export_to_s3_and_finetune_against_moto(
+    run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with moto_server() as url:
+        apply_env(
+            monkeypatch,
+            {
+                "AWS_ENDPOINT_URL_S3": url,
+                "AWS_ENDPOINT_URL_BEDROCK": url,
+                "CURATOR_CONFIG": "/nonexistent/curator.toml",
+            },
+        )
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=url)
+        s3.create_bucket(Bucket="tatqa")
+        exported = run_cli("--db", curated, "export", "s3://tatqa/v1", "--json")
+        assert exported.code == 0, exported.err
+        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="tatqa")["Contents"]}
+        assert keys == {"v1/train.jsonl", "v1/validation.jsonl", "v1/manifest.json"}
+
+        out = tmp_path / "out"
+        assert run_cli("--db", curated, "export", out).code == 0
+        started = run_cli(
+            "finetune",
+            "start",
+            "--export-dir",
+            out,
+            "--s3",
+            "s3://tatqa/ft",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/ft",
+            "--name",
+            "tatqa-ft-1",
+        )
+        assert started.code == 0, started.err
+        assert "started tatqa-ft-1" in started.out
+        status = run_cli("finetune", "status", "tatqa-ft-1", "--json")
+        job = json.loads(status.out)
+        assert job["jobName"] == "tatqa-ft-1" and job["status"]
+        assert job["hyperParameters"]["batchSize"] == "8"
+        assert all(isinstance(v, str) for v in job["hyperParameters"].values())
+        assert "haiku" in job["baseModel"]
