@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -868,6 +869,307 @@ def finetune_status(name: str, region: str | None, as_json: bool) -> None:
     for key, value in status.items():
         if value not in (None, [], {}):
             click.echo(f"{key}: {value}")
+
+
+# -- predict, eval ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--backend", type=click.Choice(("anthropic", "bedrock")), default=None)
+@click.option("--model", default=None, help="Model id, or a Bedrock custom model / ARN.")
+@click.option("--split", "splits", multiple=True, help="Splits to answer (default: all).")
+@click.option("--name", "run", default=None, help="Run name (default: the model id).")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--from-manifest",
+    "manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Export manifest: use its system prompt and table format.",
+)
+@click.option("--region", default=None)
+@click.option("--base-url", default=None)
+@click.option("--endpoint-url", default=None)
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help='Load answers made elsewhere: JSON {uid: answer} or JSONL {"uid", "answer"}.',
+)
+@click.option("--json", "as_json", is_flag=True)
+@_db_option
+@click.pass_context
+def predict(
+    ctx: click.Context,
+    backend: str | None,
+    model: str | None,
+    splits: tuple[str, ...],
+    run: str | None,
+    concurrency: int,
+    limit: int | None,
+    manifest: Path | None,
+    region: str | None,
+    base_url: str | None,
+    endpoint_url: str | None,
+    import_file: Path | None,
+    as_json: bool,
+    db: Path | None,
+) -> None:
+    """Answer records with a model (same prompt as the export) or import answers, as a run.
+
+    Resumable: running it again answers only what the run is missing.
+
+    \b
+    Examples:
+      curator predict --backend anthropic --model claude-haiku-4-5 --split validation --name base
+      curator predict --backend bedrock --model arn:aws:bedrock:...:provisioned-model/abc \\
+          --from-manifest out/manifest.json --split validation --name ft
+      curator predict --import answers.jsonl --name vendor
+    """
+    import asyncio
+
+    from curator.predict import check_run_name
+
+    settings = _settings(ctx, db)
+    store = _open_existing(settings)
+    if import_file is not None:
+        from curator.predict import import_predictions
+
+        if not run:
+            raise CuratorError("--import needs --name RUN")
+        n = import_predictions(store, import_file, check_run_name(run))
+        if as_json:
+            _echo_json({"run": run, "imported": n})
+        else:
+            click.echo(f"run {run!r}: imported {n:,} answers from {import_file}")
+        return
+    if backend is None:
+        raise CuratorError("choose --backend anthropic|bedrock (or --import FILE)")
+    from curator.judges.factory import JudgeChoice, resolved_model
+    from curator.judges.runner import PassOptions, run_pass
+    from curator.models import price_for
+    from curator.predict import PredictionSource, Predictor, prompt_settings
+    from curator.store.predictions import ensure_run
+
+    choice = JudgeChoice(
+        backend,
+        model=model,
+        region=region,
+        base_url=base_url,
+        endpoint_url=endpoint_url,
+        concurrency=concurrency,
+    )
+    model_id = resolved_model(choice, settings.sections)
+    system, table_format = prompt_settings(manifest)
+    name = check_run_name(run or re.sub(r"[^\w.-]+", "-", model_id)[-60:].strip("-") or "run")
+    backend_obj = _make_backend(choice, model_id, settings.sections)
+    predictor = Predictor(
+        backend_obj,
+        price=price_for(model_id, settings.sections),
+        system=system,
+        table_format=table_format,
+    )
+    ensure_run(
+        store,
+        name,
+        source="model",
+        backend=backend,
+        model=model_id,
+        prompt_hash=predictor.key.prompt_hash,
+        options={"table_format": table_format, "manifest": str(manifest) if manifest else None},
+    )
+    filt = RecordFilter(splits=splits)
+    with _judge_progress(predictor.key) as on_progress:
+        result = asyncio.run(
+            run_pass(
+                store,
+                predictor,
+                PassOptions(filt=filt, limit=limit, concurrency=concurrency),
+                on_progress=on_progress,
+                source=PredictionSource(store, name, filt),
+            )
+        )
+    p = result.progress
+    payload = {
+        "run": name,
+        "model": model_id,
+        "answered": p.verdicts.get("answered", 0),
+        "errors": p.verdicts.get("error", 0),
+        "cost_usd": round(p.cost_usd, 6),
+        "output_tokens": p.output_tokens,
+    }
+    if as_json:
+        _echo_json(payload)
+    else:
+        click.echo(
+            f"run {name!r} ({model_id}): {payload['answered']:,} answered, "
+            f"{payload['errors']:,} errors, {p.output_tokens:,} output tokens, "
+            f"${p.cost_usd:,.4f}"
+        )
+
+
+def _make_backend(choice: Any, model_id: str, sections: dict[str, Any]) -> Any:
+    from curator.models import price_for
+
+    price = price_for(model_id, sections)
+    cache_min = price.cache_min_tokens if price else 1024
+    if choice.name == "anthropic":
+        from curator.judges.llm import AnthropicBackend
+
+        return AnthropicBackend(
+            model_id,
+            base_url=choice.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            cache_min_tokens=cache_min,
+        )
+    from curator.judges.llm import BedrockBackend
+    from curator.models import DEFAULT_REGION, judge_setting
+
+    return BedrockBackend(
+        model_id,
+        region=choice.region
+        or os.environ.get("AWS_REGION")
+        or str(judge_setting(sections, "region", DEFAULT_REGION)),
+        endpoint_url=choice.endpoint_url,
+        concurrency=choice.concurrency,
+        cache_min_tokens=cache_min,
+    )
+
+
+@cli.command("eval")
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a PNG histogram of output tokens per run.",
+)
+@_db_option
+@click.pass_context
+def eval_cmd(
+    ctx: click.Context, runs: tuple[str, ...], as_json: bool, plot: Path | None, db: Path | None
+) -> None:
+    """Score runs against the curated answers: token F1, TAT-QA EM/F1, output tokens.
+
+    The first run is the baseline of the "vs base" columns. Gold is the curated answer (the edit
+    when edited); rejected records are left out and counted.
+
+    \b
+    Example:
+      curator eval base ft --plot tokens.png
+    """
+    from curator.evaluate import histogram, reduction, report
+    from curator.store.predictions import scored_rows
+
+    settings = _settings(ctx, db)
+    store = _open_existing(settings)
+    reports = []
+    for run in runs:
+        rows, rejected = scored_rows(store, run)
+        reports.append(report(run, rows, rejected))
+    if plot is not None:
+        _plot(reports, plot)
+    if as_json:
+        base = reports[0]
+        _echo_json(
+            {
+                "runs": [r.to_json() for r in reports],
+                "vs_base": {
+                    r.run: {
+                        "token_f1": round(r.token_f1 - base.token_f1, 2),
+                        "tatqa_f1": round((r.f1 - base.f1) * 100, 2),
+                        "output_tokens_reduction_pct": round(
+                            reduction(base.tokens.mean, r.tokens.mean), 2
+                        ),
+                    }
+                    for r in reports[1:]
+                },
+            }
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=True)
+    table = Table(title="Evaluation (gold = curated answers)", title_justify="left")
+    for col in ("metric", *runs):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    base = reports[0]
+
+    def row(name: str, values: list[str]) -> None:
+        table.add_row(name, *values)
+
+    row("records scored", [f"{r.records:,}" for r in reports])
+    row("answered", [f"{r.answered:,}" for r in reports])
+    row("rejected, left out", [f"{r.rejected_left_out:,}" for r in reports])
+    row("token F1 (post)", [f"{r.token_f1:.2f}" for r in reports])
+    row("  vs base", ["—"] + [f"{r.token_f1 - base.token_f1:+.2f}" for r in reports[1:]])
+    row("TAT-QA EM", [f"{r.em * 100:.2f}" for r in reports])
+    row("TAT-QA F1", [f"{r.f1 * 100:.2f}" for r in reports])
+    row("  vs base", ["—"] + [f"{(r.f1 - base.f1) * 100:+.2f}" for r in reports[1:]])
+    row(
+        "scale accuracy",
+        ["-" if r.scale_accuracy is None else f"{r.scale_accuracy * 100:.1f}%" for r in reports],
+    )
+    row("output tokens: mean", [f"{r.tokens.mean:.1f}" for r in reports])
+    row(
+        "  vs base",
+        ["—"] + [f"{-reduction(base.tokens.mean, r.tokens.mean):+.1f}%" for r in reports[1:]],
+    )
+    row("  median", [f"{r.tokens.median:.1f}" for r in reports])
+    row("  std dev", [f"{r.tokens.stdev:.1f}" for r in reports])
+    row("  min / max", [f"{r.tokens.minimum} / {r.tokens.maximum}" for r in reports])
+    console.print(table)
+    kinds = sorted({k for r in reports for k in r.by_answer_type})
+    by_type = Table(title="TAT-QA F1 by answer type", title_justify="left")
+    by_type.add_column("answer type")
+    for r in reports:
+        by_type.add_column(r.run, justify="right")
+    for kind in kinds:
+        by_type.add_row(
+            kind, *[f"{r.by_answer_type.get(kind, {}).get('f1', 0):.2f}" for r in reports]
+        )
+    console.print(by_type)
+    for r in reports:
+        console.print(f"output tokens, {r.run}:")
+        for line in histogram(r.output_tokens):
+            console.print("  " + line)
+    if plot is not None:
+        console.print(f"histogram written to {plot}")
+
+
+def _plot(reports: list[Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    values = [r.output_tokens for r in reports if r.output_tokens]
+    if values:
+        top = max(max(v) for v in values)
+        bins = list(range(0, top + 5, max(1, (top + 5) // 30)))
+        for r in reports:
+            if r.output_tokens:
+                ax.hist(
+                    r.output_tokens,
+                    bins=bins,
+                    alpha=0.55,
+                    label=f"{r.run} (mean {r.tokens.mean:.1f})",
+                )
+    ax.set_xlabel("output tokens per answer")
+    ax.set_ylabel("answers")
+    ax.set_title("Output-token distribution")
+    ax.legend()
+    fig.tight_layout()
+    try:
+        fig.savefig(path, format="png")
+    except OSError as exc:
+        raise CuratorError(f"{path}: cannot write the plot: {exc.strerror or exc}") from exc
+    finally:
+        plt.close(fig)
 
 
 # -- demo -----------------------------------------------------------------------------------

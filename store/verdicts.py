@@ -98,9 +98,14 @@ def _pending_clause(key: JudgeKey, rejudge: bool) -> tuple[str, list[Any]]:
 def count_work(
     store: Store, key: JudgeKey, filt: RecordFilter = RecordFilter(), *, rejudge: bool = False
 ) -> int:
+    pending, pending_params = _pending_clause(key, rejudge)
+    return count_pending(store, filt, pending, pending_params)
+
+
+def count_pending(store: Store, filt: RecordFilter, pending: str, pending_params: list[Any]) -> int:
+    """How many records match `filt` and the `pending` condition (records r, contexts c)."""
     filt.validate()
     clauses, params = _where(filt)
-    pending, pending_params = _pending_clause(key, rejudge)
     where = " AND ".join([*clauses, pending])
     with store.connection() as con:
         row = con.execute(f"SELECT count(*) {_FROM} WHERE {where}", [*params, *pending_params])
@@ -118,9 +123,22 @@ def work_page(
     rejudge: bool = False,
 ) -> list[WorkItem]:
     """The next records (in store order, so a context's questions come together) to judge."""
+    pending, pending_params = _pending_clause(key, rejudge)
+    return pending_page(store, filt, pending, pending_params, after_seq=after_seq, limit=limit)
+
+
+def pending_page(
+    store: Store,
+    filt: RecordFilter,
+    pending: str,
+    pending_params: list[Any],
+    *,
+    after_seq: int = 0,
+    limit: int = 200,
+) -> list[WorkItem]:
+    """Records matching `filt` and the `pending` condition, as work items, in store order."""
     filt.validate()
     clauses, params = _where(filt)
-    pending, pending_params = _pending_clause(key, rejudge)
     where = " AND ".join(["r.seq > ?", *clauses, pending])
     sql = (
         f"SELECT r.seq, r.uid, {RECORD_HASH_SQL}, r.context_uid, {_CURATED['question']}, "

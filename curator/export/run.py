@@ -219,6 +219,7 @@ def _manifest(
             "table_format": options.table_format,
             "system_prompt": options.system_prompt_file or "default",
             "system_prompt_sha256": hashlib.sha256(options.system_prompt.encode()).hexdigest(),
+            "system_prompt_text": options.system_prompt,
             "rationale": options.rationale,
             "validation_fraction": options.validation_fraction,
             "seed": options.seed,

@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from curator.domain import RecordFilter
 from curator.judges.llm import Backend, BackendError, estimate_tokens
@@ -98,7 +98,7 @@ class Judge(Protocol):
         """(input tokens, output tokens, cost) expected for one record."""
         ...
 
-    async def judge(self, item: WorkItem) -> NewVerdict: ...
+    async def judge(self, item: WorkItem) -> Any: ...
 
     async def aclose(self) -> None: ...
 
@@ -261,22 +261,57 @@ class PassOptions:
     page_size: int = 256
 
 
+class WorkSource(Protocol):
+    """Where a pass gets its records and puts its results (verdicts, or predictions)."""
+
+    def count(self) -> int: ...
+
+    def page(self, after_seq: int, limit: int) -> list[WorkItem]: ...
+
+    def append(self, results: list[Any]) -> None: ...
+
+
+class VerdictSource:
+    """A judge pass: records without a verdict from this judge; results are verdicts."""
+
+    def __init__(self, store: Store, key: JudgeKey, options: PassOptions, run_id: str) -> None:
+        self.store, self.key, self.options, self.run_id = store, key, options, run_id
+
+    def count(self) -> int:
+        return count_work(self.store, self.key, self.options.filt, rejudge=self.options.rejudge)
+
+    def page(self, after_seq: int, limit: int) -> list[WorkItem]:
+        return work_page(
+            self.store,
+            self.key,
+            self.options.filt,
+            after_seq=after_seq,
+            limit=limit,
+            rejudge=self.options.rejudge,
+        )
+
+    def append(self, results: list[Any]) -> None:
+        append_verdicts(self.store, self.key, self.run_id, results)
+
+
 async def run_pass(
     store: Store,
     judge: Judge,
     options: PassOptions = PassOptions(),
     *,
     on_progress: Callable[[PassProgress], None] | None = None,
+    source: WorkSource | None = None,
 ) -> PassResult:
-    """Judge every record that lacks a verdict from `judge`, storing verdicts as they come."""
-    total = await asyncio.to_thread(
-        count_work, store, judge.key, options.filt, rejudge=options.rejudge
-    )
+    """Run `judge` over every record the source says still needs it, storing results as they
+    come. The default source is a judge pass (records lacking a verdict from this judge)."""
+    run_id = uuid.uuid4().hex[:12]
+    work = source or VerdictSource(store, judge.key, options, run_id)
+    total = await asyncio.to_thread(work.count)
     if options.limit is not None:
         total = min(total, options.limit)
     progress = PassProgress(total=total)
-    result = PassResult(run_id=uuid.uuid4().hex[:12], key=judge.key, progress=progress)
-    unflushed: list[NewVerdict] = []
+    result = PassResult(run_id=run_id, key=judge.key, progress=progress)
+    unflushed: list[Any] = []
     in_flight_cost = 0.0
     slots = asyncio.Semaphore(max(1, options.concurrency))
     tasks: set[asyncio.Task[None]] = set()
@@ -285,7 +320,7 @@ async def run_pass(
         if unflushed:
             batch = unflushed[:]
             del unflushed[:]
-            await asyncio.to_thread(append_verdicts, store, judge.key, result.run_id, batch)
+            await asyncio.to_thread(work.append, batch)
 
     async def writer(stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -315,15 +350,7 @@ async def run_pass(
     after = 0
     try:
         while options.limit is None or scheduled < options.limit:
-            page = await asyncio.to_thread(
-                work_page,
-                store,
-                judge.key,
-                options.filt,
-                after_seq=after,
-                limit=options.page_size,
-                rejudge=options.rejudge,
-            )
+            page = await asyncio.to_thread(work.page, after, options.page_size)
             if not page:
                 break
             after = page[-1].seq

@@ -1,0 +1,185 @@
+"""Prediction runs: what a model answered, per record, and the gold answers to score against."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from curator.domain import AnswerValue, CuratorError, RecordFilter, answer_from_json
+from curator.store.db import Store
+from curator.store.records import _CURATED
+from curator.store.verdicts import WorkItem, count_pending, pending_page
+
+_PENDING = (
+    "NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_name = ? AND p.record_uid = r.uid "
+    "AND p.error = '')"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPrediction:
+    record_uid: str
+    record_hash: str
+    answer_text: str
+    raw_output: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    attempts: int = 1
+    error: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """For the shared pass runner's progress counts."""
+        return "error" if self.error else "answered"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def ensure_run(
+    store: Store,
+    name: str,
+    *,
+    source: str,
+    backend: str = "",
+    model: str = "",
+    prompt_hash: str = "",
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Create the run, or check that an existing run of that name is the same kind of run."""
+    with store.transaction() as con:
+        rows = con.execute(
+            "SELECT source, backend, model, prompt_hash FROM prediction_runs WHERE name = ?",
+            [name],
+        ).fetchall()
+        if rows:
+            if rows[0] != (source, backend, model, prompt_hash):
+                raise CuratorError(
+                    f"run {name!r} already exists with {rows[0][1] or rows[0][0]} "
+                    f"{rows[0][2]}; choose another --name"
+                )
+            return
+        con.execute(
+            "INSERT INTO prediction_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [name, source, backend, model, prompt_hash, json.dumps(options or {}), _now()],
+        )
+
+
+def count_prediction_work(store: Store, run: str, filt: RecordFilter) -> int:
+    return count_pending(store, filt, _PENDING, [run])
+
+
+def prediction_page(
+    store: Store, run: str, filt: RecordFilter, *, after_seq: int = 0, limit: int = 200
+) -> list[WorkItem]:
+    return pending_page(store, filt, _PENDING, [run], after_seq=after_seq, limit=limit)
+
+
+def append_predictions(store: Store, run: str, predictions: list[NewPrediction]) -> None:
+    if not predictions:
+        return
+    now = _now()
+    table = pa.table(
+        {
+            "run_name": [run] * len(predictions),
+            "record_uid": [p.record_uid for p in predictions],
+            "record_hash": [p.record_hash for p in predictions],
+            "answer_text": [p.answer_text for p in predictions],
+            "raw_output": [p.raw_output for p in predictions],
+            "input_tokens": pa.array([p.input_tokens for p in predictions], pa.int64()),
+            "output_tokens": pa.array([p.output_tokens for p in predictions], pa.int64()),
+            "cost_usd": pa.array([p.cost_usd for p in predictions], pa.float64()),
+            "latency_ms": pa.array([p.latency_ms for p in predictions], pa.float64()),
+            "attempts": pa.array([p.attempts for p in predictions], pa.int32()),
+            "error": [p.error for p in predictions],
+            "created_at": pa.array([now] * len(predictions), pa.timestamp("us")),
+        }
+    )
+    with store.transaction() as con:
+        con.register("incoming_predictions", table)
+        try:
+            con.execute("INSERT INTO predictions BY NAME SELECT * FROM incoming_predictions")
+        finally:
+            con.unregister("incoming_predictions")
+
+
+def known_uids(store: Store, uids: list[str]) -> set[str]:
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT uid FROM records WHERE uid IN (SELECT unnest(?::VARCHAR[]))", [uids]
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+def replace_imported(store: Store, run: str, predictions: list[NewPrediction]) -> None:
+    """An imported run is replaced whole by a new import of the same name, in one transaction."""
+    with store.transaction() as con:
+        con.execute("DELETE FROM predictions WHERE run_name = ?", [run])
+    append_predictions(store, run, predictions)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredRow:
+    """A record with its gold (curated) answer and one run's prediction."""
+
+    run: str
+    uid: str
+    question: str
+    gold: AnswerValue
+    scale: str
+    answer_type: str
+    answer_from: str
+    prediction: str | None
+    output_tokens: int
+    error: str
+
+
+def run_names(store: Store) -> list[str]:
+    with store.connection() as con:
+        rows = con.execute("SELECT name FROM prediction_runs ORDER BY created_at").fetchall()
+    return [r[0] for r in rows]
+
+
+def scored_rows(store: Store, run: str) -> tuple[list[ScoredRow], int]:
+    """Gold vs the run's latest answer per record, and how many rejected records were left out."""
+    with store.connection() as con:
+        exists = con.execute("SELECT 1 FROM prediction_runs WHERE name = ?", [run]).fetchall()
+        if not exists:
+            raise CuratorError(f"no prediction run named {run!r}; see `curator predict`")
+        rows = con.execute(
+            f"SELECT r.uid, {_CURATED['question']}, CAST({_CURATED['answer']} AS VARCHAR), "
+            f"{_CURATED['scale']}, r.answer_type, r.answer_from, p.answer_text, p.output_tokens, "
+            "p.error, coalesce(s.status, 'pending') FROM ("
+            "SELECT * FROM predictions WHERE run_name = ? "
+            "QUALIFY row_number() OVER (PARTITION BY record_uid ORDER BY created_at DESC, "
+            "error = '' DESC) = 1) p JOIN records r ON r.uid = p.record_uid "
+            "LEFT JOIN record_state s ON s.record_uid = r.uid ORDER BY r.seq",
+            [run],
+        ).fetchall()
+    out, rejected = [], 0
+    for uid, question, gold, scale, kind, source, text, tokens, error, status in rows:
+        if status == "rejected":
+            rejected += 1
+            continue
+        out.append(
+            ScoredRow(
+                run,
+                uid,
+                question,
+                answer_from_json(gold),
+                scale,
+                kind,
+                source,
+                None if error else text,
+                int(tokens),
+                error,
+            )
+        )
+    return out, rejected
