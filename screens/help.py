@@ -30,6 +30,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         from curator.screens.app import CuratorApp
+        from curator.screens.eval import EvalScreen
         from curator.screens.queue import QueueScreen
         from curator.screens.record import ReviewScreen
         from curator.screens.stats import StatsScreen
@@ -42,6 +43,7 @@ class HelpScreen(ModalScreen[None]):
             ("record", ReviewScreen.BINDINGS),
             ("queue", QueueScreen.BINDINGS),
             ("stats", StatsScreen.BINDINGS),
+            ("eval", EvalScreen.BINDINGS),
             ("everywhere", CuratorApp.BINDINGS),
         ):
             for i, (keys, what) in enumerate(_keys(bindings)):

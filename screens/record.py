@@ -44,6 +44,7 @@ class ReviewScreen(Screen[None]):
         Binding("l,escape", "queue", "Queue"),
         Binding("t", "toggle_sort", "Sort", show=False),
         Binding("s", "stats", "Stats"),
+        Binding("v", "evaluation", "Eval", show=False),
     ]
     #: (title, help, action) offered in the command palette.
     PALETTE: ClassVar[list[tuple[str, str, str]]] = [
@@ -61,6 +62,7 @@ class ReviewScreen(Screen[None]):
         ("Toggle sort", "Store order or triage order (t)", "toggle_sort"),
         ("Show queue", "The list of records in this view (l)", "queue"),
         ("Statistics and agreement", "Counts, throughput, judge-vs-human kappa (s)", "stats"),
+        ("Evaluation", "Prediction runs scored, and what each got wrong (v)", "evaluation"),
     ]
 
     def __init__(self) -> None:
@@ -302,6 +304,11 @@ class ReviewScreen(Screen[None]):
         from curator.screens.stats import StatsScreen
 
         self.app.push_screen(StatsScreen())
+
+    def action_evaluation(self) -> None:
+        from curator.screens.eval import EvalScreen
+
+        self.app.push_screen(EvalScreen())
 
 
 def _status_style(status: str) -> str:

@@ -373,3 +373,30 @@ async def test_layout_works_at_small_and_large_sizes(tmp_path: Path, size: tuple
         assert body.size.width == size[0]
         assert app.screen.query_one("#record-right").size.width >= 30
         assert "Question" in rendered(app, "#record-qa")
+
+
+async def test_eval_screen_pages_through_what_a_run_got_wrong(tmp_path: Path) -> None:
+    from curator.store.predictions import NewPrediction, append_predictions, ensure_run
+
+    store = await make_store(tmp_path)
+    with store.connection() as con:
+        uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
+    ensure_run(store, "base", source="import")
+    append_predictions(
+        store, "base", [NewPrediction(u, "", "wrong answer", output_tokens=3) for u in uids[:3]]
+    )
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        assert "TAT-QA F1" in rendered(app, "#eval-table")
+        assert "base: 3 records not fully right" in rendered(app, "#eval-run")
+        first = rendered(app, "#eval-detail")
+        assert "wrong answer" in first and "Gold (curated)" in first
+        await pilot.press("down")
+        await pilot.pause()
+        assert rendered(app, "#eval-detail") != first
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)

@@ -1,0 +1,160 @@
+"""The evaluation screen: every prediction run scored, and the records a run got wrong."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from curator.screens.text import flatten, literal
+
+
+@dataclass
+class EvalLoaded(Message):
+    reports: list[Any]
+    rows: dict[str, dict[str, Any]]  # run -> uid -> scored row
+
+
+class EvalScreen(Screen[None]):
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("escape,q", "back", "Back"),
+        Binding("tab", "next_run", "Next run"),
+        Binding("r", "reload", "Reload"),
+    ]
+    PALETTE: ClassVar[list[tuple[str, str, str]]] = [
+        ("Back", "escape", "back"),
+        ("Next run", "Show the wrong records of the next run (tab)", "next_run"),
+        ("Reload evaluation", "r", "reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reports: list[Any] = []
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.run_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("scoring…", id="eval-table")
+        yield Static(id="eval-run")
+        with Horizontal(id="eval-body"):
+            yield OptionList(id="eval-wrong")
+            with VerticalScroll(id="eval-detail-box"):
+                yield Static(id="eval-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        from curator.evaluate import report
+        from curator.store.predictions import run_names, scored_rows
+
+        store = self.app.store  # type: ignore[attr-defined]
+        reports, rows = [], {}
+        for run in run_names(store):
+            scored, rejected = scored_rows(store, run)
+            reports.append(report(run, scored, rejected))
+            rows[run] = {r.uid: r for r in scored}
+        self.post_message(EvalLoaded(reports, rows))
+
+    @on(EvalLoaded)
+    def _loaded(self, message: EvalLoaded) -> None:
+        self.reports, self.rows = message.reports, message.rows
+        if not self.reports:
+            self.query_one("#eval-table", Static).update(
+                Text("No prediction runs yet: see `curator predict`.", style="dim")
+            )
+            return
+        table = Table(title="Evaluation (gold = curated answers)", title_justify="left")
+        table.add_column("run")
+        for col in ("records", "token F1", "TAT-QA EM", "TAT-QA F1", "mean tokens", "wrong"):
+            table.add_column(col, justify="right")
+        for r in self.reports:
+            table.add_row(
+                literal(r.run, one_line=True),
+                f"{r.records:,}",
+                f"{r.token_f1:.2f}",
+                f"{r.em * 100:.2f}",
+                f"{r.f1 * 100:.2f}",
+                f"{r.tokens.mean:.1f}",
+                f"{len(r.wrong):,}",
+            )
+        self.query_one("#eval-table", Static).update(flatten(table, self.size.width or 100))
+        self._show_run()
+
+    def action_next_run(self) -> None:
+        if self.reports:
+            self.run_index = (self.run_index + 1) % len(self.reports)
+            self._show_run()
+
+    def _show_run(self) -> None:
+        run = self.reports[self.run_index]
+        self.query_one("#eval-run", Static).update(
+            Text(
+                f" {run.run}: {len(run.wrong):,} records not fully right (tab: next run)",
+                style="bold",
+            )
+        )
+        options = self.query_one("#eval-wrong", OptionList)
+        options.clear_options()
+        for uid in run.wrong:
+            row = self.rows[run.run][uid]
+            options.add_option(Option(literal(row.question, one_line=True), id=uid))
+        if run.wrong:
+            options.highlighted = 0
+            options.focus()
+            self._detail(run.wrong[0])
+        else:
+            self.query_one("#eval-detail", Static).update("")
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id:
+            self._detail(event.option.id)
+
+    def _detail(self, uid: str) -> None:
+        from curator.evaluate import tatqa_score, token_f1
+        from curator.prompts import render_answer
+
+        run = self.reports[self.run_index].run
+        row = self.rows[run][uid]
+        gold = render_answer(row.gold, row.scale)
+        predicted = row.prediction if row.prediction is not None else f"(error: {row.error})"
+        score = tatqa_score(row.prediction or "", row.gold, row.scale)
+        parts = [
+            Text("Question", style="bold underline"),
+            literal(row.question),
+            Text(""),
+            Text("Gold (curated)", style="bold underline"),
+            literal(gold, "green"),
+            Text(""),
+            Text(f"{run} answered", style="bold underline"),
+            literal(predicted, "red"),
+            Text(""),
+            Text(
+                f"TAT-QA EM {score.em:.0f} · F1 {score.f1:.2f} · token F1 "
+                f"{token_f1(row.prediction or '', gold):.1f} · {row.output_tokens} output tokens "
+                f"· {row.answer_type} from {row.answer_from}",
+                style="dim",
+            ),
+            literal(uid, "dim"),
+        ]
+        self.query_one("#eval-detail", Static).update(Text("\n").join(parts))
