@@ -272,6 +272,9 @@ def _filter_options(func: F) -> F:
             help="Repeatable.",
         ),
         click.option("--split", "splits", multiple=True, help="Repeatable."),
+        click.option(
+            "--conflicts", is_flag=True, help="Only records whose reviewers' decisions differ."
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -284,6 +287,7 @@ def _record_filter(
     answer_types: tuple[str, ...],
     answer_sources: tuple[str, ...],
     splits: tuple[str, ...],
+    conflicts: bool = False,
 ) -> RecordFilter:
     return RecordFilter(
         statuses=statuses,
@@ -291,6 +295,7 @@ def _record_filter(
         answer_types=answer_types,
         answer_sources=answer_sources,
         splits=splits,
+        conflicts=conflicts,
     )
 
 
@@ -308,6 +313,7 @@ def list_cmd(
     answer_types: tuple[str, ...],
     answer_sources: tuple[str, ...],
     splits: tuple[str, ...],
+    conflicts: bool,
     limit: int | None,
     db: Path | None,
 ) -> None:
@@ -324,7 +330,7 @@ def list_cmd(
     from curator.store.records import iter_all
 
     settings = _settings(ctx, db)
-    filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits)
+    filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits, conflicts)
     store = _open_existing(settings)
     out = sys.stdout
     try:
@@ -409,6 +415,7 @@ def judge(
     answer_types: tuple[str, ...],
     answer_sources: tuple[str, ...],
     splits: tuple[str, ...],
+    conflicts: bool,
     limit: int | None,
     concurrency: int | None,
     rejudge: bool,
@@ -451,7 +458,7 @@ def judge(
         table_format=table_format,
         concurrency=conc,
     )
-    filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits)
+    filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits, conflicts)
     judge_obj = make_judge(choice, settings.sections)
     from curator.judges.runner import PassOptions
 
@@ -602,6 +609,18 @@ def _judge_progress(key: Any) -> Iterator[Callable[[Any], None] | None]:
 @click.option("--reviewer", default=None, help="Name stored on every decision (default: login).")
 @click.option("--blind", is_flag=True, help="Hide verdicts until you have decided a record.")
 @click.option(
+    "--shard",
+    default=None,
+    metavar="K/N",
+    help="Review only the K-th of N shares of the records (stable for each record).",
+)
+@click.option(
+    "--overlap",
+    type=click.FloatRange(0, 0.99),
+    default=0.0,
+    help="With --shard: also route this fraction of the previous shard here, for agreement.",
+)
+@click.option(
     "--judge",
     "judge_name",
     type=click.Choice(("rules", "anthropic", "bedrock")),
@@ -611,7 +630,13 @@ def _judge_progress(key: Any) -> Iterator[Callable[[Any], None] | None]:
 @_db_option
 @click.pass_context
 def review(
-    ctx: click.Context, reviewer: str | None, blind: bool, judge_name: str | None, db: Path | None
+    ctx: click.Context,
+    reviewer: str | None,
+    blind: bool,
+    shard: str | None,
+    overlap: float,
+    judge_name: str | None,
+    db: Path | None,
 ) -> None:
     """Review records in the terminal: a accept, r reject, e edit, u undo, n/p move, ? help.
 
@@ -625,18 +650,37 @@ def review(
     """
     settings = _settings(ctx, db)
     store = _open_existing(settings)
-    _run_tui(store, settings, reviewer or settings.reviewer, blind, judge_name)
+    shard_pair = None
+    if shard is not None:
+        match = re.fullmatch(r"(\d+)/(\d+)", shard.strip())
+        if not match:
+            raise CuratorError(f"--shard {shard!r}: expected K/N, for example 2/3")
+        shard_pair = (int(match.group(1)), int(match.group(2)))
+        RecordFilter(shard=shard_pair, overlap=overlap).validate()
+    _run_tui(store, settings, reviewer or settings.reviewer, blind, judge_name, shard_pair, overlap)
 
 
 def _run_tui(
-    store: Store, settings: Settings, reviewer: str, blind: bool, judge_name: str | None
+    store: Store,
+    settings: Settings,
+    reviewer: str,
+    blind: bool,
+    judge_name: str | None,
+    shard: tuple[int, int] | None = None,
+    overlap: float = 0.0,
 ) -> None:
     from curator.judges.factory import JudgeChoice
     from curator.screens.app import CuratorApp
 
     choice = JudgeChoice(judge_name) if judge_name else None
     app = CuratorApp(
-        store, reviewer=reviewer, blind=blind, judge_choice=choice, sections=settings.sections
+        store,
+        reviewer=reviewer,
+        blind=blind,
+        judge_choice=choice,
+        sections=settings.sections,
+        shard=shard,
+        overlap=overlap,
     )
     app.run()
 

@@ -137,6 +137,13 @@ class RecordFilter:
     disagree: bool = False
     #: Case-insensitive text that must occur in the question or the answer.
     search: str = ""
+    #: Only records whose reviewers' latest decisions differ.
+    conflicts: bool = False
+    #: Work assignment: (k, n) keeps the k-th of n shards (1-based), by a stable hash of the uid.
+    shard: tuple[int, int] | None = None
+    #: With a shard: this fraction of the previous shard's records is also routed here, so two
+    #: reviewers decide them (reviewer-versus-reviewer agreement).
+    overlap: float = 0.0
 
     def validate(self) -> None:
         """Reject unknown filter values up front so a typo never silently matches nothing."""
@@ -146,6 +153,12 @@ class RecordFilter:
             ("answer type", self.answer_types, ANSWER_TYPES),
             ("answer source", self.answer_sources, ANSWER_SOURCES),
         )
+        if self.shard is not None:
+            k, n = self.shard
+            if not (n >= 1 and 1 <= k <= n):
+                raise CuratorError(f"shard {k}/{n}: expected K/N with 1 <= K <= N")
+        if not 0 <= self.overlap < 1:
+            raise CuratorError(f"overlap {self.overlap}: expected a fraction from 0 to below 1")
         for name, values, allowed in checks:
             for value in values:
                 if value not in allowed:

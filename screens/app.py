@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from curator.domain import RecordFilter
 from curator.screens.messages import (
+    ChangesNoticed,
     CountsLoaded,
     DecisionSaved,
     QueuePageLoaded,
@@ -31,6 +32,7 @@ from curator.screens.messages import (
 from curator.store import Store
 
 PAGE_SIZE = 100
+REFRESH_SECONDS = 3.0
 
 
 @dataclass
@@ -68,8 +70,12 @@ class CuratorApp(App[None]):
         blind: bool = False,
         judge_choice: Any = None,
         sections: dict[str, Any] | None = None,
+        shard: tuple[int, int] | None = None,
+        overlap: float = 0.0,
     ) -> None:
         super().__init__()
+        self.shard = shard
+        self.overlap = overlap
         self.store = store
         self.reviewer = reviewer
         self.blind = blind
@@ -77,9 +83,18 @@ class CuratorApp(App[None]):
         self.sections = sections or {}
         self.queue = QueueModel()
         self.advance_when_loaded = False
-        self.sub_title = f"{Path(store.path).name} · reviewer {reviewer}" + (
-            " · blind" if blind else ""
+        # Ids of the newest event and verdict seen, for noticing other processes' writes.
+        self.seen_event = -1
+        self.seen_verdict = -1
+        self.sub_title = (
+            f"{Path(store.path).name} · reviewer {reviewer}"
+            + (" · blind" if blind else "")
+            + (f" · shard {shard[0]}/{shard[1]}" if shard else "")
         )
+
+    def scoped(self, filt: RecordFilter) -> RecordFilter:
+        """The reviewer's filter within their shard (the shard is not part of the saved view)."""
+        return replace(filt, shard=self.shard, overlap=self.overlap if self.shard else 0.0)
 
     # -- start and stop ---------------------------------------------------------------------
 
@@ -90,6 +105,8 @@ class CuratorApp(App[None]):
         self.store.open_session()
         self.push_screen(ReviewScreen())
         self.resume()
+        # Other reviewers and judge passes write to the same store: look every few seconds.
+        self.set_interval(REFRESH_SECONDS, self.poll_changes)
 
     def on_unmount(self) -> None:
         self.store.close()
@@ -101,7 +118,7 @@ class CuratorApp(App[None]):
 
         try:
             state = load_session(self.store, self.reviewer)
-            filt = filter_from_state(state.get("filter", {}))
+            filt = self.scoped(filter_from_state(state.get("filter", {})))
             sort = (
                 state.get("sort", "triage")
                 if state.get("sort") in ("store", "triage")
@@ -143,6 +160,7 @@ class CuratorApp(App[None]):
 
     def change_view(self, filt: RecordFilter, sort: str) -> None:
         """New filter or sort: remember it for the next session and reload from the start."""
+        filt = self.scoped(filt)
         self.save_view(filt, sort)
         self.queue.generation += 1
         self.load_first_page(filt, sort)
@@ -170,6 +188,7 @@ class CuratorApp(App[None]):
                 "answer_sources": list(filt.answer_sources),
                 "splits": list(filt.splits),
                 "disagree": filt.disagree,
+                "conflicts": filt.conflicts,
                 "search": filt.search,
             },
             "sort": sort,
@@ -435,6 +454,45 @@ class CuratorApp(App[None]):
     def _store_failed(self, message: StoreFailed) -> None:
         self.notify(f"Error {message.doing}: {message.error}", severity="error", timeout=8)
 
+    # -- other writers ----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="poll")
+    def poll_changes(self) -> None:
+        from curator.store.reviews import changes_since
+
+        try:
+            changes = changes_since(self.store, max(self.seen_event, 0), max(self.seen_verdict, 0))
+        except Exception:
+            return
+        self.post_message(ChangesNoticed(changes))
+
+    @on(ChangesNoticed)
+    def _changes(self, message: ChangesNoticed) -> None:
+        changes = message.changes
+        first_look = self.seen_event < 0
+        self.seen_event, self.seen_verdict = changes.last_event, changes.last_verdict
+        if first_look:
+            return
+        others = [e for e in changes.events if e[2] != self.reviewer]
+        for i, row in enumerate(self.queue.rows):
+            if row.uid in changes.statuses:
+                self.queue.rows[i] = replace(row, status=changes.statuses[row.uid])
+        current = self.queue.current
+        touched = {e[1] for e in changes.events} | set(changes.verdict_uids)
+        if current is not None and current.uid in touched:
+            mine = [e for e in others if e[1] == current.uid]
+            if mine:
+                _, _, who, action = mine[-1]
+                self.notify(
+                    f"{who} {_PAST.get(action, action)} this record meanwhile; "
+                    "both decisions are kept.",
+                    timeout=6,
+                )
+            self.load_current()
+        if others or changes.verdict_uids:
+            self.refresh_queue_views()
+            self.load_counts()
+
     # -- command palette --------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Any:
@@ -442,6 +500,14 @@ class CuratorApp(App[None]):
         actions = getattr(screen, "PALETTE", [])
         for title, help_text, action in actions:
             yield SystemCommand(title, help_text, _runner(screen, action))
+
+
+_PAST = {
+    "accept": "accepted",
+    "reject": "rejected",
+    "edit": "edited",
+    "undo": "undid a decision on",
+}
 
 
 def filter_from_state(data: dict[str, Any]) -> RecordFilter:
@@ -452,6 +518,7 @@ def filter_from_state(data: dict[str, Any]) -> RecordFilter:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             kwargs[key] = tuple(value)
     kwargs["disagree"] = bool(data.get("disagree", False))
+    kwargs["conflicts"] = bool(data.get("conflicts", False))
     kwargs["search"] = str(data.get("search", ""))
     filt = RecordFilter(**kwargs)
     try:

@@ -54,3 +54,10 @@ class StoreFailed(Message):
 
     doing: str
     error: str
+
+
+@dataclass
+class ChangesNoticed(Message):
+    """Another process wrote events or verdicts since the last look."""
+
+    changes: Any

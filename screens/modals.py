@@ -172,7 +172,9 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
                     id="f-source",
                 )
                 yield SelectionList[str](id="f-split")
-            yield Checkbox("judges disagree", c.disagree, id="f-disagree")
+            with Horizontal(classes="buttons"):
+                yield Checkbox("judges disagree", c.disagree, id="f-disagree")
+                yield Checkbox("conflicting decisions", c.conflicts, id="f-conflicts")
             yield Static("counting…", id="filter-counts")
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
@@ -224,6 +226,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
             answer_sources=values("#f-source"),
             splits=values("#f-split"),
             disagree=self.query_one("#f-disagree", Checkbox).value,
+            conflicts=self.query_one("#f-conflicts", Checkbox).value,
             search=self.current.search,
         )
 

@@ -100,6 +100,8 @@ class ReviewScreen(Screen[None]):
         record = detail.record
         head = Text()
         head.append(f" {detail.status.upper()} ", style=_status_style(detail.status))
+        if detail.conflict:
+            head.append(" CONFLICT ", style="bold white on magenta")
         head.append("  ")
         head.append_text(literal(record.uid, "dim"))
         head.append(f"  · {record.split} · {record.answer_type} · from {record.answer_from}")

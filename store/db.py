@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -79,7 +80,7 @@ class Store:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
         self.migrations = bundled_migrations() if migrations is None else migrations
-        self._session: duckdb.DuckDBPyConnection | None = None
+        self._session: _Lease | None = None
 
     @property
     def latest_version(self) -> int:
@@ -140,16 +141,18 @@ class Store:
 
     # -- connections -----------------------------------------------------------------------
 
-    def open_session(self) -> None:
-        """Keep one connection open until `close()`: for an interactive process (the TUI).
+    def open_session(self, *, idle_release: float = 1.0) -> None:
+        """Lease one open database for an interactive process (the TUI) between operations.
 
-        Opening a DuckDB file costs ~15 ms, too much per keypress. In a session each operation
-        gets a cursor (its own connection to the already open database, safe to use from one
-        worker thread) instead of opening the file again. While a session is open this process
-        holds the file's lock.
+        Opening a DuckDB file costs ~15 ms, too much per keypress; but DuckDB lets only one
+        process hold the file, so a connection kept open for a whole review session would lock
+        out every other reviewer and the judge. The lease keeps the connection while the
+        process is busy and releases the file after `idle_release` seconds without use, so a
+        reviewer reading a record holds nothing and others take their turn. Each operation gets
+        a cursor (its own connection to the open database, usable from one worker thread).
         """
         if self._session is None:
-            self._session = self._connect(read_only=False)
+            self._session = _Lease(self, idle_release)
 
     def close(self) -> None:
         if self._session is not None:
@@ -160,11 +163,11 @@ class Store:
     def connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for one operation; waits (with jittered backoff) for another's lock."""
         if self._session is not None:
-            cursor = self._session.cursor()
+            cursor = self._session.acquire()
             try:
                 yield cursor
             finally:
-                cursor.close()
+                self._session.release(cursor)
             return
         con = self._connect(read_only=read_only)
         try:
@@ -200,6 +203,56 @@ class Store:
                     ) from exc
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.5)
+
+
+class _Lease:
+    """One connection shared by a process's threads, closed when nobody used it for a while."""
+
+    def __init__(self, store: Store, idle_release: float) -> None:
+        self.store = store
+        self.idle_release = idle_release
+        self.lock = threading.Lock()
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.users = 0
+        self.last_used = time.monotonic()
+        self.stopped = threading.Event()
+        self.reaper = threading.Thread(target=self._reap, name="store-lease", daemon=True)
+        self.reaper.start()
+
+    def acquire(self) -> duckdb.DuckDBPyConnection:
+        with self.lock:
+            if self.con is None:
+                self.con = self.store._connect(read_only=False)
+            self.users += 1
+            return self.con.cursor()
+
+    def release(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        try:
+            cursor.close()
+        finally:
+            with self.lock:
+                self.users -= 1
+                self.last_used = time.monotonic()
+
+    def _reap(self) -> None:
+        while not self.stopped.wait(self.idle_release / 4):
+            with self.lock:
+                idle = time.monotonic() - self.last_used
+                if self.con is not None and self.users == 0 and idle >= self.idle_release:
+                    self.con.close()
+                    self.con = None
+
+    @property
+    def holding(self) -> bool:
+        return self.con is not None
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.reaper.join()
+        with self.lock:
+            if self.con is not None:
+                self.con.close()
+                self.con = None
 
 
 def _first_line(exc: BaseException) -> str:

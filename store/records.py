@@ -69,6 +69,21 @@ def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
             "r.uid IN (SELECT record_uid FROM latest_verdicts GROUP BY record_uid "
             "HAVING bool_or(verdict = 'correct') AND bool_or(verdict = 'incorrect'))"
         )
+    if filt.conflicts:
+        clauses.append("coalesce(s.conflict, false)")
+    if filt.shard is not None:
+        k, n = filt.shard
+        # md5, not DuckDB's hash(): shards must not move when DuckDB is upgraded.
+        bucket = f"CAST(md5_number(r.uid) % {int(n)} AS INTEGER)"
+        mine = f"{bucket} = {int(k) - 1}"
+        if filt.overlap > 0 and n > 1:
+            share = f"CAST((md5_number(r.uid) // {int(n)}) % 10000 AS INTEGER)"
+            previous = (int(k) - 2) % int(n)
+            mine = (
+                f"({mine} OR ({bucket} = {previous} AND {share} < "
+                f"{round(filt.overlap * 10000)}))"
+            )
+        clauses.append(mine)
     if filt.search.strip():
         clauses.append(
             f"({_CURATED['question']} ILIKE ? ESCAPE '\\' OR "

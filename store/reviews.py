@@ -9,7 +9,7 @@ decision is on disk.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,15 +114,7 @@ def first_pending(
     store: Store, filt: RecordFilter = RecordFilter(), *, sort: str = "store"
 ) -> QueueRow | None:
     """Where a reviewer resumes: the first pending record of the view."""
-    pending = RecordFilter(
-        statuses=("pending",),
-        verdicts=filt.verdicts,
-        answer_types=filt.answer_types,
-        answer_sources=filt.answer_sources,
-        splits=filt.splits,
-        disagree=filt.disagree,
-        search=filt.search,
-    )
+    pending = replace(filt, statuses=("pending",))
     rows = queue_page(store, pending, sort=sort, limit=1)
     return rows[0] if rows else None
 
@@ -155,6 +147,7 @@ class RecordDetail:
     record_hash: str
     judges: tuple[JudgeView, ...]
     events: tuple[ReviewEvent, ...]
+    conflict: bool = False
 
 
 def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDetail | None:
@@ -167,7 +160,8 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
             "CAST(r.answer AS VARCHAR), r.answer_type, r.answer_from, r.derivation, r.scale, "
             f"r.rel_paragraphs, r.req_comparison, r.content_hash, {_CURATED['question']}, "
             f"CAST({_CURATED['answer']} AS VARCHAR), {_CURATED['derivation']}, "
-            f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR) "
+            f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR), "
+            "coalesce(s.conflict, false) "
             f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid WHERE {where}",
             [key],
         ).fetchall()
@@ -232,6 +226,7 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
             for j in judges
         ),
         events=tuple(events),
+        conflict=bool(row[20]),
     )
 
 
@@ -475,3 +470,47 @@ def reviewer_activity(store: Store) -> list[ReviewerActivity]:
             "min(created_at), max(created_at) FROM review_events GROUP BY reviewer ORDER BY 2 DESC"
         ).fetchall()
     return [ReviewerActivity(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What other processes wrote since the last look (new events and verdicts)."""
+
+    events: list[tuple[int, str, str, str]]  # event id, record uid, reviewer, action
+    verdict_uids: list[str]
+    last_event: int
+    last_verdict: int
+    statuses: dict[str, str]
+
+
+def changes_since(store: Store, last_event: int, last_verdict: int) -> Changes:
+    """New events and verdicts after the given ids, and the current status of those records."""
+    with store.connection() as con:
+        events = con.execute(
+            "SELECT event_id, record_uid, reviewer, action FROM review_events "
+            "WHERE event_id > ? ORDER BY event_id",
+            [last_event],
+        ).fetchall()
+        verdicts = con.execute(
+            "SELECT verdict_id, record_uid FROM verdicts WHERE verdict_id > ? ORDER BY verdict_id",
+            [last_verdict],
+        ).fetchall()
+        uids = sorted({e[1] for e in events})
+        statuses = (
+            dict(
+                con.execute(
+                    "SELECT record_uid, status FROM record_state "
+                    "WHERE record_uid IN (SELECT unnest(?::VARCHAR[]))",
+                    [uids],
+                ).fetchall()
+            )
+            if uids
+            else {}
+        )
+    return Changes(
+        events=[(int(e[0]), e[1], e[2], e[3]) for e in events],
+        verdict_uids=sorted({v[1] for v in verdicts}),
+        last_event=max([last_event, *(int(e[0]) for e in events)]),
+        last_verdict=max([last_verdict, *(int(v[0]) for v in verdicts)]),
+        statuses={u: statuses.get(u, "pending") for u in uids},
+    )
