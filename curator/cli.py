@@ -1216,6 +1216,50 @@ def _plot(reports: list[Any], path: Path) -> None:
         plt.close(fig)
 
 
+# -- check ----------------------------------------------------------------------------------
+
+
+@cli.command("check")
+@click.option("--json", "as_json", is_flag=True)
+@_db_option
+@click.pass_context
+def check_cmd(ctx: click.Context, as_json: bool, db: Path | None) -> None:
+    """Verify the store: schema version, orphan rows, events naming unknown records.
+
+    Opening the store also recovers a write-ahead log left by a killed process. Exit code 1
+    when a problem is found.
+
+    \b
+    Example:
+      curator check --db team.duckdb
+    """
+    from curator.store.check import check
+
+    settings = _settings(ctx, db)
+    store = _open_existing(settings)
+    version, findings, counts = check(store)
+    problems = sum(f.problems for f in findings)
+    if as_json:
+        _echo_json(
+            {
+                "db": str(settings.db),
+                "schema_version": version,
+                "ok": problems == 0,
+                "checks": {f.check: f.problems for f in findings},
+                "rows": counts,
+            }
+        )
+    else:
+        click.echo(f"{settings.db}: schema version {version} (current {store.latest_version})")
+        for f in findings:
+            mark = "ok " if f.problems == 0 else "BAD"
+            click.echo(f"  {mark} {f.check}" + (f": {f.problems:,}" if f.problems else ""))
+        click.echo("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+        click.echo("store is whole" if problems == 0 else f"{problems:,} problems found")
+    if problems:
+        sys.exit(1)
+
+
 # -- demo -----------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from curator.agreement import Confusion
 from curator.screens.messages import StatsLoaded
 from curator.screens.text import literal
 
@@ -87,7 +88,7 @@ class StatsScreen(Screen[None]):
             activity.add_row("(no decisions yet)", "", "", "", "", "", "")
         self.query_one("#stats-activity", Static).update(activity)
 
-        per_judge, abstained = message.agreement
+        per_judge, abstained, pairs = message.agreement
         blocks: list[Any] = [Text("Judge vs human", style="bold underline")]
         blocks.append(
             Text(
@@ -129,4 +130,18 @@ class StatsScreen(Screen[None]):
                     _kappa(confusion.kappa),
                 )
             blocks.append(types)
+        blocks.append(Text(""))
+        blocks.append(Text("Reviewer vs reviewer", style="bold underline"))
+        if not pairs:
+            blocks.append(
+                Text("no record decided by two reviewers yet (see review --overlap)", style="dim")
+            )
+        for (a, b), cells in pairs.items():
+            confusion = Confusion(cells)
+            blocks.append(
+                Text(
+                    f"{a} vs {b}: κ = {_kappa(confusion.kappa)}, agreement "
+                    f"{(confusion.observed or 0):.0%} over {confusion.total:,} shared records"
+                )
+            )
         self.query_one("#stats-agreement", Static).update(Group(*blocks))

@@ -141,7 +141,7 @@ class Store:
 
     # -- connections -----------------------------------------------------------------------
 
-    def open_session(self, *, idle_release: float = 1.0) -> None:
+    def open_session(self, *, idle_release: float = 0.3) -> None:
         """Lease one open database for an interactive process (the TUI) between operations.
 
         Opening a DuckDB file costs ~15 ms, too much per keypress; but DuckDB lets only one
@@ -189,7 +189,9 @@ class Store:
 
     def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
-        delay = 0.01
+        # Other processes hold the file for milliseconds at a time (one short transaction), so
+        # poll often: a coarse backoff would add its own overshoot to every wait.
+        delay = 0.002
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
@@ -202,7 +204,7 @@ class Store:
                         f"{self.lock_timeout:.0f}s; {_first_line(exc)}"
                     ) from exc
                 time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.5)
+                delay = min(delay * 1.5, 0.05)
 
 
 class _Lease:

@@ -80,8 +80,7 @@ def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
             share = f"CAST((md5_number(r.uid) // {int(n)}) % 10000 AS INTEGER)"
             previous = (int(k) - 2) % int(n)
             mine = (
-                f"({mine} OR ({bucket} = {previous} AND {share} < "
-                f"{round(filt.overlap * 10000)}))"
+                f"({mine} OR ({bucket} = {previous} AND {share} < {round(filt.overlap * 10000)}))"
             )
         clauses.append(mine)
     if filt.search.strip():

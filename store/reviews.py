@@ -514,3 +514,24 @@ def changes_since(store: Store, last_event: int, last_verdict: int) -> Changes:
         last_verdict=max([last_verdict, *(int(v[0]) for v in verdicts)]),
         statuses={u: statuses.get(u, "pending") for u in uids},
     )
+
+
+def reviewer_pair_counts(store: Store) -> dict[tuple[str, str], dict[tuple[str, str], int]]:
+    """For each pair of reviewers, how their latest live decisions on shared records compare.
+
+    Labels: accept = correct; reject or edit = incorrect (the record needed fixing).
+    """
+    with store.connection() as con:
+        rows = con.execute(
+            "WITH live AS (SELECT * FROM review_events e WHERE e.action <> 'undo' AND NOT EXISTS "
+            "(SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)), "
+            "latest AS (SELECT record_uid, reviewer, CASE arg_max(action, event_id) "
+            "WHEN 'accept' THEN 'correct' ELSE 'incorrect' END AS label FROM live GROUP BY ALL) "
+            "SELECT a.reviewer, b.reviewer, a.label, b.label, count(*) FROM latest a "
+            "JOIN latest b ON a.record_uid = b.record_uid AND a.reviewer < b.reviewer "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+    out: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
+    for ra, rb, la, lb, n in rows:
+        out.setdefault((ra, rb), {})[(la, lb)] = int(n)
+    return out

@@ -1,0 +1,99 @@
+"""`curator check`: is the store whole? Schema version, orphan rows, dangling references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from curator.store.db import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str
+    problems: int
+    detail: str
+
+
+_CHECKS = (
+    (
+        "records without a context",
+        "SELECT count(*) FROM records r ANTI JOIN contexts c ON c.uid = r.context_uid",
+        "",
+    ),
+    (
+        "duplicate record uids",
+        "SELECT count(*) FROM (SELECT uid FROM records GROUP BY uid HAVING count(*) > 1)",
+        "",
+    ),
+    (
+        "duplicate context uids",
+        "SELECT count(*) FROM (SELECT uid FROM contexts GROUP BY uid HAVING count(*) > 1)",
+        "",
+    ),
+    (
+        "verdicts for unknown records",
+        "SELECT count(*) FROM verdicts v ANTI JOIN records r ON r.uid = v.record_uid",
+        "",
+    ),
+    (
+        "review events for unknown records",
+        "SELECT count(*) FROM review_events e ANTI JOIN records r ON r.uid = e.record_uid",
+        "",
+    ),
+    (
+        "undo events naming no event",
+        "SELECT count(*) FROM review_events u WHERE "
+        "u.action = 'undo' AND (u.undoes IS NULL OR NOT EXISTS (SELECT 1 FROM review_events e "
+        "WHERE e.event_id = u.undoes))",
+        "",
+    ),
+    (
+        "duplicate event ids",
+        "SELECT count(*) FROM (SELECT event_id FROM review_events "
+        "GROUP BY event_id HAVING count(*) > 1)",
+        "",
+    ),
+    (
+        "duplicate verdict ids",
+        "SELECT count(*) FROM (SELECT verdict_id FROM verdicts "
+        "GROUP BY verdict_id HAVING count(*) > 1)",
+        "",
+    ),
+    (
+        "edit events without values",
+        "SELECT count(*) FROM review_events WHERE action = 'edit' AND edited IS NULL",
+        "",
+    ),
+    (
+        "batch items of unknown batches",
+        "SELECT count(*) FROM judge_batch_items i "
+        "ANTI JOIN judge_batches b ON b.batch_id = i.batch_id",
+        "",
+    ),
+    (
+        "predictions for unknown records",
+        "SELECT count(*) FROM predictions p ANTI JOIN records r ON r.uid = p.record_uid",
+        "",
+    ),
+)
+
+
+def check(store: Store) -> tuple[int, list[Finding], dict[str, int]]:
+    """(schema version, findings with problems > 0 first, row counts per table)."""
+    version = store.schema_version()
+    findings = []
+    with store.connection() as con:
+        for name, sql, detail in _CHECKS:
+            n = int(con.execute(sql).fetchall()[0][0])
+            findings.append(Finding(name, n, detail))
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY 1"
+            ).fetchall()
+        ]
+        counts = {
+            t: int(con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]) for t in tables
+        }
+    findings.sort(key=lambda f: f.problems == 0)
+    return version, findings, counts

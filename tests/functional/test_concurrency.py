@@ -1,0 +1,170 @@
+"""Several processes on one store: a judge pass and two reviewers at once, and kill -9."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from curator.domain import RecordFilter
+from curator.store import Store
+from curator.store.records import count
+from tests.conftest import ROOT, SAMPLE_DATA, CliResult
+from tests.fakes.servers import Behaviour, FakeAnthropic
+
+Run = Callable[..., CliResult]
+CURATOR = str(Path(sys.executable).with_name("curator"))
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeAnthropic]:
+    server = FakeAnthropic(Behaviour(latency=0.03))
+    server.start()
+    yield server
+    server.stop()
+
+
+def env_for(fake: FakeAnthropic) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ANTHROPIC_API_KEY": "test",
+        "ANTHROPIC_BASE_URL": fake.url,
+        "CURATOR_CONFIG": "/nonexistent/curator.toml",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def start_judge(db: Path, fake: FakeAnthropic) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [CURATOR, "--db", str(db), "judge", "--judge", "anthropic", "--concurrency", "4"],
+        env=env_for(fake),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def start_reviewer(
+    db: Path, name: str, shard: str, fake: FakeAnthropic, *extra: str, seconds: float = 6.0
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.fakes.reviewer",
+            str(db),
+            name,
+            "--shard",
+            shard,
+            "--seconds",
+            str(seconds),
+            *extra,
+        ],
+        env=env_for(fake),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def acks(output: str) -> list[tuple[int, str, str]]:
+    out = []
+    for line in output.splitlines():
+        if line.startswith("ack "):
+            _, event_id, uid, action = line.split()
+            out.append((int(event_id), uid, action))
+    return out
+
+
+@pytest.fixture
+def db(tmp_path: Path, run_cli: Run) -> Path:
+    path = tmp_path / "shared.duckdb"
+    assert run_cli("--db", path, "import", SAMPLE_DATA / "sample_train.json").code == 0
+    return path
+
+
+def test_a_judge_pass_and_two_reviewers_at_once(db: Path, fake: FakeAnthropic) -> None:
+    with Store(db).connection() as con:
+        shared = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchall()[0][0]
+    judge = start_judge(db, fake)
+    bo = start_reviewer(db, "bo", "1/2", fake, "--also", shared, "--also-action", "accept")
+    cy = start_reviewer(db, "cy", "2/2", fake, "--also", shared, "--also-action", "reject")
+    outputs = {}
+    for name, proc in (("judge", judge), ("bo", bo), ("cy", cy)):
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"{name}: {err}"
+        assert "lock" not in err.lower(), err
+        outputs[name] = out
+    store = Store(db)
+    with store.connection() as con:
+        stored = {
+            (int(e), u, a)
+            for e, u, a in con.execute(
+                "SELECT event_id, record_uid, action FROM review_events"
+            ).fetchall()
+        }
+        verdicts = con.execute(
+            "SELECT count(*), count(DISTINCT record_uid) FROM verdicts WHERE judge = 'anthropic'"
+        ).fetchall()[0]
+    acknowledged = set(acks(outputs["bo"])) | set(acks(outputs["cy"]))
+    assert len(acknowledged) > 20
+    assert acknowledged <= stored  # every acknowledged decision is there
+    assert verdicts == (120, 120)  # every record judged exactly once
+    # Both reviewers decided the shared record differently: both kept, flagged as a conflict.
+    assert {(u, a) for _, u, a in stored if u == shared} == {(shared, "accept"), (shared, "reject")}
+    assert count(store, RecordFilter(conflicts=True)) == 1
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_kill_9_at_a_random_moment_loses_nothing_acknowledged(
+    db: Path, fake: FakeAnthropic, run_cli: Run, round_: int
+) -> None:
+    rng = random.Random(round_)
+    judge = start_judge(db, fake)
+    reviewer = start_reviewer(db, "bo", "1/1", fake, seconds=30)
+    time.sleep(rng.uniform(0.8, 2.5))
+    for proc in (judge, reviewer):
+        os.kill(proc.pid, signal.SIGKILL)
+    reviewer_out, _ = reviewer.communicate(timeout=10)
+    judge.communicate(timeout=10)
+    # The store opens (a WAL left behind is replayed), is whole, and has every acknowledgement.
+    checked = run_cli("--db", db, "check")
+    assert checked.code == 0, checked.out + checked.err
+    with Store(db).connection() as con:
+        stored = {int(r[0]) for r in con.execute("SELECT event_id FROM review_events").fetchall()}
+    assert {e for e, _, _ in acks(reviewer_out)} <= stored
+    # A new pass finishes the work without judging anything twice.
+    done = subprocess.run(
+        [CURATOR, "--db", str(db), "judge", "--judge", "anthropic"],
+        env=env_for(fake),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    with Store(db).connection() as con:
+        per_record = con.execute(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM verdicts GROUP BY record_uid)"
+        ).fetchall()[0][0]
+        total = con.execute("SELECT count(DISTINCT record_uid) FROM verdicts").fetchall()[0][0]
+    assert total == 120 and per_record == 1
+
+
+def test_an_idle_review_session_does_not_hold_the_store(db: Path) -> None:
+    tui = Store(db)
+    tui.open_session(idle_release=0.2)
+    with tui.connection() as con:
+        con.execute("SELECT count(*) FROM records").fetchall()
+    time.sleep(0.5)
+    other = Store(db, lock_timeout=1.0)
+    with other.connection() as con:  # would raise StoreError if the session still held the file
+        assert con.execute("SELECT count(*) FROM records").fetchall() == [(120,)]
+    tui.close()
