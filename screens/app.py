@@ -432,16 +432,23 @@ class CuratorApp(App[None]):
     def load_stats(self) -> None:
         from curator.agreement import by_judge
         from curator.store.records import stats
-        from curator.store.reviews import agreement_counts, reviewer_activity
+        from curator.store.reviews import (
+            agreement_counts,
+            reviewer_activity,
+            reviewer_pair_counts,
+        )
 
         try:
             result = stats(self.store)
             counts = agreement_counts(self.store)
             activity = reviewer_activity(self.store)
+            pairs = reviewer_pair_counts(self.store)
         except Exception as exc:
             self.post_message(StoreFailed("computing statistics", str(exc)))
             return
-        self.post_message(StatsLoaded(result, (by_judge(counts.cells), counts.abstained), activity))
+        self.post_message(
+            StatsLoaded(result, (by_judge(counts.cells), counts.abstained, pairs), activity)
+        )
 
     @on(StatsLoaded)
     def _stats_loaded(self, message: StatsLoaded) -> None:
