@@ -168,3 +168,40 @@ def test_an_idle_review_session_does_not_hold_the_store(db: Path) -> None:
     with other.connection() as con:  # would raise StoreError if the session still held the file
         assert con.execute("SELECT count(*) FROM records").fetchall() == [(120,)]
     tui.close()
+
+
+def test_check_reports_orphans(db: Path, run_cli: Run) -> None:
+    assert run_cli("--db", db, "check").code == 0
+    with Store(db).transaction() as con:
+        con.execute(
+            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at) "
+            "VALUES (999, 'ghost', 'accept', 'x', now()::TIMESTAMP)"
+        )
+        con.execute(
+            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
+            "undoes) VALUES (1000, 'ghost', 'undo', 'x', now()::TIMESTAMP, 12345)"
+        )
+    result = run_cli("--db", db, "check", "--json")
+    assert result.code == 1
+    report = result.json_lines()[0]
+    assert report["ok"] is False
+    assert report["checks"]["review events for unknown records"] == 2
+    assert report["checks"]["undo events naming no event"] == 1
+
+
+async def test_the_tui_notices_another_reviewers_decision(db: Path) -> None:
+    from curator.screens.app import CuratorApp
+    from curator.store.reviews import decide
+    from tests.functional.test_review_tui import current_uid, rendered, settle
+
+    app = CuratorApp(Store(db), reviewer="ana")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app, pilot)
+        app.poll_changes()  # the first look records where the store is
+        await settle(app, pilot)
+        uid = current_uid(app)
+        decide(Store(db), uid, "reject", "bo", reason="from another terminal")
+        app.poll_changes()  # what the 3-second timer does
+        await settle(app, pilot)
+        assert "bo rejected: from another terminal" in rendered(app, "#record-history")
+        assert app.queue.current is not None and app.queue.current.status == "rejected"
