@@ -8,6 +8,7 @@ overrides the imported question, answer, derivation and scale.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,20 +184,18 @@ def _latest_verdicts(con: duckdb.DuckDBPyConnection, uids: list[str]) -> dict[st
     return out
 
 
-def get_record(store: Store, uid: str) -> tuple[Record, Context] | None:
-    """One record as imported, with its context; None when the uid is unknown."""
-    with store.connection() as con:
-        row = con.execute(
-            "SELECT r.seq, r.uid, r.context_uid, r.split, r.q_order, r.question, "
-            "CAST(r.answer AS VARCHAR), r.answer_type, r.answer_from, r.derivation, r.scale, "
-            "r.rel_paragraphs, r.req_comparison, r.content_hash, "
-            "c.table_rows, c.paragraphs, c.source_file "
-            "FROM records r JOIN contexts c ON c.uid = r.context_uid WHERE r.uid = ?",
-            [uid],
-        ).fetchone()
-    if row is None:
-        return None
-    record = Record(
+#: The imported fields of a record, in the order `record_from_row` reads them.
+RECORD_COLUMNS = (
+    "r.seq, r.uid, r.context_uid, r.split, r.q_order, r.question, CAST(r.answer AS VARCHAR), "
+    "r.answer_type, r.answer_from, r.derivation, r.scale, r.rel_paragraphs, r.req_comparison, "
+    "r.content_hash"
+)
+RECORD_COLUMN_COUNT = 14
+
+
+def record_from_row(row: Sequence[Any]) -> Record:
+    """A Record from the first RECORD_COLUMN_COUNT values of a row selected with RECORD_COLUMNS."""
+    return Record(
         seq=row[0],
         uid=row[1],
         context_uid=row[2],
@@ -212,13 +211,33 @@ def get_record(store: Store, uid: str) -> tuple[Record, Context] | None:
         req_comparison=bool(row[12]),
         content_hash=row[13],
     )
+
+
+def context_of(con: duckdb.DuckDBPyConnection, uid: str, split: str) -> tuple[Context, int]:
+    """A context by uid (an index lookup), and its revision."""
+    table_rows, paragraphs, source_file, revision = con.execute(
+        "SELECT table_rows, paragraphs, source_file, revision FROM contexts WHERE uid = ?", [uid]
+    ).fetchall()[0]
     context = Context(
-        uid=row[2],
-        split=row[3],
-        table=tuple(tuple(cells) for cells in row[14]),
-        paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in row[15]),
-        source_file=row[16],
+        uid=uid,
+        split=split,
+        table=tuple(tuple(cells) for cells in table_rows),
+        paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in paragraphs),
+        source_file=source_file,
     )
+    return context, int(revision)
+
+
+def get_record(store: Store, uid: str) -> tuple[Record, Context] | None:
+    """One record as imported, with its context; None when the uid is unknown."""
+    with store.connection() as con:
+        rows = con.execute(
+            f"SELECT {RECORD_COLUMNS} FROM records r WHERE r.uid = ?", [uid]
+        ).fetchall()
+        if not rows:
+            return None
+        record = record_from_row(rows[0])
+        context, _ = context_of(con, record.context_uid, record.split)
     return record, context
 
 

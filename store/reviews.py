@@ -19,14 +19,20 @@ from curator.domain import (
     AnswerValue,
     Context,
     CuratorError,
-    Paragraph,
     Record,
     RecordFilter,
     ReviewEvent,
     answer_from_json,
 )
 from curator.store.db import Store
-from curator.store.records import _CURATED, _latest_verdicts, _where
+from curator.store.records import (
+    _CURATED,
+    RECORD_COLUMNS,
+    _latest_verdicts,
+    _where,
+    context_of,
+    record_from_row,
+)
 from curator.store.verdicts import RECORD_HASH_SQL, record_hash_of
 
 _LATEST_FLAGS = (
@@ -156,9 +162,7 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
     with store.connection() as con:
         # Two narrow lookups instead of a join: joining would read every context's table.
         rows = con.execute(
-            "SELECT r.seq, r.uid, r.context_uid, r.split, r.q_order, r.question, "
-            "CAST(r.answer AS VARCHAR), r.answer_type, r.answer_from, r.derivation, r.scale, "
-            f"r.rel_paragraphs, r.req_comparison, r.content_hash, {_CURATED['question']}, "
+            f"SELECT {RECORD_COLUMNS}, {_CURATED['question']}, "
             f"CAST({_CURATED['answer']} AS VARCHAR), {_CURATED['derivation']}, "
             f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR), "
             "coalesce(s.conflict, false) "
@@ -168,11 +172,9 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
         if not rows:
             return None
         row = rows[0]
-        ctx = con.execute(
-            "SELECT table_rows, paragraphs, source_file, revision FROM contexts WHERE uid = ?",
-            [row[2]],
-        ).fetchall()[0]
-        record_hash = record_hash_of(row[13], row[19], ctx[3])
+        record = record_from_row(row)
+        context, revision = context_of(con, record.context_uid, record.split)
+        record_hash = record_hash_of(record.content_hash, row[19], revision)
         judges = con.execute(
             "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash "
             "FROM verdicts WHERE record_uid = ? "
@@ -181,29 +183,6 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
             [row[1]],
         ).fetchall()
         events = _events(con, "record_uid = ?", [row[1]])
-    record = Record(
-        seq=row[0],
-        uid=row[1],
-        context_uid=row[2],
-        split=row[3],
-        order=row[4],
-        question=row[5],
-        answer=answer_from_json(row[6]),
-        answer_type=row[7],
-        answer_from=row[8],
-        derivation=row[9],
-        scale=row[10],
-        rel_paragraphs=tuple(row[11]),
-        req_comparison=bool(row[12]),
-        content_hash=row[13],
-    )
-    context = Context(
-        uid=row[2],
-        split=row[3],
-        table=tuple(tuple(cells) for cells in ctx[0]),
-        paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in ctx[1]),
-        source_file=ctx[2],
-    )
     return RecordDetail(
         record=record,
         context=context,
