@@ -21,21 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "tatqa"
 sys.path.insert(0, str(ROOT))
 
-from curator.judges.corruptions import Case, cases_from_tatqa, corrupt, corrupt_scale  # noqa: E402
-from curator.judges.rules import judge  # noqa: E402
+from curator.judges.corruptions import (  # noqa: E402
+    Case,
+    cases_from_tatqa,
+    corrupt,
+    corrupt_scale,
+    judge_case,
+)
 
 
 def run(case: Case) -> str:
-    return judge(
-        question=case.question,
-        answer=case.answer,
-        answer_type=case.answer_type,
-        answer_from=case.answer_from,
-        derivation=case.derivation,
-        scale=case.scale,
-        table=case.table,
-        paragraphs=case.paragraphs,
-    ).verdict
+    return judge_case(case).verdict
 
 
 def measure(cases: list[Case], seed: int) -> dict[str, Counter[str]]:
@@ -96,16 +92,7 @@ def main() -> None:
                     else [c for c in (corrupt(case, rng), corrupt_scale(case, rng)) if c]
                 )
                 for c in targets:
-                    v = judge(
-                        question=c.question,
-                        answer=c.answer,
-                        answer_type=c.answer_type,
-                        answer_from=c.answer_from,
-                        derivation=c.derivation,
-                        scale=c.scale,
-                        table=c.table,
-                        paragraphs=c.paragraphs,
-                    )
+                    v = judge_case(c)
                     want = "correct" if args.show == "passed" else args.show
                     if v.verdict == want and shown < args.limit:
                         shown += 1

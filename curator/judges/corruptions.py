@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from curator.domain import AnswerValue, Paragraph
 from curator.judges.numbers import parse_number
+from curator.judges.rules import RuleVerdict, judge
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,20 @@ class Case:
     table: tuple[tuple[str, ...], ...]
     paragraphs: tuple[Paragraph, ...]
     corruption: str = ""
+
+
+def judge_case(case: Case) -> RuleVerdict:
+    """The rules judge's verdict on a case."""
+    return judge(
+        question=case.question,
+        answer=case.answer,
+        answer_type=case.answer_type,
+        answer_from=case.answer_from,
+        derivation=case.derivation,
+        scale=case.scale,
+        table=case.table,
+        paragraphs=case.paragraphs,
+    )
 
 
 def cases_from_tatqa(contexts: list[dict]) -> Iterator[Case]:  # type: ignore[type-arg]

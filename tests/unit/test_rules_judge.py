@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from curator.domain import Paragraph
-from curator.judges.corruptions import Case, cases_from_tatqa, corrupt, corrupt_scale
+from curator.judges.corruptions import Case, cases_from_tatqa, corrupt, corrupt_scale, judge_case
 from curator.judges.rules import judge
 from tests.conftest import SAMPLE_DATA
 
@@ -135,16 +135,7 @@ def test_every_deliberately_wrong_sample_answer_is_caught() -> None:
     results: Counter[tuple[bool, str]] = Counter()
     for name in ("sample_train.json", "sample_dev.json"):
         for case in cases_from_tatqa(json.loads((SAMPLE_DATA / name).read_text("utf-8"))):
-            v = judge(
-                question=case.question,
-                answer=case.answer,
-                answer_type=case.answer_type,
-                answer_from=case.answer_from,
-                derivation=case.derivation,
-                scale=case.scale,
-                table=case.table,
-                paragraphs=case.paragraphs,
-            ).verdict
+            v = judge_case(case).verdict
             results[(case.uid in wrong, v)] += 1
     assert results[(True, "correct")] == 0
     assert results[(True, "incorrect")] >= 0.8 * len(wrong)
@@ -161,32 +152,10 @@ def test_real_gold_and_corruptions_within_targets(tatqa_dir: Path) -> None:
         cases_from_tatqa(json.loads((tatqa_dir / "tatqa_dataset_dev.json").read_text("utf-8")))
     )
     for case in cases:
-        gold[
-            judge(
-                question=case.question,
-                answer=case.answer,
-                answer_type=case.answer_type,
-                answer_from=case.answer_from,
-                derivation=case.derivation,
-                scale=case.scale,
-                table=case.table,
-                paragraphs=case.paragraphs,
-            ).verdict
-        ] += 1
+        gold[judge_case(case).verdict] += 1
         for c in (corrupt(case, rng), corrupt_scale(case, rng)):
             if c is not None:
-                bad[
-                    judge(
-                        question=c.question,
-                        answer=c.answer,
-                        answer_type=c.answer_type,
-                        answer_from=c.answer_from,
-                        derivation=c.derivation,
-                        scale=c.scale,
-                        table=c.table,
-                        paragraphs=c.paragraphs,
-                    ).verdict
-                ] += 1
+                bad[judge_case(c).verdict] += 1
     n_gold, n_bad = sum(gold.values()), sum(bad.values())
     assert gold["incorrect"] / n_gold <= 0.03
     assert bad["correct"] / n_bad <= 0.05
