@@ -277,11 +277,24 @@ class CuratorApp(App[None]):
         self.load_current()
 
     def open_uid(self, uid: str) -> None:
+        """Show a record: at its place in the view when loaded there, else on its own."""
         for i, row in enumerate(self.queue.rows):
             if row.uid == uid:
                 self.queue.index = i
                 self.load_current()
                 return
+        self.load_record_by_uid(uid, self.queue.generation)
+
+    @work(thread=True, exclusive=True, group="record")
+    def load_record_by_uid(self, uid: str, generation: int) -> None:
+        from curator.store.reviews import record_detail
+
+        try:
+            detail = record_detail(self.store, uid)
+        except Exception as exc:
+            self.post_message(StoreFailed("loading the record", str(exc)))
+            return
+        self.post_message(RecordLoaded(detail, generation))
 
     # -- one record -------------------------------------------------------------------------
 

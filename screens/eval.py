@@ -28,6 +28,7 @@ class EvalLoaded(Message):
 class EvalScreen(Screen[None]):
     BINDINGS: ClassVar[list[Any]] = [
         Binding("escape,q", "back", "Back"),
+        Binding("o", "open", "Open in review"),
         Binding("tab", "next_run", "Next run"),
         Binding("r", "reload", "Reload"),
     ]
@@ -35,6 +36,7 @@ class EvalScreen(Screen[None]):
         ("Back", "escape", "back"),
         ("Next run", "Show the wrong records of the next run (tab)", "next_run"),
         ("Reload evaluation", "r", "reload"),
+        ("Open record", "Review the highlighted record (o or enter)", "open"),
     ]
 
     def __init__(self) -> None:
@@ -124,6 +126,23 @@ class EvalScreen(Screen[None]):
             self._detail(run.wrong[0])
         else:
             self.query_one("#eval-detail", Static).update("")
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self._open(event.option.id)
+
+    def action_open(self) -> None:
+        options = self.query_one("#eval-wrong", OptionList)
+        if options.highlighted is not None:
+            option = options.get_option_at_index(options.highlighted)
+            if option.id:
+                self._open(option.id)
+
+    def _open(self, uid: str) -> None:
+        """Back to the record screen, showing this record (accept, reject or edit it there)."""
+        self.app.pop_screen()
+        self.app.open_uid(uid)  # type: ignore[attr-defined]
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:

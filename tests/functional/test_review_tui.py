@@ -397,6 +397,10 @@ async def test_eval_screen_pages_through_what_a_run_got_wrong(tmp_path: Path) ->
         await pilot.press("down")
         await pilot.pause()
         assert rendered(app, "#eval-detail") != first
-        await pilot.press("escape")
-        await pilot.pause()
+        await pilot.press("enter")  # opens the highlighted wrong record for review
+        await settle(app, pilot)
         assert isinstance(app.screen, ReviewScreen)
+        assert current_uid(app) == uids[1]
+        await pilot.press("a")
+        await settle(app, pilot)
+    assert [e[1:3] for e in events(store)] == [(uids[1], "accept")]
