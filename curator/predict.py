@@ -11,15 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 from curator.domain import BadInput, CuratorError, RecordFilter
 from curator.judges.llm import Backend, estimate_tokens
-from curator.judges.runner import AttemptsExhausted, RetryPolicy, call_with_retries
+from curator.judges.runner import RetryPolicy, call_model
 from curator.models import Price
-from curator.prompts import DEFAULT_SYSTEM_PROMPT, JudgePrompt, render_context
+from curator.prompts import DEFAULT_SYSTEM_PROMPT, JudgePrompt, prediction_prompt
 from curator.store.db import Store
 from curator.store.predictions import (
     NewPrediction,
@@ -77,12 +76,12 @@ class Predictor:
         self.key = JudgeKey(f"predict:{backend.provider}", backend.model, f"task:{digest}")
 
     def prompt(self, item: WorkItem) -> JudgePrompt:
-        context = render_context(item.table, item.paragraphs, self.table_format)
-        # The same user turn as the export's, split so the context part can be cached.
-        from curator.prompts import escape
-
-        return JudgePrompt(
-            self.system, context + "\n", f"<question>{escape(item.question)}</question>"
+        return prediction_prompt(
+            table=item.table,
+            paragraphs=item.paragraphs,
+            question=item.question,
+            system=self.system,
+            table_format=self.table_format,
         )
 
     def estimate(self, item: WorkItem) -> tuple[int, int, float]:
@@ -92,31 +91,19 @@ class Predictor:
         return tokens, 40, cost
 
     async def judge(self, item: WorkItem) -> NewPrediction:
-        prompt = self.prompt(item)
-        start = time.perf_counter()
-        try:
-            completion, attempts = await call_with_retries(
-                lambda: self.backend.complete(prompt, self.max_tokens), self.retry
-            )
-        except AttemptsExhausted as exc:
+        call = await call_model(
+            self.backend, self.prompt(item), self.max_tokens, self.retry, self.price
+        )
+        completion = call.completion
+        if completion is None:
             return NewPrediction(
                 item.uid,
                 item.record_hash,
                 "",
-                error=str(exc.last),
-                attempts=exc.attempts,
-                latency_ms=(time.perf_counter() - start) * 1000,
+                error=call.error,
+                attempts=call.attempts,
+                latency_ms=call.latency_ms,
             )
-        cost = (
-            self.price.cost(
-                completion.input_tokens,
-                completion.output_tokens,
-                completion.cache_write_tokens,
-                completion.cache_read_tokens,
-            )
-            if self.price
-            else 0.0
-        )
         return NewPrediction(
             record_uid=item.uid,
             record_hash=item.record_hash,
@@ -124,9 +111,9 @@ class Predictor:
             raw_output=completion.text,
             input_tokens=completion.input_tokens,
             output_tokens=completion.output_tokens,
-            cost_usd=cost,
-            latency_ms=(time.perf_counter() - start) * 1000,
-            attempts=attempts,
+            cost_usd=call.cost_usd,
+            latency_ms=call.latency_ms,
+            attempts=call.attempts,
         )
 
     async def aclose(self) -> None:

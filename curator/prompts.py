@@ -313,6 +313,27 @@ def task_prompt(
     return f"{context}\n<question>{escape(question)}</question>"
 
 
+def prediction_prompt(
+    *,
+    table: Sequence[Sequence[str]],
+    paragraphs: Sequence[Paragraph],
+    question: str,
+    system: str = DEFAULT_SYSTEM_PROMPT,
+    table_format: str = DEFAULT_TABLE_FORMAT,
+) -> JudgePrompt:
+    """What a model is asked at evaluation time: the export's system prompt and user turn,
+    split after the context so that part can be cached across a context's questions."""
+    context = render_context(table, paragraphs, table_format)
+    user = task_prompt(
+        table=table,
+        paragraphs=paragraphs,
+        question=question,
+        table_format=table_format,
+        context=context,
+    )
+    return JudgePrompt(system, user[: len(context) + 1], user[len(context) + 1 :])
+
+
 def training_example(
     *,
     table: Sequence[Sequence[str]],

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from curator.domain import RecordFilter
-from curator.judges.llm import Backend, BackendError, estimate_tokens
+from curator.judges.llm import Backend, BackendError, Completion, estimate_tokens
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import judge as rules_judge
@@ -86,6 +86,43 @@ async def call_with_retries(
                 backoff = min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
                 delay = backoff * (0.5 + random.random())
             await sleep(delay)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCall:
+    """One model call through the retry loop: the completion (None on failure) and its cost."""
+
+    completion: Completion | None
+    attempts: int
+    latency_ms: float
+    cost_usd: float = 0.0
+    error: str = ""
+
+
+async def call_model(
+    backend: Backend, prompt: JudgePrompt, max_tokens: int, retry: RetryPolicy, price: Price | None
+) -> ModelCall:
+    """Call a model with retries and price the answer; shared by judge passes and predictions."""
+    start = time.perf_counter()
+    try:
+        completion, attempts = await call_with_retries(
+            lambda: backend.complete(prompt, max_tokens), retry
+        )
+    except AttemptsExhausted as exc:
+        return ModelCall(
+            None, exc.attempts, (time.perf_counter() - start) * 1000, error=str(exc.last)
+        )
+    cost = (
+        price.cost(
+            completion.input_tokens,
+            completion.output_tokens,
+            completion.cache_write_tokens,
+            completion.cache_read_tokens,
+        )
+        if price
+        else 0.0
+    )
+    return ModelCall(completion, attempts, (time.perf_counter() - start) * 1000, cost)
 
 
 # -- judges ---------------------------------------------------------------------------------
@@ -181,20 +218,18 @@ class LLMJudge:
         return self.price.cost(i, o, cache_write, cache_read) if self.price else 0.0
 
     async def judge(self, item: WorkItem) -> NewVerdict:
-        prompt = self.prompt(item)
-        start = time.perf_counter()
-        try:
-            completion, attempts = await call_with_retries(
-                lambda: self.backend.complete(prompt, self.max_tokens), self.retry
-            )
-        except AttemptsExhausted as exc:
+        call = await call_model(
+            self.backend, self.prompt(item), self.max_tokens, self.retry, self.price
+        )
+        completion = call.completion
+        if completion is None:
             return NewVerdict(
                 record_uid=item.uid,
                 record_hash=item.record_hash,
                 verdict="error",
-                error=str(exc.last),
-                attempts=exc.attempts,
-                latency_ms=(time.perf_counter() - start) * 1000,
+                error=call.error,
+                attempts=call.attempts,
+                latency_ms=call.latency_ms,
             )
         parsed = parse_judgement(completion.text)
         return NewVerdict(
@@ -207,14 +242,9 @@ class LLMJudge:
             output_tokens=completion.output_tokens,
             cache_read_tokens=completion.cache_read_tokens,
             cache_write_tokens=completion.cache_write_tokens,
-            cost_usd=self.cost(
-                completion.input_tokens,
-                completion.output_tokens,
-                completion.cache_write_tokens,
-                completion.cache_read_tokens,
-            ),
-            latency_ms=(time.perf_counter() - start) * 1000,
-            attempts=attempts,
+            cost_usd=call.cost_usd,
+            latency_ms=call.latency_ms,
+            attempts=call.attempts,
         )
 
     async def aclose(self) -> None:
