@@ -244,10 +244,6 @@ class _Lease:
                     self.con.close()
                     self.con = None
 
-    @property
-    def holding(self) -> bool:
-        return self.con is not None
-
     def close(self) -> None:
         self.stopped.set()
         self.reaper.join()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -239,7 +238,3 @@ class BedrockBackend:
 def _short(text: str, limit: int = 300) -> str:
     one = " ".join(str(text).split())
     return one if len(one) <= limit else one[: limit - 1] + "…"
-
-
-def monotonic_ms() -> float:
-    return time.monotonic() * 1000

@@ -64,20 +64,6 @@ class QueueView(ScrollView, can_focus=True):
 
     # -- data -------------------------------------------------------------------------------
 
-    def reset(self) -> None:
-        self.rows = []
-        self.exhausted = False
-        self.loading = False
-        self.cursor = 0
-        self._resize()
-
-    def append_rows(self, rows: list[Any], *, page_size: int) -> None:
-        self.rows.extend(rows)
-        self.exhausted = len(rows) < page_size
-        self.loading = False
-        self._resize()
-        self.refresh()
-
     def _resize(self) -> None:
         extra = 0 if self.exhausted else 1
         self.virtual_size = Size(self.size.width, len(self.rows) + extra)
@@ -85,12 +71,6 @@ class QueueView(ScrollView, can_focus=True):
     @property
     def current(self) -> Any | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
-
-    def select_uid(self, uid: str) -> None:
-        for i, row in enumerate(self.rows):
-            if row.uid == uid:
-                self.cursor = i
-                return
 
     # -- behaviour --------------------------------------------------------------------------
 
