@@ -1,36 +1,40 @@
 """Scoring answers: the best-practice post's token F1, TAT-QA's exact match and F1, token stats.
 
-Token F1 (the post): tokens are lower-cased words; matching tokens are the distinct words found
-in both answers; precision = matching / generated tokens, recall = matching / reference tokens,
-F1 = 2PR / (P + R) x 100. Its worked example scores exactly 60.00.
+Token F1 (the post): tokens are lower-cased words (a word's trailing . , ; : ! ? is not part of
+it, so "revenue." and "revenue" match, while "$" "%" and a decimal point inside a number are);
+matching tokens are the DISTINCT words found in both answers, precision = matching / generated
+tokens and recall = matching / reference tokens, where the token counts include repeats (so a
+repeated word lowers precision once it has matched); F1 = 2PR / (P + R) x 100. Its worked example
+scores exactly 60.00. The reference is the export's rendering of the gold answer.
 
-TAT-QA EM / F1 (the benchmark's own evaluation, DROP-style): answers are normalised (lower case,
-punctuation and articles removed, numbers compared as numbers), each span becomes a bag of
-tokens, the spans of prediction and gold are aligned one-to-one to maximise F1, and a span pair
-whose numbers disagree scores 0. The scale is scored separately.
+TAT-QA EM / F1 / scale: exactly the official script's rules, question by question
+(curator.tatqa_metric); a question without a prediction scores 0 and stays in the denominator.
+A model's text answer is read into (answer, scale) by curator.answer_format.parse_answer; an
+answer imported in a structured form is scored as given.
 """
 
 from __future__ import annotations
 
-import itertools
+import json
 import math
 import re
 import statistics
-import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from curator.domain import AnswerValue
-from curator.judges.numbers import parse_number
-from curator.prompts import SPAN_SEPARATOR, render_number
+from curator.answer_format import parse_answer, render_target
+from curator.tatqa_metric import PredictedAnswer, QuestionScore, score_question
 
 # -- the post's token F1 --------------------------------------------------------------------
 
+_TRAILING = ".,;:!?"
+
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[\w.%$,-]+", text.lower())
+    words = (w.rstrip(_TRAILING) for w in re.findall(r"[\w.%$,-]+", text.lower()))
+    return [w for w in words if w]
 
 
 def token_f1(generated: str, reference: str) -> float:
@@ -45,129 +49,99 @@ def token_f1(generated: str, reference: str) -> float:
     return 2 * p * r / (p + r) * 100
 
 
-# -- TAT-QA EM / F1 -------------------------------------------------------------------------
-
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCTUATION = set(string.punctuation)
-_SCALE_WORDS = {
-    "thousand": "thousand",
-    "million": "million",
-    "billion": "billion",
-    "thousands": "thousand",
-    "millions": "million",
-    "billions": "billion",
-    "percent": "percent",
-    "%": "percent",
-}
+# -- TAT-QA, question by question -----------------------------------------------------------
 
 
-def _normalize_number(token: str) -> str:
-    value = parse_number(token)
-    if value is None:
-        return token
-    return str(round(value, 4))
-
-
-def _tokens(text: str) -> list[str]:
-    text = text.lower()
-    text = text.replace("$", " ").replace("%", " ")
-    out = []
-    for raw in text.split():
-        core = raw.strip(".,;:")
-        if parse_number(core) is not None:
-            out.append(_normalize_number(core))
-            continue
-        cleaned = "".join(ch for ch in raw if ch not in _PUNCTUATION)
-        cleaned = _ARTICLES.sub("", cleaned)
-        if cleaned:
-            out.append(cleaned)
-    return out
-
-
-def _numbers(tokens: Sequence[str]) -> set[str]:
-    return {t for t in tokens if re.fullmatch(r"-?\d+(\.\d+)?", t)}
-
-
-def _bag_f1(pred: list[str], gold: list[str]) -> float:
-    common = Counter(pred) & Counter(gold)
-    same = sum(common.values())
-    if not pred and not gold:
-        return 1.0
-    if same == 0:
-        return 0.0
-    p, r = same / len(pred), same / len(gold)
-    return 2 * p * r / (p + r)
-
-
-def _span_f1(pred: list[str], gold: list[str]) -> float:
-    gold_numbers = _numbers(gold)
-    if gold_numbers and not gold_numbers & _numbers(pred):
-        return 0.0
-    return _bag_f1(pred, gold)
-
-
-def _align(pred_spans: list[list[str]], gold_spans: list[list[str]]) -> float:
-    """Best one-to-one alignment of spans, averaged over the longer list (DROP's rule)."""
-    if not pred_spans or not gold_spans:
-        return 0.0
-    n = max(len(pred_spans), len(gold_spans))
-    scores = [[_span_f1(p, g) for g in gold_spans] for p in pred_spans]
-    best = 0.0
-    small, large = (
-        (pred_spans, gold_spans) if len(pred_spans) <= len(gold_spans) else (gold_spans, pred_spans)
-    )
-    transpose = small is gold_spans
-    for perm in itertools.permutations(range(len(large)), len(small)):
-        total = sum(scores[j][i] if transpose else scores[i][j] for i, j in enumerate(perm))
-        best = max(best, total)
-    return best / n
+def structured_answer(answer_json: str) -> tuple[PredictedAnswer, str]:
+    """A stored structured prediction: {"answer": ..., "scale": ...}."""
+    data = json.loads(answer_json)
+    return data["answer"], str(data["scale"])
 
 
 @dataclass(frozen=True, slots=True)
-class TatqaScore:
-    em: float  # 0 or 1
-    f1: float  # 0-1
-    scale_correct: bool | None  # None when the prediction names no scale and gold has none
+class QuestionResult:
+    """One question of a run, scored: what `eval --per-question` writes and the TUI lists."""
+
+    uid: str
+    question: str
+    answer_type: str
+    answer_from: str
+    gold: Any
+    gold_scale: str
+    prediction: PredictedAnswer | None  # None: no prediction for this question
+    pred_scale: str
+    text: str | None  # the model's (or file's) text answer, when the prediction is text
+    em: float
+    f1: float
+    scale_correct: bool
+    token_f1: float
+    output_tokens: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "answer_type": self.answer_type,
+            "answer_from": self.answer_from,
+            "gold": {"answer": self.gold, "scale": self.gold_scale},
+            "prediction": None
+            if self.prediction is None
+            else {"answer": self.prediction, "scale": self.pred_scale, "text": self.text},
+            "em": self.em,
+            "f1": self.f1,
+            "scale_correct": self.scale_correct,
+        }
 
 
-def split_prediction(text: str) -> tuple[list[str], str]:
-    """A model's answer text as spans and the scale it states."""
-    text = re.sub(r"</?answer>", "", text).strip()
-    if "<rationale>" in text:
-        text = re.sub(r"<rationale>.*?</rationale>", "", text, flags=re.DOTALL).strip()
-    scale = ""
-    lowered = text.lower()
-    if lowered.endswith("%") or lowered.endswith(" percent"):
-        scale = "percent"
-    else:
-        for word in ("thousand", "million", "billion"):
-            if re.search(rf"\b{word}s?\.?$", lowered):
-                scale = word
-    spans = [s.strip() for s in text.split(SPAN_SEPARATOR.strip()) if s.strip()]
-    cleaned = []
-    for span in spans:
-        span = re.sub(r"\s*\b(thousands?|millions?|billions?|percent)\.?$", "", span, flags=re.I)
-        cleaned.append(span.rstrip("%").strip())
-    return cleaned, scale
+def score_row(row: Any) -> QuestionResult:
+    """Score one store.predictions.ScoredRow."""
+    prediction: PredictedAnswer | None = None
+    pred_scale = ""
+    if row.answer_json is not None:
+        prediction, pred_scale = structured_answer(row.answer_json)
+    elif row.prediction is not None:
+        parsed = parse_answer(row.prediction)
+        prediction, pred_scale = list(parsed.spans), parsed.scale
+    score = score_question(prediction, pred_scale, row.gold, row.scale, row.answer_type)
+    text = row.prediction
+    if text is None and prediction is not None:
+        text = render_target(prediction, pred_scale) if prediction != [] else ""
+    reference = render_target(row.gold, row.scale)
+    return QuestionResult(
+        uid=row.uid,
+        question=row.question,
+        answer_type=row.answer_type,
+        answer_from=row.answer_from,
+        gold=row.gold,
+        gold_scale=row.scale,
+        prediction=prediction,
+        pred_scale=pred_scale,
+        text=row.prediction,
+        em=score.em,
+        f1=score.f1,
+        scale_correct=score.scale_correct,
+        token_f1=token_f1(text, reference) if text is not None else 0.0,
+        output_tokens=row.output_tokens,
+    )
 
 
-def gold_spans(gold: AnswerValue) -> list[str]:
-    if isinstance(gold, list):
-        return [str(g) for g in gold]
-    if isinstance(gold, int | float):
-        return [render_number(gold)]
-    return [str(gold)]
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Means over all questions, as the official script averages them."""
+
+    n: int
+    em: float
+    f1: float
+    scale: float
 
 
-def tatqa_score(prediction: str, gold: AnswerValue, gold_scale: str) -> TatqaScore:
-    pred_spans, pred_scale = split_prediction(prediction)
-    g_spans = gold_spans(gold)
-    p_tokens = [_tokens(s) for s in pred_spans]
-    g_tokens = [_tokens(s) for s in g_spans]
-    em = float(sorted(" ".join(t) for t in p_tokens) == sorted(" ".join(t) for t in g_tokens))
-    f1 = _align(p_tokens, g_tokens)
-    scale_ok = None if not pred_scale and not gold_scale else pred_scale == gold_scale
-    return TatqaScore(em, f1, scale_ok)
+def official_summary(scores: Sequence[QuestionScore | QuestionResult]) -> Summary:
+    n = len(scores)
+    if not n:
+        return Summary(0, 0.0, 0.0, 0.0)
+    em = sum(s.em for s in scores)
+    f1 = sum(s.f1 for s in scores)
+    scale = sum(1 for s in scores if s.scale_correct)
+    return Summary(n, em / n, f1 / n, scale / n)
 
 
 # -- a run's report -------------------------------------------------------------------------

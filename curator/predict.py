@@ -30,13 +30,11 @@ from curator.store.predictions import (
 )
 from curator.store.verdicts import JudgeKey, WorkItem
 
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
-
-
 def answer_of(output: str) -> str:
     """The answer in a model's reply: inside <answer> when the model used the rationale form."""
-    found = _ANSWER.findall(output)
-    return found[-1].strip() if found else output.strip()
+    from curator.answer_format import answer_text
+
+    return answer_text(output)
 
 
 def prompt_settings(manifest: Path | None) -> tuple[str, str]:
