@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from curator.answer_format import parse_answer, render_target
+from curator.domain import CuratorError
 from curator.tatqa_metric import PredictedAnswer, QuestionScore, score_question
+
+class OutputUnusable(CuratorError):
+    """A file the user asked for cannot be written (exit code 3)."""
+
+    exit_code = 3
+
 
 # -- the post's token F1 --------------------------------------------------------------------
 
@@ -56,6 +63,12 @@ def structured_answer(answer_json: str) -> tuple[PredictedAnswer, str]:
     """A stored structured prediction: {"answer": ..., "scale": ...}."""
     data = json.loads(answer_json)
     return data["answer"], str(data["scale"])
+
+
+def tatqa_score(text: str, gold: Any, gold_scale: str, answer_type: str) -> QuestionScore:
+    """A text answer (a model's reply) read by the parser and scored against one gold answer."""
+    parsed = parse_answer(text)
+    return score_question(parsed.spans, parsed.scale, gold, gold_scale, answer_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,18 +184,24 @@ class TokenStats:
 @dataclass(frozen=True, slots=True)
 class RunReport:
     run: str
-    records: int
-    answered: int
+    records: int  # every question scored (missing predictions included, scoring 0)
+    answered: int  # questions with a prediction
     rejected_left_out: int
     token_f1: float
     em: float
     f1: float
-    scale_accuracy: float | None
+    scale_accuracy: float  # the official scale score: right scale over all questions
     tokens: TokenStats
     by_answer_type: dict[str, dict[str, float]]
     by_answer_from: dict[str, dict[str, float]]
+    by_type_and_from: dict[str, dict[str, dict[str, float]]]
     output_tokens: list[int]
-    wrong: list[str]  # uids with TAT-QA F1 below 1
+    questions: list[QuestionResult]
+
+    @property
+    def wrong(self) -> list[QuestionResult]:
+        """Questions not exactly right (EM 0), in record order: the TUI's list."""
+        return [q for q in self.questions if q.em < 1]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -193,9 +212,7 @@ class RunReport:
             "token_f1": round(self.token_f1, 2),
             "tatqa_em": round(self.em * 100, 2),
             "tatqa_f1": round(self.f1 * 100, 2),
-            "scale_accuracy": None
-            if self.scale_accuracy is None
-            else round(self.scale_accuracy * 100, 2),
+            "scale_accuracy": round(self.scale_accuracy * 100, 2),
             "output_tokens": {
                 "mean": round(self.tokens.mean, 2),
                 "median": self.tokens.median,
@@ -205,60 +222,65 @@ class RunReport:
             },
             "by_answer_type": self.by_answer_type,
             "by_answer_from": self.by_answer_from,
+            "by_answer_type_and_from": self.by_type_and_from,
             "wrong": len(self.wrong),
         }
 
 
+def _group(results: Sequence[QuestionResult]) -> dict[str, float]:
+    summary = official_summary(results)
+    return {"n": summary.n, "em": round(summary.em * 100, 2), "f1": round(summary.f1 * 100, 2)}
+
+
 def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
     """Score every row (see store.predictions.ScoredRow) of one run."""
-    from curator.prompts import render_answer
-
-    token_f1s, ems, f1s, scale_hits, tokens = [], [], [], [], []
-    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    wrong = []
-    for row in rows:
-        prediction = row.prediction or ""
-        reference = render_answer(row.gold, row.scale)
-        token_f1s.append(token_f1(prediction, reference))
-        score = tatqa_score(prediction, row.gold, row.scale)
-        ems.append(score.em)
-        f1s.append(score.f1)
-        if score.scale_correct is not None:
-            scale_hits.append(score.scale_correct)
-        if row.prediction is not None:
-            tokens.append(row.output_tokens)
-        for key in (("type", row.answer_type), ("from", row.answer_from)):
-            groups.setdefault(key, []).append((score.em, score.f1))
-        if score.f1 < 1:
-            wrong.append(row.uid)
-
-    def summary(kind: str) -> dict[str, dict[str, float]]:
-        out = {}
-        for (k, name), values in sorted(groups.items()):
-            if k == kind:
-                out[name] = {
-                    "n": len(values),
-                    "em": round(100 * sum(v[0] for v in values) / len(values), 2),
-                    "f1": round(100 * sum(v[1] for v in values) / len(values), 2),
-                }
-        return out
-
-    n = len(rows)
+    results = [score_row(row) for row in rows]
+    by_type: dict[str, list[QuestionResult]] = {}
+    by_from: dict[str, list[QuestionResult]] = {}
+    by_both: dict[str, dict[str, list[QuestionResult]]] = {}
+    for r in results:
+        by_type.setdefault(r.answer_type, []).append(r)
+        by_from.setdefault(r.answer_from, []).append(r)
+        by_both.setdefault(r.answer_type, {}).setdefault(r.answer_from, []).append(r)
+    summary = official_summary(results)
+    tokens = [r.output_tokens for r in results if r.prediction is not None]
+    n = len(results)
     return RunReport(
         run=run,
         records=n,
-        answered=sum(1 for r in rows if r.prediction is not None),
+        answered=sum(1 for r in results if r.prediction is not None),
         rejected_left_out=rejected,
-        token_f1=sum(token_f1s) / n if n else 0.0,
-        em=sum(ems) / n if n else 0.0,
-        f1=sum(f1s) / n if n else 0.0,
-        scale_accuracy=sum(scale_hits) / len(scale_hits) if scale_hits else None,
+        token_f1=sum(r.token_f1 for r in results) / n if n else 0.0,
+        em=summary.em,
+        f1=summary.f1,
+        scale_accuracy=summary.scale,
         tokens=TokenStats.of(tokens),
-        by_answer_type=summary("type"),
-        by_answer_from=summary("from"),
+        by_answer_type={k: _group(v) for k, v in sorted(by_type.items())},
+        by_answer_from={k: _group(v) for k, v in sorted(by_from.items())},
+        by_type_and_from={
+            k: {f: _group(v) for f, v in sorted(inner.items())}
+            for k, inner in sorted(by_both.items())
+        },
         output_tokens=tokens,
-        wrong=wrong,
+        questions=results,
     )
+
+
+def write_per_question(reports: Sequence[RunReport], path: Any) -> int:
+    """One JSON line per question and run (with "run" first); returns the number of lines."""
+    lines = [
+        json.dumps({"run": r.run, **q.to_json()}, ensure_ascii=False)
+        for r in reports
+        for q in r.questions
+    ]
+    from pathlib import Path
+
+    target = Path(path)
+    try:
+        target.write_text("".join(line + "\n" for line in lines), "utf-8")
+    except OSError as exc:
+        raise OutputUnusable(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    return len(lines)
 
 
 def reduction(base: float, other: float) -> float:

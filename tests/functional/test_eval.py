@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.prompts import render_answer
+from curator.answer_format import render_target
 from curator.store import Store
 from curator.store.reviews import decide
 from tests.conftest import SAMPLE_DATA, CliResult, write_json
@@ -31,7 +31,7 @@ def store_with_gold(tmp_path: Path, run_cli: Run) -> tuple[Path, dict[str, str]]
         ).fetchall()
     decide(store, rows[0][0], "reject", "ana")
     # Questions repeat across companies; the first paragraph names the company.
-    gold = {f"{q}|{p[:40]}": render_answer(json.loads(a), s) for _, q, a, s, p in rows}
+    gold = {f"{q}|{p[:40]}": render_target(json.loads(a), s) for _, q, a, s, p in rows}
     return db, gold
 
 
@@ -179,10 +179,11 @@ def test_import_predictions_and_bad_files(
     good.write_text("\n".join(json.dumps({"uid": u, "answer": "1"}) for u in uids) + "\n")
     ok = run_cli("--db", db, "predict", "--import", good, "--name", "vendor")
     assert ok.code == 0 and "imported 30 answers" in ok.out
-    as_json = write_json(tmp_path / "answers.json", {uids[1]: ["a", "b"], uids[2]: 3.5})
+    as_json = write_json(tmp_path / "answers.json", {uids[1]: [["a", "b"], ""], uids[2]: [3.5, ""]})
     assert run_cli("--db", db, "predict", "--import", as_json, "--name", "vendor2").code == 0
-    report = json.loads(run_cli("--db", db, "eval", "vendor2", "--json").out)
-    assert report["runs"][0]["records"] == 2
+    report = json.loads(run_cli("--db", db, "eval", "vendor2", "--json").out)["runs"][0]
+    # Every question of the split is scored; the 27 without an answer score 0.
+    assert (report["records"], report["answered"], report["rejected_left_out"]) == (29, 2, 1)
 
     cases = {
         "not json": ("{oops", "invalid JSON"),
@@ -193,7 +194,19 @@ def test_import_predictions_and_bad_files(
             f'{{"uid": "{uids[0]}", "answer": "1"}}\n{{"uid": "{uids[0]}", "answer": "2"}}\n',
             "appears twice",
         ),
-        "bad answer": (json.dumps({uids[0]: {"x": 1}}), "an answer must be"),
+        "bad answer": (json.dumps({uids[0]: {"x": 1}}), "expected a text answer"),
+        "bad official answer": (json.dumps({uids[0]: [{"x": 1}, ""]}), "an answer must be"),
+        "official, then text": (
+            json.dumps({uids[0]: ["1", ""], uids[1]: "2"}),
+            "expected [answer, scale] like the other answers",
+        ),
+        "bad scale": (json.dumps({uids[0]: ["1", "millions"]}), "scale 'millions' is not one"),
+        "mixed list": (json.dumps({uids[0]: [["a", 1], ""]}), "only strings or only numbers"),
+        "bad scale line": (
+            json.dumps({"uid": uids[0], "answer": "1", "scale": None}) + "\n",
+            "scale None is not one",
+        ),
+        "nothing": ("{}", "holds no answers"),
         "empty": ("", "file is empty"),
     }
     for name, (content, message) in cases.items():
