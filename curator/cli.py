@@ -833,17 +833,17 @@ def export_cmd(
 def validate(files: tuple[Path, ...], target: str, kind: str | None) -> None:
     """Check JSONL files against a fine-tuning target; print every problem with its line.
 
-    Exit code 1 when any problem is found.
+    Record counts follow AWS's validators (for bedrock-claude, Claude 3 Haiku: 32-10,000
+    training and 32-1,000 validation records; bedrock-nova: 8-20,000 each); files given together
+    are also checked against the target's total. Exit code 1 when any problem is found.
 
     \b
     Example:
       curator validate out/train.jsonl out/validation.jsonl --target bedrock-claude
     """
-    from curator.export.run import validate_file
+    from curator.export.run import validate_files
 
-    problems = []
-    for path in files:
-        problems += validate_file(path, target, kind)
+    problems = validate_files(list(files), target, kind)
     for problem in problems:
         click.echo(problem)
     if problems:
@@ -861,7 +861,11 @@ def finetune() -> None:
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path), default="out")
 @click.option("--s3", "s3_uri", required=True, help="s3://bucket/prefix for data and output.")
 @click.option("--role-arn", required=True, help="IAM role Bedrock assumes to read the data.")
-@click.option("--base-model", default=None, help="Default: anthropic.claude-3-haiku-…:200k.")
+@click.option(
+    "--base-model",
+    default=None,
+    help="Default: the export target's (Claude 3 Haiku, or Nova Lite for bedrock-nova).",
+)
 @click.option("--name", default=None, help="Job name (default: curator-<date>-<time>).")
 @click.option("--region", default=None)
 @click.pass_context
@@ -883,17 +887,16 @@ def finetune_start(
     """
     import datetime
 
-    from curator.export.finetune import DEFAULT_BASE_MODEL, start_job
+    from curator.export.finetune import configured_base_model, start_job
 
     settings: Settings = ctx.find_root().obj
-    model = base_model or str(
-        settings.sections.get("export", {}).get("base_model", DEFAULT_BASE_MODEL)
-    )
+    model = base_model or configured_base_model(export_dir, settings.sections)
     job_name = name or datetime.datetime.now().strftime("curator-%Y%m%d-%H%M%S")
     result = start_job(
         export_dir, s3_uri, role_arn=role_arn, name=job_name, base_model=model, region=region
     )
     click.echo(f"started {job_name}: {result['jobArn']}")
+    click.echo(f"base model: {result['request']['baseModelIdentifier']}")
     click.echo("hyperparameters: " + json.dumps(result["request"]["hyperParameters"]))
     click.echo(f"follow it with: curator finetune status {job_name}")
 

@@ -18,6 +18,8 @@ from tests.conftest import SAMPLE_DATA, CliResult
 from tests.fakes.aws import apply_env, moto_server
 
 Run = Callable[..., CliResult]
+#: The sample has 150 records; Claude 3 Haiku wants at least 32 in a validation file.
+VF = ("--validation-fraction", "0.3")
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 def test_export_writes_valid_splits_by_context(run_cli: Run, curated: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run_cli("--db", curated, "export", out, "--json")
+    result = run_cli("--db", curated, "export", out, *VF, "--json")
     assert result.code == 0, result.err
     manifest = json.loads(result.out)
     train, validation = lines(out / "train.jsonl"), lines(out / "validation.jsonl")
@@ -77,10 +79,10 @@ def test_two_exports_are_byte_identical_and_seed_matters(
     run_cli: Run, curated: Path, tmp_path: Path
 ) -> None:
     for name in ("a", "b"):
-        assert run_cli("--db", curated, "export", tmp_path / name, "--seed", "7").code == 0
+        assert run_cli("--db", curated, "export", tmp_path / name, *VF, "--seed", "7").code == 0
     for f in ("train.jsonl", "validation.jsonl"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
-    assert run_cli("--db", curated, "export", tmp_path / "c", "--seed", "8").code == 0
+    assert run_cli("--db", curated, "export", tmp_path / "c", *VF, "--seed", "8").code == 0
     assert (tmp_path / "a" / "validation.jsonl").read_bytes() != (
         tmp_path / "c" / "validation.jsonl"
     ).read_bytes()
@@ -89,7 +91,7 @@ def test_two_exports_are_byte_identical_and_seed_matters(
 @pytest.mark.parametrize("target", ["bedrock-claude", "bedrock-nova", "openai-chat"])
 def test_each_target_format(run_cli: Run, curated: Path, tmp_path: Path, target: str) -> None:
     out = tmp_path / target
-    assert run_cli("--db", curated, "export", out, "--target", target).code == 0
+    assert run_cli("--db", curated, "export", out, *VF, "--target", target).code == 0
     first = lines(out / "train.jsonl")[0]
     if target == "bedrock-claude":
         assert set(first) == {"system", "messages"}
@@ -116,6 +118,7 @@ def test_rationale_table_format_and_system_prompt(
         curated,
         "export",
         out,
+        *VF,
         "--rationale",
         "--table-format",
         "html",
@@ -131,12 +134,12 @@ def test_rationale_table_format_and_system_prompt(
 
 
 def test_caps_and_sampling(run_cli: Run, curated: Path, tmp_path: Path) -> None:
-    sampled = run_cli("--db", curated, "export", tmp_path / "s", "--max-train", "40", "--json")
+    sampled = run_cli("--db", curated, "export", tmp_path / "s", *VF, "--max-train", "40", "--json")
     manifest = json.loads(sampled.out)
     assert manifest["splits"]["train"]["records"] == 40
     types = manifest["splits"]["train"]["answer_type"]
     assert set(types) == {"arithmetic", "count", "multi-span", "span"}  # the mix is kept
-    too_few = run_cli("--db", curated, "export", tmp_path / "t", "--max-train", "10")
+    too_few = run_cli("--db", curated, "export", tmp_path / "t", *VF, "--max-train", "10")
     assert too_few.code == 1 and "needs at least 32" in too_few.err
     assert not (tmp_path / "t").exists()
 
@@ -144,7 +147,7 @@ def test_caps_and_sampling(run_cli: Run, curated: Path, tmp_path: Path) -> None:
 def test_nothing_to_export_is_a_clear_error(run_cli: Run, tmp_path: Path) -> None:
     db = tmp_path / "empty.duckdb"
     run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
-    result = run_cli("--db", db, "export", tmp_path / "out")
+    result = run_cli("--db", db, "export", tmp_path / "out", *VF)
     assert result.code == 1 and "nothing to export" in result.err
     judged = run_cli("--db", db, "judge", "--judge", "rules")
     assert judged.code == 0
@@ -241,13 +244,13 @@ def test_export_to_s3_and_finetune_against_moto(
 
         s3 = boto3.client("s3", endpoint_url=url)
         s3.create_bucket(Bucket="tatqa")
-        exported = run_cli("--db", curated, "export", "s3://tatqa/v1", "--json")
+        exported = run_cli("--db", curated, "export", "s3://tatqa/v1", *VF, "--json")
         assert exported.code == 0, exported.err
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="tatqa")["Contents"]}
         assert keys == {"v1/train.jsonl", "v1/validation.jsonl", "v1/manifest.json"}
 
         out = tmp_path / "out"
-        assert run_cli("--db", curated, "export", out).code == 0
+        assert run_cli("--db", curated, "export", out, *VF).code == 0
         started = run_cli(
             "finetune",
             "start",
