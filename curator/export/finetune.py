@@ -88,7 +88,7 @@ def upload_export(export_dir: Path, s3_uri: str, *, region: str | None = None) -
     bucket, prefix = split_s3(s3_uri)
     s3 = boto3.client("s3", region_name=region)
     uris = {}
-    for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE):
+    for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE, *UIDS_FILES.values()):
         path = export_dir / name
         if path.exists():
             key = f"{prefix}/{name}" if prefix else name

@@ -247,7 +247,13 @@ def test_export_to_s3_and_finetune_against_moto(
         exported = run_cli("--db", curated, "export", "s3://tatqa/v1", *VF, "--json")
         assert exported.code == 0, exported.err
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="tatqa")["Contents"]}
-        assert keys == {"v1/train.jsonl", "v1/validation.jsonl", "v1/manifest.json"}
+        assert keys == {
+            "v1/train.jsonl",
+            "v1/validation.jsonl",
+            "v1/manifest.json",
+            "v1/train.uids.txt",
+            "v1/validation.uids.txt",
+        }
 
         out = tmp_path / "out"
         assert run_cli("--db", curated, "export", out, *VF).code == 0
@@ -271,3 +277,84 @@ def test_export_to_s3_and_finetune_against_moto(
         assert job["hyperParameters"]["batchSize"] == "8"
         assert all(isinstance(v, str) for v in job["hyperParameters"].values())
         assert "haiku" in job["baseModel"]
+
+        # A Nova export is fine-tuned from Nova with Nova's hyperparameters.
+        nova = tmp_path / "nova"
+        assert run_cli("--db", curated, "export", nova, *VF, "--target", "bedrock-nova").code == 0
+        name = "nova_ft 1" + "x" * 60  # not a valid job name: refused before anything is sent
+        refused = run_cli(
+            "finetune", "start", "--export-dir", nova, "--s3", "s3://tatqa/nova",
+            "--role-arn", "arn:aws:iam::123456789012:role/ft", "--name", name,
+        )
+        assert refused.code == 2 and "Bedrock wants at most 63" in refused.err
+        started = run_cli(
+            "finetune", "start", "--export-dir", nova, "--s3", "s3://tatqa/nova",
+            "--role-arn", "arn:aws:iam::123456789012:role/ft", "--name", "tatqa-nova-1",
+        )
+        assert started.code == 0, started.err
+        job = json.loads(run_cli("finetune", "status", "tatqa-nova-1", "--json").out)
+        assert "nova" in job["baseModel"]
+        assert set(job["hyperParameters"]) == {
+            "epochCount", "batchSize", "learningRate", "learningRateWarmupSteps"
+        }
+        mismatch = run_cli(
+            "finetune", "start", "--export-dir", nova, "--s3", "s3://tatqa/nova",
+            "--role-arn", "arn:aws:iam::123456789012:role/ft", "--name", "tatqa-nova-2",
+            "--base-model", "anthropic.claude-3-haiku-20240307-v1:0:200k",
+        )
+        assert mismatch.code == 1 and "does not match the export's target" in mismatch.err
+
+
+def test_export_round_trips_through_predict_import_and_eval(
+    run_cli: Run, curated: Path, tmp_path: Path
+) -> None:
+    """Each line's assistant turn, imported as that record's answer, scores EM 100."""
+    out = tmp_path / "out"
+    manifest = json.loads(run_cli("--db", curated, "export", out, *VF, "--json").out)
+    assert manifest["uids"] == {
+        "train.jsonl": "train.uids.txt",
+        "validation.jsonl": "validation.uids.txt",
+    }
+    answers = {}
+    for name, uids_name in manifest["uids"].items():
+        rows = lines(out / name)
+        uids = (out / uids_name).read_text("utf-8").splitlines()
+        assert len(uids) == len(rows) == manifest["files"][uids_name]["records"]
+        for uid, row in zip(uids, rows, strict=True):
+            answers[uid] = row["messages"][-1]["content"]
+        assert manifest["target_output_tokens"][name]["mean"] < 10
+    assert len(answers) == 135
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(answers), "utf-8")
+    assert run_cli("--db", curated, "predict", "--import", path, "--name", "rt").code == 0
+    per_question = tmp_path / "rt.jsonl"
+    result = run_cli("--db", curated, "eval", "rt", "--json", "--per-question", per_question)
+    report = json.loads(result.out)["runs"][0]
+    assert (report["records"], report["answered"]) == (135, 135)
+    assert report["tatqa_em"] == report["tatqa_f1"] == report["scale_accuracy"] == 100.0
+    rows = [json.loads(line) for line in per_question.read_text("utf-8").splitlines()]
+    assert len(rows) == 135 and all(r["em"] == 1 and r["scale_correct"] for r in rows)
+    assert set(rows[0]) == {
+        "run", "uid", "answer_type", "answer_from", "gold", "prediction", "em", "f1",
+        "scale_correct",
+    }
+
+
+def test_validate_checks_validation_and_total_limits(run_cli: Run, tmp_path: Path) -> None:
+    line = json.dumps(
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    )
+    train, validation = tmp_path / "train.jsonl", tmp_path / "validation.jsonl"
+    train.write_text((line + "\n") * 9_500, "utf-8")
+    validation.write_text((line + "\n") * 5, "utf-8")
+    result = run_cli("validate", train, validation)
+    assert result.code == 1
+    assert f"{validation}: 5 records; bedrock-claude needs at least 32 for validation" in result.out
+    assert "records in all" not in result.out
+    validation.write_text((line + "\n") * 600, "utf-8")
+    result = run_cli("validate", train, validation)
+    assert result.code == 1 and "10,100 records in all; bedrock-claude allows at most 10,000" in (
+        result.out
+    )
+    nova = run_cli("validate", validation, "--target", "bedrock-nova")
+    assert "needs at least" not in nova.out and "allows" not in nova.out
