@@ -217,3 +217,54 @@ def test_import_predictions_and_bad_files(
         assert message in result.err and str(path) in result.err, (name, result.err)
     missing = run_cli("--db", db, "eval", "nobody")
     assert missing.code == 1 and "no prediction run named 'nobody'" in missing.err
+
+
+def test_the_three_import_forms_score_alike(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """Official [answer, scale], JSON Lines with "scale", and plain text give the same scores."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        rows = con.execute(
+            "SELECT uid, CAST(answer AS VARCHAR), scale FROM records ORDER BY seq"
+        ).fetchall()
+    official, text = {}, {}
+    for i, (uid, answer, scale) in enumerate(rows):
+        value = json.loads(answer)
+        if i % 4 == 1:
+            scale = "billion" if scale != "billion" else ""  # a wrong scale
+        if i % 4 == 2:
+            value = ["something else"]
+        if i % 7 == 3:
+            continue  # missing
+        official[uid] = [value, scale]
+        text[uid] = render_target(value, scale)
+    forms = {
+        "official.json": json.dumps(official),
+        "rows.jsonl": "".join(
+            json.dumps({"uid": u, "answer": a, "scale": s}) + "\n" for u, (a, s) in official.items()
+        ),
+        "text.json": json.dumps(text),
+    }
+    reports = []
+    for name, content in forms.items():
+        path = tmp_path / name
+        path.write_text(content, "utf-8")
+        run = name.split(".")[0]
+        assert run_cli("--db", db, "predict", "--import", path, "--name", run).code == 0
+        result = run_cli("--db", db, "eval", run, "--json")
+        reports.append(json.loads(result.out)["runs"][0])
+    keys = ("records", "answered", "tatqa_em", "tatqa_f1", "scale_accuracy", "by_answer_type")
+    assert [{k: r[k] for k in keys} for r in reports[1:]] == [
+        {k: reports[0][k] for k in keys}
+    ] * 2
+    # The first record is rejected: left out though answered.
+    assert reports[0]["answered"] == len(official) - 1 < reports[0]["records"] == 29
+    assert 0 < reports[0]["tatqa_em"] < 100
+
+    unwritable = run_cli(
+        "--db", db, "eval", "official", "--per-question", tmp_path / "no" / "such" / "x.jsonl"
+    )
+    assert unwritable.code == 3 and "cannot write" in unwritable.err
+    other = json.loads(run_cli("--db", db, "eval", "official", "--split", "test", "--json").out)
+    assert other["runs"][0]["records"] == 0
