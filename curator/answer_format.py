@@ -52,7 +52,7 @@ def render_number(value: float | int) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def answer_spans(answer: Sequence[str] | str | int | float) -> list[str]:
+def answer_spans(answer: Sequence[str | int | float] | str | int | float) -> list[str]:
     if isinstance(answer, list | tuple):
         return [str(a) for a in answer]
     if isinstance(answer, int | float) and not isinstance(answer, bool):
@@ -68,7 +68,7 @@ def _needs_quotes(span: str, last: bool) -> bool:
     return last and _SUFFIX.match(span) is not None
 
 
-def render_target(answer: Sequence[str] | str | int | float, scale: str) -> str:
+def render_target(answer: Sequence[str | int | float] | str | int | float, scale: str) -> str:
     """The assistant turn's answer text for a record (see the module docstring).
 
     A line break inside a span cannot be kept (lines separate spans): it becomes a space.

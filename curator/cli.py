@@ -1200,16 +1200,16 @@ def eval_cmd(
         )
     console.print(by_type)
     for r in reports:
-        pivot = Table(title=f"{r.run}: TAT-QA EM / F1 by answer type and source", title_justify="left")
+        pivot = Table(
+            title=f"{r.run}: TAT-QA EM / F1 by answer type and source", title_justify="left"
+        )
         sources = sorted({f for inner in r.by_type_and_from.values() for f in inner})
         pivot.add_column("answer type")
         for source in sources:
             pivot.add_column(source, justify="right")
         for kind, inner in r.by_type_and_from.items():
             cells = [inner.get(f) for f in sources]
-            pivot.add_row(
-                kind, *[f"{c['em']:.2f} / {c['f1']:.2f}" if c else "-" for c in cells]
-            )
+            pivot.add_row(kind, *[f"{c['em']:.2f} / {c['f1']:.2f}" if c else "-" for c in cells])
         console.print(pivot)
     for r in reports:
         console.print(f"output tokens, {r.run}:")

@@ -26,7 +26,8 @@ from typing import Any
 
 from curator.answer_format import parse_answer, render_target
 from curator.domain import CuratorError
-from curator.tatqa_metric import PredictedAnswer, QuestionScore, score_question
+from curator.tatqa_metric import PredictedAnswer, QuestionScore, Scalar, score_question
+
 
 class OutputUnusable(CuratorError):
     """A file the user asked for cannot be written (exit code 3)."""
@@ -68,7 +69,8 @@ def structured_answer(answer_json: str) -> tuple[PredictedAnswer, str]:
 def tatqa_score(text: str, gold: Any, gold_scale: str, answer_type: str) -> QuestionScore:
     """A text answer (a model's reply) read by the parser and scored against one gold answer."""
     parsed = parse_answer(text)
-    return score_question(parsed.spans, parsed.scale, gold, gold_scale, answer_type)
+    spans: list[Scalar] = list(parsed.spans)
+    return score_question(spans, parsed.scale, gold, gold_scale, answer_type)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from curator.judges.runner import RetryPolicy, call_model
 from curator.models import Price
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, JudgePrompt, prediction_prompt
 from curator.store.db import Store
-from curator.tatqa_metric import SCALES, PredictedAnswer
 from curator.store.predictions import (
     NewPrediction,
     append_predictions,
@@ -32,6 +31,8 @@ from curator.store.predictions import (
     replace_imported,
 )
 from curator.store.verdicts import JudgeKey, WorkItem
+from curator.tatqa_metric import SCALES, PredictedAnswer
+
 
 def answer_of(output: str) -> str:
     """The answer in a model's reply: inside <answer> when the model used the rationale form."""

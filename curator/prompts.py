@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from curator.answer_format import render_number, render_target
+from curator.answer_format import render_number as render_number
+from curator.answer_format import render_target
 from curator.domain import AnswerValue, BadInput, Paragraph
 
 TABLE_FORMATS: Final = ("markdown", "html", "json", "latex")

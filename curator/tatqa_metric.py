@@ -127,7 +127,7 @@ def _span_text(span: Scalar, scale: str) -> str:
 
 def answer_string(spans: Sequence[Scalar], scale: str) -> str:
     """Spans sorted, each as text (numbers scaled, see rule 3), joined with single spaces."""
-    ordered: list[Any] = sorted(spans)  # type: ignore[type-var]
+    ordered: list[Any] = sorted(spans)
     return " ".join(_span_text(span, scale) for span in ordered)
 
 

@@ -26,7 +26,7 @@ def check_job_name(name: str) -> str:
             "--name",
             "",
             f"job name {name!r}: Bedrock wants at most {_NAME_MAX} letters, digits, '-', '+' "
-            "or '.', starting with a letter or digit"
+            "or '.', starting with a letter or digit",
         )
     return name
 

@@ -255,9 +255,7 @@ def test_the_three_import_forms_score_alike(
         result = run_cli("--db", db, "eval", run, "--json")
         reports.append(json.loads(result.out)["runs"][0])
     keys = ("records", "answered", "tatqa_em", "tatqa_f1", "scale_accuracy", "by_answer_type")
-    assert [{k: r[k] for k in keys} for r in reports[1:]] == [
-        {k: reports[0][k] for k in keys}
-    ] * 2
+    assert [{k: r[k] for k in keys} for r in reports[1:]] == [{k: reports[0][k] for k in keys}] * 2
     # The first record is rejected: left out though answered.
     assert reports[0]["answered"] == len(official) - 1 < reports[0]["records"] == 29
     assert 0 < reports[0]["tatqa_em"] < 100

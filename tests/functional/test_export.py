@@ -283,24 +283,52 @@ def test_export_to_s3_and_finetune_against_moto(
         assert run_cli("--db", curated, "export", nova, *VF, "--target", "bedrock-nova").code == 0
         name = "nova_ft 1" + "x" * 60  # not a valid job name: refused before anything is sent
         refused = run_cli(
-            "finetune", "start", "--export-dir", nova, "--s3", "s3://tatqa/nova",
-            "--role-arn", "arn:aws:iam::123456789012:role/ft", "--name", name,
+            "finetune",
+            "start",
+            "--export-dir",
+            nova,
+            "--s3",
+            "s3://tatqa/nova",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/ft",
+            "--name",
+            name,
         )
         assert refused.code == 2 and "Bedrock wants at most 63" in refused.err
         started = run_cli(
-            "finetune", "start", "--export-dir", nova, "--s3", "s3://tatqa/nova",
-            "--role-arn", "arn:aws:iam::123456789012:role/ft", "--name", "tatqa-nova-1",
+            "finetune",
+            "start",
+            "--export-dir",
+            nova,
+            "--s3",
+            "s3://tatqa/nova",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/ft",
+            "--name",
+            "tatqa-nova-1",
         )
         assert started.code == 0, started.err
         job = json.loads(run_cli("finetune", "status", "tatqa-nova-1", "--json").out)
         assert "nova" in job["baseModel"]
         assert set(job["hyperParameters"]) == {
-            "epochCount", "batchSize", "learningRate", "learningRateWarmupSteps"
+            "epochCount",
+            "batchSize",
+            "learningRate",
+            "learningRateWarmupSteps",
         }
         mismatch = run_cli(
-            "finetune", "start", "--export-dir", nova, "--s3", "s3://tatqa/nova",
-            "--role-arn", "arn:aws:iam::123456789012:role/ft", "--name", "tatqa-nova-2",
-            "--base-model", "anthropic.claude-3-haiku-20240307-v1:0:200k",
+            "finetune",
+            "start",
+            "--export-dir",
+            nova,
+            "--s3",
+            "s3://tatqa/nova",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/ft",
+            "--name",
+            "tatqa-nova-2",
+            "--base-model",
+            "anthropic.claude-3-haiku-20240307-v1:0:200k",
         )
         assert mismatch.code == 1 and "does not match the export's target" in mismatch.err
 
@@ -335,7 +363,14 @@ def test_export_round_trips_through_predict_import_and_eval(
     rows = [json.loads(line) for line in per_question.read_text("utf-8").splitlines()]
     assert len(rows) == 135 and all(r["em"] == 1 and r["scale_correct"] for r in rows)
     assert set(rows[0]) == {
-        "run", "uid", "answer_type", "answer_from", "gold", "prediction", "em", "f1",
+        "run",
+        "uid",
+        "answer_type",
+        "answer_from",
+        "gold",
+        "prediction",
+        "em",
+        "f1",
         "scale_correct",
     }
 

@@ -28,7 +28,9 @@ def official_scores(oracle: Any, question: dict[str, Any], entry: Any) -> tuple[
 
 def ours(question: dict[str, Any], entry: Any) -> tuple[float, float, bool]:
     answer, scale = entry if entry is not None else (None, "")
-    s = score_question(answer, scale, question["answer"], question["scale"], question["answer_type"])
+    s = score_question(
+        answer, scale, question["answer"], question["scale"], question["answer_type"]
+    )
     return s.em, s.f1, s.scale_correct
 
 
@@ -44,8 +46,17 @@ def test_generated_predictions_score_as_the_official_script_on_every_dev_questio
     predictions, kinds = generated_predictions(dev)
     used = Counter(kinds.values())
     assert len(used) >= 20, used
-    for required in ("right", "missing", "wrong scale", "fraction", "count as word",
-                     "multi-span reordered", "multi-span joined", "zero", "empty"):
+    for required in (
+        "right",
+        "missing",
+        "wrong scale",
+        "fraction",
+        "count as word",
+        "multi-span reordered",
+        "multi-span joined",
+        "zero",
+        "empty",
+    ):
         assert used[required] > 0, required
     mismatches = []
     total = [0.0, 0.0, 0.0]
@@ -76,9 +87,7 @@ def test_the_whole_run_matches_the_official_overall_numbers(
             answer, scale = entry if entry is not None else (None, None)
             metric(ground_truth=q, prediction=answer, pred_scale=scale)
             answer, scale = entry if entry is not None else (None, "")
-            scores.append(
-                score_question(answer, scale, q["answer"], q["scale"], q["answer_type"])
-            )
+            scores.append(score_question(answer, scale, q["answer"], q["scale"], q["answer_type"]))
     em, f1, scale_score, _ = metric.get_overall_metric()
     summary = official_summary(scores)
     assert f"{summary.em * 100:.2f}" == f"{em * 100:.2f}"
@@ -94,8 +103,11 @@ def test_gold_as_prediction_scores_what_the_official_script_gives_it(
     for context in dev:
         for q in context["questions"]:
             metric(ground_truth=q, prediction=q["answer"], pred_scale=q["scale"])
-            ems.append(score_question(q["answer"], q["scale"], q["answer"], q["scale"],
-                                      q["answer_type"]).em)
+            ems.append(
+                score_question(
+                    q["answer"], q["scale"], q["answer"], q["scale"], q["answer_type"]
+                ).em
+            )
     em, _, _, _ = metric.get_overall_metric()
     assert sum(ems) / len(ems) == pytest.approx(em)
     assert 0.99 < em < 1  # the zero quirk: a numeric gold 0 given back scores 0
@@ -106,7 +118,7 @@ _spans = st.lists(st.sampled_from(_PIECES), max_size=8).map("".join)
 _answers = st.one_of(
     _spans,
     st.lists(_spans, min_size=0, max_size=3),
-    st.integers(-10**7, 10**7),
+    st.integers(-(10**7), 10**7),
     st.floats(-1e7, 1e7, allow_nan=False),
 )
 
@@ -119,7 +131,7 @@ _answers = st.one_of(
         st.tuples(st.just("span"), st.lists(_spans, min_size=1, max_size=1)),
         st.tuples(st.just("multi-span"), st.lists(_spans, min_size=2, max_size=3)),
         st.tuples(st.just("arithmetic"), st.floats(-1e6, 1e6, allow_nan=False)),
-        st.tuples(st.just("arithmetic"), st.integers(-10**6, 10**6)),
+        st.tuples(st.just("arithmetic"), st.integers(-(10**6), 10**6)),
         st.tuples(st.just("count"), st.integers(0, 20).map(str)),
     ),
     gold_scale=st.sampled_from(SCALES),
