@@ -22,6 +22,7 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from curator.answer_format import parse_answer, render_target
@@ -268,16 +269,14 @@ def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
     )
 
 
-def write_per_question(reports: Sequence[RunReport], path: Any) -> int:
+def write_per_question(reports: Sequence[RunReport], path: Path) -> int:
     """One JSON line per question and run (with "run" first); returns the number of lines."""
     lines = [
         json.dumps({"run": r.run, **q.to_json()}, ensure_ascii=False)
         for r in reports
         for q in r.questions
     ]
-    from pathlib import Path
-
-    target = Path(path)
+    target = path
     try:
         target.write_text("".join(line + "\n" for line in lines), "utf-8")
     except OSError as exc:

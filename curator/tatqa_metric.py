@@ -92,7 +92,12 @@ def _first_number(text: str) -> int | float | None:
     if found is None or found.group(1) is None:
         return None  # no digits, or only a bare ".5"-style fraction, which the benchmark skips
     digits = found.group(1)
-    return float(digits) if "." in digits else int(digits)
+    if "." in digits:
+        return float(digits)
+    try:
+        return int(digits)
+    except ValueError:  # over Python's 4,300-digit limit (the official script stops here)
+        return float(digits)
 
 
 def number_value(text: str) -> int | float | None:
