@@ -833,17 +833,17 @@ def export_cmd(
 def validate(files: tuple[Path, ...], target: str, kind: str | None) -> None:
     """Check JSONL files against a fine-tuning target; print every problem with its line.
 
-    Exit code 1 when any problem is found.
+    Record counts follow AWS's validators (for bedrock-claude, Claude 3 Haiku: 32-10,000
+    training and 32-1,000 validation records; bedrock-nova: 8-20,000 each); files given together
+    are also checked against the target's total. Exit code 1 when any problem is found.
 
     \b
     Example:
       curator validate out/train.jsonl out/validation.jsonl --target bedrock-claude
     """
-    from curator.export.run import validate_file
+    from curator.export.run import validate_files
 
-    problems = []
-    for path in files:
-        problems += validate_file(path, target, kind)
+    problems = validate_files(list(files), target, kind)
     for problem in problems:
         click.echo(problem)
     if problems:
@@ -861,7 +861,11 @@ def finetune() -> None:
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path), default="out")
 @click.option("--s3", "s3_uri", required=True, help="s3://bucket/prefix for data and output.")
 @click.option("--role-arn", required=True, help="IAM role Bedrock assumes to read the data.")
-@click.option("--base-model", default=None, help="Default: anthropic.claude-3-haiku-…:200k.")
+@click.option(
+    "--base-model",
+    default=None,
+    help="Default: the export target's (Claude 3 Haiku, or Nova Lite for bedrock-nova).",
+)
 @click.option("--name", default=None, help="Job name (default: curator-<date>-<time>).")
 @click.option("--region", default=None)
 @click.pass_context
@@ -883,17 +887,16 @@ def finetune_start(
     """
     import datetime
 
-    from curator.export.finetune import DEFAULT_BASE_MODEL, start_job
+    from curator.export.finetune import configured_base_model, start_job
 
     settings: Settings = ctx.find_root().obj
-    model = base_model or str(
-        settings.sections.get("export", {}).get("base_model", DEFAULT_BASE_MODEL)
-    )
+    model = base_model or configured_base_model(export_dir, settings.sections)
     job_name = name or datetime.datetime.now().strftime("curator-%Y%m%d-%H%M%S")
     result = start_job(
         export_dir, s3_uri, role_arn=role_arn, name=job_name, base_model=model, region=region
     )
     click.echo(f"started {job_name}: {result['jobArn']}")
+    click.echo(f"base model: {result['request']['baseModelIdentifier']}")
     click.echo("hyperparameters: " + json.dumps(result["request"]["hyperParameters"]))
     click.echo(f"follow it with: curator finetune status {job_name}")
 
@@ -940,7 +943,8 @@ def finetune_status(name: str, region: str | None, as_json: bool) -> None:
     "import_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help='Load answers made elsewhere: JSON {uid: answer} or JSONL {"uid", "answer"}.',
+    help="Load answers made elsewhere: the official TAT-QA {uid: [answer, scale]}, "
+    '{uid: "text"}, or JSON Lines {"uid", "answer", "scale"}.',
 )
 @click.option("--json", "as_json", is_flag=True)
 @_db_option
@@ -1090,31 +1094,53 @@ def _make_backend(choice: Any, model_id: str, sections: dict[str, Any]) -> Any:
     default=None,
     help="Write a PNG histogram of output tokens per run.",
 )
+@click.option(
+    "--per-question",
+    "per_question",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write one JSON line per question and run: uid, type, gold, prediction, em, f1, scale.",
+)
+@click.option(
+    "--split",
+    "splits",
+    multiple=True,
+    help="Score the questions of these splits (default: the splits the run answered in).",
+)
 @_db_option
 @click.pass_context
 def eval_cmd(
-    ctx: click.Context, runs: tuple[str, ...], as_json: bool, plot: Path | None, db: Path | None
+    ctx: click.Context,
+    runs: tuple[str, ...],
+    as_json: bool,
+    plot: Path | None,
+    per_question: Path | None,
+    splits: tuple[str, ...],
+    db: Path | None,
 ) -> None:
-    """Score runs against the curated answers: token F1, TAT-QA EM/F1, output tokens.
+    """Score runs against the curated answers: token F1, TAT-QA EM/F1/scale, output tokens.
 
-    The first run is the baseline of the "vs base" columns. Gold is the curated answer (the edit
-    when edited); rejected records are left out and counted.
+    TAT-QA scores are the official script's, question by question; a question of the scored
+    splits without an answer scores 0. The first run is the baseline of the "vs base" columns.
+    Gold is the curated answer (the edit when edited); rejected records are left out and counted.
 
     \b
     Example:
-      curator eval base ft --plot tokens.png
+      curator eval base ft --plot tokens.png --per-question questions.jsonl
     """
-    from curator.evaluate import histogram, reduction, report
+    from curator.evaluate import histogram, reduction, report, write_per_question
     from curator.store.predictions import scored_rows
 
     settings = _settings(ctx, db)
     store = _open_existing(settings)
     reports = []
     for run in runs:
-        rows, rejected = scored_rows(store, run)
+        rows, rejected = scored_rows(store, run, splits)
         reports.append(report(run, rows, rejected))
     if plot is not None:
         _plot(reports, plot)
+    if per_question is not None:
+        write_per_question(reports, per_question)
     if as_json:
         base = reports[0]
         _echo_json(
@@ -1153,10 +1179,7 @@ def eval_cmd(
     row("TAT-QA EM", [f"{r.em * 100:.2f}" for r in reports])
     row("TAT-QA F1", [f"{r.f1 * 100:.2f}" for r in reports])
     row("  vs base", ["—"] + [f"{(r.f1 - base.f1) * 100:+.2f}" for r in reports[1:]])
-    row(
-        "scale accuracy",
-        ["-" if r.scale_accuracy is None else f"{r.scale_accuracy * 100:.1f}%" for r in reports],
-    )
+    row("TAT-QA scale score", [f"{r.scale_accuracy * 100:.2f}" for r in reports])
     row("output tokens: mean", [f"{r.tokens.mean:.1f}" for r in reports])
     row(
         "  vs base",
@@ -1177,11 +1200,25 @@ def eval_cmd(
         )
     console.print(by_type)
     for r in reports:
+        pivot = Table(
+            title=f"{r.run}: TAT-QA EM / F1 by answer type and source", title_justify="left"
+        )
+        sources = sorted({f for inner in r.by_type_and_from.values() for f in inner})
+        pivot.add_column("answer type")
+        for source in sources:
+            pivot.add_column(source, justify="right")
+        for kind, inner in r.by_type_and_from.items():
+            cells = [inner.get(f) for f in sources]
+            pivot.add_row(kind, *[f"{c['em']:.2f} / {c['f1']:.2f}" if c else "-" for c in cells])
+        console.print(pivot)
+    for r in reports:
         console.print(f"output tokens, {r.run}:")
         for line in histogram(r.output_tokens):
             console.print("  " + line)
     if plot is not None:
         console.print(f"histogram written to {plot}")
+    if per_question is not None:
+        console.print(f"per-question scores written to {per_question}")
 
 
 def _plot(reports: list[Any], path: Path) -> None:

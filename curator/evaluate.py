@@ -1,36 +1,49 @@
 """Scoring answers: the best-practice post's token F1, TAT-QA's exact match and F1, token stats.
 
-Token F1 (the post): tokens are lower-cased words; matching tokens are the distinct words found
-in both answers; precision = matching / generated tokens, recall = matching / reference tokens,
-F1 = 2PR / (P + R) x 100. Its worked example scores exactly 60.00.
+Token F1 (the post): tokens are lower-cased words (a word's trailing . , ; : ! ? is not part of
+it, so "revenue." and "revenue" match, while "$" "%" and a decimal point inside a number are);
+matching tokens are the DISTINCT words found in both answers, precision = matching / generated
+tokens and recall = matching / reference tokens, where the token counts include repeats (so a
+repeated word lowers precision once it has matched); F1 = 2PR / (P + R) x 100. Its worked example
+scores exactly 60.00. The reference is the export's rendering of the gold answer.
 
-TAT-QA EM / F1 (the benchmark's own evaluation, DROP-style): answers are normalised (lower case,
-punctuation and articles removed, numbers compared as numbers), each span becomes a bag of
-tokens, the spans of prediction and gold are aligned one-to-one to maximise F1, and a span pair
-whose numbers disagree scores 0. The scale is scored separately.
+TAT-QA EM / F1 / scale: exactly the official script's rules, question by question
+(curator.tatqa_metric); a question without a prediction scores 0 and stays in the denominator.
+A model's text answer is read into (answer, scale) by curator.answer_format.parse_answer; an
+answer imported in a structured form is scored as given.
 """
 
 from __future__ import annotations
 
-import itertools
+import json
 import math
 import re
 import statistics
-import string
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from curator.domain import AnswerValue
-from curator.judges.numbers import parse_number
-from curator.prompts import SPAN_SEPARATOR, render_number
+from curator.answer_format import parse_answer, render_target
+from curator.domain import CuratorError
+from curator.tatqa_metric import PredictedAnswer, QuestionScore, Scalar, score_question
+
+
+class OutputUnusable(CuratorError):
+    """A file the user asked for cannot be written (exit code 3)."""
+
+    exit_code = 3
+
 
 # -- the post's token F1 --------------------------------------------------------------------
 
+_TRAILING = ".,;:!?"
+
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[\w.%$,-]+", text.lower())
+    words = (w.rstrip(_TRAILING) for w in re.findall(r"[\w.%$,-]+", text.lower()))
+    return [w for w in words if w]
 
 
 def token_f1(generated: str, reference: str) -> float:
@@ -45,129 +58,106 @@ def token_f1(generated: str, reference: str) -> float:
     return 2 * p * r / (p + r) * 100
 
 
-# -- TAT-QA EM / F1 -------------------------------------------------------------------------
-
-_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCTUATION = set(string.punctuation)
-_SCALE_WORDS = {
-    "thousand": "thousand",
-    "million": "million",
-    "billion": "billion",
-    "thousands": "thousand",
-    "millions": "million",
-    "billions": "billion",
-    "percent": "percent",
-    "%": "percent",
-}
+# -- TAT-QA, question by question -----------------------------------------------------------
 
 
-def _normalize_number(token: str) -> str:
-    value = parse_number(token)
-    if value is None:
-        return token
-    return str(round(value, 4))
+def structured_answer(answer_json: str) -> tuple[PredictedAnswer, str]:
+    """A stored structured prediction: {"answer": ..., "scale": ...}."""
+    data = json.loads(answer_json)
+    return data["answer"], str(data["scale"])
 
 
-def _tokens(text: str) -> list[str]:
-    text = text.lower()
-    text = text.replace("$", " ").replace("%", " ")
-    out = []
-    for raw in text.split():
-        core = raw.strip(".,;:")
-        if parse_number(core) is not None:
-            out.append(_normalize_number(core))
-            continue
-        cleaned = "".join(ch for ch in raw if ch not in _PUNCTUATION)
-        cleaned = _ARTICLES.sub("", cleaned)
-        if cleaned:
-            out.append(cleaned)
-    return out
-
-
-def _numbers(tokens: Sequence[str]) -> set[str]:
-    return {t for t in tokens if re.fullmatch(r"-?\d+(\.\d+)?", t)}
-
-
-def _bag_f1(pred: list[str], gold: list[str]) -> float:
-    common = Counter(pred) & Counter(gold)
-    same = sum(common.values())
-    if not pred and not gold:
-        return 1.0
-    if same == 0:
-        return 0.0
-    p, r = same / len(pred), same / len(gold)
-    return 2 * p * r / (p + r)
-
-
-def _span_f1(pred: list[str], gold: list[str]) -> float:
-    gold_numbers = _numbers(gold)
-    if gold_numbers and not gold_numbers & _numbers(pred):
-        return 0.0
-    return _bag_f1(pred, gold)
-
-
-def _align(pred_spans: list[list[str]], gold_spans: list[list[str]]) -> float:
-    """Best one-to-one alignment of spans, averaged over the longer list (DROP's rule)."""
-    if not pred_spans or not gold_spans:
-        return 0.0
-    n = max(len(pred_spans), len(gold_spans))
-    scores = [[_span_f1(p, g) for g in gold_spans] for p in pred_spans]
-    best = 0.0
-    small, large = (
-        (pred_spans, gold_spans) if len(pred_spans) <= len(gold_spans) else (gold_spans, pred_spans)
-    )
-    transpose = small is gold_spans
-    for perm in itertools.permutations(range(len(large)), len(small)):
-        total = sum(scores[j][i] if transpose else scores[i][j] for i, j in enumerate(perm))
-        best = max(best, total)
-    return best / n
+def tatqa_score(text: str, gold: Any, gold_scale: str, answer_type: str) -> QuestionScore:
+    """A text answer (a model's reply) read by the parser and scored against one gold answer."""
+    parsed = parse_answer(text)
+    spans: list[Scalar] = list(parsed.spans)
+    return score_question(spans, parsed.scale, gold, gold_scale, answer_type)
 
 
 @dataclass(frozen=True, slots=True)
-class TatqaScore:
-    em: float  # 0 or 1
-    f1: float  # 0-1
-    scale_correct: bool | None  # None when the prediction names no scale and gold has none
+class QuestionResult:
+    """One question of a run, scored: what `eval --per-question` writes and the TUI lists."""
+
+    uid: str
+    question: str
+    answer_type: str
+    answer_from: str
+    gold: Any
+    gold_scale: str
+    prediction: PredictedAnswer | None  # None: no prediction for this question
+    pred_scale: str
+    text: str | None  # the model's (or file's) text answer, when the prediction is text
+    em: float
+    f1: float
+    scale_correct: bool
+    token_f1: float
+    output_tokens: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "uid": self.uid,
+            "answer_type": self.answer_type,
+            "answer_from": self.answer_from,
+            "gold": {"answer": self.gold, "scale": self.gold_scale},
+            "prediction": None
+            if self.prediction is None
+            else {"answer": self.prediction, "scale": self.pred_scale, "text": self.text},
+            "em": self.em,
+            "f1": self.f1,
+            "scale_correct": self.scale_correct,
+        }
 
 
-def split_prediction(text: str) -> tuple[list[str], str]:
-    """A model's answer text as spans and the scale it states."""
-    text = re.sub(r"</?answer>", "", text).strip()
-    if "<rationale>" in text:
-        text = re.sub(r"<rationale>.*?</rationale>", "", text, flags=re.DOTALL).strip()
-    scale = ""
-    lowered = text.lower()
-    if lowered.endswith("%") or lowered.endswith(" percent"):
-        scale = "percent"
-    else:
-        for word in ("thousand", "million", "billion"):
-            if re.search(rf"\b{word}s?\.?$", lowered):
-                scale = word
-    spans = [s.strip() for s in text.split(SPAN_SEPARATOR.strip()) if s.strip()]
-    cleaned = []
-    for span in spans:
-        span = re.sub(r"\s*\b(thousands?|millions?|billions?|percent)\.?$", "", span, flags=re.I)
-        cleaned.append(span.rstrip("%").strip())
-    return cleaned, scale
+def score_row(row: Any) -> QuestionResult:
+    """Score one store.predictions.ScoredRow."""
+    prediction: PredictedAnswer | None = None
+    pred_scale = ""
+    if row.answer_json is not None:
+        prediction, pred_scale = structured_answer(row.answer_json)
+    elif row.prediction is not None:
+        parsed = parse_answer(row.prediction)
+        prediction, pred_scale = list(parsed.spans), parsed.scale
+    score = score_question(prediction, pred_scale, row.gold, row.scale, row.answer_type)
+    text = row.prediction
+    if text is None and prediction is not None:
+        text = render_target(prediction, pred_scale) if prediction != [] else ""
+    reference = render_target(row.gold, row.scale)
+    return QuestionResult(
+        uid=row.uid,
+        question=row.question,
+        answer_type=row.answer_type,
+        answer_from=row.answer_from,
+        gold=row.gold,
+        gold_scale=row.scale,
+        prediction=prediction,
+        pred_scale=pred_scale,
+        text=row.prediction,
+        em=score.em,
+        f1=score.f1,
+        scale_correct=score.scale_correct,
+        token_f1=token_f1(text, reference) if text is not None else 0.0,
+        output_tokens=row.output_tokens,
+    )
 
 
-def gold_spans(gold: AnswerValue) -> list[str]:
-    if isinstance(gold, list):
-        return [str(g) for g in gold]
-    if isinstance(gold, int | float):
-        return [render_number(gold)]
-    return [str(gold)]
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Means over all questions, as the official script averages them."""
+
+    n: int
+    em: float
+    f1: float
+    scale: float
 
 
-def tatqa_score(prediction: str, gold: AnswerValue, gold_scale: str) -> TatqaScore:
-    pred_spans, pred_scale = split_prediction(prediction)
-    g_spans = gold_spans(gold)
-    p_tokens = [_tokens(s) for s in pred_spans]
-    g_tokens = [_tokens(s) for s in g_spans]
-    em = float(sorted(" ".join(t) for t in p_tokens) == sorted(" ".join(t) for t in g_tokens))
-    f1 = _align(p_tokens, g_tokens)
-    scale_ok = None if not pred_scale and not gold_scale else pred_scale == gold_scale
-    return TatqaScore(em, f1, scale_ok)
+def official_summary(scores: Sequence[QuestionScore | QuestionResult]) -> Summary:
+    n = len(scores)
+    if not n:
+        return Summary(0, 0.0, 0.0, 0.0)
+    em = sum(s.em for s in scores)
+    f1 = sum(s.f1 for s in scores)
+    scale = sum(1 for s in scores if s.scale_correct)
+    return Summary(n, em / n, f1 / n, scale / n)
 
 
 # -- a run's report -------------------------------------------------------------------------
@@ -197,18 +187,24 @@ class TokenStats:
 @dataclass(frozen=True, slots=True)
 class RunReport:
     run: str
-    records: int
-    answered: int
+    records: int  # every question scored (missing predictions included, scoring 0)
+    answered: int  # questions with a prediction
     rejected_left_out: int
     token_f1: float
     em: float
     f1: float
-    scale_accuracy: float | None
+    scale_accuracy: float  # the official scale score: right scale over all questions
     tokens: TokenStats
     by_answer_type: dict[str, dict[str, float]]
     by_answer_from: dict[str, dict[str, float]]
+    by_type_and_from: dict[str, dict[str, dict[str, float]]]
     output_tokens: list[int]
-    wrong: list[str]  # uids with TAT-QA F1 below 1
+    questions: list[QuestionResult]
+
+    @property
+    def wrong(self) -> list[QuestionResult]:
+        """Questions not exactly right (EM 0), in record order: the TUI's list."""
+        return [q for q in self.questions if q.em < 1]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -219,9 +215,7 @@ class RunReport:
             "token_f1": round(self.token_f1, 2),
             "tatqa_em": round(self.em * 100, 2),
             "tatqa_f1": round(self.f1 * 100, 2),
-            "scale_accuracy": None
-            if self.scale_accuracy is None
-            else round(self.scale_accuracy * 100, 2),
+            "scale_accuracy": round(self.scale_accuracy * 100, 2),
             "output_tokens": {
                 "mean": round(self.tokens.mean, 2),
                 "median": self.tokens.median,
@@ -231,60 +225,63 @@ class RunReport:
             },
             "by_answer_type": self.by_answer_type,
             "by_answer_from": self.by_answer_from,
+            "by_answer_type_and_from": self.by_type_and_from,
             "wrong": len(self.wrong),
         }
 
 
+def _group(results: Sequence[QuestionResult]) -> dict[str, float]:
+    summary = official_summary(results)
+    return {"n": summary.n, "em": round(summary.em * 100, 2), "f1": round(summary.f1 * 100, 2)}
+
+
 def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
     """Score every row (see store.predictions.ScoredRow) of one run."""
-    from curator.prompts import render_answer
-
-    token_f1s, ems, f1s, scale_hits, tokens = [], [], [], [], []
-    groups: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    wrong = []
-    for row in rows:
-        prediction = row.prediction or ""
-        reference = render_answer(row.gold, row.scale)
-        token_f1s.append(token_f1(prediction, reference))
-        score = tatqa_score(prediction, row.gold, row.scale)
-        ems.append(score.em)
-        f1s.append(score.f1)
-        if score.scale_correct is not None:
-            scale_hits.append(score.scale_correct)
-        if row.prediction is not None:
-            tokens.append(row.output_tokens)
-        for key in (("type", row.answer_type), ("from", row.answer_from)):
-            groups.setdefault(key, []).append((score.em, score.f1))
-        if score.f1 < 1:
-            wrong.append(row.uid)
-
-    def summary(kind: str) -> dict[str, dict[str, float]]:
-        out = {}
-        for (k, name), values in sorted(groups.items()):
-            if k == kind:
-                out[name] = {
-                    "n": len(values),
-                    "em": round(100 * sum(v[0] for v in values) / len(values), 2),
-                    "f1": round(100 * sum(v[1] for v in values) / len(values), 2),
-                }
-        return out
-
-    n = len(rows)
+    results = [score_row(row) for row in rows]
+    by_type: dict[str, list[QuestionResult]] = {}
+    by_from: dict[str, list[QuestionResult]] = {}
+    by_both: dict[str, dict[str, list[QuestionResult]]] = {}
+    for r in results:
+        by_type.setdefault(r.answer_type, []).append(r)
+        by_from.setdefault(r.answer_from, []).append(r)
+        by_both.setdefault(r.answer_type, {}).setdefault(r.answer_from, []).append(r)
+    summary = official_summary(results)
+    tokens = [r.output_tokens for r in results if r.prediction is not None]
+    n = len(results)
     return RunReport(
         run=run,
         records=n,
-        answered=sum(1 for r in rows if r.prediction is not None),
+        answered=sum(1 for r in results if r.prediction is not None),
         rejected_left_out=rejected,
-        token_f1=sum(token_f1s) / n if n else 0.0,
-        em=sum(ems) / n if n else 0.0,
-        f1=sum(f1s) / n if n else 0.0,
-        scale_accuracy=sum(scale_hits) / len(scale_hits) if scale_hits else None,
+        token_f1=sum(r.token_f1 for r in results) / n if n else 0.0,
+        em=summary.em,
+        f1=summary.f1,
+        scale_accuracy=summary.scale,
         tokens=TokenStats.of(tokens),
-        by_answer_type=summary("type"),
-        by_answer_from=summary("from"),
+        by_answer_type={k: _group(v) for k, v in sorted(by_type.items())},
+        by_answer_from={k: _group(v) for k, v in sorted(by_from.items())},
+        by_type_and_from={
+            k: {f: _group(v) for f, v in sorted(inner.items())}
+            for k, inner in sorted(by_both.items())
+        },
         output_tokens=tokens,
-        wrong=wrong,
+        questions=results,
     )
+
+
+def write_per_question(reports: Sequence[RunReport], path: Path) -> int:
+    """One JSON line per question and run (with "run" first); returns the number of lines."""
+    lines = [
+        json.dumps({"run": r.run, **q.to_json()}, ensure_ascii=False)
+        for r in reports
+        for q in r.questions
+    ]
+    target = path
+    try:
+        target.write_text("".join(line + "\n" for line in lines), "utf-8")
+    except OSError as exc:
+        raise OutputUnusable(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    return len(lines)
 
 
 def reduction(base: float, other: float) -> float:

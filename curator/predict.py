@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from curator.answer_format import render_target
 from curator.domain import BadInput, CuratorError, RecordFilter
 from curator.judges.llm import Backend, estimate_tokens
 from curator.judges.runner import RetryPolicy, call_model
@@ -29,14 +31,14 @@ from curator.store.predictions import (
     replace_imported,
 )
 from curator.store.verdicts import JudgeKey, WorkItem
-
-_ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+from curator.tatqa_metric import SCALES, PredictedAnswer
 
 
 def answer_of(output: str) -> str:
     """The answer in a model's reply: inside <answer> when the model used the rationale form."""
-    found = _ANSWER.findall(output)
-    return found[-1].strip() if found else output.strip()
+    from curator.answer_format import answer_text
+
+    return answer_text(output)
 
 
 def prompt_settings(manifest: Path | None) -> tuple[str, str]:
@@ -136,8 +138,98 @@ class PredictionSource:
         append_predictions(self.store, self.run, results)
 
 
-def read_predictions(path: Path) -> dict[str, str]:
-    """{uid: answer text} from JSON `{uid: answer}` or JSONL `{"uid", "answer"}` lines."""
+@dataclass(frozen=True, slots=True)
+class ImportedAnswer:
+    """One answer of an imported file: text to parse, or a structured (answer, scale)."""
+
+    text: str | None = None
+    answer: PredictedAnswer | None = None
+    scale: str = ""
+
+    @property
+    def structured(self) -> bool:
+        return self.text is None
+
+    def stored(self, uid: str) -> NewPrediction:
+        if self.text is not None:
+            return NewPrediction(
+                uid, "", self.text, raw_output=self.text, output_tokens=estimate_tokens(self.text)
+            )
+        shown = "" if self.answer in (None, []) else render_target(self.answer, self.scale)
+        return NewPrediction(
+            uid,
+            "",
+            shown,
+            raw_output=json.dumps([self.answer, self.scale], ensure_ascii=False),
+            output_tokens=estimate_tokens(shown),
+            answer_json=json.dumps({"answer": self.answer, "scale": self.scale}),
+        )
+
+
+_FORMATS = (
+    'expected the official TAT-QA {uid: [answer, scale]}, {uid: "text"}, or JSON Lines of '
+    '{"uid", "answer", "scale"}'
+)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _structured(source: str, where: str, answer: Any, scale: Any) -> ImportedAnswer:
+    """An answer as the official format holds it: spans, a number or a string, and a scale."""
+    if not isinstance(scale, str) or scale not in SCALES:
+        raise BadInput(
+            source,
+            where,
+            f"scale {scale!r} is not one of " + ", ".join(repr(s) for s in SCALES),
+        )
+    if isinstance(answer, list):
+        if not (all(isinstance(a, str) for a in answer) or all(_is_number(a) for a in answer)):
+            raise BadInput(source, where, "a list answer must hold only strings or only numbers")
+    elif answer is not None and not isinstance(answer, str) and not _is_number(answer):
+        raise BadInput(
+            source, where, "an answer must be a string, a number, a list of spans or null"
+        )
+    return ImportedAnswer(answer=answer, scale=scale)
+
+
+def _from_object(source: str, data: dict[str, Any]) -> dict[str, ImportedAnswer]:
+    """`{uid: [answer, scale]}` (official) or `{uid: text}`; the first value sets which."""
+    out: dict[str, ImportedAnswer] = {}
+    official = bool(data) and isinstance(next(iter(data.values())), list)
+    for uid, value in data.items():
+        where = f"uid {uid!r}"
+        if official:
+            if not isinstance(value, list) or len(value) != 2:
+                raise BadInput(source, where, "expected [answer, scale] like the other answers")
+            out[str(uid)] = _structured(source, where, value[0], value[1])
+        elif isinstance(value, str):
+            out[str(uid)] = ImportedAnswer(text=value)
+        else:
+            raise BadInput(source, where, "expected a text answer like the other answers")
+    return out
+
+
+def _from_row(source: str, where: str, row: Any) -> tuple[str, ImportedAnswer]:
+    if not isinstance(row, dict) or not isinstance(row.get("uid"), str) or "answer" not in row:
+        raise BadInput(source, where, 'expected {"uid": str, "answer": ..., "scale": str}')
+    answer = row["answer"]
+    if "scale" in row:
+        return row["uid"], _structured(source, where, answer, row["scale"])
+    if isinstance(answer, str):
+        return row["uid"], ImportedAnswer(text=answer)
+    return row["uid"], _structured(source, where, answer, "")
+
+
+def read_predictions(path: Path) -> dict[str, ImportedAnswer]:
+    """Answers of a file, by uid, in one of three forms (see `_FORMATS`).
+
+    The official form and JSON Lines rows with "scale" are kept as given and scored exactly as
+    the official script scores them; text answers are parsed by curator.answer_format when
+    scored, like a model's. A JSON Lines row without "scale" whose answer is not text is taken
+    with scale "".
+    """
     source = str(path)
     try:
         text = path.read_text("utf-8")
@@ -147,7 +239,6 @@ def read_predictions(path: Path) -> dict[str, str]:
         raise BadInput(source, "", f"cannot read: {exc.strerror or exc}") from exc
     if not text.strip():
         raise BadInput(source, "", "file is empty")
-    out: dict[str, str] = {}
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -159,15 +250,13 @@ def read_predictions(path: Path) -> dict[str, str]:
             raise BadInput(source, where, f"invalid JSON: {exc.msg}") from exc
         data = None  # several JSON values: JSON Lines, read below line by line
     if isinstance(data, dict):
-        if set(data) == {"uid", "answer"} and isinstance(data["uid"], str):
-            data = {data["uid"]: data["answer"]}
-        for uid, answer in data.items():
-            out[str(uid)] = _answer_text(source, f"uid {uid!r}", answer)
-        return out
+        if "uid" in data and "answer" in data and isinstance(data["uid"], str):
+            uid, answer = _from_row(source, "line 1", data)
+            return {uid: answer}
+        return _from_object(source, data)
     if data is not None:
-        raise BadInput(
-            source, "top level", 'expected {uid: answer} or JSON Lines of {"uid", "answer"}'
-        )
+        raise BadInput(source, "top level", _FORMATS)
+    out: dict[str, ImportedAnswer] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -175,26 +264,11 @@ def read_predictions(path: Path) -> dict[str, str]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise BadInput(source, f"line {number}", f"invalid JSON: {exc.msg}") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("uid"), str) or "answer" not in row:
-            raise BadInput(source, f"line {number}", 'expected {"uid": str, "answer": ...}')
-        if row["uid"] in out:
-            raise BadInput(source, f"line {number}", f"uid {row['uid']!r} appears twice")
-        out[row["uid"]] = _answer_text(source, f"line {number}", row["answer"])
+        uid, answer = _from_row(source, f"line {number}", row)
+        if uid in out:
+            raise BadInput(source, f"line {number}", f"uid {uid!r} appears twice")
+        out[uid] = answer
     return out
-
-
-def _answer_text(source: str, where: str, answer: Any) -> str:
-    if isinstance(answer, str):
-        return answer
-    if isinstance(answer, list) and all(isinstance(a, str) for a in answer):
-        from curator.prompts import SPAN_SEPARATOR
-
-        return SPAN_SEPARATOR.join(answer)
-    if isinstance(answer, int | float) and not isinstance(answer, bool):
-        from curator.prompts import render_number
-
-        return render_number(answer)
-    raise BadInput(source, where, "an answer must be a string, a list of strings or a number")
 
 
 def import_predictions(store: Store, path: Path, run: str) -> int:
@@ -202,6 +276,8 @@ def import_predictions(store: Store, path: Path, run: str) -> int:
     from curator.store.predictions import ensure_run
 
     answers = read_predictions(path)
+    if not answers:
+        raise BadInput(str(path), "", "holds no answers")
     known = known_uids(store, list(answers))
     unknown = [uid for uid in answers if uid not in known]
     if unknown:
@@ -211,14 +287,7 @@ def import_predictions(store: Store, path: Path, run: str) -> int:
             f"not in the store ({len(unknown)} unknown uid{'s' if len(unknown) > 1 else ''})",
         )
     ensure_run(store, run, source="import", options={"file": str(path)})
-    replace_imported(
-        store,
-        run,
-        [
-            NewPrediction(uid, "", text, raw_output=text, output_tokens=estimate_tokens(text))
-            for uid, text in answers.items()
-        ],
-    )
+    replace_imported(store, run, [answer.stored(uid) for uid, answer in answers.items()])
     return len(answers)
 
 

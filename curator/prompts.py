@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from curator.answer_format import render_number as render_number
+from curator.answer_format import render_target
 from curator.domain import AnswerValue, BadInput, Paragraph
 
 TABLE_FORMATS: Final = ("markdown", "html", "json", "latex")
@@ -123,15 +125,10 @@ def _render_context(
 # -- answers --------------------------------------------------------------------------------
 
 
-def render_number(value: float | int) -> str:
-    """A number as the data has it: integers without a decimal point, floats shortest-exact."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
-
-
 def render_answer(answer: AnswerValue, scale: str) -> str:
-    """The gold answer as one string: spans joined, numbers as in the data, scale appended."""
+    """The gold answer as one line for people and judges: spans joined with "; ", numbers as in
+    the data, scale appended. (The export's assistant turn uses `render_target` instead, which
+    a parser can read back exactly.)"""
     if isinstance(answer, list):
         text = SPAN_SEPARATOR.join(answer)
     elif isinstance(answer, int | float):
@@ -282,8 +279,8 @@ DEFAULT_SYSTEM_PROMPT: Final = (
     "You are a financial analyst. You answer questions about a company's financial report "
     "using only the table and paragraphs you are given. Find the figures the question needs, "
     "calculate when it asks for a change, a ratio, an average or a count, and reply with the "
-    "answer alone: concise, numbers as they appear in the report, several items separated by "
-    "semicolons, and the scale (thousand, million, billion) or a % sign where it applies."
+    "answer alone: concise, numbers as they appear in the report, several items on separate "
+    "lines, and the scale (thousand, million, billion) or a % sign where it applies."
 )
 
 
@@ -356,7 +353,7 @@ def training_example(
         table_format=table_format,
         context=context,
     )
-    answer_text = render_answer(answer, scale)
+    answer_text = render_target(answer, scale)
     if rationale:
         reasoning = derivation.strip() or "The answer is stated in the report."
         assistant = (

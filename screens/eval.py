@@ -21,8 +21,7 @@ from curator.screens.text import flatten, literal
 
 @dataclass
 class EvalLoaded(Message):
-    reports: list[Any]
-    rows: dict[str, dict[str, Any]]  # run -> uid -> scored row
+    reports: list[Any]  # curator.evaluate.RunReport, whose questions are the scored rows
 
 
 class EvalScreen(Screen[None]):
@@ -42,7 +41,7 @@ class EvalScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.reports: list[Any] = []
-        self.rows: dict[str, dict[str, Any]] = {}
+        self.rows: dict[str, dict[str, Any]] = {}  # run -> uid -> QuestionResult
         self.run_index = 0
 
     def compose(self) -> ComposeResult:
@@ -70,16 +69,16 @@ class EvalScreen(Screen[None]):
         from curator.store.predictions import run_names, scored_rows
 
         store = self.app.store  # type: ignore[attr-defined]
-        reports, rows = [], {}
+        reports = []
         for run in run_names(store):
             scored, rejected = scored_rows(store, run)
             reports.append(report(run, scored, rejected))
-            rows[run] = {r.uid: r for r in scored}
-        self.post_message(EvalLoaded(reports, rows))
+        self.post_message(EvalLoaded(reports))
 
     @on(EvalLoaded)
     def _loaded(self, message: EvalLoaded) -> None:
-        self.reports, self.rows = message.reports, message.rows
+        self.reports = message.reports
+        self.rows = {r.run: {q.uid: q for q in r.wrong} for r in self.reports}
         if not self.reports:
             self.query_one("#eval-table", Static).update(
                 Text("No prediction runs yet: see `curator predict`.", style="dim")
@@ -111,19 +110,18 @@ class EvalScreen(Screen[None]):
         run = self.reports[self.run_index]
         self.query_one("#eval-run", Static).update(
             Text(
-                f" {run.run}: {len(run.wrong):,} records not fully right (tab: next run)",
+                f" {run.run}: {len(run.wrong):,} questions not exactly right (tab: next run)",
                 style="bold",
             )
         )
         options = self.query_one("#eval-wrong", OptionList)
         options.clear_options()
-        for uid in run.wrong:
-            row = self.rows[run.run][uid]
-            options.add_option(Option(literal(row.question, one_line=True), id=uid))
+        for row in run.wrong:
+            options.add_option(Option(literal(row.question, one_line=True), id=row.uid))
         if run.wrong:
             options.highlighted = 0
             options.focus()
-            self._detail(run.wrong[0])
+            self._detail(run.wrong[0].uid)
         else:
             self.query_one("#eval-detail", Static).update("")
 
@@ -150,14 +148,19 @@ class EvalScreen(Screen[None]):
             self._detail(event.option.id)
 
     def _detail(self, uid: str) -> None:
-        from curator.evaluate import tatqa_score, token_f1
-        from curator.prompts import render_answer
+        """The same row `curator eval --per-question` writes, shown for one question."""
+        from curator.answer_format import render_target
 
         run = self.reports[self.run_index].run
         row = self.rows[run][uid]
-        gold = render_answer(row.gold, row.scale)
-        predicted = row.prediction if row.prediction is not None else f"(error: {row.error})"
-        score = tatqa_score(row.prediction or "", row.gold, row.scale)
+        gold = render_target(row.gold, row.gold_scale)
+        if row.prediction is None:
+            predicted = "(no answer)"
+        elif row.text is not None:
+            predicted = row.text
+        else:
+            predicted = f"{row.prediction!r} scale {row.pred_scale!r}"
+        scale = "scale right" if row.scale_correct else "scale wrong"
         parts = [
             Text("Question", style="bold underline"),
             literal(row.question),
@@ -169,8 +172,8 @@ class EvalScreen(Screen[None]):
             literal(predicted, "red"),
             Text(""),
             Text(
-                f"TAT-QA EM {score.em:.0f} · F1 {score.f1:.2f} · token F1 "
-                f"{token_f1(row.prediction or '', gold):.1f} · {row.output_tokens} output tokens "
+                f"TAT-QA EM {row.em:.0f} · F1 {row.f1:.2f} · {scale} · token F1 "
+                f"{row.token_f1:.1f} · {row.output_tokens} output tokens "
                 f"· {row.answer_type} from {row.answer_from}",
                 style="dim",
             ),

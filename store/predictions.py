@@ -32,6 +32,7 @@ class NewPrediction:
     latency_ms: float = 0.0
     attempts: int = 1
     error: str = ""
+    answer_json: str | None = None  # {"answer", "scale"} of a structured import
 
     @property
     def verdict(self) -> str:
@@ -99,6 +100,7 @@ def append_predictions(store: Store, run: str, predictions: list[NewPrediction])
             "latency_ms": pa.array([p.latency_ms for p in predictions], pa.float64()),
             "attempts": pa.array([p.attempts for p in predictions], pa.int32()),
             "error": [p.error for p in predictions],
+            "answer_json": pa.array([p.answer_json for p in predictions], pa.string()),
             "created_at": pa.array([now] * len(predictions), pa.timestamp("us")),
         }
     )
@@ -127,7 +129,7 @@ def replace_imported(store: Store, run: str, predictions: list[NewPrediction]) -
 
 @dataclass(frozen=True, slots=True)
 class ScoredRow:
-    """A record with its gold (curated) answer and one run's prediction."""
+    """A record with its gold (curated) answer and one run's prediction (None: no answer)."""
 
     run: str
     uid: str
@@ -139,6 +141,8 @@ class ScoredRow:
     prediction: str | None
     output_tokens: int
     error: str
+    answer_json: str | None = None
+    split: str = ""
 
 
 def run_names(store: Store) -> list[str]:
@@ -147,27 +151,61 @@ def run_names(store: Store) -> list[str]:
     return [r[0] for r in rows]
 
 
-def scored_rows(store: Store, run: str) -> tuple[list[ScoredRow], int]:
-    """Gold vs the run's latest answer per record, and how many rejected records were left out."""
+def scored_rows(
+    store: Store, run: str, splits: tuple[str, ...] = ()
+) -> tuple[list[ScoredRow], int]:
+    """Every record the run is scored on, with its latest answer (None when it has none), in
+    record order, and how many rejected records were left out.
+
+    The records scored are those of `splits`, by default the splits the run answered anything
+    in: a question of those splits without an answer is scored as missing (0), as the official
+    TAT-QA script scores a question missing from the prediction file.
+    """
     with store.connection() as con:
         exists = con.execute("SELECT 1 FROM prediction_runs WHERE name = ?", [run]).fetchall()
         if not exists:
             raise CuratorError(f"no prediction run named {run!r}; see `curator predict`")
+        if not splits:
+            splits = tuple(
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT r.split FROM predictions p JOIN records r "
+                    "ON r.uid = p.record_uid WHERE p.run_name = ? ORDER BY 1",
+                    [run],
+                ).fetchall()
+            )
         rows = con.execute(
             f"SELECT r.uid, {_CURATED['question']}, CAST({_CURATED['answer']} AS VARCHAR), "
             f"{_CURATED['scale']}, r.answer_type, r.answer_from, p.answer_text, p.output_tokens, "
-            "p.error, coalesce(s.status, 'pending') FROM ("
+            "p.error, coalesce(s.status, 'pending'), p.answer_json, r.split, "
+            "p.record_uid IS NOT NULL FROM records r LEFT JOIN ("
             "SELECT * FROM predictions WHERE run_name = ? "
             "QUALIFY row_number() OVER (PARTITION BY record_uid ORDER BY created_at DESC, "
-            "error = '' DESC) = 1) p JOIN records r ON r.uid = p.record_uid "
-            "LEFT JOIN record_state s ON s.record_uid = r.uid ORDER BY r.seq",
-            [run],
+            "error = '' DESC) = 1) p ON r.uid = p.record_uid "
+            "LEFT JOIN record_state s ON s.record_uid = r.uid "
+            "WHERE r.split IN (SELECT unnest(?::VARCHAR[])) ORDER BY r.seq",
+            [run, list(splits)],
         ).fetchall()
     out, rejected = [], 0
-    for uid, question, gold, scale, kind, source, text, tokens, error, status in rows:
+    for (
+        uid,
+        question,
+        gold,
+        scale,
+        kind,
+        source,
+        text,
+        tokens,
+        error,
+        status,
+        answer_json,
+        split,
+        has_row,
+    ) in rows:
         if status == "rejected":
             rejected += 1
             continue
+        answered = has_row and not error
         out.append(
             ScoredRow(
                 run,
@@ -177,9 +215,11 @@ def scored_rows(store: Store, run: str) -> tuple[list[ScoredRow], int]:
                 scale,
                 kind,
                 source,
-                None if error else text,
-                int(tokens),
-                error,
+                text if answered else None,
+                int(tokens) if answered else 0,
+                error or "",
+                answer_json if answered else None,
+                split,
             )
         )
     return out, rejected

@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_TATQA = ROOT.parent / "shared" / "data" / "tatqa"
 SAMPLE_DATA = ROOT / "sample_data"
+OFFICIAL_TATQA = ROOT.parent / "shared" / "reference" / "tatqa_official"
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +25,30 @@ def tatqa_dir() -> Path:
             pytest.fail(f"{SHARED_TATQA} is missing and CURATOR_REQUIRE_SHARED=1")
         pytest.skip(f"{SHARED_TATQA} not present (fresh clone without the shared data)")
     return SHARED_TATQA
+
+
+@pytest.fixture(scope="session")
+def tatqa_official() -> Any:
+    """The official TAT-QA `tatqa_metric` module (the oracle for metric tests).
+
+    Skipped when ../shared/reference/tatqa_official or its numpy/scipy/pandas are absent, unless
+    CURATOR_REQUIRE_SHARED=1 (CI), where that is a failure.
+    """
+    import importlib
+    import sys
+
+    if not (OFFICIAL_TATQA / "tatqa_metric.py").is_file():
+        if os.environ.get("CURATOR_REQUIRE_SHARED") == "1":
+            pytest.fail(f"{OFFICIAL_TATQA} is missing and CURATOR_REQUIRE_SHARED=1")
+        pytest.skip(f"{OFFICIAL_TATQA} not present")
+    if str(OFFICIAL_TATQA) not in sys.path:
+        sys.path.insert(0, str(OFFICIAL_TATQA))
+    try:
+        return importlib.import_module("tatqa_metric")
+    except ImportError as exc:
+        if os.environ.get("CURATOR_REQUIRE_SHARED") == "1":
+            raise
+        pytest.skip(f"the official TAT-QA script cannot be imported: {exc}")
 
 
 @pytest.fixture

@@ -3,15 +3,75 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-from curator.domain import CuratorError
-from curator.export.manifest import api_hyperparameters
-from curator.export.run import MANIFEST_FILE, TRAIN_FILE, VALIDATION_FILE
+from curator.domain import BadInput, CuratorError
+from curator.export.manifest import DEFAULT_BASE_MODELS, api_hyperparameters
+from curator.export.run import MANIFEST_FILE, TRAIN_FILE, UIDS_FILES, VALIDATION_FILE
 
-#: The base model the Bedrock fine-tuning post used; a setting, overridable per call.
-DEFAULT_BASE_MODEL = "anthropic.claude-3-haiku-20240307-v1:0:200k"
+#: The base model the Bedrock fine-tuning post used (the bedrock-claude target's default).
+DEFAULT_BASE_MODEL = DEFAULT_BASE_MODELS["bedrock-claude"]
+#: Bedrock's pattern for jobName and customModelName (at most 63 characters).
+_BEDROCK_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9+\-.])*")
+_NAME_MAX = 63
+_FAMILY = {"bedrock-claude": "anthropic.", "bedrock-nova": "amazon.nova"}
+
+
+def check_job_name(name: str) -> str:
+    """A job name Bedrock accepts, or a clear error."""
+    if len(name) > _NAME_MAX or not _BEDROCK_NAME.fullmatch(name):
+        raise BadInput(
+            "--name",
+            "",
+            f"job name {name!r}: Bedrock wants at most {_NAME_MAX} letters, digits, '-', '+' "
+            "or '.', starting with a letter or digit",
+        )
+    return name
+
+
+def custom_model_name(job_name: str) -> str:
+    """`<job name>-model`, made to fit Bedrock's customModelName pattern and 63 characters."""
+    cleaned = re.sub(r"[^a-zA-Z0-9+\-.]", "-", job_name).lstrip("-+.") or "curator"
+    name = f"{cleaned[: _NAME_MAX - len('-model')]}-model"
+    assert _BEDROCK_NAME.fullmatch(name), name
+    return name
+
+
+#: The setting ([export] section) that overrides each target's base model.
+BASE_MODEL_SETTINGS: Final = {"bedrock-claude": "base_model", "bedrock-nova": "nova_base_model"}
+
+
+def configured_base_model(export_dir: Path, sections: dict[str, Any]) -> str | None:
+    """The [export] setting naming the base model for this export's target, if any."""
+    try:
+        target = json.loads((export_dir / MANIFEST_FILE).read_text("utf-8")).get("target")
+    except (OSError, ValueError, AttributeError):
+        return None  # start_job reports the unusable manifest
+    key = BASE_MODEL_SETTINGS.get(str(target))
+    value = sections.get("export", {}).get(key) if key else None
+    return str(value) if value else None
+
+
+def base_model_for(manifest: dict[str, Any], override: str | None = None) -> str:
+    """The base model: `override` (flag or setting), else the manifest's, else its target's
+    default; refused when it belongs to another family than the export's target."""
+    target = str(manifest.get("target", "bedrock-claude"))
+    if target not in DEFAULT_BASE_MODELS:
+        raise CuratorError(
+            f"the export's target is {target!r}; Bedrock fine-tunes only "
+            f"{' and '.join(DEFAULT_BASE_MODELS)} exports"
+        )
+    model = override or manifest.get("base_model") or DEFAULT_BASE_MODELS[target]
+    family = _FAMILY[target]
+    bare = str(model).rsplit("/", 1)[-1]  # an ARN ends with the model id
+    if not bare.startswith(family):
+        raise CuratorError(
+            f"base model {model!r} does not match the export's target {target} "
+            f"(expected a {family}* model such as {DEFAULT_BASE_MODELS[target]})"
+        )
+    return str(model)
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -28,7 +88,7 @@ def upload_export(export_dir: Path, s3_uri: str, *, region: str | None = None) -
     bucket, prefix = split_s3(s3_uri)
     s3 = boto3.client("s3", region_name=region)
     uris = {}
-    for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE):
+    for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE, *UIDS_FILES.values()):
         path = export_dir / name
         if path.exists():
             key = f"{prefix}/{name}" if prefix else name
@@ -43,24 +103,31 @@ def start_job(
     *,
     role_arn: str,
     name: str,
-    base_model: str = DEFAULT_BASE_MODEL,
+    base_model: str | None = None,
     region: str | None = None,
 ) -> dict[str, Any]:
-    """Upload the export and call create_model_customization_job with its hyperparameters."""
+    """Upload the export and call create_model_customization_job with its hyperparameters and
+    the base model of its target (`base_model` overrides it)."""
     import boto3
 
     manifest_path = export_dir / MANIFEST_FILE
     if not manifest_path.exists():
         raise CuratorError(f"{export_dir}: no {MANIFEST_FILE}; run `curator export` first")
-    manifest = json.loads(manifest_path.read_text("utf-8"))
+    try:
+        manifest = json.loads(manifest_path.read_text("utf-8"))
+        manifest["hyperparameters"].items()
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, AttributeError) as exc:
+        raise BadInput(str(manifest_path), "", f"not an export manifest ({exc})") from exc
+    check_job_name(name)
+    model = base_model_for(manifest, base_model)
     uris = upload_export(export_dir, s3_uri, region=region)
     bucket, prefix = split_s3(s3_uri)
     bedrock = boto3.client("bedrock", region_name=region)
     request: dict[str, Any] = {
         "jobName": name,
-        "customModelName": f"{name}-model",
+        "customModelName": custom_model_name(name),
         "roleArn": role_arn,
-        "baseModelIdentifier": base_model,
+        "baseModelIdentifier": model,
         "customizationType": "FINE_TUNING",
         "trainingDataConfig": {"s3Uri": uris[TRAIN_FILE]},
         "outputDataConfig": {"s3Uri": f"s3://{bucket}/{prefix + '/' if prefix else ''}output/"},

@@ -19,7 +19,7 @@ from typing import Any
 
 from curator import __version__
 from curator.domain import CuratorError, RecordFilter
-from curator.export.manifest import recommend_hyperparameters
+from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
 from curator.export.splits import split_by_context, stratified_sample
 from curator.export.targets import TARGETS, Target, dumps, estimate_tokens
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
@@ -29,6 +29,9 @@ from curator.store.exports import CuratedRecord, curated_records, judge_versions
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
 MANIFEST_FILE = "manifest.json"
+#: Beside each JSONL, the record uid of each of its lines, in order (Bedrock refuses extra keys
+#: inside the JSONL, so the uids live next to it).
+UIDS_FILES = {TRAIN_FILE: "train.uids.txt", VALIDATION_FILE: "validation.uids.txt"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +51,9 @@ class ExportOptions:
 
 def _line(
     target: Target, record: CuratedRecord, options: ExportOptions, contexts: dict[str, str]
-) -> str:
-    """One checked JSONL line; raises when the built object breaks the target's rules."""
+) -> tuple[str, str]:
+    """One checked JSONL line and its assistant turn; raises when the built object breaks the
+    target's rules."""
     context = contexts.get(record.context_uid)
     if context is None:
         context = render_context(record.table, record.paragraphs, options.table_format)
@@ -70,7 +74,7 @@ def _line(
     problems = target.check(obj)
     if problems:
         raise CuratorError(f"record {record.uid!r} cannot be exported: {'; '.join(problems)}")
-    return dumps(obj)
+    return dumps(obj), example.assistant
 
 
 def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any]:
@@ -99,22 +103,28 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
     staging = Path(tempfile.mkdtemp(prefix=".curator-export-", dir=out_dir.parent))
     try:
         stats: dict[str, Any] = {}
+        answers: dict[str, list[int]] = {}
         for name, part in ((TRAIN_FILE, train), (VALIDATION_FILE, validation)):
             if name == VALIDATION_FILE and not part:
                 continue
-            tokens = _write(target, staging / name, part, options)
-            stats[name] = tokens
+            stats[name], answers[name] = _write(target, staging / name, part, options)
+            (staging / UIDS_FILES[name]).write_text(
+                "".join(f"{r.uid}\n" for r in part), "utf-8", newline="\n"
+            )
         # Every line was checked as it was built (see _line); the files' limits are checked here.
         for name in stats:
             problems = validate_file(staging / name, options.target, lines=False)
             if problems:
                 raise CuratorError(f"export does not fit the target: {problems[0]}")
         manifest = _manifest(store, target, train, validation, stats, staging, options)
+        manifest["target_output_tokens"] = {
+            name: _token_stats(values) for name, values in answers.items()
+        }
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8"
         )
         out_dir.mkdir(parents=True, exist_ok=True)
-        for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE):
+        for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE, *UIDS_FILES.values()):
             (out_dir / name).unlink(missing_ok=True)
             if (staging / name).exists():
                 (staging / name).replace(out_dir / name)
@@ -141,6 +151,11 @@ def _check_counts(target: Target, n_train: int, n_validation: int) -> None:
             f"{n_train + n_validation:,} records in all; {target.name} allows at most "
             f"{limits.max_total:,}: lower --max-train"
         )
+    if 0 < n_validation < limits.min_validation:
+        raise CuratorError(
+            f"only {n_validation} validation records; {target.name} needs at least "
+            f"{limits.min_validation} (raise --validation-fraction, or 0 for no validation file)"
+        )
     if n_train < limits.min_train:
         raise CuratorError(
             f"only {n_train} training records; {target.name} needs at least {limits.min_train} "
@@ -150,15 +165,29 @@ def _check_counts(target: Target, n_train: int, n_validation: int) -> None:
 
 def _write(
     target: Target, path: Path, records: Iterable[CuratedRecord], options: ExportOptions
-) -> list[int]:
-    tokens = []
+) -> tuple[list[int], list[int]]:
+    """Write the lines; (estimated tokens per line, estimated tokens per assistant answer)."""
+    tokens, answers = [], []
     contexts: dict[str, str] = {}
     with path.open("w", encoding="utf-8", newline="\n") as fh:
         for record in records:
-            line = _line(target, record, options, contexts)
+            line, answer = _line(target, record, options, contexts)
             fh.write(line + "\n")
             tokens.append(estimate_tokens(line))
-    return tokens
+            answers.append(estimate_tokens(answer))
+    return tokens, answers
+
+
+def _token_stats(values: list[int]) -> dict[str, Any]:
+    if not values:
+        return {"records": 0}
+    return {
+        "records": len(values),
+        "total": sum(values),
+        "mean": round(statistics.mean(values), 1),
+        "median": statistics.median(values),
+        "max": max(values),
+    }
 
 
 def _sha256(path: Path) -> str:
@@ -188,32 +217,24 @@ def _manifest(
             "source": dict(sorted(Counter(r.source for r in records).items())),
         }
 
-    def token_stats(values: list[int]) -> dict[str, Any]:
-        if not values:
-            return {"records": 0}
-        return {
-            "records": len(values),
-            "total": sum(values),
-            "mean": round(statistics.mean(values), 1),
-            "median": statistics.median(values),
-            "max": max(values),
-        }
-
     files = {
-        name: {
+        file: {
             "records": len(tokens[name]),
-            "bytes": (staging / name).stat().st_size,
-            "sha256": _sha256(staging / name),
+            "bytes": (staging / file).stat().st_size,
+            "sha256": _sha256(staging / file),
         }
         for name in tokens
+        for file in (name, UIDS_FILES[name])
     }
     return {
         "curator_version": __version__,
         "target": target.name,
         "store": str(store.path.resolve()),
         "files": files,
+        "uids": {name: UIDS_FILES[name] for name in tokens},
+        "answer_format": "one span per line, the scale after the last one (curator.answer_format)",
         "splits": {"train": counts(train), "validation": counts(validation)},
-        "tokens_estimated": {name: token_stats(t) for name, t in tokens.items()},
+        "tokens_estimated": {name: _token_stats(t) for name, t in tokens.items()},
         "judges": judge_versions(store),
         "options": {
             "table_format": options.table_format,
@@ -232,7 +253,8 @@ def _manifest(
                 "answer_sources": list(options.filt.answer_sources),
             },
         },
-        "hyperparameters": recommend_hyperparameters(len(train)),
+        "base_model": DEFAULT_BASE_MODELS.get(target.name),
+        "hyperparameters": recommend_hyperparameters(len(train), target.name),
     }
 
 
@@ -278,7 +300,37 @@ def validate_file(
         problems.append(f"{path}: {count:,} records; {target.name} allows {most:,} for {kind}")
     if kind == "train" and count < limits.min_train:
         problems.append(f"{path}: {count} records; {target.name} needs at least {limits.min_train}")
+    if kind == "validation" and count < limits.min_validation:
+        problems.append(
+            f"{path}: {count} records; {target.name} needs at least {limits.min_validation} "
+            "for validation"
+        )
     max_bytes = limits.max_validation_bytes if kind == "validation" else limits.max_train_bytes
     if size > max_bytes:
         problems.append(f"{path}: {size:,} bytes; at most {max_bytes:,} for {kind}")
+    return problems
+
+
+def count_lines(path: Path) -> int:
+    """Non-blank lines of a file (0 when it cannot be read; validate_file reports that)."""
+    try:
+        with path.open("rb") as fh:
+            return sum(1 for raw in fh if raw.strip())
+    except OSError:
+        return 0
+
+
+def validate_files(paths: list[Path], target_name: str, kind: str | None = None) -> list[str]:
+    """`validate_file` for each file, and the target's limit on all records together (a
+    training and a validation file given together count towards one total)."""
+    problems: list[str] = []
+    for path in paths:
+        problems += validate_file(path, target_name, kind)
+    limits = TARGETS[target_name].limits
+    total = sum(count_lines(p) for p in paths)
+    if len(paths) > 1 and total > limits.max_total:
+        problems.append(
+            f"{len(paths)} files: {total:,} records in all; {target_name} allows at most "
+            f"{limits.max_total:,}"
+        )
     return problems

@@ -25,6 +25,7 @@ class Limits:
     max_tokens_per_record: int
     max_train_bytes: int
     max_validation_bytes: int
+    min_validation: int = 0  # a validation file, when there is one, has at least this many
 
 
 def estimate_tokens(text: str) -> int:
@@ -33,7 +34,8 @@ def estimate_tokens(text: str) -> int:
 
 class Target:
     name: str = ""
-    limits: Limits = Limits(10_000, 1_000, 10_000, 32, 32_000, 10 * 1024**3, 1024**3)
+    # Claude 3 Haiku (AWS's validator): 32-10,000 training, 32-1,000 validation, 10,000 in all.
+    limits: Limits = Limits(10_000, 1_000, 10_000, 32, 32_000, 10 * 1024**3, 1024**3, 32)
 
     def build(self, example: TrainingExample) -> dict[str, Any]:
         raise NotImplementedError
@@ -123,7 +125,8 @@ class BedrockNova(Target):
     """The `bedrock-conversation-2024` schema: system and content as lists of text blocks."""
 
     name = "bedrock-nova"
-    limits = Limits(20_000, 1_000, 20_000, 8, 32_000, 10 * 1024**3, 1024**3)
+    # Nova (AWS's validator): 8-20,000 training and 8-20,000 validation records.
+    limits = Limits(20_000, 20_000, 20_000, 8, 32_000, 10 * 1024**3, 1024**3, 8)
 
     def build(self, example: TrainingExample) -> dict[str, Any]:
         return {

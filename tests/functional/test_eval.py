@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.prompts import render_answer
+from curator.answer_format import render_target
 from curator.store import Store
 from curator.store.reviews import decide
 from tests.conftest import SAMPLE_DATA, CliResult, write_json
@@ -31,7 +31,7 @@ def store_with_gold(tmp_path: Path, run_cli: Run) -> tuple[Path, dict[str, str]]
         ).fetchall()
     decide(store, rows[0][0], "reject", "ana")
     # Questions repeat across companies; the first paragraph names the company.
-    gold = {f"{q}|{p[:40]}": render_answer(json.loads(a), s) for _, q, a, s, p in rows}
+    gold = {f"{q}|{p[:40]}": render_target(json.loads(a), s) for _, q, a, s, p in rows}
     return db, gold
 
 
@@ -179,10 +179,11 @@ def test_import_predictions_and_bad_files(
     good.write_text("\n".join(json.dumps({"uid": u, "answer": "1"}) for u in uids) + "\n")
     ok = run_cli("--db", db, "predict", "--import", good, "--name", "vendor")
     assert ok.code == 0 and "imported 30 answers" in ok.out
-    as_json = write_json(tmp_path / "answers.json", {uids[1]: ["a", "b"], uids[2]: 3.5})
+    as_json = write_json(tmp_path / "answers.json", {uids[1]: [["a", "b"], ""], uids[2]: [3.5, ""]})
     assert run_cli("--db", db, "predict", "--import", as_json, "--name", "vendor2").code == 0
-    report = json.loads(run_cli("--db", db, "eval", "vendor2", "--json").out)
-    assert report["runs"][0]["records"] == 2
+    report = json.loads(run_cli("--db", db, "eval", "vendor2", "--json").out)["runs"][0]
+    # Every question of the split is scored; the 27 without an answer score 0.
+    assert (report["records"], report["answered"], report["rejected_left_out"]) == (29, 2, 1)
 
     cases = {
         "not json": ("{oops", "invalid JSON"),
@@ -193,7 +194,19 @@ def test_import_predictions_and_bad_files(
             f'{{"uid": "{uids[0]}", "answer": "1"}}\n{{"uid": "{uids[0]}", "answer": "2"}}\n',
             "appears twice",
         ),
-        "bad answer": (json.dumps({uids[0]: {"x": 1}}), "an answer must be"),
+        "bad answer": (json.dumps({uids[0]: {"x": 1}}), "expected a text answer"),
+        "bad official answer": (json.dumps({uids[0]: [{"x": 1}, ""]}), "an answer must be"),
+        "official, then text": (
+            json.dumps({uids[0]: ["1", ""], uids[1]: "2"}),
+            "expected [answer, scale] like the other answers",
+        ),
+        "bad scale": (json.dumps({uids[0]: ["1", "millions"]}), "scale 'millions' is not one"),
+        "mixed list": (json.dumps({uids[0]: [["a", 1], ""]}), "only strings or only numbers"),
+        "bad scale line": (
+            json.dumps({"uid": uids[0], "answer": "1", "scale": None}) + "\n",
+            "scale None is not one",
+        ),
+        "nothing": ("{}", "holds no answers"),
         "empty": ("", "file is empty"),
     }
     for name, (content, message) in cases.items():
@@ -204,3 +217,52 @@ def test_import_predictions_and_bad_files(
         assert message in result.err and str(path) in result.err, (name, result.err)
     missing = run_cli("--db", db, "eval", "nobody")
     assert missing.code == 1 and "no prediction run named 'nobody'" in missing.err
+
+
+def test_the_three_import_forms_score_alike(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """Official [answer, scale], JSON Lines with "scale", and plain text give the same scores."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        rows = con.execute(
+            "SELECT uid, CAST(answer AS VARCHAR), scale FROM records ORDER BY seq"
+        ).fetchall()
+    official, text = {}, {}
+    for i, (uid, answer, scale) in enumerate(rows):
+        value = json.loads(answer)
+        if i % 4 == 1:
+            scale = "billion" if scale != "billion" else ""  # a wrong scale
+        if i % 4 == 2:
+            value = ["something else"]
+        if i % 7 == 3:
+            continue  # missing
+        official[uid] = [value, scale]
+        text[uid] = render_target(value, scale)
+    forms = {
+        "official.json": json.dumps(official),
+        "rows.jsonl": "".join(
+            json.dumps({"uid": u, "answer": a, "scale": s}) + "\n" for u, (a, s) in official.items()
+        ),
+        "text.json": json.dumps(text),
+    }
+    reports = []
+    for name, content in forms.items():
+        path = tmp_path / name
+        path.write_text(content, "utf-8")
+        run = name.split(".")[0]
+        assert run_cli("--db", db, "predict", "--import", path, "--name", run).code == 0
+        result = run_cli("--db", db, "eval", run, "--json")
+        reports.append(json.loads(result.out)["runs"][0])
+    keys = ("records", "answered", "tatqa_em", "tatqa_f1", "scale_accuracy", "by_answer_type")
+    assert [{k: r[k] for k in keys} for r in reports[1:]] == [{k: reports[0][k] for k in keys}] * 2
+    # The first record is rejected: left out though answered.
+    assert reports[0]["answered"] == len(official) - 1 < reports[0]["records"] == 29
+    assert 0 < reports[0]["tatqa_em"] < 100
+
+    unwritable = run_cli(
+        "--db", db, "eval", "official", "--per-question", tmp_path / "no" / "such" / "x.jsonl"
+    )
+    assert unwritable.code == 3 and "cannot write" in unwritable.err
+    other = json.loads(run_cli("--db", db, "eval", "official", "--split", "test", "--json").out)
+    assert other["runs"][0]["records"] == 0

@@ -18,6 +18,8 @@ from tests.conftest import SAMPLE_DATA, CliResult
 from tests.fakes.aws import apply_env, moto_server
 
 Run = Callable[..., CliResult]
+#: The sample has 150 records; Claude 3 Haiku wants at least 32 in a validation file.
+VF = ("--validation-fraction", "0.3")
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def lines(path: Path) -> list[dict[str, Any]]:
 
 def test_export_writes_valid_splits_by_context(run_cli: Run, curated: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run_cli("--db", curated, "export", out, "--json")
+    result = run_cli("--db", curated, "export", out, *VF, "--json")
     assert result.code == 0, result.err
     manifest = json.loads(result.out)
     train, validation = lines(out / "train.jsonl"), lines(out / "validation.jsonl")
@@ -77,10 +79,10 @@ def test_two_exports_are_byte_identical_and_seed_matters(
     run_cli: Run, curated: Path, tmp_path: Path
 ) -> None:
     for name in ("a", "b"):
-        assert run_cli("--db", curated, "export", tmp_path / name, "--seed", "7").code == 0
+        assert run_cli("--db", curated, "export", tmp_path / name, *VF, "--seed", "7").code == 0
     for f in ("train.jsonl", "validation.jsonl"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
-    assert run_cli("--db", curated, "export", tmp_path / "c", "--seed", "8").code == 0
+    assert run_cli("--db", curated, "export", tmp_path / "c", *VF, "--seed", "8").code == 0
     assert (tmp_path / "a" / "validation.jsonl").read_bytes() != (
         tmp_path / "c" / "validation.jsonl"
     ).read_bytes()
@@ -89,7 +91,7 @@ def test_two_exports_are_byte_identical_and_seed_matters(
 @pytest.mark.parametrize("target", ["bedrock-claude", "bedrock-nova", "openai-chat"])
 def test_each_target_format(run_cli: Run, curated: Path, tmp_path: Path, target: str) -> None:
     out = tmp_path / target
-    assert run_cli("--db", curated, "export", out, "--target", target).code == 0
+    assert run_cli("--db", curated, "export", out, *VF, "--target", target).code == 0
     first = lines(out / "train.jsonl")[0]
     if target == "bedrock-claude":
         assert set(first) == {"system", "messages"}
@@ -116,6 +118,7 @@ def test_rationale_table_format_and_system_prompt(
         curated,
         "export",
         out,
+        *VF,
         "--rationale",
         "--table-format",
         "html",
@@ -131,12 +134,12 @@ def test_rationale_table_format_and_system_prompt(
 
 
 def test_caps_and_sampling(run_cli: Run, curated: Path, tmp_path: Path) -> None:
-    sampled = run_cli("--db", curated, "export", tmp_path / "s", "--max-train", "40", "--json")
+    sampled = run_cli("--db", curated, "export", tmp_path / "s", *VF, "--max-train", "40", "--json")
     manifest = json.loads(sampled.out)
     assert manifest["splits"]["train"]["records"] == 40
     types = manifest["splits"]["train"]["answer_type"]
     assert set(types) == {"arithmetic", "count", "multi-span", "span"}  # the mix is kept
-    too_few = run_cli("--db", curated, "export", tmp_path / "t", "--max-train", "10")
+    too_few = run_cli("--db", curated, "export", tmp_path / "t", *VF, "--max-train", "10")
     assert too_few.code == 1 and "needs at least 32" in too_few.err
     assert not (tmp_path / "t").exists()
 
@@ -144,7 +147,7 @@ def test_caps_and_sampling(run_cli: Run, curated: Path, tmp_path: Path) -> None:
 def test_nothing_to_export_is_a_clear_error(run_cli: Run, tmp_path: Path) -> None:
     db = tmp_path / "empty.duckdb"
     run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
-    result = run_cli("--db", db, "export", tmp_path / "out")
+    result = run_cli("--db", db, "export", tmp_path / "out", *VF)
     assert result.code == 1 and "nothing to export" in result.err
     judged = run_cli("--db", db, "judge", "--judge", "rules")
     assert judged.code == 0
@@ -241,13 +244,19 @@ def test_export_to_s3_and_finetune_against_moto(
 
         s3 = boto3.client("s3", endpoint_url=url)
         s3.create_bucket(Bucket="tatqa")
-        exported = run_cli("--db", curated, "export", "s3://tatqa/v1", "--json")
+        exported = run_cli("--db", curated, "export", "s3://tatqa/v1", *VF, "--json")
         assert exported.code == 0, exported.err
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="tatqa")["Contents"]}
-        assert keys == {"v1/train.jsonl", "v1/validation.jsonl", "v1/manifest.json"}
+        assert keys == {
+            "v1/train.jsonl",
+            "v1/validation.jsonl",
+            "v1/manifest.json",
+            "v1/train.uids.txt",
+            "v1/validation.uids.txt",
+        }
 
         out = tmp_path / "out"
-        assert run_cli("--db", curated, "export", out).code == 0
+        assert run_cli("--db", curated, "export", out, *VF).code == 0
         started = run_cli(
             "finetune",
             "start",
@@ -268,3 +277,119 @@ def test_export_to_s3_and_finetune_against_moto(
         assert job["hyperParameters"]["batchSize"] == "8"
         assert all(isinstance(v, str) for v in job["hyperParameters"].values())
         assert "haiku" in job["baseModel"]
+
+        # A Nova export is fine-tuned from Nova with Nova's hyperparameters.
+        nova = tmp_path / "nova"
+        assert run_cli("--db", curated, "export", nova, *VF, "--target", "bedrock-nova").code == 0
+        name = "nova_ft 1" + "x" * 60  # not a valid job name: refused before anything is sent
+        refused = run_cli(
+            "finetune",
+            "start",
+            "--export-dir",
+            nova,
+            "--s3",
+            "s3://tatqa/nova",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/ft",
+            "--name",
+            name,
+        )
+        assert refused.code == 2 and "Bedrock wants at most 63" in refused.err
+        started = run_cli(
+            "finetune",
+            "start",
+            "--export-dir",
+            nova,
+            "--s3",
+            "s3://tatqa/nova",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/ft",
+            "--name",
+            "tatqa-nova-1",
+        )
+        assert started.code == 0, started.err
+        job = json.loads(run_cli("finetune", "status", "tatqa-nova-1", "--json").out)
+        assert "nova" in job["baseModel"]
+        assert set(job["hyperParameters"]) == {
+            "epochCount",
+            "batchSize",
+            "learningRate",
+            "learningRateWarmupSteps",
+        }
+        mismatch = run_cli(
+            "finetune",
+            "start",
+            "--export-dir",
+            nova,
+            "--s3",
+            "s3://tatqa/nova",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/ft",
+            "--name",
+            "tatqa-nova-2",
+            "--base-model",
+            "anthropic.claude-3-haiku-20240307-v1:0:200k",
+        )
+        assert mismatch.code == 1 and "does not match the export's target" in mismatch.err
+
+
+def test_export_round_trips_through_predict_import_and_eval(
+    run_cli: Run, curated: Path, tmp_path: Path
+) -> None:
+    """Each line's assistant turn, imported as that record's answer, scores EM 100."""
+    out = tmp_path / "out"
+    manifest = json.loads(run_cli("--db", curated, "export", out, *VF, "--json").out)
+    assert manifest["uids"] == {
+        "train.jsonl": "train.uids.txt",
+        "validation.jsonl": "validation.uids.txt",
+    }
+    answers = {}
+    for name, uids_name in manifest["uids"].items():
+        rows = lines(out / name)
+        uids = (out / uids_name).read_text("utf-8").splitlines()
+        assert len(uids) == len(rows) == manifest["files"][uids_name]["records"]
+        for uid, row in zip(uids, rows, strict=True):
+            answers[uid] = row["messages"][-1]["content"]
+        assert manifest["target_output_tokens"][name]["mean"] < 10
+    assert len(answers) == 135
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(answers), "utf-8")
+    assert run_cli("--db", curated, "predict", "--import", path, "--name", "rt").code == 0
+    per_question = tmp_path / "rt.jsonl"
+    result = run_cli("--db", curated, "eval", "rt", "--json", "--per-question", per_question)
+    report = json.loads(result.out)["runs"][0]
+    assert (report["records"], report["answered"]) == (135, 135)
+    assert report["tatqa_em"] == report["tatqa_f1"] == report["scale_accuracy"] == 100.0
+    rows = [json.loads(line) for line in per_question.read_text("utf-8").splitlines()]
+    assert len(rows) == 135 and all(r["em"] == 1 and r["scale_correct"] for r in rows)
+    assert set(rows[0]) == {
+        "run",
+        "uid",
+        "answer_type",
+        "answer_from",
+        "gold",
+        "prediction",
+        "em",
+        "f1",
+        "scale_correct",
+    }
+
+
+def test_validate_checks_validation_and_total_limits(run_cli: Run, tmp_path: Path) -> None:
+    line = json.dumps(
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}
+    )
+    train, validation = tmp_path / "train.jsonl", tmp_path / "validation.jsonl"
+    train.write_text((line + "\n") * 9_500, "utf-8")
+    validation.write_text((line + "\n") * 5, "utf-8")
+    result = run_cli("validate", train, validation)
+    assert result.code == 1
+    assert f"{validation}: 5 records; bedrock-claude needs at least 32 for validation" in result.out
+    assert "records in all" not in result.out
+    validation.write_text((line + "\n") * 600, "utf-8")
+    result = run_cli("validate", train, validation)
+    assert result.code == 1 and "10,100 records in all; bedrock-claude allows at most 10,000" in (
+        result.out
+    )
+    nova = run_cli("validate", validation, "--target", "bedrock-nova")
+    assert "needs at least" not in nova.out and "allows" not in nova.out

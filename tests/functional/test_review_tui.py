@@ -376,14 +376,25 @@ async def test_layout_works_at_small_and_large_sizes(tmp_path: Path, size: tuple
 
 
 async def test_eval_screen_pages_through_what_a_run_got_wrong(tmp_path: Path) -> None:
+    from curator.answer_format import render_target
     from curator.store.predictions import NewPrediction, append_predictions, ensure_run
 
     store = await make_store(tmp_path)
     with store.connection() as con:
-        uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
+        rows = con.execute(
+            "SELECT uid, CAST(answer AS VARCHAR), scale FROM records ORDER BY seq"
+        ).fetchall()
+    uids = [r[0] for r in rows]
     ensure_run(store, "base", source="import")
+    # Three wrong answers, one question unanswered (scored 0 too), the rest right.
+    answers = ["wrong answer"] * 3 + [render_target(json.loads(a), s) for _, a, s in rows[3:]]
     append_predictions(
-        store, "base", [NewPrediction(u, "", "wrong answer", output_tokens=3) for u in uids[:3]]
+        store,
+        "base",
+        [
+            NewPrediction(u, "", t, output_tokens=3)
+            for u, t in zip(uids[:-1], answers[:-1], strict=True)
+        ],
     )
     app = CuratorApp(store, reviewer="ana")
     async with app.run_test(size=SIZE) as pilot:
@@ -391,7 +402,7 @@ async def test_eval_screen_pages_through_what_a_run_got_wrong(tmp_path: Path) ->
         await pilot.press("v")
         await settle(app, pilot)
         assert "TAT-QA F1" in rendered(app, "#eval-table")
-        assert "base: 3 records not fully right" in rendered(app, "#eval-run")
+        assert "base: 4 questions not exactly right" in rendered(app, "#eval-run")
         first = rendered(app, "#eval-detail")
         assert "wrong answer" in first and "Gold (curated)" in first
         await pilot.press("down")

@@ -1,0 +1,49 @@
+"""Bedrock fine-tuning requests: names Bedrock accepts, the target's hyperparameters and model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from curator.domain import CuratorError
+from curator.export.finetune import base_model_for, check_job_name, custom_model_name
+from curator.export.manifest import recommend_hyperparameters
+
+BEDROCK_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9+\-.])*")
+
+
+@given(st.text(max_size=120))
+def test_custom_model_name_always_matches_bedrocks_pattern(job: str) -> None:
+    name = custom_model_name(job)
+    assert BEDROCK_NAME.fullmatch(name) and len(name) <= 63
+
+
+def test_job_names_are_checked() -> None:
+    assert check_job_name("curator-20261126-101500") == "curator-20261126-101500"
+    for bad in ("-x", "a_b", "a b", "x" * 64, ""):
+        with pytest.raises(CuratorError):
+            check_job_name(bad)
+
+
+def test_each_target_gets_its_own_hyperparameters() -> None:
+    claude = recommend_hyperparameters(1200, "bedrock-claude")
+    assert set(claude) >= {"epochCount", "batchSize", "learningRateMultiplier"}
+    nova = recommend_hyperparameters(1200, "bedrock-nova")
+    assert set(nova) == {"epochCount", "batchSize", "learningRate", "learningRateWarmupSteps"}
+    assert nova["learningRateWarmupSteps"]["value"] == "8"  # 1,200 / 160 for Nova Lite
+    micro = recommend_hyperparameters(64_000, "bedrock-nova", "amazon.nova-micro-v1:0:128k")
+    assert micro["learningRateWarmupSteps"]["value"] == "100"  # capped at 100
+    assert int(recommend_hyperparameters(100, "bedrock-nova")["epochCount"]["value"]) <= 5
+
+
+def test_the_base_model_follows_the_manifests_target() -> None:
+    assert "haiku" in base_model_for({"target": "bedrock-claude"})
+    assert base_model_for({"target": "bedrock-nova"}).startswith("amazon.nova")
+    assert base_model_for({"target": "bedrock-nova", "base_model": "amazon.nova-pro-v1:0:300k"})
+    with pytest.raises(CuratorError, match="does not match"):
+        base_model_for({"target": "bedrock-nova"}, "anthropic.claude-3-haiku-20240307-v1:0:200k")
+    with pytest.raises(CuratorError, match="Bedrock fine-tunes only"):
+        base_model_for({"target": "openai-chat"})
