@@ -1,15 +1,24 @@
-# Two entry points a newcomer needs: `make demo` and `make test`. Both create .venv on first use.
+# Two entry points a newcomer needs: `make demo` and `make test`. Both create .venv on first use,
+# installing the exact versions of requirements-lock.txt (hash-checked), then curator itself.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements-lock.txt
+RUNTIME_LOCK := requirements-runtime-lock.txt
+# The lock is resolved for the platform CI and the team use, whatever machine runs `make lock`.
+COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-unknown-linux-gnu pyproject.toml
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast lint bench lock lock-upgrade clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# A fresh venv each time the lock or the packaging changes, so .venv holds exactly the lock.
+# No build isolation: the build backend (setuptools) comes from the lock too.
+$(STAMP): pyproject.toml setup.py $(LOCK)
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -17,6 +26,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Everything but the wheel-install test (about a minute): for quick rounds while developing.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m 'not packaging'
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -26,5 +39,21 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py
 
+# uv resolves the lock; it comes from the lock itself (dev extra), or is bootstrapped into .venv
+# when there is no usable lock yet.
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet 'uv>=0.5,<1'
+
+# After editing dependencies in pyproject.toml: re-resolve, keeping every pin that still fits.
+lock: $(BIN)/uv
+	$(COMPILE) --extra dev -o $(LOCK)
+	$(COMPILE) -c $(LOCK) -o $(RUNTIME_LOCK)
+
+# Move every pin to the newest release within pyproject's bounds (then run make test).
+lock-upgrade: $(BIN)/uv
+	$(COMPILE) --extra dev --upgrade -o $(LOCK)
+	$(COMPILE) -c $(LOCK) -o $(RUNTIME_LOCK)
+
 clean:
-	rm -rf $(VENV) build *.egg-info curator-demo.duckdb
+	rm -rf $(VENV) build dist *.egg-info curator-demo.duckdb

@@ -36,22 +36,41 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
+# ctx.meta key (meta is one dict shared by the group's and the command's contexts).
+_DB_KEY = "curator.db"
+
+
+def _remember_db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta[_DB_KEY] = value
 
 
 def _db_option(func: F) -> F:
+    """The one declaration of `--db`: on the group and on every command that opens the store.
+
+    Both write to the same place, so `curator --db X cmd` and `curator cmd --db X` mean the same
+    (given twice, the later one wins); commands never take it as a parameter: `_settings`
+    applies it.
+    """
     return click.option(
         "--db",
-        "db",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
+        expose_value=False,
+        callback=_remember_db,
         help="Store file (default: $CURATOR_DB, else ./curator.duckdb).",
     )(func)
 
 
-def _settings(ctx: click.Context, db: Path | None) -> Settings:
+def _given_db(ctx: click.Context) -> Path | None:
+    """The --db given on the command line (before or after the command name), if any."""
+    value: Path | None = ctx.meta.get(_DB_KEY)
+    return value
+
+
+def _settings(ctx: click.Context) -> Settings:
     settings: Settings = ctx.find_root().obj
-    return settings.with_db(db)
+    return settings.with_db(_given_db(ctx))
 
 
 def _echo_json(value: Any) -> None:
@@ -62,7 +81,7 @@ def _echo_json(value: Any) -> None:
 @click.version_option(__version__, prog_name="curator")
 @_db_option
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None) -> None:
+def cli(ctx: click.Context) -> None:
     """Curate TAT-QA-style financial QA data for fine-tuning Claude on Amazon Bedrock.
 
     \b
@@ -73,7 +92,7 @@ def cli(ctx: click.Context, db: Path | None) -> None:
     """
     from curator import settings as settings_module
 
-    ctx.obj = settings_module.load().with_db(db)
+    ctx.obj = settings_module.load()
 
 
 # -- import ---------------------------------------------------------------------------------
@@ -142,7 +161,7 @@ def _print_import(summary: ImportSummary) -> None:
 @_db_option
 @click.pass_context
 def import_cmd(
-    ctx: click.Context, files: tuple[Path, ...], split: str | None, as_json: bool, db: Path | None
+    ctx: click.Context, files: tuple[Path, ...], split: str | None, as_json: bool
 ) -> None:
     """Import TAT-QA JSON files into the store (all files, or none on any error).
 
@@ -157,7 +176,7 @@ def import_cmd(
     from curator.store.importer import import_files
     from curator.tatqa import default_split
 
-    settings = _settings(ctx, db)
+    settings = _settings(ctx)
     existed = settings.db.exists()
     pairs = [(path, split or default_split(path)) for path in files]
     store = Store.open(settings.db, create=True)
@@ -189,7 +208,7 @@ def _open_existing(settings: Settings) -> Store:
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @_db_option
 @click.pass_context
-def stats(ctx: click.Context, as_json: bool, db: Path | None) -> None:
+def stats(ctx: click.Context, as_json: bool) -> None:
     """Counts by split, answer type, answer source, review status and verdict.
 
     \b
@@ -198,7 +217,7 @@ def stats(ctx: click.Context, as_json: bool, db: Path | None) -> None:
     """
     from curator.store.records import stats as store_stats
 
-    settings = _settings(ctx, db)
+    settings = _settings(ctx)
     result = store_stats(_open_existing(settings))
     if as_json:
         _echo_json({"db": str(settings.db), **result.to_json()})
@@ -315,7 +334,6 @@ def list_cmd(
     splits: tuple[str, ...],
     conflicts: bool,
     limit: int | None,
-    db: Path | None,
 ) -> None:
     """One record per line, in store order, with review status and latest verdict per judge.
 
@@ -329,7 +347,7 @@ def list_cmd(
     """
     from curator.store.records import iter_all
 
-    settings = _settings(ctx, db)
+    settings = _settings(ctx)
     filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits, conflicts)
     store = _open_existing(settings)
     out = sys.stdout
@@ -426,7 +444,6 @@ def judge(
     prompt_file: Path | None,
     table_format: str | None,
     as_json: bool,
-    db: Path | None,
 ) -> None:
     """Give records a verdict (correct / incorrect / uncertain) with a short reason.
 
@@ -444,7 +461,7 @@ def judge(
     from curator.judges.factory import JudgeChoice, default_judge, make_judge
     from curator.models import judge_setting
 
-    settings = _settings(ctx, db)
+    settings = _settings(ctx)
     store = _open_existing(settings)
     name = judge_name or default_judge(settings.sections)
     conc = concurrency or int(judge_setting(settings.sections, "concurrency", 8))
@@ -636,7 +653,6 @@ def review(
     shard: str | None,
     overlap: float,
     judge_name: str | None,
-    db: Path | None,
 ) -> None:
     """Review records in the terminal: a accept, r reject, e edit, u undo, n/p move, ? help.
 
@@ -648,7 +664,7 @@ def review(
       curator review --reviewer ana
       curator review --blind --db team.duckdb
     """
-    settings = _settings(ctx, db)
+    settings = _settings(ctx)
     store = _open_existing(settings)
     shard_pair = None
     if shard is not None:
@@ -745,7 +761,6 @@ def export_cmd(
     answer_types: tuple[str, ...],
     region: str | None,
     as_json: bool,
-    db: Path | None,
 ) -> None:
     """Write accepted and edited records as train/validation JSONL plus manifest.json.
 
@@ -764,7 +779,7 @@ def export_cmd(
     from curator.export.run import ExportOptions, export
     from curator.prompts import DEFAULT_SYSTEM_PROMPT
 
-    settings = _settings(ctx, db)
+    settings = _settings(ctx)
     store = _open_existing(settings)
     system = DEFAULT_SYSTEM_PROMPT
     if system_prompt_file is not None:
@@ -963,7 +978,6 @@ def predict(
     endpoint_url: str | None,
     import_file: Path | None,
     as_json: bool,
-    db: Path | None,
 ) -> None:
     """Answer records with a model (same prompt as the export) or import answers, as a run.
 
@@ -980,7 +994,7 @@ def predict(
 
     from curator.predict import check_run_name
 
-    settings = _settings(ctx, db)
+    settings = _settings(ctx)
     store = _open_existing(settings)
     if import_file is not None:
         from curator.predict import import_predictions
@@ -1116,7 +1130,6 @@ def eval_cmd(
     plot: Path | None,
     per_question: Path | None,
     splits: tuple[str, ...],
-    db: Path | None,
 ) -> None:
     """Score runs against the curated answers: token F1, TAT-QA EM/F1/scale, output tokens.
 
@@ -1131,7 +1144,7 @@ def eval_cmd(
     from curator.evaluate import histogram, reduction, report, write_per_question
     from curator.store.predictions import scored_rows
 
-    settings = _settings(ctx, db)
+    settings = _settings(ctx)
     store = _open_existing(settings)
     reports = []
     for run in runs:
@@ -1260,7 +1273,7 @@ def _plot(reports: list[Any], path: Path) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @_db_option
 @click.pass_context
-def check_cmd(ctx: click.Context, as_json: bool, db: Path | None) -> None:
+def check_cmd(ctx: click.Context, as_json: bool) -> None:
     """Verify the store: schema version, orphan rows, events naming unknown records.
 
     Opening the store also recovers a write-ahead log left by a killed process. Exit code 1
@@ -1272,7 +1285,7 @@ def check_cmd(ctx: click.Context, as_json: bool, db: Path | None) -> None:
     """
     from curator.store.check import check
 
-    settings = _settings(ctx, db)
+    settings = _settings(ctx)
     store = _open_existing(settings)
     version, findings, counts = check(store)
     problems = sum(f.problems for f in findings)
@@ -1310,7 +1323,7 @@ def check_cmd(ctx: click.Context, as_json: bool, db: Path | None) -> None:
 )
 @_db_option
 @click.pass_context
-def demo(ctx: click.Context, no_tui: bool, data: Path | None, db: Path | None) -> None:
+def demo(ctx: click.Context, no_tui: bool, data: Path | None) -> None:
     """Build a store from the sample data, judge it offline and show it: the command to run first.
 
     Uses ./curator-demo.duckdb unless --db is given. Running it again keeps what you did.
@@ -1319,25 +1332,25 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None, db: Path | None) -
     Example:
       curator demo --no-tui
     """
+    from curator.bundled import json_files
     from curator.settings import DEMO_DB
     from curator.store.db import Store, remove_store_files
     from curator.store.importer import import_files
     from curator.store.records import stats as store_stats
     from curator.tatqa import default_split
 
-    db_path = db or Path(DEMO_DB)
-    folder = data or SAMPLE_DATA
-    files = sorted(folder.glob("*.json"))
-    if not files:
-        raise CuratorError(f"{folder}: no *.json files to import")
-    existed = db_path.exists()
-    store = Store.open(db_path, create=True)
-    try:
-        summaries = import_files(store, [(f, default_split(f)) for f in files])
-    except BaseException:
-        if not existed:
-            remove_store_files(db_path)
-        raise
+    db_path = _given_db(ctx) or Path(DEMO_DB)
+    with json_files(data) as files:
+        if not files:
+            raise CuratorError(f"{data or 'the bundled sample data'}: no *.json files to import")
+        existed = db_path.exists()
+        store = Store.open(db_path, create=True)
+        try:
+            summaries = import_files(store, [(f, default_split(f)) for f in files])
+        except BaseException:
+            if not existed:
+                remove_store_files(db_path)
+            raise
     for summary in summaries:
         _print_import(summary)
     click.echo()
@@ -1354,7 +1367,7 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None, db: Path | None) -
         for row in flagged:
             click.echo(f"    {row.uid}  {_one_line(row.question)[:70]}")
     if not no_tui:
-        settings = _settings(ctx, db_path)
+        settings = _settings(ctx).with_db(db_path)
         _run_tui(store, settings, settings.reviewer, False, "rules")
         return
     click.echo()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -55,7 +56,8 @@ class QueueModel:
 class CuratorApp(App[None]):
     """Review records: accept, reject, edit, undo; see verdicts; measure agreement."""
 
-    CSS_PATH = "curator.tcss"
+    # Package data read by name, not CSS_PATH (a path next to this file): works from any install.
+    CSS = resources.files("curator.screens").joinpath("curator.tcss").read_text(encoding="utf-8")
     TITLE = "curator"
     BINDINGS: ClassVar[list[Any]] = [
         Binding("f1,question_mark", "help", "Help"),

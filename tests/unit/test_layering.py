@@ -50,7 +50,8 @@ def test_only_the_curator_namespace_is_installed(tmp_path: Path) -> None:
     code = (
         "import importlib.util as u, json\n"
         "print(json.dumps([u.find_spec(n) is not None for n in "
-        "('curator', 'curator.store', 'curator.screens', 'store', 'screens')]))\n"
+        "('curator', 'curator.store', 'curator.screens', 'curator.sample_data', "
+        "'store', 'screens', 'sample_data')]))\n"
     )
     # Run outside the checkout so the repository's own folders are not on sys.path.
-    assert json.loads(_run(code, cwd=tmp_path)) == [True, True, True, False, False]
+    assert json.loads(_run(code, cwd=tmp_path)) == [True, True, True, True, False, False, False]
