@@ -178,23 +178,25 @@ def test_bedrock_batch_output_stop_reason_is_checked(
     plain = tuple(f"q-plain-{i}" for i in range(110))
     monkeypatch.setenv("CURATOR_CONFIG", str(tmp_path / "curator.toml"))
     forged_store = make_store(tmp_path, run_cli, plain)
-    with moto_server() as s3_url:
-        with FakeBedrockBatch(s3_url, Behaviour(responder=quoting_model)) as fake:
-            apply_env(
-                monkeypatch,
-                {
-                    "AWS_ENDPOINT_URL_S3": s3_url,
-                    "AWS_ENDPOINT_URL_BEDROCK": fake.url,
-                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
-                    "CURATOR_BATCH_S3": "s3://judge-bucket/curator",
-                    "CURATOR_BATCH_ROLE_ARN": "arn:aws:iam::123456789012:role/bedrock-batch",
-                },
-            )
-            import boto3
+    with (
+        moto_server() as s3_url,
+        FakeBedrockBatch(s3_url, Behaviour(responder=quoting_model)) as fake,
+    ):
+        apply_env(
+            monkeypatch,
+            {
+                "AWS_ENDPOINT_URL_S3": s3_url,
+                "AWS_ENDPOINT_URL_BEDROCK": fake.url,
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
+                "CURATOR_BATCH_S3": "s3://judge-bucket/curator",
+                "CURATOR_BATCH_ROLE_ARN": "arn:aws:iam::123456789012:role/bedrock-batch",
+            },
+        )
+        import boto3
 
-            boto3.client("s3", endpoint_url=s3_url).create_bucket(Bucket="judge-bucket")
-            args = ("--db", forged_store, "judge", "--judge", "bedrock", "--batch", "--json")
-            assert json.loads(run_cli(*args).out)["submitted"] == len(plain) + 1
-            collected = json.loads(run_cli(*args).out)["collected"]
+        boto3.client("s3", endpoint_url=s3_url).create_bucket(Bucket="judge-bucket")
+        args = ("--db", forged_store, "judge", "--judge", "bedrock", "--batch", "--json")
+        assert json.loads(run_cli(*args).out)["submitted"] == len(plain) + 1
+        collected = json.loads(run_cli(*args).out)["collected"]
     assert collected == {"correct": len(plain), "unparsed": 1}
     assert latest(forged_store, "bedrock")["q-forged"][0] == "unparsed"
