@@ -48,9 +48,10 @@ class FullTextScreen(Screen[None]):
         lines: list[str] = []
         for title, text in self.sections:
             if lines:
-                lines.append("")
+                lines.append(" ")
             lines.append(f"── {title} ({len(text):,} characters) ──")
-            lines.extend(wrap_lines(text, width))
+            # `Log` drops empty strings (it splits each on line ends): a blank line is a space.
+            lines.extend(line or " " for line in wrap_lines(text, width))
         self.app.call_from_thread(self._show, lines)
 
     def _show(self, lines: list[str]) -> None:

@@ -71,8 +71,12 @@ def wrap_lines(text: str, width: int) -> list[str]:
     Plain slicing, not word wrapping: it stays linear on a 10 MB field.
     """
     width = max(10, width)
+    # Escaped a slice at a time: one regex call over 10 MB would hold the GIL (and so the UI
+    # thread) for most of a second; the rule is per character, so slices escape the same.
+    step = 1 << 18
+    escaped = "".join(visible(text[i : i + step]) for i in range(0, len(text), step))
     lines: list[str] = []
-    for paragraph in visible(text).split("\n"):
+    for paragraph in escaped.split("\n"):
         if not paragraph:
             lines.append("")
             continue

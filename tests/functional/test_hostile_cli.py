@@ -85,10 +85,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     decide_many(Store(db), uids(), "accept", names()["reviewers"][1])
     assert curator("--db", db, "judge")[0] == 0
     answers = folder / "answers.jsonl"
-    answers.write_text(
-        "".join(json.dumps({"uid": u, "answer": f"1,200 {payloads()['osc52']}"}) + "\n" for u in uids()),
-        "utf-8",
-    )  # fmt: skip
+    answer = f"1,200 {payloads()['osc52']}"
+    answers.write_text("".join(json.dumps({"uid": u, "answer": answer}) + "\n" for u in uids()))
     assert curator("--db", db, "predict", "--import", answers, "--name", "base")[0] == 0
     return db
 
