@@ -204,9 +204,9 @@ def guarded_streams() -> Iterator[None]:
 
     saved = sys.stdout, sys.stderr
     if sys.stdout is not None and not isinstance(sys.stdout, GuardedStream):
-        sys.stdout = GuardedStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = GuardedStream(sys.stdout)
     if sys.stderr is not None and not isinstance(sys.stderr, GuardedStream):
-        sys.stderr = GuardedStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = GuardedStream(sys.stderr)
     try:
         yield
     finally:

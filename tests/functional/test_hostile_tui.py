@@ -261,3 +261,60 @@ async def test_a_10_mb_question_is_cut_with_a_way_to_read_it_whole(
         await pilot.press("escape")
         await settle(app, pilot)
         assert current_uid(app) == "big-1"
+
+
+async def test_edit_modal_shows_fields_escaped_and_keeps_what_was_not_changed(
+    tmp_path: Path,
+) -> None:
+    from textual.widgets import Input, TextArea
+
+    from curator.store.reviews import record_detail
+
+    store = await hostile_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_uid(uids()[0])  # osc52: question, answer and derivation hold OSC 52
+        await settle(app, pilot)
+        uid = current_uid(app)
+        original = record_detail(store, uid)
+        assert original is not None and "\x1b" in original.question
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert raw_controls(screen_text(app)) == []
+        question = app.screen.query_one("#edit-question", Input)
+        assert "\\x1b]52;c;cHduZWQ=\\x07" in question.value
+        assert "no changes yet" in rendered(app, "#edit-diff")  # shown as is = unchanged
+        area = app.screen.query_one("#edit-answer", TextArea)
+        area.text = "$1,200"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    edited = record_detail(store, uid)
+    assert edited is not None
+    assert edited.question == original.question  # not replaced by its escaped form
+    assert edited.answer == ["$1,200"]
+
+
+async def test_edit_modal_keeps_a_10_mb_question_without_loading_it_into_a_widget(
+    tmp_path: Path,
+) -> None:
+    from textual.widgets import TextArea
+
+    from curator.store.reviews import record_detail
+
+    store = Store.open(tmp_path / "big.duckdb", create=True)
+    import_files(store, [(big_question_file(tmp_path, 1_000_000), "train")])
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert "1,000,000 characters: too long to edit here" in rendered(app, "#edit-question")
+        app.screen.query_one("#edit-answer", TextArea).text = "$1,300"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    detail = record_detail(store, "big-1")
+    assert detail is not None and len(detail.question) == 1_000_000
+    assert detail.answer == ["$1,300"]
