@@ -47,7 +47,7 @@ class EditScreen(ModalScreen[dict[str, Any] | None]):
         }
         self.changes: dict[str, Any] = {}
         #: Each editable field's original value (answer: as form text) and what the widget shows.
-        originals = {
+        originals: dict[str, str] = {
             "question": detail.question,
             "answer": answer_to_form(detail.answer),
             "derivation": detail.derivation,
