@@ -321,10 +321,12 @@ class ReviewScreen(Screen[None]):
         if d is None:
             return
         sections = [
+            ("uid", d.record.uid),
             ("question", d.question),
             ("answer", render_answer(d.answer, d.scale)),
-            ("derivation", d.derivation),
         ]
+        if d.derivation:
+            sections.append(("derivation", d.derivation))
         for p in sorted(d.context.paragraphs, key=lambda p: p.order):
             sections.append((f"paragraph {p.order}", p.text))
         table = "\n".join(" | ".join(row) for row in d.context.table)
