@@ -7,7 +7,6 @@ them, so `curator --help` costs little more than starting Python.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from curator import __version__
+from curator import __version__, safe_text
 from curator.domain import (
     ANSWER_SOURCES,
     ANSWER_TYPES,
@@ -74,7 +73,16 @@ def _settings(ctx: click.Context) -> Settings:
 
 
 def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False))
+    click.echo(safe_text.dumps(value))
+
+
+def _console(stderr: bool = False) -> Any:
+    """A rich Console on the real terminal stream (its own styling must pass the stream guard);
+    data printed through it goes through `safe_text.markup` first."""
+    from rich.console import Console
+
+    stream = safe_text.raw_stream(sys.stderr if stderr else sys.stdout)
+    return Console(file=stream, highlight=False, soft_wrap=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -104,7 +112,6 @@ def _import_progress(files: list[Path]) -> Iterator[Callable[[Path, str, float],
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -112,21 +119,22 @@ def _import_progress(files: list[Path]) -> Iterator[Callable[[Path, str, float],
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=_console(stderr=True),
         transient=True,
     ) as bar:
-        tasks = {path: bar.add_task(f"{path.name}: waiting", total=1.0) for path in files}
+        names = {path: safe_text.markup(path.name) for path in files}
+        tasks = {path: bar.add_task(f"{names[path]}: waiting", total=1.0) for path in files}
 
         def update(path: Path, stage: str, fraction: float) -> None:
-            bar.update(tasks[path], completed=fraction, description=f"{path.name}: {stage}")
+            bar.update(tasks[path], completed=fraction, description=f"{names[path]}: {stage}")
 
         yield update
 
 
 def _print_import(summary: ImportSummary) -> None:
-    name = summary.source
+    name = safe_text.one_line(summary.source)
     click.echo(
-        f"{name} (split {summary.split!r}): {summary.contexts:,} contexts, "
+        f"{name} (split {safe_text.shown(summary.split)}): {summary.contexts:,} contexts, "
         f"{summary.questions:,} questions"
     )
     click.echo(
@@ -135,7 +143,10 @@ def _print_import(summary: ImportSummary) -> None:
         f"{summary.duplicates_skipped:,} · new contexts {summary.new_contexts:,} · "
         f"changed contexts {summary.changed_contexts:,}"
     )
-    click.echo("  " + " · ".join(f"{t} {n:,}" for t, n in summary.by_answer_type.items()))
+    click.echo(
+        "  "
+        + safe_text.one_line(" · ".join(f"{t} {n:,}" for t, n in summary.by_answer_type.items()))
+    )
     if summary.changed_records:
         click.echo(
             f"  {summary.changed_records:,} records changed since the last import; their "
@@ -143,7 +154,10 @@ def _print_import(summary: ImportSummary) -> None:
             "The previous versions are kept in the store."
         )
         for change in summary.changes:
-            click.echo(f"    {change.uid}: {change.field}: {change.old!r} -> {change.new!r}")
+            click.echo(
+                f"    {safe_text.one_line(change.uid)}: {safe_text.one_line(change.field)}: "
+                f"{safe_text.shown(change.old)} -> {safe_text.shown(change.new)}"
+            )
         if summary.changed_records and len({c.uid for c in summary.changes}) < (
             summary.changed_records
         ):
@@ -192,7 +206,7 @@ def import_cmd(
         return
     for summary in summaries:
         _print_import(summary)
-    click.echo(f"store: {settings.db}")
+    click.echo(f"store: {safe_text.one_line(str(settings.db))}")
 
 
 # -- stats ----------------------------------------------------------------------------------
@@ -226,13 +240,12 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 
 def _print_stats(db: str, result: Any) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     console.print(
-        f"[b]{db}[/b]: {result.records:,} records in {result.contexts:,} contexts "
-        f"from {result.imports:,} imports"
+        f"[b]{safe_text.markup(db)}[/b]: {result.records:,} records in "
+        f"{result.contexts:,} contexts from {result.imports:,} imports"
     )
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("group", "value", "records"):
@@ -244,14 +257,14 @@ def _print_stats(db: str, result: Any) -> None:
         ("review status", result.statuses),
     ):
         for value, n in counts.items():
-            table.add_row(group, value, f"{n:,}")
+            table.add_row(group, safe_text.markup(value), f"{n:,}")
             group = ""
     if not result.verdicts:
         table.add_row("verdicts", "(no judge has run)", "")
     for judge, counts in result.verdicts.items():
-        group = f"judge {judge}"
+        group = f"judge {safe_text.markup(judge)}"
         for verdict, n in counts.items():
-            table.add_row(group, verdict, f"{n:,}")
+            table.add_row(group, safe_text.markup(verdict), f"{n:,}")
             group = ""
     console.print(table)
 
@@ -354,13 +367,14 @@ def list_cmd(
     try:
         for row in iter_all(store, filt, limit=limit):
             if as_json:
-                out.write(json.dumps(row.to_json(), ensure_ascii=False) + "\n")
+                out.write(safe_text.dumps(row.to_json()) + "\n")
             else:
                 verdict_text = ",".join(f"{j}:{v}" for j, v in row.verdicts.items()) or "-"
                 out.write(
-                    f"{row.uid}  {row.split:<5} {row.status:<8} {row.answer_type:<10} "
-                    f"{verdict_text:<18} {_one_line(row.question)}  => "
-                    f"{_one_line(answer_to_text(row.answer))}\n"
+                    f"{_one_line(row.uid)}  {_one_line(row.split):<5} {row.status:<8} "
+                    f"{row.answer_type:<10} "
+                    f"{_one_line(verdict_text):<18} {_one_line(_cut(row.question))}  => "
+                    f"{_one_line(_cut(answer_to_text(row.answer)))}\n"
                 )
     except BrokenPipeError:
         # `curator list | head` closes the pipe early: not an error.
@@ -368,10 +382,14 @@ def list_cmd(
         os.dup2(devnull, sys.stdout.fileno())
 
 
+def _cut(text: str) -> str:
+    """A long field cut for a one-line listing (`--json` has it whole)."""
+    return safe_text.clip(text, 300)
+
+
 def _one_line(text: str) -> str:
     """Collapse whitespace and make control characters visible, so one record is one line."""
-    cleaned = "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
-    return " ".join(cleaned.split())
+    return safe_text.one_line(text)
 
 
 # -- judge ----------------------------------------------------------------------------------
@@ -495,7 +513,7 @@ def judge(
             judge_obj,
             options,
             sections=settings.sections,
-            echo=(lambda _m: None) if as_json else click.echo,
+            echo=(lambda _m: None) if as_json else (lambda m: click.echo(_one_line(m))),
             wait=wait,
         )
         if as_json:
@@ -528,9 +546,11 @@ def _judge_dry_run(store: Store, judge_obj: Any, options: Any, as_json: bool) ->
             }
         )
         return
-    click.echo(f"dry run: judge {key.judge}, model {key.model}, prompt {key.prompt_hash}")
+    click.echo(
+        _one_line(f"dry run: judge {key.judge}, model {key.model}, prompt {key.prompt_hash}")
+    )
     for item in estimate.sample:
-        click.echo(f"  {item.uid}  {_one_line(item.question)[:90]}")
+        click.echo(f"  {_one_line(item.uid)}  {_one_line(item.question[:200])[:90]}")
     if estimate.records > len(estimate.sample):
         click.echo(f"  … and {estimate.records - len(estimate.sample):,} more")
     click.echo(
@@ -563,8 +583,8 @@ def _judge_live(store: Store, judge_obj: Any, options: Any, as_json: bool) -> No
         return
     counts = " · ".join(f"{v} {n:,}" for v, n in sorted(summary["verdicts"].items())) or "nothing"
     click.echo(
-        f"judge {result.key.judge} ({result.key.model}): {result.progress.done:,} records judged"
-        f" — {counts}"
+        _one_line(f"judge {result.key.judge} ({result.key.model}): ")
+        + f"{result.progress.done:,} records judged — {_one_line(counts)}"
     )
     if summary["input_tokens"] or summary["cost_usd"]:
         click.echo(
@@ -583,7 +603,6 @@ def _judge_progress(key: Any) -> Iterator[Callable[[Any], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -593,19 +612,19 @@ def _judge_progress(key: Any) -> Iterator[Callable[[Any], None] | None]:
     )
 
     with Progress(
-        TextColumn(f"judge {key.judge}"),
+        TextColumn(f"judge {safe_text.markup(key.judge)}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:.1f}/s"),
         TimeRemainingColumn(),
         TextColumn("{task.fields[tokens]} tok · ${task.fields[cost]:.4f} · {task.fields[counts]}"),
-        console=Console(stderr=True),
+        console=_console(stderr=True),
         transient=True,
     ) as bar:
         task = bar.add_task("judge", total=None, rate=0.0, tokens=0, cost=0.0, counts="")
 
         def update(p: Any) -> None:
-            counts = " ".join(f"{v}:{n}" for v, n in sorted(p.verdicts.items()))
+            counts = safe_text.markup(" ".join(f"{v}:{n}" for v, n in sorted(p.verdicts.items())))
             bar.update(
                 task,
                 total=p.total,
@@ -819,10 +838,10 @@ def export_cmd(
     click.echo(
         f"{target}: train {train['records']:,} records ({train['contexts']:,} contexts), "
         f"validation {validation['records']:,} ({validation['contexts']:,} contexts) -> "
-        f"{destination}"
+        f"{_one_line(destination)}"
     )
     for name, info in manifest["files"].items():
-        click.echo(f"  {name}: {info['bytes']:,} bytes, sha256 {info['sha256'][:16]}…")
+        click.echo(f"  {_one_line(name)}: {info['bytes']:,} bytes, sha256 {info['sha256'][:16]}…")
     hp = manifest["hyperparameters"]
     click.echo(
         "  recommended: "
@@ -860,7 +879,7 @@ def validate(files: tuple[Path, ...], target: str, kind: str | None) -> None:
 
     problems = validate_files(list(files), target, kind)
     for problem in problems:
-        click.echo(problem)
+        click.echo(safe_text.error_line(problem))
     if problems:
         click.echo(f"{len(problems):,} problems", err=True)
         sys.exit(1)
@@ -910,10 +929,10 @@ def finetune_start(
     result = start_job(
         export_dir, s3_uri, role_arn=role_arn, name=job_name, base_model=model, region=region
     )
-    click.echo(f"started {job_name}: {result['jobArn']}")
-    click.echo(f"base model: {result['request']['baseModelIdentifier']}")
-    click.echo("hyperparameters: " + json.dumps(result["request"]["hyperParameters"]))
-    click.echo(f"follow it with: curator finetune status {job_name}")
+    click.echo(_one_line(f"started {job_name}: {result['jobArn']}"))
+    click.echo(_one_line(f"base model: {result['request']['baseModelIdentifier']}"))
+    click.echo("hyperparameters: " + safe_text.dumps(result["request"]["hyperParameters"]))
+    click.echo(_one_line(f"follow it with: curator finetune status {job_name}"))
 
 
 @finetune.command("status")
@@ -930,7 +949,7 @@ def finetune_status(name: str, region: str | None, as_json: bool) -> None:
         return
     for key, value in status.items():
         if value not in (None, [], {}):
-            click.echo(f"{key}: {value}")
+            click.echo(_one_line(f"{key}: {value}"))
 
 
 # -- predict, eval ----------------------------------------------------------------------------
@@ -1005,7 +1024,7 @@ def predict(
         if as_json:
             _echo_json({"run": run, "imported": n})
         else:
-            click.echo(f"run {run!r}: imported {n:,} answers from {import_file}")
+            click.echo(_one_line(f"run {run!r}: imported {n:,} answers from {import_file}"))
         return
     if backend is None:
         raise CuratorError("choose --backend anthropic|bedrock (or --import FILE)")
@@ -1066,7 +1085,7 @@ def predict(
         _echo_json(payload)
     else:
         click.echo(
-            f"run {name!r} ({model_id}): {payload['answered']:,} answered, "
+            f"run {name!r} ({_one_line(model_id)}): {payload['answered']:,} answered, "
             f"{payload['errors']:,} errors, {p.output_tokens:,} output tokens, "
             f"${p.cost_usd:,.4f}"
         )
@@ -1172,13 +1191,12 @@ def eval_cmd(
             }
         )
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = _console()
     table = Table(title="Evaluation (gold = curated answers)", title_justify="left")
     for col in ("metric", *runs):
-        table.add_column(col, justify="left" if col == "metric" else "right")
+        table.add_column(safe_text.markup(col), justify="left" if col == "metric" else "right")
     base = reports[0]
 
     def row(name: str, values: list[str]) -> None:
@@ -1206,32 +1224,37 @@ def eval_cmd(
     by_type = Table(title="TAT-QA F1 by answer type", title_justify="left")
     by_type.add_column("answer type")
     for r in reports:
-        by_type.add_column(r.run, justify="right")
+        by_type.add_column(safe_text.markup(r.run), justify="right")
     for kind in kinds:
         by_type.add_row(
-            kind, *[f"{r.by_answer_type.get(kind, {}).get('f1', 0):.2f}" for r in reports]
+            safe_text.markup(kind),
+            *[f"{r.by_answer_type.get(kind, {}).get('f1', 0):.2f}" for r in reports],
         )
     console.print(by_type)
     for r in reports:
         pivot = Table(
-            title=f"{r.run}: TAT-QA EM / F1 by answer type and source", title_justify="left"
+            title=f"{safe_text.markup(r.run)}: TAT-QA EM / F1 by answer type and source",
+            title_justify="left",
         )
         sources = sorted({f for inner in r.by_type_and_from.values() for f in inner})
         pivot.add_column("answer type")
         for source in sources:
-            pivot.add_column(source, justify="right")
+            pivot.add_column(safe_text.markup(source), justify="right")
         for kind, inner in r.by_type_and_from.items():
             cells = [inner.get(f) for f in sources]
-            pivot.add_row(kind, *[f"{c['em']:.2f} / {c['f1']:.2f}" if c else "-" for c in cells])
+            pivot.add_row(
+                safe_text.markup(kind),
+                *[f"{c['em']:.2f} / {c['f1']:.2f}" if c else "-" for c in cells],
+            )
         console.print(pivot)
     for r in reports:
-        console.print(f"output tokens, {r.run}:")
+        console.print(f"output tokens, {safe_text.markup(r.run)}:")
         for line in histogram(r.output_tokens):
-            console.print("  " + line)
+            console.print("  " + safe_text.markup(line))
     if plot is not None:
-        console.print(f"histogram written to {plot}")
+        console.print(f"histogram written to {safe_text.markup(str(plot))}")
     if per_question is not None:
-        console.print(f"per-question scores written to {per_question}")
+        console.print(f"per-question scores written to {safe_text.markup(str(per_question))}")
 
 
 def _plot(reports: list[Any], path: Path) -> None:
@@ -1300,7 +1323,10 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
             }
         )
     else:
-        click.echo(f"{settings.db}: schema version {version} (current {store.latest_version})")
+        click.echo(
+            f"{_one_line(str(settings.db))}: schema version {version} "
+            f"(current {store.latest_version})"
+        )
         for f in findings:
             mark = "ok " if f.problems == 0 else "BAD"
             click.echo(f"  {mark} {f.check}" + (f": {f.problems:,}" if f.problems else ""))
@@ -1365,7 +1391,7 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None) -> None:
     if flagged:
         click.echo(f"  {len(flagged)} records the rules judge calls incorrect:")
         for row in flagged:
-            click.echo(f"    {row.uid}  {_one_line(row.question)[:70]}")
+            click.echo(f"    {_one_line(row.uid)}  {_one_line(row.question[:200])[:70]}")
     if not no_tui:
         settings = _settings(ctx).with_db(db_path)
         _run_tui(store, settings, settings.reviewer, False, "rules")
@@ -1373,14 +1399,23 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None) -> None:
     click.echo()
     _print_stats(str(db_path), store_stats(store))
     click.echo()
-    click.echo("Next: curator --db " + str(db_path) + " review")
+    click.echo("Next: curator --db " + _one_line(str(db_path)) + " review")
 
 
 # -- entry point ----------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors become one line on stderr and a non-zero exit code."""
+    """Console entry point: user errors become one line on stderr and a non-zero exit code.
+
+    Whatever a command prints passes a stream guard (`safe_text.guarded_streams`), so data that
+    reached an output without its escaping still cannot drive the terminal.
+    """
+    with safe_text.guarded_streams():
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         code = cli.main(args=argv, prog_name="curator", standalone_mode=False)
     except click.exceptions.Abort:
@@ -1390,7 +1425,7 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except CuratorError as exc:
-        click.echo(f"curator: error: {exc}", err=True)
+        click.echo(f"curator: error: {safe_text.error_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -1399,7 +1434,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("CURATOR_DEBUG"):
             raise
         click.echo(
-            f"curator: internal error: {type(exc).__name__}: {exc} "
+            f"curator: internal error: {type(exc).__name__}: {safe_text.error_line(str(exc))} "
             "(set CURATOR_DEBUG=1 for the traceback)",
             err=True,
         )

@@ -6,7 +6,8 @@ on, and a judge sees records the way the model will.
 
 Record text is escaped before it goes between XML tags: `<`, `>` and `&` become entities (JSON
 tables use \\u escapes instead), so a record containing `</answer>` or
-`<judgement>correct</judgement>` can neither close a tag nor forge a verdict.
+`<judgement>correct</judgement>` can neither close a tag nor forge a verdict (and the reply is
+read by `curator.judges.reply`, which looks for the verdict only outside the model's reason).
 """
 
 from __future__ import annotations
@@ -249,28 +250,6 @@ def judge_prompt(
         return re.sub(r"\{context\}|\{question\}|\{answer\}", lambda m: values[m.group(0)], text)
 
     return JudgePrompt(template.system, fill(head), fill(tail))
-
-
-# -- reading a judge's output ---------------------------------------------------------------
-
-_JUDGEMENT = re.compile(r"<judgement>\s*([A-Za-z]+)\s*</judgement>", re.IGNORECASE)
-_REASON = re.compile(r"<reason>(.*?)</reason>", re.IGNORECASE | re.DOTALL)
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedJudgement:
-    verdict: str  # correct | incorrect | unparsed
-    reason: str
-
-
-def parse_judgement(output: str) -> ParsedJudgement:
-    """Read the model's own output; anything but exactly one clear judgement is `unparsed`."""
-    found = {m.group(1).lower() for m in _JUDGEMENT.finditer(output)}
-    reason_match = _REASON.search(output)
-    reason = " ".join(reason_match.group(1).split()) if reason_match else ""
-    if len(found) == 1 and (verdict := found.pop()) in ("correct", "incorrect"):
-        return ParsedJudgement(verdict, reason)
-    return ParsedJudgement("unparsed", reason)
 
 
 # -- training examples (export) and prediction prompts (eval) -------------------------------

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from curator.domain import ANSWER_SOURCES, ANSWER_TYPES, SCALES, BadInput
+from curator.safe_text import shown
 
 Kind = Literal["string", "integer", "boolean", "string_list", "answer"]
 
@@ -95,11 +96,13 @@ def _json_kind(value: Any) -> str:
 
 def context_where(index: int, table_uid: str | None) -> str:
     """How errors name a context: its 1-based position, and its uid when it has one."""
-    return f"context #{index}" + (f" (table uid {table_uid!r})" if table_uid else "")
+    return f"context #{index}" + (f" (table uid {shown(table_uid)})" if table_uid else "")
 
 
 def question_where(ci: int, table_uid: str | None, qi: int, uid: str | None) -> str:
-    return context_where(ci, table_uid) + f", question #{qi}" + (f" (uid {uid!r})" if uid else "")
+    return (
+        context_where(ci, table_uid) + f", question #{qi}" + (f" (uid {shown(uid)})" if uid else "")
+    )
 
 
 def diagnose(path: Path) -> BadInput | None:

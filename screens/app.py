@@ -19,6 +19,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from curator import safe_text
 from curator.domain import RecordFilter
 from curator.screens.messages import (
     ChangesNoticed,
@@ -89,7 +90,7 @@ class CuratorApp(App[None]):
         self.seen_event = -1
         self.seen_verdict = -1
         self.sub_title = (
-            f"{Path(store.path).name} · reviewer {reviewer}"
+            f"{safe_text.one_line(Path(store.path).name)} · reviewer {safe_text.one_line(reviewer)}"
             + (" · blind" if blind else "")
             + (f" · shard {shard[0]}/{shard[1]}" if shard else "")
         )
@@ -416,7 +417,7 @@ class CuratorApp(App[None]):
 
     @on(VerdictArrived)
     def _verdict_arrived(self, message: VerdictArrived) -> None:
-        self.notify(f"Judge says: {message.verdict}", timeout=4)
+        self.notify(f"Judge says: {safe_text.one_line(message.verdict)}", timeout=4, markup=False)
         row = self.queue.current
         if row is not None and row.uid == message.uid:
             self.load_current()
@@ -474,7 +475,13 @@ class CuratorApp(App[None]):
 
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:
-        self.notify(f"Error {message.doing}: {message.error}", severity="error", timeout=8)
+        # The error text may quote data (a uid, a file name): shown literally and cut short.
+        self.notify(
+            f"Error {message.doing}: {safe_text.error_line(message.error, 500)}",
+            severity="error",
+            timeout=8,
+            markup=False,
+        )
 
     # -- other writers ----------------------------------------------------------------------
 
@@ -506,9 +513,11 @@ class CuratorApp(App[None]):
             if mine:
                 _, _, who, action = mine[-1]
                 self.notify(
-                    f"{who} {_PAST.get(action, action)} this record meanwhile; "
+                    f"{safe_text.clip(safe_text.one_line(who), 60)} "
+                    f"{_PAST.get(action, action)} this record meanwhile; "
                     "both decisions are kept.",
                     timeout=6,
+                    markup=False,
                 )
             self.load_current()
         if others or changes.verdict_uids:

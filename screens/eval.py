@@ -16,7 +16,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from curator.screens.text import flatten, literal
+from curator import safe_text
+from curator.screens.text import flatten, label, literal, preview
+
+#: How to see a field this screen cuts: open the record, where `w` shows it whole.
+OPEN_HINT = "Enter opens the record, w there shows it whole"
 
 
 @dataclass
@@ -90,7 +94,7 @@ class EvalScreen(Screen[None]):
             table.add_column(col, justify="right")
         for r in self.reports:
             table.add_row(
-                literal(r.run, one_line=True),
+                label(r.run),
                 f"{r.records:,}",
                 f"{r.token_f1:.2f}",
                 f"{r.em * 100:.2f}",
@@ -110,7 +114,8 @@ class EvalScreen(Screen[None]):
         run = self.reports[self.run_index]
         self.query_one("#eval-run", Static).update(
             Text(
-                f" {run.run}: {len(run.wrong):,} questions not exactly right (tab: next run)",
+                f" {safe_text.one_line(run.run)}: {len(run.wrong):,} questions not exactly right"
+                " (tab: next run)",
                 style="bold",
             )
         )
@@ -163,13 +168,13 @@ class EvalScreen(Screen[None]):
         scale = "scale right" if row.scale_correct else "scale wrong"
         parts = [
             Text("Question", style="bold underline"),
-            literal(row.question),
+            preview(row.question, hint=OPEN_HINT),
             Text(""),
             Text("Gold (curated)", style="bold underline"),
-            literal(gold, "green"),
+            preview(gold, "green", hint=OPEN_HINT),
             Text(""),
-            Text(f"{run} answered", style="bold underline"),
-            literal(predicted, "red"),
+            Text(f"{safe_text.one_line(run)} answered", style="bold underline"),
+            preview(predicted, "red", hint=OPEN_HINT),
             Text(""),
             Text(
                 f"TAT-QA EM {row.em:.0f} · F1 {row.f1:.2f} · {scale} · token F1 "
@@ -177,6 +182,6 @@ class EvalScreen(Screen[None]):
                 f"· {row.answer_type} from {row.answer_from}",
                 style="dim",
             ),
-            literal(uid, "dim"),
+            label(uid, "dim"),
         ]
         self.query_one("#eval-detail", Static).update(Text("\n").join(parts))

@@ -21,7 +21,7 @@ from curator.domain import (
     VERDICTS,
     RecordFilter,
 )
-from curator.screens.text import literal
+from curator.screens.text import label
 
 REJECT_REASONS = (
     "wrong answer",
@@ -95,12 +95,12 @@ class UndoScreen(ModalScreen[int | None]):
         if not events:
             options.add_option(Option("nothing to undo", id="none", disabled=True))
         for e in events:
-            label = Text(f"#{e.event_id} {e.created_at:%H:%M:%S} {e.action:<7} ")
-            label.append_text(literal(e.record_uid, one_line=True))
+            line = Text(f"#{e.event_id} {e.created_at:%H:%M:%S} {e.action:<7} ")
+            line.append_text(label(e.record_uid))
             if e.reason:
-                label.append(" — ")
-                label.append_text(literal(e.reason, one_line=True))
-            options.add_option(Option(label, id=str(e.event_id)))
+                line.append(" — ")
+                line.append_text(label(e.reason))
+            options.add_option(Option(line, id=str(e.event_id)))
         if events:
             options.highlighted = 0
 
@@ -206,14 +206,17 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
             ("split", result.splits),
         ):
             lines.append(f"{name}: ", style="bold")
-            lines.append(" · ".join(f"{k} {v:,}" for k, v in values.items()) + "\n")
+            lines.append_text(Text(" · ").join(label(f"{k} {v:,}") for k, v in values.items()))
+            lines.append("\n")
         for judge, counts in result.verdicts.items():
-            lines.append(f"judge {judge}: ", style="bold")
-            lines.append(" · ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n")
+            lines.append_text(label(f"judge {judge}: ", "bold"))
+            lines.append_text(Text(" · ").join(label(f"{k} {v:,}") for k, v in counts.items()))
+            lines.append("\n")
         self.query_one("#filter-counts", Static).update(lines)
         split_list = self.query_one("#f-split", SelectionList)
         for split in result.splits:
-            split_list.add_option(Selection(split, split, split in self.current.splits))
+            # A split name is data: a Text label, so `[@click=…]` in it is shown, not run.
+            split_list.add_option(Selection(label(split), split, split in self.current.splits))
 
     def _chosen(self) -> RecordFilter:
         def values(widget_id: str) -> tuple[str, ...]:

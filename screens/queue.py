@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from curator import safe_text
 from curator.screens.messages import CountsLoaded
 from curator.screens.widgets.queue_view import QueueView
 
@@ -74,11 +75,11 @@ class QueueScreen(Screen[None]):
             ("split", f.splits),
         ):
             if values:
-                parts.append(f"{name}={','.join(values)}")
+                parts.append(f"{name}={safe_text.one_line(','.join(values))}")
         if f.disagree:
             parts.append("judges disagree")
         if f.search:
-            parts.append(f"search={f.search!r}")
+            parts.append(f"search={safe_text.clip(safe_text.one_line(f.search), 60)!r}")
         line = Text(f" view: {' · '.join(parts) or 'all records'} · sort {q.sort}", style="bold")
         if counts is not None:
             p = counts.progress

@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Static
 
 from curator.prompts import render_answer
 from curator.screens.messages import CountsLoaded
-from curator.screens.text import flatten, literal
+from curator.screens.text import flatten, label, literal, preview
 from curator.screens.widgets.table_grid import table_grid
 
 VERDICT_STYLE = {
@@ -45,6 +45,7 @@ class ReviewScreen(Screen[None]):
         Binding("t", "toggle_sort", "Sort", show=False),
         Binding("s", "stats", "Stats"),
         Binding("v", "evaluation", "Eval", show=False),
+        Binding("w", "whole_text", "Whole text", show=False),
     ]
     #: (title, help, action) offered in the command palette.
     PALETTE: ClassVar[list[tuple[str, str, str]]] = [
@@ -63,6 +64,7 @@ class ReviewScreen(Screen[None]):
         ("Show queue", "The list of records in this view (l)", "queue"),
         ("Statistics and agreement", "Counts, throughput, judge-vs-human kappa (s)", "stats"),
         ("Evaluation", "Prediction runs scored, and what each got wrong (v)", "evaluation"),
+        ("Whole text", "Every field of the record at full length (w)", "whole_text"),
     ]
 
     def __init__(self) -> None:
@@ -103,8 +105,10 @@ class ReviewScreen(Screen[None]):
         if detail.conflict:
             head.append(" CONFLICT ", style="bold white on magenta")
         head.append("  ")
-        head.append_text(literal(record.uid, "dim"))
-        head.append(f"  · {record.split} · {record.answer_type} · from {record.answer_from}")
+        head.append_text(label(record.uid, "dim"))
+        head.append("  · ")
+        head.append_text(label(record.split))
+        head.append(f" · {record.answer_type} · from {record.answer_from}")
         if record.req_comparison:
             head.append(" · comparison")
         title.update(head)
@@ -128,7 +132,7 @@ class ReviewScreen(Screen[None]):
             marked = str(p.order) in rel
             line = Text("▶ " if marked else "  ", style="bold cyan" if marked else "dim")
             line.append(f"[{p.order}] ", style="bold" if marked else "dim")
-            line.append_text(literal(p.text, "" if marked else "dim"))
+            line.append_text(preview(p.text, "" if marked else "dim"))
             parts.append(line)
         return Text("\n").join(parts)
 
@@ -136,15 +140,15 @@ class ReviewScreen(Screen[None]):
         edited = any(e.action == "edit" and not e.undone for e in detail.events)
         rows = [
             Text("Question", style="bold underline"),
-            literal(detail.question),
+            preview(detail.question),
             Text(""),
             Text("Answer" + ("  (edited)" if edited else ""), style="bold underline"),
-            literal(render_answer(detail.answer, detail.scale), "bold"),
-            Text(f"scale: {detail.scale or '(none)'}", style="dim"),
+            preview(render_answer(detail.answer, detail.scale), "bold"),
+            Text("scale: ", style="dim") + label(detail.scale or "(none)", "dim"),
         ]
         if detail.derivation:
             rows += [Text(""), Text("Derivation", style="bold underline")]
-            rows.append(literal(detail.derivation, "yellow"))
+            rows.append(preview(detail.derivation, "yellow"))
         return Text("\n").join(rows)
 
     def _verdicts(self, detail: Any) -> Text:
@@ -159,16 +163,18 @@ class ReviewScreen(Screen[None]):
             rows.append(Text("not judged yet — press J to judge it now", style="dim"))
         for j in detail.judges:
             line = Text()
-            line.append(f"{j.judge}: ", style="bold")
-            line.append(j.verdict, style=VERDICT_STYLE.get(j.verdict, ""))
-            line.append(f"  {j.model}", style="dim")
+            line.append_text(label(j.judge, "bold"))
+            line.append(": ", style="bold")
+            line.append_text(label(j.verdict, VERDICT_STYLE.get(j.verdict, "")))
+            line.append("  ")
+            line.append_text(label(j.model, "dim"))
             if j.cost_usd:
                 line.append(f"  ${j.cost_usd:.4f}", style="dim")
             if not j.current:
                 line.append("  (older version of the record)", style="italic dim")
             rows.append(line)
             if j.reason:
-                rows.append(literal("  " + j.reason, "italic"))
+                rows.append(preview("  " + j.reason, "italic"))
         return Text("\n").join(rows)
 
     def _history(self, detail: Any) -> Text:
@@ -186,7 +192,7 @@ class ReviewScreen(Screen[None]):
                 line.append(": ")
                 line.append_text(literal(e.reason, one_line=True))
             if e.edited:
-                line.append(" (" + ", ".join(sorted(e.edited)) + ")", style="dim")
+                line.append_text(label(" (" + ", ".join(sorted(e.edited)) + ")", "dim"))
             if e.blind:
                 line.append(" [blind]", style="dim")
             if e.undone:
@@ -201,7 +207,7 @@ class ReviewScreen(Screen[None]):
             Text(
                 f" {message.total_in_view:,} in view · sort {q.sort} · "
                 f"reviewed {p.reviewed:,}/{p.total:,} · by you {p.by_reviewer:,}"
-                + (f" · search {q.filt.search!r}" if q.filt.search else ""),
+                + (f" · search {label(q.filt.search).plain!r}" if q.filt.search else ""),
                 style="dim",
             )
         )
@@ -306,6 +312,29 @@ class ReviewScreen(Screen[None]):
         from curator.screens.stats import StatsScreen
 
         self.app.push_screen(StatsScreen())
+
+    def action_whole_text(self) -> None:
+        """Every field of the record at full length, in a view that draws only what is seen."""
+        from curator.screens.fulltext import FullTextScreen
+
+        d = self.detail
+        if d is None:
+            return
+        sections = [
+            ("uid", d.record.uid),
+            ("question", d.question),
+            ("answer", render_answer(d.answer, d.scale)),
+        ]
+        if d.derivation:
+            sections.append(("derivation", d.derivation))
+        for p in sorted(d.context.paragraphs, key=lambda p: p.order):
+            sections.append((f"paragraph {p.order}", p.text))
+        table = "\n".join(" | ".join(row) for row in d.context.table)
+        sections.append(("table (cells separated by |)", table))
+        for j in d.judges:
+            if j.reason:
+                sections.append((f"reason of judge {label(j.judge).plain}", j.reason))
+        self.app.push_screen(FullTextScreen(sections))
 
     def action_evaluation(self) -> None:
         from curator.screens.eval import EvalScreen

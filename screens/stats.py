@@ -16,7 +16,7 @@ from textual.widgets import Footer, Header, Static
 
 from curator.agreement import Confusion
 from curator.screens.messages import StatsLoaded
-from curator.screens.text import literal
+from curator.screens.text import label
 
 
 def _kappa(value: float | None) -> str:
@@ -63,10 +63,10 @@ class StatsScreen(Screen[None]):
             ("review status", s.statuses),
         ):
             for i, (k, n) in enumerate(values.items()):
-                counts.add_row(group if i == 0 else "", k, f"{n:,}")
+                counts.add_row(group if i == 0 else "", label(k), f"{n:,}")
         for judge, values in s.verdicts.items():
             for i, (k, n) in enumerate(values.items()):
-                counts.add_row(f"judge {judge}" if i == 0 else "", k, f"{n:,}")
+                counts.add_row(Text("judge ") + label(judge) if i == 0 else "", label(k), f"{n:,}")
         self.query_one("#stats-counts", Static).update(counts)
 
         activity = Table(title="Reviewers", box=box.SIMPLE, title_justify="left")
@@ -76,7 +76,7 @@ class StatsScreen(Screen[None]):
             hours = (a.last - a.first).total_seconds() / 3600 if a.first and a.last else 0
             rate = f"{a.decisions / hours:,.0f}" if hours > 1 / 60 else "-"
             activity.add_row(
-                literal(a.reviewer, one_line=True),
+                label(a.reviewer),
                 str(a.decisions),
                 str(a.accepted),
                 str(a.rejected),
@@ -101,9 +101,12 @@ class StatsScreen(Screen[None]):
             blocks.append(Text("no record has both a verdict and a decision yet", style="dim"))
         for judge, (overall, by_type) in per_judge.items():
             matrix = Table(
-                title=f"{judge}: κ = {_kappa(overall.kappa)}, agreement "
-                f"{(overall.observed or 0):.0%} over {overall.total:,}"
-                + (f" ({abstained.get(judge, 0):,} abstained)" if abstained.get(judge) else ""),
+                title=label(judge)
+                + Text(
+                    f": κ = {_kappa(overall.kappa)}, agreement "
+                    f"{(overall.observed or 0):.0%} over {overall.total:,}"
+                    + (f" ({abstained.get(judge, 0):,} abstained)" if abstained.get(judge) else "")
+                ),
                 box=box.SIMPLE,
                 title_justify="left",
             )
@@ -124,7 +127,7 @@ class StatsScreen(Screen[None]):
             types.add_column("κ", justify="right")
             for answer_type, confusion in by_type.items():
                 types.add_row(
-                    answer_type,
+                    label(answer_type),
                     str(confusion.total),
                     f"{(confusion.observed or 0):.0%}",
                     _kappa(confusion.kappa),
@@ -139,9 +142,12 @@ class StatsScreen(Screen[None]):
         for (a, b), cells in pairs.items():
             confusion = Confusion(cells)
             blocks.append(
-                Text(
-                    f"{a} vs {b}: κ = {_kappa(confusion.kappa)}, agreement "
-                    f"{(confusion.observed or 0):.0%} over {confusion.total:,} shared records"
+                Text.assemble(
+                    label(a),
+                    " vs ",
+                    label(b),
+                    f": κ = {_kappa(confusion.kappa)}, agreement "
+                    f"{(confusion.observed or 0):.0%} over {confusion.total:,} shared records",
                 )
             )
         self.query_one("#stats-agreement", Static).update(Group(*blocks))

@@ -21,9 +21,9 @@ from typing import Any
 
 from curator.domain import CuratorError
 from curator.judges.llm import Completion, completion_from_message, messages_body
+from curator.judges.reply import parse_judgement
 from curator.judges.runner import LLMJudge, PassOptions
 from curator.models import judge_setting
-from curator.prompts import parse_judgement
 from curator.store.db import Store
 from curator.store.verdicts import (
     BatchRecord,
@@ -54,7 +54,7 @@ def custom_id(item: WorkItem) -> str:
 def _verdict(
     item_uid: str, record_hash: str, judge: LLMJudge, completion: Completion
 ) -> NewVerdict:
-    parsed = parse_judgement(completion.text)
+    parsed = parse_judgement(completion.text, completion.stop_reason)
     # Batches cost half the live price on both platforms.
     cost = 0.5 * judge.cost(
         completion.input_tokens,

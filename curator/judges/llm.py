@@ -31,6 +31,9 @@ class Completion:
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    #: Why the model stopped, as the service says it (`end_turn`, `max_tokens`, …); a verdict is
+    #: read only from a reply that ended normally.
+    stop_reason: str | None = None
 
 
 class BackendError(Exception):
@@ -148,6 +151,7 @@ def completion_from_message(message: dict[str, Any]) -> Completion:
         output_tokens=int(usage.get("output_tokens") or 0),
         cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
         cache_write_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+        stop_reason=message.get("stop_reason"),
     )
 
 
@@ -229,6 +233,7 @@ class BedrockBackend:
             output_tokens=int(usage.get("outputTokens") or 0),
             cache_read_tokens=int(usage.get("cacheReadInputTokens") or 0),
             cache_write_tokens=int(usage.get("cacheWriteInputTokens") or 0),
+            stop_reason=response.get("stopReason"),
         )
 
     async def aclose(self) -> None:

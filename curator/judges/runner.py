@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 from curator.domain import RecordFilter
 from curator.judges.llm import Backend, BackendError, Completion, estimate_tokens
+from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import judge as rules_judge
@@ -31,7 +32,6 @@ from curator.prompts import (
     JudgePrompt,
     JudgeTemplate,
     judge_prompt,
-    parse_judgement,
 )
 from curator.store.db import Store
 from curator.store.verdicts import (
@@ -231,7 +231,7 @@ class LLMJudge:
                 attempts=call.attempts,
                 latency_ms=call.latency_ms,
             )
-        parsed = parse_judgement(completion.text)
+        parsed = parse_judgement(completion.text, completion.stop_reason)
         return NewVerdict(
             record_uid=item.uid,
             record_hash=item.record_hash,

@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from curator.screens.text import visible
+from curator import safe_text
 
 STATUS_MARK = {"pending": "·", "accepted": "✓", "edited": "✎", "rejected": "✗"}
 VERDICT_STYLE = {
@@ -114,12 +114,13 @@ class QueueView(ScrollView, can_focus=True):
         else:
             used = 0
             for judge, verdict in sorted(row.verdicts.items()):
-                text = f"{judge[:1]}:{verdict[:5]} "
+                text = safe_text.visible(f"{judge[:1]}:{verdict[:5]} ")
                 segments.append(Segment(text, base + Style.parse(VERDICT_STYLE.get(verdict, ""))))
                 used += len(text)
             segments.append(Segment(" " * max(0, 22 - used), base))
         segments.append(Segment(f"{row.answer_type:<11}", base))
-        question = " ".join(visible(row.question, keep_newlines=False).split())
+        # Only what a line can show is escaped: a 10 MB question costs no more than a short one.
+        question = safe_text.one_line(row.question[: 2 * (scroll_x + width) + 64])
         segments.append(Segment(question, base))
         strip = Strip(segments).crop(scroll_x, scroll_x + width)
         return strip.extend_cell_length(width, base)

@@ -12,6 +12,9 @@ from rich.text import Text
 from curator.judges.numbers import numbers_in, parse_number
 from curator.screens.text import literal
 
+#: Characters of a cell drawn in the grid (the whole-text view, `w`, shows every cell whole).
+CELL_CHARS = 500
+
 
 def header_rows(rows: Sequence[Sequence[str]]) -> int:
     """Leading rows with no plain amounts (years are headers, not data)."""
@@ -50,6 +53,6 @@ def table_grid(
                 style = "bold black on yellow"
             elif " ".join(cell.lower().split()) in answers and cell.strip():
                 style = "bold black on cyan"
-            cells.append(literal(cell, style))
+            cells.append(literal(cell, style, limit=CELL_CHARS))
         table.add_row(*cells, end_section=r == n_header - 1)
     return table

@@ -28,6 +28,10 @@ def default_responder(prompt: str) -> str:
     return "<reason>The figures match the table.</reason>\n<judgement>correct</judgement>"
 
 
+def end_turn(prompt: str) -> str:
+    return "end_turn"
+
+
 def question_of(prompt: str) -> str:
     """The record's question inside a judge prompt (how the fakes count requests per record)."""
     match = re.search(r"<question>(.*?)</question>", prompt, re.DOTALL)
@@ -54,6 +58,9 @@ class Behaviour:
     record_failures: dict[str, list[Failure]] = field(default_factory=dict)
     #: Batch polls before a batch reports it has ended.
     polls_until_done: int = 1
+    #: The stop reason of a reply that fits in max_tokens (e.g. "refusal"); a longer reply is
+    #: cut at max_tokens and says "max_tokens", as the services do.
+    stop_reason: Callable[[str], str] = end_turn
 
 
 class _Server(ThreadingHTTPServer):
@@ -175,6 +182,14 @@ class FakeBase:
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str, body: Any) -> None:
         raise NotImplementedError
 
+    def reply(self, prompt: str, max_tokens: int) -> tuple[str, str]:
+        """The responder's text and stop reason, cut at max_tokens (3 characters a token, as in
+        `usage`) the way the services cut a reply that runs out of tokens."""
+        output = self.behaviour.responder(prompt)
+        if max_tokens and len(output) // 3 > max_tokens:
+            return output[: max_tokens * 3], "max_tokens"
+        return output, self.behaviour.stop_reason(prompt)
+
 
 # -- Anthropic ------------------------------------------------------------------------------
 
@@ -214,7 +229,7 @@ class FakeAnthropic(FakeBase):
     def _reply(self, params: dict[str, Any]) -> dict[str, Any]:
         prefix, cacheable, rest = _anthropic_text(params["messages"][-1]["content"])
         sys_prefix, sys_cache, sys_rest = _anthropic_text(params.get("system", ""))
-        output = self.behaviour.responder(prefix + rest)
+        output, stop_reason = self.reply(prefix + rest, int(params.get("max_tokens") or 0))
         with self.lock:
             self.prompts.append(prefix + rest)
         usage = self.usage(sys_prefix + sys_rest + prefix, cacheable or sys_cache, rest, output)
@@ -224,7 +239,7 @@ class FakeAnthropic(FakeBase):
             "role": "assistant",
             "model": params.get("model", ""),
             "content": [{"type": "text", "text": output}],
-            "stop_reason": "end_turn",
+            "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": usage,
         }
@@ -351,14 +366,15 @@ class FakeBedrockRuntime(FakeBase):
         if failure is not None:
             self._error(handler, failure)
             return
-        output = self.behaviour.responder(prompt)
+        max_tokens = int(body.get("inferenceConfig", {}).get("maxTokens") or 0)
+        output, stop_reason = self.reply(prompt, max_tokens)
         usage = self.usage(prefix, cacheable, rest, output)
         self.send(
             handler,
             200,
             {
                 "output": {"message": {"role": "assistant", "content": [{"text": output}]}},
-                "stopReason": "end_turn",
+                "stopReason": stop_reason,
                 "usage": {
                     "inputTokens": usage["input_tokens"],
                     "outputTokens": usage["output_tokens"],
@@ -377,7 +393,7 @@ class FakeBedrockRuntime(FakeBase):
         if failure is not None:
             self._error(handler, failure)
             return
-        output = self.behaviour.responder(prompt)
+        output, stop_reason = self.reply(prompt, int(body.get("max_tokens") or 0))
         self.send(
             handler,
             200,
@@ -386,7 +402,7 @@ class FakeBedrockRuntime(FakeBase):
                 "type": "message",
                 "role": "assistant",
                 "content": [{"type": "text", "text": output}],
-                "stop_reason": "end_turn",
+                "stop_reason": stop_reason,
                 "usage": self.usage(prefix, cacheable, rest, output),
             },
         )
@@ -475,7 +491,7 @@ class FakeBedrockBatch(FakeBase):
             prompt = prefix + rest
             with self.lock:
                 self.requests[question_of(prompt)] += 1
-            output = self.behaviour.responder(prompt)
+            output, stop_reason = self.reply(prompt, int(model_input.get("max_tokens") or 0))
             out_lines.append(
                 json.dumps(
                     {
@@ -485,6 +501,7 @@ class FakeBedrockBatch(FakeBase):
                             "type": "message",
                             "role": "assistant",
                             "content": [{"type": "text", "text": output}],
+                            "stop_reason": stop_reason,
                             "usage": self.usage(prefix, cacheable, rest, output),
                         },
                     }

@@ -13,7 +13,6 @@ from curator.prompts import (
     JudgeTemplate,
     judge_prompt,
     load_judge_template,
-    parse_judgement,
     render_answer,
     render_table,
 )
@@ -76,23 +75,6 @@ def test_context_part_is_shared_by_questions_of_a_context() -> None:
     b = judge_prompt(table=TABLE, paragraphs=PARAS, question="q2", answer=["b"], scale="")
     assert a.context_part == b.context_part and a.record_part != b.record_part
     assert "<question>q1</question>" in a.record_part
-
-
-@pytest.mark.parametrize(
-    ("output", "verdict", "reason"),
-    [
-        ("<reason>Adds up.</reason><judgement>correct</judgement>", "correct", "Adds up."),
-        ("<REASON>\n x \n</REASON>\n<Judgement> Incorrect </Judgement>", "incorrect", "x"),
-        ("<judgement>correct</judgement> <judgement>correct</judgement>", "correct", ""),
-        ("<judgement>correct</judgement><judgement>incorrect</judgement>", "unparsed", ""),
-        ("<judgement>maybe</judgement>", "unparsed", ""),
-        ("The answer is correct.", "unparsed", ""),
-        ("", "unparsed", ""),
-    ],
-)
-def test_parse_judgement(output: str, verdict: str, reason: str) -> None:
-    parsed = parse_judgement(output)
-    assert (parsed.verdict, parsed.reason) == (verdict, reason)
 
 
 def test_template_hash_identifies_the_prompt(tmp_path: Path) -> None:
