@@ -386,12 +386,15 @@ async def _run_bedrock(
             "batch_role_arn in the config (or CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN)"
         )
     if 0 < len(work) < BEDROCK_MIN_RECORDS:
-        raise BadInput(
-            "--batch",
-            "",
+        problem = (
             f"{len(work)} records need a verdict, but a Bedrock batch job needs at least "
-            f"{BEDROCK_MIN_RECORDS}; judge them live (without --batch)",
+            f"{BEDROCK_MIN_RECORDS}; judge them live (without --batch)"
         )
+        if not counts:
+            raise BadInput("--batch", "", problem)
+        # This run collected (or found running) jobs: report that, and say why nothing new went.
+        echo(f"note: {problem}")
+        return {"submitted": 0, "collected": dict(counts), "not_submitted": len(work)}
     bucket, prefix = _split_s3(s3_uri) if work else ("", "")
     for number, chunk in enumerate(_bedrock_chunks(work)):
         name = f"curator-{run_id}-{number:03d}"
