@@ -466,11 +466,11 @@ def judge(
     )
     filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits, conflicts)
     judge_obj = make_judge(choice, settings.sections)
+    if not dry_run:
+        require_price_for_cap(judge_obj, max_cost)
     warning = price_warning(judge_obj)
     if warning:
         click.echo(_one_line(warning), err=True)
-    if not dry_run:
-        require_price_for_cap(judge_obj, max_cost)
     from curator.judges.runner import PassOptions
 
     options = PassOptions(

@@ -284,7 +284,7 @@ def test_an_unknown_price_is_a_warning_in_dry_run_and_max_cost_refuses_to_start(
     assert "cost unknown" in text.out and "$0" not in text.out
     capped = run_cli(*args, "--max-cost", "5")
     assert capped.code == 2
-    error_lines = [line for line in capped.err.splitlines() if not line.startswith("warning:")]
+    error_lines = capped.err.strip().splitlines()
     assert len(error_lines) == 1 and "--max-cost" in error_lines[0]
     assert "claude-unpriced-1" in error_lines[0]
     assert sum(anthropic_fake.requests.values()) == 0
