@@ -3,9 +3,9 @@ inference profile, and request bodies that do not fit the API's shapes.
 
 Bedrock shapes come from botocore's own service model (the one boto3 serialises from), checked
 with botocore's ParamValidator plus the `pattern`, `max` and `enum` constraints it leaves to the
-service. The Messages API has no machine-readable model in the SDK, so its rules are written
-out here from the API reference: required fields and their types, `max_tokens` within the
-model's limit, user/assistant alternation starting with user, known top-level keys, non-empty
+service. Messages API bodies are checked against the installed anthropic SDK's request TypedDicts
+(known top-level keys, required keys) and the API reference's rules the types cannot express:
+`max_tokens` within the model's limit, user/assistant alternation starting with user, non-empty
 text, at most four `cache_control` breakpoints.
 
 Nothing here imports curator: the fakes must not agree with curator by construction.
@@ -181,27 +181,50 @@ def validate_converse(params: dict[str, Any], model: BedrockModel) -> None:
 
 # -- the Messages API -------------------------------------------------------------------------
 
-_API_KEYS = {
-    "model",
-    "messages",
-    "max_tokens",
-    "system",
-    "metadata",
-    "stop_sequences",
-    "stream",
-    "temperature",
-    "top_k",
-    "top_p",
-    "tools",
-    "tool_choice",
-    "thinking",
-    "service_tier",
-}
-#: InvokeModel / batch `modelInput` bodies on Bedrock: no model, a required anthropic_version.
-_BEDROCK_KEYS = (_API_KEYS - {"model", "metadata", "service_tier", "stream"}) | {
-    "anthropic_version",
-    "anthropic_beta",
-}
+
+def _sdk_fields(typed: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """(every key, required keys) of one of the SDK's request TypedDicts."""
+    annotations = {k: str(v) for k, v in typed.__annotations__.items()}
+    required = {k for k, v in annotations.items() if "Required[" in v and "NotRequired[" not in v}
+    return frozenset(annotations), frozenset(required)
+
+
+def _messages_fields() -> tuple[frozenset[str], frozenset[str]]:
+    """The Messages API's top-level keys as the installed anthropic SDK declares them."""
+    from anthropic.types import message_create_params
+
+    keys, required = _sdk_fields(message_create_params.MessageCreateParamsBase)
+    return keys | {"stream"}, required
+
+
+_API_KEYS, _API_REQUIRED = _messages_fields()
+#: InvokeModel / batch `modelInput` bodies on Bedrock (AWS's Anthropic Claude Messages API page):
+#: no model, a required anthropic_version.
+_BEDROCK_KEYS = frozenset(
+    {
+        "anthropic_version",
+        "anthropic_beta",
+        "max_tokens",
+        "messages",
+        "system",
+        "stop_sequences",
+        "temperature",
+        "top_p",
+        "top_k",
+        "tools",
+        "tool_choice",
+        "thinking",
+    }
+)
+
+
+def _text_block_keys() -> frozenset[str]:
+    from anthropic.types import TextBlockParam
+
+    return _sdk_fields(TextBlockParam)[0]
+
+
+_TEXT_BLOCK_KEYS = _text_block_keys()
 _BLOCK_TYPES = {"text", "image", "document", "tool_use", "tool_result", "thinking"}
 
 
@@ -237,7 +260,7 @@ def _text_blocks(blocks: Any, where: str, breakpoints: list[str]) -> None:
                 raise _bad(f"{at}.text: Field required")
             if not block["text"]:
                 raise _bad(f"{at}: text content blocks must be non-empty")
-            unknown = set(block) - {"type", "text", "cache_control", "citations"}
+            unknown = set(block) - _TEXT_BLOCK_KEYS
             if unknown:
                 raise _bad(f"{at}.{sorted(unknown)[0]}: Extra inputs are not permitted")
         control = block.get("cache_control")
@@ -256,16 +279,7 @@ def validate_messages(body: Any, *, bedrock: bool = False) -> str:
     for key in body:
         if key not in allowed:
             raise _bad(f"{key}: Extra inputs are not permitted")
-    required = (
-        ("anthropic_version", "messages", "max_tokens")
-        if bedrock
-        else _API_KEYS
-        & {
-            "model",
-            "messages",
-            "max_tokens",
-        }
-    )
+    required = {"anthropic_version", "messages", "max_tokens"} if bedrock else _API_REQUIRED
     for key in sorted(required):
         if key not in body:
             raise _bad(f"{key}: Field required")
