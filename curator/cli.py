@@ -476,7 +476,13 @@ def judge(
       curator judge --judge bedrock --region us-east-1 --verdict uncertain
       curator judge --judge anthropic --batch         # submit; run again to collect
     """
-    from curator.judges.factory import JudgeChoice, default_judge, make_judge
+    from curator.judges.factory import (
+        JudgeChoice,
+        default_judge,
+        make_judge,
+        price_warning,
+        require_price_for_cap,
+    )
     from curator.models import judge_setting
 
     settings = _settings(ctx)
@@ -495,6 +501,11 @@ def judge(
     )
     filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits, conflicts)
     judge_obj = make_judge(choice, settings.sections)
+    if not dry_run:
+        require_price_for_cap(judge_obj, max_cost)
+    warning = price_warning(judge_obj)
+    if warning:
+        click.echo(_one_line(warning), err=True)
     from curator.judges.runner import PassOptions
 
     options = PassOptions(
@@ -532,6 +543,8 @@ def _judge_dry_run(store: Store, judge_obj: Any, options: Any, as_json: bool) ->
 
     estimate = estimate_pass(store, judge_obj, options)
     key = judge_obj.key
+    # An LLM judge without a price estimates "unknown", never a misleading $0.
+    priced = getattr(judge_obj, "backend", None) is None or judge_obj.price is not None
     if as_json:
         _echo_json(
             {
@@ -541,7 +554,7 @@ def _judge_dry_run(store: Store, judge_obj: Any, options: Any, as_json: bool) ->
                 "records": estimate.records,
                 "input_tokens": estimate.input_tokens,
                 "output_tokens": estimate.output_tokens,
-                "cost_usd": round(estimate.cost_usd, 6),
+                "cost_usd": round(estimate.cost_usd, 6) if priced else None,
                 "uids": [item.uid for item in estimate.sample],
             }
         )
@@ -555,8 +568,12 @@ def _judge_dry_run(store: Store, judge_obj: Any, options: Any, as_json: bool) ->
         click.echo(f"  … and {estimate.records - len(estimate.sample):,} more")
     click.echo(
         f"{estimate.records:,} records · ~{estimate.input_tokens:,} input tokens · "
-        f"~{estimate.output_tokens:,} output tokens · estimated ${estimate.cost_usd:,.4f} "
-        "(before prompt caching)"
+        f"~{estimate.output_tokens:,} output tokens · "
+        + (
+            f"estimated ${estimate.cost_usd:,.4f} (before prompt caching)"
+            if priced
+            else "cost unknown (no price for this model)"
+        )
     )
 
 
@@ -1104,14 +1121,12 @@ def _make_backend(choice: Any, model_id: str, sections: dict[str, Any]) -> Any:
             base_url=choice.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
             cache_min_tokens=cache_min,
         )
+    from curator.judges.factory import resolved_region
     from curator.judges.llm import BedrockBackend
-    from curator.models import DEFAULT_REGION, judge_setting
 
     return BedrockBackend(
         model_id,
-        region=choice.region
-        or os.environ.get("AWS_REGION")
-        or str(judge_setting(sections, "region", DEFAULT_REGION)),
+        region=resolved_region(choice, sections),
         endpoint_url=choice.endpoint_url,
         concurrency=choice.concurrency,
         cache_min_tokens=cache_min,

@@ -11,10 +11,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from curator.domain import CuratorError
+from curator.model_ids import canonical_model
 
 #: Anthropic API id of the default judge model.
 DEFAULT_JUDGE_MODEL = "claude-sonnet-5-5"
-#: Bedrock model (or inference profile) id of the same model.
+#: Bedrock base model id of the same model. Bedrock serves it on demand only through an inference
+#: profile, so the default judge is this id behind the configured region's profile
+#: (`us.anthropic.claude-sonnet-5-5` in us-east-1); see curator/model_ids.py.
 DEFAULT_BEDROCK_JUDGE_MODEL = "anthropic.claude-sonnet-5-5"
 DEFAULT_REGION = "us-east-1"
 
@@ -56,35 +59,44 @@ DEFAULT_PRICES: dict[str, Price] = {
 }
 
 
-def _strip_bedrock(model: str) -> str:
-    """`us.anthropic.claude-sonnet-5-5-v1:0` -> `claude-sonnet-5-5` for the price lookup."""
-    name = model.split("/")[-1]
-    for prefix in ("global.", "us.", "eu.", "apac.", "jp.", "au."):
-        name = name.removeprefix(prefix)
-    name = name.removeprefix("anthropic.")
-    return name.split("-v")[0] if "-v" in name else name
-
-
 def price_for(model: str, sections: dict[str, Any] | None = None) -> Price | None:
-    """The price of a model: the config's `[prices."MODEL"]` first, then the defaults."""
+    """The price of a model: the config's `[prices."MODEL"]` first, then the defaults.
+
+    A config entry for the exact id wins (a Bedrock profile may be priced apart); otherwise ids
+    are compared by their canonical name, so `us.anthropic.claude-haiku-4-5-20251001-v1:0`
+    finds the price of `claude-haiku-4-5`. None when no entry matches.
+    """
     configured = (sections or {}).get("prices", {})
-    for name in (model, _strip_bedrock(model)):
-        if name in configured:
-            entry = configured[name]
-            try:
-                base = DEFAULT_PRICES.get(name) or _anthropic_price(
-                    float(entry["input"]), float(entry["output"])
-                )
-                return replace(
-                    base,
-                    **{k: type(getattr(base, k))(v) for k, v in entry.items() if hasattr(base, k)},
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise CuratorError(
-                    f'config [prices."{name}"]: needs numbers input and output ({exc})'
-                ) from exc
-        if name in DEFAULT_PRICES:
-            return DEFAULT_PRICES[name]
+    if not isinstance(configured, dict):
+        raise CuratorError('config [prices] must be a table of [prices."MODEL"] tables')
+    canonical = canonical_model(model)
+    name = model if model in configured else _match(configured, canonical)
+    if name is not None:
+        entry = configured[name]
+        default = _match(DEFAULT_PRICES, canonical)
+        try:
+            base = (
+                DEFAULT_PRICES[default]
+                if default is not None
+                else _anthropic_price(float(entry["input"]), float(entry["output"]))
+            )
+            return replace(
+                base,
+                **{k: type(getattr(base, k))(v) for k, v in entry.items() if hasattr(base, k)},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CuratorError(
+                f'config [prices."{name}"]: needs numbers input and output ({exc})'
+            ) from exc
+    default = _match(DEFAULT_PRICES, canonical)
+    return DEFAULT_PRICES[default] if default is not None else None
+
+
+def _match(table: dict[str, Any], canonical: str) -> str | None:
+    """The key of `table` whose canonical name is `canonical`."""
+    for key in table:
+        if canonical_model(str(key)) == canonical:
+            return str(key)
     return None
 
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curator.domain import CuratorError
+from curator.domain import BadInput, CuratorError
+from curator.model_ids import (
+    PROFILE_PREFIXES,
+    canonical_model,
+    needs_inference_profile,
+    with_profile,
+)
 from curator.models import (
     DEFAULT_BEDROCK_JUDGE_MODEL,
     DEFAULT_JUDGE_MODEL,
@@ -45,12 +51,66 @@ def default_judge(sections: dict[str, Any], env: dict[str, str] | None = None) -
     return "anthropic" if env.get("ANTHROPIC_API_KEY") else "rules"
 
 
+def resolved_region(choice: JudgeChoice, sections: dict[str, Any]) -> str:
+    """--region, else AWS_REGION / AWS_DEFAULT_REGION, else `[judge] region`, else us-east-1."""
+    return (
+        choice.region
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or str(judge_setting(sections, "region", DEFAULT_REGION))
+    )
+
+
 def resolved_model(choice: JudgeChoice, sections: dict[str, Any]) -> str:
-    if choice.model:
-        return choice.model
-    if choice.name == "bedrock":
-        return str(judge_setting(sections, "bedrock_model", DEFAULT_BEDROCK_JUDGE_MODEL))
-    return str(judge_setting(sections, "model", DEFAULT_JUDGE_MODEL))
+    """The model id to call. The Bedrock default is the inference profile of the region's
+    geography (`[judge] inference_profile` overrides it); a bare id that Bedrock serves only
+    through a profile, given explicitly, is refused here rather than by every call."""
+    if choice.name != "bedrock":
+        return choice.model or str(judge_setting(sections, "model", DEFAULT_JUDGE_MODEL))
+    region = resolved_region(choice, sections)
+    geography = judge_setting(sections, "inference_profile", None)
+    if geography is not None and str(geography) not in PROFILE_PREFIXES:
+        raise BadInput(
+            "config",
+            "[judge] inference_profile",
+            f"{str(geography)[:40]!r}; expected one of {', '.join(PROFILE_PREFIXES)}",
+        )
+    explicit = choice.model or judge_setting(sections, "bedrock_model", None)
+    if explicit is None:
+        return with_profile(DEFAULT_BEDROCK_JUDGE_MODEL, region, geography)
+    model = str(explicit)
+    if needs_inference_profile(model):
+        where = "--model" if choice.model else "config [judge] bedrock_model"
+        raise BadInput(
+            where,
+            "",
+            f"{model[:120]}: Bedrock serves this model on demand only through an inference "
+            f"profile; use {with_profile(model, region, geography)} (or global.{model})",
+        )
+    return model
+
+
+def price_warning(judge: Any) -> str | None:
+    """A one-line warning when an LLM judge's model has no price (costs would read $0)."""
+    if getattr(judge, "backend", None) is None or judge.price is not None:
+        return None
+    model = judge.key.model
+    return (
+        f"warning: no price for model {model[:120]}; costs are unknown. Add "
+        f'[prices."{canonical_model(model)[:120]}"] input = ... output = ... to the config'
+    )
+
+
+def require_price_for_cap(judge: Any, max_cost: float | None) -> None:
+    """--max-cost cannot be honoured without a price: refuse before anything is called."""
+    if max_cost is not None and price_warning(judge) is not None:
+        model = judge.key.model
+        raise BadInput(
+            "--max-cost",
+            "",
+            f"no price for model {model[:120]}, so the cap cannot be enforced; add "
+            f'[prices."{canonical_model(model)[:120]}"] to the config',
+        )
 
 
 def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Any:
@@ -85,10 +145,7 @@ def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Any:
 
         backend = BedrockBackend(
             model,
-            region=choice.region
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
-            or str(judge_setting(sections, "region", DEFAULT_REGION)),
+            region=resolved_region(choice, sections),
             endpoint_url=choice.endpoint_url,
             concurrency=choice.concurrency,
             cache_min_tokens=cache_min,

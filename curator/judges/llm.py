@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from curator.domain import CuratorError
 from curator.prompts import JudgePrompt
+
+T = TypeVar("T")
 
 #: Characters per token for estimates (the newer Claude tokenizers produce more tokens per char).
 CHARS_PER_TOKEN = 3.0
@@ -95,7 +98,6 @@ class AnthropicBackend:
             )
         self.model = model
         self.cache_min_tokens = cache_min_tokens
-        self._anthropic = anthropic
         self.client = anthropic.AsyncAnthropic(
             api_key=key, base_url=base_url, max_retries=0, timeout=timeout
         )
@@ -105,25 +107,68 @@ class AnthropicBackend:
         return {"model": self.model, **messages_body(prompt, max_tokens, self.cache_min_tokens)}
 
     async def complete(self, prompt: JudgePrompt, max_tokens: int) -> Completion:
-        anthropic = self._anthropic
-        try:
-            message = await self.client.messages.create(**self.request(prompt, max_tokens))
-        except anthropic.APIStatusError as exc:
-            status = exc.status_code
-            raise BackendError(
-                f"HTTP {status}: {_short(exc.message)}",
-                status=status,
-                retryable=_retryable_status(status),
-                retry_after=_parse_retry_after(exc.response.headers.get("retry-after")),
-            ) from exc
-        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
-            raise BackendError(
-                f"{type(exc).__name__}: {_short(str(exc))}", status=None, retryable=True
-            ) from exc
+        message = await anthropic_call(
+            lambda: self.client.messages.create(**self.request(prompt, max_tokens))
+        )
         return completion_from_message(message.model_dump())
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+async def anthropic_call(call: Callable[[], Awaitable[T]]) -> T:
+    """Await one anthropic SDK call, turning its failures into BackendError for the retry loop
+    (model calls and batch control calls alike)."""
+    import anthropic
+
+    try:
+        return await call()
+    except anthropic.APIStatusError as exc:
+        status = exc.status_code
+        raise BackendError(
+            f"HTTP {status}: {_short(exc.message)}",
+            status=status,
+            retryable=_retryable_status(status),
+            retry_after=_parse_retry_after(exc.response.headers.get("retry-after")),
+        ) from exc
+    except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
+        raise BackendError(
+            f"{type(exc).__name__}: {_short(str(exc))}", status=None, retryable=True
+        ) from exc
+
+
+def boto_call(call: Callable[[], T]) -> T:
+    """Run one boto3 call, turning its failures into BackendError for the retry loop.
+
+    Throttling and 5xx are retryable; so are lost connections and timeouts. Missing
+    credentials, a bad parameter or a missing region never get better by retrying.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    try:
+        return call()
+    except ClientError as exc:
+        meta = exc.response.get("ResponseMetadata", {})
+        status = meta.get("HTTPStatusCode")
+        code = exc.response.get("Error", {}).get("Code", "")
+        headers = meta.get("HTTPHeaders", {})
+        raise BackendError(
+            f"HTTP {status} {code}: {_short(str(exc))}",
+            status=status,
+            retryable=_retryable_status(status) or code in _RETRYABLE_CODES,
+            retry_after=_parse_retry_after(headers.get("retry-after")),
+        ) from exc
+    except BotoCoreError as exc:
+        raise BackendError(
+            f"{type(exc).__name__}: {_short(str(exc))}",
+            status=None,
+            retryable=isinstance(exc, (BotoConnectionError, HTTPClientError)),
+        ) from exc
+
+
+#: AWS error codes worth retrying whatever their HTTP status.
+_RETRYABLE_CODES = ("ThrottlingException", "ServiceUnavailableException", "ModelNotReadyException")
 
 
 def messages_body(prompt: JudgePrompt, max_tokens: int, cache_min_tokens: int) -> dict[str, Any]:
@@ -202,26 +247,8 @@ class BedrockBackend:
         }
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            response: dict[str, Any] = self.client.converse(**request)
-            return response
-        except ClientError as exc:
-            meta = exc.response.get("ResponseMetadata", {})
-            status = meta.get("HTTPStatusCode")
-            code = exc.response.get("Error", {}).get("Code", "")
-            headers = meta.get("HTTPHeaders", {})
-            raise BackendError(
-                f"HTTP {status} {code}: {_short(str(exc))}",
-                status=status,
-                retryable=_retryable_status(status) or code in ("ThrottlingException",),
-                retry_after=_parse_retry_after(headers.get("retry-after")),
-            ) from exc
-        except BotoCoreError as exc:
-            raise BackendError(
-                f"{type(exc).__name__}: {_short(str(exc))}", status=None, retryable=True
-            ) from exc
+        response: dict[str, Any] = boto_call(lambda: self.client.converse(**request))
+        return response
 
     async def complete(self, prompt: JudgePrompt, max_tokens: int) -> Completion:
         response = await asyncio.to_thread(self._call, self.request(prompt, max_tokens))

@@ -38,3 +38,84 @@ def apply_env(monkeypatch: object, extra: dict[str, str] | None = None) -> None:
     for key in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         if key in os.environ:
             monkeypatch.delenv(key)  # type: ignore[attr-defined]
+
+
+class FlakyProxy:
+    """A loopback HTTP proxy in front of moto's server that fails the first requests with the
+    given S3 errors (503 SlowDown, 500 InternalError), then forwards everything unchanged.
+
+    moto cannot inject faults; this lets a test see that S3 calls are retried. Requests are
+    forwarded byte for byte (moto does not check signatures), responses relayed as they come.
+    """
+
+    def __init__(self, upstream: str, failures: list[int]) -> None:
+        import http.client
+        import threading
+        from collections import Counter
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        self.failures = list(failures)
+        self.calls: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        target = urlsplit(upstream)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+            def _relay(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                with proxy.lock:
+                    proxy.calls[self.command] += 1
+                    status = proxy.failures.pop(0) if proxy.failures else None
+                if status is not None:
+                    code = "SlowDown" if status == 503 else "InternalError"
+                    data = (
+                        f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+                        f"<Message>injected {status}</Message></Error>"
+                    ).encode()
+                    self.send_response(status)
+                    self.send_header("content-type", "application/xml")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                conn = http.client.HTTPConnection(target.hostname or "", target.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                headers["Host"] = target.netloc
+                conn.request(self.command, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(key, value)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                conn.close()
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> FlakyProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -19,6 +19,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
+
+from tests.fakes.validation import (
+    ANTHROPIC_MODELS,
+    BedrockModel,
+    Refused,
+    bedrock_model,
+    check_max_tokens,
+    region_of,
+    validate_boto,
+    validate_converse,
+    validate_messages,
+)
+
+#: A request body that was not JSON (the services answer 400).
+_NOT_JSON = object()
 
 #: Decides the model's reply text from the user prompt. Default: always "correct".
 Responder = Callable[[str], str]
@@ -61,6 +77,12 @@ class Behaviour:
     #: The stop reason of a reply that fits in max_tokens (e.g. "refusal"); a longer reply is
     #: cut at max_tokens and says "max_tokens", as the services do.
     stop_reason: Callable[[str], str] = end_turn
+    #: Served in order to batch control requests (create, status, results) before answering.
+    control_failures: deque[Failure] = field(default_factory=deque)
+    #: Per question text: how that record's batch result ends instead of succeeding —
+    #: Anthropic "errored" / "expired" / "canceled"; Bedrock "error" (an error line) or
+    #: "unprocessed" (left out, so the job ends PartiallyCompleted).
+    batch_outcomes: dict[str, str] = field(default_factory=dict)
 
 
 class _Server(ThreadingHTTPServer):
@@ -99,7 +121,10 @@ class FakeBase:
             def _body(self) -> Any:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                return json.loads(raw) if raw else {}
+                try:
+                    return json.loads(raw) if raw else {}
+                except ValueError:
+                    return _NOT_JSON
 
             def do_POST(self) -> None:
                 fake._dispatch(self, "POST", self._body())
@@ -147,6 +172,12 @@ class FakeBase:
             handler.send_header(key, value)
         handler.end_headers()
         handler.wfile.write(data)
+
+    def next_control_failure(self) -> Failure | None:
+        with self.lock:
+            if self.behaviour.control_failures:
+                return self.behaviour.control_failures.popleft()
+        return None
 
     def next_failure(self, question: str) -> Failure | None:
         with self.lock:
@@ -210,13 +241,28 @@ def _anthropic_text(content: Any) -> tuple[str, bool, str]:
 
 
 class FakeAnthropic(FakeBase):
-    """POST /v1/messages, and the Message Batches API under /v1/messages/batches."""
+    """POST /v1/messages, and the Message Batches API under /v1/messages/batches.
+
+    Bodies are validated as the API does (tests/fakes/validation.py); an unknown model is a 404.
+    Batch `params` are validated when the batch runs, as the API does: a bad one ends `errored`.
+    """
 
     def __init__(self, behaviour: Behaviour | None = None) -> None:
         super().__init__(behaviour)
         self.batches: dict[str, dict[str, Any]] = {}
         self.prompts: list[str] = []
+        #: Model ids this fake serves -> their output-token limit (tests may add their own).
+        self.models: dict[str, int] = dict(ANTHROPIC_MODELS)
         self._ids = itertools.count(1)
+
+    def check(self, params: Any) -> None:
+        """Refused unless the Messages API would accept this body."""
+        if params is _NOT_JSON:
+            raise Refused(400, "invalid_request_error", "request body is not valid JSON")
+        model = validate_messages(params)
+        if model not in self.models:
+            raise Refused(404, "not_found_error", f"model: {model}")
+        check_max_tokens(params, model, self.models[model])
 
     def message(self, params: dict[str, Any]) -> tuple[Failure | None, dict[str, Any]]:
         """Answer one Messages API request (shared by the live and the batch endpoints)."""
@@ -250,53 +296,142 @@ class FakeAnthropic(FakeBase):
         body = {"type": "error", "error": {"type": kind, "message": f"injected {failure.status}"}}
         self.send(handler, failure.status, body, headers)
 
+    def _refuse(self, handler: BaseHTTPRequestHandler, refused: Refused) -> None:
+        with self.lock:
+            self.calls["refused"] += 1
+        body = {"type": "error", "error": {"type": refused.kind, "message": refused.message}}
+        self.send(handler, refused.status, body)
+
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str, body: Any) -> None:
         path = handler.path.split("?")[0]
         with self.lock:
             self.calls[f"{method} {re.sub(r'msgbatch_[0-9a-z]+', '{id}', path)}"] += 1
-        if method == "POST" and path == "/v1/messages":
-            if self.behaviour.latency:
-                time.sleep(self.behaviour.latency)
-            failure, message = self.message(body)
-            if failure is not None and failure.status == 200:
-                time.sleep(failure.delay)
-                failure, message = None, self._reply(body)
-            if failure is not None:
-                self._error(handler, failure)
-            else:
-                self.send(handler, 200, message)
-            return
-        if method == "POST" and path == "/v1/messages/batches":
-            batch_id = f"msgbatch_{next(self._ids):06d}"
-            self.batches[batch_id] = {"requests": body["requests"], "polls": 0}
-            self.send(handler, 200, self._batch_view(batch_id))
-            return
-        match = re.fullmatch(r"/v1/messages/batches/(msgbatch_\w+)(/results)?", path)
-        if method == "GET" and match and match.group(1) in self.batches:
-            batch_id = match.group(1)
-            if match.group(2):
-                self._results(handler, batch_id)
-            else:
-                self.batches[batch_id]["polls"] += 1
-                self.send(handler, 200, self._batch_view(batch_id))
+        try:
+            if method == "POST" and path == "/v1/messages":
+                self.check(body)
+                self._live(handler, body)
+                return
+            if path.startswith("/v1/messages/batches"):
+                failure = self.next_control_failure()
+                if failure is not None:
+                    self._error(handler, failure)
+                    return
+                self._batches(handler, method, path, body)
+                return
+        except Refused as refused:
+            self._refuse(handler, refused)
             return
         self.send(handler, 404, {"type": "error", "error": {"type": "not_found_error"}})
 
+    def _live(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        if self.behaviour.latency:
+            time.sleep(self.behaviour.latency)
+        failure, message = self.message(body)
+        if failure is not None and failure.status == 200:
+            time.sleep(failure.delay)
+            failure, message = None, self._reply(body)
+        if failure is not None:
+            self._error(handler, failure)
+        else:
+            self.send(handler, 200, message)
+
+    def _batches(self, handler: BaseHTTPRequestHandler, method: str, path: str, body: Any) -> None:
+        if method == "POST" and path == "/v1/messages/batches":
+            requests = self._check_batch(body)
+            batch_id = f"msgbatch_{next(self._ids):06d}"
+            with self.lock:
+                self.batches[batch_id] = {"requests": requests, "polls": 0, "results": None}
+            self.send(handler, 200, self._batch_view(batch_id))
+            return
+        match = re.fullmatch(r"/v1/messages/batches/(msgbatch_\w+)(/results)?", path)
+        if method != "GET" or not match or match.group(1) not in self.batches:
+            raise Refused(404, "not_found_error", f"batch not found: {path}")
+        batch_id = match.group(1)
+        if match.group(2):
+            if not self._ended(batch_id):
+                raise Refused(404, "not_found_error", "results are not available yet")
+            self._results(handler, batch_id)
+        else:
+            with self.lock:
+                self.batches[batch_id]["polls"] += 1
+            self.send(handler, 200, self._batch_view(batch_id))
+
+    @staticmethod
+    def _check_batch(body: Any) -> list[dict[str, Any]]:
+        if not isinstance(body, dict) or set(body) != {"requests"}:
+            raise Refused(400, "invalid_request_error", "requests: Field required")
+        requests = body["requests"]
+        if not isinstance(requests, list) or not 1 <= len(requests) <= 100_000:
+            raise Refused(400, "invalid_request_error", "requests: 1 to 100,000 requests")
+        seen: set[str] = set()
+        for i, request in enumerate(requests):
+            if not isinstance(request, dict) or set(request) != {"custom_id", "params"}:
+                raise Refused(400, "invalid_request_error", f"requests.{i}: custom_id and params")
+            cid = request["custom_id"]
+            if not isinstance(cid, str) or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", cid):
+                raise Refused(400, "invalid_request_error", f"requests.{i}.custom_id: invalid")
+            if cid in seen:
+                raise Refused(
+                    400, "invalid_request_error", f"requests.{i}.custom_id: duplicate {cid}"
+                )
+            seen.add(cid)
+            if not isinstance(request["params"], dict):
+                raise Refused(400, "invalid_request_error", f"requests.{i}.params: object")
+        return requests
+
+    def _ended(self, batch_id: str) -> bool:
+        return bool(self.batches[batch_id]["polls"] >= self.behaviour.polls_until_done)
+
+    def _outcomes(self, batch_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """Each request's result, decided once (what a finished batch stores)."""
+        batch = self.batches[batch_id]
+        if batch["results"] is None:
+            results = []
+            for request in batch["requests"]:
+                params = request["params"]
+                try:
+                    self.check(params)
+                except Refused as refused:
+                    error = {"type": refused.kind, "message": refused.message}
+                    results.append(
+                        (
+                            request["custom_id"],
+                            {"type": "errored", "error": {"type": "error", "error": error}},
+                        )
+                    )
+                    continue
+                prefix, _, rest = _anthropic_text(params["messages"][-1]["content"])
+                outcome = self.behaviour.batch_outcomes.get(question_of(prefix + rest))
+                if outcome in ("expired", "canceled"):
+                    results.append((request["custom_id"], {"type": outcome}))
+                    continue
+                failure, message = self.message(params)
+                if failure is not None or outcome == "errored":
+                    error = {"type": "api_error", "message": "Internal server error"}
+                    result: dict[str, Any] = {
+                        "type": "errored",
+                        "error": {"type": "error", "error": error},
+                    }
+                else:
+                    result = {"type": "succeeded", "message": message}
+                results.append((request["custom_id"], result))
+            batch["results"] = results
+        return list(batch["results"])
+
     def _batch_view(self, batch_id: str) -> dict[str, Any]:
         batch = self.batches[batch_id]
-        ended = batch["polls"] >= self.behaviour.polls_until_done
+        ended = self._ended(batch_id)
         n = len(batch["requests"])
+        counts = {"processing": n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if ended:
+            counts["processing"] = 0
+            for _, result in self._outcomes(batch_id):
+                counts[result["type"]] += 1
         return {
             "id": batch_id,
             "type": "message_batch",
             "processing_status": "ended" if ended else "in_progress",
-            "request_counts": {
-                "processing": 0 if ended else n,
-                "succeeded": n if ended else 0,
-                "errored": 0,
-                "canceled": 0,
-                "expired": 0,
-            },
+            "request_counts": counts,
             "created_at": "2026-11-26T00:00:00Z",
             "expires_at": "2026-11-27T00:00:00Z",
             "ended_at": "2026-11-26T00:10:00Z" if ended else None,
@@ -306,17 +441,10 @@ class FakeAnthropic(FakeBase):
         }
 
     def _results(self, handler: BaseHTTPRequestHandler, batch_id: str) -> None:
-        lines = []
-        for request in self.batches[batch_id]["requests"]:
-            failure, message = self.message(request["params"])
-            if failure is not None:
-                result: dict[str, Any] = {
-                    "type": "errored",
-                    "error": {"type": "error", "error": {"type": "api_error", "message": "x"}},
-                }
-            else:
-                result = {"type": "succeeded", "message": message}
-            lines.append(json.dumps({"custom_id": request["custom_id"], "result": result}))
+        lines = [
+            json.dumps({"custom_id": cid, "result": result})
+            for cid, result in self._outcomes(batch_id)
+        ]
         self.send(
             handler, 200, ("\n".join(lines) + "\n").encode(), content_type="application/x-jsonl"
         )
@@ -325,19 +453,36 @@ class FakeAnthropic(FakeBase):
 # -- Bedrock runtime ------------------------------------------------------------------------
 
 
+def _aws_error(
+    fake: FakeBase, handler: BaseHTTPRequestHandler, status: int, code: str, message: str
+) -> None:
+    with fake.lock:
+        fake.calls["refused" if status == 400 else f"error {status}"] += 1
+    fake.send(handler, status, {"message": message}, {"x-amzn-ErrorType": code})
+
+
+def _aws_failure(fake: FakeBase, handler: BaseHTTPRequestHandler, failure: Failure) -> None:
+    code = {
+        429: "ThrottlingException",
+        503: "ServiceUnavailableException",
+        529: "ServiceUnavailableException",
+    }.get(failure.status, "InternalServerException")
+    headers = {"x-amzn-ErrorType": code}
+    if failure.retry_after:
+        headers["retry-after"] = failure.retry_after
+    fake.send(handler, failure.status, {"message": f"injected {failure.status}"}, headers)
+
+
 class FakeBedrockRuntime(FakeBase):
-    """POST /model/{id}/converse and /model/{id}/invoke, as bedrock-runtime answers them."""
+    """POST /model/{id}/converse and /model/{id}/invoke, as bedrock-runtime answers them.
+
+    The model id must be one Bedrock serves in the signing region (a bare id of a model served
+    only through an inference profile is refused, as the service does); Converse bodies are
+    checked against botocore's shape, InvokeModel bodies as Anthropic-on-Bedrock bodies.
+    """
 
     def _error(self, handler: BaseHTTPRequestHandler, failure: Failure) -> None:
-        code = {
-            429: "ThrottlingException",
-            503: "ServiceUnavailableException",
-            529: "ServiceUnavailableException",
-        }.get(failure.status, "InternalServerException")
-        headers = {"x-amzn-ErrorType": code}
-        if failure.retry_after:
-            headers["retry-after"] = failure.retry_after
-        self.send(handler, failure.status, {"message": f"injected {failure.status}"}, headers)
+        _aws_failure(self, handler, failure)
 
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str, body: Any) -> None:
         match = re.fullmatch(r"/model/([^/]+)/(converse|invoke)", handler.path.split("?")[0])
@@ -346,6 +491,19 @@ class FakeBedrockRuntime(FakeBase):
             return
         with self.lock:
             self.calls[match.group(2)] += 1
+        model_id = unquote(match.group(1))
+        try:
+            if body is _NOT_JSON:
+                raise Refused(400, "ValidationException", "Malformed input request")
+            model = bedrock_model(model_id, region_of(handler.headers.get("authorization")))
+            if match.group(2) == "converse":
+                validate_converse({"modelId": model_id, **body}, model)
+            else:
+                validate_messages(body, bedrock=True)
+                _bedrock_max_tokens(body, model)
+        except Refused as refused:
+            _aws_error(self, handler, refused.status, refused.kind, refused.message)
+            return
         if self.behaviour.latency:
             time.sleep(self.behaviour.latency)
         if match.group(2) == "converse":
@@ -397,32 +555,53 @@ class FakeBedrockRuntime(FakeBase):
         self.send(
             handler,
             200,
-            {
-                "id": "msg_bedrock",
-                "type": "message",
-                "role": "assistant",
-                "content": [{"type": "text", "text": output}],
-                "stop_reason": stop_reason,
-                "usage": self.usage(prefix, cacheable, rest, output),
-            },
+            _bedrock_message(output, self.usage(prefix, cacheable, rest, output), stop_reason),
+        )
+
+
+def _bedrock_message(output: str, usage: dict[str, int], stop_reason: str) -> dict[str, Any]:
+    return {
+        "id": "msg_bedrock",
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "text", "text": output}],
+        "stop_reason": stop_reason,
+        "usage": usage,
+    }
+
+
+def _bedrock_max_tokens(body: dict[str, Any], model: BedrockModel) -> None:
+    if body["max_tokens"] > model.max_tokens:
+        raise Refused(
+            400,
+            "ValidationException",
+            f"max_tokens: {body['max_tokens']} exceeds the model limit of {model.max_tokens}",
         )
 
 
 # -- Bedrock batch inference control plane --------------------------------------------------
 
+#: Bedrock's quota: a batch inference job needs at least this many records.
+BEDROCK_BATCH_MIN_RECORDS = 100
+
 
 class FakeBedrockBatch(FakeBase):
     """CreateModelInvocationJob / GetModelInvocationJob, reading and writing JSONL on S3.
 
-    moto's server stands in for S3 (moto has no invocation jobs); a job completes on the
-    `polls_until_done`-th status request, writing `<output>/<job id>/<input name>.out` as Bedrock
-    does, each line `{"recordId", "modelInput", "modelOutput"}`.
+    moto's server stands in for S3 (moto has no invocation jobs). The create request is checked
+    against botocore's CreateModelInvocationJob shape, its model as the runtime checks it, and
+    `clientRequestToken` makes a repeated create return the same job, as the service does. A job
+    ends on the `polls_until_done`-th status request: Failed when the input has fewer than 100
+    records; otherwise `<output>/<job id>/<input name>.out` gets one line per record —
+    `modelOutput`, or `error` for a bad modelInput or a `batch_outcomes` "error" — plus
+    `manifest.json.out`, and records marked "unprocessed" are left out (PartiallyCompleted).
     """
 
     def __init__(self, s3_endpoint: str, behaviour: Behaviour | None = None) -> None:
         super().__init__(behaviour)
         self.s3_endpoint = s3_endpoint
         self.jobs: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[str, str] = {}
         self._ids = itertools.count(1)
 
     def _s3(self) -> Any:
@@ -434,83 +613,138 @@ class FakeBedrockBatch(FakeBase):
         path = handler.path.split("?")[0]
         with self.lock:
             self.calls[f"{method} {path.split('/')[1] if '/' in path else path}"] += 1
-        if method == "POST" and path == "/model-invocation-job":
-            job_id = f"job{next(self._ids):04d}"
-            arn = f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/{job_id}"
-            self.jobs[arn] = {"id": job_id, "request": body, "polls": 0, "status": "Submitted"}
-            self.send(handler, 200, {"jobArn": arn})
+        failure = self.next_control_failure()
+        if failure is not None:
+            _aws_failure(self, handler, failure)
             return
-        if method == "GET" and path.startswith("/model-invocation-job/"):
-            from urllib.parse import unquote
-
-            arn = unquote(path[len("/model-invocation-job/") :])
-            job = self.jobs.get(arn)
-            if job is None:
-                self.send(
-                    handler,
-                    404,
-                    {"message": "no job"},
-                    {"x-amzn-ErrorType": "ResourceNotFoundException"},
-                )
+        try:
+            if method == "POST" and path == "/model-invocation-job":
+                self._create(handler, body, region_of(handler.headers.get("authorization")))
                 return
-            job["polls"] += 1
-            if job["status"] != "Completed" and job["polls"] >= self.behaviour.polls_until_done:
-                self._run(arn, job)
-            request = job["request"]
-            self.send(
-                handler,
-                200,
-                {
-                    "jobArn": arn,
-                    "jobName": request["jobName"],
-                    "modelId": request["modelId"],
-                    "roleArn": request["roleArn"],
-                    "status": job["status"] if job["status"] == "Completed" else "InProgress",
-                    "submitTime": "2026-11-26T00:00:00Z",
-                    "inputDataConfig": request["inputDataConfig"],
-                    "outputDataConfig": request["outputDataConfig"],
-                },
-            )
+            if method == "GET" and path.startswith("/model-invocation-job/"):
+                self._get(handler, unquote(path[len("/model-invocation-job/") :]))
+                return
+        except Refused as refused:
+            _aws_error(self, handler, refused.status, refused.kind, refused.message)
             return
         self.send(handler, 404, {"message": "not found"}, {"x-amzn-ErrorType": "NotFound"})
 
-    def _run(self, arn: str, job: dict[str, Any]) -> None:
+    def _create(self, handler: BaseHTTPRequestHandler, body: Any, region: str) -> None:
+        if not isinstance(body, dict):
+            raise Refused(400, "ValidationException", "Malformed input request")
+        validate_boto("bedrock", "CreateModelInvocationJob", body)
+        bedrock_model(body["modelId"], region)
+        token = body.get("clientRequestToken")
+        with self.lock:
+            if token and token in self.tokens:
+                self.send(handler, 200, {"jobArn": self.tokens[token]})
+                return
+            if any(j["request"]["jobName"] == body["jobName"] for j in self.jobs.values()):
+                raise Refused(400, "ConflictException", f"job {body['jobName']} already exists")
+            job_id = f"job{next(self._ids):04d}"
+            arn = f"arn:aws:bedrock:{region}:123456789012:model-invocation-job/{job_id}"
+            self.jobs[arn] = {
+                "id": job_id,
+                "request": body,
+                "region": region,
+                "polls": 0,
+                "status": "Submitted",
+            }
+            if token:
+                self.tokens[token] = arn
+        self.send(handler, 200, {"jobArn": arn})
+
+    def _get(self, handler: BaseHTTPRequestHandler, arn: str) -> None:
+        job = self.jobs.get(arn)
+        if job is None:
+            raise Refused(404, "ResourceNotFoundException", f"job {arn} not found")
+        job["polls"] += 1
+        if job["status"] == "Submitted" and job["polls"] >= self.behaviour.polls_until_done:
+            self._run(job)
+        request = job["request"]
+        status = job["status"] if job["status"] != "Submitted" else "InProgress"
+        view = {
+            "jobArn": arn,
+            "jobName": request["jobName"],
+            "modelId": request["modelId"],
+            "roleArn": request["roleArn"],
+            "status": status,
+            "submitTime": "2026-11-26T00:00:00Z",
+            "inputDataConfig": request["inputDataConfig"],
+            "outputDataConfig": request["outputDataConfig"],
+            **({"message": job["message"]} if job.get("message") else {}),
+        }
+        self.send(handler, 200, view)
+
+    def _run(self, job: dict[str, Any]) -> None:
         request = job["request"]
         s3 = self._s3()
         in_uri = request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
         out_uri = request["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"]
         bucket, key = in_uri[5:].split("/", 1)
-        lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
-        out_lines = []
+        lines = [
+            line
+            for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
+            if line.strip()
+        ]
+        if len(lines) < BEDROCK_BATCH_MIN_RECORDS:
+            job["status"] = "Failed"
+            job["message"] = (
+                f"The number of records in the input file ({len(lines)}) is less than the "
+                f"minimum number of records ({BEDROCK_BATCH_MIN_RECORDS}) for a batch job."
+            )
+            return
+        model = bedrock_model(request["modelId"], job["region"])
+        out_lines, errors, skipped, tokens_in, tokens_out = [], 0, 0, 0, 0
         for line in lines:
-            if not line.strip():
-                continue
             record = json.loads(line)
-            model_input = record["modelInput"]
+            model_input = record.get("modelInput")
+            row: dict[str, Any] = {"recordId": record.get("recordId"), "modelInput": model_input}
+            try:
+                validate_messages(model_input, bedrock=True)
+                _bedrock_max_tokens(model_input, model)
+            except Refused as refused:
+                row["error"] = {"errorCode": 400, "errorMessage": refused.message}
+                errors += 1
+                out_lines.append(json.dumps(row))
+                continue
             prefix, cacheable, rest = _anthropic_text(model_input["messages"][-1]["content"])
             prompt = prefix + rest
+            outcome = self.behaviour.batch_outcomes.get(question_of(prompt))
+            if outcome == "unprocessed":
+                skipped += 1
+                continue
             with self.lock:
                 self.requests[question_of(prompt)] += 1
-            output, stop_reason = self.reply(prompt, int(model_input.get("max_tokens") or 0))
-            out_lines.append(
-                json.dumps(
-                    {
-                        "recordId": record["recordId"],
-                        "modelInput": model_input,
-                        "modelOutput": {
-                            "type": "message",
-                            "role": "assistant",
-                            "content": [{"type": "text", "text": output}],
-                            "stop_reason": stop_reason,
-                            "usage": self.usage(prefix, cacheable, rest, output),
-                        },
-                    }
-                )
-            )
+            if outcome == "error":
+                row["error"] = {"errorCode": 500, "errorMessage": "Internal server error"}
+                errors += 1
+            else:
+                output, stop_reason = self.reply(prompt, int(model_input.get("max_tokens") or 0))
+                usage = self.usage(prefix, cacheable, rest, output)
+                tokens_in += usage["input_tokens"]
+                tokens_out += usage["output_tokens"]
+                row["modelOutput"] = _bedrock_message(output, usage, stop_reason)
+            out_lines.append(json.dumps(row))
         out_bucket, out_prefix = out_uri[5:].split("/", 1)
-        out_key = f"{out_prefix.rstrip('/')}/{job['id']}/{key.split('/')[-1]}.out"
-        s3.put_object(Bucket=out_bucket, Key=out_key, Body=("\n".join(out_lines) + "\n").encode())
-        job["status"] = "Completed"
+        folder = f"{out_prefix.rstrip('/')}/{job['id']}"
+        s3.put_object(
+            Bucket=out_bucket,
+            Key=f"{folder}/{key.split('/')[-1]}.out",
+            Body=("\n".join(out_lines) + "\n").encode(),
+        )
+        manifest = {
+            "totalRecordCount": len(lines),
+            "processedRecordCount": len(lines) - skipped,
+            "successRecordCount": len(lines) - skipped - errors,
+            "errorRecordCount": errors,
+            "inputTokenCount": tokens_in,
+            "outputTokenCount": tokens_out,
+        }
+        s3.put_object(
+            Bucket=out_bucket, Key=f"{folder}/manifest.json.out", Body=json.dumps(manifest).encode()
+        )
+        job["status"] = "PartiallyCompleted" if skipped else "Completed"
 
 
 def main() -> None:

@@ -150,6 +150,7 @@ def test_predict_uses_the_export_manifest(
         return "42"
 
     fake.behaviour.responder = record
+    fake.models["m"] = 4096  # the fake serves only models it knows, as the API does
     result = run_cli(
         "--db",
         db,

@@ -347,15 +347,30 @@ def test_bedrock_converse_with_throttling(
             "--json",
         )
     summary = json.loads(result.out)
-    assert summary["judge"] == "bedrock" and summary["model"] == "anthropic.claude-sonnet-5-5"
+    # The default is the inference profile of the region's geography (us-east-1: us.).
+    assert summary["judge"] == "bedrock" and summary["model"] == "us.anthropic.claude-sonnet-5-5"
     assert summary["verdicts"] == {"correct": 4}
     assert fake.calls["converse"] == 5
     assert summary["cost_usd"] > 0
 
 
+def many_records_store(tmp_path: Path, run_cli: Run, n_contexts: int = 21) -> Path:
+    """A store of 5 * n_contexts records, each question unique (Bedrock batch needs >= 100)."""
+    contexts = [
+        tiny_context(f"c{i}", tuple(f"c{i}-q{j}" for j in range(5))) for i in range(n_contexts)
+    ]
+    for ctx in contexts:
+        for q in ctx["questions"]:
+            q["question"] = f"What was revenue in 2019 ({q['uid']})?"
+    db = tmp_path / "many.duckdb"
+    assert run_cli("--db", db, "import", write_json(tmp_path / "many.json", contexts)).code == 0
+    return db
+
+
 def test_bedrock_batch_inference_via_s3(
-    run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    sample_store = many_records_store(tmp_path, run_cli)
     with moto_server() as s3_url:
         fake = FakeBedrockBatch(s3_url, Behaviour(polls_until_done=2))
         with fake:
@@ -375,13 +390,13 @@ def test_bedrock_batch_inference_via_s3(
             boto3.client("s3", endpoint_url=s3_url).create_bucket(Bucket="judge-bucket")
             args = ("--db", sample_store, "judge", "--judge", "bedrock", "--batch", "--json")
             first = json.loads(run_cli(*args).out)
-            assert first["submitted"] == 30
+            assert first["submitted"] == 105
             second = json.loads(run_cli(*args).out)
             assert second["submitted"] == 0 and second["collected"] == {"waiting": 1}
             assert stored(sample_store, "bedrock") == {}
             collected = json.loads(run_cli(*args).out)
-            assert collected["submitted"] == 0 and collected["collected"] == {"correct": 30}
-            assert len(stored(sample_store, "bedrock")) == 30
+            assert collected["submitted"] == 0 and collected["collected"] == {"correct": 105}
+            assert len(stored(sample_store, "bedrock")) == 105
             assert fake.calls["POST model-invocation-job"] == 1
             third = json.loads(run_cli(*args).out)
             assert third == {"submitted": 0, "collected": {}}
@@ -401,6 +416,7 @@ def test_prompt_file_and_configured_prices(
         "utf-8",
     )
     monkeypatch.setenv("CURATOR_CONFIG", str(config))
+    anthropic_fake.models["claude-custom-judge"] = 8192  # a model this fake account can use
     prompt = tmp_path / "strict.txt"
     prompt.write_text(
         "Be strict.\n---\nCONTEXT {context}\nQUESTION <question>{question}</question>\n"
