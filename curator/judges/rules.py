@@ -29,7 +29,7 @@ from curator.judges.numbers import (
 
 JUDGE_NAME = "rules"
 #: Bumped whenever the rules change what they decide; stored as the verdict's "prompt hash".
-RULES_VERSION = "rules-v1"
+RULES_VERSION = "rules-v2"
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -89,14 +89,37 @@ _STOP = frozenset(
     ]
 )
 _PERCENT_WORDS = re.compile(
-    r"percent|%|rate|ratio|margin|proportion|share of|yield|growth|change in .* as a", re.I
+    r"percent|%|\brates?\b|\bratios?\b|\bmargins?\b|proportion|share of|\byields?\b|growth"
+    r"|change in .* as a",
+    re.I,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a verdict rests on, so a reviewer can check it at a glance.
+
+    kind is "cell" (row and col index the table as stored, header rows included), "sentence",
+    "calculation" or "list"; text says it in words (the row label and column header for a cell).
+    """
+
+    kind: str
+    text: str
+    row: int = -1
+    col: int = -1
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"kind": self.kind, "text": self.text}
+        if self.kind == "cell":
+            out["row"], out["col"] = self.row, self.col
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class RuleVerdict:
     verdict: str  # correct | incorrect | uncertain
     reason: str
+    evidence: tuple[Evidence, ...] = ()
 
 
 def _words(text: str) -> set[str]:
@@ -124,6 +147,10 @@ def _same_value(a: str, b: str) -> bool:
 # -- the context ----------------------------------------------------------------------------
 
 
+_PLACEHOLDER = re.compile(r"\s*(none|nil|n/?a|-+|—+|–+)\s*", re.I)
+_EARLY_MONTH = re.compile(r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?)\b", re.I)
+
+
 class Grid:
     """A TAT-QA table with its header rows, row labels and column headers worked out."""
 
@@ -139,6 +166,9 @@ class Grid:
             data = [c for c in row[1:] if c.strip()]
             if any(parse_number(c) is not None and not _YEAR.fullmatch(c.strip()) for c in data):
                 return i
+            # A labelled row of placeholders ("None", "—") is data too, not a header.
+            if i and row[0].strip() and data and all(_PLACEHOLDER.fullmatch(c) for c in data):
+                return i
         return min(1, len(self.rows))
 
     def column_header(self, col: int) -> str:
@@ -151,8 +181,45 @@ class Grid:
                     if self.rows[r][c].strip():
                         cell = self.rows[r][c]
                         break
-            parts.append(cell)
+            if cell.strip() and not _PLACEHOLDER.fullmatch(cell) and cell not in parts:
+                parts.append(cell.strip())
         return " ".join(parts)
+
+    def own_header(self, col: int) -> str:
+        """The header cells written in this very column (no spreading from neighbours)."""
+        return " ".join(self.rows[r][col] for r in range(self.header_rows))
+
+    def column_has_percent(self, col: int) -> bool:
+        return any("%" in row[col] for row in self.rows)
+
+    def column_years(self, col: int) -> set[str]:
+        """The years a column header names; a fiscal year ending early in a calendar year
+        ("February 1, 2019") is also the previous year's (fiscal 2018), so both count."""
+        header = self.column_header(col)
+        years = set(_YEAR.findall(header))
+        if _EARLY_MONTH.search(header):
+            years |= {str(int(y) - 1) for y in years}
+        return years
+
+    def section(self, row: int) -> str:
+        """The heading a row sits under: the nearest labelled row above it with no values."""
+        for r in range(row - 1, self.header_rows - 1, -1):
+            label = self.rows[r][0].strip()
+            if label and not any(c.strip() for c in self.rows[r][1:]):
+                return label
+        return ""
+
+    def cell_text(self, row: int, col: int) -> str:
+        """A cell named the way a reviewer finds it: row label (under its heading) and column."""
+        label = self.row_label(row).strip() or "(unlabelled row)"
+        heading = self.section(row)
+        if heading and heading != label:
+            label = f"{heading} › {label}"
+        header = self.column_header(col).strip() or f"column {col + 1}"
+        return f"row {label!r}, column {header!r} = {self.rows[row][col].strip()!r}"
+
+    def cell_evidence(self, row: int, col: int) -> Evidence:
+        return Evidence("cell", self.cell_text(row, col), row, col)
 
     def label_frequency(self, word: str) -> int:
         """In how many row labels a (normalised) word occurs; at least 1."""
@@ -183,11 +250,43 @@ class Grid:
 
 
 _SCALE_MENTIONS = {
-    "thousand": re.compile(r"thousand|'000|\b000s\b|\$000|\(000\)|in 000", re.I),
-    "million": re.compile(r"million|\bmn\b|\$m\b|\bm\b|in millions", re.I),
-    "billion": re.compile(r"billion|\bbn\b", re.I),
+    "thousand": re.compile(
+        r"thousand|[\'’]000|\b000s\b|\$000|\(000\)|in 000|\b000['’]?s\b"
+        r"|\b(usd|us\$|eur|gbp|aud|rmb|hk\$|s\$|a\$|\$|€|£)\s?k\b",
+        re.I,
+    ),
+    "million": re.compile(
+        r"million|\bmn\b|\bmm\b|\bm\b|in millions"
+        r"|(usd|us\$|eur|gbp|aud|rmb|hk\$|s\$|a\$|\$|€|£|¥)\s?mn?\b",
+        re.I,
+    ),
+    "billion": re.compile(r"billion|\bbn\b|(usd|us\$|eur|gbp|\$|€|£)\s?b\b", re.I),
 }
-_PERCENT_LABEL = re.compile(r"%|percent|rate\b|margin|ratio|yield", re.I)
+#: Labels that make a number a percentage only weakly (a "gross margin" row may hold amounts).
+_PERCENT_LABEL = re.compile(r"%|\bpercent|\brates?\b|\bmargins?\b|\bratios?\b|\byields?\b", re.I)
+#: Labels that say outright that the numbers under them are percentages ("% of revenue"; not
+#: the "%" of "4.875% Senior Notes", not "in thousands, except percentages").
+_PERCENT_STRONG = re.compile(r"(?<![\d.])%|\bpercent(age)?s?\b", re.I)
+_EXCEPT_PERCENT = re.compile(
+    r"except\s+(for\s+)?(per[- ]share\s+(data|amounts)?\s*(and|,)\s*)?percent\w*", re.I
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Number:
+    value: float
+    #: written or labelled as a percentage, even loosely ("rate" in the row label)
+    pct: bool
+    #: written with a % sign, or under a label or header with % or "percent"
+    strong: bool
+    #: where it is: a cell (row, col) or the sentence's text
+    cell: tuple[int, int] | None
+    sentence: str = ""
+
+    def evidence(self, grid: Grid) -> Evidence:
+        if self.cell is not None:
+            return grid.cell_evidence(*self.cell)
+        return Evidence("sentence", self.sentence.strip())
 
 
 @dataclass
@@ -195,38 +294,65 @@ class _Context:
     grid: Grid
     paragraphs: list[Paragraph]
     text: str
-    #: every number in the context, with whether it is written or labelled as a percentage
-    numbers: list[tuple[float, bool]]
+    #: every number in the context, with whether and how surely it is a percentage there
+    numbers: list[_Number]
 
     @classmethod
     def build(cls, table: Sequence[Sequence[str]], paragraphs: Sequence[Paragraph]) -> _Context:
         grid = Grid(table)
         text = "\n".join(p.text for p in paragraphs)
-        numbers: list[tuple[float, bool]] = []
+        numbers: list[_Number] = []
         for sentence in re.split(r"(?<=[.;])\s+", text):
             for token in re.findall(r"\S+(?:\s+percent)?", sentence):
                 for value in numbers_in(token):
-                    numbers.append((value, "%" in token or "percent" in token))
+                    pct = "%" in token or "percent" in token
+                    numbers.append(_Number(value, pct, pct, None, sentence))
         for r, row in enumerate(grid.rows):
+            label = grid.row_label(r)
             for c, cell in enumerate(row):
                 parsed = grid.numbers[r][c]
                 found = [parsed] if parsed is not None else numbers_in(cell)
-                pct = "%" in cell or bool(
-                    _PERCENT_LABEL.search(grid.row_label(r)) or "%" in grid.column_header(c)
+                own = _EXCEPT_PERCENT.sub(" ", grid.own_header(c))
+                strong = "%" in cell or bool(
+                    _PERCENT_STRONG.search(_EXCEPT_PERCENT.sub(" ", label))
+                    or _PERCENT_STRONG.search(own)
                 )
-                numbers += [(v, pct) for v in found]
+                pct = strong or bool(_PERCENT_LABEL.search(label))
+                numbers += [_Number(v, pct, strong, (r, c)) for v in found]
         return cls(grid, list(paragraphs), text, numbers)
 
-    def sources(self, value: float) -> list[bool]:
-        """For each place the number occurs (sign ignored): is it a percentage there?"""
+    def places(self, value: float) -> list[_Number]:
+        """Every place the number occurs (sign ignored)."""
         return [
-            pct
-            for n, pct in self.numbers
-            if abs(abs(n) - abs(value)) <= 1e-9 * max(1.0, abs(value))
+            n for n in self.numbers if abs(abs(n.value) - abs(value)) <= 1e-9 * max(1.0, abs(value))
         ]
 
+    def sources(self, value: float) -> list[bool]:
+        """For each place the number occurs (sign ignored): is it (loosely) a percentage there?"""
+        return [n.pct for n in self.places(value)]
+
+    def surely_percent(self, value: float) -> bool:
+        """Every place the number occurs says plainly that it is a percentage."""
+        found = self.places(value)
+        return bool(found) and all(n.strong for n in found)
+
+    def amount_cell(self, value: float) -> Evidence | None:
+        """A cell holding the number as a plain amount: no percentage anywhere in its column or
+        label, in a table whose header states its unit ("in millions", "$'000")."""
+        grid = self.grid
+        head = " ".join(" ".join(grid.rows[r]) for r in range(grid.header_rows))
+        if not any(p.search(head) for p in _SCALE_MENTIONS.values()):
+            return None
+        found = self.places(value)
+        if not found or any(n.pct for n in found):
+            return None
+        for n in found:
+            if n.cell is not None and not grid.column_has_percent(n.cell[1]):
+                return grid.cell_evidence(*n.cell)
+        return None
+
     def has_number(self, value: float) -> bool:
-        return bool(self.sources(value))
+        return bool(self.places(value))
 
     def mentions_scale(self, scale: str) -> bool:
         pattern = _SCALE_MENTIONS[scale]
@@ -249,14 +375,30 @@ def _question_years(question: str) -> set[str]:
     return set(_YEAR.findall(question))
 
 
+def _row_words(grid: Grid, row: int) -> set[str]:
+    """The words of a row label together with the heading it sits under."""
+    return _words(grid.row_label(row)) | _words(grid.section(row))
+
+
 def _row_score(grid: Grid, row: int, question_words: set[str]) -> tuple[float, float]:
-    """How well a row label matches the question: the share of its words the question uses, and
-    those hits weighted by rarity (a word in many labels, like "revenue", tells rows apart less)."""
-    words = _words(grid.row_label(row))
-    if not words:
+    """How well a row (label and heading) matches the question: the share of its words the
+    question uses, and those hits weighted by rarity (a word in many labels, like "revenue",
+    tells rows apart less). A row whose own label shares nothing with the question scores 0."""
+    own = _words(grid.row_label(row))
+    if not own or not own & question_words:
         return 0.0, 0.0
+    words = own | _words(grid.section(row))
     hits = words & question_words
     return len(hits) / len(words), sum(1.0 / grid.label_frequency(w) for w in hits)
+
+
+def _label_share(grid: Grid, row: int, question_words: set[str]) -> float:
+    own = _words(grid.row_label(row))
+    return len(own & question_words) / len(own) if own else 0.0
+
+
+def _year_columns(grid: Grid, years: set[str]) -> list[int]:
+    return [c for c in range(1, grid.width) if years & grid.column_years(c)]
 
 
 def _cell_fits_question(ctx: _Context, r: int, c: int, question: str) -> tuple[bool, str]:
@@ -275,13 +417,16 @@ def _cell_fits_question(ctx: _Context, r: int, c: int, question: str) -> tuple[b
         return False, f"its row {label!r} is not the line item the question names"
     years = _question_years(question)
     header = grid.column_header(c)
-    header_years = set(_YEAR.findall(header))
     if years:
-        if not header_years & years:
+        if not grid.column_years(c) & years:
             return False, f"its column {header.strip()!r} is not the year the question asks about"
+        data = grid.data_columns()
+        for year in sorted(grid.column_years(c) & years):
+            if len([col for col in _year_columns(grid, {year}) if col in data]) > 1:
+                return False, f"more than one column could be the year {year}"
     elif len(grid.data_columns()) > 1 and not (_words(header) & qwords):
         return False, "the question names no year or column to tell the columns apart"
-    return True, f"row {label!r}, column {header.strip()!r}"
+    return True, grid.cell_text(r, c)
 
 
 def _expected_cell(ctx: _Context, question: str) -> tuple[int, int, str] | None:
@@ -294,9 +439,9 @@ def _expected_cell(ctx: _Context, question: str) -> tuple[int, int, str] | None:
     scored = [(_row_score(grid, r, qwords), r) for r in range(grid.header_rows, len(grid.rows))]
     best = max((s for s, _ in scored), default=(0.0, 0.0))
     rows = [r for s, r in scored if s == best]
-    if best[0] < 1.0 or len(rows) != 1:
+    if best[0] < 1.0 or len(rows) != 1 or _label_share(grid, rows[0], qwords) < 1.0:
         return None
-    cols = [c for c in range(1, grid.width) if years & set(_YEAR.findall(grid.column_header(c)))]
+    cols = _year_columns(grid, years)
     if len(cols) != 1:
         return None
     value = grid.rows[rows[0]][cols[0]]
@@ -305,16 +450,23 @@ def _expected_cell(ctx: _Context, question: str) -> tuple[int, int, str] | None:
     return rows[0], cols[0], value
 
 
-def _sentence_fits(ctx: _Context, span: str, question: str) -> tuple[bool, str]:
+def _sentence_fits(ctx: _Context, span: str, question: str) -> tuple[bool, str, str]:
+    """(fits, why, the sentence): does a sentence holding the span match the question?"""
     qwords = _words(question)
     target = _norm(span)
+    best: tuple[float, str] = (0.0, "")
     for sentence in ctx.sentences():
         if target and target in _norm(sentence):
             rest = _words(_norm(sentence).replace(target, " "))
             overlap = len(qwords & rest) / max(1, len(qwords))
             if overlap >= 0.34:
-                return True, f"the sentence containing it matches the question ({overlap:.0%})"
-    return False, "no sentence containing it matches the question"
+                return (
+                    True,
+                    f"the sentence containing it matches the question ({overlap:.0%})",
+                    sentence,
+                )
+            best = max(best, (overlap, sentence))
+    return False, "no sentence containing it matches the question", best[1]
 
 
 def _in_text(ctx: _Context, span: str) -> bool:
@@ -332,37 +484,68 @@ def _substantive(span: str, question: str) -> bool:
     return not (_YEAR.fullmatch(core) and core in question)
 
 
+def _competes(ctx: _Context, span: str, expected: tuple[int, int, str], question: str) -> bool:
+    """Does the answer sit in the asked column in a row that names the question as well as the
+    expected row does (a sub-item under a heading, say)? Then the rules cannot tell them apart."""
+    grid = ctx.grid
+    qwords = _words(question)
+    r0, c0, _ = expected
+    mine = len(_row_words(grid, r0) & qwords)
+    return any(
+        c == c0 and r >= grid.header_rows and len(_row_words(grid, r) & qwords) >= mine
+        for r, c in grid.cells_equal(span)
+    )
+
+
 def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str) -> RuleVerdict:
     reasons: list[str] = []
+    evidence: list[Evidence] = []
     use_table = answer_from in ("table", "table-text")
     use_text = answer_from in ("text", "table-text")
+    grid = ctx.grid
     for span in spans:
-        cells = ctx.grid.cells_equal(span)
+        cells = grid.cells_equal(span)
         in_text = _in_text(ctx, span)
         if not cells and not in_text:
             if ctx.in_any_cell(span):
                 return RuleVerdict("uncertain", f"{span!r} occurs only inside a longer cell")
-            return RuleVerdict("incorrect", f"{span!r} occurs nowhere in the table or the text")
+            return RuleVerdict(
+                "incorrect",
+                f"{span!r} occurs nowhere in the table or the text",
+                (Evidence("search", f"no cell and no sentence contains {span!r}"),),
+            )
         if not _substantive(span, question):
             return RuleVerdict("uncertain", f"{span!r} is too slight a span to verify")
         fits = [(rc, _cell_fits_question(ctx, *rc, question)) for rc in cells] if use_table else []
         good = [(rc, why) for rc, (ok, why) in fits if ok]
         if good:
             reasons.append(f"{span!r} is the cell at {good[0][1]}")
+            evidence.append(grid.cell_evidence(*good[0][0]))
             continue
         text_why = ""
         if in_text and use_text:
-            ok, text_why = _sentence_fits(ctx, span, question)
+            ok, text_why, sentence = _sentence_fits(ctx, span, question)
             if ok:
                 reasons.append(f"{span!r} is in the text and {text_why}")
+                evidence.append(Evidence("sentence", sentence.strip()))
                 continue
-        expected = _expected_cell(ctx, question) if use_table and not use_text else None
-        if expected is not None and not _same_value(expected[2], span):
-            r, c, value = expected
+        expected = (
+            _expected_cell(ctx, question)
+            if use_table and not use_text and parse_number(span) is not None
+            else None
+        )
+        if expected is not None and ("%" in span) != ("%" in expected[2]):
+            expected = None  # a percentage asked about an amount's row: a different figure
+        if (
+            expected is not None
+            and not _same_value(expected[2], span)
+            and not _competes(ctx, span, expected, question)
+        ):
+            r, c, _ = expected
             return RuleVerdict(
                 "incorrect",
-                f"the question asks for row {ctx.grid.row_label(r)!r}, column "
-                f"{ctx.grid.column_header(c).strip()!r}, which holds {value!r}, not {span!r}",
+                f"the question asks for {grid.cell_text(r, c)}, not {span!r}",
+                (grid.cell_evidence(r, c), *(grid.cell_evidence(*rc) for rc in cells[:1])),
             )
         if fits:
             why_not = fits[0][1][1]
@@ -371,7 +554,7 @@ def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str
         else:
             why_not = f"not where the answer source ({answer_from}) says"
         return RuleVerdict("uncertain", f"{span!r} occurs in the context but {why_not}")
-    return RuleVerdict("correct", "; ".join(reasons))
+    return RuleVerdict("correct", "; ".join(reasons), tuple(evidence))
 
 
 #: Words that start a clause after a list rather than another item of it.
@@ -453,34 +636,66 @@ def _judge_multispan(
         return RuleVerdict(
             "uncertain", f"every span is grounded, but the list they come from goes on ({cut!r})"
         )
-    return RuleVerdict("correct", f"all {len(spans)} spans grounded: " + verdict.reason)
+    return RuleVerdict(
+        "correct", f"all {len(spans)} spans grounded: " + verdict.reason, verdict.evidence
+    )
 
 
 def _scale_check(
     ev: Evaluation, scale: str, question: str, ctx: _Context, as_percent: bool
-) -> tuple[str, str]:
-    """("ok" | "bad" | "unknown", why) for the answer's scale against the calculation."""
+) -> tuple[str, str, tuple[Evidence, ...]]:
+    """("ok" | "bad" | "unknown", why, evidence) for the answer's scale against the calculation."""
     used = [n for n in ev.numbers if abs(n) not in SMALL_CONSTANTS]
     # Percentages only where every place a number occurs labels it so (a table often shows the
     # same figure as an amount and as a share).
     all_pct = bool(used) and all((src := ctx.sources(n)) and all(src) for n in used)
+    surely_pct = bool(used) and all(ctx.surely_percent(n) for n in used)
     asks_pct = bool(_PERCENT_WORDS.search(question))
     times_100 = ev.divides_by_variable and any(abs(n) == 100.0 for n in ev.numbers)
+    calc = Evidence("calculation", f"{ev.expression} = {ev.value:,.6g}")
     if as_percent or times_100:
         if scale == "percent":
-            return "ok", "a ratio times 100, in percent"
-        return "bad", f"the answer is a ratio times 100 (a percentage) but the scale is {scale!r}"
+            return "ok", "a ratio times 100, in percent", (calc,)
+        if not ev.divides_by_variable:
+            return "unknown", "the answer is the derivation times 100 but no ratio", (calc,)
+        return (
+            "bad",
+            f"the derivation {ev.expression} is a ratio, so the answer "
+            f"{ev.value * (100 if as_percent else 1):,.4g} is a percentage, "
+            f"but the scale is {scale or 'none'!r}",
+            (calc,),
+        )
     if scale == "percent":
         if all_pct or ev.percent_numbers or ev.divides_by_variable or asks_pct:
-            return "ok", "percent values"
-        return "bad", "the scale is percent but the derivation is no ratio of percentages"
+            return "ok", "percent values", (calc,)
+        amounts = [ctx.amount_cell(n) for n in used]
+        if used and all(amounts):
+            where = amounts[0]
+            assert where is not None
+            return (
+                "bad",
+                f"the scale is percent but {ev.expression} works on amounts ({where.text}, "
+                "in a table whose header states its unit), not percentages",
+                (calc, where),
+            )
+        return (
+            "unknown",
+            "the scale is percent but the derivation is no ratio of percentages",
+            (calc,),
+        )
     if scale in _SCALE_MENTIONS:
-        if all_pct and not ev.divides_by_variable:
-            return "bad", f"the numbers are percentages but the scale is {scale!r}"
+        if surely_pct and not ev.divides_by_variable:
+            places = [ctx.places(n)[0].evidence(ctx.grid) for n in used[:3]]
+            return (
+                "bad",
+                f"the numbers in {ev.expression} are percentages where they occur "
+                f"({'; '.join(e.text for e in places)}) but the scale is {scale!r}",
+                (calc, *places),
+            )
         if ctx.mentions_scale(scale):
-            return "ok", f"the context is in {scale}s"
-        return "unknown", f"the context never says its numbers are in {scale}s"
-    return "ok", "no scale"
+            return "ok", f"the context is in {scale}s", (calc,)
+        return "unknown", f"the context never says its numbers are in {scale}s", (calc,)
+    return "ok", "no scale", (calc,)
 
 
 def _judge_arithmetic(
@@ -496,16 +711,15 @@ def _judge_arithmetic(
     except DerivationError as exc:
         return RuleVerdict("uncertain", f"could not read the derivation ({exc})")
     places = decimals_of(answer if not isinstance(answer, list) else 0)
-    fitting: list[tuple[Evaluation, bool]] = []
-    for ev in readings:
-        if matches(ev.value, float(value), places):
-            fitting.append((ev, False))
-        elif matches(ev.value * 100, float(value), places):
-            fitting.append((ev, True))
+    # A reading that gives the answer as it stands beats one that needs "times 100".
+    fitting = [(ev, False) for ev in readings if matches(ev.value, float(value), places)]
+    fitting += [(ev, True) for ev in readings if matches(ev.value * 100, float(value), places)]
     if not fitting:
         shown = ", ".join(f"{ev.value:,.4g}" for ev in readings[:2])
         return RuleVerdict(
-            "incorrect", f"the derivation {derivation.strip()!r} gives {shown}, not {value:g}"
+            "incorrect",
+            f"the derivation {derivation.strip()!r} gives {shown}, not {value:g}",
+            (Evidence("calculation", f"{derivation.strip()} = {shown}"),),
         )
     ev, as_percent = fitting[0]
     missing = [n for n in ev.numbers if abs(n) not in SMALL_CONSTANTS and not ctx.has_number(n)]
@@ -516,9 +730,9 @@ def _judge_arithmetic(
             + ", ".join(f"{n:g}" for n in missing[:3])
             + ", found nowhere in the table or text",
         )
-    state, why = _scale_check(ev, scale, question, ctx, as_percent)
+    state, why, evidence = _scale_check(ev, scale, question, ctx, as_percent)
     if state == "bad":
-        return RuleVerdict("incorrect", why)
+        return RuleVerdict("incorrect", why, evidence)
     if state == "unknown":
         return RuleVerdict("uncertain", f"the arithmetic holds, but {why}")
     how = " (as a percentage)" if as_percent else ""
@@ -526,19 +740,26 @@ def _judge_arithmetic(
         "correct",
         f"{derivation.strip()} = {ev.value:,.6g}{how}, which rounds to the answer {value:g}; "
         "every number in it is in the context",
+        evidence,
     )
 
 
 def _judge_count(ctx: _Context, answer: AnswerValue, derivation: str) -> RuleVerdict:
     value = answer if isinstance(answer, int | float) else parse_number(str(answer))
     if value is None or float(value) != int(value):
-        return RuleVerdict("incorrect", f"the count {answer!r} is not a whole number")
+        return RuleVerdict(
+            "incorrect",
+            f"the count {answer!r} is not a whole number",
+            (Evidence("calculation", f"count = {answer!r}"),),
+        )
     items = [i for i in derivation.split("##") if i.strip()] if derivation.strip() else []
     if not items:
         return RuleVerdict("uncertain", "no items listed in the derivation to count")
     if len(items) != int(value):
         return RuleVerdict(
-            "incorrect", f"the derivation lists {len(items)} items but the answer is {int(value)}"
+            "incorrect",
+            f"the derivation lists {len(items)} items but the answer is {int(value)}",
+            (Evidence("list", " ## ".join(i.strip() for i in items)),),
         )
     missing = [
         i
@@ -549,22 +770,44 @@ def _judge_count(ctx: _Context, answer: AnswerValue, derivation: str) -> RuleVer
     ]
     if missing:
         return RuleVerdict("uncertain", f"counted item {missing[0]!r} is not in the context")
-    return RuleVerdict("correct", f"the derivation lists {len(items)} items, all in the context")
+    return RuleVerdict(
+        "correct",
+        f"the derivation lists {len(items)} items, all in the context",
+        (Evidence("list", " ## ".join(i.strip() for i in items)),),
+    )
 
 
-def _scale_vs_span(ctx: _Context, spans: list[str], scale: str, question: str) -> str | None:
-    """Why a numeric span's scale contradicts where it comes from, or None."""
+def _scale_vs_span(
+    ctx: _Context, spans: list[str], scale: str, question: str
+) -> tuple[str, tuple[Evidence, ...]] | None:
+    """Why a numeric span's scale contradicts where it comes from (and where), or None."""
     values = [parse_number(s) for s in spans]
     if any(v is None for v in values) or not scale:
         return None
-    places = [ctx.sources(v) for v in values if v is not None]
-    if not all(places):
+    numbers = [v for v in values if v is not None]
+    if not all(ctx.places(v) for v in numbers):
         return None
-    pct = any("%" in s for s in spans) or all(all(p) for p in places)
-    if scale == "percent" and not pct and not _PERCENT_WORDS.search(question):
-        return "the scale is percent but the answer is not a percentage"
-    if scale in _SCALE_MENTIONS and pct:
-        return f"the answer is a percentage but the scale is {scale!r}"
+    where = tuple(ctx.places(v)[0].evidence(ctx.grid) for v in numbers[:3])
+    loose = any("%" in s for s in spans) or all(all(ctx.sources(v)) for v in numbers)
+    if any(_YEAR.fullmatch(s.strip()) for s in spans):
+        return None
+    if scale == "percent" and not any(any(ctx.sources(v)) for v in numbers):
+        cells = [ctx.amount_cell(v) for v in numbers]
+        if not _PERCENT_WORDS.search(question) and all(cells):
+            return (
+                "the scale is percent but the answer is an amount where it occurs ("
+                + "; ".join(e.text for e in cells if e is not None)
+                + ")",
+                tuple(e for e in cells if e is not None),
+            )
+        return None
+    sure = any("%" in s for s in spans) or all(ctx.surely_percent(v) for v in numbers)
+    if scale in _SCALE_MENTIONS and loose and sure:
+        return (
+            f"the answer is a percentage where it occurs ({'; '.join(e.text for e in where)}) "
+            f"but the scale is {scale!r}",
+            where,
+        )
     return None
 
 
@@ -582,7 +825,10 @@ def _judge_comparison(ctx: _Context, question: str, span: str, derivation: str) 
         return RuleVerdict(
             "uncertain", "a comparison whose direction the question does not make plain"
         )
-    values = numbers_in(re.sub(r"[<>=]", " ", derivation))
+    values = numbers_in(re.sub(r"[<>=|]", " ", derivation))
+    if "|" in derivation:
+        # |x| > |y|: the derivation compares sizes, whatever the signs.
+        values = [abs(v) for v in values]
     if len(values) < 2:
         return RuleVerdict("uncertain", "a comparison the rules cannot read")
     grid = ctx.grid
@@ -607,18 +853,22 @@ def _judge_comparison(ctx: _Context, question: str, span: str, derivation: str) 
             pick = max if wants_max else min
             best_col = cols[values.index(pick(values))]
             header = grid.column_header(best_col)
+            cells = tuple(grid.cell_evidence(r, c) for c in cols)
             if _norm(span) in _norm(header):
                 return RuleVerdict(
                     "correct",
                     f"{span!r} heads the column holding the "
                     f"{'largest' if wants_max else 'smallest'} value in row {grid.row_label(r)!r}",
+                    cells,
                 )
             others = [grid.column_header(c) for c in cols if c != best_col]
             if any(_norm(span) in _norm(h) for h in others):
                 return RuleVerdict(
                     "incorrect",
                     f"the {'largest' if wants_max else 'smallest'} value in row "
-                    f"{grid.row_label(r)!r} is under {header.strip()!r}, not {span!r}",
+                    f"{grid.row_label(r)!r} is under {header.strip()!r}, not {span!r} "
+                    f"({derivation.strip()})",
+                    cells,
                 )
     return RuleVerdict("uncertain", "a comparison the rules could not place in the table")
 
@@ -631,12 +881,13 @@ def _judge_listed_years(ctx: _Context, question: str, spans: list[str]) -> RuleV
         return None
     if not all(_YEAR.fullmatch(s.strip()) for s in spans):
         return None
-    header_years = {
-        y
+    header_cells = [
+        (r, c, y)
         for r in range(ctx.grid.header_rows)
-        for cell in ctx.grid.rows[r]
+        for c, cell in enumerate(ctx.grid.rows[r])
         for y in _YEAR.findall(cell)
-    }
+    ]
+    header_years = {y for _, _, y in header_cells}
     if not header_years:
         return None
     answer = {s.strip() for s in spans}
@@ -646,7 +897,15 @@ def _judge_listed_years(ctx: _Context, question: str, spans: list[str]) -> RuleV
         )
     if answer < header_years:
         missing = ", ".join(sorted(header_years - answer))
-        return RuleVerdict("incorrect", f"the table also covers {missing}")
+        return RuleVerdict(
+            "incorrect",
+            f"the table's header also names {missing}",
+            tuple(
+                Evidence("cell", f"header cell {ctx.grid.rows[r][c].strip()!r}", r, c)
+                for r, c, y in header_cells
+                if y not in answer
+            ),
+        )
     return RuleVerdict("uncertain", "the answer names years the table headers do not show")
 
 
@@ -672,7 +931,7 @@ def judge(
         return RuleVerdict("uncertain", "the answer has an empty span")
     problem = _scale_vs_span(ctx, spans, scale, question)
     if problem:
-        return RuleVerdict("incorrect", problem)
+        return RuleVerdict("incorrect", *problem)
     if answer_type == "multi-span":
         listed = _judge_listed_years(ctx, question, spans)
         if listed is not None:
