@@ -262,6 +262,8 @@ _SCALE_MENTIONS = {
     ),
     "billion": re.compile(r"billion|\bbn\b|(usd|us\$|eur|gbp|\$|€|£)\s?b\b", re.I),
 }
+#: A sentence stating the unit of the table ("(in millions)", "in thousands of dollars").
+_UNIT_NOTE = re.compile(r"\(\s*in (thousands|millions|billions)\b|\bin (thousands|millions) of\b", re.I)
 #: Labels that make a number a percentage only weakly (a "gross margin" row may hold amounts).
 _PERCENT_LABEL = re.compile(r"%|\bpercent|\brates?\b|\bmargins?\b|\bratios?\b|\byields?\b", re.I)
 #: Labels that say outright that the numbers under them are percentages ("% of revenue"; not
@@ -341,7 +343,9 @@ class _Context:
         label, in a table whose header states its unit ("in millions", "$'000")."""
         grid = self.grid
         head = " ".join(" ".join(grid.rows[r]) for r in range(grid.header_rows))
-        if not any(p.search(head) for p in _SCALE_MENTIONS.values()):
+        if not any(p.search(head) for p in _SCALE_MENTIONS.values()) and not _UNIT_NOTE.search(
+            self.text
+        ):
             return None
         found = self.places(value)
         if not found or any(n.pct for n in found):
