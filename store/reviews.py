@@ -137,6 +137,8 @@ class JudgeView:
     cost_usd: float
     created_at: Any
     current: bool  # judged this version of the record
+    #: what the verdict rests on: {kind, text, row?, col?} (see curator.judges.rules.Evidence)
+    evidence: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +178,9 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
         context, revision = context_of(con, record.context_uid, record.split)
         record_hash = record_hash_of(record.content_hash, row[19], revision)
         judges = con.execute(
-            "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash "
-            "FROM verdicts WHERE record_uid = ? "
+            "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash, "
+            "(SELECT coalesce(max(x.evidence), '') FROM verdict_evidence x "
+            "WHERE x.verdict_id = v.verdict_id) FROM verdicts v WHERE record_uid = ? "
             "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1 "
             "ORDER BY judge",
             [row[1]],
@@ -201,12 +204,22 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
                 cost_usd=j[4],
                 created_at=j[5],
                 current=j[6] == record_hash,
+                evidence=_evidence(j[7]),
             )
             for j in judges
         ),
         events=tuple(events),
         conflict=bool(row[20]),
     )
+
+
+def _evidence(text: str) -> tuple[dict[str, Any], ...]:
+    """Stored evidence JSON as dicts; anything unreadable shows as no evidence, never a crash."""
+    try:
+        items = json.loads(text) if text else []
+    except ValueError:
+        return ()
+    return tuple(i for i in items if isinstance(i, dict)) if isinstance(items, list) else ()
 
 
 def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list[ReviewEvent]:

@@ -263,7 +263,9 @@ _SCALE_MENTIONS = {
     "billion": re.compile(r"billion|\bbn\b|(usd|us\$|eur|gbp|\$|€|£)\s?b\b", re.I),
 }
 #: A sentence stating the unit of the table ("(in millions)", "in thousands of dollars").
-_UNIT_NOTE = re.compile(r"\(\s*in (thousands|millions|billions)\b|\bin (thousands|millions) of\b", re.I)
+_UNIT_NOTE = re.compile(
+    r"\(\s*in (thousands|millions|billions)\b|\bin (thousands|millions) of\b", re.I
+)
 #: Labels that make a number a percentage only weakly (a "gross margin" row may hold amounts).
 _PERCENT_LABEL = re.compile(r"%|\bpercent|\brates?\b|\bmargins?\b|\bratios?\b|\byields?\b", re.I)
 #: Labels that say outright that the numbers under them are percentages ("% of revenue"; not

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import time
 import uuid
@@ -166,6 +167,7 @@ class RulesJudge:
             verdict=result.verdict,
             reason=result.reason,
             latency_ms=(time.perf_counter() - start) * 1000,
+            evidence=json.dumps([e.to_json() for e in result.evidence]) if result.evidence else "",
         )
 
     async def aclose(self) -> None:
