@@ -169,6 +169,9 @@ class Grid:
             # A labelled row of placeholders ("None", "—") is data too, not a header.
             if i and row[0].strip() and data and all(_PLACEHOLDER.fullmatch(c) for c in data):
                 return i
+            # A labelled row with no values right under a header row is a section heading.
+            if i and row[0].strip() and not data and any(c.strip() for c in self.rows[i - 1][1:]):
+                return i
         return min(1, len(self.rows))
 
     def column_header(self, col: int) -> str:

@@ -46,7 +46,9 @@ def _data(answer: list[str]) -> list[dict[str, object]]:
     ]
 
 
-def test_incorrect_verdict_names_the_cell_and_edit_is_rejudged(tmp_path: Path, run_cli: Run) -> None:
+def test_incorrect_verdict_names_the_cell_and_edit_is_rejudged(
+    tmp_path: Path, run_cli: Run
+) -> None:
     src = tmp_path / "d.json"
     write_json(src, _data(["66,128"]))
     db = tmp_path / "s.duckdb"
