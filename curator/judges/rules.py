@@ -410,6 +410,110 @@ def _year_columns(grid: Grid, years: set[str]) -> list[int]:
     return [c for c in range(1, grid.width) if years & grid.column_years(c)]
 
 
+_CHANGE_WORDS = re.compile(
+    r"\b(change|changes|increase|decrease|difference|growth|grew|declined?|rose|fell|variance)\b",
+    re.I,
+)
+
+
+_YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*(?:to|through|until|-|–)\s*((?:19|20)\d\d)\b")
+
+
+def _ordered_years(question: str) -> list[str]:
+    """The years a question names, in its order; "2019 to 2017" is 2019, 2018, 2017."""
+    out: list[str] = []
+    text = _YEAR_RANGE.sub(
+        lambda m: " ".join(
+            str(y)
+            for y in range(
+                int(m.group(1)),
+                int(m.group(2)) + (1 if m.group(2) >= m.group(1) else -1),
+                1 if m.group(2) >= m.group(1) else -1,
+            )
+        ),
+        question,
+    )
+    for y in _YEAR.findall(text):
+        if y not in out:
+            out.append(y)
+    return out
+
+
+def _row_fits(grid: Grid, row: int, qwords: set[str]) -> bool:
+    """The row is (one of) the best match for the question, and a good one."""
+    score = _row_score(grid, row, qwords)
+    best = max(
+        (_row_score(grid, i, qwords) for i in range(grid.header_rows, len(grid.rows))),
+        default=(0.0, 0.0),
+    )
+    return score[0] >= 0.5 and score >= best
+
+
+def _columns_for_years(grid: Grid, years: list[str]) -> list[int] | None:
+    """The one data column of each year, in the question's order; None when any is ambiguous."""
+    data = grid.data_columns()
+    out = []
+    for y in years:
+        cols = [c for c in _year_columns(grid, {y}) if c in data]
+        if len(cols) != 1:
+            return None
+        out.append(cols[0])
+    return out if len(set(out)) == len(out) else None
+
+
+def _wrong_period(ctx: _Context, span: str, question: str) -> RuleVerdict | None:
+    """The span sits in the row the question names but under another period's column: the
+    question's own column in that row holds something else (a swapped year), or the question
+    asks for a change between two years and the span is one year's value alone."""
+    grid = ctx.grid
+    years = _ordered_years(question)
+    cols = _columns_for_years(grid, years) if years else None
+    if not cols:
+        return None
+    qwords = _words(question)
+    for r, c in grid.cells_equal(span):
+        if r < grid.header_rows or c not in grid.data_columns() or not grid.column_years(c):
+            continue
+        if not _row_fits(grid, r, qwords):
+            continue
+        asked = [(r, k) for k in cols]
+        if any(not grid.rows[r][k].strip() or _same_value(grid.rows[r][k], span) for _, k in asked):
+            continue
+        if not grid.column_years(c) & set(years):
+            return RuleVerdict(
+                "incorrect",
+                f"{span!r} is {grid.cell_text(r, c)}, another period than the question's "
+                f"{', '.join(years)}; the question's cell is "
+                + "; ".join(grid.cell_text(*rc) for rc in asked),
+                (*(grid.cell_evidence(*rc) for rc in asked), grid.cell_evidence(r, c)),
+            )
+    return None
+
+
+def _one_year_of_a_change(ctx: _Context, span: str, question: str) -> RuleVerdict | None:
+    """ "What was the change in X between 2018 and 2019?" answered with X's 2018 value."""
+    grid = ctx.grid
+    years = _ordered_years(question)
+    if len(years) != 2 or not _CHANGE_WORDS.search(question):
+        return None
+    cols = _columns_for_years(grid, years)
+    if not cols:
+        return None
+    qwords = _words(question)
+    for r, c in grid.cells_equal(span):
+        if r >= grid.header_rows and c in cols and _row_fits(grid, r, qwords):
+            other = cols[1 - cols.index(c)]
+            if _same_value(grid.rows[r][other], span) or not grid.rows[r][other].strip():
+                return None
+            return RuleVerdict(
+                "incorrect",
+                f"the question asks for a change between {years[0]} and {years[1]}, but "
+                f"{span!r} is one year's value alone: {grid.cell_text(r, c)}",
+                (grid.cell_evidence(r, c), grid.cell_evidence(r, other)),
+            )
+    return None
+
+
 def _cell_fits_question(ctx: _Context, r: int, c: int, question: str) -> tuple[bool, str]:
     """Is cell (r, c) in the row the question names and the column of its year or period?"""
     grid = ctx.grid
@@ -527,6 +631,8 @@ def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str
             return RuleVerdict("uncertain", f"{span!r} is too slight a span to verify")
         fits = [(rc, _cell_fits_question(ctx, *rc, question)) for rc in cells] if use_table else []
         good = [(rc, why) for rc, (ok, why) in fits if ok]
+        if good and len(spans) == 1 and (change := _one_year_of_a_change(ctx, span, question)):
+            return change
         if good:
             reasons.append(f"{span!r} is the cell at {good[0][1]}")
             evidence.append(grid.cell_evidence(*good[0][0]))
@@ -556,6 +662,10 @@ def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str
                 f"the question asks for {grid.cell_text(r, c)}, not {span!r}",
                 (grid.cell_evidence(r, c), *(grid.cell_evidence(*rc) for rc in cells[:1])),
             )
+        if use_table and parse_number(span) is not None:
+            moved = _wrong_period(ctx, span, question)
+            if moved is not None:
+                return moved
         if fits:
             why_not = fits[0][1][1]
         elif text_why:
@@ -626,9 +736,55 @@ def _enumeration_cut(ctx: _Context, spans: list[str]) -> str | None:
     return None
 
 
+def _by_year(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
+    """ "What was X in 2019 and 2018 (respectively)?": one value per year the question names,
+    all from the row that names X. The answer must be exactly those values."""
+    grid = ctx.grid
+    years = _ordered_years(question)
+    if len(years) < 2 or any(parse_number(s) is None for s in spans):
+        return None
+    cols = _columns_for_years(grid, years)
+    if cols is None:
+        return None
+    qwords = _words(question)
+    rows = {
+        r
+        for s in spans
+        for r, c in grid.cells_equal(s)
+        if r >= grid.header_rows and _row_fits(grid, r, qwords)
+    }
+    if len(rows) != 1:
+        return None
+    (r,) = rows
+    expected = [grid.rows[r][c] for c in cols]
+    if any(not e.strip() or parse_number(e) is None for e in expected):
+        return None
+    cells = tuple(grid.cell_evidence(r, c) for c in cols)
+    want = sorted(parse_number(e) or 0.0 for e in expected)
+    got = sorted(parse_number(s) or 0.0 for s in spans)
+    if want == got:
+        in_order = all(_same_value(e, s) for e, s in zip(expected, spans, strict=True))
+        return RuleVerdict(
+            "correct",
+            f"one value per year the question names, from row {grid.row_label(r)!r}"
+            + ("" if in_order else " (in another order than the question's years)"),
+            cells,
+        )
+    return RuleVerdict(
+        "incorrect",
+        f"the question names {', '.join(years)}; row {grid.row_label(r)!r} holds "
+        + ", ".join(f"{y}: {e.strip()!r}" for y, e in zip(years, expected, strict=True))
+        + f", but the answer is {', '.join(repr(s) for s in spans)}",
+        cells,
+    )
+
+
 def _judge_multispan(
     ctx: _Context, question: str, spans: list[str], answer_from: str
 ) -> RuleVerdict:
+    by_year = _by_year(ctx, question, spans) if answer_from != "text" else None
+    if by_year is not None:
+        return by_year
     verdict = _judge_span(ctx, question, spans, answer_from)
     if verdict.verdict != "correct":
         return verdict
