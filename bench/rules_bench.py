@@ -27,6 +27,7 @@ from curator.judges.corruptions import (  # noqa: E402
     KINDS,
     Case,
     all_corruptions,
+    by_context,
     cases_from_tatqa,
     judge_case,
 )
@@ -39,9 +40,10 @@ def run(case: Case) -> str:
 def measure(cases: list[Case], seed: int) -> dict[str, Counter[str]]:
     rng = random.Random(seed)
     out: dict[str, Counter[str]] = {"gold": Counter(), "corrupt": Counter()}
+    groups = by_context(cases)
     for case in cases:
         out["gold"][run(case)] += 1
-        for bad in all_corruptions(case, rng):
+        for bad in all_corruptions(case, rng, groups[case.table]):
             if bad is not None:
                 verdict = run(bad)
                 out["corrupt"][verdict] += 1
@@ -98,7 +100,7 @@ def main() -> None:
                 targets = (
                     [case]
                     if args.show in ("incorrect", "uncertain")
-                    else all_corruptions(case, rng)
+                    else all_corruptions(case, rng, by_context(cases)[case.table])
                 )
                 for c in targets:
                     if args.kind and c.corruption != args.kind:

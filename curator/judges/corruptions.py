@@ -224,8 +224,34 @@ def _text_items(case: Case, exclude: Sequence[str]) -> list[str]:
     return items
 
 
-def all_corruptions(case: Case, rng: random.Random) -> list[Case]:
-    """One corrupted copy of the case per kind that applies to it (see KINDS)."""
+def sibling_spans(case: Case, siblings: Sequence[Case]) -> list[str]:
+    """Span answers of the other questions on the same context: the realistic wrong span (the
+    answer to a neighbouring question), not a random fragment of the text."""
+    own = case.answer if isinstance(case.answer, list) else []
+    out: list[str] = []
+    for other in siblings:
+        if other.uid == case.uid or not isinstance(other.answer, list):
+            continue
+        for span in other.answer:
+            if span.strip() and not any(_same(span, s) for s in [*own, *out]):
+                out.append(span)
+    return out
+
+
+def by_context(cases: Sequence[Case]) -> dict[tuple[tuple[str, ...], ...], list[Case]]:
+    """Cases grouped by their table (one TAT-QA context each)."""
+    groups: dict[tuple[tuple[str, ...], ...], list[Case]] = {}
+    for c in cases:
+        groups.setdefault(c.table, []).append(c)
+    return groups
+
+
+def all_corruptions(
+    case: Case, rng: random.Random, siblings: Sequence[Case] = ()
+) -> list[Case]:
+    """One corrupted copy of the case per kind that applies to it (see KINDS). `siblings` are
+    the other questions on the same context; their answers are the swapped spans of text
+    answers."""
     out: list[Case] = []
     answer = case.answer
     if case.answer_type == "arithmetic" and isinstance(answer, int | float):
@@ -261,7 +287,7 @@ def all_corruptions(case: Case, rng: random.Random) -> list[Case]:
         if case.answer_type == "span":
             other = _swapped_row(case, rng, spans[0])
             if other is None and case.answer_from == "text":
-                items = _text_items(case, spans)
+                items = [s for s in sibling_spans(case, siblings) if parse_number(s) is None]
                 other = rng.choice(items) if items else None
             if other is None:
                 other = _other_cell(case, rng, spans)

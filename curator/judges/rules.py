@@ -296,6 +296,12 @@ class _Number:
         return Evidence("sentence", self.sentence.strip())
 
 
+_SENTENCE_END = re.compile(
+    r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!Mrs\.)(?<!Inc\.)(?<!\bCo\.)(?<!\bvs\.)"
+    r"(?<!\bSt\.)(?<=[.;!?])\s+(?=[A-Z(])"
+)
+
+
 @dataclass
 class _Context:
     grid: Grid
@@ -374,10 +380,11 @@ class _Context:
         return any(target and target in _norm(cell) for row in self.grid.rows for cell in row)
 
     def sentences(self) -> list[str]:
-        out = []
-        for p in self.paragraphs:
-            out += [s for s in re.split(r"(?<=[.;!?])\s+(?=[A-Z(])", p.text) if s.strip()]
-        return out
+        return [s for group in self.paragraph_sentences() for s in group]
+
+    def paragraph_sentences(self) -> list[list[str]]:
+        """Each paragraph's sentences ("Mr. Post" and "No. 3" do not end one)."""
+        return [[s for s in _SENTENCE_END.split(p.text) if s.strip()] for p in self.paragraphs]
 
 
 def _question_years(question: str) -> set[str]:
@@ -582,6 +589,48 @@ def _sentence_fits(ctx: _Context, span: str, question: str) -> tuple[bool, str, 
     return False, "no sentence containing it matches the question", best[1]
 
 
+_FOOTNOTE = re.compile(r"\s*(\(\s*\w{1,3}\s*\)|\[\d+\]|\*+|\d{1,2}[.)]?\s)")
+
+
+def _overlap(question_words: set[str], text: str) -> float:
+    return len(question_words & _words(text)) / max(1, len(question_words))
+
+
+def _off_topic_span(ctx: _Context, span: str, question: str) -> RuleVerdict | None:
+    """A text span found only in sentences that have nothing to do with the question, while
+    another sentence plainly answers it: the span was taken from the wrong place."""
+    qwords = _words(question)
+    if len(qwords) < 2:
+        return None
+    target = _norm(span)
+    best = (0.0, "")
+    mine = 0.0
+    found = False
+    for sentences in ctx.paragraph_sentences():
+        for i, sentence in enumerate(sentences):
+            score = _overlap(qwords, sentence)
+            best = max(best, (score, sentence))
+            if target and target in _norm(sentence):
+                if _FOOTNOTE.match(sentences[0]):
+                    return None  # a table footnote: its subject is a row label, not a sentence
+                # A sentence may lean on the one before it ("It excludes ...").
+                before = sentences[i - 1] if i else ""
+                found = True
+                mine = max(mine, score, _overlap(qwords, before + " " + sentence))
+    if not found:
+        return None  # the span runs over several sentences: no single one to weigh
+    mine = max(mine, _overlap(qwords, span))
+    if best[0] >= 0.7 and best[0] - mine >= 0.5 and target not in _norm(best[1]):
+        return RuleVerdict(
+            "incorrect",
+            f"{span!r} comes from sentences that match the question far less ({mine:.0%} of its "
+            f"words) than this one ({best[0]:.0%}), which does not hold it: "
+            f"{best[1].strip()[:200]!r}",
+            (Evidence("sentence", best[1].strip()),),
+        )
+    return None
+
+
 def _in_text(ctx: _Context, span: str) -> bool:
     return _norm(span) in _norm(ctx.text)
 
@@ -638,6 +687,10 @@ def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str
             evidence.append(grid.cell_evidence(*good[0][0]))
             continue
         text_why = ""
+        if in_text and use_text and not cells and len(spans) == 1 and not _YEAR.fullmatch(span):
+            off = _off_topic_span(ctx, span, question)
+            if off is not None:
+                return off
         if in_text and use_text:
             ok, text_why, sentence = _sentence_fits(ctx, span, question)
             if ok:
