@@ -570,6 +570,49 @@ def _expected_cell(ctx: _Context, question: str) -> tuple[int, int, str] | None:
     return rows[0], cols[0], value
 
 
+def _wrong_row(ctx: _Context, span: str, question: str) -> RuleVerdict | None:
+    """A number taken from another line item: the question names one row clearly best, in the
+    column of its year (or the table's only column), and that cell holds something else, while
+    every row the answer sits in matches the question less."""
+    grid = ctx.grid
+    years = _ordered_years(question)
+    data = grid.data_columns()
+    if len(years) > 1:
+        return None
+    cols = _columns_for_years(grid, years) if years else (data if len(data) == 1 else None)
+    if not cols:
+        return None
+    col = cols[0]
+    qwords = _words(question)
+    scored = sorted(
+        ((_row_score(grid, r, qwords), r) for r in range(grid.header_rows, len(grid.rows))),
+        reverse=True,
+    )
+    if not scored or scored[0][0][0] < 0.5 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    (share, _), row = scored[0]
+    if _label_share(grid, row, qwords) < 0.5:
+        return None
+    value = grid.rows[row][col]
+    if (
+        grid.numbers[row][col] is None
+        or _same_value(value, span)
+        or ("%" in span) != ("%" in value)
+    ):
+        return None
+    places = [(r, c) for r, c in grid.cells_equal(span) if r >= grid.header_rows]
+    if not places or any(_row_score(grid, r, qwords)[0] >= share for r, _ in places):
+        return None
+    if _competes(ctx, span, (row, col, value), question):
+        return None
+    return RuleVerdict(
+        "incorrect",
+        f"the question names {grid.cell_text(row, col)}; {span!r} is from another line item "
+        f"({grid.cell_text(*places[0])})",
+        (grid.cell_evidence(row, col), grid.cell_evidence(*places[0])),
+    )
+
+
 def _sentence_fits(ctx: _Context, span: str, question: str) -> tuple[bool, str, str]:
     """(fits, why, the sentence): does a sentence holding the span match the question?"""
     qwords = _words(question)
@@ -719,6 +762,8 @@ def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str
             moved = _wrong_period(ctx, span, question)
             if moved is not None:
                 return moved
+            if not in_text and (other_row := _wrong_row(ctx, span, question)) is not None:
+                return other_row
         if fits:
             why_not = fits[0][1][1]
         elif text_why:
@@ -1127,6 +1172,41 @@ def _judge_listed_years(ctx: _Context, question: str, spans: list[str]) -> RuleV
     return RuleVerdict("uncertain", "the answer names years the table headers do not show")
 
 
+_ASKS_YEAR = re.compile(r"\b(which|what)\s+(fiscal\s+|financial\s+|calendar\s+)?years?\b", re.I)
+
+
+def _kind_mismatch(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
+    """The answer is not the kind of thing asked: "Which year ...?" answered with an amount, or
+    a list of names with a number among them."""
+    numeric = [s for s in spans if parse_number(s) is not None and not _YEAR.fullmatch(s.strip())]
+    if _ASKS_YEAR.search(question) and not any(_YEAR.search(s) or "fy" in s.lower() for s in spans):
+        years = sorted(
+            {
+                y
+                for r in range(ctx.grid.header_rows)
+                for y in _YEAR.findall(" ".join(ctx.grid.rows[r]))
+            }
+        )
+        if numeric and years:
+            return RuleVerdict(
+                "incorrect",
+                f"the question asks which year; {', '.join(repr(s) for s in numeric)} is an "
+                f"amount, not one of the years ({', '.join(years)})",
+                (Evidence("list", "years in the table header: " + ", ".join(years)),),
+            )
+    names = [s for s in spans if parse_number(s) is None and not _YEAR.fullmatch(s.strip())]
+    if len(spans) >= 3 and len(names) >= 2 and len(numeric) == 1:
+        where = ctx.grid.cells_equal(numeric[0])
+        return RuleVerdict(
+            "incorrect",
+            f"the other items are names ({', '.join(repr(n) for n in names[:3])}); "
+            f"{numeric[0]!r} is a number",
+            tuple(ctx.grid.cell_evidence(*rc) for rc in where[:1])
+            or (Evidence("list", " | ".join(spans)),),
+        )
+    return None
+
+
 def judge(
     *,
     question: str,
@@ -1150,6 +1230,9 @@ def judge(
     problem = _scale_vs_span(ctx, spans, scale, question)
     if problem:
         return RuleVerdict("incorrect", *problem)
+    mismatch = _kind_mismatch(ctx, question, spans)
+    if mismatch is not None:
+        return mismatch
     if answer_type == "multi-span":
         listed = _judge_listed_years(ctx, question, spans)
         if listed is not None:
