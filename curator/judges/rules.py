@@ -877,12 +877,97 @@ def _by_year(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | No
     )
 
 
+def _label_rows(ctx: _Context, span: str) -> list[int]:
+    grid = ctx.grid
+    return [
+        r for r in range(grid.header_rows, len(grid.rows)) if _same_value(grid.rows[r][0], span)
+    ]
+
+
+def _label_list(ctx: _Context, spans: list[str]) -> RuleVerdict | None:
+    """Row labels listed as the answer ("What items make up X?") with a stray item that is a
+    value or header cell of the table, not a label, and appears nowhere in the text."""
+    grid = ctx.grid
+    rows = {s: _label_rows(ctx, s) for s in spans}
+    labels = [s for s in spans if rows[s]]
+    if len(labels) < 2:
+        return None
+    for stray in (s for s in spans if not rows[s]):
+        cells = [(r, c) for r, c in grid.cells_equal(stray) if c > 0]
+        if cells and not _in_text(ctx, stray) and not _YEAR.fullmatch(stray.strip()):
+            return RuleVerdict(
+                "incorrect",
+                f"the other items are row labels of the table; {stray!r} is not a label but "
+                f"{grid.cell_text(*cells[0])}",
+                (
+                    grid.cell_evidence(*cells[0]),
+                    *(grid.cell_evidence(rows[s][0], 0) for s in labels[:2]),
+                ),
+            )
+    return None
+
+
+def _section_list(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
+    """Row labels of one section, the section the question names ("What does X consist of?"):
+    every item row of the section belongs in the answer."""
+    grid = ctx.grid
+    rows = [_label_rows(ctx, s) for s in spans]
+    if len(spans) < 2 or not all(rows):
+        return None
+    picked = {r[0] for r in rows}
+    sections = {grid.section(r) for r in picked}
+    if len(sections) != 1:
+        return None
+    (heading,) = sections
+    if not heading or _overlap(_words(heading), question) < 0.6:
+        return None
+    start = next(r for r in range(len(grid.rows)) if grid.rows[r][0].strip() == heading)
+    members = []
+    for r in range(start + 1, len(grid.rows)):
+        label = grid.rows[r][0].strip()
+        if not label or not any(c.strip() for c in grid.rows[r][1:]):
+            break
+        members.append(r)
+    missing = [r for r in members if r not in picked and not _TOTAL.match(grid.rows[r][0])]
+    if not missing or len(missing) > 2:
+        return None
+    return RuleVerdict(
+        "incorrect",
+        f"the question names the section {heading!r}; its item "
+        f"{grid.rows[missing[0]][0].strip()!r} is missing from the answer",
+        (grid.cell_evidence(missing[0], 0),),
+    )
+
+
+_TOTAL = re.compile(r"\s*(total|net|sub-?total)\b", re.I)
+
+
+def _years_list(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
+    """Years listed as the answer, with a stray item that is no year."""
+    years = [s for s in spans if _YEAR.fullmatch(s.strip())]
+    others = [s for s in spans if not _YEAR.fullmatch(s.strip())]
+    if len(years) >= 2 and others and _ASKS_YEAR.search(question):
+        return RuleVerdict(
+            "incorrect",
+            f"the question asks which years; {others[0]!r} is not a year",
+            (Evidence("list", " | ".join(spans)),),
+        )
+    return None
+
+
 def _judge_multispan(
     ctx: _Context, question: str, spans: list[str], answer_from: str
 ) -> RuleVerdict:
     by_year = _by_year(ctx, question, spans) if answer_from != "text" else None
     if by_year is not None:
         return by_year
+    for check in (
+        _years_list(ctx, question, spans),
+        _label_list(ctx, spans),
+        _section_list(ctx, question, spans),
+    ):
+        if check is not None:
+            return check
     verdict = _judge_span(ctx, question, spans, answer_from)
     if verdict.verdict != "correct":
         return verdict
@@ -896,6 +981,24 @@ def _judge_multispan(
         )
     cut = _enumeration_cut(ctx, spans)
     if cut is not None:
+        listing = next((x for x in ctx.sentences() if all(_norm(s) in _norm(x) for s in spans)), "")
+        counted = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+        says_count = any(
+            re.search(rf"\b{w}\b", question, re.I) and n == len(spans) for w, n in counted.items()
+        )
+        if (
+            answer_from == "text"
+            and _overlap(_words(question), listing) >= 0.6
+            and not any(ch.isdigit() for s in spans for ch in s)
+            and not says_count
+            and not re.match(r"\W*(partially|offset|including|primarily|mainly)\b", cut)
+        ):
+            return RuleVerdict(
+                "incorrect",
+                f"the sentence that answers the question lists more items than the answer "
+                f"(it goes on: {cut!r})",
+                (Evidence("sentence", listing.strip()),),
+            )
         return RuleVerdict(
             "uncertain", f"every span is grounded, but the list they come from goes on ({cut!r})"
         )
