@@ -942,6 +942,25 @@ def _section_list(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict
 _TOTAL = re.compile(r"\s*(total|net|sub-?total)\b", re.I)
 
 
+def _count_per_year(question: str, spans: list[str]) -> RuleVerdict | None:
+    """ "What was X in 2019 and 2018 (respectively)?" needs one number per year named."""
+    years = _ordered_years(question)
+    if len(years) < 2 or any(parse_number(s) is None or _YEAR.fullmatch(s.strip()) for s in spans):
+        return None
+    if not re.search(
+        r"\brespectively\b|\b(in|for|of)\s+((fiscal|fy)\s*)?(19|20)\d\d\s*(,|and)", question, re.I
+    ):
+        return None
+    if len(spans) == len(years):
+        return None
+    return RuleVerdict(
+        "incorrect",
+        f"the question names {len(years)} years ({', '.join(years)}) but the answer gives "
+        f"{len(spans)} values",
+        (Evidence("list", " | ".join(spans)),),
+    )
+
+
 def _years_list(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
     """Years listed as the answer, with a stray item that is no year."""
     years = [s for s in spans if _YEAR.fullmatch(s.strip())]
@@ -962,6 +981,7 @@ def _judge_multispan(
     if by_year is not None:
         return by_year
     for check in (
+        _count_per_year(question, spans),
         _years_list(ctx, question, spans),
         _label_list(ctx, spans),
         _section_list(ctx, question, spans),
@@ -1242,7 +1262,10 @@ def _judge_comparison(ctx: _Context, question: str, span: str, derivation: str) 
 def _judge_listed_years(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
     """ "Which years does the table provide information for?": all the table's years, no fewer."""
     if not re.search(r"\byears\b", question, re.I) or re.search(
-        r"\b(than|exceed|below|above|under|over|when|did|was)\b", question, re.I
+        r"\b(than|exceed|exceeded|below|above|under|over|when|more|less|greater|higher|lower|"
+        r"larger|smaller|increase[ds]?|decrease[ds]?|positive|negative|between|after|before)\b",
+        question,
+        re.I,
     ):
         return None
     if not all(_YEAR.fullmatch(s.strip()) for s in spans):
