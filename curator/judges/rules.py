@@ -884,6 +884,42 @@ def _label_rows(ctx: _Context, span: str) -> list[int]:
     ]
 
 
+def _odd_one_out(
+    ctx: _Context, question: str, spans: list[str], answer_from: str
+) -> RuleVerdict | None:
+    """Items listed from one place with one from elsewhere: row labels of a table answer plus
+    a phrase found in no cell, or a sentence's list plus a phrase from another sentence."""
+    grid = ctx.grid
+    if answer_from == "table":
+        labels = [s for s in spans if _label_rows(ctx, s)]
+        strays = [s for s in spans if not grid.cells_equal(s) and not ctx.in_any_cell(s)]
+        if len(labels) >= 2 and len(strays) == 1:
+            return RuleVerdict(
+                "incorrect",
+                f"the answer comes from the table, whose row labels give the other items; "
+                f"{strays[0]!r} is in no cell of it",
+                tuple(grid.cell_evidence(_label_rows(ctx, s)[0], 0) for s in labels[:3]),
+            )
+    if answer_from == "text" and len(spans) >= 3:
+        qwords = _words(question)
+        for sentence in ctx.sentences():
+            low = _norm(sentence)
+            outside = [s for s in spans if _norm(s) not in low]
+            if len(outside) == 1 and len(spans) - 1 >= 2:
+                odd = max(
+                    (_overlap(qwords, x) for x in ctx.sentences() if _norm(outside[0]) in _norm(x)),
+                    default=0.0,
+                )
+                if _overlap(qwords, sentence) - odd < 0.3:
+                    return None
+                return RuleVerdict(
+                    "incorrect",
+                    f"the other items are listed in one sentence; {outside[0]!r} is not among them",
+                    (Evidence("sentence", sentence.strip()),),
+                )
+    return None
+
+
 def _label_list(ctx: _Context, spans: list[str]) -> RuleVerdict | None:
     """Row labels listed as the answer ("What items make up X?") with a stray item that is a
     value or header cell of the table, not a label, and appears nowhere in the text."""
@@ -981,6 +1017,7 @@ def _judge_multispan(
     if by_year is not None:
         return by_year
     for check in (
+        _odd_one_out(ctx, question, spans, answer_from),
         _count_per_year(question, spans),
         _years_list(ctx, question, spans),
         _label_list(ctx, spans),
