@@ -785,8 +785,9 @@ def _run_tui(
     "--include-judged-correct",
     "judged",
     default=None,
-    metavar="JUDGE",
-    help="Also export unreviewed records whose latest verdict from JUDGE is correct.",
+    metavar="JUDGE[+JUDGE...]",
+    help="Also export unreviewed records that JUDGE calls correct; with a panel such as "
+    "rules+anthropic, only those every listed judge calls correct.",
 )
 @click.option("--split", "splits", multiple=True, help="Only these splits. Repeatable.")
 @click.option("--answer-type", "answer_types", multiple=True, type=click.Choice(ANSWER_TYPES))

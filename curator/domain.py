@@ -133,7 +133,7 @@ class RecordFilter:
     answer_types: tuple[str, ...] = ()
     answer_sources: tuple[str, ...] = ()
     splits: tuple[str, ...] = ()
-    #: Only records whose judges' latest verdicts disagree (one correct, another incorrect).
+    #: Only records whose judges' latest verdicts disagree (correct, incorrect, uncertain differ).
     disagree: bool = False
     #: Case-insensitive text that must occur in the question or the answer.
     search: str = ""

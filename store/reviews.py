@@ -37,14 +37,15 @@ from curator.store.verdicts import RECORD_HASH_SQL, record_hash_of
 
 _LATEST_FLAGS = (
     "LEFT JOIN (SELECT record_uid, bool_or(verdict = 'incorrect') AS has_incorrect, "
-    "bool_or(verdict = 'correct') AS has_correct, bool_or(verdict = 'uncertain') AS has_uncertain "
-    "FROM latest_verdicts GROUP BY record_uid) lv ON lv.record_uid = r.uid"
+    "bool_or(verdict = 'correct') AS has_correct, bool_or(verdict = 'uncertain') AS has_uncertain, "
+    "count(DISTINCT verdict) FILTER (WHERE verdict IN ('correct', 'incorrect', 'uncertain')) "
+    "AS kinds FROM latest_verdicts GROUP BY record_uid) lv ON lv.record_uid = r.uid"
 )
-#: Triage order: judged incorrect (by every judge that decided), then judges disagree, then
-#: uncertain, then the rest.
+#: Triage order: judged incorrect (no judge calls it correct), then judges disagree (a panel's
+#: latest verdicts differ: correct against incorrect or uncertain), then uncertain, then the rest.
 _TRIAGE_RANK = (
     "CASE WHEN lv.has_incorrect AND NOT lv.has_correct THEN 0 "
-    "WHEN lv.has_incorrect AND lv.has_correct THEN 1 WHEN lv.has_uncertain THEN 2 ELSE 3 END"
+    "WHEN lv.kinds > 1 THEN 1 WHEN lv.has_uncertain THEN 2 ELSE 3 END"
 )
 
 
