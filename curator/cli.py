@@ -789,6 +789,14 @@ def _run_tui(
     help="Also export unreviewed records that JUDGE calls correct; with a panel such as "
     "rules+anthropic, only those every listed judge calls correct.",
 )
+@click.option(
+    "--audit",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Queue a stratified random sample of N exported records no person reviewed (the TUI's "
+    "audit filter); re-export once they are reviewed for the manifest's error estimate.",
+)
 @click.option("--split", "splits", multiple=True, help="Only these splits. Repeatable.")
 @click.option("--answer-type", "answer_types", multiple=True, type=click.Choice(ANSWER_TYPES))
 @click.option("--region", default=None, help="AWS region for an s3:// destination.")
@@ -807,6 +815,7 @@ def export_cmd(
     max_train: int | None,
     max_validation: int | None,
     judged: str | None,
+    audit: int | None,
     splits: tuple[str, ...],
     answer_types: tuple[str, ...],
     region: str | None,
@@ -852,6 +861,7 @@ def export_cmd(
         max_validation=max_validation,
         include_judged_correct=judged,
         filt=RecordFilter(splits=splits, answer_types=answer_types),
+        audit=audit,
     )
     if destination.startswith("s3://"):
         from curator.export.finetune import upload_export
@@ -880,6 +890,9 @@ def export_cmd(
         + ", ".join(f"{k}={v['value']}" for k, v in hp.items())
         + " (reasons in manifest.json)"
     )
+    from curator.export.audit import audit_line
+
+    click.echo("  " + audit_line(manifest["audit"]))
 
 
 @cli.command()

@@ -73,6 +73,8 @@ def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
         )
     if filt.conflicts:
         clauses.append("coalesce(s.conflict, false)")
+    if filt.audit:
+        clauses.append("r.uid IN (SELECT record_uid FROM audit_items)")
     if filt.shard is not None:
         k, n = filt.shard
         # md5, not DuckDB's hash(): shards must not move when DuckDB is upgraded.
