@@ -76,8 +76,8 @@ def test_audit_sample_review_and_manifest_estimate(tmp_path: Path, run_cli: Run)
         population = Counter(
             t
             for (t,) in con.execute(
-                "SELECT r.answer_type FROM latest_verdicts v JOIN records r ON r.uid = v.record_uid "
-                "WHERE v.judge = 'rules' AND v.verdict = 'correct'"
+                "SELECT r.answer_type FROM latest_verdicts v JOIN records r "
+                "ON r.uid = v.record_uid WHERE v.judge = 'rules' AND v.verdict = 'correct'"
             ).fetchall()
         )
     expected = allocate(dict(population), 10)
