@@ -246,9 +246,7 @@ def by_context(cases: Sequence[Case]) -> dict[tuple[tuple[str, ...], ...], list[
     return groups
 
 
-def all_corruptions(
-    case: Case, rng: random.Random, siblings: Sequence[Case] = ()
-) -> list[Case]:
+def all_corruptions(case: Case, rng: random.Random, siblings: Sequence[Case] = ()) -> list[Case]:
     """One corrupted copy of the case per kind that applies to it (see KINDS). `siblings` are
     the other questions on the same context; their answers are the swapped spans of text
     answers."""
