@@ -161,6 +161,7 @@ async def _anthropic_submit(
                         judge.prompt(item),
                         judge.max_tokens,
                         getattr(backend, "cache_min_tokens", 1024),
+                        getattr(backend, "thinking", None),
                     ),
                 },
             }
@@ -307,6 +308,7 @@ def _run_bedrock(
                             judge.prompt(item),
                             judge.max_tokens,
                             getattr(judge.backend, "cache_min_tokens", 1024),
+                            getattr(judge.backend, "thinking", None),
                         ),
                     },
                 }

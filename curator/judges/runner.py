@@ -197,7 +197,14 @@ class LLMJudge:
         self.table_format = table_format
         self.max_tokens = max_tokens
         self.retry = retry
-        self.key = JudgeKey(backend.provider, backend.model, template.hash)
+        thinking = getattr(backend, "thinking", None)
+        # Thinking changes what the model does: verdicts with and without it are not the same.
+        suffix = (
+            f"+thinking:{thinking.get('type')}:{thinking.get('budget_tokens', 0)}"
+            if thinking
+            else ""
+        )
+        self.key = JudgeKey(backend.provider, backend.model, template.hash + suffix)
 
     def prompt(self, item: WorkItem) -> JudgePrompt:
         return judge_prompt(

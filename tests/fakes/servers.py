@@ -201,7 +201,27 @@ class FakeAnthropic(FakeBase):
         super().__init__(behaviour)
         self.batches: dict[str, dict[str, Any]] = {}
         self.prompts: list[str] = []
+        #: the `thinking` field of every Messages request (None when absent)
+        self.thinking: list[Any] = []
         self._ids = itertools.count(1)
+
+    @staticmethod
+    def invalid(params: dict[str, Any]) -> str | None:
+        """What the real API rejects with 400 (the parts curator could get wrong)."""
+        roles = [m.get("role") for m in params.get("messages", [])]
+        if not roles or roles[0] != "user" or roles[-1] != "user":
+            return "messages: first and last turns must be user turns"
+        if any(a == b for a, b in itertools.pairwise(roles)):
+            return "messages: roles must alternate between user and assistant"
+        thinking = params.get("thinking")
+        if thinking is not None:
+            if thinking.get("type") not in ("enabled", "disabled"):
+                return "thinking.type: Input should be 'enabled' or 'disabled'"
+            if thinking["type"] == "enabled" and not (
+                1024 <= int(thinking.get("budget_tokens", 0)) < int(params.get("max_tokens", 0))
+            ):
+                return "max_tokens must be greater than thinking.budget_tokens (>= 1024)"
+        return None
 
     def message(self, params: dict[str, Any]) -> tuple[Failure | None, dict[str, Any]]:
         """Answer one Messages API request (shared by the live and the batch endpoints)."""
@@ -240,6 +260,13 @@ class FakeAnthropic(FakeBase):
         with self.lock:
             self.calls[f"{method} {re.sub(r'msgbatch_[0-9a-z]+', '{id}', path)}"] += 1
         if method == "POST" and path == "/v1/messages":
+            with self.lock:
+                self.thinking.append(body.get("thinking"))
+            problem = self.invalid(body)
+            if problem is not None:
+                error = {"type": "invalid_request_error", "message": problem}
+                self.send(handler, 400, {"type": "error", "error": error})
+                return
             if self.behaviour.latency:
                 time.sleep(self.behaviour.latency)
             failure, message = self.message(body)
