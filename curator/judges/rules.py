@@ -147,6 +147,14 @@ def _same_value(a: str, b: str) -> bool:
 # -- the context ----------------------------------------------------------------------------
 
 
+_FY = re.compile(r"\b(?:FY|F)\s?'?(\d{2})\b", re.I)
+
+
+def _with_fiscal_years(text: str) -> str:
+    """ "FY19" also says 2019."""
+    return _FY.sub(lambda m: f"{m.group(0)} 20{m.group(1)}", text)
+
+
 _PLACEHOLDER = re.compile(r"\s*(none|nil|n/?a|-+|—+|–+)\s*", re.I)
 _EARLY_MONTH = re.compile(r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?)\b", re.I)
 
@@ -198,7 +206,7 @@ class Grid:
     def column_years(self, col: int) -> set[str]:
         """The years a column header names; a fiscal year ending early in a calendar year
         ("February 1, 2019") is also the previous year's (fiscal 2018), so both count."""
-        header = self.column_header(col)
+        header = _with_fiscal_years(self.column_header(col))
         years = set(_YEAR.findall(header))
         if _EARLY_MONTH.search(header):
             years |= {str(int(y) - 1) for y in years}
@@ -764,6 +772,13 @@ def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str
                 return moved
             if not in_text and (other_row := _wrong_row(ctx, span, question)) is not None:
                 return other_row
+        if answer_from == "text" and not in_text and cells and len(spans) == 1:
+            return RuleVerdict(
+                "incorrect",
+                f"the answer is said to come from the text, but {span!r} is in no sentence; "
+                f"it is only {grid.cell_text(*cells[0])}",
+                (grid.cell_evidence(*cells[0]),),
+            )
         if fits:
             why_not = fits[0][1][1]
         elif text_why:
@@ -900,6 +915,24 @@ def _odd_one_out(
                 f"{strays[0]!r} is in no cell of it",
                 tuple(grid.cell_evidence(_label_rows(ctx, s)[0], 0) for s in labels[:3]),
             )
+    if answer_from in ("table", "table-text"):
+        labels = [s for s in spans if _label_rows(ctx, s)]
+        strays = [s for s in spans if not _label_rows(ctx, s)]
+        in_table = bool(re.search(r"\bin the table\b", question, re.I))
+        if len(labels) >= 2 and len(strays) == 1:
+            stray = strays[0]
+            own = _words(stray)
+            if (own and own <= _words(question)) or (in_table and not grid.cells_equal(stray)):
+                why = (
+                    "names what the question asks about, not one of its items"
+                    if own and own <= _words(question)
+                    else "is not a row of the table the question asks about"
+                )
+                return RuleVerdict(
+                    "incorrect",
+                    f"the other items are row labels of the table; {stray!r} {why}",
+                    tuple(grid.cell_evidence(_label_rows(ctx, s)[0], 0) for s in labels[:3]),
+                )
     if answer_from == "text" and len(spans) >= 3:
         qwords = _words(question)
         for sentence in ctx.sentences():
@@ -1335,14 +1368,23 @@ def _judge_listed_years(ctx: _Context, question: str, spans: list[str]) -> RuleV
     return RuleVerdict("uncertain", "the answer names years the table headers do not show")
 
 
-_ASKS_YEAR = re.compile(r"\b(which|what)\s+(fiscal\s+|financial\s+|calendar\s+)?years?\b", re.I)
+_ASKS_YEAR = re.compile(
+    r"\b(which|what)\s+(fiscal\s+|financial\s+|calendar\s+)?(years?|fy)\b", re.I
+)
+
+
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_COUNTED = re.compile(
+    r"\b(?:the|these|those|its|their)\s+(two|three|four|five|six|seven|[2-7])\s+(?!years?\b|months?\b)[a-z]",
+    re.I,
+)
 
 
 def _kind_mismatch(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
     """The answer is not the kind of thing asked: "Which year ...?" answered with an amount, or
     a list of names with a number among them."""
     numeric = [s for s in spans if parse_number(s) is not None and not _YEAR.fullmatch(s.strip())]
-    if _ASKS_YEAR.search(question) and not any(_YEAR.search(s) or "fy" in s.lower() for s in spans):
+    if _ASKS_YEAR.search(question):
         years = sorted(
             {
                 y
@@ -1357,8 +1399,40 @@ def _kind_mismatch(ctx: _Context, question: str, spans: list[str]) -> RuleVerdic
                 f"amount, not one of the years ({', '.join(years)})",
                 (Evidence("list", "years in the table header: " + ", ".join(years)),),
             )
+    count = _COUNTED.search(question)
+    if count and len(spans) > 1:
+        said = _COUNT_WORDS.get(count.group(1).lower()) or int(count.group(1))
+        if said != len(spans):
+            return RuleVerdict(
+                "incorrect",
+                f"the question asks for {count.group(0).strip()!r} but the answer has "
+                f"{len(spans)} items",
+                (Evidence("list", " | ".join(spans)),),
+            )
+    words_only = [
+        s for s in spans if not any(ch.isdigit() for ch in s) and not _YEAR.fullmatch(s.strip())
+    ]
+    if len(numeric) >= 2 and len(words_only) == 1 and len(numeric) + 1 == len(spans):
+        return RuleVerdict(
+            "incorrect",
+            f"the other items are numbers ({', '.join(repr(n) for n in numeric[:3])}); "
+            f"{words_only[0]!r} is not",
+            (Evidence("list", " | ".join(spans)),),
+        )
     names = [s for s in spans if parse_number(s) is None and not _YEAR.fullmatch(s.strip())]
-    if len(spans) >= 3 and len(names) >= 2 and len(numeric) == 1:
+    label_names = [s for s in names if _label_rows(ctx, s)]
+    value_cells = [
+        s
+        for s in numeric
+        if any(c > 0 for _, c in ctx.grid.cells_equal(s)) and not _in_text(ctx, s)
+    ]
+    if (len(spans) >= 3 and len(names) >= 2 and len(numeric) == 1) or (
+        label_names
+        and len(label_names) == len(names)
+        and value_cells == numeric
+        and numeric
+        and len(names) >= len(numeric)
+    ):
         where = ctx.grid.cells_equal(numeric[0])
         return RuleVerdict(
             "incorrect",
@@ -1383,6 +1457,7 @@ def judge(
 ) -> RuleVerdict:
     """Judge one record against its context."""
     ctx = _Context.build(table, paragraphs)
+    question = _with_fiscal_years(question)
     if answer_type == "arithmetic":
         return _judge_arithmetic(ctx, question, answer, derivation, scale)
     if answer_type == "count":
