@@ -5,7 +5,8 @@ corrupted records passed as correct (target <= 5%), and per corruption kind (one
 per kind that applies to each record) how many were caught, passed and left uncertain (target:
 every kind caught at least half the time).
 
-    python bench/rules_bench.py [--seed N] [--show incorrect|passed] [--limit N]
+    python bench/rules_bench.py [--seed N] [--show incorrect|passed|uncertain] [--kind KIND]
+                                [--limit N]
 """
 
 from __future__ import annotations
