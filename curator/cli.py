@@ -659,6 +659,70 @@ def _judge_progress(key: Any) -> Iterator[Callable[[Any], None] | None]:
 
 
 @cli.command()
+@click.option(
+    "--judge",
+    "judge_name",
+    type=click.Choice(("rules", "anthropic", "bedrock")),
+    required=True,
+    help="The judge to calibrate.",
+)
+@click.option(
+    "--assume-gold",
+    "assume_gold",
+    default=None,
+    metavar="SPLIT",
+    help="Corrupt this whole split, taken as right (default: records people accepted or edited).",
+)
+@click.option("--target", type=click.FloatRange(0, 1), default=0.02, help="Acceptable error rate.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Judge at most N corrupted copies (a random sample; bounds an LLM judge's cost).",
+)
+@click.option("--seed", type=int, default=7, help="Seed for corruptions and the bootstrap.")
+@click.option("--model", default=None, help="Model id for an LLM judge (default from config).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_db_option
+@click.pass_context
+def calibrate(
+    ctx: click.Context,
+    judge_name: str,
+    assume_gold: str | None,
+    target: float,
+    limit: int | None,
+    seed: int,
+    model: str | None,
+    as_json: bool,
+) -> None:
+    """How far a judge can be trusted: corruptions caught, agreement with people, a policy.
+
+    \b
+    Examples:
+      curator calibrate --judge rules --assume-gold dev
+      curator calibrate --judge anthropic --limit 200 --json
+    """
+    from curator.judges import calibrate as cal
+    from curator.judges.factory import JudgeChoice, make_judge
+
+    settings = _settings(ctx)
+    store = _open_existing(settings)
+    if judge_name == "rules":
+        verdicts: Any = cal.rules_verdicts
+    else:
+        judge_obj = make_judge(JudgeChoice(name=judge_name, model=model), settings.sections)
+        verdicts = cal.judge_verdicts(judge_obj)
+    report = cal.calibrate(
+        store, judge_name, verdicts, assume_gold=assume_gold, target=target, seed=seed, limit=limit
+    )
+    if as_json:
+        _echo_json(report)
+        return
+    for line in cal.report_lines(report):
+        click.echo(line)
+
+
+@cli.command()
 @click.option("--reviewer", default=None, help="Name stored on every decision (default: login).")
 @click.option("--blind", is_flag=True, help="Hide verdicts until you have decided a record.")
 @click.option(
@@ -772,8 +836,17 @@ def _run_tui(
     "--include-judged-correct",
     "judged",
     default=None,
-    metavar="JUDGE",
-    help="Also export unreviewed records whose latest verdict from JUDGE is correct.",
+    metavar="JUDGE[+JUDGE...]",
+    help="Also export unreviewed records that JUDGE calls correct; with a panel such as "
+    "rules+anthropic, only those every listed judge calls correct.",
+)
+@click.option(
+    "--audit",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Queue a stratified random sample of N exported records no person reviewed (the TUI's "
+    "audit filter); re-export once they are reviewed for the manifest's error estimate.",
 )
 @click.option("--split", "splits", multiple=True, help="Only these splits. Repeatable.")
 @click.option("--answer-type", "answer_types", multiple=True, type=click.Choice(ANSWER_TYPES))
@@ -793,6 +866,7 @@ def export_cmd(
     max_train: int | None,
     max_validation: int | None,
     judged: str | None,
+    audit: int | None,
     splits: tuple[str, ...],
     answer_types: tuple[str, ...],
     region: str | None,
@@ -837,6 +911,7 @@ def export_cmd(
         max_validation=max_validation,
         include_judged_correct=judged,
         filt=RecordFilter(splits=splits, answer_types=answer_types),
+        audit=audit,
     )
     if destination.startswith("s3://"):
         from curator.export.finetune import upload_export
@@ -865,6 +940,9 @@ def export_cmd(
         + ", ".join(f"{k}={v['value']}" for k, v in hp.items())
         + " (reasons in manifest.json)"
     )
+    from curator.export.audit import audit_line
+
+    click.echo("  " + audit_line(manifest["audit"]))
 
 
 @cli.command()

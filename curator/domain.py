@@ -133,12 +133,14 @@ class RecordFilter:
     answer_types: tuple[str, ...] = ()
     answer_sources: tuple[str, ...] = ()
     splits: tuple[str, ...] = ()
-    #: Only records whose judges' latest verdicts disagree (one correct, another incorrect).
+    #: Only records whose judges' latest verdicts disagree (correct, incorrect, uncertain differ).
     disagree: bool = False
     #: Case-insensitive text that must occur in the question or the answer.
     search: str = ""
     #: Only records whose reviewers' latest decisions differ.
     conflicts: bool = False
+    #: Only records drawn into an export audit sample (`curator export --audit N`).
+    audit: bool = False
     #: Work assignment: (k, n) keeps the k-th of n shards (1-based), by a stable hash of the uid.
     shard: tuple[int, int] | None = None
     #: With a shard: this fraction of the previous shard's records is also routed here, so two

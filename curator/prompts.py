@@ -174,11 +174,14 @@ class JudgeTemplate:
     system: str
     user: str
     name: str = JUDGE_TEMPLATE_VERSION
+    #: Worked examples (few-shot): (user turn, assistant reply) pairs sent before the record.
+    examples: tuple[tuple[str, str], ...] = ()
 
     @property
     def hash(self) -> str:
         """Identifies this exact prompt; stored with every verdict (same hash = same prompt)."""
-        digest = hashlib.sha256(f"{self.system}\x1e{self.user}".encode()).hexdigest()
+        shots = "".join(f"\x1d{u}\x1f{a}" for u, a in self.examples)
+        digest = hashlib.sha256(f"{self.system}\x1e{self.user}{shots}".encode()).hexdigest()
         return f"{self.name}:{digest[:16]}"
 
     def split_user(self) -> tuple[str, str]:
@@ -197,13 +200,50 @@ DEFAULT_JUDGE_TEMPLATE: Final = JudgeTemplate(JUDGE_SYSTEM, JUDGE_USER)
 _PLACEHOLDERS = ("{context}", "{question}", "{answer}")
 
 
+def _examples(path: Path, text: str, start_line: int) -> tuple[tuple[str, str], ...]:
+    """Worked examples after the user template: `=== example`, the user turn, `=== reply`,
+    the assistant's reply (which must end in a <judgement> like a real answer)."""
+    out: list[tuple[str, str]] = []
+    blocks = re.split(r"^=== example[ \t]*$", text, flags=re.M)[1:]
+    line = start_line
+    for block in blocks:
+        parts = re.split(r"^=== reply[ \t]*$", block, maxsplit=1, flags=re.M)
+        user, reply = (parts[0], parts[1]) if len(parts) == 2 else (parts[0], "")
+        if not user.strip() or not reply.strip():
+            raise BadInput(
+                str(path),
+                f"line {line}",
+                "an example needs its user turn, a line '=== reply', then the reply",
+            )
+        from curator.judges.reply import parse_judgement
+
+        if parse_judgement(reply, "end_turn").verdict not in ("correct", "incorrect"):
+            raise BadInput(
+                str(path),
+                f"line {line + user.count(chr(10)) + 1}",
+                "the example's reply must end with <judgement>correct</judgement> or "
+                "<judgement>incorrect</judgement>",
+            )
+        out.append((user.strip("\n"), reply.strip("\n")))
+        line += block.count("\n") + 1
+    return tuple(out)
+
+
 def load_judge_template(path: Path) -> JudgeTemplate:
-    """Read a template file: the system text, a line `---`, then the user template."""
+    """Read a template file: the system text, a line `---`, then the user template, then
+    optionally worked examples, each `=== example` + user turn + `=== reply` + reply."""
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(str(path), "", f"cannot read prompt file: {exc}") from exc
     system, sep, user = text.partition("\n---\n")
+    shots: tuple[tuple[str, str], ...] = ()
+    if sep and re.search(r"^=== example[ \t]*$", user, flags=re.M):
+        where = re.search(r"^=== example[ \t]*$", user, flags=re.M)
+        assert where is not None
+        first_line = text[: len(system) + len(sep) + where.start()].count("\n") + 1
+        shots = _examples(path, user[where.start() :], first_line)
+        user = user[: where.start()]
     if not sep:
         raise BadInput(str(path), "", "expected the system text, a line '---', then the user turn")
     for placeholder in _PLACEHOLDERS:
@@ -212,7 +252,7 @@ def load_judge_template(path: Path) -> JudgeTemplate:
             raise BadInput(
                 str(path), f"line {line}", f"the user turn must contain {placeholder} exactly once"
             )
-    return JudgeTemplate(system.strip(), user.strip("\n"), name=f"file:{path.name}")
+    return JudgeTemplate(system.strip(), user.strip("\n"), name=f"file:{path.name}", examples=shots)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +262,8 @@ class JudgePrompt:
     system: str
     context_part: str
     record_part: str
+    #: Worked examples sent first: (user turn, assistant reply) pairs.
+    examples: tuple[tuple[str, str], ...] = ()
 
     @property
     def user(self) -> str:
@@ -249,7 +291,7 @@ def judge_prompt(
         # One pass over the template, so text inserted for one placeholder is never re-scanned.
         return re.sub(r"\{context\}|\{question\}|\{answer\}", lambda m: values[m.group(0)], text)
 
-    return JudgePrompt(template.system, fill(head), fill(tail))
+    return JudgePrompt(template.system, fill(head), fill(tail), template.examples)
 
 
 # -- training examples (export) and prediction prompts (eval) -------------------------------

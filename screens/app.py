@@ -192,6 +192,7 @@ class CuratorApp(App[None]):
                 "splits": list(filt.splits),
                 "disagree": filt.disagree,
                 "conflicts": filt.conflicts,
+                "audit": filt.audit,
                 "search": filt.search,
             },
             "sort": sort,
@@ -550,6 +551,7 @@ def filter_from_state(data: dict[str, Any]) -> RecordFilter:
             kwargs[key] = tuple(value)
     kwargs["disagree"] = bool(data.get("disagree", False))
     kwargs["conflicts"] = bool(data.get("conflicts", False))
+    kwargs["audit"] = bool(data.get("audit", False))
     kwargs["search"] = str(data.get("search", ""))
     filt = RecordFilter(**kwargs)
     try:

@@ -175,6 +175,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
             with Horizontal(classes="buttons"):
                 yield Checkbox("judges disagree", c.disagree, id="f-disagree")
                 yield Checkbox("conflicting decisions", c.conflicts, id="f-conflicts")
+                yield Checkbox("audit sample", c.audit, id="f-audit")
             yield Static("counting…", id="filter-counts")
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
@@ -230,6 +231,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
             splits=values("#f-split"),
             disagree=self.query_one("#f-disagree", Checkbox).value,
             conflicts=self.query_one("#f-conflicts", Checkbox).value,
+            audit=self.query_one("#f-audit", Checkbox).value,
             search=self.current.search,
         )
 

@@ -116,7 +116,15 @@ class ReviewScreen(Screen[None]):
         left = self.query_one("#record-left", VerticalScroll)
         width = (left.scrollable_content_region.width or left.size.width or 80) - 1
         self.query_one("#record-table", Static).update(
-            flatten(table_grid(detail.context.table, detail.derivation, answer_cells), width)
+            flatten(
+                table_grid(
+                    detail.context.table,
+                    detail.derivation,
+                    answer_cells,
+                    self._cited_cells(detail),
+                ),
+                width,
+            )
         )
         self.query_one("#record-paragraphs", Static).update(self._paragraphs(detail))
         self.query_one("#record-qa", Static).update(self._qa(detail))
@@ -124,6 +132,26 @@ class ReviewScreen(Screen[None]):
         self.query_one("#record-history", Static).update(self._history(detail))
         self.query_one("#record-left", VerticalScroll).scroll_home(animate=False)
         self.query_one("#record-right", VerticalScroll).scroll_home(animate=False)
+
+    def _cited_cells(self, detail: Any) -> dict[tuple[int, int], str]:
+        """Cells the current judges' verdicts cite (row, col -> verdict); an incorrect verdict's
+        cells win over a correct one's. Hidden in blind review until the reviewer decides."""
+        if self._verdicts_hidden(detail):
+            return {}
+        cited: dict[tuple[int, int], str] = {}
+        for j in sorted(detail.judges, key=lambda j: j.verdict == "incorrect"):
+            if not j.current:
+                continue
+            for e in j.evidence:
+                if e.get("kind") == "cell" and isinstance(e.get("row"), int):
+                    cited[(e["row"], int(e.get("col", 0)))] = j.verdict
+        return cited
+
+    def _verdicts_hidden(self, detail: Any) -> bool:
+        mine = [
+            e for e in detail.events if e.reviewer == self.curator.reviewer and e.action != "undo"
+        ]
+        return bool(self.curator.blind and not mine)
 
     def _paragraphs(self, detail: Any) -> Text:
         rel = set(detail.record.rel_paragraphs)
@@ -153,10 +181,7 @@ class ReviewScreen(Screen[None]):
 
     def _verdicts(self, detail: Any) -> Text:
         rows = [Text(""), Text("Judges", style="bold underline")]
-        mine = [
-            e for e in detail.events if e.reviewer == self.curator.reviewer and e.action != "undo"
-        ]
-        if self.curator.blind and not mine:
+        if self._verdicts_hidden(detail):
             rows.append(Text("hidden until you decide (blind review)", style="dim italic"))
             return Text("\n").join(rows)
         if not detail.judges:
@@ -175,6 +200,11 @@ class ReviewScreen(Screen[None]):
             rows.append(line)
             if j.reason:
                 rows.append(preview("  " + j.reason, "italic"))
+            for e in j.evidence:
+                mark = Text("  ▸ ", style=VERDICT_STYLE.get(j.verdict, ""))
+                mark.append(f"{e.get('kind', '?')}: ", style="bold")
+                mark.append_text(literal(str(e.get("text", "")), one_line=True))
+                rows.append(mark)
         return Text("\n").join(rows)
 
     def _history(self, detail: Any) -> Text:

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from curator.domain import AnswerValue, Paragraph, RecordFilter, answer_from_json
+from curator.domain import AnswerValue, CuratorError, Paragraph, RecordFilter, answer_from_json
 from curator.store.db import Store
 from curator.store.records import _CURATED, _where
+from curator.store.verdicts import RECORD_HASH_SQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,14 @@ class CuratedRecord:
     paragraphs: tuple[Paragraph, ...]
 
 
+def panel_judges(spec: str) -> tuple[str, ...]:
+    """ "rules+anthropic" -> ("rules", "anthropic"): the judges that must all agree."""
+    names = tuple(dict.fromkeys(part.strip() for part in spec.split("+")))
+    if not names or any(not n for n in names):
+        raise CuratorError(f"--include-judged-correct {spec!r}: expected JUDGE or JUDGE+JUDGE...")
+    return names
+
+
 def curated_records(
     store: Store,
     filt: RecordFilter = RecordFilter(),
@@ -43,19 +52,32 @@ def curated_records(
     chosen = "s.status IN ('accepted', 'edited')"
     extra: list[Any] = []
     if include_judged_correct:
-        chosen = (
-            f"({chosen} OR (s.status IS NULL AND EXISTS (SELECT 1 FROM latest_verdicts v "
-            "WHERE v.record_uid = r.uid AND v.judge = ? AND v.verdict = 'correct')))"
+        # A panel: every judge named must call the current version of the record correct.
+        agree = " AND ".join(
+            "EXISTS (SELECT 1 FROM latest_verdicts v WHERE v.record_uid = r.uid AND v.judge = ? "
+            f"AND v.verdict = 'correct' AND v.record_hash = {RECORD_HASH_SQL})"
+            for _ in panel_judges(include_judged_correct)
         )
-        extra = [include_judged_correct]
+        chosen = f"({chosen} OR (s.status IS NULL AND {agree}))"
+        extra = list(panel_judges(include_judged_correct))
     where = " AND ".join([chosen, *clauses])
     sql = (
         f"SELECT r.seq, r.uid, r.context_uid, r.split, {_CURATED['question']}, "
         f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
         f"{_CURATED['derivation']}, {_CURATED['scale']}, coalesce(s.status, 'unreviewed') "
-        "FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid "
+        "FROM records r JOIN contexts c ON c.uid = r.context_uid "
+        "LEFT JOIN record_state s ON s.record_uid = r.uid "
         f"WHERE {where} ORDER BY r.seq"
     )
+    with store.connection() as con:
+        for judge in panel_judges(include_judged_correct) if include_judged_correct else ():
+            if not con.execute(
+                "SELECT 1 FROM verdicts WHERE judge = ? LIMIT 1", [judge]
+            ).fetchall():
+                raise CuratorError(
+                    f"--include-judged-correct: judge {judge!r} has no verdicts in this store "
+                    "(run `curator judge --judge " + judge + "` first)"
+                )
     # One pass: the review-state view is computed once, not once per page. Exports are bounded
     # by the targets' limits (10k-20k records for Bedrock), so the rows fit in memory.
     with store.connection() as con:

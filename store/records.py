@@ -67,11 +67,14 @@ def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
         clauses.append("(" + " OR ".join(verdict_clauses) + ")")
     if filt.disagree:
         clauses.append(
-            "r.uid IN (SELECT record_uid FROM latest_verdicts GROUP BY record_uid "
-            "HAVING bool_or(verdict = 'correct') AND bool_or(verdict = 'incorrect'))"
+            "r.uid IN (SELECT record_uid FROM latest_verdicts "
+            "WHERE verdict IN ('correct', 'incorrect', 'uncertain') GROUP BY record_uid "
+            "HAVING count(DISTINCT verdict) > 1)"
         )
     if filt.conflicts:
         clauses.append("coalesce(s.conflict, false)")
+    if filt.audit:
+        clauses.append("r.uid IN (SELECT record_uid FROM audit_items)")
     if filt.shard is not None:
         k, n = filt.shard
         # md5, not DuckDB's hash(): shards must not move when DuckDB is upgraded.

@@ -37,14 +37,15 @@ from curator.store.verdicts import RECORD_HASH_SQL, record_hash_of
 
 _LATEST_FLAGS = (
     "LEFT JOIN (SELECT record_uid, bool_or(verdict = 'incorrect') AS has_incorrect, "
-    "bool_or(verdict = 'correct') AS has_correct, bool_or(verdict = 'uncertain') AS has_uncertain "
-    "FROM latest_verdicts GROUP BY record_uid) lv ON lv.record_uid = r.uid"
+    "bool_or(verdict = 'correct') AS has_correct, bool_or(verdict = 'uncertain') AS has_uncertain, "
+    "count(DISTINCT verdict) FILTER (WHERE verdict IN ('correct', 'incorrect', 'uncertain')) "
+    "AS kinds FROM latest_verdicts GROUP BY record_uid) lv ON lv.record_uid = r.uid"
 )
-#: Triage order: judged incorrect (by every judge that decided), then judges disagree, then
-#: uncertain, then the rest.
+#: Triage order: judged incorrect (no judge calls it correct), then judges disagree (a panel's
+#: latest verdicts differ: correct against incorrect or uncertain), then uncertain, then the rest.
 _TRIAGE_RANK = (
     "CASE WHEN lv.has_incorrect AND NOT lv.has_correct THEN 0 "
-    "WHEN lv.has_incorrect AND lv.has_correct THEN 1 WHEN lv.has_uncertain THEN 2 ELSE 3 END"
+    "WHEN lv.kinds > 1 THEN 1 WHEN lv.has_uncertain THEN 2 ELSE 3 END"
 )
 
 
@@ -137,6 +138,8 @@ class JudgeView:
     cost_usd: float
     created_at: Any
     current: bool  # judged this version of the record
+    #: what the verdict rests on: {kind, text, row?, col?} (see curator.judges.rules.Evidence)
+    evidence: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +179,9 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
         context, revision = context_of(con, record.context_uid, record.split)
         record_hash = record_hash_of(record.content_hash, row[19], revision)
         judges = con.execute(
-            "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash "
-            "FROM verdicts WHERE record_uid = ? "
+            "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash, "
+            "(SELECT coalesce(max(x.evidence), '') FROM verdict_evidence x "
+            "WHERE x.verdict_id = v.verdict_id) FROM verdicts v WHERE record_uid = ? "
             "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1 "
             "ORDER BY judge",
             [row[1]],
@@ -201,12 +205,22 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
                 cost_usd=j[4],
                 created_at=j[5],
                 current=j[6] == record_hash,
+                evidence=_evidence(j[7]),
             )
             for j in judges
         ),
         events=tuple(events),
         conflict=bool(row[20]),
     )
+
+
+def _evidence(text: str) -> tuple[dict[str, Any], ...]:
+    """Stored evidence JSON as dicts; anything unreadable shows as no evidence, never a crash."""
+    try:
+        items = json.loads(text) if text else []
+    except ValueError:
+        return ()
+    return tuple(i for i in items if isinstance(i, dict)) if isinstance(items, list) else ()
 
 
 def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list[ReviewEvent]:

@@ -82,6 +82,8 @@ class NewVerdict:
     latency_ms: float = 0.0
     attempts: int = 1
     error: str = ""
+    #: JSON list of what the verdict rests on ({kind, text, row?, col?}); "" when none
+    evidence: str = ""
 
 
 def _pending_clause(key: JudgeKey, rejudge: bool) -> tuple[str, list[Any]]:
@@ -222,6 +224,19 @@ def _insert_verdicts(
         con.execute("INSERT INTO verdicts BY NAME SELECT * FROM incoming_verdicts")
     finally:
         con.unregister("incoming_verdicts")
+    cited = [(first + i, v.evidence) for i, v in enumerate(verdicts) if v.evidence]
+    if cited:
+        evidence = pa.table(
+            {
+                "verdict_id": pa.array([i for i, _ in cited], pa.int64()),
+                "evidence": [e for _, e in cited],
+            }
+        )
+        con.register("incoming_evidence", evidence)
+        try:
+            con.execute("INSERT INTO verdict_evidence BY NAME SELECT * FROM incoming_evidence")
+        finally:
+            con.unregister("incoming_evidence")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from curator import __version__
 from curator.domain import CuratorError, RecordFilter
+from curator.export.audit import audit_summary, selection_key, start_audit
 from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
 from curator.export.splits import split_by_context, stratified_sample
 from curator.export.targets import TARGETS, Target, dumps, estimate_tokens
@@ -47,6 +48,8 @@ class ExportOptions:
     max_validation: int | None = None
     include_judged_correct: str | None = None
     filt: RecordFilter = field(default_factory=RecordFilter)
+    #: Draw and queue an audit sample of this many records no person reviewed (see audit.py).
+    audit: int | None = None
 
 
 def _line(
@@ -98,6 +101,8 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
     if options.max_validation is not None:
         validation = stratified_sample(validation, options.max_validation, options.seed)
     _check_counts(target, len(train), len(validation))
+    if options.audit:
+        start_audit(store, [*train, *validation], options.audit, options.seed, _selection(options))
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".curator-export-", dir=out_dir.parent))
@@ -255,7 +260,12 @@ def _manifest(
         },
         "base_model": DEFAULT_BASE_MODELS.get(target.name),
         "hyperparameters": recommend_hyperparameters(len(train), target.name),
+        "audit": audit_summary(store, [*train, *validation], _selection(options)),
     }
+
+
+def _selection(options: ExportOptions) -> str:
+    return selection_key(options.include_judged_correct, options.filt)
 
 
 # -- validate -------------------------------------------------------------------------------

@@ -226,6 +226,7 @@ async def _anthropic_submit(
                         judge.prompt(item),
                         judge.max_tokens,
                         getattr(backend, "cache_min_tokens", 1024),
+                        getattr(backend, "thinking", None),
                     ),
                 },
             }
@@ -409,6 +410,7 @@ async def _run_bedrock(
                             judge.prompt(item),
                             judge.max_tokens,
                             getattr(judge.backend, "cache_min_tokens", 1024),
+                            getattr(judge.backend, "thinking", None),
                         ),
                     },
                 }

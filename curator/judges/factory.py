@@ -20,6 +20,7 @@ from curator.models import (
     DEFAULT_REGION,
     judge_setting,
     price_for,
+    thinking_config,
 )
 from curator.prompts import DEFAULT_JUDGE_TEMPLATE, TABLE_FORMATS, load_judge_template
 
@@ -131,6 +132,7 @@ def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Any:
     price = price_for(model, sections)
     cache_min = price.cache_min_tokens if price else 1024
     max_tokens = int(judge_setting(sections, "max_tokens", 1024))
+    thinking = thinking_config(model, sections)
     backend: Any
     if choice.name == "anthropic":
         from curator.judges.llm import AnthropicBackend
@@ -139,6 +141,7 @@ def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Any:
             model,
             base_url=choice.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
             cache_min_tokens=cache_min,
+            thinking=thinking,
         )
     else:
         from curator.judges.llm import BedrockBackend
@@ -149,6 +152,7 @@ def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Any:
             endpoint_url=choice.endpoint_url,
             concurrency=choice.concurrency,
             cache_min_tokens=cache_min,
+            thinking=thinking,
         )
     return LLMJudge(
         backend, price=price, template=template, table_format=table_format, max_tokens=max_tokens

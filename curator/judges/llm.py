@@ -87,6 +87,7 @@ class AnthropicBackend:
         base_url: str | None = None,
         timeout: float = 120.0,
         cache_min_tokens: int = 1024,
+        thinking: dict[str, Any] | None = None,
     ) -> None:
         import anthropic
 
@@ -98,13 +99,17 @@ class AnthropicBackend:
             )
         self.model = model
         self.cache_min_tokens = cache_min_tokens
+        self.thinking = thinking
         self.client = anthropic.AsyncAnthropic(
             api_key=key, base_url=base_url, max_retries=0, timeout=timeout
         )
 
     def request(self, prompt: JudgePrompt, max_tokens: int) -> dict[str, Any]:
         """The Messages API request body (also what a Message Batch carries per record)."""
-        return {"model": self.model, **messages_body(prompt, max_tokens, self.cache_min_tokens)}
+        return {
+            "model": self.model,
+            **messages_body(prompt, max_tokens, self.cache_min_tokens, self.thinking),
+        }
 
     async def complete(self, prompt: JudgePrompt, max_tokens: int) -> Completion:
         message = await anthropic_call(
@@ -171,19 +176,36 @@ def boto_call(call: Callable[[], T]) -> T:
 _RETRYABLE_CODES = ("ThrottlingException", "ServiceUnavailableException", "ModelNotReadyException")
 
 
-def messages_body(prompt: JudgePrompt, max_tokens: int, cache_min_tokens: int) -> dict[str, Any]:
-    """Anthropic Messages format without the model: the API, batches and Bedrock batch use it."""
+def messages_body(
+    prompt: JudgePrompt,
+    max_tokens: int,
+    cache_min_tokens: int,
+    thinking: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Anthropic Messages format without the model: the API, batches and Bedrock batch use it.
+
+    Worked examples (few-shot) come first as earlier user/assistant turns; `thinking`, when
+    given, is sent as is (with its budget added to max_tokens, which must exceed it)."""
     context: dict[str, Any] = {"type": "text", "text": prompt.context_part}
     # Cache the shared prefix only where the model's minimum allows: the system text alone is
     # short, but system + context (shared by every question of a context) often is not.
     if estimate_tokens(prompt.system + prompt.context_part) >= cache_min_tokens:
         context["cache_control"] = {"type": "ephemeral"}
     content = [b for b in (context, {"type": "text", "text": prompt.record_part}) if b["text"]]
-    return {
+    shots: list[dict[str, Any]] = []
+    for user, reply in prompt.examples:
+        shots.append({"role": "user", "content": [{"type": "text", "text": user}]})
+        shots.append({"role": "assistant", "content": [{"type": "text", "text": reply}]})
+    body: dict[str, Any] = {
         "max_tokens": max_tokens,
         "system": [{"type": "text", "text": prompt.system}],
-        "messages": [{"role": "user", "content": content}],
+        "messages": [*shots, {"role": "user", "content": content}],
     }
+    if thinking is not None:
+        body["thinking"] = thinking
+        if thinking.get("type") == "enabled":
+            body["max_tokens"] = max_tokens + int(thinking["budget_tokens"])
+    return body
 
 
 def completion_from_message(message: dict[str, Any]) -> Completion:
@@ -214,12 +236,14 @@ class BedrockBackend:
         concurrency: int = 8,
         timeout: float = 120.0,
         cache_min_tokens: int = 1024,
+        thinking: dict[str, Any] | None = None,
     ) -> None:
         import boto3
         from botocore.config import Config
 
         self.model = model
         self.cache_min_tokens = cache_min_tokens
+        self.thinking = thinking
         self.client = boto3.client(
             "bedrock-runtime",
             region_name=region,
@@ -239,12 +263,22 @@ class BedrockBackend:
             if estimate_tokens(prompt.system + prompt.context_part) >= self.cache_min_tokens:
                 content.append({"cachePoint": {"type": "default"}})
         content.append({"text": prompt.record_part})
-        return {
+        shots: list[dict[str, Any]] = []
+        for user, reply in prompt.examples:
+            shots.append({"role": "user", "content": [{"text": user}]})
+            shots.append({"role": "assistant", "content": [{"text": reply}]})
+        request: dict[str, Any] = {
             "modelId": self.model,
             "system": [{"text": prompt.system}],
-            "messages": [{"role": "user", "content": content}],
+            "messages": [*shots, {"role": "user", "content": content}],
             "inferenceConfig": {"maxTokens": max_tokens},
         }
+        if self.thinking is not None:
+            # Anthropic models on Bedrock take the Messages API's field as is.
+            request["additionalModelRequestFields"] = {"thinking": self.thinking}
+            if self.thinking.get("type") == "enabled":
+                request["inferenceConfig"]["maxTokens"] += int(self.thinking["budget_tokens"])
+        return request
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = boto_call(lambda: self.client.converse(**request))

@@ -66,6 +66,7 @@ class Evaluation:
     numbers: tuple[float, ...]  # every number written in the derivation, in order
     percent_numbers: bool  # some number carried a % sign
     divides_by_variable: bool  # a division by something other than a small constant (a ratio)
+    expression: str = ""  # the derivation as written (what a reviewer recomputes)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -206,7 +207,9 @@ def evaluate(derivation: str) -> list[Evaluation]:
             errors.append(str(exc))
             continue
         if math.isfinite(value):
-            ev = Evaluation(value, tuple(parser.numbers), parser.percent, parser.ratio)
+            ev = Evaluation(
+                value, tuple(parser.numbers), parser.percent, parser.ratio, derivation.strip()
+            )
             if ev not in results:
                 results.append(ev)
     if not results:

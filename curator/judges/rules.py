@@ -29,7 +29,7 @@ from curator.judges.numbers import (
 
 JUDGE_NAME = "rules"
 #: Bumped whenever the rules change what they decide; stored as the verdict's "prompt hash".
-RULES_VERSION = "rules-v1"
+RULES_VERSION = "rules-v2"
 
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -89,14 +89,37 @@ _STOP = frozenset(
     ]
 )
 _PERCENT_WORDS = re.compile(
-    r"percent|%|rate|ratio|margin|proportion|share of|yield|growth|change in .* as a", re.I
+    r"percent|%|\brates?\b|\bratios?\b|\bmargins?\b|proportion|share of|\byields?\b|growth"
+    r"|change in .* as a",
+    re.I,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a verdict rests on, so a reviewer can check it at a glance.
+
+    kind is "cell" (row and col index the table as stored, header rows included), "sentence",
+    "calculation" or "list"; text says it in words (the row label and column header for a cell).
+    """
+
+    kind: str
+    text: str
+    row: int = -1
+    col: int = -1
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"kind": self.kind, "text": self.text}
+        if self.kind == "cell":
+            out["row"], out["col"] = self.row, self.col
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class RuleVerdict:
     verdict: str  # correct | incorrect | uncertain
     reason: str
+    evidence: tuple[Evidence, ...] = ()
 
 
 def _words(text: str) -> set[str]:
@@ -124,6 +147,18 @@ def _same_value(a: str, b: str) -> bool:
 # -- the context ----------------------------------------------------------------------------
 
 
+_FY = re.compile(r"\b(?:FY|F)\s?'?(\d{2})\b", re.I)
+
+
+def _with_fiscal_years(text: str) -> str:
+    """ "FY19" also says 2019."""
+    return _FY.sub(lambda m: f"{m.group(0)} 20{m.group(1)}", text)
+
+
+_PLACEHOLDER = re.compile(r"\s*(none|nil|n/?a|-+|—+|–+)\s*", re.I)
+_EARLY_MONTH = re.compile(r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?)\b", re.I)
+
+
 class Grid:
     """A TAT-QA table with its header rows, row labels and column headers worked out."""
 
@@ -139,6 +174,12 @@ class Grid:
             data = [c for c in row[1:] if c.strip()]
             if any(parse_number(c) is not None and not _YEAR.fullmatch(c.strip()) for c in data):
                 return i
+            # A labelled row of placeholders ("None", "—") is data too, not a header.
+            if i and row[0].strip() and data and all(_PLACEHOLDER.fullmatch(c) for c in data):
+                return i
+            # A labelled row with no values right under a header row is a section heading.
+            if i and row[0].strip() and not data and any(c.strip() for c in self.rows[i - 1][1:]):
+                return i
         return min(1, len(self.rows))
 
     def column_header(self, col: int) -> str:
@@ -151,8 +192,45 @@ class Grid:
                     if self.rows[r][c].strip():
                         cell = self.rows[r][c]
                         break
-            parts.append(cell)
+            if cell.strip() and not _PLACEHOLDER.fullmatch(cell) and cell not in parts:
+                parts.append(cell.strip())
         return " ".join(parts)
+
+    def own_header(self, col: int) -> str:
+        """The header cells written in this very column (no spreading from neighbours)."""
+        return " ".join(self.rows[r][col] for r in range(self.header_rows))
+
+    def column_has_percent(self, col: int) -> bool:
+        return any("%" in row[col] for row in self.rows)
+
+    def column_years(self, col: int) -> set[str]:
+        """The years a column header names; a fiscal year ending early in a calendar year
+        ("February 1, 2019") is also the previous year's (fiscal 2018), so both count."""
+        header = _with_fiscal_years(self.column_header(col))
+        years = set(_YEAR.findall(header))
+        if _EARLY_MONTH.search(header):
+            years |= {str(int(y) - 1) for y in years}
+        return years
+
+    def section(self, row: int) -> str:
+        """The heading a row sits under: the nearest labelled row above it with no values."""
+        for r in range(row - 1, self.header_rows - 1, -1):
+            label = self.rows[r][0].strip()
+            if label and not any(c.strip() for c in self.rows[r][1:]):
+                return label
+        return ""
+
+    def cell_text(self, row: int, col: int) -> str:
+        """A cell named the way a reviewer finds it: row label (under its heading) and column."""
+        label = self.row_label(row).strip() or "(unlabelled row)"
+        heading = self.section(row)
+        if heading and heading != label:
+            label = f"{heading} › {label}"
+        header = self.column_header(col).strip() or f"column {col + 1}"
+        return f"row {label!r}, column {header!r} = {self.rows[row][col].strip()!r}"
+
+    def cell_evidence(self, row: int, col: int) -> Evidence:
+        return Evidence("cell", self.cell_text(row, col), row, col)
 
     def label_frequency(self, word: str) -> int:
         """In how many row labels a (normalised) word occurs; at least 1."""
@@ -183,11 +261,53 @@ class Grid:
 
 
 _SCALE_MENTIONS = {
-    "thousand": re.compile(r"thousand|'000|\b000s\b|\$000|\(000\)|in 000", re.I),
-    "million": re.compile(r"million|\bmn\b|\$m\b|\bm\b|in millions", re.I),
-    "billion": re.compile(r"billion|\bbn\b", re.I),
+    "thousand": re.compile(
+        r"thousand|[\'’]000|\b000s\b|\$000|\(000\)|in 000|\b000['’]?s\b"
+        r"|\b(usd|us\$|eur|gbp|aud|rmb|hk\$|s\$|a\$|\$|€|£)\s?k\b",
+        re.I,
+    ),
+    "million": re.compile(
+        r"million|\bmn\b|\bmm\b|\bm\b|in millions"
+        r"|(usd|us\$|eur|gbp|aud|rmb|hk\$|s\$|a\$|\$|€|£|¥)\s?mn?\b",
+        re.I,
+    ),
+    "billion": re.compile(r"billion|\bbn\b|(usd|us\$|eur|gbp|\$|€|£)\s?b\b", re.I),
 }
-_PERCENT_LABEL = re.compile(r"%|percent|rate\b|margin|ratio|yield", re.I)
+#: A sentence stating the unit of the table ("(in millions)", "in thousands of dollars").
+_UNIT_NOTE = re.compile(
+    r"\(\s*in (thousands|millions|billions)\b|\bin (thousands|millions) of\b", re.I
+)
+#: Labels that make a number a percentage only weakly (a "gross margin" row may hold amounts).
+_PERCENT_LABEL = re.compile(r"%|\bpercent|\brates?\b|\bmargins?\b|\bratios?\b|\byields?\b", re.I)
+#: Labels that say outright that the numbers under them are percentages ("% of revenue"; not
+#: the "%" of "4.875% Senior Notes", not "in thousands, except percentages").
+_PERCENT_STRONG = re.compile(r"(?<![\d.])%|\bpercent(age)?s?\b", re.I)
+_EXCEPT_PERCENT = re.compile(
+    r"except\s+(for\s+)?(per[- ]share\s+(data|amounts)?\s*(and|,)\s*)?percent\w*", re.I
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Number:
+    value: float
+    #: written or labelled as a percentage, even loosely ("rate" in the row label)
+    pct: bool
+    #: written with a % sign, or under a label or header with % or "percent"
+    strong: bool
+    #: where it is: a cell (row, col) or the sentence's text
+    cell: tuple[int, int] | None
+    sentence: str = ""
+
+    def evidence(self, grid: Grid) -> Evidence:
+        if self.cell is not None:
+            return grid.cell_evidence(*self.cell)
+        return Evidence("sentence", self.sentence.strip())
+
+
+_SENTENCE_END = re.compile(
+    r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!Mrs\.)(?<!Inc\.)(?<!\bCo\.)(?<!\bvs\.)"
+    r"(?<!\bSt\.)(?<=[.;!?])\s+(?=[A-Z(])"
+)
 
 
 @dataclass
@@ -195,38 +315,67 @@ class _Context:
     grid: Grid
     paragraphs: list[Paragraph]
     text: str
-    #: every number in the context, with whether it is written or labelled as a percentage
-    numbers: list[tuple[float, bool]]
+    #: every number in the context, with whether and how surely it is a percentage there
+    numbers: list[_Number]
 
     @classmethod
     def build(cls, table: Sequence[Sequence[str]], paragraphs: Sequence[Paragraph]) -> _Context:
         grid = Grid(table)
         text = "\n".join(p.text for p in paragraphs)
-        numbers: list[tuple[float, bool]] = []
+        numbers: list[_Number] = []
         for sentence in re.split(r"(?<=[.;])\s+", text):
             for token in re.findall(r"\S+(?:\s+percent)?", sentence):
                 for value in numbers_in(token):
-                    numbers.append((value, "%" in token or "percent" in token))
+                    pct = "%" in token or "percent" in token
+                    numbers.append(_Number(value, pct, pct, None, sentence))
         for r, row in enumerate(grid.rows):
+            label = grid.row_label(r)
             for c, cell in enumerate(row):
                 parsed = grid.numbers[r][c]
                 found = [parsed] if parsed is not None else numbers_in(cell)
-                pct = "%" in cell or bool(
-                    _PERCENT_LABEL.search(grid.row_label(r)) or "%" in grid.column_header(c)
+                own = _EXCEPT_PERCENT.sub(" ", grid.own_header(c))
+                strong = "%" in cell or bool(
+                    _PERCENT_STRONG.search(_EXCEPT_PERCENT.sub(" ", label))
+                    or _PERCENT_STRONG.search(own)
                 )
-                numbers += [(v, pct) for v in found]
+                pct = strong or bool(_PERCENT_LABEL.search(label))
+                numbers += [_Number(v, pct, strong, (r, c)) for v in found]
         return cls(grid, list(paragraphs), text, numbers)
 
-    def sources(self, value: float) -> list[bool]:
-        """For each place the number occurs (sign ignored): is it a percentage there?"""
+    def places(self, value: float) -> list[_Number]:
+        """Every place the number occurs (sign ignored)."""
         return [
-            pct
-            for n, pct in self.numbers
-            if abs(abs(n) - abs(value)) <= 1e-9 * max(1.0, abs(value))
+            n for n in self.numbers if abs(abs(n.value) - abs(value)) <= 1e-9 * max(1.0, abs(value))
         ]
 
+    def sources(self, value: float) -> list[bool]:
+        """For each place the number occurs (sign ignored): is it (loosely) a percentage there?"""
+        return [n.pct for n in self.places(value)]
+
+    def surely_percent(self, value: float) -> bool:
+        """Every place the number occurs says plainly that it is a percentage."""
+        found = self.places(value)
+        return bool(found) and all(n.strong for n in found)
+
+    def amount_cell(self, value: float) -> Evidence | None:
+        """A cell holding the number as a plain amount: no percentage anywhere in its column or
+        label, in a table whose header states its unit ("in millions", "$'000")."""
+        grid = self.grid
+        head = " ".join(" ".join(grid.rows[r]) for r in range(grid.header_rows))
+        if not any(p.search(head) for p in _SCALE_MENTIONS.values()) and not _UNIT_NOTE.search(
+            self.text
+        ):
+            return None
+        found = self.places(value)
+        if not found or any(n.pct for n in found):
+            return None
+        for n in found:
+            if n.cell is not None and not grid.column_has_percent(n.cell[1]):
+                return grid.cell_evidence(*n.cell)
+        return None
+
     def has_number(self, value: float) -> bool:
-        return bool(self.sources(value))
+        return bool(self.places(value))
 
     def mentions_scale(self, scale: str) -> bool:
         pattern = _SCALE_MENTIONS[scale]
@@ -239,24 +388,145 @@ class _Context:
         return any(target and target in _norm(cell) for row in self.grid.rows for cell in row)
 
     def sentences(self) -> list[str]:
-        out = []
-        for p in self.paragraphs:
-            out += [s for s in re.split(r"(?<=[.;!?])\s+(?=[A-Z(])", p.text) if s.strip()]
-        return out
+        return [s for group in self.paragraph_sentences() for s in group]
+
+    def paragraph_sentences(self) -> list[list[str]]:
+        """Each paragraph's sentences ("Mr. Post" and "No. 3" do not end one)."""
+        return [[s for s in _SENTENCE_END.split(p.text) if s.strip()] for p in self.paragraphs]
 
 
 def _question_years(question: str) -> set[str]:
     return set(_YEAR.findall(question))
 
 
+def _row_words(grid: Grid, row: int) -> set[str]:
+    """The words of a row label together with the heading it sits under."""
+    return _words(grid.row_label(row)) | _words(grid.section(row))
+
+
 def _row_score(grid: Grid, row: int, question_words: set[str]) -> tuple[float, float]:
-    """How well a row label matches the question: the share of its words the question uses, and
-    those hits weighted by rarity (a word in many labels, like "revenue", tells rows apart less)."""
-    words = _words(grid.row_label(row))
-    if not words:
+    """How well a row (label and heading) matches the question: the share of its words the
+    question uses, and those hits weighted by rarity (a word in many labels, like "revenue",
+    tells rows apart less). A row whose own label shares nothing with the question scores 0."""
+    own = _words(grid.row_label(row))
+    if not own or not own & question_words:
         return 0.0, 0.0
+    words = own | _words(grid.section(row))
     hits = words & question_words
     return len(hits) / len(words), sum(1.0 / grid.label_frequency(w) for w in hits)
+
+
+def _label_share(grid: Grid, row: int, question_words: set[str]) -> float:
+    own = _words(grid.row_label(row))
+    return len(own & question_words) / len(own) if own else 0.0
+
+
+def _year_columns(grid: Grid, years: set[str]) -> list[int]:
+    return [c for c in range(1, grid.width) if years & grid.column_years(c)]
+
+
+_CHANGE_WORDS = re.compile(
+    r"\b(change|changes|increase|decrease|difference|growth|grew|declined?|rose|fell|variance)\b",
+    re.I,
+)
+
+
+_YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*(?:to|through|until|-|–)\s*((?:19|20)\d\d)\b")
+
+
+def _ordered_years(question: str) -> list[str]:
+    """The years a question names, in its order; "2019 to 2017" is 2019, 2018, 2017."""
+    out: list[str] = []
+    text = _YEAR_RANGE.sub(
+        lambda m: " ".join(
+            str(y)
+            for y in range(
+                int(m.group(1)),
+                int(m.group(2)) + (1 if m.group(2) >= m.group(1) else -1),
+                1 if m.group(2) >= m.group(1) else -1,
+            )
+        ),
+        question,
+    )
+    for y in _YEAR.findall(text):
+        if y not in out:
+            out.append(y)
+    return out
+
+
+def _row_fits(grid: Grid, row: int, qwords: set[str]) -> bool:
+    """The row is (one of) the best match for the question, and a good one."""
+    score = _row_score(grid, row, qwords)
+    best = max(
+        (_row_score(grid, i, qwords) for i in range(grid.header_rows, len(grid.rows))),
+        default=(0.0, 0.0),
+    )
+    return score[0] >= 0.5 and score >= best
+
+
+def _columns_for_years(grid: Grid, years: list[str]) -> list[int] | None:
+    """The one data column of each year, in the question's order; None when any is ambiguous."""
+    data = grid.data_columns()
+    out = []
+    for y in years:
+        cols = [c for c in _year_columns(grid, {y}) if c in data]
+        if len(cols) != 1:
+            return None
+        out.append(cols[0])
+    return out if len(set(out)) == len(out) else None
+
+
+def _wrong_period(ctx: _Context, span: str, question: str) -> RuleVerdict | None:
+    """The span sits in the row the question names but under another period's column: the
+    question's own column in that row holds something else (a swapped year), or the question
+    asks for a change between two years and the span is one year's value alone."""
+    grid = ctx.grid
+    years = _ordered_years(question)
+    cols = _columns_for_years(grid, years) if years else None
+    if not cols:
+        return None
+    qwords = _words(question)
+    for r, c in grid.cells_equal(span):
+        if r < grid.header_rows or c not in grid.data_columns() or not grid.column_years(c):
+            continue
+        if not _row_fits(grid, r, qwords):
+            continue
+        asked = [(r, k) for k in cols]
+        if any(not grid.rows[r][k].strip() or _same_value(grid.rows[r][k], span) for _, k in asked):
+            continue
+        if not grid.column_years(c) & set(years):
+            return RuleVerdict(
+                "incorrect",
+                f"{span!r} is {grid.cell_text(r, c)}, another period than the question's "
+                f"{', '.join(years)}; the question's cell is "
+                + "; ".join(grid.cell_text(*rc) for rc in asked),
+                (*(grid.cell_evidence(*rc) for rc in asked), grid.cell_evidence(r, c)),
+            )
+    return None
+
+
+def _one_year_of_a_change(ctx: _Context, span: str, question: str) -> RuleVerdict | None:
+    """ "What was the change in X between 2018 and 2019?" answered with X's 2018 value."""
+    grid = ctx.grid
+    years = _ordered_years(question)
+    if len(years) != 2 or not _CHANGE_WORDS.search(question):
+        return None
+    cols = _columns_for_years(grid, years)
+    if not cols:
+        return None
+    qwords = _words(question)
+    for r, c in grid.cells_equal(span):
+        if r >= grid.header_rows and c in cols and _row_fits(grid, r, qwords):
+            other = cols[1 - cols.index(c)]
+            if _same_value(grid.rows[r][other], span) or not grid.rows[r][other].strip():
+                return None
+            return RuleVerdict(
+                "incorrect",
+                f"the question asks for a change between {years[0]} and {years[1]}, but "
+                f"{span!r} is one year's value alone: {grid.cell_text(r, c)}",
+                (grid.cell_evidence(r, c), grid.cell_evidence(r, other)),
+            )
+    return None
 
 
 def _cell_fits_question(ctx: _Context, r: int, c: int, question: str) -> tuple[bool, str]:
@@ -275,13 +545,16 @@ def _cell_fits_question(ctx: _Context, r: int, c: int, question: str) -> tuple[b
         return False, f"its row {label!r} is not the line item the question names"
     years = _question_years(question)
     header = grid.column_header(c)
-    header_years = set(_YEAR.findall(header))
     if years:
-        if not header_years & years:
+        if not grid.column_years(c) & years:
             return False, f"its column {header.strip()!r} is not the year the question asks about"
+        data = grid.data_columns()
+        for year in sorted(grid.column_years(c) & years):
+            if len([col for col in _year_columns(grid, {year}) if col in data]) > 1:
+                return False, f"more than one column could be the year {year}"
     elif len(grid.data_columns()) > 1 and not (_words(header) & qwords):
         return False, "the question names no year or column to tell the columns apart"
-    return True, f"row {label!r}, column {header.strip()!r}"
+    return True, grid.cell_text(r, c)
 
 
 def _expected_cell(ctx: _Context, question: str) -> tuple[int, int, str] | None:
@@ -294,9 +567,9 @@ def _expected_cell(ctx: _Context, question: str) -> tuple[int, int, str] | None:
     scored = [(_row_score(grid, r, qwords), r) for r in range(grid.header_rows, len(grid.rows))]
     best = max((s for s, _ in scored), default=(0.0, 0.0))
     rows = [r for s, r in scored if s == best]
-    if best[0] < 1.0 or len(rows) != 1:
+    if best[0] < 1.0 or len(rows) != 1 or _label_share(grid, rows[0], qwords) < 1.0:
         return None
-    cols = [c for c in range(1, grid.width) if years & set(_YEAR.findall(grid.column_header(c)))]
+    cols = _year_columns(grid, years)
     if len(cols) != 1:
         return None
     value = grid.rows[rows[0]][cols[0]]
@@ -305,16 +578,108 @@ def _expected_cell(ctx: _Context, question: str) -> tuple[int, int, str] | None:
     return rows[0], cols[0], value
 
 
-def _sentence_fits(ctx: _Context, span: str, question: str) -> tuple[bool, str]:
+def _wrong_row(ctx: _Context, span: str, question: str) -> RuleVerdict | None:
+    """A number taken from another line item: the question names one row clearly best, in the
+    column of its year (or the table's only column), and that cell holds something else, while
+    every row the answer sits in matches the question less."""
+    grid = ctx.grid
+    years = _ordered_years(question)
+    data = grid.data_columns()
+    if len(years) > 1:
+        return None
+    cols = _columns_for_years(grid, years) if years else (data if len(data) == 1 else None)
+    if not cols:
+        return None
+    col = cols[0]
+    qwords = _words(question)
+    scored = sorted(
+        ((_row_score(grid, r, qwords), r) for r in range(grid.header_rows, len(grid.rows))),
+        reverse=True,
+    )
+    if not scored or scored[0][0][0] < 0.5 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    (share, _), row = scored[0]
+    if _label_share(grid, row, qwords) < 0.5:
+        return None
+    value = grid.rows[row][col]
+    if (
+        grid.numbers[row][col] is None
+        or _same_value(value, span)
+        or ("%" in span) != ("%" in value)
+    ):
+        return None
+    places = [(r, c) for r, c in grid.cells_equal(span) if r >= grid.header_rows]
+    if not places or any(_row_score(grid, r, qwords)[0] >= share for r, _ in places):
+        return None
+    if _competes(ctx, span, (row, col, value), question):
+        return None
+    return RuleVerdict(
+        "incorrect",
+        f"the question names {grid.cell_text(row, col)}; {span!r} is from another line item "
+        f"({grid.cell_text(*places[0])})",
+        (grid.cell_evidence(row, col), grid.cell_evidence(*places[0])),
+    )
+
+
+def _sentence_fits(ctx: _Context, span: str, question: str) -> tuple[bool, str, str]:
+    """(fits, why, the sentence): does a sentence holding the span match the question?"""
     qwords = _words(question)
     target = _norm(span)
+    best: tuple[float, str] = (0.0, "")
     for sentence in ctx.sentences():
         if target and target in _norm(sentence):
             rest = _words(_norm(sentence).replace(target, " "))
             overlap = len(qwords & rest) / max(1, len(qwords))
             if overlap >= 0.34:
-                return True, f"the sentence containing it matches the question ({overlap:.0%})"
-    return False, "no sentence containing it matches the question"
+                return (
+                    True,
+                    f"the sentence containing it matches the question ({overlap:.0%})",
+                    sentence,
+                )
+            best = max(best, (overlap, sentence))
+    return False, "no sentence containing it matches the question", best[1]
+
+
+_FOOTNOTE = re.compile(r"\s*(\(\s*\w{1,3}\s*\)|\[\d+\]|\*+|\d{1,2}[.)]?\s)")
+
+
+def _overlap(question_words: set[str], text: str) -> float:
+    return len(question_words & _words(text)) / max(1, len(question_words))
+
+
+def _off_topic_span(ctx: _Context, span: str, question: str) -> RuleVerdict | None:
+    """A text span found only in sentences that have nothing to do with the question, while
+    another sentence plainly answers it: the span was taken from the wrong place."""
+    qwords = _words(question)
+    if len(qwords) < 2:
+        return None
+    target = _norm(span)
+    best = (0.0, "")
+    mine = 0.0
+    found = False
+    for sentences in ctx.paragraph_sentences():
+        for i, sentence in enumerate(sentences):
+            score = _overlap(qwords, sentence)
+            best = max(best, (score, sentence))
+            if target and target in _norm(sentence):
+                if _FOOTNOTE.match(sentences[0]):
+                    return None  # a table footnote: its subject is a row label, not a sentence
+                # A sentence may lean on the one before it ("It excludes ...").
+                before = sentences[i - 1] if i else ""
+                found = True
+                mine = max(mine, score, _overlap(qwords, before + " " + sentence))
+    if not found:
+        return None  # the span runs over several sentences: no single one to weigh
+    mine = max(mine, _overlap(qwords, span))
+    if best[0] >= 0.7 and best[0] - mine >= 0.5 and target not in _norm(best[1]):
+        return RuleVerdict(
+            "incorrect",
+            f"{span!r} comes from sentences that match the question far less ({mine:.0%} of its "
+            f"words) than this one ({best[0]:.0%}), which does not hold it: "
+            f"{best[1].strip()[:200]!r}",
+            (Evidence("sentence", best[1].strip()),),
+        )
+    return None
 
 
 def _in_text(ctx: _Context, span: str) -> bool:
@@ -332,37 +697,87 @@ def _substantive(span: str, question: str) -> bool:
     return not (_YEAR.fullmatch(core) and core in question)
 
 
+def _competes(ctx: _Context, span: str, expected: tuple[int, int, str], question: str) -> bool:
+    """Does the answer sit in the asked column in a row that names the question as well as the
+    expected row does (a sub-item under a heading, say)? Then the rules cannot tell them apart."""
+    grid = ctx.grid
+    qwords = _words(question)
+    r0, c0, _ = expected
+    mine = len(_row_words(grid, r0) & qwords)
+    return any(
+        c == c0 and r >= grid.header_rows and len(_row_words(grid, r) & qwords) >= mine
+        for r, c in grid.cells_equal(span)
+    )
+
+
 def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str) -> RuleVerdict:
     reasons: list[str] = []
+    evidence: list[Evidence] = []
     use_table = answer_from in ("table", "table-text")
     use_text = answer_from in ("text", "table-text")
+    grid = ctx.grid
     for span in spans:
-        cells = ctx.grid.cells_equal(span)
+        cells = grid.cells_equal(span)
         in_text = _in_text(ctx, span)
         if not cells and not in_text:
             if ctx.in_any_cell(span):
                 return RuleVerdict("uncertain", f"{span!r} occurs only inside a longer cell")
-            return RuleVerdict("incorrect", f"{span!r} occurs nowhere in the table or the text")
+            return RuleVerdict(
+                "incorrect",
+                f"{span!r} occurs nowhere in the table or the text",
+                (Evidence("search", f"no cell and no sentence contains {span!r}"),),
+            )
         if not _substantive(span, question):
             return RuleVerdict("uncertain", f"{span!r} is too slight a span to verify")
         fits = [(rc, _cell_fits_question(ctx, *rc, question)) for rc in cells] if use_table else []
         good = [(rc, why) for rc, (ok, why) in fits if ok]
+        if good and len(spans) == 1 and (change := _one_year_of_a_change(ctx, span, question)):
+            return change
         if good:
             reasons.append(f"{span!r} is the cell at {good[0][1]}")
+            evidence.append(grid.cell_evidence(*good[0][0]))
             continue
         text_why = ""
+        if in_text and use_text and not cells and len(spans) == 1 and not _YEAR.fullmatch(span):
+            off = _off_topic_span(ctx, span, question)
+            if off is not None:
+                return off
         if in_text and use_text:
-            ok, text_why = _sentence_fits(ctx, span, question)
+            ok, text_why, sentence = _sentence_fits(ctx, span, question)
             if ok:
                 reasons.append(f"{span!r} is in the text and {text_why}")
+                evidence.append(Evidence("sentence", sentence.strip()))
                 continue
-        expected = _expected_cell(ctx, question) if use_table and not use_text else None
-        if expected is not None and not _same_value(expected[2], span):
-            r, c, value = expected
+        expected = (
+            _expected_cell(ctx, question)
+            if use_table and not use_text and parse_number(span) is not None
+            else None
+        )
+        if expected is not None and ("%" in span) != ("%" in expected[2]):
+            expected = None  # a percentage asked about an amount's row: a different figure
+        if (
+            expected is not None
+            and not _same_value(expected[2], span)
+            and not _competes(ctx, span, expected, question)
+        ):
+            r, c, _ = expected
             return RuleVerdict(
                 "incorrect",
-                f"the question asks for row {ctx.grid.row_label(r)!r}, column "
-                f"{ctx.grid.column_header(c).strip()!r}, which holds {value!r}, not {span!r}",
+                f"the question asks for {grid.cell_text(r, c)}, not {span!r}",
+                (grid.cell_evidence(r, c), *(grid.cell_evidence(*rc) for rc in cells[:1])),
+            )
+        if use_table and parse_number(span) is not None:
+            moved = _wrong_period(ctx, span, question)
+            if moved is not None:
+                return moved
+            if not in_text and (other_row := _wrong_row(ctx, span, question)) is not None:
+                return other_row
+        if answer_from == "text" and not in_text and cells and len(spans) == 1:
+            return RuleVerdict(
+                "incorrect",
+                f"the answer is said to come from the text, but {span!r} is in no sentence; "
+                f"it is only {grid.cell_text(*cells[0])}",
+                (grid.cell_evidence(*cells[0]),),
             )
         if fits:
             why_not = fits[0][1][1]
@@ -371,7 +786,7 @@ def _judge_span(ctx: _Context, question: str, spans: list[str], answer_from: str
         else:
             why_not = f"not where the answer source ({answer_from}) says"
         return RuleVerdict("uncertain", f"{span!r} occurs in the context but {why_not}")
-    return RuleVerdict("correct", "; ".join(reasons))
+    return RuleVerdict("correct", "; ".join(reasons), tuple(evidence))
 
 
 #: Words that start a clause after a list rather than another item of it.
@@ -434,9 +849,215 @@ def _enumeration_cut(ctx: _Context, spans: list[str]) -> str | None:
     return None
 
 
+def _by_year(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
+    """ "What was X in 2019 and 2018 (respectively)?": one value per year the question names,
+    all from the row that names X. The answer must be exactly those values."""
+    grid = ctx.grid
+    years = _ordered_years(question)
+    if len(years) < 2 or any(parse_number(s) is None for s in spans):
+        return None
+    cols = _columns_for_years(grid, years)
+    if cols is None:
+        return None
+    qwords = _words(question)
+    rows = {
+        r
+        for s in spans
+        for r, c in grid.cells_equal(s)
+        if r >= grid.header_rows and _row_fits(grid, r, qwords)
+    }
+    if len(rows) != 1:
+        return None
+    (r,) = rows
+    expected = [grid.rows[r][c] for c in cols]
+    if any(not e.strip() or parse_number(e) is None for e in expected):
+        return None
+    cells = tuple(grid.cell_evidence(r, c) for c in cols)
+    want = sorted(parse_number(e) or 0.0 for e in expected)
+    got = sorted(parse_number(s) or 0.0 for s in spans)
+    if want == got:
+        in_order = all(_same_value(e, s) for e, s in zip(expected, spans, strict=True))
+        return RuleVerdict(
+            "correct",
+            f"one value per year the question names, from row {grid.row_label(r)!r}"
+            + ("" if in_order else " (in another order than the question's years)"),
+            cells,
+        )
+    return RuleVerdict(
+        "incorrect",
+        f"the question names {', '.join(years)}; row {grid.row_label(r)!r} holds "
+        + ", ".join(f"{y}: {e.strip()!r}" for y, e in zip(years, expected, strict=True))
+        + f", but the answer is {', '.join(repr(s) for s in spans)}",
+        cells,
+    )
+
+
+def _label_rows(ctx: _Context, span: str) -> list[int]:
+    grid = ctx.grid
+    return [
+        r for r in range(grid.header_rows, len(grid.rows)) if _same_value(grid.rows[r][0], span)
+    ]
+
+
+def _odd_one_out(
+    ctx: _Context, question: str, spans: list[str], answer_from: str
+) -> RuleVerdict | None:
+    """Items listed from one place with one from elsewhere: row labels of a table answer plus
+    a phrase found in no cell, or a sentence's list plus a phrase from another sentence."""
+    grid = ctx.grid
+    if answer_from == "table":
+        labels = [s for s in spans if _label_rows(ctx, s)]
+        strays = [s for s in spans if not grid.cells_equal(s) and not ctx.in_any_cell(s)]
+        if len(labels) >= 2 and len(strays) == 1:
+            return RuleVerdict(
+                "incorrect",
+                f"the answer comes from the table, whose row labels give the other items; "
+                f"{strays[0]!r} is in no cell of it",
+                tuple(grid.cell_evidence(_label_rows(ctx, s)[0], 0) for s in labels[:3]),
+            )
+    if answer_from in ("table", "table-text"):
+        labels = [s for s in spans if _label_rows(ctx, s)]
+        strays = [s for s in spans if not _label_rows(ctx, s)]
+        in_table = bool(re.search(r"\bin the table\b", question, re.I))
+        if len(labels) >= 2 and len(strays) == 1:
+            stray = strays[0]
+            own = _words(stray)
+            if (own and own <= _words(question)) or (in_table and not grid.cells_equal(stray)):
+                why = (
+                    "names what the question asks about, not one of its items"
+                    if own and own <= _words(question)
+                    else "is not a row of the table the question asks about"
+                )
+                return RuleVerdict(
+                    "incorrect",
+                    f"the other items are row labels of the table; {stray!r} {why}",
+                    tuple(grid.cell_evidence(_label_rows(ctx, s)[0], 0) for s in labels[:3]),
+                )
+    if answer_from == "text" and len(spans) >= 3:
+        qwords = _words(question)
+        for sentence in ctx.sentences():
+            low = _norm(sentence)
+            outside = [s for s in spans if _norm(s) not in low]
+            if len(outside) == 1 and len(spans) - 1 >= 2:
+                odd = max(
+                    (_overlap(qwords, x) for x in ctx.sentences() if _norm(outside[0]) in _norm(x)),
+                    default=0.0,
+                )
+                if _overlap(qwords, sentence) - odd < 0.3:
+                    return None
+                return RuleVerdict(
+                    "incorrect",
+                    f"the other items are listed in one sentence; {outside[0]!r} is not among them",
+                    (Evidence("sentence", sentence.strip()),),
+                )
+    return None
+
+
+def _label_list(ctx: _Context, spans: list[str]) -> RuleVerdict | None:
+    """Row labels listed as the answer ("What items make up X?") with a stray item that is a
+    value or header cell of the table, not a label, and appears nowhere in the text."""
+    grid = ctx.grid
+    rows = {s: _label_rows(ctx, s) for s in spans}
+    labels = [s for s in spans if rows[s]]
+    if len(labels) < 2:
+        return None
+    for stray in (s for s in spans if not rows[s]):
+        cells = [(r, c) for r, c in grid.cells_equal(stray) if c > 0]
+        if cells and not _in_text(ctx, stray) and not _YEAR.fullmatch(stray.strip()):
+            return RuleVerdict(
+                "incorrect",
+                f"the other items are row labels of the table; {stray!r} is not a label but "
+                f"{grid.cell_text(*cells[0])}",
+                (
+                    grid.cell_evidence(*cells[0]),
+                    *(grid.cell_evidence(rows[s][0], 0) for s in labels[:2]),
+                ),
+            )
+    return None
+
+
+def _section_list(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
+    """Row labels of one section, the section the question names ("What does X consist of?"):
+    every item row of the section belongs in the answer."""
+    grid = ctx.grid
+    rows = [_label_rows(ctx, s) for s in spans]
+    if len(spans) < 2 or not all(rows):
+        return None
+    picked = {r[0] for r in rows}
+    sections = {grid.section(r) for r in picked}
+    if len(sections) != 1:
+        return None
+    (heading,) = sections
+    if not heading or _overlap(_words(heading), question) < 0.6:
+        return None
+    start = next(r for r in range(len(grid.rows)) if grid.rows[r][0].strip() == heading)
+    members = []
+    for r in range(start + 1, len(grid.rows)):
+        label = grid.rows[r][0].strip()
+        if not label or not any(c.strip() for c in grid.rows[r][1:]):
+            break
+        members.append(r)
+    missing = [r for r in members if r not in picked and not _TOTAL.match(grid.rows[r][0])]
+    if not missing or len(missing) > 2:
+        return None
+    return RuleVerdict(
+        "incorrect",
+        f"the question names the section {heading!r}; its item "
+        f"{grid.rows[missing[0]][0].strip()!r} is missing from the answer",
+        (grid.cell_evidence(missing[0], 0),),
+    )
+
+
+_TOTAL = re.compile(r"\s*(total|net|sub-?total)\b", re.I)
+
+
+def _count_per_year(question: str, spans: list[str]) -> RuleVerdict | None:
+    """ "What was X in 2019 and 2018 (respectively)?" needs one number per year named."""
+    years = _ordered_years(question)
+    if len(years) < 2 or any(parse_number(s) is None or _YEAR.fullmatch(s.strip()) for s in spans):
+        return None
+    if not re.search(
+        r"\brespectively\b|\b(in|for|of)\s+((fiscal|fy)\s*)?(19|20)\d\d\s*(,|and)", question, re.I
+    ):
+        return None
+    if len(spans) == len(years):
+        return None
+    return RuleVerdict(
+        "incorrect",
+        f"the question names {len(years)} years ({', '.join(years)}) but the answer gives "
+        f"{len(spans)} values",
+        (Evidence("list", " | ".join(spans)),),
+    )
+
+
+def _years_list(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
+    """Years listed as the answer, with a stray item that is no year."""
+    years = [s for s in spans if _YEAR.fullmatch(s.strip())]
+    others = [s for s in spans if not _YEAR.fullmatch(s.strip())]
+    if len(years) >= 2 and others and _ASKS_YEAR.search(question):
+        return RuleVerdict(
+            "incorrect",
+            f"the question asks which years; {others[0]!r} is not a year",
+            (Evidence("list", " | ".join(spans)),),
+        )
+    return None
+
+
 def _judge_multispan(
     ctx: _Context, question: str, spans: list[str], answer_from: str
 ) -> RuleVerdict:
+    by_year = _by_year(ctx, question, spans) if answer_from != "text" else None
+    if by_year is not None:
+        return by_year
+    for check in (
+        _odd_one_out(ctx, question, spans, answer_from),
+        _count_per_year(question, spans),
+        _years_list(ctx, question, spans),
+        _label_list(ctx, spans),
+        _section_list(ctx, question, spans),
+    ):
+        if check is not None:
+            return check
     verdict = _judge_span(ctx, question, spans, answer_from)
     if verdict.verdict != "correct":
         return verdict
@@ -450,37 +1071,87 @@ def _judge_multispan(
         )
     cut = _enumeration_cut(ctx, spans)
     if cut is not None:
+        listing = next((x for x in ctx.sentences() if all(_norm(s) in _norm(x) for s in spans)), "")
+        counted = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+        says_count = any(
+            re.search(rf"\b{w}\b", question, re.I) and n == len(spans) for w, n in counted.items()
+        )
+        if (
+            answer_from == "text"
+            and _overlap(_words(question), listing) >= 0.6
+            and not any(ch.isdigit() for s in spans for ch in s)
+            and not says_count
+            and not re.match(r"\W*(partially|offset|including|primarily|mainly)\b", cut)
+        ):
+            return RuleVerdict(
+                "incorrect",
+                f"the sentence that answers the question lists more items than the answer "
+                f"(it goes on: {cut!r})",
+                (Evidence("sentence", listing.strip()),),
+            )
         return RuleVerdict(
             "uncertain", f"every span is grounded, but the list they come from goes on ({cut!r})"
         )
-    return RuleVerdict("correct", f"all {len(spans)} spans grounded: " + verdict.reason)
+    return RuleVerdict(
+        "correct", f"all {len(spans)} spans grounded: " + verdict.reason, verdict.evidence
+    )
 
 
 def _scale_check(
     ev: Evaluation, scale: str, question: str, ctx: _Context, as_percent: bool
-) -> tuple[str, str]:
-    """("ok" | "bad" | "unknown", why) for the answer's scale against the calculation."""
+) -> tuple[str, str, tuple[Evidence, ...]]:
+    """("ok" | "bad" | "unknown", why, evidence) for the answer's scale against the calculation."""
     used = [n for n in ev.numbers if abs(n) not in SMALL_CONSTANTS]
     # Percentages only where every place a number occurs labels it so (a table often shows the
     # same figure as an amount and as a share).
     all_pct = bool(used) and all((src := ctx.sources(n)) and all(src) for n in used)
+    surely_pct = bool(used) and all(ctx.surely_percent(n) for n in used)
     asks_pct = bool(_PERCENT_WORDS.search(question))
     times_100 = ev.divides_by_variable and any(abs(n) == 100.0 for n in ev.numbers)
+    calc = Evidence("calculation", f"{ev.expression} = {ev.value:,.6g}")
     if as_percent or times_100:
         if scale == "percent":
-            return "ok", "a ratio times 100, in percent"
-        return "bad", f"the answer is a ratio times 100 (a percentage) but the scale is {scale!r}"
+            return "ok", "a ratio times 100, in percent", (calc,)
+        if not ev.divides_by_variable:
+            return "unknown", "the answer is the derivation times 100 but no ratio", (calc,)
+        return (
+            "bad",
+            f"the derivation {ev.expression} is a ratio, so the answer "
+            f"{ev.value * (100 if as_percent else 1):,.4g} is a percentage, "
+            f"but the scale is {scale or 'none'!r}",
+            (calc,),
+        )
     if scale == "percent":
         if all_pct or ev.percent_numbers or ev.divides_by_variable or asks_pct:
-            return "ok", "percent values"
-        return "bad", "the scale is percent but the derivation is no ratio of percentages"
+            return "ok", "percent values", (calc,)
+        amounts = [ctx.amount_cell(n) for n in used]
+        if used and all(amounts):
+            where = amounts[0]
+            assert where is not None
+            return (
+                "bad",
+                f"the scale is percent but {ev.expression} works on amounts ({where.text}, "
+                "in a table whose header states its unit), not percentages",
+                (calc, where),
+            )
+        return (
+            "unknown",
+            "the scale is percent but the derivation is no ratio of percentages",
+            (calc,),
+        )
     if scale in _SCALE_MENTIONS:
-        if all_pct and not ev.divides_by_variable:
-            return "bad", f"the numbers are percentages but the scale is {scale!r}"
+        if surely_pct and not ev.divides_by_variable:
+            places = [ctx.places(n)[0].evidence(ctx.grid) for n in used[:3]]
+            return (
+                "bad",
+                f"the numbers in {ev.expression} are percentages where they occur "
+                f"({'; '.join(e.text for e in places)}) but the scale is {scale!r}",
+                (calc, *places),
+            )
         if ctx.mentions_scale(scale):
-            return "ok", f"the context is in {scale}s"
-        return "unknown", f"the context never says its numbers are in {scale}s"
-    return "ok", "no scale"
+            return "ok", f"the context is in {scale}s", (calc,)
+        return "unknown", f"the context never says its numbers are in {scale}s", (calc,)
+    return "ok", "no scale", (calc,)
 
 
 def _judge_arithmetic(
@@ -496,16 +1167,15 @@ def _judge_arithmetic(
     except DerivationError as exc:
         return RuleVerdict("uncertain", f"could not read the derivation ({exc})")
     places = decimals_of(answer if not isinstance(answer, list) else 0)
-    fitting: list[tuple[Evaluation, bool]] = []
-    for ev in readings:
-        if matches(ev.value, float(value), places):
-            fitting.append((ev, False))
-        elif matches(ev.value * 100, float(value), places):
-            fitting.append((ev, True))
+    # A reading that gives the answer as it stands beats one that needs "times 100".
+    fitting = [(ev, False) for ev in readings if matches(ev.value, float(value), places)]
+    fitting += [(ev, True) for ev in readings if matches(ev.value * 100, float(value), places)]
     if not fitting:
         shown = ", ".join(f"{ev.value:,.4g}" for ev in readings[:2])
         return RuleVerdict(
-            "incorrect", f"the derivation {derivation.strip()!r} gives {shown}, not {value:g}"
+            "incorrect",
+            f"the derivation {derivation.strip()!r} gives {shown}, not {value:g}",
+            (Evidence("calculation", f"{derivation.strip()} = {shown}"),),
         )
     ev, as_percent = fitting[0]
     missing = [n for n in ev.numbers if abs(n) not in SMALL_CONSTANTS and not ctx.has_number(n)]
@@ -516,9 +1186,9 @@ def _judge_arithmetic(
             + ", ".join(f"{n:g}" for n in missing[:3])
             + ", found nowhere in the table or text",
         )
-    state, why = _scale_check(ev, scale, question, ctx, as_percent)
+    state, why, evidence = _scale_check(ev, scale, question, ctx, as_percent)
     if state == "bad":
-        return RuleVerdict("incorrect", why)
+        return RuleVerdict("incorrect", why, evidence)
     if state == "unknown":
         return RuleVerdict("uncertain", f"the arithmetic holds, but {why}")
     how = " (as a percentage)" if as_percent else ""
@@ -526,19 +1196,26 @@ def _judge_arithmetic(
         "correct",
         f"{derivation.strip()} = {ev.value:,.6g}{how}, which rounds to the answer {value:g}; "
         "every number in it is in the context",
+        evidence,
     )
 
 
 def _judge_count(ctx: _Context, answer: AnswerValue, derivation: str) -> RuleVerdict:
     value = answer if isinstance(answer, int | float) else parse_number(str(answer))
     if value is None or float(value) != int(value):
-        return RuleVerdict("incorrect", f"the count {answer!r} is not a whole number")
+        return RuleVerdict(
+            "incorrect",
+            f"the count {answer!r} is not a whole number",
+            (Evidence("calculation", f"count = {answer!r}"),),
+        )
     items = [i for i in derivation.split("##") if i.strip()] if derivation.strip() else []
     if not items:
         return RuleVerdict("uncertain", "no items listed in the derivation to count")
     if len(items) != int(value):
         return RuleVerdict(
-            "incorrect", f"the derivation lists {len(items)} items but the answer is {int(value)}"
+            "incorrect",
+            f"the derivation lists {len(items)} items but the answer is {int(value)}",
+            (Evidence("list", " ## ".join(i.strip() for i in items)),),
         )
     missing = [
         i
@@ -549,22 +1226,44 @@ def _judge_count(ctx: _Context, answer: AnswerValue, derivation: str) -> RuleVer
     ]
     if missing:
         return RuleVerdict("uncertain", f"counted item {missing[0]!r} is not in the context")
-    return RuleVerdict("correct", f"the derivation lists {len(items)} items, all in the context")
+    return RuleVerdict(
+        "correct",
+        f"the derivation lists {len(items)} items, all in the context",
+        (Evidence("list", " ## ".join(i.strip() for i in items)),),
+    )
 
 
-def _scale_vs_span(ctx: _Context, spans: list[str], scale: str, question: str) -> str | None:
-    """Why a numeric span's scale contradicts where it comes from, or None."""
+def _scale_vs_span(
+    ctx: _Context, spans: list[str], scale: str, question: str
+) -> tuple[str, tuple[Evidence, ...]] | None:
+    """Why a numeric span's scale contradicts where it comes from (and where), or None."""
     values = [parse_number(s) for s in spans]
     if any(v is None for v in values) or not scale:
         return None
-    places = [ctx.sources(v) for v in values if v is not None]
-    if not all(places):
+    numbers = [v for v in values if v is not None]
+    if not all(ctx.places(v) for v in numbers):
         return None
-    pct = any("%" in s for s in spans) or all(all(p) for p in places)
-    if scale == "percent" and not pct and not _PERCENT_WORDS.search(question):
-        return "the scale is percent but the answer is not a percentage"
-    if scale in _SCALE_MENTIONS and pct:
-        return f"the answer is a percentage but the scale is {scale!r}"
+    where = tuple(ctx.places(v)[0].evidence(ctx.grid) for v in numbers[:3])
+    loose = any("%" in s for s in spans) or all(all(ctx.sources(v)) for v in numbers)
+    if any(_YEAR.fullmatch(s.strip()) for s in spans):
+        return None
+    if scale == "percent" and not any(any(ctx.sources(v)) for v in numbers):
+        cells = [ctx.amount_cell(v) for v in numbers]
+        if not _PERCENT_WORDS.search(question) and all(cells):
+            return (
+                "the scale is percent but the answer is an amount where it occurs ("
+                + "; ".join(e.text for e in cells if e is not None)
+                + ")",
+                tuple(e for e in cells if e is not None),
+            )
+        return None
+    sure = any("%" in s for s in spans) or all(ctx.surely_percent(v) for v in numbers)
+    if scale in _SCALE_MENTIONS and loose and sure:
+        return (
+            f"the answer is a percentage where it occurs ({'; '.join(e.text for e in where)}) "
+            f"but the scale is {scale!r}",
+            where,
+        )
     return None
 
 
@@ -582,7 +1281,10 @@ def _judge_comparison(ctx: _Context, question: str, span: str, derivation: str) 
         return RuleVerdict(
             "uncertain", "a comparison whose direction the question does not make plain"
         )
-    values = numbers_in(re.sub(r"[<>=]", " ", derivation))
+    values = numbers_in(re.sub(r"[<>=|]", " ", derivation))
+    if "|" in derivation:
+        # |x| > |y|: the derivation compares sizes, whatever the signs.
+        values = [abs(v) for v in values]
     if len(values) < 2:
         return RuleVerdict("uncertain", "a comparison the rules cannot read")
     grid = ctx.grid
@@ -607,18 +1309,22 @@ def _judge_comparison(ctx: _Context, question: str, span: str, derivation: str) 
             pick = max if wants_max else min
             best_col = cols[values.index(pick(values))]
             header = grid.column_header(best_col)
+            cells = tuple(grid.cell_evidence(r, c) for c in cols)
             if _norm(span) in _norm(header):
                 return RuleVerdict(
                     "correct",
                     f"{span!r} heads the column holding the "
                     f"{'largest' if wants_max else 'smallest'} value in row {grid.row_label(r)!r}",
+                    cells,
                 )
             others = [grid.column_header(c) for c in cols if c != best_col]
             if any(_norm(span) in _norm(h) for h in others):
                 return RuleVerdict(
                     "incorrect",
                     f"the {'largest' if wants_max else 'smallest'} value in row "
-                    f"{grid.row_label(r)!r} is under {header.strip()!r}, not {span!r}",
+                    f"{grid.row_label(r)!r} is under {header.strip()!r}, not {span!r} "
+                    f"({derivation.strip()})",
+                    cells,
                 )
     return RuleVerdict("uncertain", "a comparison the rules could not place in the table")
 
@@ -626,17 +1332,21 @@ def _judge_comparison(ctx: _Context, question: str, span: str, derivation: str) 
 def _judge_listed_years(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
     """ "Which years does the table provide information for?": all the table's years, no fewer."""
     if not re.search(r"\byears\b", question, re.I) or re.search(
-        r"\b(than|exceed|below|above|under|over|when|did|was)\b", question, re.I
+        r"\b(than|exceed|exceeded|below|above|under|over|when|more|less|greater|higher|lower|"
+        r"larger|smaller|increase[ds]?|decrease[ds]?|positive|negative|between|after|before)\b",
+        question,
+        re.I,
     ):
         return None
     if not all(_YEAR.fullmatch(s.strip()) for s in spans):
         return None
-    header_years = {
-        y
+    header_cells = [
+        (r, c, y)
         for r in range(ctx.grid.header_rows)
-        for cell in ctx.grid.rows[r]
+        for c, cell in enumerate(ctx.grid.rows[r])
         for y in _YEAR.findall(cell)
-    }
+    ]
+    header_years = {y for _, _, y in header_cells}
     if not header_years:
         return None
     answer = {s.strip() for s in spans}
@@ -646,8 +1356,92 @@ def _judge_listed_years(ctx: _Context, question: str, spans: list[str]) -> RuleV
         )
     if answer < header_years:
         missing = ", ".join(sorted(header_years - answer))
-        return RuleVerdict("incorrect", f"the table also covers {missing}")
+        return RuleVerdict(
+            "incorrect",
+            f"the table's header also names {missing}",
+            tuple(
+                Evidence("cell", f"header cell {ctx.grid.rows[r][c].strip()!r}", r, c)
+                for r, c, y in header_cells
+                if y not in answer
+            ),
+        )
     return RuleVerdict("uncertain", "the answer names years the table headers do not show")
+
+
+_ASKS_YEAR = re.compile(
+    r"\b(which|what)\s+(fiscal\s+|financial\s+|calendar\s+)?(years?|fy)\b", re.I
+)
+
+
+_COUNT_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
+_COUNTED = re.compile(
+    r"\b(?:the|these|those|its|their)\s+(two|three|four|five|six|seven|[2-7])\s+(?!years?\b|months?\b)[a-z]",
+    re.I,
+)
+
+
+def _kind_mismatch(ctx: _Context, question: str, spans: list[str]) -> RuleVerdict | None:
+    """The answer is not the kind of thing asked: "Which year ...?" answered with an amount, or
+    a list of names with a number among them."""
+    numeric = [s for s in spans if parse_number(s) is not None and not _YEAR.fullmatch(s.strip())]
+    if _ASKS_YEAR.search(question):
+        years = sorted(
+            {
+                y
+                for r in range(ctx.grid.header_rows)
+                for y in _YEAR.findall(" ".join(ctx.grid.rows[r]))
+            }
+        )
+        if numeric and years:
+            return RuleVerdict(
+                "incorrect",
+                f"the question asks which year; {', '.join(repr(s) for s in numeric)} is an "
+                f"amount, not one of the years ({', '.join(years)})",
+                (Evidence("list", "years in the table header: " + ", ".join(years)),),
+            )
+    count = _COUNTED.search(question)
+    if count and len(spans) > 1:
+        said = _COUNT_WORDS.get(count.group(1).lower()) or int(count.group(1))
+        if said != len(spans):
+            return RuleVerdict(
+                "incorrect",
+                f"the question asks for {count.group(0).strip()!r} but the answer has "
+                f"{len(spans)} items",
+                (Evidence("list", " | ".join(spans)),),
+            )
+    words_only = [
+        s for s in spans if not any(ch.isdigit() for ch in s) and not _YEAR.fullmatch(s.strip())
+    ]
+    if len(numeric) >= 2 and len(words_only) == 1 and len(numeric) + 1 == len(spans):
+        return RuleVerdict(
+            "incorrect",
+            f"the other items are numbers ({', '.join(repr(n) for n in numeric[:3])}); "
+            f"{words_only[0]!r} is not",
+            (Evidence("list", " | ".join(spans)),),
+        )
+    names = [s for s in spans if parse_number(s) is None and not _YEAR.fullmatch(s.strip())]
+    label_names = [s for s in names if _label_rows(ctx, s)]
+    value_cells = [
+        s
+        for s in numeric
+        if any(c > 0 for _, c in ctx.grid.cells_equal(s)) and not _in_text(ctx, s)
+    ]
+    if (len(spans) >= 3 and len(names) >= 2 and len(numeric) == 1) or (
+        label_names
+        and len(label_names) == len(names)
+        and value_cells == numeric
+        and numeric
+        and len(names) >= len(numeric)
+    ):
+        where = ctx.grid.cells_equal(numeric[0])
+        return RuleVerdict(
+            "incorrect",
+            f"the other items are names ({', '.join(repr(n) for n in names[:3])}); "
+            f"{numeric[0]!r} is a number",
+            tuple(ctx.grid.cell_evidence(*rc) for rc in where[:1])
+            or (Evidence("list", " | ".join(spans)),),
+        )
+    return None
 
 
 def judge(
@@ -663,6 +1457,7 @@ def judge(
 ) -> RuleVerdict:
     """Judge one record against its context."""
     ctx = _Context.build(table, paragraphs)
+    question = _with_fiscal_years(question)
     if answer_type == "arithmetic":
         return _judge_arithmetic(ctx, question, answer, derivation, scale)
     if answer_type == "count":
@@ -672,7 +1467,10 @@ def judge(
         return RuleVerdict("uncertain", "the answer has an empty span")
     problem = _scale_vs_span(ctx, spans, scale, question)
     if problem:
-        return RuleVerdict("incorrect", problem)
+        return RuleVerdict("incorrect", *problem)
+    mismatch = _kind_mismatch(ctx, question, spans)
+    if mismatch is not None:
+        return mismatch
     if answer_type == "multi-span":
         listed = _judge_listed_years(ctx, question, spans)
         if listed is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import time
 import uuid
@@ -166,6 +167,7 @@ class RulesJudge:
             verdict=result.verdict,
             reason=result.reason,
             latency_ms=(time.perf_counter() - start) * 1000,
+            evidence=json.dumps([e.to_json() for e in result.evidence]) if result.evidence else "",
         )
 
     async def aclose(self) -> None:
@@ -195,7 +197,14 @@ class LLMJudge:
         self.table_format = table_format
         self.max_tokens = max_tokens
         self.retry = retry
-        self.key = JudgeKey(backend.provider, backend.model, template.hash)
+        thinking = getattr(backend, "thinking", None)
+        # Thinking changes what the model does: verdicts with and without it are not the same.
+        suffix = (
+            f"+thinking:{thinking.get('type')}:{thinking.get('budget_tokens', 0)}"
+            if thinking
+            else ""
+        )
+        self.key = JudgeKey(backend.provider, backend.model, template.hash + suffix)
 
     def prompt(self, item: WorkItem) -> JudgePrompt:
         return judge_prompt(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich import box
 from rich.table import Table
@@ -33,10 +33,19 @@ def derivation_numbers(derivation: str) -> set[float]:
     return {abs(v) for v in numbers_in(derivation)}
 
 
+#: How a cell a judge cites as evidence is drawn, by that judge's verdict.
+EVIDENCE_STYLE = {"incorrect": "bold white on red", "correct": "bold black on green"}
+
+
 def table_grid(
-    rows: Sequence[Sequence[str]], derivation: str = "", answer_cells: Sequence[str] = ()
+    rows: Sequence[Sequence[str]],
+    derivation: str = "",
+    answer_cells: Sequence[str] = (),
+    evidence: Mapping[tuple[int, int], str] | None = None,
 ) -> Table:
-    """A rich Table of the cells; cells whose number the derivation uses are highlighted."""
+    """A rich Table of the cells; cells whose number the derivation uses are highlighted, and
+    cells a judge cites as evidence (row, col -> that judge's verdict) stand out most."""
+    cited = evidence or {}
     used = derivation_numbers(derivation)
     answers = {" ".join(a.lower().split()) for a in answer_cells}
     n_header = header_rows(rows)
@@ -46,10 +55,12 @@ def table_grid(
         table.add_column(justify="left" if col == 0 else "right", overflow="fold")
     for r, row in enumerate(rows):
         cells: list[Text] = []
-        for cell in list(row) + [""] * (width - len(row)):
+        for c, cell in enumerate(list(row) + [""] * (width - len(row))):
             style = "bold" if r < n_header else ""
             value = parse_number(cell) if cell.strip() else None
-            if r >= n_header and value is not None and abs(value) in used:
+            if (r, c) in cited:
+                style = EVIDENCE_STYLE.get(cited[(r, c)], "bold black on magenta")
+            elif r >= n_header and value is not None and abs(value) in used:
                 style = "bold black on yellow"
             elif " ".join(cell.lower().split()) in answers and cell.strip():
                 style = "bold black on cyan"

@@ -253,6 +253,8 @@ class FakeAnthropic(FakeBase):
         self.prompts: list[str] = []
         #: Model ids this fake serves -> their output-token limit (tests may add their own).
         self.models: dict[str, int] = dict(ANTHROPIC_MODELS)
+        #: the `thinking` field of every Messages request (None when absent)
+        self.thinking: list[Any] = []
         self._ids = itertools.count(1)
 
     def check(self, params: Any) -> None:
@@ -263,6 +265,23 @@ class FakeAnthropic(FakeBase):
         if model not in self.models:
             raise Refused(404, "not_found_error", f"model: {model}")
         check_max_tokens(params, model, self.models[model])
+        problem = self.invalid_thinking(params)
+        if problem is not None:
+            raise Refused(400, "invalid_request_error", problem)
+
+    @staticmethod
+    def invalid_thinking(params: dict[str, Any]) -> str | None:
+        """What the real API rejects in the `thinking` field."""
+        thinking = params.get("thinking")
+        if thinking is None:
+            return None
+        if not isinstance(thinking, dict) or thinking.get("type") not in ("enabled", "disabled"):
+            return "thinking.type: Input should be 'enabled' or 'disabled'"
+        if thinking["type"] == "enabled" and not (
+            1024 <= int(thinking.get("budget_tokens", 0)) < int(params.get("max_tokens", 0))
+        ):
+            return "max_tokens must be greater than thinking.budget_tokens (>= 1024)"
+        return None
 
     def message(self, params: dict[str, Any]) -> tuple[Failure | None, dict[str, Any]]:
         """Answer one Messages API request (shared by the live and the batch endpoints)."""
@@ -308,6 +327,9 @@ class FakeAnthropic(FakeBase):
             self.calls[f"{method} {re.sub(r'msgbatch_[0-9a-z]+', '{id}', path)}"] += 1
         try:
             if method == "POST" and path == "/v1/messages":
+                if isinstance(body, dict):
+                    with self.lock:
+                        self.thinking.append(body.get("thinking"))
                 self.check(body)
                 self._live(handler, body)
                 return

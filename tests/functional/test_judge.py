@@ -433,3 +433,30 @@ def test_prompt_file_and_configured_prices(
     # Another prompt is another judge version: the same records are judged again under it.
     again = json.loads(run_cli(*args, "--json").out)
     assert again["judged"] == 2 and again["prompt_hash"].startswith("judge-v1:")
+
+
+def test_thinking_is_set_explicitly_and_few_shot_turns_reach_the_api(
+    run_cli: Run,
+    tmp_path: Path,
+    sample_store: Path,
+    anthropic_fake: FakeAnthropic,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The default model thinks by default: the judge turns it off, explicitly.
+    args = ("--db", sample_store, "judge", "--judge", "anthropic", "--limit", "2", "--json")
+    assert json.loads(run_cli(*args).out)["judged"] == 2
+    assert anthropic_fake.thinking == [{"type": "disabled"}] * 2
+    config = tmp_path / "curator.toml"
+    config.write_text('[judge]\nthinking = "on"\nthinking_budget = 2048\n', "utf-8")
+    monkeypatch.setenv("CURATOR_CONFIG", str(config))
+    prompt = tmp_path / "shots.txt"
+    prompt.write_text(
+        "Be strict.\n---\n{context}\nQUESTION <question>{question}</question>\n"
+        "ANSWER {answer}\n=== example\nQUESTION <question>What is 2+2?</question> ANSWER 5\n"
+        "=== reply\n<reason>2+2 is 4.</reason><judgement>incorrect</judgement>\n",
+        "utf-8",
+    )
+    summary = json.loads(run_cli(*args, "--prompt", prompt).out)
+    assert summary["judged"] == 2 and summary["verdicts"].get("error", 0) == 0
+    assert summary["prompt_hash"].endswith("+thinking:enabled:2048")
+    assert anthropic_fake.thinking[-1] == {"type": "enabled", "budget_tokens": 2048}
