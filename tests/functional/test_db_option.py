@@ -36,6 +36,7 @@ STORE_COMMANDS = [
     "eval",
     "check",
     "demo",
+    "calibrate",
 ]
 DEFAULT_STORES = ("curator.duckdb", "curator-demo.duckdb")
 
@@ -132,6 +133,7 @@ def test_db_is_honoured_before_or_after_the_command(
         "eval": ["eval", "base", "--json"],
         "check": ["check", "--json"],
         "demo": ["demo", "--no-tui"],
+        "calibrate": ["calibrate", "--judge", "rules", "--assume-gold", "dev", "--json"],
     }
     argv = args[command]
     full = ["--db", db, *argv] if position == "before" else [*argv, "--db", db]
