@@ -179,10 +179,11 @@ def import_cmd(
 # -- stats ----------------------------------------------------------------------------------
 
 
-def _open_existing(settings: Settings) -> Store:
+def _open_existing(settings: Settings, *, read_only: bool = False) -> Store:
+    """The store of `settings`; reading commands open it read-only (works on read-only media)."""
     from curator.store.db import Store
 
-    return Store.open(settings.db)
+    return Store.open(settings.db, read_only=read_only)
 
 
 @cli.command()
@@ -199,7 +200,7 @@ def stats(ctx: click.Context, as_json: bool, db: Path | None) -> None:
     from curator.store.records import stats as store_stats
 
     settings = _settings(ctx, db)
-    result = store_stats(_open_existing(settings))
+    result = store_stats(_open_existing(settings, read_only=True))
     if as_json:
         _echo_json({"db": str(settings.db), **result.to_json()})
         return
@@ -331,7 +332,7 @@ def list_cmd(
 
     settings = _settings(ctx, db)
     filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits, conflicts)
-    store = _open_existing(settings)
+    store = _open_existing(settings, read_only=True)
     out = sys.stdout
     try:
         for row in iter_all(store, filt, limit=limit):
@@ -765,7 +766,7 @@ def export_cmd(
     from curator.prompts import DEFAULT_SYSTEM_PROMPT
 
     settings = _settings(ctx, db)
-    store = _open_existing(settings)
+    store = _open_existing(settings, read_only=True)
     system = DEFAULT_SYSTEM_PROMPT
     if system_prompt_file is not None:
         try:
@@ -1108,7 +1109,7 @@ def eval_cmd(
     from curator.store.predictions import scored_rows
 
     settings = _settings(ctx, db)
-    store = _open_existing(settings)
+    store = _open_existing(settings, read_only=True)
     reports = []
     for run in runs:
         rows, rejected = scored_rows(store, run)
@@ -1236,7 +1237,7 @@ def check_cmd(ctx: click.Context, as_json: bool, db: Path | None) -> None:
     from curator.store.check import check
 
     settings = _settings(ctx, db)
-    store = _open_existing(settings)
+    store = _open_existing(settings, read_only=True)
     version, findings, counts = check(store)
     problems = sum(f.problems for f in findings)
     if as_json:
