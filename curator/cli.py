@@ -832,25 +832,28 @@ def export_cmd(
     help="Which limits apply (default: validation when the file name says so).",
 )
 def validate(files: tuple[Path, ...], target: str, kind: str | None) -> None:
-    """Check JSONL files against a fine-tuning target; print every problem with its line.
+    """Check JSONL files (or export folders) against a target; print every problem with its line.
 
-    Exit code 1 when any problem is found.
+    When a manifest.json sits beside the files, their sizes, sha256 and line counts must match
+    it. Exit code 1 when any problem is found.
 
     \b
     Example:
       curator validate out/train.jsonl out/validation.jsonl --target bedrock-claude
     """
-    from curator.export.run import validate_file
+    from curator.export.run import export_files, manifest_problems, validate_file
 
+    paths = export_files(files)
     problems = []
-    for path in files:
+    for path in paths:
         problems += validate_file(path, target, kind)
+    problems += manifest_problems(paths)
     for problem in problems:
         click.echo(problem)
     if problems:
         click.echo(f"{len(problems):,} problems", err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(files)} file(s) valid for {target}")
+    click.echo(f"ok: {len(paths)} file(s) valid for {target}")
 
 
 @cli.group()

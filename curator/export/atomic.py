@@ -1,0 +1,198 @@
+"""Putting a finished export folder in place in one step, and cleaning up after killed runs.
+
+An export is written completely into a staging folder named `.curator-export-<pid>-<random>` on
+the same filesystem as the destination, every file flushed to disk, and then swapped in:
+
+- destination absent: one `rename` of the staging folder;
+- destination present: one `renameat2(RENAME_EXCHANGE)` that swaps the two folders atomically
+  (Linux); the old export, now in the staging folder's place, is then deleted. Where the call is
+  not available the old folder is renamed aside first (a kill between the two renames leaves no
+  destination, never a mixed one);
+- destination is a mount point (a folder cannot be renamed off its filesystem): the staging
+  folder is made inside it and the files are renamed in one by one, the manifest last; until the
+  manifest is replaced its hashes do not match the new files, so `curator validate` refuses a
+  folder caught between two exports.
+
+`os.rename` is never used across filesystems. Staging folders of processes that are gone (killed
+runs) are deleted by the next export to the same place. `CURATOR_FAULT_AT` (see `faults`) lets
+the tests kill the process between any two of these steps.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from curator.domain import EnvironmentFailure
+from curator.faults import fault_point
+
+STAGING_PREFIX = ".curator-export-"
+_RENAME_EXCHANGE = 2
+
+
+def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
+    """"PATH: reason" in words a user can act on (full disk, read-only, permission)."""
+    where = path if path is not None else (exc.filename or "")
+    reasons = {
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EROFS: "read-only file system",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.ENOTDIR: "a path component is not a folder",
+        errno.EEXIST: "already exists",
+    }
+    reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
+    return f"{where}: {reason}" if where else reason
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(folder: Path) -> int:
+    """Delete `.curator-export-<pid>-*` folders in `folder` whose process is gone; how many."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(STAGING_PREFIX):
+            continue
+        pid_text = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if pid_text.isdigit() and _pid_alive(int(pid_text)):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def check_destination(out_dir: Path) -> None:
+    """Refuse a destination that cannot become an export folder, before any work is done."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise EnvironmentFailure(f"{out_dir}: exists and is not a folder; choose a folder")
+    probe = out_dir
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise EnvironmentFailure(f"{probe}: is not a folder; cannot export to {out_dir}")
+
+
+def new_staging(out_dir: Path) -> Path:
+    """A fresh staging folder on the destination's filesystem (see the module docstring)."""
+    try:
+        if out_dir.is_dir() and os.path.ismount(out_dir):
+            home = out_dir
+        else:
+            home = out_dir.parent
+            home.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(home)
+        staging = home / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        staging.mkdir()
+    except OSError as exc:
+        raise EnvironmentFailure(
+            f"cannot export to {out_dir}: {describe_os_error(exc)}"
+        ) from exc
+    fault_point("export")
+    return staging
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError, TypeError):
+        return False
+    at_fdcwd = -100
+    result = renameat2(
+        at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), ctypes.c_uint(_RENAME_EXCHANGE)
+    )
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def commit(staging: Path, out_dir: Path, names: tuple[str, ...]) -> None:
+    """Swap the finished staging folder in as `out_dir` (see the module docstring).
+
+    `names` are the files an export may hold, the manifest last: files of an older export that
+    the new one does not have are removed, never left beside a manifest that does not list them.
+    """
+    try:
+        for name in names:
+            if (staging / name).exists():
+                _fsync_path(staging / name)
+        _fsync_path(staging)
+        if staging.parent == out_dir:
+            _commit_files(staging, out_dir, names)
+        else:
+            _commit_folder(staging, out_dir)
+    except OSError as exc:
+        raise EnvironmentFailure(f"cannot export to {out_dir}: {describe_os_error(exc)}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _commit_folder(staging: Path, out_dir: Path) -> None:
+    parent = staging.parent
+    if not out_dir.exists():
+        fault_point("export")
+        os.rename(staging, out_dir)
+    else:
+        fault_point("export")
+        if not _exchange(staging, out_dir):
+            aside = parent / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-old"
+            os.rename(out_dir, aside)
+            fault_point("export")
+            os.rename(staging, out_dir)
+            staging = aside
+    fault_point("export")
+    _fsync_path(parent)
+    fault_point("export")
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _commit_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> None:
+    for name in names:
+        fault_point("export")
+        if (staging / name).exists():
+            os.replace(staging / name, out_dir / name)
+        else:
+            (out_dir / name).unlink(missing_ok=True)
+    fault_point("export")
+    _fsync_path(out_dir)
