@@ -544,6 +544,7 @@ def _judge_live(store: Store, judge_obj: Any, options: Any, as_json: bool) -> No
     }
     if as_json:
         _echo_json(payload)
+        _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
         return
     counts = " · ".join(f"{v} {n:,}" for v, n in sorted(summary["verdicts"].items())) or "nothing"
     click.echo(
@@ -560,6 +561,20 @@ def _judge_live(store: Store, judge_obj: Any, options: Any, as_json: bool) -> No
         click.echo("  stopped: --max-cost reached; run again with a higher cap to continue")
     if result.progress.total == 0:
         click.echo("  nothing to do: every selected record already has a verdict from this judge")
+    _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
+
+
+def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, int]) -> None:
+    """A pass in which no call succeeded is a failure (exit 3), not a success with errors."""
+    from curator.domain import EnvironmentFailure
+    from curator.store.verdicts import first_error
+
+    failed = verdicts.get("error", 0)
+    if failed and failed == sum(verdicts.values()):
+        raise EnvironmentFailure(
+            f"every call failed ({failed:,} records; their verdicts are 'error' and the next "
+            f"pass retries them); first error: {first_error(store, run_id)}"
+        )
 
 
 @contextmanager
@@ -1055,6 +1070,12 @@ def predict(
             f"run {name!r} ({model_id}): {payload['answered']:,} answered, "
             f"{payload['errors']:,} errors, {p.output_tokens:,} output tokens, "
             f"${p.cost_usd:,.4f}"
+        )
+    if payload["errors"] and not payload["answered"]:
+        from curator.domain import EnvironmentFailure
+
+        raise EnvironmentFailure(
+            f"every call failed ({payload['errors']:,} records; the next run retries them)"
         )
 
 

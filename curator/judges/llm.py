@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from curator.domain import CuratorError
+from curator.domain import CuratorError, EnvironmentFailure
 from curator.prompts import JudgePrompt
 
 #: Characters per token for estimates (the newer Claude tokenizers produce more tokens per char).
@@ -168,12 +168,25 @@ class BedrockBackend:
     ) -> None:
         import boto3
         from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
 
         self.model = model
         self.cache_min_tokens = cache_min_tokens
-        self.client = boto3.client(
+        session = boto3.Session(region_name=region)
+        # Fail fast: without credentials every call would fail the same way, record after record.
+        try:
+            credentials = session.get_credentials()
+        except BotoCoreError as exc:
+            raise EnvironmentFailure(f"Bedrock: cannot load AWS credentials: {exc}") from exc
+        if credentials is None:
+            raise EnvironmentFailure(
+                "Bedrock: no AWS credentials found (the standard AWS chain: AWS_PROFILE, "
+                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, an instance role)"
+            )
+        if not session.region_name:
+            raise EnvironmentFailure("Bedrock: no AWS region (pass --region or set AWS_REGION)")
+        self.client = session.client(
             "bedrock-runtime",
-            region_name=region,
             endpoint_url=endpoint_url,
             config=Config(
                 retries={"max_attempts": 1, "mode": "standard"},
@@ -198,11 +211,21 @@ class BedrockBackend:
         }
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            PartialCredentialsError,
+        )
 
         try:
             response: dict[str, Any] = self.client.converse(**request)
             return response
+        except (NoCredentialsError, PartialCredentialsError) as exc:
+            # Credentials do not appear by waiting: never retried.
+            raise BackendError(
+                f"{type(exc).__name__}: {_short(str(exc))}", status=None, retryable=False
+            ) from exc
         except ClientError as exc:
             meta = exc.response.get("ResponseMetadata", {})
             status = meta.get("HTTPStatusCode")
