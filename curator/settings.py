@@ -102,12 +102,14 @@ def load(env: dict[str, str] | None = None) -> Settings:
     """Read the config file (if any) and the environment into a Settings value.
 
     A file named by CURATOR_CONFIG must exist (a typo must not silently drop every setting);
-    the default locations are optional.
+    CURATOR_CONFIG=/dev/null means no config file. The default locations are optional.
     """
     env = dict(os.environ) if env is None else env
     path = config_path(env)
     data: dict[str, Any] = {}
-    if env.get("CURATOR_CONFIG") and not path.is_file():
+    if env.get("CURATOR_CONFIG") == os.devnull:
+        path = Path(os.devnull)  # explicitly no config file (scripts and tests)
+    elif env.get("CURATOR_CONFIG") and not path.is_file():
         problem = "is a folder" if path.is_dir() else "no such file"
         raise BadInput(str(path), "", f"config file named by CURATOR_CONFIG: {problem}")
     if path.is_file():
