@@ -9,6 +9,7 @@ processes take turns instead of failing. Everything outside this package sees on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -114,14 +115,10 @@ def remove_stale_spill(path: Path) -> None:
     mine = f"duckdb_temp_{os.getpid()}_"
     for entry in entries:
         if entry.name.startswith("duckdb_temp_") and not entry.name.startswith(mine):
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(entry.path)
-            except OSError:
-                pass
-    try:
+    with contextlib.suppress(OSError):
         folder.rmdir()  # only when empty
-    except OSError:
-        pass
 
 
 def remove_store_files(path: Path) -> None:

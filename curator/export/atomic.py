@@ -24,19 +24,19 @@ import ctypes
 import ctypes.util
 import errno
 import os
-import secrets
 import shutil
 from pathlib import Path
 
 from curator.domain import EnvironmentFailure
 from curator.faults import fault_point
+from curator.tempfiles import private_name, remove_stale
 
 STAGING_PREFIX = ".curator-export-"
 _RENAME_EXCHANGE = 2
 
 
 def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
-    """"PATH: reason" in words a user can act on (full disk, read-only, permission)."""
+    """ "PATH: reason" in words a user can act on (full disk, read-only, permission)."""
     where = path if path is not None else (exc.filename or "")
     reasons = {
         errno.ENOSPC: "no space left on the device",
@@ -59,40 +59,9 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_staging(folder: Path) -> int:
-    """Delete `.curator-export-<pid>-*` folders in `folder` whose process is gone; how many."""
-    removed = 0
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return 0
-    for entry in entries:
-        if not entry.name.startswith(STAGING_PREFIX):
-            continue
-        pid_text = entry.name[len(STAGING_PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and _pid_alive(int(pid_text)):
-            continue
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
-            else:
-                os.unlink(entry.path)
-            removed += 1
-        except OSError:
-            pass
-    return removed
+    """Delete staging folders in `folder` left by export processes that are gone."""
+    return remove_stale(folder, STAGING_PREFIX)
 
 
 def check_destination(out_dir: Path) -> None:
@@ -117,12 +86,10 @@ def new_staging(out_dir: Path) -> Path:
             home = out_dir.parent
             home.mkdir(parents=True, exist_ok=True)
         remove_stale_staging(home)
-        staging = home / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        staging = home / private_name(STAGING_PREFIX)
         staging.mkdir()
     except OSError as exc:
-        raise EnvironmentFailure(
-            f"cannot export to {out_dir}: {describe_os_error(exc)}"
-        ) from exc
+        raise EnvironmentFailure(f"cannot export to {out_dir}: {describe_os_error(exc)}") from exc
     fault_point("export")
     return staging
 
@@ -176,7 +143,7 @@ def _commit_folder(staging: Path, out_dir: Path) -> None:
     else:
         fault_point("export")
         if not _exchange(staging, out_dir):
-            aside = parent / f"{STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-old"
+            aside = parent / private_name(STAGING_PREFIX, "-old")
             os.rename(out_dir, aside)
             fault_point("export")
             os.rename(staging, out_dir)
