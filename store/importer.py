@@ -415,6 +415,7 @@ def _import_one(
                 # DuckDB quotes the offending bytes in its message; with invalid UTF-8 that
                 # message itself fails to decode, hence UnicodeDecodeError here.
                 raise _bad_from_duckdb(path, exc, source) from None
+            fault_point("import")
         with prog.step("checking", 0.45, 0.25):
             _check_contexts(con, source, path)
             _stage_questions(con, split)
@@ -422,6 +423,7 @@ def _import_one(
             duplicates = _check_duplicates(con, source)
             if track:
                 _check_across_files(con, source)
+            fault_point("import")
         with prog.step("writing", 0.7, 0.3):
             hasher.join()
             return _write(con, source, path, split, digest[0] if digest else "", duplicates)
