@@ -1370,9 +1370,23 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:
+        # The environment, not curator: a full disk, a read-only folder, a vanished file.
+        if os.environ.get("CURATOR_DEBUG"):
+            raise
+        from curator.environment import describe_os_error
+
+        click.echo(f"curator: error: {describe_os_error(exc)}", err=True)
+        sys.exit(3)
     except Exception as exc:
         if os.environ.get("CURATOR_DEBUG"):
             raise
+        from curator.environment import describe_store_failure
+
+        store_failure = describe_store_failure(exc)
+        if store_failure is not None:
+            click.echo(f"curator: error: {store_failure}", err=True)
+            sys.exit(3)
         click.echo(
             f"curator: internal error: {type(exc).__name__}: {exc} "
             "(set CURATOR_DEBUG=1 for the traceback)",

@@ -28,27 +28,12 @@ import shutil
 from pathlib import Path
 
 from curator.domain import EnvironmentFailure
+from curator.environment import describe_os_error
 from curator.faults import fault_point
 from curator.tempfiles import private_name, remove_stale
 
 STAGING_PREFIX = ".curator-export-"
 _RENAME_EXCHANGE = 2
-
-
-def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
-    """ "PATH: reason" in words a user can act on (full disk, read-only, permission)."""
-    where = path if path is not None else (exc.filename or "")
-    reasons = {
-        errno.ENOSPC: "no space left on the device",
-        errno.EDQUOT: "disk quota exceeded",
-        errno.EROFS: "read-only file system",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "operation not permitted",
-        errno.ENOTDIR: "a path component is not a folder",
-        errno.EEXIST: "already exists",
-    }
-    reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
-    return f"{where}: {reason}" if where else reason
 
 
 def _fsync_path(path: Path) -> None:

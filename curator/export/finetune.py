@@ -26,7 +26,8 @@ def upload_export(export_dir: Path, s3_uri: str, *, region: str | None = None) -
     import boto3
 
     bucket, prefix = split_s3(s3_uri)
-    s3 = boto3.client("s3", region_name=region)
+    # A fresh session, not boto3's process-wide default: credentials are looked up now.
+    s3 = boto3.Session(region_name=region).client("s3")
     uris = {}
     # The manifest goes last: a reader that finds it finds the files it describes.
     for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE):

@@ -19,7 +19,8 @@ from typing import Any
 
 from curator import __version__
 from curator.domain import CuratorError, EnvironmentFailure, RecordFilter
-from curator.export.atomic import check_destination, commit, describe_os_error, new_staging
+from curator.environment import describe_os_error
+from curator.export.atomic import check_destination, commit, new_staging
 from curator.export.manifest import recommend_hyperparameters
 from curator.export.splits import split_by_context, stratified_sample
 from curator.export.targets import TARGETS, Target, dumps, estimate_tokens
