@@ -23,7 +23,7 @@ _REASONS = {
 
 
 def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
-    """"PATH: reason" in words a user can act on (full disk, read-only, permission)."""
+    """ "PATH: reason" in words a user can act on (full disk, read-only, permission)."""
     where = path if path is not None else (exc.filename or "")
     reason = _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
     return f"{where}: {reason}" if where else reason

@@ -10,6 +10,7 @@ checksum failure or any unreadable block is reported as a corrupt store (exit 3)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -120,7 +121,7 @@ def read_every_block(store: Store, con: duckdb.DuckDBPyConnection, table: str) -
     return int(row[0])
 
 
-def _run(store: Store, con: duckdb.DuckDBPyConnection, sql: str, what: str) -> tuple[object, ...]:
+def _run(store: Store, con: duckdb.DuckDBPyConnection, sql: str, what: str) -> tuple[Any, ...]:
     try:
         rows = con.execute(sql).fetchall()
     except duckdb.Error as exc:

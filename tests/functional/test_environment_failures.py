@@ -22,10 +22,9 @@ import pytest
 from curator.store import Store
 from tests.conftest import SAMPLE_DATA, CliResult
 from tests.fakes.aws import apply_env, moto_server
-from tests.fakes.servers import Behaviour, FakeAnthropic, Failure
+from tests.fakes.servers import Behaviour, Failure, FakeAnthropic
 from tests.functional.faults import (
     curated_store,
-    curator,
     litter,
     read_only_view,
     small_filesystem,
