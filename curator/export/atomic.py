@@ -8,10 +8,11 @@ the same filesystem as the destination, every file flushed to disk, and then swa
   (Linux); the old export, now in the staging folder's place, is then deleted. Where the call is
   not available the old folder is renamed aside first (a kill between the two renames leaves no
   destination, never a mixed one);
-- destination is a mount point (a folder cannot be renamed off its filesystem): the staging
-  folder is made inside it and the files are renamed in one by one, the manifest last; until the
-  manifest is replaced its hashes do not match the new files, so `curator validate` refuses a
-  folder caught between two exports.
+- destination is a mount point (a folder cannot be renamed off its filesystem), the working
+  directory, or a folder that holds other files too (they must survive): the staging folder is
+  made inside it and the files are renamed in one by one, the manifest last; until the manifest
+  is replaced its hashes do not match the new files, so `curator validate` refuses a folder
+  caught between two exports.
 
 `os.rename` is never used across filesystems. Staging folders of processes that are gone (killed
 runs) are deleted by the next export to the same place. `CURATOR_FAULT_AT` (see `faults`) lets
@@ -62,10 +63,24 @@ def check_destination(out_dir: Path) -> None:
         raise EnvironmentFailure(f"{probe}: is not a folder; cannot export to {out_dir}")
 
 
-def new_staging(out_dir: Path) -> Path:
+def _swap_whole_folder(out_dir: Path, names: tuple[str, ...]) -> bool:
+    """Whether the destination may be replaced as a folder: never a mount point, the working
+    directory (or above it), or a folder holding anything but an earlier export's files (those
+    files would be deleted with the old folder)."""
+    if not out_dir.is_dir():
+        return True
+    if os.path.ismount(out_dir) or Path.cwd().resolve().is_relative_to(out_dir.resolve()):
+        return False
+    return all(
+        entry.name in names or entry.name.startswith(STAGING_PREFIX)
+        for entry in os.scandir(out_dir)
+    )
+
+
+def new_staging(out_dir: Path, names: tuple[str, ...]) -> Path:
     """A fresh staging folder on the destination's filesystem (see the module docstring)."""
     try:
-        if out_dir.is_dir() and os.path.ismount(out_dir):
+        if not _swap_whole_folder(out_dir, names):
             home = out_dir
         else:
             home = out_dir.parent

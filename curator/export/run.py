@@ -32,6 +32,8 @@ from curator.store.exports import CuratedRecord, curated_records, judge_versions
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
 MANIFEST_FILE = "manifest.json"
+#: The files of an export, the manifest last (the order they are put in place).
+_NAMES = (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
         validation = stratified_sample(validation, options.max_validation, options.seed)
     _check_counts(target, len(train), len(validation))
 
-    staging = new_staging(out_dir)
+    staging = new_staging(out_dir, _NAMES)
     try:
         stats: dict[str, Any] = {}
         for name, part in ((TRAIN_FILE, train), (VALIDATION_FILE, validation)):
@@ -124,7 +126,7 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
     except BaseException:
         _remove(staging)
         raise
-    commit(staging, out_dir, (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE))
+    commit(staging, out_dir, _NAMES)
     return manifest
 
 

@@ -6,7 +6,10 @@ Each run is a subprocess that `CURATOR_FAULT_AT=KIND:k` makes SIGKILL itself at 
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,14 +47,28 @@ def exports(
 
 
 def _kill_export_at_every_step(
-    db: Path, dest: Path, old: dict[str, bytes] | None, new: dict[str, bytes], tmp: Path
+    db: Path,
+    dest: Path,
+    old: dict[str, bytes] | None,
+    new: dict[str, bytes],
+    tmp: Path,
+    keep: str | None = None,
 ) -> set[str]:
-    """Kill an export at each of its steps; return which states the destination was found in."""
+    """Kill an export at each of its steps; return which states the destination was found in.
+
+    `keep` names a file of the user's in the destination that every run must leave alone.
+    """
+    if keep is not None:
+        old = {**(old or {}), keep: b"mine\n"}
+        new = {**new, keep: b"mine\n"}
 
     def reset() -> None:
         if old is None:
             _remove(dest)
         else:
+            if keep is not None:
+                dest.mkdir(exist_ok=True)
+                (dest / keep).write_bytes(b"mine\n")
             result = curator("--db", db, "export", dest, "--seed", "1")
             assert result.returncode == 0, result.stderr
 
@@ -103,6 +120,33 @@ def test_export_killed_at_every_step_into_a_new_folder(
     db, _old, new = exports
     seen = _kill_export_at_every_step(db, tmp_path / "fresh" / "out", None, new, tmp_path)
     assert "new" in seen
+
+
+def test_export_into_a_folder_with_other_files_keeps_them_at_every_step(
+    exports: tuple[Path, dict[str, bytes], dict[str, bytes]], tmp_path: Path
+) -> None:
+    """The folder cannot be swapped whole (the user's file would go): files move one by one."""
+    db, old, new = exports
+    seen = _kill_export_at_every_step(db, tmp_path / "out", old, new, tmp_path, keep="notes.txt")
+    assert {"old", "new"} <= seen
+
+
+def test_export_into_the_working_directory_keeps_it(
+    exports: tuple[Path, dict[str, bytes], dict[str, bytes]], tmp_path: Path
+) -> None:
+    db, _old, new = exports
+    work = tmp_path / "work"
+    work.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "curator", "--db", str(db), "export", ".", "--seed", "2"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CURATOR_CONFIG": os.devnull},
+    )
+    assert result.returncode == 0, result.stderr
+    assert snapshot(work) == new
+    assert work.is_dir() and litter(work, tmp_path) == []
 
 
 def test_export_into_a_mount_point_killed_at_every_step(
