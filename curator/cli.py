@@ -775,8 +775,6 @@ def export_cmd(
       curator export out/ --target bedrock-nova --table-format html --rationale
       curator export s3://my-bucket/tatqa/v3 --include-judged-correct anthropic
     """
-    import tempfile
-
     from curator.export.run import ExportOptions, export
     from curator.prompts import DEFAULT_SYSTEM_PROMPT
 
@@ -804,11 +802,12 @@ def export_cmd(
         filt=RecordFilter(splits=splits, answer_types=answer_types),
     )
     if destination.startswith("s3://"):
+        from curator.export.atomic import local_scratch
         from curator.export.finetune import upload_export
 
-        with tempfile.TemporaryDirectory() as tmp:
-            manifest = export(store, Path(tmp) / "export", options)
-            uploaded = upload_export(Path(tmp) / "export", destination, region=region)
+        with local_scratch() as tmp:
+            manifest = export(store, tmp / "export", options)
+            uploaded = upload_export(tmp / "export", destination, region=region)
         manifest["uploaded"] = uploaded
     else:
         manifest = export(store, Path(destination), options)

@@ -26,6 +26,9 @@ import ctypes.util
 import errno
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from curator.domain import EnvironmentFailure
@@ -163,3 +166,22 @@ def _commit_files(staging: Path, out_dir: Path, names: tuple[str, ...]) -> None:
             (out_dir / name).unlink(missing_ok=True)
     fault_point("export")
     _fsync_path(out_dir)
+
+
+SCRATCH_PREFIX = ".curator-s3-"
+
+
+@contextmanager
+def local_scratch() -> Iterator[Path]:
+    """A private temporary folder for an export on its way to S3; killed runs' are removed."""
+    base = Path(tempfile.gettempdir())
+    remove_stale(base, SCRATCH_PREFIX)
+    folder = base / private_name(SCRATCH_PREFIX)
+    try:
+        folder.mkdir()
+    except OSError as exc:
+        raise EnvironmentFailure(f"cannot stage the export: {describe_os_error(exc)}") from exc
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

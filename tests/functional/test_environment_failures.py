@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sqlite3
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
@@ -92,7 +93,7 @@ def test_export_onto_a_full_disk_keeps_the_old_export(
 
 
 def test_export_to_s3_without_bucket_credentials_or_network(
-    run_cli: Run, curated: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: Run, curated: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     with moto_server() as url:
         apply_env(monkeypatch, {"AWS_ENDPOINT_URL_S3": url, "CURATOR_CONFIG": os.devnull})
@@ -100,6 +101,22 @@ def test_export_to_s3_without_bucket_credentials_or_network(
             run_cli("--db", curated, "export", "s3://no-such-bucket/v1"),
             3,
             "s3://no-such-bucket/v1/train.jsonl",
+            "bucket does not exist",
+        )
+        assert run_cli("--db", curated, "export", tmp_path / "out").code == 0
+        one_line_error(
+            run_cli(
+                "finetune",
+                "start",
+                "--export-dir",
+                tmp_path / "out",
+                "--s3",
+                "s3://no-such-bucket/ft",
+                "--role-arn",
+                "arn:aws:iam::123456789012:role/x",
+            ),
+            3,
+            "s3://no-such-bucket/ft/train.jsonl",
             "bucket does not exist",
         )
     apply_env(
@@ -120,6 +137,8 @@ def test_export_to_s3_without_bucket_credentials_or_network(
     one_line_error(
         run_cli("--db", curated, "export", "s3://tatqa/v1"), 3, "s3://tatqa/", "credentials"
     )
+    # The local scratch copies of these failed uploads are gone.
+    assert not list(Path(tempfile.gettempdir()).glob(f".curator-s3-{os.getpid()}-*"))
 
 
 # -- model services -------------------------------------------------------------------------
