@@ -212,10 +212,11 @@ def import_cmd(
 # -- stats ----------------------------------------------------------------------------------
 
 
-def _open_existing(settings: Settings) -> Store:
+def _open_existing(settings: Settings, *, read_only: bool = False) -> Store:
+    """The store of `settings`; reading commands open it read-only (works on read-only media)."""
     from curator.store.db import Store
 
-    return Store.open(settings.db)
+    return Store.open(settings.db, read_only=read_only)
 
 
 @cli.command()
@@ -232,7 +233,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     from curator.store.records import stats as store_stats
 
     settings = _settings(ctx)
-    result = store_stats(_open_existing(settings))
+    result = store_stats(_open_existing(settings, read_only=True))
     if as_json:
         _echo_json({"db": str(settings.db), **result.to_json()})
         return
@@ -362,7 +363,7 @@ def list_cmd(
 
     settings = _settings(ctx)
     filt = _record_filter(statuses, verdicts, answer_types, answer_sources, splits, conflicts)
-    store = _open_existing(settings)
+    store = _open_existing(settings, read_only=True)
     out = sys.stdout
     try:
         for row in iter_all(store, filt, limit=limit):
@@ -597,6 +598,7 @@ def _judge_live(store: Store, judge_obj: Any, options: Any, as_json: bool) -> No
     }
     if as_json:
         _echo_json(payload)
+        _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
         return
     counts = " · ".join(f"{v} {n:,}" for v, n in sorted(summary["verdicts"].items())) or "nothing"
     click.echo(
@@ -613,6 +615,20 @@ def _judge_live(store: Store, judge_obj: Any, options: Any, as_json: bool) -> No
         click.echo("  stopped: --max-cost reached; run again with a higher cap to continue")
     if result.progress.total == 0:
         click.echo("  nothing to do: every selected record already has a verdict from this judge")
+    _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
+
+
+def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, int]) -> None:
+    """A pass in which no call succeeded is a failure (exit 3), not a success with errors."""
+    from curator.domain import EnvironmentFailure
+    from curator.store.verdicts import first_error
+
+    failed = verdicts.get("error", 0)
+    if failed and failed == sum(verdicts.values()):
+        raise EnvironmentFailure(
+            f"every call failed ({failed:,} records; their verdicts are 'error' and the next "
+            f"pass retries them); first error: {first_error(store, run_id)}"
+        )
 
 
 @contextmanager
@@ -884,13 +900,12 @@ def export_cmd(
       curator export out/ --target bedrock-nova --table-format html --rationale
       curator export s3://my-bucket/tatqa/v3 --include-judged-correct anthropic
     """
-    import tempfile
-
     from curator.export.run import ExportOptions, export
     from curator.prompts import DEFAULT_SYSTEM_PROMPT
 
     settings = _settings(ctx)
-    store = _open_existing(settings)
+    # --audit records its sample in the store; a plain export only reads.
+    store = _open_existing(settings, read_only=not audit)
     system = DEFAULT_SYSTEM_PROMPT
     if system_prompt_file is not None:
         try:
@@ -914,11 +929,12 @@ def export_cmd(
         audit=audit,
     )
     if destination.startswith("s3://"):
+        from curator.export.atomic import local_scratch
         from curator.export.finetune import upload_export
 
-        with tempfile.TemporaryDirectory() as tmp:
-            manifest = export(store, Path(tmp) / "export", options)
-            uploaded = upload_export(Path(tmp) / "export", destination, region=region)
+        with local_scratch() as tmp:
+            manifest = export(store, tmp / "export", options)
+            uploaded = upload_export(tmp / "export", destination, region=region)
         manifest["uploaded"] = uploaded
     else:
         manifest = export(store, Path(destination), options)
@@ -960,25 +976,28 @@ def export_cmd(
     help="Which limits apply (default: validation when the file name says so).",
 )
 def validate(files: tuple[Path, ...], target: str, kind: str | None) -> None:
-    """Check JSONL files against a fine-tuning target; print every problem with its line.
+    """Check JSONL files (or export folders) against a target; print every problem with its line.
 
     Record counts follow AWS's validators (for bedrock-claude, Claude 3 Haiku: 32-10,000
     training and 32-1,000 validation records; bedrock-nova: 8-20,000 each); files given together
-    are also checked against the target's total. Exit code 1 when any problem is found.
+    are also checked against the target's total. When a manifest.json sits beside the files,
+    their sizes, sha256 and line counts must match it. Exit code 1 when any problem is found.
 
     \b
     Example:
       curator validate out/train.jsonl out/validation.jsonl --target bedrock-claude
     """
-    from curator.export.run import validate_files
+    from curator.export.run import export_files, manifest_problems, validate_files
 
-    problems = validate_files(list(files), target, kind)
+    paths = export_files(files)
+    problems = validate_files(paths, target, kind)
+    problems += manifest_problems(paths)
     for problem in problems:
         click.echo(safe_text.error_line(problem))
     if problems:
         click.echo(f"{len(problems):,} problems", err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(files)} file(s) valid for {target}")
+    click.echo(f"ok: {len(paths)} file(s) valid for {target}")
 
 
 @cli.group()
@@ -1184,6 +1203,12 @@ def predict(
             f"{payload['errors']:,} errors, {p.output_tokens:,} output tokens, "
             f"${p.cost_usd:,.4f}"
         )
+    if payload["errors"] and not payload["answered"]:
+        from curator.domain import EnvironmentFailure
+
+        raise EnvironmentFailure(
+            f"every call failed ({payload['errors']:,} records; the next run retries them)"
+        )
 
 
 def _make_backend(choice: Any, model_id: str, sections: dict[str, Any]) -> Any:
@@ -1257,7 +1282,7 @@ def eval_cmd(
     from curator.store.predictions import scored_rows
 
     settings = _settings(ctx)
-    store = _open_existing(settings)
+    store = _open_existing(settings, read_only=True)
     reports = []
     for run in runs:
         rows, rejected = scored_rows(store, run, splits)
@@ -1402,7 +1427,7 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
     from curator.store.check import check
 
     settings = _settings(ctx)
-    store = _open_existing(settings)
+    store = _open_existing(settings, read_only=True)
     version, findings, counts = check(store)
     problems = sum(f.problems for f in findings)
     if as_json:
@@ -1523,9 +1548,23 @@ def _main(argv: list[str] | None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:
+        # The environment, not curator: a full disk, a read-only folder, a vanished file.
+        if os.environ.get("CURATOR_DEBUG"):
+            raise
+        from curator.environment import describe_os_error
+
+        click.echo(f"curator: error: {describe_os_error(exc)}", err=True)
+        sys.exit(3)
     except Exception as exc:
         if os.environ.get("CURATOR_DEBUG"):
             raise
+        from curator.environment import describe_store_failure
+
+        store_failure = describe_store_failure(exc)
+        if store_failure is not None:
+            click.echo(f"curator: error: {store_failure}", err=True)
+            sys.exit(3)
         click.echo(
             f"curator: internal error: {type(exc).__name__}: {safe_text.error_line(str(exc))} "
             "(set CURATOR_DEBUG=1 for the traceback)",

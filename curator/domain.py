@@ -50,6 +50,13 @@ class StoreError(CuratorError):
     exit_code = 3
 
 
+class EnvironmentFailure(CuratorError):
+    """The environment cannot do what was asked: a destination, the disk, the network,
+    credentials or a service. Named with what and where; exit 3 like an unusable store."""
+
+    exit_code = 3
+
+
 @dataclass(frozen=True, slots=True)
 class Paragraph:
     uid: str

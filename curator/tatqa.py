@@ -27,6 +27,8 @@ class FieldSpec:
     name: str
     kind: Kind
     allowed: tuple[str, ...] = ()
+    #: A string that must hold more than whitespace (uids: an empty key identifies nothing).
+    nonblank: bool = False
 
     def describe(self) -> str:
         if self.allowed:
@@ -41,7 +43,7 @@ class FieldSpec:
 
 
 QUESTION_FIELDS: Final = (
-    FieldSpec("uid", "string"),
+    FieldSpec("uid", "string", nonblank=True),
     FieldSpec("order", "integer"),
     FieldSpec("question", "string"),
     FieldSpec("answer", "answer"),
@@ -94,6 +96,15 @@ def _json_kind(value: Any) -> str:
     return "an object"
 
 
+#: Longest value an error message quotes; a 10 MB field must not become a 10 MB message.
+MAX_QUOTED = 120
+
+
+def clip(text: str, limit: int = MAX_QUOTED) -> str:
+    """`text` cut to `limit` characters, saying how long it was."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def context_where(index: int, table_uid: str | None) -> str:
     """How errors name a context: its 1-based position, and its uid when it has one."""
     return f"context #{index}" + (f" (table uid {shown(table_uid)})" if table_uid else "")
@@ -105,13 +116,73 @@ def question_where(ci: int, table_uid: str | None, qi: int, uid: str | None) -> 
     )
 
 
-def diagnose(path: Path) -> BadInput | None:
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+def _duplicate_where(text: str) -> str:
+    """The context/question/paragraph holding the first duplicated key, found by parsing the
+    file again and recording positions (the error path only)."""
+    # Parse the contexts one by one to learn which one holds the duplicate.
+    decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates)
+    start = text.index("[") + 1
+    index = 0
+    while True:
+        while start < len(text) and text[start] in " \t\r\n,":
+            start += 1
+        if start >= len(text) or text[start] == "]":
+            return ""
+        index += 1
+        try:
+            start = decoder.raw_decode(text, start)[1]
+        except _DuplicateKey:
+            return _inner_where(text, start, index)
+
+
+class _Marked(dict[str, Any]):
+    """A parsed object that remembers whether its text repeated a key."""
+
+    repeated = False
+
+
+def _marking(pairs: list[tuple[str, Any]]) -> _Marked:
+    obj = _Marked(pairs)
+    obj.repeated = len(obj) < len(pairs)
+    return obj
+
+
+def _inner_where(text: str, start: int, index: int) -> str:
+    """Within context `index` (starting at `start`): which question or paragraph, if any."""
+    ctx = json.JSONDecoder(object_pairs_hook=_marking).raw_decode(text, start)[0]
+    table = ctx.get("table") if isinstance(ctx, dict) else None
+    table_uid = table.get("uid") if isinstance(table, dict) else None
+    where = context_where(index, table_uid if isinstance(table_uid, str) else None)
+    for key in ("paragraphs", "questions"):
+        items = ctx.get(key) if isinstance(ctx, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else [], start=1):
+            if isinstance(item, _Marked) and item.repeated:
+                return f"{where}, {key[:-1]} #{i}"
+    return where
+
+
+def diagnose(path: Path, source: str | None = None) -> BadInput | None:
     """Find the first parse- or shape-level problem in a file, or None when there is none.
 
     This is the slow, careful reader used only after the bulk reader has refused a file, so it
-    may load the whole file into memory.
+    may load the whole file into memory. `source` is the name errors use (default: the path).
     """
-    source = str(path)
+    source = source or str(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -128,11 +199,19 @@ def diagnose(path: Path) -> BadInput | None:
             source, f"line {line}, column {column}", f"not UTF-8 text (byte 0x{byte:02x})"
         )
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         return BadInput(
             source, f"line {exc.lineno}, column {exc.colno}", f"invalid JSON: {exc.msg}"
         )
+    except RecursionError:
+        return BadInput(source, "top level", "JSON nested too deeply to be TAT-QA data")
+    except _DuplicateKey as exc:
+        try:
+            where = _duplicate_where(text)
+        except (ValueError, RecursionError):
+            where = ""
+        return BadInput(source, where, f"an object has the key {clip(exc.key)!r} twice")
     return check_shape(source, value)
 
 

@@ -9,6 +9,7 @@ processes take turns instead of failing. Everything outside this package sees on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -27,6 +28,18 @@ from curator.domain import StoreError
 
 #: How long an operation waits for another process's lock before giving up.
 DEFAULT_LOCK_TIMEOUT_S = 30.0
+
+#: Every connection's configuration. DuckDB would otherwise download and load extensions from the
+#: internet when a file or a query asks for one (a SQLite file passed as --db, for instance); the
+#: store needs none, and curator must never reach the network behind the user's back.
+CONNECT_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
+
+#: Bytes 8-11 of every DuckDB database file (after an 8-byte checksum).
+_DUCKDB_MAGIC = b"DUCK"
+_MAGIC_OFFSET = 8
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -61,6 +74,53 @@ def _is_lock_error(exc: BaseException) -> bool:
     )
 
 
+def check_store_file(path: Path) -> None:
+    """Refuse a file that is not a DuckDB database before DuckDB touches it.
+
+    DuckDB given a SQLite file tries to install the sqlite extension, and given JSON or garbage it
+    answers with a multi-line internal error; one line naming the file is what a user needs.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the store: {exc.strerror or exc}") from exc
+    if head[_MAGIC_OFFSET : _MAGIC_OFFSET + len(_DUCKDB_MAGIC)] == _DUCKDB_MAGIC:
+        return
+    if not head:
+        what = "the file is empty"
+    elif head.startswith(b"SQLite format 3\x00"):
+        what = "it is a SQLite database"
+    elif head.lstrip()[:1] in (b"{", b"["):
+        what = "it looks like JSON (pass data files to `curator import`)"
+    else:
+        what = "it has no DuckDB header"
+    raise StoreError(f"{path}: not a curator store: {what}")
+
+
+def remove_stale_spill(path: Path) -> None:
+    """Delete spill files that killed processes left in DuckDB's temp folder (`<store>.tmp`).
+
+    Called only while holding a read-write connection: DuckDB then has the file locked
+    exclusively, so no other process can be using the folder, and files named after another
+    process id are leftovers. This process's own files (`duckdb_temp_<pid>_...`) are kept.
+    """
+    folder = path.with_name(path.name + ".tmp")
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    mine = f"duckdb_temp_{os.getpid()}_"
+    for entry in entries:
+        if entry.name.startswith("duckdb_temp_") and not entry.name.startswith(mine):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only when empty
+
+
 def remove_store_files(path: Path) -> None:
     """Delete a store file and its WAL (used to undo creating a store for a failed operation)."""
     for candidate in (path, path.with_name(path.name + ".wal")):
@@ -76,9 +136,13 @@ class Store:
         *,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S,
         migrations: tuple[Migration, ...] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        #: Every connection of a read-only store is read-only (DuckDB refuses to mix the two
+        #: modes on one file within a process), so reading commands work on read-only media.
+        self.read_only = read_only
         self.migrations = bundled_migrations() if migrations is None else migrations
         self._session: _Lease | None = None
 
@@ -89,12 +153,22 @@ class Store:
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, create: bool = False, **kwargs: Any) -> Store:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = False,
+        read_only: bool = False,
+        **kwargs: Any,
+    ) -> Store:
         """Open an existing store (or create one when `create`), migrating an older schema.
 
-        A store written by a newer curator is refused rather than guessed at.
+        A store written by a newer curator is refused rather than guessed at, and a file that is
+        not a DuckDB database is refused before DuckDB opens it. With `read_only` every
+        connection is read-only; an older schema is still migrated first when the file is
+        writable (and refused with a clear message when it is not).
         """
-        store = cls(path, **kwargs)
+        store = cls(path, read_only=read_only, **kwargs)
         existed = store.path.exists()
         if not existed and not create:
             raise StoreError(
@@ -103,6 +177,11 @@ class Store:
             )
         if existed and store.path.is_dir():
             raise StoreError(f"{store.path}: is a directory, not a store file")
+        if existed:
+            check_store_file(store.path)
+        if read_only and existed:
+            store._check_readable_version()
+            return store
         try:
             store.migrate()
         except BaseException:
@@ -110,6 +189,23 @@ class Store:
                 remove_store_files(store.path)
             raise
         return store
+
+    def _check_readable_version(self) -> None:
+        version = self.schema_version()
+        if version > self.latest_version:
+            raise StoreError(
+                f"{self.path}: store has schema version {version}, newer than this curator "
+                f"understands ({self.latest_version}); upgrade curator to open it"
+            )
+        if version < self.latest_version:
+            writer = Store(self.path, lock_timeout=self.lock_timeout, migrations=self.migrations)
+            try:
+                writer.migrate()
+            except StoreError as exc:
+                raise StoreError(
+                    f"{self.path}: store has schema version {version} and must be upgraded to "
+                    f"{self.latest_version}, which needs write access: {exc}"
+                ) from exc
 
     def schema_version(self) -> int:
         with self.connection() as con:
@@ -169,7 +265,7 @@ class Store:
             finally:
                 self._session.release(cursor)
             return
-        con = self._connect(read_only=read_only)
+        con = self._connect(read_only=read_only or self.read_only)
         try:
             yield con
         finally:
@@ -194,10 +290,11 @@ class Store:
         delay = 0.002
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                con = duckdb.connect(str(self.path), read_only=read_only, config=CONNECT_CONFIG)
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
-                    raise StoreError(f"{self.path}: cannot open store: {_first_line(exc)}") from exc
+                    kind = "store is corrupt" if "Corrupt" in str(exc) else "cannot open store"
+                    raise StoreError(f"{self.path}: {kind}: {_first_line(exc)}") from exc
                 if time.monotonic() >= deadline:
                     raise StoreError(
                         f"{self.path}: store stayed locked by another process for "
@@ -205,6 +302,10 @@ class Store:
                     ) from exc
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 1.5, 0.05)
+                continue
+            if not read_only:
+                remove_stale_spill(self.path)
+            return con
 
 
 class _Lease:
@@ -224,7 +325,7 @@ class _Lease:
     def acquire(self) -> duckdb.DuckDBPyConnection:
         with self.lock:
             if self.con is None:
-                self.con = self.store._connect(read_only=False)
+                self.con = self.store._connect(read_only=self.store.read_only)
             self.users += 1
             return self.con.cursor()
 

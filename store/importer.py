@@ -12,24 +12,29 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
 
 from curator.domain import ANSWER_TYPES, BadInput, FieldChange, ImportSummary
+from curator.faults import fault_point
 from curator.store.db import ProgressCallback, Store
 from curator.tatqa import (
     ANSWER_RULES,
+    MAX_QUOTED,
     PARAGRAPH_FIELDS,
     QUESTION_FIELDS,
     FieldSpec,
+    clip,
     context_where,
     diagnose,
     question_where,
 )
+from curator.tempfiles import private_name, remove_stale
 
 FileProgressCallback = Callable[[Path, str, float], None]
 
@@ -76,10 +81,19 @@ def _matches(v: str, pattern: str) -> str:
     return f"regexp_full_match(CAST({v} AS VARCHAR), {_sql_str(pattern)})"
 
 
+def _clipped(text: str) -> str:
+    """SQL: `text` cut to MAX_QUOTED characters, so a huge bad value is not echoed whole."""
+    return (
+        f"CASE WHEN length({text}) > {MAX_QUOTED} THEN left({text}, {MAX_QUOTED}) || '… (' || "
+        f"CAST(length({text}) AS VARCHAR) || ' characters)' ELSE {text} END"
+    )
+
+
 def _field_checks(spec: FieldSpec, v: str, answer_type: str | None = None) -> list[tuple[str, str]]:
     """(condition that means "bad", SQL expression for the message) pairs, in the order to test."""
     name = spec.name
     text = f"CAST({v} AS VARCHAR)"
+    quoted_value = _clipped(text)
     checks = [(f"({v} IS NULL OR {text} = 'null')", _sql_str(f"missing field {name!r}"))]
     found = (
         _sql_str(f"field {name!r} must be {spec.describe()}, found ")
@@ -90,12 +104,15 @@ def _field_checks(spec: FieldSpec, v: str, answer_type: str | None = None) -> li
         allowed = ", ".join(_sql_str(json.dumps(a)) for a in spec.allowed)
         message = (
             _sql_str(f"field {name!r} is ")
-            + f" || {text} || "
+            + f" || {quoted_value} || "
             + _sql_str(f"; expected {spec.describe()}")
         )
         checks.append((f"{text} NOT IN ({allowed})", message))
     elif spec.kind == "string":
         checks.append((f"NOT starts_with({text}, '\"')", found))
+        if spec.nonblank:
+            blank = f"regexp_full_match(json_extract_string({v}, '$'), '\\s*')"
+            checks.append((blank, _sql_str(f"field {name!r} is empty; every {name} needs a value")))
     elif spec.kind == "integer":
         checks.append((f"NOT {_matches(v, _INTEGER)}", found))
     elif spec.kind == "boolean":
@@ -123,7 +140,7 @@ def _field_checks(spec: FieldSpec, v: str, answer_type: str | None = None) -> li
             (
                 f"NOT ({rule})",
                 f"'field ''answer'' of a ' || {answer_type} || ' question must be ' || {words}"
-                f" || ', found ' || {text}",
+                f" || ', found ' || {quoted_value}",
             )
         )
     return checks
@@ -146,7 +163,7 @@ def _context_problem_sql() -> str:
     t = '"table"'
     table_rows = f'{t}."table"'
     checks = [(f"{t} IS NULL", "'missing field ''table'''")]
-    checks += _field_checks(FieldSpec("uid", "string"), f"{t}.uid")
+    checks += _field_checks(FieldSpec("uid", "string", nonblank=True), f"{t}.uid")
     checks = [(c, "'table: ' || " + m if i else m) for i, (c, m) in enumerate(checks)]
     row = f"\\[(?:{_STRING}(?:,{_STRING})*)?\\]"
     rows_ok = _matches(table_rows, f"\\[(?:{row}(?:,{row})*)?\\]")
@@ -248,9 +265,13 @@ def _sha256_file(path: Path, out: list[str]) -> None:
 _RECORD_AND_VALUE = re.compile(r"record/value (\d+)")
 
 
-def _bad_from_duckdb(path: Path, exc: Exception) -> BadInput:
-    """Explain a file DuckDB refused: the careful Python reader first, else DuckDB's words."""
-    diagnosed = diagnose(path)
+def _bad_from_duckdb(path: Path, exc: Exception, source: str) -> BadInput:
+    """Explain a file DuckDB refused: the careful Python reader first, else DuckDB's words.
+
+    The Python reader names positions exactly (it counts contexts itself); DuckDB's own record
+    numbers are used only when it found nothing, and then its message is cut to one short line.
+    """
+    diagnosed = diagnose(path, source)
     if diagnosed is not None:
         return diagnosed
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -258,7 +279,7 @@ def _bad_from_duckdb(path: Path, exc: Exception) -> BadInput:
     match = _RECORD_AND_VALUE.search(text)
     where = f"context #{match.group(1)}" if match else ""
     text = re.sub(r'JSON transform error in file "[^"]*", in record/value \d+: ', "", text)
-    return BadInput(str(path), where, text)
+    return BadInput(source, where, clip(text, 300))
 
 
 def import_files(
@@ -267,21 +288,81 @@ def import_files(
     *,
     progress: FileProgressCallback | None = None,
 ) -> list[ImportSummary]:
-    """Import (file, split) pairs in one transaction: every file, or (on bad input) none at all."""
-    for path, _split in files:
-        _precheck(path)
+    """Import (file, split) pairs in one transaction: every file, or (on bad input) none at all.
+
+    A pipe or other non-regular file (`/dev/stdin`, `-`) is first copied to a private file
+    beside the store, because the file is read more than once; errors still name the original.
+    """
+    with ExitStack() as stack:
+        readable = []
+        for path, split in files:
+            _precheck(path)
+            readable.append((path, stack.enter_context(_regular_file(path, store.path)), split))
+        return _import_all(store, readable, progress)
+
+
+def _import_all(
+    store: Store,
+    files: list[tuple[Path, Path, str]],
+    progress: FileProgressCallback | None,
+) -> list[ImportSummary]:
     summaries = []
+    fault_point("import")
     with store.transaction() as con:
         con.execute("SET enable_progress_bar = true")
         con.execute("SET enable_progress_bar_print = false")
-        # Bounded memory for any file size: DuckDB spills staging data to disk past this.
+        # Bounded memory for any file size: DuckDB spills staging data to disk past this (into
+        # `<store>.tmp`, which the next writer cleans if this process is killed).
         con.execute(f"SET memory_limit = '{IMPORT_MEMORY_LIMIT}'")
-        for path, split in files:
+        if len(files) > 1:
+            con.execute(
+                "CREATE TEMP TABLE import_seen (uid VARCHAR, content_hash VARCHAR, "
+                "split VARCHAR, source VARCHAR, ci BIGINT, qi BIGINT)"
+            )
+            con.execute(
+                "CREATE TEMP TABLE import_seen_ctx (uid VARCHAR, table_rows VARCHAR[][], "
+                'paragraphs STRUCT(uid VARCHAR, "order" BIGINT, text VARCHAR)[], '
+                "source VARCHAR, ci BIGINT)"
+            )
+        for original, path, split in files:
             callback = None
             if progress is not None:
-                callback = _bind(progress, path)
-            summaries.append(_import_one(con, path, split, callback))
+                callback = _bind(progress, original)
+            summaries.append(
+                _import_one(con, path, split, callback, str(original), track=len(files) > 1)
+            )
+            fault_point("import")
+        if len(files) > 1:
+            con.execute("DROP TABLE import_seen")
+            con.execute("DROP TABLE import_seen_ctx")
+    fault_point("import")
     return summaries
+
+
+STDIN_PREFIX = ".curator-import-"
+
+
+@contextmanager
+def _regular_file(path: Path, store_path: Path) -> Iterator[Path]:
+    """`path` itself when it is a regular file, else a private copy of its bytes."""
+    if str(path) != "-" and path.is_file():
+        yield path
+        return
+    folder = store_path.resolve().parent
+    remove_stale(folder, STDIN_PREFIX)
+    copy = folder / private_name(STDIN_PREFIX, ".json")
+    try:
+        try:
+            stdin = str(path) == "-"
+            with open(0 if stdin else path, "rb", closefd=not stdin) as src, copy.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except OSError as exc:
+            raise BadInput(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
+        if copy.stat().st_size == 0:
+            raise BadInput(str(path), "", "no data (the input is empty)")
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def import_file(
@@ -298,18 +379,25 @@ def _bind(progress: FileProgressCallback, path: Path) -> ProgressCallback:
 
 def _precheck(path: Path) -> None:
     source = str(path)
+    if source == "-":
+        return
     if not path.exists():
         raise BadInput(source, "", "no such file")
     if path.is_dir():
         raise BadInput(source, "", "is a directory, not a file")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:
         raise BadInput(source, "", "file is empty")
 
 
 def _import_one(
-    con: duckdb.DuckDBPyConnection, path: Path, split: str, progress: ProgressCallback | None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    split: str,
+    progress: ProgressCallback | None,
+    source: str,
+    *,
+    track: bool = False,
 ) -> ImportSummary:
-    source = str(path)
     digest: list[str] = []
     hasher = threading.Thread(target=_sha256_file, args=(path, digest), daemon=True)
     hasher.start()
@@ -326,22 +414,26 @@ def _import_one(
             except (duckdb.Error, UnicodeDecodeError) as exc:
                 # DuckDB quotes the offending bytes in its message; with invalid UTF-8 that
                 # message itself fails to decode, hence UnicodeDecodeError here.
-                raise _bad_from_duckdb(path, exc) from None
+                raise _bad_from_duckdb(path, exc, source) from None
+            fault_point("import")
         with prog.step("checking", 0.45, 0.25):
-            _check_contexts(con, source)
+            _check_contexts(con, source, path)
             _stage_questions(con, split)
             _check_questions(con, source)
             duplicates = _check_duplicates(con, source)
+            if track:
+                _check_across_files(con, source)
+            fault_point("import")
         with prog.step("writing", 0.7, 0.3):
             hasher.join()
             return _write(con, source, path, split, digest[0] if digest else "", duplicates)
 
 
-def _check_contexts(con: duckdb.DuckDBPyConnection, source: str) -> None:
+def _check_contexts(con: duckdb.DuckDBPyConnection, source: str, path: Path) -> None:
     count = con.execute("SELECT count(*) FROM raw").fetchone()
     if not count or count[0] == 0:
         # DuckDB reads whitespace and `[]` alike as no rows; the careful reader tells them apart.
-        raise diagnose(Path(source)) or BadInput(source, "top level", "no contexts")
+        raise diagnose(path, source) or BadInput(source, "top level", "no contexts")
     row = con.execute(
         "SELECT ci, json_extract_string(\"table\".uid, '$'), problem FROM ("
         f'SELECT ci, "table", {_CONTEXT_PROBLEM} AS problem FROM raw) '
@@ -380,6 +472,45 @@ def _check_contexts(con: duckdb.DuckDBPyConnection, source: str) -> None:
             f"table uid {dup[0]!r}",
             f"appears in contexts #{a} and #{b} with different content",
         )
+
+
+def _check_across_files(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """Refuse a uid (or table uid) that an earlier file of this import gave other content.
+
+    Within one file the same conflict is refused; across the files of one import it must be
+    too, or the later file would silently replace the earlier one's record.
+    """
+    row = con.execute(
+        "SELECT f.uid, f.ci, f.qi, s.source, s.ci, s.qi FROM fresh f JOIN import_seen s "
+        "USING (uid) WHERE s.content_hash <> f.content_hash OR s.split <> f.split "
+        "ORDER BY f.ci, f.qi LIMIT 1"
+    ).fetchone()
+    if row:
+        raise BadInput(
+            source,
+            f"context #{row[1]} question #{row[2]} (uid {clip(row[0])!r})",
+            f"{row[3]} (context #{row[4]} question #{row[5]}) has the same uid with different "
+            "content or split; one import must agree on every uid",
+        )
+    row = con.execute(
+        "SELECT f.uid, f.ci, s.source, s.ci FROM staged_ctx f JOIN import_seen_ctx s "
+        "USING (uid) WHERE s.table_rows <> f.table_rows OR s.paragraphs <> f.paragraphs "
+        "ORDER BY f.ci LIMIT 1"
+    ).fetchone()
+    if row:
+        raise BadInput(
+            source,
+            context_where(row[1], row[0]),
+            f"{row[2]} (context #{row[3]}) has the same table uid with different content; "
+            "one import must agree on every uid",
+        )
+    con.execute(
+        "INSERT INTO import_seen SELECT uid, content_hash, split, ?, ci, qi FROM fresh", [source]
+    )
+    con.execute(
+        "INSERT INTO import_seen_ctx SELECT uid, table_rows, paragraphs, ?, ci FROM staged_ctx",
+        [source],
+    )
 
 
 def _uid_or_none(value: object) -> str | None:

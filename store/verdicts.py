@@ -290,6 +290,15 @@ def run_summary(store: Store, run_id: str) -> dict[str, Any]:
     }
 
 
+def first_error(store: Store, run_id: str) -> str:
+    """The message of one failed call of a pass ('' when none failed), for the CLI's error."""
+    with store.connection() as con:
+        row = con.execute(
+            "SELECT error FROM verdicts WHERE run_id = ? AND verdict = 'error' LIMIT 1", [run_id]
+        ).fetchone()
+    return str(row[0]) if row and row[0] else ""
+
+
 # -- batches --------------------------------------------------------------------------------
 
 

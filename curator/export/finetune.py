@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
-from curator.domain import BadInput, CuratorError
+from curator.domain import BadInput, CuratorError, EnvironmentFailure
 from curator.export.manifest import DEFAULT_BASE_MODELS, api_hyperparameters
 from curator.export.run import MANIFEST_FILE, TRAIN_FILE, UIDS_FILES, VALIDATION_FILE
 
@@ -86,15 +86,61 @@ def upload_export(export_dir: Path, s3_uri: str, *, region: str | None = None) -
     import boto3
 
     bucket, prefix = split_s3(s3_uri)
-    s3 = boto3.client("s3", region_name=region)
+    # A fresh session, not boto3's process-wide default: credentials are looked up now.
+    s3 = boto3.Session(region_name=region).client("s3")
     uris = {}
-    for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE, *UIDS_FILES.values()):
+    # The manifest goes last: a reader that finds it finds the files it describes.
+    for name in (TRAIN_FILE, VALIDATION_FILE, *UIDS_FILES.values(), MANIFEST_FILE):
         path = export_dir / name
         if path.exists():
             key = f"{prefix}/{name}" if prefix else name
-            s3.upload_file(str(path), bucket, key)
+            try:
+                s3.upload_file(str(path), bucket, key)
+            except Exception as exc:  # botocore's errors share no base class with boto3's
+                raise aws_failure(exc, f"s3://{bucket}/{key}", "upload") from exc
             uris[name] = f"s3://{bucket}/{key}"
     return uris
+
+
+def aws_failure(exc: Exception, where: str, action: str) -> CuratorError:
+    """One line for a failed AWS call: missing credentials, no network, no bucket, denied.
+
+    Anything else that is not an AWS error is re-raised unchanged (a bug must not be disguised).
+    """
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        reason = "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/...)"
+    elif isinstance(exc, NoRegionError):
+        reason = "no AWS region configured (pass --region or set AWS_REGION)"
+    elif isinstance(exc, EndpointConnectionError):
+        reason = f"cannot reach the service ({exc})"
+    elif isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        message = str(error.get("Message", "")) or code
+        if code in ("NoSuchBucket", "404"):
+            reason = "the bucket does not exist"
+        elif code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            reason = f"access denied ({message})"
+        else:
+            reason = f"{code}: {message}"
+    elif isinstance(exc, S3UploadFailedError):
+        text = str(exc)
+        reason = "the bucket does not exist" if "NoSuchBucket" in text else text
+    elif isinstance(exc, BotoCoreError):
+        reason = str(exc)
+    else:
+        raise exc
+    return EnvironmentFailure(f"{where}: {action} failed: {reason}")
 
 
 def start_job(
@@ -135,7 +181,10 @@ def start_job(
     }
     if VALIDATION_FILE in uris:
         request["validationDataConfig"] = {"validators": [{"s3Uri": uris[VALIDATION_FILE]}]}
-    response = bedrock.create_model_customization_job(**request)
+    try:
+        response = bedrock.create_model_customization_job(**request)
+    except Exception as exc:
+        raise aws_failure(exc, f"Bedrock fine-tuning job {name!r}", "create") from exc
     return {"jobArn": response["jobArn"], "request": request, "uploaded": uris}
 
 
@@ -143,7 +192,10 @@ def job_status(name: str, *, region: str | None = None) -> dict[str, Any]:
     import boto3
 
     bedrock = boto3.client("bedrock", region_name=region)
-    job = bedrock.get_model_customization_job(jobIdentifier=name)
+    try:
+        job = bedrock.get_model_customization_job(jobIdentifier=name)
+    except Exception as exc:
+        raise aws_failure(exc, f"Bedrock fine-tuning job {name!r}", "status") from exc
     return {
         "jobName": job.get("jobName"),
         "jobArn": job.get("jobArn"),

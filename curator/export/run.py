@@ -1,16 +1,16 @@
 """`curator export` and `curator validate`: curated records to checked JSONL files and a manifest.
 
-Files are written to a temporary folder beside the destination and moved into place only after
-every line passed the target's checks, so a failed export never leaves half a data set behind.
+Files are written to a staging folder on the destination's filesystem and swapped in as one
+step only after every line passed the target's checks (see `curator.export.atomic`), so a failed
+or killed export never leaves half a data set behind: the destination holds the old complete
+export or the new one. `validate` checks files against the manifest beside them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import statistics
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from curator import __version__
-from curator.domain import CuratorError, RecordFilter
+from curator.domain import CuratorError, EnvironmentFailure, RecordFilter
+from curator.environment import describe_os_error
+from curator.export.atomic import check_destination, commit, new_staging
 from curator.export.audit import audit_summary, selection_key, start_audit
 from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
 from curator.export.splits import split_by_context, stratified_sample
 from curator.export.targets import TARGETS, Target, dumps, estimate_tokens
+from curator.faults import fault_point
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
 from curator.store.db import Store
 from curator.store.exports import CuratedRecord, curated_records, judge_versions
@@ -33,6 +36,8 @@ MANIFEST_FILE = "manifest.json"
 #: Beside each JSONL, the record uid of each of its lines, in order (Bedrock refuses extra keys
 #: inside the JSONL, so the uids live next to it).
 UIDS_FILES = {TRAIN_FILE: "train.uids.txt", VALIDATION_FILE: "validation.uids.txt"}
+#: The files of an export, the manifest last (the order they are put in place).
+_NAMES = (TRAIN_FILE, VALIDATION_FILE, *UIDS_FILES.values(), MANIFEST_FILE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,7 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
     if options.table_format not in TABLE_FORMATS:
         raise CuratorError(f"unknown table format {options.table_format!r}")
     target = TARGETS[options.target]
+    check_destination(out_dir)
     records = list(
         curated_records(store, options.filt, include_judged_correct=options.include_judged_correct)
     )
@@ -104,8 +110,7 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
     if options.audit:
         start_audit(store, [*train, *validation], options.audit, options.seed, _selection(options))
 
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".curator-export-", dir=out_dir.parent))
+    staging = new_staging(out_dir, _NAMES)
     try:
         stats: dict[str, Any] = {}
         answers: dict[str, list[int]] = {}
@@ -116,6 +121,7 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
             (staging / UIDS_FILES[name]).write_text(
                 "".join(f"{r.uid}\n" for r in part), "utf-8", newline="\n"
             )
+            fault_point("export")
         # Every line was checked as it was built (see _line); the files' limits are checked here.
         for name in stats:
             problems = validate_file(staging / name, options.target, lines=False)
@@ -128,14 +134,21 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8"
         )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name in (TRAIN_FILE, VALIDATION_FILE, MANIFEST_FILE, *UIDS_FILES.values()):
-            (out_dir / name).unlink(missing_ok=True)
-            if (staging / name).exists():
-                (staging / name).replace(out_dir / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        fault_point("export")
+    except OSError as exc:
+        _remove(staging)
+        raise EnvironmentFailure(f"cannot export to {out_dir}: {describe_os_error(exc)}") from exc
+    except BaseException:
+        _remove(staging)
+        raise
+    commit(staging, out_dir, _NAMES)
     return manifest
+
+
+def _remove(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_counts(target: Target, n_train: int, n_validation: int) -> None:
@@ -344,3 +357,67 @@ def validate_files(paths: list[Path], target_name: str, kind: str | None = None)
             f"{limits.max_total:,}"
         )
     return problems
+
+
+def export_files(paths: Iterable[Path]) -> list[Path]:
+    """The files to validate: a folder stands for the export files it holds."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = [path / n for n in (TRAIN_FILE, VALIDATION_FILE) if (path / n).exists()]
+            out += found or [path / TRAIN_FILE]
+        else:
+            out.append(path)
+    return out
+
+
+def manifest_problems(paths: Iterable[Path]) -> list[str]:
+    """Problems with files against the `manifest.json` beside them (none when there is none).
+
+    A file the manifest lists must have the listed size, sha256 and line count, and every file
+    it lists must exist: a folder caught between two exports, or a file edited after the export,
+    is reported instead of passing as valid.
+    """
+    problems: list[str] = []
+    by_folder: dict[Path, list[Path]] = {}
+    for path in paths:
+        by_folder.setdefault(path.parent, []).append(path)
+    for folder, files in by_folder.items():
+        manifest_path = folder / MANIFEST_FILE
+        if not manifest_path.is_file():
+            continue
+        try:
+            listed = json.loads(manifest_path.read_text("utf-8"))["files"]
+            if not isinstance(listed, dict):
+                raise TypeError("files is not an object")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"{manifest_path}: cannot read the manifest: {exc}")
+            continue
+        for name in listed:
+            if not (folder / name).exists():
+                problems.append(f"{folder / name}: listed in {manifest_path} but missing")
+        for path in files:
+            entry = listed.get(path.name)
+            if not isinstance(entry, dict) or not path.is_file():
+                continue
+            problems += _compare(path, entry, manifest_path)
+    return problems
+
+
+def _compare(path: Path, entry: dict[str, Any], manifest_path: Path) -> list[str]:
+    size = path.stat().st_size
+    if entry.get("bytes") is not None and entry["bytes"] != size:
+        return [
+            f"{path}: {size:,} bytes, {manifest_path} says {entry['bytes']:,}: the file is not "
+            "the one this export wrote (interrupted or edited); export again"
+        ]
+    if entry.get("sha256") and entry["sha256"] != _sha256(path):
+        return [
+            f"{path}: sha256 differs from {manifest_path}: the file is not the one this export "
+            "wrote (interrupted or edited); export again"
+        ]
+    with path.open("rb") as fh:
+        lines = sum(1 for _ in fh)
+    if entry.get("records") is not None and entry["records"] != lines:
+        return [f"{path}: {lines:,} lines, {manifest_path} says {entry['records']:,} records"]
+    return []

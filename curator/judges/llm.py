@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from curator.domain import CuratorError
+from curator.domain import CuratorError, EnvironmentFailure
 from curator.prompts import JudgePrompt
 
 T = TypeVar("T")
@@ -240,13 +240,26 @@ class BedrockBackend:
     ) -> None:
         import boto3
         from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
 
         self.model = model
         self.cache_min_tokens = cache_min_tokens
         self.thinking = thinking
-        self.client = boto3.client(
+        session = boto3.Session(region_name=region)
+        # Fail fast: without credentials every call would fail the same way, record after record.
+        try:
+            credentials = session.get_credentials()
+        except BotoCoreError as exc:
+            raise EnvironmentFailure(f"Bedrock: cannot load AWS credentials: {exc}") from exc
+        if credentials is None:
+            raise EnvironmentFailure(
+                "Bedrock: no AWS credentials found (the standard AWS chain: AWS_PROFILE, "
+                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, an instance role)"
+            )
+        if not session.region_name:
+            raise EnvironmentFailure("Bedrock: no AWS region (pass --region or set AWS_REGION)")
+        self.client = session.client(
             "bedrock-runtime",
-            region_name=region,
             endpoint_url=endpoint_url,
             config=Config(
                 retries={"max_attempts": 1, "mode": "standard"},

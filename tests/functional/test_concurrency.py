@@ -36,7 +36,7 @@ def env_for(fake: FakeAnthropic) -> dict[str, str]:
         **os.environ,
         "ANTHROPIC_API_KEY": "test",
         "ANTHROPIC_BASE_URL": fake.url,
-        "CURATOR_CONFIG": "/nonexistent/curator.toml",
+        "CURATOR_CONFIG": os.devnull,
         "PYTHONPATH": str(ROOT),
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -85,7 +86,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.chdir(folder)
     monkeypatch.delenv("CURATOR_DB", raising=False)
-    monkeypatch.setenv("CURATOR_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
     return folder
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -237,7 +238,7 @@ def test_export_to_s3_and_finetune_against_moto(
             {
                 "AWS_ENDPOINT_URL_S3": url,
                 "AWS_ENDPOINT_URL_BEDROCK": url,
-                "CURATOR_CONFIG": "/nonexistent/curator.toml",
+                "CURATOR_CONFIG": os.devnull,
             },
         )
         import boto3

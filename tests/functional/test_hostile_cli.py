@@ -29,7 +29,7 @@ OTHER_SPLIT = names()["splits"][1]  # with OSC 0
 
 def env() -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CURATOR_"))}
-    out["CURATOR_CONFIG"] = "/nonexistent/curator.toml"
+    out["CURATOR_CONFIG"] = os.devnull
     out["COLUMNS"] = "200"
     return out
 

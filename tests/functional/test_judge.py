@@ -42,7 +42,7 @@ def anthropic_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
     fake.start()
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
-    monkeypatch.setenv("CURATOR_CONFIG", "/nonexistent/curator.toml")
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
     yield fake
     fake.stop()
 
@@ -63,7 +63,7 @@ def test_rules_judge_is_the_default_without_a_key(
     run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.setenv("CURATOR_CONFIG", "/nonexistent/curator.toml")
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
     result = run_cli("--db", sample_store, "judge", "--json")
     assert result.code == 0, result.err
     summary = json.loads(result.out)
@@ -262,7 +262,7 @@ def test_kill_9_and_resume_requests_nothing_twice(
         **os.environ,
         "ANTHROPIC_API_KEY": "test-key",
         "ANTHROPIC_BASE_URL": anthropic_fake.url,
-        "CURATOR_CONFIG": "/nonexistent/curator.toml",
+        "CURATOR_CONFIG": os.devnull,
     }
     cmd = [
         str(Path(sys.executable).with_name("curator")),
@@ -331,7 +331,7 @@ def test_anthropic_batch_submits_then_collects_without_resubmitting(
 def test_bedrock_converse_with_throttling(
     run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    apply_env(monkeypatch, {"CURATOR_CONFIG": "/nonexistent/curator.toml"})
+    apply_env(monkeypatch, {"CURATOR_CONFIG": os.devnull})
     fake = FakeBedrockRuntime(Behaviour(failures=deque([Failure(429, retry_after="0")])))
     with fake:
         result = run_cli(
@@ -377,7 +377,7 @@ def test_bedrock_batch_inference_via_s3(
             apply_env(
                 monkeypatch,
                 {
-                    "CURATOR_CONFIG": "/nonexistent/curator.toml",
+                    "CURATOR_CONFIG": os.devnull,
                     "AWS_ENDPOINT_URL_S3": s3_url,
                     "AWS_ENDPOINT_URL_BEDROCK": fake.url,
                     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,

@@ -153,7 +153,7 @@ def test_installed_wheel_runs_demo_judge_export_and_review(wheel: Path, tmp_path
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env.pop("CURATOR_DB", None)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    env["CURATOR_CONFIG"] = str(tmp_path / "no-config.toml")
+    env["CURATOR_CONFIG"] = os.devnull
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     pip = [bin_dir / "python", "-m", "pip", "--quiet", "--disable-pip-version-check"]
     lock = ROOT / "requirements-runtime-lock.txt"

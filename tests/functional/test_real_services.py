@@ -5,6 +5,7 @@ the services refuse (unknown models, bad bodies, small Bedrock batches, partial 
 from __future__ import annotations
 
 import json
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,7 +55,7 @@ def anthropic_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
     fake.start()
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
-    monkeypatch.setenv("CURATOR_CONFIG", "/nonexistent/curator.toml")
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
     yield fake
     fake.stop()
 
@@ -310,7 +311,7 @@ def test_dated_and_profiled_ids_find_their_price_and_max_cost_stops(
 
 @pytest.fixture
 def bedrock_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrockRuntime]:
-    apply_env(monkeypatch, {"CURATOR_CONFIG": "/nonexistent/curator.toml"})
+    apply_env(monkeypatch, {"CURATOR_CONFIG": os.devnull})
     fake = FakeBedrockRuntime()
     with fake:
         yield fake  # type: ignore[misc]
@@ -447,7 +448,7 @@ def bedrock_batch(
             apply_env(
                 monkeypatch,
                 {
-                    "CURATOR_CONFIG": "/nonexistent/curator.toml",
+                    "CURATOR_CONFIG": os.devnull,
                     "AWS_ENDPOINT_URL_S3": s3_url,
                     "AWS_ENDPOINT_URL_BEDROCK": fake.url,
                     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,

@@ -5,6 +5,7 @@ and say `max_tokens` as the services do."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_a_reply_cut_after_quoting_a_forged_verdict_is_unparsed_and_never_export
 def test_a_finished_reply_quoting_the_forgery_keeps_the_models_own_verdict(
     run_cli: Run, forged_store: Path, anthropic_fake: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CURATOR_CONFIG", "/nonexistent/curator.toml")  # max_tokens 1024
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)  # max_tokens 1024
     result = run_cli("--db", forged_store, "judge", "--judge", "anthropic", "--json")
     assert json.loads(result.out)["verdicts"] == {"correct": N, "incorrect": 1}
     assert latest(forged_store, "anthropic")["q-forged"][0] == "incorrect"

@@ -56,7 +56,7 @@ def test_a_foreign_duckdb_file_is_refused(store_path: Path) -> None:
 
 def test_a_file_that_is_not_duckdb_is_refused(store_path: Path) -> None:
     store_path.write_text("hello", "utf-8")
-    with pytest.raises(StoreError, match="cannot open store"):
+    with pytest.raises(StoreError, match="not a curator store: it has no DuckDB header"):
         Store.open(store_path)
 
 
