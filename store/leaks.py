@@ -1,0 +1,430 @@
+"""Near-duplicate contexts and repeated questions, found with an inverted index on figures.
+
+Two copies of one financial table rarely share their text (another header layout, an extra
+column, `$(9.8)` against `(9.8)`), but they share their figures. So a context's fingerprint is
+the set of its *distinctive* figures, normalised: thousands separators, currency signs, percent
+signs and the decimal point dropped, leading and trailing zeros stripped (so a rescaled copy,
+1,234.5 thousand against 1.2345 million, still matches), parentheses and minus signs kept as a
+sign. Years and short numbers (fewer than three significant digits: counts, notes, 100%) are not
+distinctive and are left out, and so is any figure that more than `MAX_POSTINGS` contexts share.
+A table with fewer than three distinctive figures is fingerprinted by its paragraphs' figures too.
+
+Candidate pairs come from joining the figure postings on the figure (an inverted index), so the
+work grows with the number of contexts that share a rare figure, never with all pairs. Each
+candidate is then scored (see `SCORE_SQL`): how much of the smaller figure set the other holds,
+with the text cells (row and column labels) and the paragraphs' figures as second signals, so the
+same company's table a year later (half its figures shared) stays below the default threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from curator.store.db import Store
+
+#: A figure shared by more contexts than this is boilerplate, not evidence of a copy.
+MAX_POSTINGS = 50
+#: Fewest shared distinctive figures a candidate pair needs.
+MIN_SHARED = 3
+#: Tables with fewer distinctive figures than this are fingerprinted with their paragraphs too.
+MIN_TABLE_FIGURES = 3
+#: Score from which two contexts count as near-duplicates unless `--threshold` says otherwise.
+DEFAULT_THRESHOLD = 0.8
+#: Pairs scoring at least this are kept in the `near_duplicates` cache (read at any threshold
+#: above it by the TUI).
+CACHE_FLOOR = 0.5
+
+# A number as written in a cell: optional parenthesis or minus, currency, digits with thousands
+# separators, decimals, percent, closing parenthesis.
+_NUMBER = r"\(?[-−–]?\s?[$€£¥]?\s?\(?\d[\d,]*(?:\.\d+)?\s?%?\)?%?"
+_DIGITS = r"\d[\d,]*(?:\.\d+)?"
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _tokens_sql(cells: str) -> str:
+    """SELECT uid, part, token FROM the (uid, part, cell) relation `cells`."""
+    return f"""
+        SELECT DISTINCT uid, part,
+               CASE WHEN neg THEN '-' ELSE '' END || sig AS token
+        FROM (
+            SELECT uid, part, num,
+                   (m LIKE '%(%' AND m LIKE '%)%') OR regexp_matches(m, '^\\(?\\s*[-−–]') AS neg,
+                   ltrim(rtrim(replace(replace(num, ',', ''), '.', ''), '0'), '0') AS sig
+            FROM (
+                SELECT uid, part, m, regexp_extract(m, {_sql_str(_DIGITS)}) AS num
+                FROM (
+                    SELECT uid, part,
+                           unnest(regexp_extract_all(cell, {_sql_str(_NUMBER)})) AS m
+                    FROM {cells}
+                )
+            )
+        )
+        WHERE length(sig) >= 3 AND NOT regexp_full_match(num, '(19|20)[0-9][0-9]')
+    """
+
+
+def ensure_fingerprints(con: duckdb.DuckDBPyConnection) -> int:
+    """Fingerprint every context whose current revision has none yet; return how many."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _fp_todo AS SELECT c.uid, c.revision FROM contexts c "
+        "ANTI JOIN context_fingerprints f ON f.uid = c.uid AND f.revision = c.revision"
+    )
+    row = con.execute("SELECT count(*) FROM _fp_todo").fetchone()
+    todo = int(row[0]) if row else 0
+    if todo:
+        for table in ("context_figures", "context_labels", "context_fingerprints"):
+            con.execute(f"DELETE FROM {table} WHERE uid IN (SELECT uid FROM _fp_todo)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fp_cells AS "
+            "SELECT c.uid, 't' AS part, unnest(flatten(c.table_rows)) AS cell "
+            "FROM contexts c SEMI JOIN _fp_todo USING (uid) "
+            "UNION ALL "
+            "SELECT c.uid, 'p' AS part, unnest(list_transform(c.paragraphs, lambda p: p.text)) "
+            "FROM contexts c SEMI JOIN _fp_todo USING (uid)"
+        )
+        con.execute(f"INSERT INTO context_figures {_tokens_sql('_fp_cells')}")
+        con.execute(
+            "INSERT INTO context_labels SELECT DISTINCT uid, label FROM ("
+            "SELECT uid, trim(regexp_replace(lower(cell), '[^a-z]+', ' ', 'g')) AS label "
+            "FROM _fp_cells WHERE part = 't') WHERE length(label) >= 3"
+        )
+        con.execute("INSERT INTO context_fingerprints SELECT uid, revision FROM _fp_todo")
+        con.execute("DROP TABLE _fp_cells")
+    con.execute("DROP TABLE _fp_todo")
+    return todo
+
+
+@dataclass(frozen=True, slots=True)
+class ContextPair:
+    """Two near-duplicate contexts (a < b) and the evidence."""
+
+    a: str
+    b: str
+    split_a: str
+    split_b: str
+    score: float
+    figures: int
+    labels: int
+    paragraph_figures: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionPair:
+    """The same normalised question and answer on one context or two near-duplicate ones."""
+
+    a: str
+    b: str
+    split_a: str
+    split_b: str
+    context_a: str
+    context_b: str
+    score: float
+    question: str
+    answer: str
+
+
+#: Score of a candidate: 0.6 x figure containment + 0.3 x label containment + 0.1 x paragraph
+#: figure containment. Labels weigh enough that a table whose figures another report merely
+#: repeats under other headings (no text cell in common) stays below 0.8. A signal a side lacks (no text cells, under three paragraph figures)
+#: counts as the figure containment, so it neither helps nor hurts.
+SCORE_SQL = """
+    0.6 * fig
+    + 0.3 * CASE WHEN least(la, lb) > 0 THEN lab / least(la, lb) ELSE fig END
+    + 0.1 * CASE WHEN least(pa, pb) >= 3 THEN par / least(pa, pb) ELSE fig END
+"""
+
+
+def _scope_clause(column: str, splits: Sequence[str]) -> str:
+    if not splits:
+        return "true"
+    listed = ", ".join(_sql_str(s) for s in splits)
+    return f"{column} IN (SELECT uid FROM contexts WHERE split IN ({listed}))"
+
+
+def compute_context_pairs(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    threshold: float,
+    splits: Sequence[str] = (),
+    focus: str | None = None,
+) -> list[ContextPair]:
+    """Near-duplicate context pairs scoring at least `threshold`, best first.
+
+    `splits` keeps pairs whose two contexts are both in those splits; `focus` (a temp table with
+    a `uid` column) keeps pairs with at least one context in it. How distinctive a figure is
+    always counts over the whole store.
+    """
+    ensure_fingerprints(con)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _lk_fig AS
+        SELECT uid, token FROM context_figures WHERE part = 't'
+        UNION
+        SELECT uid, token FROM context_figures WHERE part = 'p' AND uid NOT IN (
+            SELECT uid FROM context_figures WHERE part = 't'
+            GROUP BY uid HAVING count(*) >= {MIN_TABLE_FIGURES})
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _lk_dist AS
+        SELECT f.uid, f.token FROM _lk_fig f SEMI JOIN (
+            SELECT token FROM _lk_fig GROUP BY token HAVING count(*) <= {MAX_POSTINGS}
+        ) USING (token)
+        """
+    )
+    scope_a = _scope_clause("a.uid", splits)
+    scope_b = _scope_clause("b.uid", splits)
+    focus_clause = (
+        "true" if focus is None else f"(a.uid IN (SELECT uid FROM {focus}) "
+        f"OR b.uid IN (SELECT uid FROM {focus}))"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _lk_cand AS
+        SELECT a.uid AS a, b.uid AS b, count(*) AS fig_shared
+        FROM _lk_dist a JOIN _lk_dist b ON a.token = b.token AND a.uid < b.uid
+        WHERE {scope_a} AND {scope_b} AND {focus_clause}
+        GROUP BY a.uid, b.uid HAVING count(*) >= {MIN_SHARED}
+        """
+    )
+    rows = con.execute(
+        f"""
+        WITH involved AS (SELECT a AS uid FROM _lk_cand UNION SELECT b FROM _lk_cand),
+        fsize AS (SELECT uid, count(*) AS n FROM _lk_dist SEMI JOIN involved USING (uid)
+                  GROUP BY uid),
+        lsize AS (SELECT uid, count(*) AS n FROM context_labels SEMI JOIN involved USING (uid)
+                  GROUP BY uid),
+        psize AS (SELECT uid, count(*) AS n FROM context_figures SEMI JOIN involved USING (uid)
+                  WHERE part = 'p' GROUP BY uid),
+        lab AS (SELECT c.a, c.b, count(*) AS n FROM _lk_cand c
+                JOIN context_labels x ON x.uid = c.a
+                JOIN context_labels y ON y.uid = c.b AND y.label = x.label GROUP BY c.a, c.b),
+        par AS (SELECT c.a, c.b, count(*) AS n FROM _lk_cand c
+                JOIN context_figures x ON x.uid = c.a AND x.part = 'p'
+                JOIN context_figures y ON y.uid = c.b AND y.part = 'p' AND y.token = x.token
+                GROUP BY c.a, c.b),
+        scored AS (
+            SELECT c.a, c.b, c.fig_shared,
+                   c.fig_shared / least(fa.n, fb.n) AS fig,
+                   coalesce(lab.n, 0) AS lab, coalesce(la.n, 0) AS la, coalesce(lb.n, 0) AS lb,
+                   coalesce(par.n, 0) AS par, coalesce(pa.n, 0) AS pa, coalesce(pb.n, 0) AS pb
+            FROM _lk_cand c
+            JOIN fsize fa ON fa.uid = c.a JOIN fsize fb ON fb.uid = c.b
+            LEFT JOIN lsize la ON la.uid = c.a LEFT JOIN lsize lb ON lb.uid = c.b
+            LEFT JOIN psize pa ON pa.uid = c.a LEFT JOIN psize pb ON pb.uid = c.b
+            LEFT JOIN lab ON lab.a = c.a AND lab.b = c.b
+            LEFT JOIN par ON par.a = c.a AND par.b = c.b
+        )
+        SELECT s.a, s.b, ca.split, cb.split, round({SCORE_SQL}, 4) AS score,
+               s.fig_shared, s.lab, s.par
+        FROM scored s JOIN contexts ca ON ca.uid = s.a JOIN contexts cb ON cb.uid = s.b
+        WHERE {SCORE_SQL} >= ?
+        ORDER BY score DESC, s.a, s.b
+        """,
+        [threshold],
+    ).fetchall()
+    for name in ("_lk_fig", "_lk_dist", "_lk_cand"):
+        con.execute(f"DROP TABLE {name}")
+    return [
+        ContextPair(a, b, sa, sb, float(score), int(f), int(lab), int(par))
+        for a, b, sa, sb, score, f, lab, par in rows
+    ]
+
+
+#: A question or answer reduced to lower-case words and numbers, so punctuation, spacing and
+#: quoting differences do not hide a repeat.
+def _normalised(expr: str) -> str:
+    return f"trim(regexp_replace(lower(CAST({expr} AS VARCHAR)), '[^a-z0-9.\\-]+', ' ', 'g'))"
+
+
+def compute_question_pairs(
+    con: duckdb.DuckDBPyConnection, pairs: Iterable[ContextPair], *, splits: Sequence[str] = ()
+) -> list[QuestionPair]:
+    """Records with the same normalised question and answer on one context or on a pair."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _lq_pairs (a VARCHAR, b VARCHAR, score DOUBLE)")
+    rows = [(p.a, p.b, p.score) for p in pairs]
+    if rows:
+        con.executemany("INSERT INTO _lq_pairs VALUES (?, ?, ?)", rows)
+    scope = "true"
+    if splits:
+        scope = "split IN (" + ", ".join(_sql_str(s) for s in splits) + ")"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _lq AS
+        SELECT uid, context_uid, split, seq, {_normalised("question")} AS q,
+               {_normalised("answer")} AS ans
+        FROM records WHERE {scope} AND (
+            context_uid IN (SELECT a FROM _lq_pairs UNION SELECT b FROM _lq_pairs)
+            OR context_uid IN (
+                SELECT context_uid FROM records WHERE {scope}
+                GROUP BY context_uid, lower(question) HAVING count(*) > 1))
+        """
+    )
+    found = con.execute(
+        """
+        SELECT x.uid, y.uid, x.split, y.split, x.context_uid, y.context_uid, p.score, x.q, x.ans
+        FROM _lq_pairs p JOIN _lq x ON x.context_uid = p.a
+        JOIN _lq y ON y.context_uid = p.b AND y.q = x.q AND y.ans = x.ans
+        UNION ALL
+        SELECT x.uid, y.uid, x.split, y.split, x.context_uid, y.context_uid, 1.0, x.q, x.ans
+        FROM _lq x JOIN _lq y ON y.context_uid = x.context_uid AND y.q = x.q AND y.ans = x.ans
+             AND x.seq < y.seq
+        ORDER BY 7 DESC, 1, 2
+        """
+    ).fetchall()
+    con.execute("DROP TABLE _lq")
+    con.execute("DROP TABLE _lq_pairs")
+    return [
+        QuestionPair(a, b, sa, sb, ca, cb, float(score), q, ans)
+        for a, b, sa, sb, ca, cb, score, q, ans in found
+    ]
+
+
+def _save_cache(con: duckdb.DuckDBPyConnection, pairs: Iterable[ContextPair]) -> None:
+    rows = [(p.a, p.b, p.score, p.figures, p.labels, p.paragraph_figures) for p in pairs]
+    if rows:
+        con.executemany("INSERT INTO near_duplicates VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def context_pairs(
+    store: Store, *, threshold: float, splits: Sequence[str] = ()
+) -> list[ContextPair]:
+    """All near-duplicate context pairs (recomputed); refreshes the store's cache of them."""
+    with store.transaction() as con:
+        pairs = compute_context_pairs(con, threshold=min(threshold, CACHE_FLOOR))
+        con.execute("DELETE FROM near_duplicates")
+        _save_cache(con, pairs)
+    in_scope = set(splits)
+    return [
+        p
+        for p in pairs
+        if p.score >= threshold and (not in_scope or {p.split_a, p.split_b} <= in_scope)
+    ]
+
+
+def question_pairs(
+    store: Store, pairs: Sequence[ContextPair], *, splits: Sequence[str] = ()
+) -> list[QuestionPair]:
+    with store.connection() as con:
+        return compute_question_pairs(con, pairs, splits=splits)
+
+
+def refresh_for_import(con: duckdb.DuckDBPyConnection, staged: str) -> int:
+    """Within an import's transaction: update the cache for the contexts of `staged` (a temp
+    table with a `uid` column) and return how many of them near-duplicate a context outside it."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_focus AS SELECT DISTINCT uid FROM {staged}")
+    pairs = compute_context_pairs(con, threshold=CACHE_FLOOR, focus="_lk_focus")
+    con.execute(
+        "DELETE FROM near_duplicates WHERE a IN (SELECT uid FROM _lk_focus) "
+        "OR b IN (SELECT uid FROM _lk_focus)"
+    )
+    _save_cache(con, pairs)
+    focus = {str(r[0]) for r in con.execute("SELECT uid FROM _lk_focus").fetchall()}
+    con.execute("DROP TABLE _lk_focus")
+    twinned = set()
+    for p in pairs:
+        if p.score < DEFAULT_THRESHOLD:
+            continue
+        if p.a in focus and p.b not in focus:
+            twinned.add(p.a)
+        elif p.b in focus and p.a not in focus:
+            twinned.add(p.b)
+    return len(twinned)
+
+
+@dataclass(frozen=True, slots=True)
+class Twin:
+    """A near-duplicate of a context, as the record screen shows it."""
+
+    context_uid: str
+    split: str
+    score: float
+    record_uid: str | None
+
+
+def twins_of(store: Store, context_uid: str, threshold: float) -> list[Twin]:
+    """The cached near-duplicates of one context, best first, each with its first record."""
+    with store.connection() as con:
+        rows = con.execute(
+            """
+            WITH t AS (
+                SELECT b AS uid, score FROM near_duplicates WHERE a = ? AND score >= ?
+                UNION ALL
+                SELECT a, score FROM near_duplicates WHERE b = ? AND score >= ?
+            )
+            SELECT t.uid, c.split, t.score,
+                   (SELECT r.uid FROM records r WHERE r.context_uid = t.uid ORDER BY r.seq
+                    LIMIT 1)
+            FROM t JOIN contexts c USING (uid) ORDER BY t.score DESC, t.uid
+            """,
+            [context_uid, threshold, context_uid, threshold],
+        ).fetchall()
+    return [Twin(u, s, float(score), r) for u, s, score, r in rows]
+
+
+def has_twin_sql(threshold: float) -> str:
+    """A condition on a record's `context_uid`: its context has a cached near-duplicate."""
+    return (
+        "context_uid IN (SELECT a FROM near_duplicates WHERE score >= "
+        f"{float(threshold)!r} UNION SELECT b FROM near_duplicates WHERE score >= "
+        f"{float(threshold)!r})"
+    )
+
+
+def overlapping_records(store: Store, split: str, pairs: Sequence[ContextPair]) -> dict[str, str]:
+    """{record uid: why} for records whose table or question reappears in `split`.
+
+    Why is "in-split" (the record is in `split`), "table" (its context near-duplicates one of
+    `split`'s) or "question" (the same normalised question and answer is asked in `split`).
+    """
+    with store.connection() as con:
+        con.execute("CREATE OR REPLACE TEMP TABLE _ov_ctx (uid VARCHAR)")
+        split_ctx = {
+            str(r[0])
+            for r in con.execute("SELECT uid FROM contexts WHERE split = ?", [split]).fetchall()
+        }
+        twins = {p.b for p in pairs if p.a in split_ctx} | {p.a for p in pairs if p.b in split_ctx}
+        if twins:
+            con.executemany("INSERT INTO _ov_ctx VALUES (?)", [(u,) for u in sorted(twins)])
+        rows = con.execute(
+            f"""
+            WITH keys AS (
+                SELECT DISTINCT {_normalised("question")} AS q, {_normalised("answer")} AS ans
+                FROM records WHERE split = $split
+            )
+            SELECT r.uid,
+                   CASE WHEN r.split = $split THEN 'in-split'
+                        WHEN r.context_uid IN (SELECT uid FROM _ov_ctx) THEN 'table'
+                        ELSE 'question' END
+            FROM records r LEFT JOIN keys k
+                ON k.q = {_normalised("r.question")} AND k.ans = {_normalised("r.answer")}
+            WHERE r.split = $split OR r.context_uid IN (SELECT uid FROM _ov_ctx)
+               OR k.q IS NOT NULL
+            """,
+            {"split": split},
+        ).fetchall()
+        con.execute("DROP TABLE _ov_ctx")
+    return {str(uid): str(why) for uid, why in rows}
+
+
+def splits_in_store(store: Store) -> list[str]:
+    with store.connection() as con:
+        return [str(r[0]) for r in con.execute("SELECT DISTINCT split FROM contexts ORDER BY 1").fetchall()]
+
+
+def context_tables(store: Store, uids: Sequence[str]) -> dict[str, list[list[str]]]:
+    """The table rows of the given contexts (for the side-by-side listing)."""
+    if not uids:
+        return {}
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT uid, table_rows FROM contexts WHERE uid IN (SELECT unnest(?))", [list(uids)]
+        ).fetchall()
+    return {str(u): [list(map(str, row)) for row in table] for u, table in rows}
