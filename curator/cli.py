@@ -117,6 +117,11 @@ def _print_import(summary: ImportSummary) -> None:
         f"changed contexts {summary.changed_contexts:,}"
     )
     click.echo("  " + " · ".join(f"{t} {n:,}" for t, n in summary.by_answer_type.items()))
+    if summary.near_duplicate_contexts:
+        click.echo(
+            f"  {summary.near_duplicate_contexts:,} contexts near-duplicate a stored one "
+            "(same figures under another uid; `curator leaks` lists them)"
+        )
     if summary.changed_records:
         click.echo(
             f"  {summary.changed_records:,} records changed since the last import; their "

@@ -215,6 +215,8 @@ class ImportSummary:
     by_answer_type: dict[str, int]
     changes: tuple[FieldChange, ...] = ()
     reviewed_changed: int = 0
+    #: Contexts of the file that near-duplicate a context stored before (`curator leaks`).
+    near_duplicate_contexts: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -229,6 +231,7 @@ class ImportSummary:
             "unchanged_records": self.unchanged_records,
             "duplicates_skipped": self.duplicates_skipped,
             "reviewed_changed": self.reviewed_changed,
+            "near_duplicate_contexts": self.near_duplicate_contexts,
             "by_answer_type": dict(self.by_answer_type),
             "changes": [
                 {"uid": c.uid, "field": c.field, "old": c.old, "new": c.new} for c in self.changes

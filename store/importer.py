@@ -21,6 +21,7 @@ import duckdb
 
 from curator.domain import ANSWER_TYPES, BadInput, FieldChange, ImportSummary
 from curator.store.db import ProgressCallback, Store
+from curator.store.leaks import refresh_for_import
 from curator.tatqa import (
     ANSWER_RULES,
     PARAGRAPH_FIELDS,
@@ -569,6 +570,7 @@ def _write(
             n_unchanged,
         ],
     )
+    near_duplicates = refresh_for_import(con, "staged_ctx")
     _drop_staging(con)
     return ImportSummary(
         source=source,
@@ -584,6 +586,7 @@ def _write(
         by_answer_type={t: int(by_type.get(t, 0)) for t in ANSWER_TYPES},
         changes=tuple(changes),
         reviewed_changed=reviewed_changed,
+        near_duplicate_contexts=near_duplicates,
     )
 
 
