@@ -152,10 +152,7 @@ def clusters(pairs: Iterable[tuple[str, str]], members: Iterable[str]) -> dict[s
 
 def _printable(text: str) -> str:
     """Control characters and escapes made visible: data never drives the terminal."""
-    cleaned = "".join(
-        ch if ch.isprintable() or ch == " " else repr(ch)[1:-1]
-        for ch in text
-    )
+    cleaned = "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)
     return " ".join(cleaned.split())
 
 

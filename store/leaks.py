@@ -182,8 +182,9 @@ def compute_context_pairs(
     scope_a = _scope_clause("a.uid", splits)
     scope_b = _scope_clause("b.uid", splits)
     focus_clause = (
-        "true" if focus is None else f"(a.uid IN (SELECT uid FROM {focus}) "
-        f"OR b.uid IN (SELECT uid FROM {focus}))"
+        "true"
+        if focus is None
+        else f"(a.uid IN (SELECT uid FROM {focus}) OR b.uid IN (SELECT uid FROM {focus}))"
     )
     con.execute(
         f"""
@@ -416,7 +417,10 @@ def overlapping_records(store: Store, split: str, pairs: Sequence[ContextPair]) 
 
 def splits_in_store(store: Store) -> list[str]:
     with store.connection() as con:
-        return [str(r[0]) for r in con.execute("SELECT DISTINCT split FROM contexts ORDER BY 1").fetchall()]
+        return [
+            str(r[0])
+            for r in con.execute("SELECT DISTINCT split FROM contexts ORDER BY 1").fetchall()
+        ]
 
 
 def context_tables(store: Store, uids: Sequence[str]) -> dict[str, list[list[str]]]:

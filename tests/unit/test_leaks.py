@@ -150,9 +150,7 @@ def test_split_scope_and_across(store: Store) -> None:
     assert all(p.split_a != p.split_b for p in across.contexts)
 
 
-def test_import_reports_near_duplicates_and_cache_names_twins(
-    store: Store, tmp_path: Path
-) -> None:
+def test_import_reports_near_duplicates_and_cache_names_twins(store: Store, tmp_path: Path) -> None:
     again = copy.deepcopy(context("base-copy", MUST_MATCH["extra-column"], "Q?", "a"))
     summary = import_file(store, write_json(tmp_path / "more.json", [again]), "test")
     assert summary.near_duplicate_contexts == 1
