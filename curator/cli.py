@@ -783,6 +783,13 @@ def _run_tui(
 )
 @click.option("--split", "splits", multiple=True, help="Only these splits. Repeatable.")
 @click.option("--answer-type", "answer_types", multiple=True, type=click.Choice(ANSWER_TYPES))
+@click.option(
+    "--exclude-overlap-with",
+    "exclude_overlap",
+    default=None,
+    metavar="SPLIT",
+    help="Drop records whose table or question reappears in SPLIT (e.g. keep test clean).",
+)
 @click.option("--region", default=None, help="AWS region for an s3:// destination.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @_db_option
@@ -801,6 +808,7 @@ def export_cmd(
     judged: str | None,
     splits: tuple[str, ...],
     answer_types: tuple[str, ...],
+    exclude_overlap: str | None,
     region: str | None,
     as_json: bool,
     db: Path | None,
@@ -844,6 +852,7 @@ def export_cmd(
         max_validation=max_validation,
         include_judged_correct=judged,
         filt=RecordFilter(splits=splits, answer_types=answer_types),
+        exclude_overlap_with=exclude_overlap,
     )
     if destination.startswith("s3://"):
         from curator.export.finetune import upload_export
@@ -866,12 +875,28 @@ def export_cmd(
     )
     for name, info in manifest["files"].items():
         click.echo(f"  {name}: {info['bytes']:,} bytes, sha256 {info['sha256'][:16]}…")
+    _print_export_leaks(manifest.get("leaks", {}))
     hp = manifest["hyperparameters"]
     click.echo(
         "  recommended: "
         + ", ".join(f"{k}={v['value']}" for k, v in hp.items())
         + " (reasons in manifest.json)"
     )
+
+
+def _print_export_leaks(leaks: dict[str, Any]) -> None:
+    click.echo(
+        f"  near-duplicate tables kept on one side: {leaks.get('near_duplicate_clusters', 0):,} "
+        f"clusters; pairs across train/validation: {leaks.get('cross_split_pairs', 0):,}"
+    )
+    dropped = leaks.get("dropped")
+    if dropped is not None:
+        click.echo(
+            f"  dropped {dropped['records']:,} records overlapping split "
+            f"{leaks['exclude_overlap_with']!r}: {dropped['in_split']:,} in it, "
+            f"{dropped['near_duplicate_table']:,} with a near-duplicate table, "
+            f"{dropped['repeated_question']:,} with a repeated question"
+        )
 
 
 @cli.command()

@@ -19,12 +19,14 @@ from typing import Any
 
 from curator import __version__
 from curator.domain import CuratorError, RecordFilter
+from curator.export import leakage
 from curator.export.manifest import recommend_hyperparameters
 from curator.export.splits import split_by_context, stratified_sample
 from curator.export.targets import TARGETS, Target, dumps, estimate_tokens
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
 from curator.store.db import Store
 from curator.store.exports import CuratedRecord, curated_records, judge_versions
+from curator.store.leaks import DEFAULT_THRESHOLD
 
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
@@ -44,6 +46,9 @@ class ExportOptions:
     max_validation: int | None = None
     include_judged_correct: str | None = None
     filt: RecordFilter = field(default_factory=RecordFilter)
+    #: Drop records whose table or question reappears in this store split (see export/leakage).
+    exclude_overlap_with: str | None = None
+    leak_threshold: float = DEFAULT_THRESHOLD
 
 
 def _line(
@@ -88,7 +93,19 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
             "nothing to export: no accepted or edited records match (review some first, or "
             "add --include-judged-correct JUDGE)"
         )
-    train, validation = split_by_context(records, options.validation_fraction, options.seed)
+    records, leak_plan = leakage.plan(
+        store,
+        records,
+        threshold=options.leak_threshold,
+        exclude_overlap_with=options.exclude_overlap_with,
+    )
+    if not records:
+        raise CuratorError(
+            f"nothing to export: every record overlaps split {options.exclude_overlap_with!r}"
+        )
+    train, validation = split_by_context(
+        records, options.validation_fraction, options.seed, leak_plan.groups
+    )
     if options.max_train is not None:
         train = stratified_sample(train, options.max_train, options.seed)
     if options.max_validation is not None:
@@ -110,6 +127,7 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
             if problems:
                 raise CuratorError(f"export does not fit the target: {problems[0]}")
         manifest = _manifest(store, target, train, validation, stats, staging, options)
+        manifest["leaks"] = leakage.manifest_section(leak_plan, train, validation)
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8"
         )
