@@ -285,14 +285,14 @@ def leaks(
         across_only=across,
     )
     if as_json:
-        for line in report.json_lines():
-            click.echo(json.dumps(line, ensure_ascii=False))
+        for obj in report.json_lines():
+            click.echo(json.dumps(obj, ensure_ascii=False))
         return
     import shutil
 
     width = max(80, shutil.get_terminal_size((160, 24)).columns)
-    for line in listing(store, report, top=top, width=width):
-        click.echo(line)
+    for text in listing(store, report, top=top, width=width):
+        click.echo(text)
 
 
 # -- list -----------------------------------------------------------------------------------

@@ -360,9 +360,8 @@ def main() -> None:
         writer.writerow(["uid", "company", "what_is_wrong"])
         writer.writerows(builder.wrong)
     total = sum(len(c["questions"]) for c in (*train, *dev))  # type: ignore[arg-type]
-    print(
-        f"{len(train) + len(dev)} contexts, {total} questions, {len(builder.wrong)} deliberately wrong"
-    )
+    wrong = len(builder.wrong)
+    print(f"{len(train) + len(dev)} contexts, {total} questions, {wrong} deliberately wrong")
 
 
 if __name__ == "__main__":

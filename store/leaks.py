@@ -131,8 +131,9 @@ class QuestionPair:
 
 #: Score of a candidate: 0.6 x figure containment + 0.3 x label containment + 0.1 x paragraph
 #: figure containment. Labels weigh enough that a table whose figures another report merely
-#: repeats under other headings (no text cell in common) stays below 0.8. A signal a side lacks (no text cells, under three paragraph figures)
-#: counts as the figure containment, so it neither helps nor hurts.
+#: repeats under other headings (no text cell in common) stays below 0.8. A signal a side lacks
+#: (no text cells, under three paragraph figures) counts as the figure containment, so it
+#: neither helps nor hurts.
 SCORE_SQL = """
     0.6 * fig
     + 0.3 * CASE WHEN least(la, lb) > 0 THEN lab / least(la, lb) ELSE fig END
