@@ -139,6 +139,8 @@ class RecordFilter:
     search: str = ""
     #: Only records whose reviewers' latest decisions differ.
     conflicts: bool = False
+    #: Only records whose context has a near-duplicate (`curator leaks`; the store's cache).
+    near_duplicates: bool = False
     #: Work assignment: (k, n) keeps the k-th of n shards (1-based), by a stable hash of the uid.
     shard: tuple[int, int] | None = None
     #: With a shard: this fraction of the previous shard's records is also routed here, so two

@@ -189,6 +189,7 @@ class CuratorApp(App[None]):
                 "splits": list(filt.splits),
                 "disagree": filt.disagree,
                 "conflicts": filt.conflicts,
+                "near_duplicates": filt.near_duplicates,
                 "search": filt.search,
             },
             "sort": sort,
@@ -539,6 +540,7 @@ def filter_from_state(data: dict[str, Any]) -> RecordFilter:
             kwargs[key] = tuple(value)
     kwargs["disagree"] = bool(data.get("disagree", False))
     kwargs["conflicts"] = bool(data.get("conflicts", False))
+    kwargs["near_duplicates"] = bool(data.get("near_duplicates", False))
     kwargs["search"] = str(data.get("search", ""))
     filt = RecordFilter(**kwargs)
     try:

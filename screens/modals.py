@@ -175,6 +175,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
             with Horizontal(classes="buttons"):
                 yield Checkbox("judges disagree", c.disagree, id="f-disagree")
                 yield Checkbox("conflicting decisions", c.conflicts, id="f-conflicts")
+                yield Checkbox("has a near-duplicate", c.near_duplicates, id="f-near-dup")
             yield Static("counting…", id="filter-counts")
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
@@ -227,6 +228,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
             splits=values("#f-split"),
             disagree=self.query_one("#f-disagree", Checkbox).value,
             conflicts=self.query_one("#f-conflicts", Checkbox).value,
+            near_duplicates=self.query_one("#f-near-dup", Checkbox).value,
             search=self.current.search,
         )
 

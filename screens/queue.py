@@ -77,6 +77,8 @@ class QueueScreen(Screen[None]):
                 parts.append(f"{name}={','.join(values)}")
         if f.disagree:
             parts.append("judges disagree")
+        if f.near_duplicates:
+            parts.append("has a near-duplicate")
         if f.search:
             parts.append(f"search={f.search!r}")
         line = Text(f" view: {' · '.join(parts) or 'all records'} · sort {q.sort}", style="bold")

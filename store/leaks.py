@@ -371,12 +371,12 @@ def twins_of(store: Store, context_uid: str, threshold: float) -> list[Twin]:
     return [Twin(u, s, float(score), r) for u, s, score, r in rows]
 
 
-def has_twin_sql(threshold: float) -> str:
-    """A condition on a record's `context_uid`: its context has a cached near-duplicate."""
+def has_twin_sql(column: str, threshold: float = DEFAULT_THRESHOLD) -> str:
+    """A condition on a context uid `column`: the context has a cached near-duplicate."""
+    floor = repr(float(threshold))
     return (
-        "context_uid IN (SELECT a FROM near_duplicates WHERE score >= "
-        f"{float(threshold)!r} UNION SELECT b FROM near_duplicates WHERE score >= "
-        f"{float(threshold)!r})"
+        f"{column} IN (SELECT a FROM near_duplicates WHERE score >= {floor} "
+        f"UNION SELECT b FROM near_duplicates WHERE score >= {floor})"
     )
 
 
