@@ -79,6 +79,9 @@ class ReviewScreen(Screen[None]):
         self.twin_cursor = 0
         self.twin_owner: str | None = None
 
+    def on_mount(self) -> None:
+        self.query_one("#record-twins", Static).display = False
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="record-title")
@@ -88,6 +91,7 @@ class ReviewScreen(Screen[None]):
                 yield Static(id="record-paragraphs")
             with VerticalScroll(id="record-right"):
                 yield Static(id="record-qa")
+                # Shown only when the table has a near-duplicate (see _twins_loaded).
                 yield Static(id="record-twins")
                 yield Static(id="record-verdicts")
                 yield Static(id="record-history")
@@ -107,11 +111,12 @@ class ReviewScreen(Screen[None]):
             title.update(Text("No records in this view. Press f to change the filter.", "bold"))
             for name in ("table", "paragraphs", "qa", "twins", "verdicts", "history"):
                 self.query_one(f"#record-{name}", Static).update("")
+            self.query_one("#record-twins", Static).display = False
             return
         record = detail.record
         if self.twin_owner != record.uid:
             self.twins, self.twin_cursor = [], 0
-            self.query_one("#record-twins", Static).update("")
+            self.query_one("#record-twins", Static).display = False
             self.twin_owner = record.uid
         self.load_twins(record.uid, record.context_uid)
         head = Text()
@@ -155,7 +160,9 @@ class ReviewScreen(Screen[None]):
         if [t.context_uid for t in message.twins] != [t.context_uid for t in self.twins]:
             self.twin_cursor = 0
         self.twins = message.twins
-        self.query_one("#record-twins", Static).update(self._twins_text())
+        twins = self.query_one("#record-twins", Static)
+        twins.update(self._twins_text())
+        twins.display = bool(self.twins)
 
     def _twins_text(self) -> Text:
         if not self.twins:
