@@ -176,39 +176,63 @@ def compute_context_pairs(
         f"""
         CREATE OR REPLACE TEMP TABLE _lk_dist AS
         SELECT f.uid, f.token FROM _lk_fig f SEMI JOIN (
-            SELECT token FROM _lk_fig GROUP BY token HAVING count(*) <= {MAX_POSTINGS}
+            SELECT token FROM _lk_fig GROUP BY token
+            HAVING count(*) BETWEEN 2 AND {MAX_POSTINGS}
         ) USING (token)
         """
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_size AS SELECT uid, count(*) AS n, "
+        "md5(string_agg(token, ',' ORDER BY token)) AS h FROM _lk_fig GROUP BY uid"
+    )
     scope_a = _scope_clause("a.uid", splits)
     scope_b = _scope_clause("b.uid", splits)
-    focus_clause = (
-        "true"
-        if focus is None
-        else f"(a.uid IN (SELECT uid FROM {focus}) OR b.uid IN (SELECT uid FROM {focus}))"
-    )
+
+    def in_focus(col_a: str, col_b: str) -> str:
+        if focus is None:
+            return "true"
+        return f"({col_a} IN (SELECT uid FROM {focus}) OR {col_b} IN (SELECT uid FROM {focus}))"
+
+    # Candidates: pairs sharing distinctive figures (the inverted index), plus each context
+    # paired with the first of the contexts with exactly its figures: a table copied more often
+    # than MAX_POSTINGS has no distinctive figure left, and a star of pairs links the copies
+    # without listing every pair of them.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _lk_cand AS
-        SELECT a.uid AS a, b.uid AS b, count(*) AS fig_shared
+        SELECT a.uid AS a, b.uid AS b
         FROM _lk_dist a JOIN _lk_dist b ON a.token = b.token AND a.uid < b.uid
-        WHERE {scope_a} AND {scope_b} AND {focus_clause}
+        WHERE {scope_a} AND {scope_b} AND {in_focus("a.uid", "b.uid")}
         GROUP BY a.uid, b.uid HAVING count(*) >= {MIN_SHARED}
+        UNION
+        SELECT a, b FROM (
+            SELECT min(a.uid) OVER (PARTITION BY a.h) AS a, a.uid AS b
+            FROM _lk_size a WHERE a.n >= {MIN_SHARED} AND {scope_a}
+        ) AS star
+        WHERE star.a < star.b AND {in_focus("star.a", "star.b")}
+        """
+    )
+    # The evidence of each candidate counts every figure, distinctive or not.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _lk_shared AS
+        SELECT c.a, c.b, count(*) AS fig_shared FROM _lk_cand c
+        JOIN _lk_fig x ON x.uid = c.a JOIN _lk_fig y ON y.uid = c.b AND y.token = x.token
+        GROUP BY c.a, c.b HAVING count(*) >= {MIN_SHARED}
         """
     )
     rows = con.execute(
         f"""
-        WITH involved AS (SELECT a AS uid FROM _lk_cand UNION SELECT b FROM _lk_cand),
-        fsize AS (SELECT uid, count(*) AS n FROM _lk_dist SEMI JOIN involved USING (uid)
-                  GROUP BY uid),
+        WITH involved AS (SELECT a AS uid FROM _lk_shared UNION SELECT b FROM _lk_shared),
+        fsize AS (SELECT uid, n FROM _lk_size SEMI JOIN involved USING (uid)),
         lsize AS (SELECT uid, count(*) AS n FROM context_labels SEMI JOIN involved USING (uid)
                   GROUP BY uid),
         psize AS (SELECT uid, count(*) AS n FROM context_figures SEMI JOIN involved USING (uid)
                   WHERE part = 'p' GROUP BY uid),
-        lab AS (SELECT c.a, c.b, count(*) AS n FROM _lk_cand c
+        lab AS (SELECT c.a, c.b, count(*) AS n FROM _lk_shared c
                 JOIN context_labels x ON x.uid = c.a
                 JOIN context_labels y ON y.uid = c.b AND y.label = x.label GROUP BY c.a, c.b),
-        par AS (SELECT c.a, c.b, count(*) AS n FROM _lk_cand c
+        par AS (SELECT c.a, c.b, count(*) AS n FROM _lk_shared c
                 JOIN context_figures x ON x.uid = c.a AND x.part = 'p'
                 JOIN context_figures y ON y.uid = c.b AND y.part = 'p' AND y.token = x.token
                 GROUP BY c.a, c.b),
@@ -217,7 +241,7 @@ def compute_context_pairs(
                    c.fig_shared / least(fa.n, fb.n) AS fig,
                    coalesce(lab.n, 0) AS lab, coalesce(la.n, 0) AS la, coalesce(lb.n, 0) AS lb,
                    coalesce(par.n, 0) AS par, coalesce(pa.n, 0) AS pa, coalesce(pb.n, 0) AS pb
-            FROM _lk_cand c
+            FROM _lk_shared c
             JOIN fsize fa ON fa.uid = c.a JOIN fsize fb ON fb.uid = c.b
             LEFT JOIN lsize la ON la.uid = c.a LEFT JOIN lsize lb ON lb.uid = c.b
             LEFT JOIN psize pa ON pa.uid = c.a LEFT JOIN psize pb ON pb.uid = c.b
@@ -232,7 +256,7 @@ def compute_context_pairs(
         """,
         [threshold],
     ).fetchall()
-    for name in ("_lk_fig", "_lk_dist", "_lk_cand"):
+    for name in ("_lk_fig", "_lk_dist", "_lk_size", "_lk_cand", "_lk_shared"):
         con.execute(f"DROP TABLE {name}")
     return [
         ContextPair(a, b, sa, sb, float(score), int(f), int(lab), int(par))

@@ -228,3 +228,22 @@ def test_real_tatqa_dev_and_test_share_tables(tatqa_dir: Path, store_path: Path)
     }
     # Everything found within and across the two files stays a handful (few false alarms).
     assert len(find_leaks(st).contexts) <= 5
+
+
+def test_a_table_copied_more_often_than_the_index_allows_is_still_linked(
+    tmp_path: Path, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Figures shared by more than MAX_POSTINGS contexts leave the inverted index; exact copies
+    are then linked as a star (each to the first copy), so clustering still joins them all."""
+    import curator.store.leaks as store_leaks
+
+    monkeypatch.setattr(store_leaks, "MAX_POSTINGS", 3)
+    copies = [context(f"c{i}", BASE, "Q?", "a") for i in range(6)]
+    st = Store.open(store_path, create=True)
+    import_file(st, write_json(tmp_path / "c.json", copies), "train")
+    pairs = find_leaks(st).contexts
+    assert sorted((p.a, p.b) for p in pairs) == [("c0", f"c{i}") for i in range(1, 6)]
+    assert all(p.score == 1.0 and p.figures == 10 for p in pairs)
+    assert set(clusters(((p.a, p.b) for p in pairs), [f"c{i}" for i in range(6)]).values()) == {
+        "c0"
+    }
