@@ -20,9 +20,8 @@ from curator.store.leaks import (
     DEFAULT_THRESHOLD,
     ContextPair,
     QuestionPair,
-    context_pairs,
     context_tables,
-    question_pairs,
+    find_pairs,
     splits_in_store,
 )
 
@@ -117,8 +116,7 @@ def find_leaks(
     """
     check_threshold(threshold)
     check_splits(store, splits)
-    pairs = context_pairs(store, threshold=threshold, splits=splits)
-    questions = question_pairs(store, pairs, splits=splits)
+    pairs, questions = find_pairs(store, threshold=threshold, splits=splits)
     if across_only:
         pairs = [p for p in pairs if p.split_a != p.split_b]
         questions = [q for q in questions if q.split_a != q.split_b]

@@ -18,7 +18,7 @@ same company's table a year later (half its figures shared) stays below the defa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -33,14 +33,15 @@ MIN_SHARED = 3
 MIN_TABLE_FIGURES = 3
 #: Score from which two contexts count as near-duplicates unless `--threshold` says otherwise.
 DEFAULT_THRESHOLD = 0.8
+#: DuckDB's buffer limit while pairs are computed (it spills to disk beyond it).
+MEMORY_LIMIT = "1536MB"
 #: Pairs scoring at least this are kept in the `near_duplicates` cache (read at any threshold
 #: above it by the TUI).
 CACHE_FLOOR = 0.5
 
 # A number as written in a cell: optional parenthesis or minus, currency, digits with thousands
-# separators, decimals, percent, closing parenthesis.
-_NUMBER = r"\(?[-−–]?\s?[$€£¥]?\s?\(?\d[\d,]*(?:\.\d+)?\s?%?\)?%?"
-_DIGITS = r"\d[\d,]*(?:\.\d+)?"
+# separators and decimals (group 1), percent, closing parenthesis.
+_NUMBER = r"\(?[-−–]? ?[$€£¥]? ?\(?(\d[\d,]*(?:\.\d+)?) ?%?\)?%?"
 
 
 def _sql_str(text: str) -> str:
@@ -48,24 +49,28 @@ def _sql_str(text: str) -> str:
 
 
 def _tokens_sql(cells: str) -> str:
-    """SELECT uid, part, token FROM the (uid, part, cell) relation `cells`."""
+    """SELECT uid, part, token FROM the (uid, part, cell) relation `cells`.
+
+    One pass of the regular expression gives each number as written (for its sign) and its
+    digits (group 1); the rest is plain string functions, cheap at millions of cells.
+    """
+    pattern = _sql_str(_NUMBER)
     return f"""
-        SELECT DISTINCT uid, part,
-               CASE WHEN neg THEN '-' ELSE '' END || sig AS token
+        SELECT DISTINCT uid, part, CASE WHEN neg THEN '-' ELSE '' END || sig AS token
         FROM (
             SELECT uid, part, num,
-                   (m LIKE '%(%' AND m LIKE '%)%') OR regexp_matches(m, '^\\(?\\s*[-−–]') AS neg,
+                   (contains(m, '(') AND contains(m, ')')) OR contains(m, '-')
+                       OR contains(m, '−') OR contains(m, '–') AS neg,
                    ltrim(rtrim(replace(replace(num, ',', ''), '.', ''), '0'), '0') AS sig
             FROM (
-                SELECT uid, part, m, regexp_extract(m, {_sql_str(_DIGITS)}) AS num
-                FROM (
-                    SELECT uid, part,
-                           unnest(regexp_extract_all(cell, {_sql_str(_NUMBER)})) AS m
-                    FROM {cells}
-                )
+                SELECT uid, part,
+                       unnest(regexp_extract_all(cell, {pattern}, 0)) AS m,
+                       unnest(regexp_extract_all(cell, {pattern}, 1)) AS num
+                FROM {cells}
             )
         )
-        WHERE length(sig) >= 3 AND NOT regexp_full_match(num, '(19|20)[0-9][0-9]')
+        WHERE length(sig) >= 3
+          AND NOT (length(num) = 4 AND num BETWEEN '1900' AND '2099' AND NOT contains(num, '.'))
     """
 
 
@@ -92,7 +97,9 @@ def ensure_fingerprints(con: duckdb.DuckDBPyConnection) -> int:
         con.execute(
             "INSERT INTO context_labels SELECT DISTINCT uid, label FROM ("
             "SELECT uid, trim(regexp_replace(lower(cell), '[^a-z]+', ' ', 'g')) AS label "
-            "FROM _fp_cells WHERE part = 't') WHERE length(label) >= 3"
+            # lower <> upper: the cell has a letter (a cheap test before the expression).
+            "FROM _fp_cells WHERE part = 't' AND lower(cell) <> upper(cell)) "
+            "WHERE length(label) >= 3"
         )
         con.execute("INSERT INTO context_fingerprints SELECT uid, revision FROM _fp_todo")
         con.execute("DROP TABLE _fp_cells")
@@ -221,42 +228,67 @@ def compute_context_pairs(
         GROUP BY c.a, c.b HAVING count(*) >= {MIN_SHARED}
         """
     )
-    rows = con.execute(
+    # Each piece of evidence as its own small table: one statement with all of them as CTEs
+    # let DuckDB's planner rescan the fingerprint tables per candidate (seconds per thousand).
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_inv AS "
+        "SELECT a AS uid FROM _lk_shared UNION SELECT b FROM _lk_shared"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_sizes AS SELECT i.uid, any_value(s.n) AS fn, "
+        "count(DISTINCT l.label) AS ln, count(DISTINCT p.token) AS pn, any_value(c.split) AS split "
+        "FROM _lk_inv i JOIN _lk_size s ON s.uid = i.uid JOIN contexts c ON c.uid = i.uid "
+        "LEFT JOIN context_labels l ON l.uid = i.uid "
+        "LEFT JOIN context_figures p ON p.uid = i.uid AND p.part = 'p' GROUP BY i.uid"
+    )
+    # Labels and paragraph figures of the candidates only, before joining them pairwise: a
+    # common label joined across the whole store would explode.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_l AS "
+        "SELECT uid, label FROM context_labels SEMI JOIN _lk_inv USING (uid)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_p AS "
+        "SELECT uid, token FROM context_figures SEMI JOIN _lk_inv USING (uid) WHERE part = 'p'"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_lab AS SELECT c.a, c.b, count(*) AS n "
+        "FROM _lk_shared c JOIN _lk_l x ON x.uid = c.a "
+        "JOIN _lk_l y ON y.uid = c.b AND y.label = x.label GROUP BY c.a, c.b"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_par AS SELECT c.a, c.b, count(*) AS n "
+        "FROM _lk_shared c JOIN _lk_p x ON x.uid = c.a "
+        "JOIN _lk_p y ON y.uid = c.b AND y.token = x.token GROUP BY c.a, c.b"
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _lk_scored AS
+        SELECT c.a, c.b, sa.split AS split_a, sb.split AS split_b, c.fig_shared,
+               c.fig_shared / least(sa.fn, sb.fn) AS fig,
+               coalesce(lab.n, 0) AS lab, sa.ln AS la, sb.ln AS lb,
+               coalesce(par.n, 0) AS par, sa.pn AS pa, sb.pn AS pb
+        FROM _lk_shared c
+        JOIN _lk_sizes sa ON sa.uid = c.a JOIN _lk_sizes sb ON sb.uid = c.b
+        LEFT JOIN _lk_lab lab ON lab.a = c.a AND lab.b = c.b
+        LEFT JOIN _lk_par par ON par.a = c.a AND par.b = c.b
+        """
+    )
+    # The result stays in _lk_pairs for this connection: the cache and the question pairs are
+    # made from it in SQL, however many pairs there are.
+    con.execute(
         f"""
-        WITH involved AS (SELECT a AS uid FROM _lk_shared UNION SELECT b FROM _lk_shared),
-        fsize AS (SELECT uid, n FROM _lk_size SEMI JOIN involved USING (uid)),
-        lsize AS (SELECT uid, count(*) AS n FROM context_labels SEMI JOIN involved USING (uid)
-                  GROUP BY uid),
-        psize AS (SELECT uid, count(*) AS n FROM context_figures SEMI JOIN involved USING (uid)
-                  WHERE part = 'p' GROUP BY uid),
-        lab AS (SELECT c.a, c.b, count(*) AS n FROM _lk_shared c
-                JOIN context_labels x ON x.uid = c.a
-                JOIN context_labels y ON y.uid = c.b AND y.label = x.label GROUP BY c.a, c.b),
-        par AS (SELECT c.a, c.b, count(*) AS n FROM _lk_shared c
-                JOIN context_figures x ON x.uid = c.a AND x.part = 'p'
-                JOIN context_figures y ON y.uid = c.b AND y.part = 'p' AND y.token = x.token
-                GROUP BY c.a, c.b),
-        scored AS (
-            SELECT c.a, c.b, c.fig_shared,
-                   c.fig_shared / least(fa.n, fb.n) AS fig,
-                   coalesce(lab.n, 0) AS lab, coalesce(la.n, 0) AS la, coalesce(lb.n, 0) AS lb,
-                   coalesce(par.n, 0) AS par, coalesce(pa.n, 0) AS pa, coalesce(pb.n, 0) AS pb
-            FROM _lk_shared c
-            JOIN fsize fa ON fa.uid = c.a JOIN fsize fb ON fb.uid = c.b
-            LEFT JOIN lsize la ON la.uid = c.a LEFT JOIN lsize lb ON lb.uid = c.b
-            LEFT JOIN psize pa ON pa.uid = c.a LEFT JOIN psize pb ON pb.uid = c.b
-            LEFT JOIN lab ON lab.a = c.a AND lab.b = c.b
-            LEFT JOIN par ON par.a = c.a AND par.b = c.b
-        )
-        SELECT s.a, s.b, ca.split, cb.split, round({SCORE_SQL}, 4) AS score,
-               s.fig_shared, s.lab, s.par
-        FROM scored s JOIN contexts ca ON ca.uid = s.a JOIN contexts cb ON cb.uid = s.b
-        WHERE {SCORE_SQL} >= ?
-        ORDER BY score DESC, s.a, s.b
-        """,
-        [threshold],
-    ).fetchall()
-    for name in ("_lk_fig", "_lk_dist", "_lk_size", "_lk_cand", "_lk_shared"):
+        CREATE OR REPLACE TEMP TABLE _lk_pairs AS
+        SELECT a, b, split_a, split_b, round({SCORE_SQL}, 4) AS score,
+               fig_shared AS figures, lab AS labels, par AS paragraph_figures
+        FROM _lk_scored WHERE {SCORE_SQL} >= {float(threshold)!r}
+        """
+    )
+    rows = con.execute("SELECT * FROM _lk_pairs ORDER BY score DESC, a, b").fetchall()
+    for name in (
+        *("_lk_fig", "_lk_dist", "_lk_size", "_lk_cand", "_lk_shared"),
+        *("_lk_inv", "_lk_sizes", "_lk_l", "_lk_p", "_lk_lab", "_lk_par", "_lk_scored"),
+    ):
         con.execute(f"DROP TABLE {name}")
     return [
         ContextPair(a, b, sa, sb, float(score), int(f), int(lab), int(par))
@@ -271,16 +303,18 @@ def _normalised(expr: str) -> str:
 
 
 def compute_question_pairs(
-    con: duckdb.DuckDBPyConnection, pairs: Iterable[ContextPair], *, splits: Sequence[str] = ()
+    con: duckdb.DuckDBPyConnection, *, threshold: float, splits: Sequence[str] = ()
 ) -> list[QuestionPair]:
-    """Records with the same normalised question and answer on one context or on a pair."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _lq_pairs (a VARCHAR, b VARCHAR, score DOUBLE)")
-    rows = [(p.a, p.b, p.score) for p in pairs]
-    if rows:
-        con.executemany("INSERT INTO _lq_pairs VALUES (?, ?, ?)", rows)
+    """Records with the same normalised question and answer on one context or on a pair of
+    near-duplicates (those in `_lk_pairs`, left by `compute_context_pairs`, scoring at least
+    `threshold`)."""
     scope = "true"
     if splits:
         scope = "split IN (" + ", ".join(_sql_str(s) for s in splits) + ")"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _lq_pairs AS SELECT a, b, score FROM _lk_pairs "
+        f"WHERE score >= {float(threshold)!r}"
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _lq AS
@@ -313,10 +347,20 @@ def compute_question_pairs(
     ]
 
 
-def _save_cache(con: duckdb.DuckDBPyConnection, pairs: Iterable[ContextPair]) -> None:
-    rows = [(p.a, p.b, p.score, p.figures, p.labels, p.paragraph_figures) for p in pairs]
-    if rows:
-        con.executemany("INSERT INTO near_duplicates VALUES (?, ?, ?, ?, ?, ?)", rows)
+def _save_cache(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "INSERT INTO near_duplicates SELECT a, b, score, figures, labels, paragraph_figures "
+        f"FROM _lk_pairs WHERE score >= {CACHE_FLOOR!r}"
+    )
+
+
+def _in_scope(
+    pairs: list[ContextPair], threshold: float, splits: Sequence[str]
+) -> list[ContextPair]:
+    scope = set(splits)
+    return [
+        p for p in pairs if p.score >= threshold and (not scope or {p.split_a, p.split_b} <= scope)
+    ]
 
 
 def context_pairs(
@@ -324,22 +368,26 @@ def context_pairs(
 ) -> list[ContextPair]:
     """All near-duplicate context pairs (recomputed); refreshes the store's cache of them."""
     with store.transaction() as con:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         pairs = compute_context_pairs(con, threshold=min(threshold, CACHE_FLOOR))
         con.execute("DELETE FROM near_duplicates")
-        _save_cache(con, pairs)
-    in_scope = set(splits)
-    return [
-        p
-        for p in pairs
-        if p.score >= threshold and (not in_scope or {p.split_a, p.split_b} <= in_scope)
-    ]
+        _save_cache(con)
+        con.execute("DROP TABLE _lk_pairs")
+    return _in_scope(pairs, threshold, splits)
 
 
-def question_pairs(
-    store: Store, pairs: Sequence[ContextPair], *, splits: Sequence[str] = ()
-) -> list[QuestionPair]:
-    with store.connection() as con:
-        return compute_question_pairs(con, pairs, splits=splits)
+def find_pairs(
+    store: Store, *, threshold: float, splits: Sequence[str] = ()
+) -> tuple[list[ContextPair], list[QuestionPair]]:
+    """Context pairs and question pairs (recomputed, in one transaction); refreshes the cache."""
+    with store.transaction() as con:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        pairs = compute_context_pairs(con, threshold=min(threshold, CACHE_FLOOR))
+        con.execute("DELETE FROM near_duplicates")
+        _save_cache(con)
+        questions = compute_question_pairs(con, threshold=threshold, splits=splits)
+        con.execute("DROP TABLE _lk_pairs")
+    return _in_scope(pairs, threshold, splits), questions
 
 
 def refresh_for_import(con: duckdb.DuckDBPyConnection, staged: str) -> int:
@@ -351,7 +399,8 @@ def refresh_for_import(con: duckdb.DuckDBPyConnection, staged: str) -> int:
         "DELETE FROM near_duplicates WHERE a IN (SELECT uid FROM _lk_focus) "
         "OR b IN (SELECT uid FROM _lk_focus)"
     )
-    _save_cache(con, pairs)
+    _save_cache(con)
+    con.execute("DROP TABLE _lk_pairs")
     focus = {str(r[0]) for r in con.execute("SELECT uid FROM _lk_focus").fetchall()}
     con.execute("DROP TABLE _lk_focus")
     twinned = set()
