@@ -75,7 +75,11 @@ def _tokens_sql(cells: str) -> str:
 
 
 def ensure_fingerprints(con: duckdb.DuckDBPyConnection) -> int:
-    """Fingerprint every context whose current revision has none yet; return how many."""
+    """Fingerprint every context whose current revision has none yet; return how many.
+
+    A fingerprint is kept as integers (a context id, hashed figures and labels): every join and
+    grouping of the pair search runs over numbers, several times faster than over text.
+    """
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _fp_todo AS SELECT c.uid, c.revision FROM contexts c "
         "ANTI JOIN context_fingerprints f ON f.uid = c.uid AND f.revision = c.revision"
@@ -83,26 +87,40 @@ def ensure_fingerprints(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute("SELECT count(*) FROM _fp_todo").fetchone()
     todo = int(row[0]) if row else 0
     if todo:
-        for table in ("context_figures", "context_labels", "context_fingerprints"):
-            con.execute(f"DELETE FROM {table} WHERE uid IN (SELECT uid FROM _fp_todo)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fp_old AS SELECT f.id FROM context_fingerprints f "
+            "SEMI JOIN _fp_todo USING (uid)"
+        )
+        con.execute("DELETE FROM context_figures WHERE id IN (SELECT id FROM _fp_old)")
+        con.execute("DELETE FROM context_labels WHERE id IN (SELECT id FROM _fp_old)")
+        con.execute("DELETE FROM context_fingerprints WHERE id IN (SELECT id FROM _fp_old)")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fp_ids AS SELECT uid, revision, "
+            "(SELECT coalesce(max(id), 0) FROM context_fingerprints) + row_number() OVER () AS id "
+            "FROM _fp_todo"
+        )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _fp_cells AS "
-            "SELECT c.uid, 't' AS part, unnest(flatten(c.table_rows)) AS cell "
-            "FROM contexts c SEMI JOIN _fp_todo USING (uid) "
+            "SELECT i.id AS uid, 't' AS part, unnest(flatten(c.table_rows)) AS cell "
+            "FROM contexts c JOIN _fp_ids i USING (uid) "
             "UNION ALL "
-            "SELECT c.uid, 'p' AS part, unnest(list_transform(c.paragraphs, lambda p: p.text)) "
-            "FROM contexts c SEMI JOIN _fp_todo USING (uid)"
+            "SELECT i.id, 'p' AS part, unnest(list_transform(c.paragraphs, lambda p: p.text)) "
+            "FROM contexts c JOIN _fp_ids i USING (uid)"
         )
-        con.execute(f"INSERT INTO context_figures {_tokens_sql('_fp_cells')}")
         con.execute(
-            "INSERT INTO context_labels SELECT DISTINCT uid, label FROM ("
+            "INSERT INTO context_figures SELECT uid, part, hash(token) "
+            f"FROM ({_tokens_sql('_fp_cells')})"
+        )
+        con.execute(
+            "INSERT INTO context_labels SELECT DISTINCT uid, hash(label) FROM ("
             "SELECT uid, trim(regexp_replace(lower(cell), '[^a-z]+', ' ', 'g')) AS label "
             # lower <> upper: the cell has a letter (a cheap test before the expression).
             "FROM _fp_cells WHERE part = 't' AND lower(cell) <> upper(cell)) "
             "WHERE length(label) >= 3"
         )
-        con.execute("INSERT INTO context_fingerprints SELECT uid, revision FROM _fp_todo")
-        con.execute("DROP TABLE _fp_cells")
+        con.execute("INSERT INTO context_fingerprints SELECT uid, revision, id FROM _fp_ids")
+        for name in ("_fp_cells", "_fp_ids", "_fp_old"):
+            con.execute(f"DROP TABLE {name}")
     con.execute("DROP TABLE _fp_todo")
     return todo
 
@@ -148,11 +166,12 @@ SCORE_SQL = """
 """
 
 
-def _scope_clause(column: str, splits: Sequence[str]) -> str:
-    if not splits:
-        return "true"
-    listed = ", ".join(_sql_str(s) for s in splits)
-    return f"{column} IN (SELECT uid FROM contexts WHERE split IN ({listed}))"
+def _scope_sql(splits: Sequence[str]) -> str:
+    """SELECT the fingerprint ids of the contexts in `splits` (all when empty)."""
+    where = ""
+    if splits:
+        where = " WHERE c.split IN (" + ", ".join(_sql_str(s) for s in splits) + ")"
+    return f"SELECT f.id FROM context_fingerprints f JOIN contexts c USING (uid){where}"
 
 
 def compute_context_pairs(
@@ -172,34 +191,35 @@ def compute_context_pairs(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _lk_fig AS
-        SELECT uid, token FROM context_figures WHERE part = 't'
+        SELECT id, token FROM context_figures WHERE part = 't'
         UNION
-        SELECT uid, token FROM context_figures WHERE part = 'p' AND uid NOT IN (
-            SELECT uid FROM context_figures WHERE part = 't'
-            GROUP BY uid HAVING count(*) >= {MIN_TABLE_FIGURES})
+        SELECT id, token FROM context_figures WHERE part = 'p' AND id NOT IN (
+            SELECT id FROM context_figures WHERE part = 't'
+            GROUP BY id HAVING count(*) >= {MIN_TABLE_FIGURES})
         """
     )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _lk_dist AS
-        SELECT f.uid, f.token FROM _lk_fig f SEMI JOIN (
+        SELECT f.id, f.token FROM _lk_fig f SEMI JOIN (
             SELECT token FROM _lk_fig GROUP BY token
             HAVING count(*) BETWEEN 2 AND {MAX_POSTINGS}
         ) USING (token)
         """
     )
+    # A context's whole figure set, summarised: equal (n, xor, sum) means the same set.
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _lk_size AS SELECT uid, count(*) AS n, "
-        "md5(string_agg(token, ',' ORDER BY token)) AS h FROM _lk_fig GROUP BY uid"
+        "CREATE OR REPLACE TEMP TABLE _lk_size AS SELECT id, count(*) AS n, "
+        "bit_xor(token) AS x, sum(token) AS s FROM _lk_fig GROUP BY id"
     )
-    scope_a = _scope_clause("a.uid", splits)
-    scope_b = _scope_clause("b.uid", splits)
-
-    def in_focus(col_a: str, col_b: str) -> str:
-        if focus is None:
-            return "true"
-        return f"({col_a} IN (SELECT uid FROM {focus}) OR {col_b} IN (SELECT uid FROM {focus}))"
-
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_scope AS {_scope_sql(splits)}")
+    if focus is None:
+        con.execute("CREATE OR REPLACE TEMP TABLE _lk_focus_ids AS SELECT id FROM _lk_scope")
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _lk_focus_ids AS SELECT f.id FROM context_fingerprints f "
+            f"SEMI JOIN {focus} USING (uid)"
+        )
     # Candidates: pairs sharing distinctive figures (the inverted index), plus each context
     # paired with the first of the contexts with exactly its figures: a table copied more often
     # than MAX_POSTINGS has no distinctive figure left, and a star of pairs links the copies
@@ -207,24 +227,29 @@ def compute_context_pairs(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _lk_cand AS
-        SELECT a.uid AS a, b.uid AS b
-        FROM _lk_dist a JOIN _lk_dist b ON a.token = b.token AND a.uid < b.uid
-        WHERE {scope_a} AND {scope_b} AND {in_focus("a.uid", "b.uid")}
-        GROUP BY a.uid, b.uid HAVING count(*) >= {MIN_SHARED}
+        WITH d AS (SELECT * FROM _lk_dist SEMI JOIN _lk_scope USING (id))
+        SELECT a.id AS a, b.id AS b
+        FROM d a JOIN d b ON a.token = b.token AND a.id < b.id
+        GROUP BY a.id, b.id HAVING count(*) >= {MIN_SHARED}
         UNION
         SELECT a, b FROM (
-            SELECT min(a.uid) OVER (PARTITION BY a.h) AS a, a.uid AS b
-            FROM _lk_size a WHERE a.n >= {MIN_SHARED} AND {scope_a}
+            SELECT min(id) OVER (PARTITION BY n, x, s) AS a, id AS b
+            FROM _lk_size SEMI JOIN _lk_scope USING (id) WHERE n >= {MIN_SHARED}
         ) AS star
-        WHERE star.a < star.b AND {in_focus("star.a", "star.b")}
+        WHERE a < b
         """
     )
+    if focus is not None:
+        con.execute(
+            "DELETE FROM _lk_cand WHERE a NOT IN (SELECT id FROM _lk_focus_ids) "
+            "AND b NOT IN (SELECT id FROM _lk_focus_ids)"
+        )
     # The evidence of each candidate counts every figure, distinctive or not.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _lk_shared AS
         SELECT c.a, c.b, count(*) AS fig_shared FROM _lk_cand c
-        JOIN _lk_fig x ON x.uid = c.a JOIN _lk_fig y ON y.uid = c.b AND y.token = x.token
+        JOIN _lk_fig x ON x.id = c.a JOIN _lk_fig y ON y.id = c.b AND y.token = x.token
         GROUP BY c.a, c.b HAVING count(*) >= {MIN_SHARED}
         """
     )
@@ -232,44 +257,47 @@ def compute_context_pairs(
     # let DuckDB's planner rescan the fingerprint tables per candidate (seconds per thousand).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _lk_inv AS "
-        "SELECT a AS uid FROM _lk_shared UNION SELECT b FROM _lk_shared"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _lk_sizes AS SELECT i.uid, any_value(s.n) AS fn, "
-        "count(DISTINCT l.label) AS ln, count(DISTINCT p.token) AS pn, any_value(c.split) AS split "
-        "FROM _lk_inv i JOIN _lk_size s ON s.uid = i.uid JOIN contexts c ON c.uid = i.uid "
-        "LEFT JOIN context_labels l ON l.uid = i.uid "
-        "LEFT JOIN context_figures p ON p.uid = i.uid AND p.part = 'p' GROUP BY i.uid"
+        "SELECT a AS id FROM _lk_shared UNION SELECT b FROM _lk_shared"
     )
     # Labels and paragraph figures of the candidates only, before joining them pairwise: a
     # common label joined across the whole store would explode.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _lk_l AS "
-        "SELECT uid, label FROM context_labels SEMI JOIN _lk_inv USING (uid)"
+        "SELECT id, label FROM context_labels SEMI JOIN _lk_inv USING (id)"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _lk_p AS "
-        "SELECT uid, token FROM context_figures SEMI JOIN _lk_inv USING (uid) WHERE part = 'p'"
+        "SELECT id, token FROM context_figures SEMI JOIN _lk_inv USING (id) WHERE part = 'p'"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_sizes AS SELECT i.id, f.uid, c.split, s.n AS fn, "
+        "(SELECT count(*) FROM _lk_l l WHERE l.id = i.id) AS ln, "
+        "(SELECT count(*) FROM _lk_p p WHERE p.id = i.id) AS pn "
+        "FROM _lk_inv i JOIN _lk_size s ON s.id = i.id "
+        "JOIN context_fingerprints f ON f.id = i.id JOIN contexts c ON c.uid = f.uid"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _lk_lab AS SELECT c.a, c.b, count(*) AS n "
-        "FROM _lk_shared c JOIN _lk_l x ON x.uid = c.a "
-        "JOIN _lk_l y ON y.uid = c.b AND y.label = x.label GROUP BY c.a, c.b"
+        "FROM _lk_shared c JOIN _lk_l x ON x.id = c.a "
+        "JOIN _lk_l y ON y.id = c.b AND y.label = x.label GROUP BY c.a, c.b"
     )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _lk_par AS SELECT c.a, c.b, count(*) AS n "
-        "FROM _lk_shared c JOIN _lk_p x ON x.uid = c.a "
-        "JOIN _lk_p y ON y.uid = c.b AND y.token = x.token GROUP BY c.a, c.b"
+        "FROM _lk_shared c JOIN _lk_p x ON x.id = c.a "
+        "JOIN _lk_p y ON y.id = c.b AND y.token = x.token GROUP BY c.a, c.b"
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _lk_scored AS
-        SELECT c.a, c.b, sa.split AS split_a, sb.split AS split_b, c.fig_shared,
+        SELECT least(sa.uid, sb.uid) AS a, greatest(sa.uid, sb.uid) AS b,
+               CASE WHEN sa.uid < sb.uid THEN sa.split ELSE sb.split END AS split_a,
+               CASE WHEN sa.uid < sb.uid THEN sb.split ELSE sa.split END AS split_b,
+               c.fig_shared,
                c.fig_shared / least(sa.fn, sb.fn) AS fig,
                coalesce(lab.n, 0) AS lab, sa.ln AS la, sb.ln AS lb,
                coalesce(par.n, 0) AS par, sa.pn AS pa, sb.pn AS pb
         FROM _lk_shared c
-        JOIN _lk_sizes sa ON sa.uid = c.a JOIN _lk_sizes sb ON sb.uid = c.b
+        JOIN _lk_sizes sa ON sa.id = c.a JOIN _lk_sizes sb ON sb.id = c.b
         LEFT JOIN _lk_lab lab ON lab.a = c.a AND lab.b = c.b
         LEFT JOIN _lk_par par ON par.a = c.a AND par.b = c.b
         """
@@ -286,7 +314,8 @@ def compute_context_pairs(
     )
     rows = con.execute("SELECT * FROM _lk_pairs ORDER BY score DESC, a, b").fetchall()
     for name in (
-        *("_lk_fig", "_lk_dist", "_lk_size", "_lk_cand", "_lk_shared"),
+        *("_lk_fig", "_lk_dist", "_lk_size", "_lk_scope", "_lk_focus_ids", "_lk_cand"),
+        "_lk_shared",
         *("_lk_inv", "_lk_sizes", "_lk_l", "_lk_p", "_lk_lab", "_lk_par", "_lk_scored"),
     ):
         con.execute(f"DROP TABLE {name}")
