@@ -247,3 +247,19 @@ def test_a_table_copied_more_often_than_the_index_allows_is_still_linked(
     assert set(clusters(((p.a, p.b) for p in pairs), [f"c{i}" for i in range(6)]).values()) == {
         "c0"
     }
+
+
+def test_a_changed_context_is_fingerprinted_again(tmp_path: Path, store_path: Path) -> None:
+    st = Store.open(store_path, create=True)
+    first = [
+        context("base", BASE, "Q?", "a"),
+        context("later", MUST_NOT_MATCH["year-later"], "Q?", "b"),
+    ]
+    import_file(st, write_json(tmp_path / "a.json", first), "train")
+    assert find_leaks(st).contexts == []
+    # The second context is corrected to a copy of the first: the next run sees the new figures.
+    changed = [first[0], context("later", MUST_MATCH["extra-column"], "Q?", "b")]
+    summary = import_file(st, write_json(tmp_path / "b.json", changed), "train")
+    assert summary.changed_contexts == 1
+    assert [(p.a, p.b) for p in find_leaks(st).contexts] == [("base", "later")]
+    assert [t.context_uid for t in twins_of(st, "base", 0.8)] == ["later"]
