@@ -119,7 +119,7 @@ def _print_import(summary: ImportSummary) -> None:
     click.echo("  " + " · ".join(f"{t} {n:,}" for t, n in summary.by_answer_type.items()))
     if summary.near_duplicate_contexts:
         click.echo(
-            f"  {summary.near_duplicate_contexts:,} contexts near-duplicate a stored one "
+            f"  near-duplicates of stored contexts: {summary.near_duplicate_contexts:,} "
             "(same figures under another uid; `curator leaks` lists them)"
         )
     if summary.changed_records:
