@@ -92,6 +92,14 @@ def manifest_section(
         "exclude_overlap_with": leak_plan.exclude_overlap_with,
     }
     if leak_plan.exclude_overlap_with is not None:
+        split = leak_plan.exclude_overlap_with
+        left = [
+            p
+            for p in leak_plan.pairs
+            if (p.split_a == split and p.b in exported) or (p.split_b == split and p.a in exported)
+        ]
+        # 0 unless something is wrong: no exported table near-duplicates one of that split.
+        section["pairs_with_excluded_split"] = len(left)
         reasons = Counter(leak_plan.dropped.values())
         section["dropped"] = {
             "records": len(leak_plan.dropped),

@@ -124,6 +124,7 @@ def test_exclude_overlap_with_test_keeps_its_tables_out(
     assert dropped["repeated_question"] == 1 and dropped["records"] == 17
     assert "t40-q1" in dropped["uids"] and "t40-q2" not in dropped["uids"]
     assert manifest["leaks"]["cross_split_pairs"] == 0
+    assert manifest["leaks"]["pairs_with_excluded_split"] == 0
 
 
 def test_exclude_overlap_with_an_unknown_split_is_refused(
