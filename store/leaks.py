@@ -166,6 +166,32 @@ SCORE_SQL = """
 """
 
 
+def _count_shared(
+    con: duckdb.DuckDBPyConnection,
+    out: str,
+    pairs: str,
+    items: str,
+    column: str,
+    *,
+    having: int = 1,
+) -> None:
+    """`out`(a, b, n): how many `column` values of `items` the two ids of each pair share.
+
+    In two steps on purpose: given the three-way join at once, DuckDB may join `items` with
+    itself on the value first, which explodes for a common label or figure.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _lk_half AS SELECT c.a, c.b, x.{column} AS v "
+        f"FROM {pairs} c JOIN {items} x ON x.id = c.a"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT h.a, h.b, count(*) AS n FROM _lk_half h "
+        f"JOIN {items} y ON y.id = h.b AND y.{column} = h.v GROUP BY h.a, h.b "
+        f"HAVING count(*) >= {having}"
+    )
+    con.execute("DROP TABLE _lk_half")
+
+
 def _scope_sql(splits: Sequence[str]) -> str:
     """SELECT the fingerprint ids of the contexts in `splits` (all when empty)."""
     where = ""
@@ -245,14 +271,7 @@ def compute_context_pairs(
             "AND b NOT IN (SELECT id FROM _lk_focus_ids)"
         )
     # The evidence of each candidate counts every figure, distinctive or not.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _lk_shared AS
-        SELECT c.a, c.b, count(*) AS fig_shared FROM _lk_cand c
-        JOIN _lk_fig x ON x.id = c.a JOIN _lk_fig y ON y.id = c.b AND y.token = x.token
-        GROUP BY c.a, c.b HAVING count(*) >= {MIN_SHARED}
-        """
-    )
+    _count_shared(con, "_lk_shared", "_lk_cand", "_lk_fig", "token", having=MIN_SHARED)
     # Each piece of evidence as its own small table: one statement with all of them as CTEs
     # let DuckDB's planner rescan the fingerprint tables per candidate (seconds per thousand).
     con.execute(
@@ -276,24 +295,16 @@ def compute_context_pairs(
         "FROM _lk_inv i JOIN _lk_size s ON s.id = i.id "
         "JOIN context_fingerprints f ON f.id = i.id JOIN contexts c ON c.uid = f.uid"
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _lk_lab AS SELECT c.a, c.b, count(*) AS n "
-        "FROM _lk_shared c JOIN _lk_l x ON x.id = c.a "
-        "JOIN _lk_l y ON y.id = c.b AND y.label = x.label GROUP BY c.a, c.b"
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _lk_par AS SELECT c.a, c.b, count(*) AS n "
-        "FROM _lk_shared c JOIN _lk_p x ON x.id = c.a "
-        "JOIN _lk_p y ON y.id = c.b AND y.token = x.token GROUP BY c.a, c.b"
-    )
+    _count_shared(con, "_lk_lab", "_lk_shared", "_lk_l", "label")
+    _count_shared(con, "_lk_par", "_lk_shared", "_lk_p", "token")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _lk_scored AS
         SELECT least(sa.uid, sb.uid) AS a, greatest(sa.uid, sb.uid) AS b,
                CASE WHEN sa.uid < sb.uid THEN sa.split ELSE sb.split END AS split_a,
                CASE WHEN sa.uid < sb.uid THEN sb.split ELSE sa.split END AS split_b,
-               c.fig_shared,
-               c.fig_shared / least(sa.fn, sb.fn) AS fig,
+               c.n AS fig_shared,
+               c.n / least(sa.fn, sb.fn) AS fig,
                coalesce(lab.n, 0) AS lab, sa.ln AS la, sb.ln AS lb,
                coalesce(par.n, 0) AS par, sa.pn AS pa, sb.pn AS pb
         FROM _lk_shared c
@@ -421,26 +432,33 @@ def find_pairs(
 
 def refresh_for_import(con: duckdb.DuckDBPyConnection, staged: str) -> int:
     """Within an import's transaction: update the cache for the contexts of `staged` (a temp
-    table with a `uid` column) and return how many of them near-duplicate a context outside it."""
+    table with a `uid` column) and return how many of them near-duplicate a context outside it.
+
+    When no context is new or changed (a re-import), the cache is already current: only the
+    count is read from it.
+    """
     con.execute(f"CREATE OR REPLACE TEMP TABLE _lk_focus AS SELECT DISTINCT uid FROM {staged}")
-    pairs = compute_context_pairs(con, threshold=CACHE_FLOOR, focus="_lk_focus")
-    con.execute(
-        "DELETE FROM near_duplicates WHERE a IN (SELECT uid FROM _lk_focus) "
-        "OR b IN (SELECT uid FROM _lk_focus)"
-    )
-    _save_cache(con)
-    con.execute("DROP TABLE _lk_pairs")
-    focus = {str(r[0]) for r in con.execute("SELECT uid FROM _lk_focus").fetchall()}
+    if ensure_fingerprints(con):
+        compute_context_pairs(con, threshold=CACHE_FLOOR, focus="_lk_focus")
+        con.execute(
+            "DELETE FROM near_duplicates WHERE a IN (SELECT uid FROM _lk_focus) "
+            "OR b IN (SELECT uid FROM _lk_focus)"
+        )
+        _save_cache(con)
+        con.execute("DROP TABLE _lk_pairs")
+    row = con.execute(
+        f"""
+        SELECT count(DISTINCT uid) FROM (
+            SELECT a AS uid FROM near_duplicates WHERE score >= {DEFAULT_THRESHOLD!r}
+              AND a IN (SELECT uid FROM _lk_focus) AND b NOT IN (SELECT uid FROM _lk_focus)
+            UNION ALL
+            SELECT b FROM near_duplicates WHERE score >= {DEFAULT_THRESHOLD!r}
+              AND b IN (SELECT uid FROM _lk_focus) AND a NOT IN (SELECT uid FROM _lk_focus)
+        )
+        """
+    ).fetchone()
     con.execute("DROP TABLE _lk_focus")
-    twinned = set()
-    for p in pairs:
-        if p.score < DEFAULT_THRESHOLD:
-            continue
-        if p.a in focus and p.b not in focus:
-            twinned.add(p.a)
-        elif p.b in focus and p.a not in focus:
-            twinned.add(p.b)
-    return len(twinned)
+    return int(row[0]) if row else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,6 +154,8 @@ def test_import_reports_near_duplicates_and_cache_names_twins(store: Store, tmp_
     again = copy.deepcopy(context("base-copy", MUST_MATCH["extra-column"], "Q?", "a"))
     summary = import_file(store, write_json(tmp_path / "more.json", [again]), "test")
     assert summary.near_duplicate_contexts == 1
+    # Importing the same file again (nothing new: the count comes from the stored pairs).
+    assert import_file(store, tmp_path / "more.json", "test").near_duplicate_contexts == 1
     twins = {t.context_uid for t in twins_of(store, "base-copy", 0.8)}
     assert twins == {"base", *MUST_MATCH}
     assert twins_of(store, "year-later", 0.8) == []
