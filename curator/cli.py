@@ -147,6 +147,11 @@ def _print_import(summary: ImportSummary) -> None:
         "  "
         + safe_text.one_line(" · ".join(f"{t} {n:,}" for t, n in summary.by_answer_type.items()))
     )
+    if summary.near_duplicate_contexts:
+        click.echo(
+            f"  near-duplicates of stored contexts: {summary.near_duplicate_contexts:,} "
+            "(same figures under another uid; `curator leaks` lists them)"
+        )
     if summary.changed_records:
         click.echo(
             f"  {summary.changed_records:,} records changed since the last import; their "
@@ -268,6 +273,58 @@ def _print_stats(db: str, result: Any) -> None:
             table.add_row(group, safe_text.markup(verdict), f"{n:,}")
             group = ""
     console.print(table)
+
+
+# -- leaks ----------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per pair.")
+@click.option("--split", "splits", multiple=True, help="Only pairs within these splits (repeat).")
+@click.option("--across", is_flag=True, help="Only pairs whose two sides are in different splits.")
+@click.option(
+    "--threshold", type=float, default=None, help="Lowest score to list (default 0.8; 0-1]."
+)
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True)
+@_db_option
+@click.pass_context
+def leaks(
+    ctx: click.Context,
+    as_json: bool,
+    splits: tuple[str, ...],
+    across: bool,
+    threshold: float | None,
+    top: int,
+) -> None:
+    """Near-duplicate contexts (same figures under another uid) and repeated questions.
+
+    Tables are compared by their distinctive figures and labels, not their text, so another
+    header layout or an extra column still matches. Pairs within a split and across splits.
+
+    \b
+    Example:
+      curator leaks --split dev --split test --across
+      curator leaks --json | jq 'select(.kind == "question")'
+    """
+    from curator.leaks import DEFAULT_THRESHOLD, find_leaks, listing
+
+    settings = _settings(ctx)
+    store = _open_existing(settings)
+    report = find_leaks(
+        store,
+        splits=splits,
+        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+        across_only=across,
+    )
+    if as_json:
+        for obj in report.json_lines():
+            click.echo(safe_text.dumps(obj))
+        return
+    import shutil
+
+    width = max(80, shutil.get_terminal_size((160, 24)).columns)
+    for text in listing(store, report, top=top, width=width):
+        click.echo(text)
 
 
 # -- list -----------------------------------------------------------------------------------
@@ -866,6 +923,13 @@ def _run_tui(
 )
 @click.option("--split", "splits", multiple=True, help="Only these splits. Repeatable.")
 @click.option("--answer-type", "answer_types", multiple=True, type=click.Choice(ANSWER_TYPES))
+@click.option(
+    "--exclude-overlap-with",
+    "exclude_overlap",
+    default=None,
+    metavar="SPLIT",
+    help="Drop records whose table or question reappears in SPLIT (e.g. keep test clean).",
+)
 @click.option("--region", default=None, help="AWS region for an s3:// destination.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @_db_option
@@ -885,6 +949,7 @@ def export_cmd(
     audit: int | None,
     splits: tuple[str, ...],
     answer_types: tuple[str, ...],
+    exclude_overlap: str | None,
     region: str | None,
     as_json: bool,
 ) -> None:
@@ -904,8 +969,8 @@ def export_cmd(
     from curator.prompts import DEFAULT_SYSTEM_PROMPT
 
     settings = _settings(ctx)
-    # --audit records its sample in the store; a plain export only reads.
-    store = _open_existing(settings, read_only=not audit)
+    # Not read-only: export refreshes the near-duplicate cache and --audit records its sample.
+    store = _open_existing(settings)
     system = DEFAULT_SYSTEM_PROMPT
     if system_prompt_file is not None:
         try:
@@ -927,6 +992,7 @@ def export_cmd(
         include_judged_correct=judged,
         filt=RecordFilter(splits=splits, answer_types=answer_types),
         audit=audit,
+        exclude_overlap_with=exclude_overlap,
     )
     if destination.startswith("s3://"):
         from curator.export.atomic import local_scratch
@@ -950,6 +1016,7 @@ def export_cmd(
     )
     for name, info in manifest["files"].items():
         click.echo(f"  {_one_line(name)}: {info['bytes']:,} bytes, sha256 {info['sha256'][:16]}…")
+    _print_export_leaks(manifest.get("leaks", {}))
     hp = manifest["hyperparameters"]
     click.echo(
         "  recommended: "
@@ -959,6 +1026,21 @@ def export_cmd(
     from curator.export.audit import audit_line
 
     click.echo("  " + audit_line(manifest["audit"]))
+
+
+def _print_export_leaks(leaks: dict[str, Any]) -> None:
+    click.echo(
+        f"  near-duplicate tables kept on one side: {leaks.get('near_duplicate_clusters', 0):,} "
+        f"clusters; pairs across train/validation: {leaks.get('cross_split_pairs', 0):,}"
+    )
+    dropped = leaks.get("dropped")
+    if dropped is not None:
+        click.echo(
+            f"  dropped {dropped['records']:,} records overlapping split "
+            f"{leaks['exclude_overlap_with']!r}: {dropped['in_split']:,} in it, "
+            f"{dropped['near_duplicate_table']:,} with a near-duplicate table, "
+            f"{dropped['repeated_question']:,} with a repeated question"
+        )
 
 
 @cli.command()

@@ -148,6 +148,8 @@ class RecordFilter:
     conflicts: bool = False
     #: Only records drawn into an export audit sample (`curator export --audit N`).
     audit: bool = False
+    #: Only records whose context has a near-duplicate (`curator leaks`; the store's cache).
+    near_duplicates: bool = False
     #: Work assignment: (k, n) keeps the k-th of n shards (1-based), by a stable hash of the uid.
     shard: tuple[int, int] | None = None
     #: With a shard: this fraction of the previous shard's records is also routed here, so two
@@ -224,6 +226,8 @@ class ImportSummary:
     by_answer_type: dict[str, int]
     changes: tuple[FieldChange, ...] = ()
     reviewed_changed: int = 0
+    #: Contexts of the file that near-duplicate a context stored before (`curator leaks`).
+    near_duplicate_contexts: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -238,6 +242,7 @@ class ImportSummary:
             "unchanged_records": self.unchanged_records,
             "duplicates_skipped": self.duplicates_skipped,
             "reviewed_changed": self.reviewed_changed,
+            "near_duplicate_contexts": self.near_duplicate_contexts,
             "by_answer_type": dict(self.by_answer_type),
             "changes": [
                 {"uid": c.uid, "field": c.field, "old": c.old, "new": c.new} for c in self.changes

@@ -13,6 +13,7 @@ import json
 import random
 import uuid
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 NAMESPACE = uuid.UUID("6f1c2a4e-0c1d-4f7e-9a55-3c0ad1e2b7f1")
@@ -302,19 +303,65 @@ class Builder:
         }
 
 
+def near_duplicate(builder: Builder, original: dict[str, Any]) -> dict[str, Any]:
+    """The original's table as another filing lays it out, under another uid: one header row,
+    no currency signs, an extra change column. One question repeats the original's first
+    question (a span from the table, never a deliberately wrong one); one is new."""
+    table: list[list[str]] = original["table"]["table"]  # type: ignore[index]
+    name = "Sunspire Solar (annual report)"
+
+    def value(cell: str) -> float:
+        text = cell.replace("$", "").replace(",", "")
+        return -float(text[1:-1]) if text.startswith("(") else float(text)
+
+    rows = [["(in thousands)", "2019", "2018", "Change"]]
+    for label, c19, c18 in table[2:]:
+        change = round(value(c19) - value(c18))
+        rows.append([label, c19.replace("$", ""), c18.replace("$", ""), fmt(change)])
+    first = dict(original["questions"][0])  # type: ignore[index]
+    row = next(r for r in rows if first["question"].endswith(f"from {r[0]} in 2019?"))
+    repeated = {**first, "uid": builder.uid("question", name, "1"), "answer": [row[1]]}
+    new = {
+        "uid": builder.uid("question", name, "2"),
+        "order": 2,
+        "question": f"What was the change in {rows[1][0]} revenue from 2018 to 2019?",
+        "answer": [rows[1][3]],
+        "derivation": "",
+        "answer_type": "span",
+        "answer_from": "table",
+        "rel_paragraphs": [],
+        "req_comparison": False,
+        "scale": "thousand",
+    }
+    paragraphs = [
+        "Sunspire Solar annual report: revenue by segment for 2019 and 2018, with the change.",
+    ]
+    return {
+        "table": {"uid": builder.uid("context", name), "table": rows},
+        "paragraphs": [
+            {"uid": builder.uid("paragraph", name, str(i)), "order": i, "text": text}
+            for i, text in enumerate(paragraphs, start=1)
+        ],
+        "questions": [repeated, new],
+    }
+
+
 def main() -> None:
     rng = random.Random(20261126)
     builder = Builder(rng)
     contexts = [builder.context(i, company) for i, company in enumerate(COMPANIES)]
-    train, dev = contexts[:20], contexts[20:]
+    # A near-duplicate of a dev table in train, so `curator leaks` and the demo show a leak.
+    copy = near_duplicate(builder, contexts[20])
+    train, dev = [*contexts[:20], copy], contexts[20:]
     for name, part in (("sample_train.json", train), ("sample_dev.json", dev)):
         (HERE / name).write_text(json.dumps(part, indent=1, ensure_ascii=False) + "\n", "utf-8")
     with (HERE / "answer_key.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["uid", "company", "what_is_wrong"])
         writer.writerows(builder.wrong)
-    total = sum(len(c["questions"]) for c in contexts)  # type: ignore[arg-type]
-    print(f"{len(contexts)} contexts, {total} questions, {len(builder.wrong)} deliberately wrong")
+    total = sum(len(c["questions"]) for c in (*train, *dev))  # type: ignore[arg-type]
+    wrong = len(builder.wrong)
+    print(f"{len(train) + len(dev)} contexts, {total} questions, {wrong} deliberately wrong")
 
 
 if __name__ == "__main__":

@@ -193,6 +193,7 @@ class CuratorApp(App[None]):
                 "disagree": filt.disagree,
                 "conflicts": filt.conflicts,
                 "audit": filt.audit,
+                "near_duplicates": filt.near_duplicates,
                 "search": filt.search,
             },
             "sort": sort,
@@ -552,6 +553,7 @@ def filter_from_state(data: dict[str, Any]) -> RecordFilter:
     kwargs["disagree"] = bool(data.get("disagree", False))
     kwargs["conflicts"] = bool(data.get("conflicts", False))
     kwargs["audit"] = bool(data.get("audit", False))
+    kwargs["near_duplicates"] = bool(data.get("near_duplicates", False))
     kwargs["search"] = str(data.get("search", ""))
     filt = RecordFilter(**kwargs)
     try:

@@ -49,6 +49,14 @@ class StatsLoaded(Message):
 
 
 @dataclass
+class TwinsLoaded(Message):
+    """The near-duplicates of a record's context (`curator.store.leaks.Twin`s), best first."""
+
+    record_uid: str
+    twins: list[Any]
+
+
+@dataclass
 class StoreFailed(Message):
     """A store call failed; the message says what the user was doing."""
 

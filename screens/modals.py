@@ -176,6 +176,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
                 yield Checkbox("judges disagree", c.disagree, id="f-disagree")
                 yield Checkbox("conflicting decisions", c.conflicts, id="f-conflicts")
                 yield Checkbox("audit sample", c.audit, id="f-audit")
+                yield Checkbox("has a near-duplicate", c.near_duplicates, id="f-near-dup")
             yield Static("counting…", id="filter-counts")
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
@@ -232,6 +233,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
             disagree=self.query_one("#f-disagree", Checkbox).value,
             conflicts=self.query_one("#f-conflicts", Checkbox).value,
             audit=self.query_one("#f-audit", Checkbox).value,
+            near_duplicates=self.query_one("#f-near-dup", Checkbox).value,
             search=self.current.search,
         )
 

@@ -80,6 +80,8 @@ class QueueScreen(Screen[None]):
             parts.append("judges disagree")
         if f.audit:
             parts.append("audit sample")
+        if f.near_duplicates:
+            parts.append("has a near-duplicate")
         if f.search:
             parts.append(f"search={safe_text.clip(safe_text.one_line(f.search), 60)!r}")
         line = Text(f" view: {' · '.join(parts) or 'all records'} · sort {q.sort}", style="bold")

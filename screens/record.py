@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from curator import safe_text
 from curator.prompts import render_answer
-from curator.screens.messages import CountsLoaded
+from curator.screens.messages import CountsLoaded, StoreFailed, TwinsLoaded
 from curator.screens.text import flatten, label, literal, preview
 from curator.screens.widgets.table_grid import table_grid
 
@@ -46,6 +48,7 @@ class ReviewScreen(Screen[None]):
         Binding("s", "stats", "Stats"),
         Binding("v", "evaluation", "Eval", show=False),
         Binding("w", "whole_text", "Whole text", show=False),
+        Binding("d", "open_twin", "Twin", show=False),
     ]
     #: (title, help, action) offered in the command palette.
     PALETTE: ClassVar[list[tuple[str, str, str]]] = [
@@ -65,11 +68,22 @@ class ReviewScreen(Screen[None]):
         ("Statistics and agreement", "Counts, throughput, judge-vs-human kappa (s)", "stats"),
         ("Evaluation", "Prediction runs scored, and what each got wrong (v)", "evaluation"),
         ("Whole text", "Every field of the record at full length (w)", "whole_text"),
+        (
+            "Open near-duplicate",
+            "The record of a table that near-duplicates this one (d)",
+            "open_twin",
+        ),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.detail: Any = None
+        self.twins: list[Any] = []
+        self.twin_cursor = 0
+        self.twin_owner: str | None = None
+
+    def on_mount(self) -> None:
+        self.query_one("#record-twins", Static).display = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -80,6 +94,8 @@ class ReviewScreen(Screen[None]):
                 yield Static(id="record-paragraphs")
             with VerticalScroll(id="record-right"):
                 yield Static(id="record-qa")
+                # Shown only when the table has a near-duplicate (see _twins_loaded).
+                yield Static(id="record-twins")
                 yield Static(id="record-verdicts")
                 yield Static(id="record-history")
         yield Static(id="record-progress")
@@ -96,10 +112,16 @@ class ReviewScreen(Screen[None]):
         title = self.query_one("#record-title", Static)
         if detail is None:
             title.update(Text("No records in this view. Press f to change the filter.", "bold"))
-            for name in ("table", "paragraphs", "qa", "verdicts", "history"):
+            for name in ("table", "paragraphs", "qa", "twins", "verdicts", "history"):
                 self.query_one(f"#record-{name}", Static).update("")
+            self.query_one("#record-twins", Static).display = False
             return
         record = detail.record
+        if self.twin_owner != record.uid:
+            self.twins, self.twin_cursor = [], 0
+            self.query_one("#record-twins", Static).display = False
+            self.twin_owner = record.uid
+        self.load_twins(record.uid, record.context_uid)
         head = Text()
         head.append(f" {detail.status.upper()} ", style=_status_style(detail.status))
         if detail.conflict:
@@ -152,6 +174,44 @@ class ReviewScreen(Screen[None]):
             e for e in detail.events if e.reviewer == self.curator.reviewer and e.action != "undo"
         ]
         return bool(self.curator.blind and not mine)
+
+    @work(thread=True, exclusive=True, group="twins")
+    def load_twins(self, record_uid: str, context_uid: str) -> None:
+        from curator.store.leaks import DEFAULT_THRESHOLD, twins_of
+
+        try:
+            twins = twins_of(self.curator.store, context_uid, DEFAULT_THRESHOLD)
+        except Exception as exc:
+            self.post_message(StoreFailed("looking for near-duplicates", str(exc)))
+            return
+        self.post_message(TwinsLoaded(record_uid, twins))
+
+    @on(TwinsLoaded)
+    def _twins_loaded(self, message: TwinsLoaded) -> None:
+        if self.detail is None or self.detail.record.uid != message.record_uid:
+            return  # the reviewer has moved on
+        if [t.context_uid for t in message.twins] != [t.context_uid for t in self.twins]:
+            self.twin_cursor = 0
+        self.twins = message.twins
+        twins = self.query_one("#record-twins", Static)
+        twins.update(self._twins_text())
+        twins.display = bool(self.twins)
+
+    def _twins_text(self) -> Text:
+        if not self.twins:
+            return Text("")
+        rows = [Text(""), Text("Near-duplicate table", style="bold underline")]
+        for twin in self.twins[:5]:
+            line = Text("  ")
+            line.append_text(literal(twin.context_uid, "bold", one_line=True))
+            line.append(" · ")
+            line.append_text(literal(twin.split, one_line=True))
+            line.append(f" · score {twin.score:.2f}", style="dim")
+            rows.append(line)
+        if len(self.twins) > 5:
+            rows.append(Text(f"  … {len(self.twins) - 5} more", style="dim"))
+        rows.append(Text("  press d to open it (again for the next)", style="dim italic"))
+        return Text("\n").join(rows)
 
     def _paragraphs(self, detail: Any) -> Text:
         rel = set(detail.record.rel_paragraphs)
@@ -365,6 +425,17 @@ class ReviewScreen(Screen[None]):
             if j.reason:
                 sections.append((f"reason of judge {label(j.judge).plain}", j.reason))
         self.app.push_screen(FullTextScreen(sections))
+
+    def action_open_twin(self) -> None:
+        """Open the first record of a near-duplicate table; pressed again, the next twin."""
+        openable = [t for t in self.twins if t.record_uid is not None]
+        if not openable:
+            self.notify("No near-duplicate of this table is known", timeout=3)
+            return
+        twin = openable[self.twin_cursor % len(openable)]
+        self.twin_cursor += 1
+        self.notify(f"Near-duplicate: {safe_text.one_line(twin.context_uid)}", timeout=2)
+        self.curator.open_uid(twin.record_uid)
 
     def action_evaluation(self) -> None:
         from curator.screens.eval import EvalScreen

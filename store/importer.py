@@ -23,6 +23,7 @@ import duckdb
 from curator.domain import ANSWER_TYPES, BadInput, FieldChange, ImportSummary
 from curator.faults import fault_point
 from curator.store.db import ProgressCallback, Store
+from curator.store.leaks import refresh_for_import
 from curator.tatqa import (
     ANSWER_RULES,
     MAX_QUOTED,
@@ -700,6 +701,7 @@ def _write(
             n_unchanged,
         ],
     )
+    near_duplicates = refresh_for_import(con, "staged_ctx")
     _drop_staging(con)
     return ImportSummary(
         source=source,
@@ -715,6 +717,7 @@ def _write(
         by_answer_type={t: int(by_type.get(t, 0)) for t in ANSWER_TYPES},
         changes=tuple(changes),
         reviewed_changed=reviewed_changed,
+        near_duplicate_contexts=near_duplicates,
     )
 
 

@@ -23,6 +23,7 @@ from curator.domain import (
     answer_from_json,
 )
 from curator.store.db import Store
+from curator.store.leaks import has_twin_sql
 
 #: The curated value of each editable field: the live edit when there is one, else the import.
 _CURATED = {
@@ -75,6 +76,8 @@ def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
         clauses.append("coalesce(s.conflict, false)")
     if filt.audit:
         clauses.append("r.uid IN (SELECT record_uid FROM audit_items)")
+    if filt.near_duplicates:
+        clauses.append(has_twin_sql("r.context_uid"))
     if filt.shard is not None:
         k, n = filt.shard
         # md5, not DuckDB's hash(): shards must not move when DuckDB is upgraded.

@@ -20,6 +20,7 @@ from typing import Any
 from curator import __version__
 from curator.domain import CuratorError, EnvironmentFailure, RecordFilter
 from curator.environment import describe_os_error
+from curator.export import leakage
 from curator.export.atomic import check_destination, commit, new_staging
 from curator.export.audit import audit_summary, selection_key, start_audit
 from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
@@ -29,6 +30,7 @@ from curator.faults import fault_point
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
 from curator.store.db import Store
 from curator.store.exports import CuratedRecord, curated_records, judge_versions
+from curator.store.leaks import DEFAULT_THRESHOLD
 
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
@@ -55,6 +57,9 @@ class ExportOptions:
     filt: RecordFilter = field(default_factory=RecordFilter)
     #: Draw and queue an audit sample of this many records no person reviewed (see audit.py).
     audit: int | None = None
+    #: Drop records whose table or question reappears in this store split (see export/leakage).
+    exclude_overlap_with: str | None = None
+    leak_threshold: float = DEFAULT_THRESHOLD
 
 
 def _line(
@@ -101,7 +106,19 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
             "nothing to export: no accepted or edited records match (review some first, or "
             "add --include-judged-correct JUDGE)"
         )
-    train, validation = split_by_context(records, options.validation_fraction, options.seed)
+    records, leak_plan = leakage.plan(
+        store,
+        records,
+        threshold=options.leak_threshold,
+        exclude_overlap_with=options.exclude_overlap_with,
+    )
+    if not records:
+        raise CuratorError(
+            f"nothing to export: every record overlaps split {options.exclude_overlap_with!r}"
+        )
+    train, validation = split_by_context(
+        records, options.validation_fraction, options.seed, leak_plan.groups
+    )
     if options.max_train is not None:
         train = stratified_sample(train, options.max_train, options.seed)
     if options.max_validation is not None:
@@ -131,6 +148,7 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
         manifest["target_output_tokens"] = {
             name: _token_stats(values) for name, values in answers.items()
         }
+        manifest["leaks"] = leakage.manifest_section(leak_plan, train, validation)
         (staging / MANIFEST_FILE).write_text(
             json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8"
         )

@@ -1,6 +1,7 @@
 """Train / validation split by context, stratified by answer type, deterministic for a seed.
 
-No table appears in both splits (questions about one table are too alike to validate on). Each
+No table appears in both splits (questions about one table are too alike to validate on), nor
+do two near-duplicate tables (same figures under another uid): a cluster of them counts as one. Each
 context is put in the stratum of its most common answer type; within a stratum contexts are
 ordered by a seeded hash of their uid and the first ones go to validation until that stratum's
 share is reached. The same store, options and seed give the same split on any machine.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, TypeVar
 
 
@@ -33,14 +34,22 @@ def _rank(seed: int, key: str) -> str:
 
 
 def split_by_context(
-    records: Sequence[R], validation_fraction: float, seed: int
+    records: Sequence[R],
+    validation_fraction: float,
+    seed: int,
+    groups: Mapping[str, str] | None = None,
 ) -> tuple[list[R], list[R]]:
-    """(train, validation), each in the input order."""
+    """(train, validation), each in the input order.
+
+    `groups` maps a context uid to its cluster of near-duplicate contexts (`curator.leaks`):
+    a cluster goes to one side as a whole, as if it were one context.
+    """
     if not 0 <= validation_fraction < 1:
         raise ValueError("the validation fraction must be at least 0 and below 1")
+    group_of = groups or {}
     by_context: dict[str, list[R]] = defaultdict(list)
     for record in records:
-        by_context[record.context_uid].append(record)
+        by_context[group_of.get(record.context_uid, record.context_uid)].append(record)
     strata: dict[str, list[str]] = defaultdict(list)
     for context, members in by_context.items():
         counts = Counter(r.answer_type for r in members)
@@ -56,8 +65,12 @@ def split_by_context(
                 break
             validation_contexts.add(context)
             taken += len(by_context[context])
-    train = [r for r in records if r.context_uid not in validation_contexts]
-    validation = [r for r in records if r.context_uid in validation_contexts]
+
+    def in_validation(r: R) -> bool:
+        return group_of.get(r.context_uid, r.context_uid) in validation_contexts
+
+    train = [r for r in records if not in_validation(r)]
+    validation = [r for r in records if in_validation(r)]
     return train, validation
 
 

@@ -117,7 +117,7 @@ def test_a_judge_pass_and_two_reviewers_at_once(db: Path, fake: FakeAnthropic) -
     acknowledged = set(acks(outputs["bo"])) | set(acks(outputs["cy"]))
     assert len(acknowledged) > 20
     assert acknowledged <= stored  # every acknowledged decision is there
-    assert verdicts == (120, 120)  # every record judged exactly once
+    assert verdicts == (122, 122)  # every record judged exactly once
     # Both reviewers decided the shared record differently: both kept, flagged as a conflict.
     assert {(u, a) for _, u, a in stored if u == shared} == {(shared, "accept"), (shared, "reject")}
     assert count(store, RecordFilter(conflicts=True)) == 1
@@ -155,7 +155,7 @@ def test_kill_9_at_a_random_moment_loses_nothing_acknowledged(
             "SELECT max(n) FROM (SELECT count(*) AS n FROM verdicts GROUP BY record_uid)"
         ).fetchall()[0][0]
         total = con.execute("SELECT count(DISTINCT record_uid) FROM verdicts").fetchall()[0][0]
-    assert total == 120 and per_record == 1
+    assert total == 122 and per_record == 1
 
 
 def test_an_idle_review_session_does_not_hold_the_store(db: Path) -> None:
@@ -166,7 +166,7 @@ def test_an_idle_review_session_does_not_hold_the_store(db: Path) -> None:
     time.sleep(0.5)
     other = Store(db, lock_timeout=1.0)
     with other.connection() as con:  # would raise StoreError if the session still held the file
-        assert con.execute("SELECT count(*) FROM records").fetchall() == [(120,)]
+        assert con.execute("SELECT count(*) FROM records").fetchall() == [(122,)]
     tui.close()
 
 

@@ -38,6 +38,7 @@ STORE_COMMANDS = [
     "check",
     "demo",
     "calibrate",
+    "leaks",
 ]
 DEFAULT_STORES = ("curator.duckdb", "curator-demo.duckdb")
 
@@ -134,6 +135,7 @@ def test_db_is_honoured_before_or_after_the_command(
         "eval": ["eval", "base", "--json"],
         "check": ["check", "--json"],
         "demo": ["demo", "--no-tui"],
+        "leaks": ["leaks", "--json"],
         "calibrate": ["calibrate", "--judge", "rules", "--assume-gold", "dev", "--json"],
     }
     argv = args[command]

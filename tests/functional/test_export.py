@@ -55,7 +55,7 @@ def test_export_writes_valid_splits_by_context(run_cli: Run, curated: Path, tmp_
     assert result.code == 0, result.err
     manifest = json.loads(result.out)
     train, validation = lines(out / "train.jsonl"), lines(out / "validation.jsonl")
-    assert len(train) + len(validation) == 135  # 150 minus 15 rejected
+    assert len(train) + len(validation) == 137  # 152 minus 15 rejected
     assert manifest["splits"]["train"]["records"] == len(train)
 
     # No table appears in both splits.

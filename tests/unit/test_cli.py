@@ -109,7 +109,8 @@ def test_demo_builds_the_sample_store_and_keeps_it(run_cli: Run, tmp_path: Path)
     db = tmp_path / "demo.duckdb"
     first = run_cli("demo", "--no-tui", "--db", db)
     assert first.code == 0, first.err
-    assert "150 records in 25 contexts" in first.out
+    assert "152 records in 26 contexts" in first.out
+    assert "near-duplicates of stored contexts: 1" in first.out  # the sample pair
     second = run_cli("demo", "--no-tui", "--db", db)
     assert second.code == 0 and "new 0" in second.out
 

@@ -90,8 +90,8 @@ def test_answer_json_types_survive_the_round_trip(tatqa_dir: Path, store: Store)
 def test_sample_data_covers_every_answer_type_and_scale(store: Store) -> None:
     files = sorted(SAMPLE_DATA.glob("*.json"))
     summaries = import_files(store, [(f, f.stem) for f in files])
-    assert sum(s.contexts for s in summaries) == 25
-    assert sum(s.questions for s in summaries) == 150
+    assert sum(s.contexts for s in summaries) == 26
+    assert sum(s.questions for s in summaries) == 152
     with store.connection() as con:
         types = {r[0] for r in con.execute("SELECT DISTINCT answer_type FROM records").fetchall()}
         scales = {r[0] for r in con.execute("SELECT DISTINCT scale FROM records").fetchall()}
