@@ -969,8 +969,8 @@ def export_cmd(
     from curator.prompts import DEFAULT_SYSTEM_PROMPT
 
     settings = _settings(ctx)
-    # Not read-only: export refreshes the near-duplicate cache and --audit records its sample.
-    store = _open_existing(settings)
+    # Only --audit writes (its sample); the near-duplicate search works on a read-only store.
+    store = _open_existing(settings, read_only=not audit)
     system = DEFAULT_SYSTEM_PROMPT
     if system_prompt_file is not None:
         try:
