@@ -25,6 +25,7 @@ from curator.domain import (
     answer_from_json,
 )
 from curator.store.db import Store
+from curator.store.ids import new_event_uid
 from curator.store.records import (
     _CURATED,
     RECORD_COLUMNS,
@@ -213,7 +214,8 @@ def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> li
     rows = con.execute(
         "SELECT e.event_id, e.record_uid, e.action, e.reviewer, e.created_at, e.reason, e.note, "
         "CAST(e.edited AS VARCHAR), e.undoes, e.blind, "
-        "EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id) "
+        "EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id), "
+        "e.event_uid, e.undoes_uid "
         f"FROM review_events e WHERE {where} ORDER BY e.event_id",
         params,
     ).fetchall()
@@ -230,6 +232,8 @@ def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> li
             undoes=r[8],
             blind=bool(r[9]),
             undone=bool(r[10]),
+            event_uid=r[11],
+            undoes_uid=r[12],
         )
         for r in rows
     ]
@@ -260,6 +264,7 @@ def decide(
             raise CuratorError(f"an edit carries some of {', '.join(EDITABLE_FIELDS)}")
     elif edited:
         raise CuratorError("only an edit carries new values")
+    event_uid = new_event_uid()
     with store.transaction() as con:
         found = con.execute(
             f"SELECT {RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
@@ -271,11 +276,12 @@ def decide(
         event_id = _next_event_id(con)
         now = _now()
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
-            "reason, note, edited, undoes, blind, record_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at, reason, note, edited, undoes, blind, record_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
             [
                 event_id,
+                event_uid,
                 uid,
                 action,
                 reviewer,
@@ -287,7 +293,9 @@ def decide(
                 found[0][0],
             ],
         )
-    return ReviewEvent(event_id, uid, action, reviewer, now, reason, note, edited, None, blind)
+    return ReviewEvent(
+        event_id, uid, action, reviewer, now, reason, note, edited, None, blind, event_uid=event_uid
+    )
 
 
 def decide_many(
@@ -301,16 +309,19 @@ def decide_many(
         raise CuratorError("bulk decisions are accept or reject")
     if not uids:
         return 0
+    prefix = new_event_uid()
     with store.transaction() as con:
         first = _next_event_id(con)
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
-            "reason, record_hash) "
-            f"SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, r.uid, ?, ?, ?, ?, "
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at, reason, record_hash) "
+            "SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, "
+            "? || '.' || lpad(CAST(row_number() OVER (ORDER BY r.seq) AS VARCHAR), 9, '0'), "
+            f"r.uid, ?, ?, ?, ?, "
             f"{RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
             "LEFT JOIN record_state s ON s.record_uid = r.uid "
             "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
-            [first, action, reviewer, _now(), reason, uids],
+            [first, prefix, action, reviewer, _now(), reason, uids],
         )
         return (
             int(
@@ -321,25 +332,41 @@ def decide_many(
         )
 
 
-def undo(store: Store, event_id: int, reviewer: str) -> ReviewEvent:
-    """Revert one live decision by appending an undo event."""
+def undo(
+    store: Store, event_id: int | None, reviewer: str, *, event_uid: str | None = None
+) -> ReviewEvent:
+    """Revert one live decision, named by its id or (exactly) its uid, with an undo event."""
+    new_uid = new_event_uid()
     with store.transaction() as con:
-        found = _events(con, "e.event_id = ?", [event_id])
+        if event_uid is not None:
+            found = _events(con, "e.event_uid = ?", [event_uid])
+        else:
+            found = _events(con, "e.event_id = ?", [event_id])
+        name = event_uid if event_uid is not None else event_id
         if not found:
-            raise CuratorError(f"no review event {event_id}")
+            raise CuratorError(f"no review event {name}")
         target = found[0]
         if target.action == "undo":
             raise CuratorError("an undo cannot be undone; decide the record again instead")
         if target.undone:
-            raise CuratorError(f"event {event_id} is already undone")
+            raise CuratorError(f"event {name} is already undone")
         new_id = _next_event_id(con)
         now = _now()
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
-            "undoes) VALUES (?, ?, 'undo', ?, ?, ?)",
-            [new_id, target.record_uid, reviewer, now, event_id],
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at, undoes, undoes_uid) VALUES (?, ?, ?, 'undo', ?, ?, ?, ?)",
+            [new_id, new_uid, target.record_uid, reviewer, now, target.event_id, target.event_uid],
         )
-    return ReviewEvent(new_id, target.record_uid, "undo", reviewer, now, undoes=event_id)
+    return ReviewEvent(
+        new_id,
+        target.record_uid,
+        "undo",
+        reviewer,
+        now,
+        undoes=target.event_id,
+        event_uid=new_uid,
+        undoes_uid=target.event_uid,
+    )
 
 
 def _next_event_id(con: duckdb.DuckDBPyConnection) -> int:

@@ -174,12 +174,13 @@ def test_check_reports_orphans(db: Path, run_cli: Run) -> None:
     assert run_cli("--db", db, "check").code == 0
     with Store(db).transaction() as con:
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at) "
-            "VALUES (999, 'ghost', 'accept', 'x', now()::TIMESTAMP)"
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at) VALUES (999, 'e999', 'ghost', 'accept', 'x', now()::TIMESTAMP)"
         )
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
-            "undoes) VALUES (1000, 'ghost', 'undo', 'x', now()::TIMESTAMP, 12345)"
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at, undoes) VALUES (1000, 'e1000', 'ghost', 'undo', 'x', now()::TIMESTAMP, "
+            "12345)"
         )
     result = run_cli("--db", db, "check", "--json")
     assert result.code == 1
