@@ -10,6 +10,7 @@ processes take turns instead of failing. Everything outside this package sees on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -110,6 +111,11 @@ class Store:
             if not existed:
                 remove_store_files(store.path)
             raise
+        from curator.store.journal import fold, has_journals
+
+        if has_journals(store):
+            # Decisions a process journaled but never stored (it was killed): store them now.
+            fold(store)
         return store
 
     def schema_version(self) -> int:
@@ -167,6 +173,13 @@ class Store:
         Every thread of the process shares one open database per file (see `_Handle`) and gets
         its own cursor of it.
         """
+        if not read_only:
+            self._store_own_journal()
+        with self._cursor(read_only=read_only) as cursor:
+            yield cursor
+
+    @contextmanager
+    def _cursor(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         handle = _handle_for(self.path)
         cursor = handle.acquire(self, read_only=read_only)
         try:
@@ -181,15 +194,36 @@ class Store:
         A process's write transactions on one file take turns (a per-file lock): two threads
         appending at once would otherwise both read the same `max(id)` and collide.
         """
+        self._store_own_journal()
         handle = _handle_for(self.path)
-        with handle.write_lock, self.connection() as con:
-            con.execute("BEGIN TRANSACTION")
+        with handle.write_lock, self._cursor() as con:
+            _TXN.depth = getattr(_TXN, "depth", 0) + 1
             try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                _TXN.depth -= 1
+
+    def _store_own_journal(self) -> None:
+        """Read your own writes: decisions this process journaled are stored before a query.
+
+        Costs nothing when there are none; when there are, this process is about to take the
+        file anyway, and storing them is one small transaction.
+        """
+        from curator.store.journal import existing_journal, fold, folding_here
+
+        journal = existing_journal(self)
+        if journal is None or not journal.pending or folding_here():
+            return
+        if getattr(_TXN, "depth", 0):
+            return  # inside this thread's own transaction: folding now could deadlock
+        with contextlib.suppress(StoreError):  # the folder keeps trying
+            fold(self, journal)
 
     def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
@@ -210,6 +244,8 @@ class Store:
                 time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 1.5, 0.05)
 
+
+_TXN = threading.local()
 
 #: A busy session still lets go of the file after this long, so other processes get a turn.
 MAX_HOLD_S = 0.5
