@@ -120,18 +120,19 @@ class CuratorApp(App[None]):
 
     def on_mount(self) -> None:
         from curator.screens.record import ReviewScreen
-
         from curator.store.journal import journal_for
 
         # One open database for the session: a keypress must not pay for opening the file.
         self.store.open_session()
-        self._unsubscribe = journal_for(self.store).on_change(
-            lambda n: self.post_message(SavingChanged(n))
-        )
+        self._unsubscribe = journal_for(self.store).on_change(self._journal_changed)
         self.push_screen(ReviewScreen())
         self.resume()
         # Other reviewers and judge passes write to the same store: look every few seconds.
         self.set_interval(REFRESH_SECONDS, self.poll_changes)
+
+    def _journal_changed(self, unstored: int) -> None:
+        """From any thread: the journal's count of decisions not yet in the store changed."""
+        self.post_message(SavingChanged(unstored))
 
     def on_unmount(self) -> None:
         from curator.store.journal import journal_for
@@ -449,8 +450,13 @@ class CuratorApp(App[None]):
             record_hash = self.details[uid].record_hash
         self._enqueue(
             "decide",
-            {"uid": uid, "action": action, "reason": reason, "edited": edited,
-             "record_hash": record_hash},
+            {
+                "uid": uid,
+                "action": action,
+                "reason": reason,
+                "edited": edited,
+                "record_hash": record_hash,
+            },
         )
         status = {"accept": "accepted", "reject": "rejected", "edit": "edited"}[action]
         for i, row in enumerate(self.queue.rows):

@@ -148,7 +148,7 @@ class Store:
 
     # -- connections -----------------------------------------------------------------------
 
-    def open_session(self, *, idle_release: float = 0.3) -> None:
+    def open_session(self, *, idle_release: float = 0.1) -> None:
         """Keep the file open between operations of an interactive process (the TUI).
 
         Opening a DuckDB file costs ~15 ms, too much per keypress; but DuckDB lets only one
@@ -248,7 +248,7 @@ class Store:
 _TXN = threading.local()
 
 #: A busy session still lets go of the file after this long, so other processes get a turn.
-MAX_HOLD_S = 0.5
+MAX_HOLD_S = 0.15
 
 _HANDLES: dict[str, _Handle] = {}
 _HANDLES_LOCK = threading.Lock()
@@ -318,9 +318,7 @@ class _Handle:
                 self.users -= 1
                 now = time.monotonic()
                 self.last_used = now
-                if self.users == 0 and (
-                    not self.sessions or now - self.opened_at >= MAX_HOLD_S
-                ):
+                if self.users == 0 and (not self.sessions or now - self.opened_at >= MAX_HOLD_S):
                     self._close_root()
                 self.cond.notify_all()
 

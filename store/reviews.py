@@ -284,7 +284,16 @@ def decide(
             raise CuratorError(f"no record with uid {uid!r}")
         record_hash = found[0][0]
     event = ReviewEvent(
-        0, uid, action, reviewer, _now(), reason, note, edited, None, blind,
+        0,
+        uid,
+        action,
+        reviewer,
+        _now(),
+        reason,
+        note,
+        edited,
+        None,
+        blind,
         event_uid=new_event_uid(),
     )
     return _journal(store, event, record_hash, wait)
@@ -371,7 +380,12 @@ def undo(
         if event_uid is None or record_uid is None:
             raise CuratorError("an undo without waiting names the event's uid and record")
         event = ReviewEvent(
-            0, record_uid, "undo", reviewer, _now(), event_uid=new_event_uid(),
+            0,
+            record_uid,
+            "undo",
+            reviewer,
+            _now(),
+            event_uid=new_event_uid(),
             undoes_uid=event_uid,
         )
         return _journal(store, event, "", wait=False)
@@ -389,7 +403,12 @@ def undo(
     if target.undone:
         raise CuratorError(f"event {name} is already undone")
     event = ReviewEvent(
-        0, target.record_uid, "undo", reviewer, _now(), event_uid=new_event_uid(),
+        0,
+        target.record_uid,
+        "undo",
+        reviewer,
+        _now(),
+        event_uid=new_event_uid(),
         undoes_uid=target.event_uid,
     )
     return _journal(store, event, "", wait=True)

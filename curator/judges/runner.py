@@ -5,10 +5,12 @@ memory), runs at most `concurrency` judge calls at once, and hands finished verd
 that appends them every `flush_seconds` in one short transaction. Its scope is fixed when it
 starts (records up to the newest seq then). When a flush fails or stalls, no new call starts
 until one succeeds: results are kept until stored, and a pass that waited `store_wait_seconds`
-in vain ends with `PassStoreError`, spilling them to a file the next pass stores first. Because the store is asked
-for records without a verdict for this exact judge, model, prompt and record version, a pass
-killed at any moment and started again requests only what was not stored; the retry loop here is
-the only one (the SDK clients have theirs turned off), and `predict` will reuse it.
+in vain ends with `PassStoreError`, spilling them to a file the next pass stores first.
+
+Because the store is asked for records without a verdict for this exact judge, model, prompt
+and record version, a pass killed at any moment and started again requests only what was not
+stored; the retry loop here is the only one (the SDK clients have theirs turned off), and
+`predict` reuses it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import random
@@ -549,7 +552,8 @@ async def run_pass(
     try:
         while options.limit is None or scheduled < options.limit:
             page = await _read(
-                options.store_wait_seconds, lambda: work.page(after, options.page_size, upto)
+                options.store_wait_seconds,
+                functools.partial(work.page, after, options.page_size, upto),
             )
             if not page:
                 break

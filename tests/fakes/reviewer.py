@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     k, n = (int(x) for x in args.shard.split("/"))
     store = Store(args.db)
-    store.open_session(idle_release=0.2)  # as the TUI does
+    store.open_session()  # as the TUI does
     filt = RecordFilter(shard=(k, n), statuses=("pending",))
     # As the TUI: the records ahead are read before they are needed, and a decision is
     # acknowledged once it is durable in this process's journal (stored in the background).
@@ -41,9 +41,8 @@ def main() -> None:
     details = [record_detail(store, uid) for uid in todo]
     print("ready", flush=True)
     deadline = time.monotonic() + args.seconds
-    decided = 0
     for i, (uid, detail) in enumerate(zip(todo, details, strict=True)):
-        if time.monotonic() >= deadline or (args.count and decided >= args.count):
+        if time.monotonic() >= deadline or (args.count and i >= args.count):
             break
         assert detail is not None
         action = args.also_action if uid == args.also else ("reject" if i % 4 == 3 else "accept")
@@ -57,7 +56,6 @@ def main() -> None:
             wait=False,
         )
         print(f"ack {event.event_uid} {event.record_uid} {event.action}", flush=True)
-        decided += 1
         time.sleep(args.pause)
     journal_for(store).wait_stored()
     store.close()

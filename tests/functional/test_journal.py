@@ -52,7 +52,10 @@ def db(tmp_path: Path) -> Path:
 def _hashes(db: Path, n: int) -> list[tuple[str, str]]:
     out = []
     with Store(db).connection() as con:
-        uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq LIMIT ?", [n]).fetchall()]
+        uids = [
+            r[0]
+            for r in con.execute("SELECT uid FROM records ORDER BY seq LIMIT ?", [n]).fetchall()
+        ]
     for uid in uids:
         detail = record_detail(Store(db), uid)
         assert detail is not None
@@ -102,9 +105,10 @@ def test_a_decision_is_acknowledged_while_another_process_holds_the_store(db: Pa
     assert {e.event_uid: (e.record_uid, "accept") for e in events}.items() <= stored.items()
     # Stored in the order they were made, with consecutive ids.
     with store.connection() as con:
-        order = [r[0] for r in con.execute(
-            "SELECT event_uid FROM review_events ORDER BY event_id"
-        ).fetchall()]
+        order = [
+            r[0]
+            for r in con.execute("SELECT event_uid FROM review_events ORDER BY event_id").fetchall()
+        ]
     assert order == [e.event_uid for e in events]
 
 

@@ -34,7 +34,12 @@ while True:
 time.sleep(float(sys.argv[3]))
 con.close()
 """
-BURNER = "import time\nend = time.monotonic() + float(__import__('sys').argv[1])\nwhile time.monotonic() < end: pass"
+BURNER = """
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    pass
+"""
 
 
 def curator(*args: str | Path) -> subprocess.Popen[str]:

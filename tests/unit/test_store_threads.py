@@ -37,7 +37,9 @@ def test_arrow_inserts_from_threads_while_others_open_and_close(tmp_path: Path) 
         for i in range(ROUNDS):
             item = items[i % len(items)]
             try:
-                append_verdicts(store, key, "r", [NewVerdict(item.uid, item.record_hash, "correct")])
+                append_verdicts(
+                    store, key, "r", [NewVerdict(item.uid, item.record_hash, "correct")]
+                )
             except Exception as exc:  # every failure is the bug, whatever its type
                 errors.append(f"writer: {exc}")
 
