@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from curator.judges.llm import AnthropicBackend
-from curator.judges.runner import LLMJudge, PassOptions, PassStoreError, run_pass
+from curator.judges.runner import LLMJudge, PassOptions, PassStoreError, RulesJudge, run_pass
 from curator.store import Store
 from curator.store.importer import import_file
+from curator.store.verdicts import NewVerdict, WorkItem
 from tests.conftest import SAMPLE_DATA
 from tests.fakes.servers import Behaviour, FakeAnthropic
 
@@ -137,3 +138,30 @@ def test_a_pass_that_cannot_save_ends_with_an_error_and_keeps_every_answer(
     assert "error" not in outcome, outcome
     assert stored(db) == (calls(fake), 120) == (120, 120)
     assert not error.spilled.exists()
+
+
+class ImportingJudge(RulesJudge):
+    """A rules judge that, during its first call, has another process's import land."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.imported = False
+
+    async def judge(self, item: WorkItem) -> NewVerdict:
+        if not self.imported:
+            self.imported = True
+            await asyncio.to_thread(
+                import_file, Store(self.db), SAMPLE_DATA / "sample_dev.json", "dev"
+            )
+        return await super().judge(item)
+
+
+async def test_a_pass_judges_only_the_records_there_when_it_started(db: Path) -> None:
+    with Store(db).connection() as con:
+        before = {r[0] for r in con.execute("SELECT uid FROM records").fetchall()}
+    result = await run_pass(Store(db), ImportingJudge(db), PassOptions(concurrency=1, page_size=16))
+    with Store(db).connection() as con:
+        judged = {r[0] for r in con.execute("SELECT record_uid FROM verdicts").fetchall()}
+        total = con.execute("SELECT count(*) FROM records").fetchall()[0][0]
+    assert total > len(before)  # the import landed during the pass
+    assert judged == before and result.progress.done == len(before)
