@@ -117,7 +117,7 @@ def test_a_judge_pass_and_two_reviewers_at_once(db: Path, fake: FakeAnthropic) -
     acknowledged = set(acks(outputs["bo"])) | set(acks(outputs["cy"]))
     assert len(acknowledged) > 20
     assert acknowledged <= stored  # every acknowledged decision is there
-    assert verdicts == (120, 120)  # every record judged exactly once
+    assert verdicts == (120, 120), outputs["judge"]  # every record judged exactly once
     # Both reviewers decided the shared record differently: both kept, flagged as a conflict.
     assert {(u, a) for _, u, a in stored if u == shared} == {(shared, "accept"), (shared, "reject")}
     assert count(store, RecordFilter(conflicts=True)) == 1
