@@ -84,14 +84,18 @@ class Journal:
         self._tell()
 
     def _open(self) -> None:
+        name = f"{new_event_uid()}-{os.getpid()}.jsonl"
         try:
             self.dir.mkdir(exist_ok=True)
-            self.path = self.dir / f"{new_event_uid()}-{os.getpid()}.jsonl"
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            # Locked before it is visible under its name: a journal whose lock is free belongs
+            # to nobody (its owner is gone), so another process may fold and delete it.
+            hidden = self.dir / f".{name}.new"
+            fd = os.open(hidden, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(hidden, self.dir / name)
         except OSError as exc:
             raise StoreError(f"{self.dir}: cannot write the review journal: {exc}") from exc
-        # Held while this process lives: a journal whose lock is free belongs to nobody.
-        fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.fd, self.path = fd, self.dir / name
 
     @property
     def unsaved(self) -> int:
