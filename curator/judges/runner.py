@@ -553,6 +553,16 @@ async def run_pass(
                 await asyncio.wait_for(writer.writable.wait(), timeout=0.25)
         return True
 
+    # A call that raised: its record got no result. Its task leaves `tasks` when it ends, so
+    # the failure is kept here, stops scheduling, and ends the pass (never a silent exit 0).
+    failures: list[BaseException] = []
+
+    def finished(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            failures.append(error)
+
     writer_task = asyncio.create_task(writer.run())
     scheduled = 0
     after = 0
@@ -584,15 +594,20 @@ async def run_pass(
                     slots.release()
                     gave_up = True
                     break
+                if failures:  # a call raised while we waited for a slot
+                    slots.release()
+                    break
                 in_flight_cost += expected
                 task = asyncio.create_task(one(item, expected))
                 tasks.add(task)
-                task.add_done_callback(tasks.discard)
+                task.add_done_callback(finished)
                 scheduled += 1
-            if result.stopped_for_cost or gave_up:
+            if result.stopped_for_cost or gave_up or failures:
                 break
         if tasks:
             await asyncio.gather(*tasks)
+        if failures:
+            raise failures[0]
     finally:
         if tasks:
             # Interrupted: let calls already answered be stored, cancel the rest.
