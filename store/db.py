@@ -80,14 +80,23 @@ def check_store_file(path: Path) -> None:
 
     DuckDB given a SQLite file tries to install the sqlite extension, and given JSON or garbage it
     answers with a multi-line internal error; one line naming the file is what a user needs.
+
+    Skipped while this process has the file open: DuckDB's lock is a POSIX record lock, which
+    the kernel drops when the process closes *any* descriptor of the file, so reading the
+    header then would let another process write the store at the same time. An open file
+    passed this check when it was opened.
     """
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(64)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise StoreError(f"{path}: cannot read the store: {exc.strerror or exc}") from exc
+    handle = _handle_for(path)
+    with handle.cond:  # the handle opens and closes its database under this condition
+        if handle.con is not None:
+            return
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(64)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read the store: {exc.strerror or exc}") from exc
     if head[_MAGIC_OFFSET : _MAGIC_OFFSET + len(_DUCKDB_MAGIC)] == _DUCKDB_MAGIC:
         return
     if not head:

@@ -169,7 +169,7 @@ def test_installed_wheel_runs_demo_judge_export_and_review(wheel: Path, tmp_path
 
     db = tmp_path / "mine.duckdb"
     demo = _run([curator, "--db", db, "demo", "--no-tui"], empty, env)
-    assert db.is_file() and "150 records in 25 contexts" in demo
+    assert db.is_file() and "152 records in 26 contexts" in demo
     assert list(empty.iterdir()) == []  # nothing written to the working folder
 
     judged = json.loads(_run([curator, "judge", "--db", db, "--json"], empty, env))
