@@ -21,15 +21,15 @@ from functools import partial
 from typing import Any, TypeVar
 
 from curator.domain import BadInput, CuratorError
-from curator.judges.llm import (
+from curator.judges.reply import parse_judgement
+from curator.llm.backends import (
     Completion,
     anthropic_call,
     boto_call,
     completion_from_message,
     messages_body,
 )
-from curator.judges.reply import parse_judgement
-from curator.judges.runner import (
+from curator.llm.passes import (
     AttemptsExhausted,
     LLMJudge,
     PassOptions,

@@ -180,7 +180,7 @@ def rules_verdicts(cases: Sequence[Case]) -> list[str]:
 
 
 def judge_verdicts(judge: Any, concurrency: int = 8) -> Verdicter:
-    """Run any `Judge` (runner.py) on cases, a few at a time."""
+    """Run any `Judge` (llm/passes.py) on cases, a few at a time."""
 
     def run(cases: Sequence[Case]) -> list[str]:
         async def all_of() -> list[str]:

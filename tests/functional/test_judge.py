@@ -147,9 +147,9 @@ def test_timeouts_are_retried(
 ) -> None:
     import asyncio
 
-    from curator.judges.llm import AnthropicBackend
-    from curator.judges.runner import LLMJudge, PassOptions, run_pass
-    from curator.models import price_for
+    from curator.llm.backends import AnthropicBackend
+    from curator.llm.passes import LLMJudge, PassOptions, run_pass
+    from curator.llm.prices import price_for
 
     anthropic_fake.behaviour.failures = deque([Failure(200, delay=1.5)])
     backend = AnthropicBackend("claude-sonnet-5-5", base_url=anthropic_fake.url, timeout=0.5)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from curator.domain import BadInput, CuratorError, Paragraph
-from curator.judges.llm import messages_body
+from curator.llm.backends import messages_body
 from curator.models import thinking_config
 from curator.prompts import DEFAULT_JUDGE_TEMPLATE, judge_prompt, load_judge_template
 
@@ -51,7 +51,7 @@ def test_request_body_carries_thinking_and_room_for_it() -> None:
 
 
 def test_judge_key_differs_with_thinking() -> None:
-    from curator.judges.runner import LLMJudge
+    from curator.llm.passes import LLMJudge
 
     class Fake:
         provider = "anthropic"

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from curator.domain import RecordFilter
-from curator.judges.llm import Backend, BackendError, Completion, estimate_tokens
 from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import judge as rules_judge
-from curator.models import Price
+from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
+from curator.llm.prices import Price
 from curator.prompts import (
     DEFAULT_JUDGE_TEMPLATE,
     JudgePrompt,
