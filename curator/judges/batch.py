@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import time
 import uuid
 from collections import Counter
@@ -304,10 +303,9 @@ async def _run_bedrock(
     import boto3
     from botocore.config import Config
 
-    s3_uri = os.environ.get("CURATOR_BATCH_S3") or str(judge_setting(sections, "batch_s3", ""))
-    role_arn = os.environ.get("CURATOR_BATCH_ROLE_ARN") or str(
-        judge_setting(sections, "batch_role_arn", "")
-    )
+    # CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN are applied over the file by settings.load().
+    s3_uri = str(judge_setting(sections, "batch_s3", ""))
+    role_arn = str(judge_setting(sections, "batch_role_arn", ""))
     region = judge.backend.client.meta.region_name  # type: ignore[attr-defined]
     # Retries off in botocore: the one retry loop is ours (see `_control`).
     config = Config(retries={"max_attempts": 1, "mode": "standard"})
