@@ -396,7 +396,7 @@ class ReviewScreen(Screen[None]):
     def action_queue(self) -> None:
         from curator.screens.queue import QueueScreen
 
-        self.app.push_screen(QueueScreen())
+        self.app.push_screen(QueueScreen(self))
 
     def action_stats(self) -> None:
         from curator.screens.stats import StatsScreen

@@ -19,14 +19,15 @@ if TYPE_CHECKING:
     from curator.settings import Settings
 
 
+#: --target, the same for export and validate.
+_target_option = click.option(
+    "--target", type=click.Choice(tuple(TARGETS)), default="bedrock-claude", show_default=True
+)
+
+
 @click.command("export")
 @click.argument("destination")
-@click.option(
-    "--target",
-    type=click.Choice(tuple(TARGETS)),
-    default="bedrock-claude",
-    show_default=True,
-)
+@_target_option
 @click.option(
     "--table-format",
     type=click.Choice(TABLE_FORMATS),
@@ -180,12 +181,7 @@ def _print_export_leaks(leaks: dict[str, Any]) -> None:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--target",
-    type=click.Choice(tuple(TARGETS)),
-    default="bedrock-claude",
-    show_default=True,
-)
+@_target_option
 @click.option(
     "--kind",
     type=click.Choice(("train", "validation")),

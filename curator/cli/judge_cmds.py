@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from curator.cli.options import db_option, filter_options, open_existing, record_filter, settings_of
+from curator.cli.options import db_option, filter_options, open_existing, settings_of
 from curator.cli.output import echo_json, one_line, pass_progress
-from curator.domain import CuratorError
+from curator.domain import CuratorError, RecordFilter
 from curator.judges.factory import JUDGES
 from curator.prompts import TABLE_FORMATS
 
@@ -66,12 +66,7 @@ def judge(
     region: str | None,
     base_url: str | None,
     endpoint_url: str | None,
-    statuses: tuple[str, ...],
-    verdicts: tuple[str, ...],
-    answer_types: tuple[str, ...],
-    answer_sources: tuple[str, ...],
-    splits: tuple[str, ...],
-    conflicts: bool,
+    filt: RecordFilter,
     limit: int | None,
     concurrency: int | None,
     rejudge: bool,
@@ -119,7 +114,6 @@ def judge(
         table_format=table_format,
         concurrency=conc,
     )
-    filt = record_filter(statuses, verdicts, answer_types, answer_sources, splits, conflicts)
     judge_obj = make_judge(choice, settings.sections)
     if not dry_run:
         require_price_for_cap(judge_obj, max_cost)

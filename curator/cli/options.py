@@ -3,6 +3,7 @@ settings and the store a command works on."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -61,8 +62,18 @@ def open_existing(settings: Settings, *, read_only: bool = False) -> Store:
     return Store.open(settings.db, read_only=read_only)
 
 
-def filter_options(func: F) -> F:
-    """--status/--verdict/--answer-type/--answer-from/--split, shared by list, judge and export."""
+_FILTER_FIELDS = ("statuses", "verdicts", "answer_types", "answer_sources", "splits", "conflicts")
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--status/--verdict/--answer-type/--answer-from/--split/--conflicts, shared by list and
+    judge; the command receives them as one `filt: RecordFilter`."""
+
+    @functools.wraps(func)
+    def with_filter(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _FILTER_FIELDS}
+        return func(*args, filt=RecordFilter(**values), **kwargs)
+
     options = [
         click.option(
             "--status",
@@ -97,24 +108,7 @@ def filter_options(func: F) -> F:
             "--conflicts", is_flag=True, help="Only records whose reviewers' decisions differ."
         ),
     ]
+    decorated: Callable[..., Any] = with_filter
     for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def record_filter(
-    statuses: tuple[str, ...],
-    verdicts: tuple[str, ...],
-    answer_types: tuple[str, ...],
-    answer_sources: tuple[str, ...],
-    splits: tuple[str, ...],
-    conflicts: bool = False,
-) -> RecordFilter:
-    return RecordFilter(
-        statuses=statuses,
-        verdicts=verdicts,
-        answer_types=answer_types,
-        answer_sources=answer_sources,
-        splits=splits,
-        conflicts=conflicts,
-    )
+        decorated = option(decorated)
+    return decorated

@@ -15,7 +15,6 @@ from curator.cli.options import (
     filter_options,
     given_db,
     open_existing,
-    record_filter,
     settings_of,
 )
 from curator.cli.output import cut, echo_json, import_progress, one_line, print_import, print_stats
@@ -87,12 +86,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 def list_cmd(
     ctx: click.Context,
     as_json: bool,
-    statuses: tuple[str, ...],
-    verdicts: tuple[str, ...],
-    answer_types: tuple[str, ...],
-    answer_sources: tuple[str, ...],
-    splits: tuple[str, ...],
-    conflicts: bool,
+    filt: RecordFilter,
     limit: int | None,
 ) -> None:
     """One record per line, in store order, with review status and latest verdict per judge.
@@ -108,7 +102,6 @@ def list_cmd(
     from curator.store.records import iter_all
 
     settings = settings_of(ctx)
-    filt = record_filter(statuses, verdicts, answer_types, answer_sources, splits, conflicts)
     store = open_existing(settings, read_only=True)
     out = sys.stdout
     try:
