@@ -31,6 +31,7 @@ from curator.screens.messages import (
     StoreFailed,
     VerdictArrived,
 )
+from curator.screens.store_reads import StoreReads
 from curator.store import Store
 
 PAGE_SIZE = 100
@@ -80,6 +81,7 @@ class CuratorApp(App[None]):
         self.shard = shard
         self.overlap = overlap
         self.store = store
+        self.reads = StoreReads(store)
         self.reviewer = reviewer
         self.blind = blind
         self.judge_choice = judge_choice

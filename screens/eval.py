@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -19,13 +19,17 @@ from textual.widgets.option_list import Option
 from curator import safe_text
 from curator.screens.text import flatten, label, literal, preview
 
+if TYPE_CHECKING:
+    from curator.evaluate import RunReport
+    from curator.screens.app import CuratorApp
+
 #: How to see a field this screen cuts: open the record, where `w` shows it whole.
 OPEN_HINT = "Enter opens the record, w there shows it whole"
 
 
 @dataclass
 class EvalLoaded(Message):
-    reports: list[Any]  # curator.evaluate.RunReport, whose questions are the scored rows
+    reports: list[RunReport]
 
 
 class EvalScreen(Screen[None]):
@@ -58,6 +62,10 @@ class EvalScreen(Screen[None]):
                 yield Static(id="eval-detail")
         yield Footer()
 
+    @property
+    def curator(self) -> CuratorApp:
+        return cast("CuratorApp", self.app)
+
     def on_mount(self) -> None:
         self.load()
 
@@ -69,15 +77,7 @@ class EvalScreen(Screen[None]):
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
-        from curator.evaluate import report
-        from curator.store.predictions import run_names, scored_rows
-
-        store = self.app.store  # type: ignore[attr-defined]
-        reports = []
-        for run in run_names(store):
-            scored, rejected = scored_rows(store, run)
-            reports.append(report(run, scored, rejected))
-        self.post_message(EvalLoaded(reports))
+        self.post_message(EvalLoaded(self.curator.reads.eval_reports()))
 
     @on(EvalLoaded)
     def _loaded(self, message: EvalLoaded) -> None:
@@ -145,7 +145,7 @@ class EvalScreen(Screen[None]):
     def _open(self, uid: str) -> None:
         """Back to the record screen, showing this record (accept, reject or edit it there)."""
         self.app.pop_screen()
-        self.app.open_uid(uid)  # type: ignore[attr-defined]
+        self.curator.open_uid(uid)
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:

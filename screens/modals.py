@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -22,6 +22,9 @@ from curator.domain import (
     RecordFilter,
 )
 from curator.screens.text import label
+
+if TYPE_CHECKING:
+    from curator.screens.store_reads import StoreReads
 
 REJECT_REASONS = (
     "wrong answer",
@@ -69,9 +72,9 @@ class UndoScreen(ModalScreen[int | None]):
 
     BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, store: Any, reviewer: str) -> None:
+    def __init__(self, reads: StoreReads, reviewer: str) -> None:
         super().__init__()
-        self.store = store
+        self.reads = reads
         self.reviewer = reviewer
 
     def compose(self) -> ComposeResult:
@@ -85,9 +88,7 @@ class UndoScreen(ModalScreen[int | None]):
 
     @work(thread=True)
     def load(self) -> None:
-        from curator.store.reviews import recent_decisions
-
-        events = recent_decisions(self.store, self.reviewer, limit=100)
+        events = self.reads.recent_decisions(self.reviewer, limit=100)
         self.app.call_from_thread(self._show, events)
 
     def _show(self, events: list[Any]) -> None:
@@ -146,9 +147,9 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
         Binding("ctrl+s", "apply", "Apply"),
     ]
 
-    def __init__(self, store: Any, current: RecordFilter) -> None:
+    def __init__(self, reads: StoreReads, current: RecordFilter) -> None:
         super().__init__()
-        self.store = store
+        self.reads = reads
         self.current = current
 
     def compose(self) -> ComposeResult:
@@ -194,9 +195,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
 
     @work(thread=True)
     def load_counts(self) -> None:
-        from curator.store.records import stats
-
-        result = stats(self.store)
+        result = self.reads.stats()
         self.app.call_from_thread(self._show_counts, result)
 
     def _show_counts(self, result: Any) -> None:

@@ -177,10 +177,8 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="twins")
     def load_twins(self, record_uid: str, context_uid: str) -> None:
-        from curator.store.leaks import DEFAULT_THRESHOLD, twins_of
-
         try:
-            twins = twins_of(self.curator.store, context_uid, DEFAULT_THRESHOLD)
+            twins = self.curator.reads.twins(context_uid)
         except Exception as exc:
             self.post_message(StoreFailed("looking for near-duplicates", str(exc)))
             return
@@ -350,7 +348,7 @@ class ReviewScreen(Screen[None]):
             if event_id is not None:
                 self.curator.undo(event_id)
 
-        self.app.push_screen(UndoScreen(self.curator.store, self.curator.reviewer), done)
+        self.app.push_screen(UndoScreen(self.curator.reads, self.curator.reviewer), done)
 
     def action_next(self) -> None:
         self.curator.move(1)
@@ -385,7 +383,7 @@ class ReviewScreen(Screen[None]):
             if filt is not None:
                 self.curator.change_view(filt, self.curator.queue.sort)
 
-        self.app.push_screen(FilterScreen(self.curator.store, self.curator.queue.filt), done)
+        self.app.push_screen(FilterScreen(self.curator.reads, self.curator.queue.filt), done)
 
     def action_toggle_sort(self) -> None:
         q = self.curator.queue
