@@ -197,6 +197,10 @@ class ReviewEvent:
     undoes: int | None = None
     blind: bool = False
     undone: bool = False
+    #: Made by the writer before the store (time-ordered, unique); the event's lasting name.
+    event_uid: str = ""
+    #: For an undo: the uid of exactly the event it reverts.
+    undoes_uid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,14 +133,20 @@ class PredictionSource:
     def __init__(self, store: Store, run: str, filt: RecordFilter) -> None:
         self.store, self.run, self.filt = store, run, filt
 
-    def count(self) -> int:
-        return count_prediction_work(self.store, self.run, self.filt)
+    def count(self, upto_seq: int | None = None) -> int:
+        return count_prediction_work(self.store, self.run, self.filt, upto_seq=upto_seq)
 
-    def page(self, after_seq: int, limit: int) -> list[WorkItem]:
-        return prediction_page(self.store, self.run, self.filt, after_seq=after_seq, limit=limit)
+    def page(self, after_seq: int, limit: int, upto_seq: int | None = None) -> list[WorkItem]:
+        return prediction_page(
+            self.store, self.run, self.filt, after_seq=after_seq, limit=limit, upto_seq=upto_seq
+        )
 
     def append(self, results: list[Any]) -> None:
         append_predictions(self.store, self.run, results)
+
+    def spill_header(self) -> dict[str, Any]:
+        """What `recover_unsaved` needs to store spilled predictions later."""
+        return {"kind": "predictions", "run": self.run}
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from curator import safe_text
 from curator.domain import ANSWER_SOURCES, ANSWER_TYPES, SCALES, BadInput
 from curator.safe_text import shown
 
@@ -101,8 +102,8 @@ MAX_QUOTED = 120
 
 
 def clip(text: str, limit: int = MAX_QUOTED) -> str:
-    """`text` cut to `limit` characters, saying how long it was."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+    """`text` cut to `limit` characters, saying how long it was (safe_text's one rule)."""
+    return safe_text.clip(text, limit)
 
 
 def context_where(index: int, table_uid: str | None) -> str:

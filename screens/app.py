@@ -9,6 +9,9 @@ and a decision is on disk before the handler moves to the next record.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -27,15 +30,20 @@ from curator.screens.messages import (
     DecisionSaved,
     QueuePageLoaded,
     RecordLoaded,
+    RecordPrefetched,
+    SavingChanged,
     StatsLoaded,
     StoreFailed,
     VerdictArrived,
+    WriteFailed,
 )
 from curator.screens.store_reads import StoreReads
 from curator.store import Store
 
 PAGE_SIZE = 100
 REFRESH_SECONDS = 3.0
+#: Records read ahead of the reviewer, so that the next one shows without a store call.
+PREFETCH = 3
 
 
 @dataclass
@@ -91,6 +99,18 @@ class CuratorApp(App[None]):
         # Ids of the newest event and verdict seen, for noticing other processes' writes.
         self.seen_event = -1
         self.seen_verdict = -1
+        # Records read ahead (uid -> RecordDetail) and the record the screen should show next.
+        self.details: dict[str, Any] = {}
+        self.wanted_uid: str | None = None
+        # The one writer: decisions and undos in the order the keys were pressed.
+        self.writes: deque[tuple[str, dict[str, Any]]] = deque()
+        self.write_lock = threading.Lock()
+        self.writer_running = False
+        self.in_writer = 0  # handed to the writer, not yet durable
+        self.unstored = 0  # durable in the journal, not yet in the store
+        self.session_events: list[Any] = []  # this session's live decisions, newest last
+        self.quitting = False
+        self._unsubscribe: Any = None
         self.sub_title = (
             f"{safe_text.one_line(Path(store.path).name)} · reviewer {safe_text.one_line(reviewer)}"
             + (" · blind" if blind else "")
@@ -105,15 +125,31 @@ class CuratorApp(App[None]):
 
     def on_mount(self) -> None:
         from curator.screens.record import ReviewScreen
+        from curator.store.journal import journal_for
 
         # One open database for the session: a keypress must not pay for opening the file.
         self.store.open_session()
+        self._unsubscribe = journal_for(self.store).on_change(self._journal_changed)
         self.push_screen(ReviewScreen())
         self.resume()
         # Other reviewers and judge passes write to the same store: look every few seconds.
         self.set_interval(REFRESH_SECONDS, self.poll_changes)
 
+    def _journal_changed(self, unstored: int) -> None:
+        """From any thread: the journal's count of decisions not yet in the store changed."""
+        self.post_message(SavingChanged(unstored))
+
     def on_unmount(self) -> None:
+        from curator.store.journal import journal_for
+
+        # The writer finishes what was typed (durable in the journal), then the folder gets a
+        # little time to store it; whatever is left is stored by the next process to open.
+        deadline = time.monotonic() + 10
+        while self.writer_running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        journal_for(self.store).wait_stored(timeout=10)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         self.store.close()
 
     @work(thread=True, exclusive=True, group="queue")
@@ -153,8 +189,24 @@ class CuratorApp(App[None]):
         self.load_current()
         self.load_counts()
 
+    @property
+    def saving(self) -> int:
+        """Decisions of this session not yet committed to the store."""
+        return self.in_writer + self.unstored
+
     def action_quit_app(self) -> None:
-        self.exit()
+        """Quit once every decision is in the store; a second `q` quits at once (they are
+        durable in the journal and stored by the next curator process that opens the store)."""
+        if self.saving == 0 or self.quitting:
+            self.exit()
+            return
+        self.quitting = True
+        self.notify(
+            f"Saving {self.saving} decision(s) before quitting… (q again quits now; they are "
+            "safe in the journal)",
+            timeout=10,
+        )
+        self.refresh_saving()
 
     def action_help(self) -> None:
         from curator.screens.help import HelpScreen
@@ -268,20 +320,34 @@ class CuratorApp(App[None]):
         if target >= len(q.rows):
             if q.exhausted_after:
                 self.notify("End of the queue for this filter.", timeout=3)
+                self._stay()
                 return
+            self.awaiting_record()
             self.advance_when_loaded = True
             self.request_more()
             return
         if target < 0:
             if q.exhausted_before or not q.rows:
                 self.notify("Start of the queue.", timeout=3)
+                self._stay()
                 return
+            self.awaiting_record()
             self.load_page_before(q.rows[0].key, q.generation)
             return
         q.index = target
         if not q.exhausted_after and len(q.rows) - q.index < 10:
             self.request_more()
         self.load_current()
+
+    def _stay(self) -> None:
+        """No record to move to: keys typed ahead for one are dropped, not applied here."""
+        for screen in self.screen_stack:
+            drop = getattr(screen, "record_unavailable", None)
+            if drop is not None:
+                drop()
+        row = self.queue.current
+        if row is not None and row.uid not in self.details:
+            self.load_current()  # show its new status (it was probably just decided)
 
     def open_uid(self, uid: str) -> None:
         """Show a record: at its place in the view when loaded there, else on its own."""
@@ -290,12 +356,15 @@ class CuratorApp(App[None]):
                 self.queue.index = i
                 self.load_current()
                 return
+        self.awaiting_record()
+        self.wanted_uid = uid
         self.load_record_by_uid(uid, self.queue.generation)
 
     @work(thread=True, exclusive=True, group="record")
     def load_record_by_uid(self, uid: str, generation: int) -> None:
         from curator.store.reviews import record_detail
 
+        self.wanted_uid = uid
         try:
             detail = record_detail(self.store, uid)
         except Exception as exc:
@@ -306,11 +375,46 @@ class CuratorApp(App[None]):
     # -- one record -------------------------------------------------------------------------
 
     def load_current(self) -> None:
+        """Show the current row: from the records read ahead when there, else from the store."""
         row = self.queue.current
+        self.awaiting_record()
         if row is None:
+            self.wanted_uid = None
             self.post_message(RecordLoaded(None, self.queue.generation))
             return
-        self.load_record(row.uid, row.seq, self.queue.generation)
+        self.wanted_uid = row.uid
+        cached = self.details.get(row.uid)
+        if cached is not None:
+            self.post_message(RecordLoaded(cached, self.queue.generation))
+        else:
+            self.load_record(row.uid, row.seq, self.queue.generation)
+        ahead = self.queue.rows[self.queue.index + 1 : self.queue.index + 1 + PREFETCH]
+        wanted = [(r.uid, r.seq) for r in ahead if r.uid not in self.details]
+        if wanted:
+            self.prefetch(wanted, self.queue.generation)
+
+    def awaiting_record(self) -> None:
+        """The record on screen is about to change: keys wait for the next one to show."""
+        for screen in self.screen_stack:
+            wait = getattr(screen, "await_record", None)
+            if wait is not None:
+                wait()
+
+    @work(thread=True, exclusive=True, group="prefetch")
+    def prefetch(self, wanted: list[tuple[str, int]], generation: int) -> None:
+        from curator.store.reviews import record_detail
+
+        for uid, seq in wanted:
+            try:
+                detail = record_detail(self.store, uid, seq=seq)
+            except Exception:
+                return  # read ahead is a nicety: the record loads when shown
+            self.post_message(RecordPrefetched(detail, generation))
+
+    @on(RecordPrefetched)
+    def _prefetched(self, message: RecordPrefetched) -> None:
+        if message.detail is not None and message.generation == self.queue.generation:
+            self.details[message.detail.record.uid] = message.detail
 
     @work(thread=True, exclusive=True, group="record")
     def load_record(self, uid: str, seq: int, generation: int) -> None:
@@ -325,6 +429,11 @@ class CuratorApp(App[None]):
 
     @on(RecordLoaded)
     def _record_loaded(self, message: RecordLoaded) -> None:
+        detail = message.detail
+        if detail is not None and detail.record.uid != self.wanted_uid:
+            return  # a record the reviewer has already moved past: never show it
+        if detail is not None:
+            self.details[detail.record.uid] = detail
         for screen in self.screen_stack:
             show = getattr(screen, "show_record", None)
             if show is not None:
@@ -332,7 +441,6 @@ class CuratorApp(App[None]):
 
     # -- decisions --------------------------------------------------------------------------
 
-    @work(thread=True, group="write")
     def decide(
         self,
         uid: str,
@@ -341,27 +449,92 @@ class CuratorApp(App[None]):
         reason: str = "",
         edited: dict[str, Any] | None = None,
         advance: bool = True,
+        record_hash: str | None = None,
     ) -> None:
-        from curator.store.reviews import decide
+        """Decide a record the reviewer saw: queued to the one writer, and the screen moves on
+        at once (the decision is durable within milliseconds, in the store soon after)."""
+        if record_hash is None and uid in self.details:
+            record_hash = self.details[uid].record_hash
+        self._enqueue(
+            "decide",
+            {
+                "uid": uid,
+                "action": action,
+                "reason": reason,
+                "edited": edited,
+                "record_hash": record_hash,
+            },
+        )
+        status = {"accept": "accepted", "reject": "rejected", "edit": "edited"}[action]
+        for i, row in enumerate(self.queue.rows):
+            if row.uid == uid:
+                self.queue.rows[i] = replace(row, status=status)
+        self.details.pop(uid, None)  # its status and history changed: read it again if shown
+        self.refresh_queue_views()
+        if advance:
+            self.move(1)
+        else:
+            self.load_current()
 
-        try:
-            event = decide(
-                self.store,
-                uid,
-                action,
-                self.reviewer,
-                reason=reason,
-                edited=edited,
-                blind=self.blind,
-            )
-        except Exception as exc:
-            self.post_message(StoreFailed(f"saving your {action}", str(exc)))
-            return
-        self.post_message(DecisionSaved(event, advance))
-
-    @work(thread=True, group="write")
     def undo(self, event_id: int | None = None) -> None:
         """Undo a decision: the given one, else this reviewer's latest live one."""
+        if event_id is None and self.session_events:
+            target = self.session_events.pop()
+            self._enqueue("undo", {"uid": target.record_uid, "event_uid": target.event_uid})
+            return
+        self.undo_stored(event_id)
+
+    def _enqueue(self, kind: str, job: dict[str, Any]) -> None:
+        with self.write_lock:
+            self.writes.append((kind, job))
+            start = not self.writer_running
+            self.writer_running = True
+        self.in_writer += 1
+        self.refresh_saving()
+        if start:
+            self.write_queued()
+
+    @work(thread=True, group="write")
+    def write_queued(self) -> None:
+        """The one writer: each queued decision, in order, into this process's journal."""
+        from curator.store.reviews import decide, undo
+
+        while True:
+            with self.write_lock:
+                if not self.writes:
+                    self.writer_running = False
+                    return
+                kind, job = self.writes.popleft()
+            try:
+                if kind == "decide":
+                    event = decide(
+                        self.store,
+                        job["uid"],
+                        job["action"],
+                        self.reviewer,
+                        reason=job["reason"],
+                        edited=job["edited"],
+                        blind=self.blind,
+                        record_hash=job["record_hash"],
+                        wait=False,
+                    )
+                else:
+                    event = undo(
+                        self.store,
+                        None,
+                        self.reviewer,
+                        event_uid=job["event_uid"],
+                        record_uid=job["uid"],
+                        wait=False,
+                    )
+            except Exception as exc:
+                self.post_message(WriteFailed(job["uid"], kind, str(exc)))
+                continue
+            self.post_message(DecisionSaved(event, advance=False))
+
+    @work(thread=True, group="write")
+    def undo_stored(self, event_id: int | None = None) -> None:
+        """Undo a decision found in the store (from an earlier session, or picked by id)."""
         from curator.store.reviews import recent_decisions, undo
 
         try:
@@ -376,28 +549,50 @@ class CuratorApp(App[None]):
             self.post_message(StoreFailed("undoing", str(exc)))
             return
         self.post_message(DecisionSaved(event, advance=False))
+        self.post_message(SavingChanged(self.unstored))
 
     @on(DecisionSaved)
     def _decision_saved(self, message: DecisionSaved) -> None:
         event = message.event
-        status = {"accept": "accepted", "reject": "rejected", "edit": "edited"}.get(event.action)
+        if event.event_id == 0:  # from the writer: one fewer waiting to become durable
+            self.in_writer = max(0, self.in_writer - 1)
+            self.refresh_saving()
+        self.load_counts()
+        if event.action != "undo":
+            self.session_events.append(event)
+            return
+        self.session_events = [e for e in self.session_events if e.event_uid != event.undoes_uid]
         for i, row in enumerate(self.queue.rows):
             if row.uid == event.record_uid:
-                new_status = status or "pending"
-                self.queue.rows[i] = replace(row, status=new_status)
-                if event.action == "undo":
-                    self.queue.index = i  # show the record whose decision was undone
-        self.load_counts()
-        if event.action == "undo":
-            self.notify("Undone: the record is back to its previous state.", timeout=3)
-            self.refresh_queue_views()
-            self.load_current()
-            return
+                self.queue.rows[i] = replace(row, status="pending")
+                self.queue.index = i  # show the record whose decision was undone
+        self.details.pop(event.record_uid, None)
+        self.notify("Undone: the record is back to its previous state.", timeout=3)
         self.refresh_queue_views()
-        if message.advance:
-            self.move(1)
-        else:
-            self.load_current()
+        self.load_current()
+
+    @on(WriteFailed)
+    def _write_failed(self, message: WriteFailed) -> None:
+        self.in_writer = max(0, self.in_writer - 1)
+        self.refresh_saving()
+        self.notify(
+            f"NOT SAVED: your {message.action} of {message.uid}: {message.error}",
+            severity="error",
+            timeout=15,
+        )
+
+    @on(SavingChanged)
+    def _saving_changed(self, message: SavingChanged) -> None:
+        self.unstored = message.unstored
+        self.refresh_saving()
+
+    def refresh_saving(self) -> None:
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_saving", None)
+            if show is not None:
+                show(self.saving)
+        if self.quitting and self.saving == 0:
+            self.exit()
 
     # -- judge one record now ---------------------------------------------------------------
 
@@ -422,6 +617,7 @@ class CuratorApp(App[None]):
     @on(VerdictArrived)
     def _verdict_arrived(self, message: VerdictArrived) -> None:
         self.notify(f"Judge says: {safe_text.one_line(message.verdict)}", timeout=4, markup=False)
+        self.details.pop(message.uid, None)
         row = self.queue.current
         if row is not None and row.uid == message.uid:
             self.load_current()
@@ -486,6 +682,19 @@ class CuratorApp(App[None]):
             timeout=8,
             markup=False,
         )
+        if message.doing.startswith("loading"):
+            # The next record could not be shown: keys typed for it must not fall on the one
+            # still on screen. Go back to that record and drop them.
+            for screen in self.screen_stack:
+                shown = getattr(screen, "detail", None)
+                drop = getattr(screen, "record_unavailable", None)
+                if drop is not None:
+                    drop()
+                if shown is not None:
+                    for i, row in enumerate(self.queue.rows):
+                        if row.uid == shown.record.uid:
+                            self.queue.index = i
+                    self.wanted_uid = shown.record.uid
 
     # -- other writers ----------------------------------------------------------------------
 
@@ -512,6 +721,8 @@ class CuratorApp(App[None]):
                 self.queue.rows[i] = replace(row, status=changes.statuses[row.uid])
         current = self.queue.current
         touched = {e[1] for e in changes.events} | set(changes.verdict_uids)
+        for uid in touched:
+            self.details.pop(uid, None)
         if current is not None and current.uid in touched:
             mine = [e for e in others if e[1] == current.uid]
             if mine:

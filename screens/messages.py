@@ -69,3 +69,27 @@ class ChangesNoticed(Message):
     """Another process wrote events or verdicts since the last look."""
 
     changes: Any
+
+
+@dataclass
+class RecordPrefetched(Message):
+    """A record ahead of the reviewer was read, so showing it needs no store call."""
+
+    detail: Any
+    generation: int
+
+
+@dataclass
+class SavingChanged(Message):
+    """How many of this session's decisions are not in the store yet changed."""
+
+    unstored: int
+
+
+@dataclass
+class WriteFailed(Message):
+    """The writer could not make a decision durable; it was not saved."""
+
+    uid: str
+    action: str
+    error: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -75,12 +76,22 @@ class ReviewScreen(Screen[None]):
         ),
     ]
 
+    #: Actions that act on the record on screen (or move off it): typed while the next record
+    #: is not shown yet, they wait and are applied, in order, to the records as they show.
+    QUEUED: ClassVar[frozenset[str]] = frozenset(
+        {"accept", "reject", "edit", "undo", "next", "previous", "skip", "judge"}
+    )
+
     def __init__(self) -> None:
         super().__init__()
         self.detail: Any = None
         self.twins: list[Any] = []
         self.twin_cursor = 0
         self.twin_owner: str | None = None
+        self.awaiting = True  # the record the keys would act on is not on screen yet
+        self.typed_ahead: deque[str] = deque()
+        self.saving = 0
+        self.counts: CountsLoaded | None = None
 
     def on_mount(self) -> None:
         self.query_one("#record-twins", Static).display = False
@@ -107,8 +118,42 @@ class ReviewScreen(Screen[None]):
 
     # -- drawing ----------------------------------------------------------------------------
 
+    # -- keys and the record they act on -------------------------------------------------------
+
+    def await_record(self) -> None:
+        self.awaiting = True
+
+    def record_unavailable(self) -> None:
+        """The awaited record will not come (end of queue, load failed): drop the typed keys."""
+        self.awaiting = False
+        if self.typed_ahead:
+            self.notify(f"{len(self.typed_ahead)} typed-ahead key(s) not applied.", timeout=4)
+            self.typed_ahead.clear()
+
+    def _key(self, name: str) -> None:
+        if self.awaiting or self.typed_ahead:
+            self.typed_ahead.append(name)
+            return
+        getattr(self, f"do_{name}")()
+
+    def _apply_typed_ahead(self) -> None:
+        while self.typed_ahead and not self.awaiting and self.app.screen is self:
+            getattr(self, f"do_{self.typed_ahead.popleft()}")()
+
+    def show_saving(self, n: int) -> None:
+        self.saving = n
+        if self.counts is not None:
+            self.show_counts(self.counts)
+        elif n:
+            self.query_one("#record-progress", Static).update(Text(f" saving {n}…", "bold"))
+
+    # -- drawing ----------------------------------------------------------------------------
+
     def show_record(self, detail: Any) -> None:
         self.detail = detail
+        self.awaiting = False
+        # Keys typed ahead apply once this record is on screen, never before.
+        self.call_after_refresh(self._apply_typed_ahead)
         title = self.query_one("#record-title", Static)
         if detail is None:
             title.update(Text("No records in this view. Press f to change the filter.", "bold"))
@@ -289,16 +334,18 @@ class ReviewScreen(Screen[None]):
         return Text("\n").join(rows)
 
     def show_counts(self, message: CountsLoaded) -> None:
+        self.counts = message
         p = message.progress
         q = self.curator.queue
-        self.query_one("#record-progress", Static).update(
-            Text(
-                f" {message.total_in_view:,} in view · sort {q.sort} · "
-                f"reviewed {p.reviewed:,}/{p.total:,} · by you {p.by_reviewer:,}"
-                + (f" · search {label(q.filt.search).plain!r}" if q.filt.search else ""),
-                style="dim",
-            )
+        line = Text(
+            f" {message.total_in_view:,} in view · sort {q.sort} · "
+            f"reviewed {p.reviewed:,}/{p.total:,} · by you {p.by_reviewer:,}"
+            + (f" · search {label(q.filt.search).plain!r}" if q.filt.search else ""),
+            style="dim",
         )
+        if self.saving:
+            line.append(f" · saving {self.saving}…", style="bold yellow")
+        self.query_one("#record-progress", Static).update(line)
 
     def queue_changed(self) -> None:
         return None
@@ -309,36 +356,66 @@ class ReviewScreen(Screen[None]):
         return self.detail.record.uid if self.detail is not None else None
 
     def action_accept(self) -> None:
-        if (uid := self._uid()) is not None:
-            self.curator.decide(uid, "accept")
+        self._key("accept")
 
     def action_reject(self) -> None:
+        self._key("reject")
+
+    def action_edit(self) -> None:
+        self._key("edit")
+
+    def action_undo(self) -> None:
+        self._key("undo")
+
+    def action_next(self) -> None:
+        self._key("next")
+
+    def action_previous(self) -> None:
+        self._key("previous")
+
+    def action_skip(self) -> None:
+        self._key("skip")
+
+    def action_judge(self) -> None:
+        self._key("judge")
+
+    def do_accept(self) -> None:
+        if self.detail is not None:
+            self.curator.decide(
+                self.detail.record.uid, "accept", record_hash=self.detail.record_hash
+            )
+
+    def do_reject(self) -> None:
         from curator.screens.modals import RejectScreen
 
-        uid = self._uid()
-        if uid is None:
+        detail = self.detail
+        if detail is None:
             return
 
         def done(reason: str | None) -> None:
             if reason is not None:
-                self.curator.decide(uid, "reject", reason=reason)
+                self.curator.decide(
+                    detail.record.uid, "reject", reason=reason, record_hash=detail.record_hash
+                )
 
         self.app.push_screen(RejectScreen(), done)
 
-    def action_edit(self) -> None:
+    def do_edit(self) -> None:
         from curator.screens.edit import EditScreen
 
-        if self.detail is None:
+        detail = self.detail
+        if detail is None:
             return
-        uid = self.detail.record.uid
 
         def done(edited: dict[str, Any] | None) -> None:
             if edited:
-                self.curator.decide(uid, "edit", edited=edited)
+                self.curator.decide(
+                    detail.record.uid, "edit", edited=edited, record_hash=detail.record_hash
+                )
 
-        self.app.push_screen(EditScreen(self.detail), done)
+        self.app.push_screen(EditScreen(detail), done)
 
-    def action_undo(self) -> None:
+    def do_undo(self) -> None:
         self.curator.undo()
 
     def action_undo_history(self) -> None:
@@ -350,16 +427,16 @@ class ReviewScreen(Screen[None]):
 
         self.app.push_screen(UndoScreen(self.curator.reads, self.curator.reviewer), done)
 
-    def action_next(self) -> None:
+    def do_next(self) -> None:
         self.curator.move(1)
 
-    def action_previous(self) -> None:
+    def do_previous(self) -> None:
         self.curator.move(-1)
 
-    def action_skip(self) -> None:
+    def do_skip(self) -> None:
         self.curator.move(1)
 
-    def action_judge(self) -> None:
+    def do_judge(self) -> None:
         if (uid := self._uid()) is not None:
             self.notify("Judging…", timeout=2)
             self.curator.judge_now(uid)

@@ -25,6 +25,11 @@ class Finding:
     detail: str
 
 
+_COLLISION_ADVICE = (
+    "events collide; the schema forbids this since version 7, so another program wrote to the "
+    "store: stop every curator process, back up the file, and report the store to its maintainer"
+)
+
 _CHECKS = (
     (
         "records without a context",
@@ -56,13 +61,40 @@ _CHECKS = (
         "SELECT count(*) FROM review_events u WHERE "
         "u.action = 'undo' AND (u.undoes IS NULL OR NOT EXISTS (SELECT 1 FROM review_events e "
         "WHERE e.event_id = u.undoes))",
-        "",
+        "an undo reverts nothing; the record's state is unaffected, no action needed beyond "
+        "checking the record's history",
     ),
     (
         "duplicate event ids",
         "SELECT count(*) FROM (SELECT event_id FROM review_events "
         "GROUP BY event_id HAVING count(*) > 1)",
-        "",
+        _COLLISION_ADVICE,
+    ),
+    (
+        "duplicate event uids",
+        "SELECT count(*) FROM (SELECT event_uid FROM review_events "
+        "GROUP BY event_uid HAVING count(*) > 1)",
+        _COLLISION_ADVICE,
+    ),
+    (
+        "undo events reverting another record's event",
+        "SELECT count(*) FROM review_events u JOIN review_events e ON e.event_id = u.undoes "
+        "WHERE u.action = 'undo' AND e.record_uid <> u.record_uid",
+        "an undo names an event of another record (ids collided before schema 7): that record "
+        "shows as undecided; review it again (`curator list --status pending`) and decide it",
+    ),
+    (
+        "undo events whose id and uid disagree",
+        "SELECT count(*) FROM review_events u JOIN review_events e ON e.event_id = u.undoes "
+        "WHERE u.action = 'undo' AND u.undoes_uid IS NOT NULL AND e.event_uid <> u.undoes_uid",
+        _COLLISION_ADVICE,
+    ),
+    (
+        "events undone more than once",
+        "SELECT count(*) FROM (SELECT undoes FROM review_events WHERE action = 'undo' "
+        "GROUP BY undoes HAVING count(*) > 1)",
+        "two undos name one event: harmless for the record's state, but a sign that two "
+        "sessions undid the same decision; check the record's history in `curator review`",
     ),
     (
         "duplicate verdict ids",

@@ -1,8 +1,9 @@
 """Opening the store: path resolution, the lock policy, transactions and schema migrations.
 
 DuckDB lets one process hold a database file open for writing, and while it does, no other process
-can open the file at all. So the store never keeps a connection open longer than one unit of work:
-each operation opens a connection, does its work (one transaction when it writes) and closes it.
+can open the file at all. So the store never keeps the file open longer than its work needs: the
+process's one open database (shared by its threads, each using a cursor) is closed when the last
+operation ends (or, in a review session, soon after).
 Opening waits, with jittered backoff, while another process holds the lock, so concurrent curator
 processes take turns instead of failing. Everything outside this package sees only `Store` methods.
 """
@@ -144,7 +145,7 @@ class Store:
         #: modes on one file within a process), so reading commands work on read-only media.
         self.read_only = read_only
         self.migrations = bundled_migrations() if migrations is None else migrations
-        self._session: _Lease | None = None
+        self._session = False
 
     @property
     def latest_version(self) -> int:
@@ -188,6 +189,11 @@ class Store:
             if not existed:
                 remove_store_files(store.path)
             raise
+        from curator.store.journal import fold, has_journals
+
+        if has_journals(store):
+            # Decisions a process journaled but never stored (it was killed): store them now.
+            fold(store)
         return store
 
     def _check_readable_version(self) -> None:
@@ -237,51 +243,85 @@ class Store:
 
     # -- connections -----------------------------------------------------------------------
 
-    def open_session(self, *, idle_release: float = 0.3) -> None:
-        """Lease one open database for an interactive process (the TUI) between operations.
+    def open_session(self, *, idle_release: float = 0.1) -> None:
+        """Keep the file open between operations of an interactive process (the TUI).
 
         Opening a DuckDB file costs ~15 ms, too much per keypress; but DuckDB lets only one
         process hold the file, so a connection kept open for a whole review session would lock
-        out every other reviewer and the judge. The lease keeps the connection while the
-        process is busy and releases the file after `idle_release` seconds without use, so a
-        reviewer reading a record holds nothing and others take their turn. Each operation gets
-        a cursor (its own connection to the open database, usable from one worker thread).
+        out every other reviewer and the judge. The session keeps the process's database open
+        while it is busy and releases the file after `idle_release` seconds without use (and
+        after `MAX_HOLD_S` of continuous use), so others take their turn.
         """
-        if self._session is None:
-            self._session = _Lease(self, idle_release)
+        if not self._session:
+            _handle_for(self.path).add_session(idle_release)
+            self._session = True
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        if self._session:
+            self._session = False
+            _handle_for(self.path).remove_session()
 
     @contextmanager
     def connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection for one operation; waits (with jittered backoff) for another's lock."""
-        if self._session is not None:
-            cursor = self._session.acquire()
-            try:
-                yield cursor
-            finally:
-                self._session.release(cursor)
-            return
-        con = self._connect(read_only=read_only or self.read_only)
+        """A cursor for one operation; waits (with jittered backoff) for another's lock.
+
+        Every thread of the process shares one open database per file (see `_Handle`) and gets
+        its own cursor of it. Every cursor of a read-only store is read-only.
+        """
+        read_only = read_only or self.read_only
+        if not read_only:
+            self._store_own_journal()
+        with self._cursor(read_only=read_only) as cursor:
+            yield cursor
+
+    @contextmanager
+    def _cursor(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        handle = _handle_for(self.path)
+        cursor = handle.acquire(self, read_only=read_only)
         try:
-            yield con
+            yield cursor
         finally:
-            con.close()
+            handle.release(cursor)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
-        with self.connection() as con:
-            con.execute("BEGIN TRANSACTION")
+        """One write transaction: committed when the block ends, rolled back if it raises.
+
+        A process's write transactions on one file take turns (a per-file lock): two threads
+        appending at once would otherwise both read the same `max(id)` and collide.
+        """
+        if not self.read_only:
+            self._store_own_journal()
+        handle = _handle_for(self.path)
+        # On a read-only store the transaction reads; a write in it is refused by DuckDB.
+        with handle.write_lock, self._cursor(read_only=self.read_only) as con:
+            _TXN.depth = getattr(_TXN, "depth", 0) + 1
             try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                _TXN.depth -= 1
+
+    def _store_own_journal(self) -> None:
+        """Read your own writes: decisions this process journaled are stored before a query.
+
+        Costs nothing when there are none; when there are, this process is about to take the
+        file anyway, and storing them is one small transaction.
+        """
+        from curator.store.journal import existing_journal, fold, folding_here
+
+        journal = existing_journal(self)
+        if journal is None or not journal.pending or folding_here():
+            return
+        if getattr(_TXN, "depth", 0):
+            return  # inside this thread's own transaction: folding now could deadlock
+        with contextlib.suppress(StoreError):  # the folder keeps trying
+            fold(self, journal)
 
     def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
@@ -308,50 +348,114 @@ class Store:
             return con
 
 
-class _Lease:
-    """One connection shared by a process's threads, closed when nobody used it for a while."""
+_TXN = threading.local()
 
-    def __init__(self, store: Store, idle_release: float) -> None:
-        self.store = store
-        self.idle_release = idle_release
-        self.lock = threading.Lock()
+#: A busy session still lets go of the file after this long, so other processes get a turn.
+MAX_HOLD_S = 0.15
+
+_HANDLES: dict[str, _Handle] = {}
+_HANDLES_LOCK = threading.Lock()
+
+
+def _handle_for(path: Path) -> _Handle:
+    key = os.path.realpath(path)
+    with _HANDLES_LOCK:
+        handle = _HANDLES.get(key)
+        if handle is None:
+            handle = _HANDLES[key] = _Handle()
+        return handle
+
+
+class _Handle:
+    """The one open database of a store file in this process, shared by all its threads.
+
+    Why one: DuckDB's Python client caches database instances per file. When several threads
+    each open and close their own connection to one file, one thread can be handed the cached
+    instance while another thread is creating or tearing it down, before (or after) the
+    client's own table functions are registered in it; `con.register(arrow)` then fails with
+    "Table Function with name python_arrow_scan does not exist". Here the instance is opened
+    and closed only under `cond`, never while any thread still uses a cursor of it, so no
+    thread ever sees it half made. Each operation gets a cursor (its own connection to the
+    open database, safe to use from its thread).
+    """
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.write_lock = threading.RLock()
         self.con: duckdb.DuckDBPyConnection | None = None
+        self.read_only = False
         self.users = 0
-        self.last_used = time.monotonic()
-        self.stopped = threading.Event()
-        self.reaper = threading.Thread(target=self._reap, name="store-lease", daemon=True)
-        self.reaper.start()
+        self.opened_at = 0.0
+        self.last_used = 0.0
+        self.sessions: list[float] = []
+        self.reaper: threading.Thread | None = None
 
-    def acquire(self) -> duckdb.DuckDBPyConnection:
-        with self.lock:
+    @property
+    def idle_release(self) -> float:
+        return max(self.sessions, default=0.0)
+
+    def acquire(self, store: Store, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        with self.cond:
+            # A writer needs the file opened for writing: wait for read-only users to finish.
+            while self.con is not None and self.read_only and not read_only:
+                if self.users == 0:
+                    self._close_root()
+                    break
+                self.cond.wait()
             if self.con is None:
-                self.con = self.store._connect(read_only=self.store.read_only)
+                self.con = store._connect(read_only=read_only)
+                self.read_only = read_only
+                self.opened_at = time.monotonic()
             self.users += 1
-            return self.con.cursor()
+            try:
+                return self.con.cursor()
+            except BaseException:
+                self.users -= 1
+                raise
 
     def release(self, cursor: duckdb.DuckDBPyConnection) -> None:
         try:
             cursor.close()
         finally:
-            with self.lock:
+            with self.cond:
                 self.users -= 1
-                self.last_used = time.monotonic()
+                now = time.monotonic()
+                self.last_used = now
+                if self.users == 0 and (not self.sessions or now - self.opened_at >= MAX_HOLD_S):
+                    self._close_root()
+                self.cond.notify_all()
+
+    def _close_root(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def add_session(self, idle_release: float) -> None:
+        with self.cond:
+            self.sessions.append(idle_release)
+            if self.reaper is None:
+                self.reaper = threading.Thread(target=self._reap, name="store-lease", daemon=True)
+                self.reaper.start()
+
+    def remove_session(self) -> None:
+        with self.cond:
+            if self.sessions:
+                self.sessions.pop()
+            if not self.sessions and self.users == 0:
+                self._close_root()
+            self.cond.notify_all()
+        reaper = self.reaper
+        if reaper is not None and not self.sessions:
+            reaper.join()
 
     def _reap(self) -> None:
-        while not self.stopped.wait(self.idle_release / 4):
-            with self.lock:
+        with self.cond:
+            while self.sessions:
+                self.cond.wait(max(self.idle_release / 4, 0.01))
                 idle = time.monotonic() - self.last_used
                 if self.con is not None and self.users == 0 and idle >= self.idle_release:
-                    self.con.close()
-                    self.con = None
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.reaper.join()
-        with self.lock:
-            if self.con is not None:
-                self.con.close()
-                self.con = None
+                    self._close_root()
+            self.reaper = None
 
 
 def _first_line(exc: BaseException) -> str:

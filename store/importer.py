@@ -85,8 +85,8 @@ def _matches(v: str, pattern: str) -> str:
 def _clipped(text: str) -> str:
     """SQL: `text` cut to MAX_QUOTED characters, so a huge bad value is not echoed whole."""
     return (
-        f"CASE WHEN length({text}) > {MAX_QUOTED} THEN left({text}, {MAX_QUOTED}) || '… (' || "
-        f"CAST(length({text}) AS VARCHAR) || ' characters)' ELSE {text} END"
+        f"CASE WHEN length({text}) > {MAX_QUOTED} THEN left({text}, {MAX_QUOTED}) || '…(' || "
+        f"format('{{:,}}', length({text})) || ' chars)' ELSE {text} END"
     )
 
 

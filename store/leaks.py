@@ -18,7 +18,8 @@ same company's table a year later (half its figures shared) stays below the defa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -403,11 +404,38 @@ def _in_scope(
     ]
 
 
+#: The tables the pair search keeps current (fingerprints and the cache of found pairs).
+_CACHE_TABLES = ("context_fingerprints", "context_figures", "context_labels", "near_duplicates")
+
+
+@contextmanager
+def _pair_work(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Where the pair search runs: one write transaction that keeps what it computes, or, on a
+    store opened read-only (read-only media), a connection whose cache tables are temporary
+    copies, so the search still works and nothing is written."""
+    if not store.read_only:
+        with store.transaction() as con:
+            yield con
+        return
+    with store.connection() as con:
+        row = con.execute("SELECT current_database()").fetchone()
+        catalog = str(row[0]).replace('"', '""') if row else "main"
+        for table in _CACHE_TABLES:
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM "{catalog}".main.{table}'
+            )
+        try:
+            yield con
+        finally:
+            for table in _CACHE_TABLES:
+                con.execute(f"DROP TABLE IF EXISTS temp.main.{table}")
+
+
 def context_pairs(
     store: Store, *, threshold: float, splits: Sequence[str] = ()
 ) -> list[ContextPair]:
     """All near-duplicate context pairs (recomputed); refreshes the store's cache of them."""
-    with store.transaction() as con:
+    with _pair_work(store) as con:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         pairs = compute_context_pairs(con, threshold=min(threshold, CACHE_FLOOR))
         con.execute("DELETE FROM near_duplicates")
@@ -420,7 +448,7 @@ def find_pairs(
     store: Store, *, threshold: float, splits: Sequence[str] = ()
 ) -> tuple[list[ContextPair], list[QuestionPair]]:
     """Context pairs and question pairs (recomputed, in one transaction); refreshes the cache."""
-    with store.transaction() as con:
+    with _pair_work(store) as con:
         con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         pairs = compute_context_pairs(con, threshold=min(threshold, CACHE_FLOOR))
         con.execute("DELETE FROM near_duplicates")

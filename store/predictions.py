@@ -73,14 +73,24 @@ def ensure_run(
         )
 
 
-def count_prediction_work(store: Store, run: str, filt: RecordFilter) -> int:
-    return count_pending(store, filt, _PENDING, [run])
+def count_prediction_work(
+    store: Store, run: str, filt: RecordFilter, *, upto_seq: int | None = None
+) -> int:
+    return count_pending(store, filt, _PENDING, [run], upto_seq=upto_seq)
 
 
 def prediction_page(
-    store: Store, run: str, filt: RecordFilter, *, after_seq: int = 0, limit: int = 200
+    store: Store,
+    run: str,
+    filt: RecordFilter,
+    *,
+    after_seq: int = 0,
+    limit: int = 200,
+    upto_seq: int | None = None,
 ) -> list[WorkItem]:
-    return pending_page(store, filt, _PENDING, [run], after_seq=after_seq, limit=limit)
+    return pending_page(
+        store, filt, _PENDING, [run], after_seq=after_seq, limit=limit, upto_seq=upto_seq
+    )
 
 
 def append_predictions(store: Store, run: str, predictions: list[NewPrediction]) -> None:

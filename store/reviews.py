@@ -1,9 +1,9 @@
 """Review queries: the queue in any order, one record in full, and appending decisions.
 
 Decisions are append-only events. Undo appends an event naming the one it reverts; an edit
-carries the new field values and leaves the imported record untouched. Every write is one short
-transaction that has committed when the function returns, so the screen moves on only after the
-decision is on disk.
+carries the new field values and leaves the imported record untouched. A decision is written to
+the process's journal first (see journal.py): durable when `decide` returns, and in the store
+then too unless the caller (the TUI) chose not to wait for the store.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from curator.domain import (
     answer_from_json,
 )
 from curator.store.db import Store
+from curator.store.ids import new_event_uid
+from curator.store.journal import fold, journal_for
 from curator.store.records import (
     _CURATED,
     RECORD_COLUMNS,
@@ -227,7 +229,8 @@ def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> li
     rows = con.execute(
         "SELECT e.event_id, e.record_uid, e.action, e.reviewer, e.created_at, e.reason, e.note, "
         "CAST(e.edited AS VARCHAR), e.undoes, e.blind, "
-        "EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id) "
+        "EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id), "
+        "e.event_uid, e.undoes_uid "
         f"FROM review_events e WHERE {where} ORDER BY e.event_id",
         params,
     ).fetchall()
@@ -244,6 +247,8 @@ def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> li
             undoes=r[8],
             blind=bool(r[9]),
             undone=bool(r[10]),
+            event_uid=r[11],
+            undoes_uid=r[12],
         )
         for r in rows
     ]
@@ -265,8 +270,16 @@ def decide(
     note: str = "",
     edited: dict[str, Any] | None = None,
     blind: bool = False,
+    record_hash: str | None = None,
+    wait: bool = True,
 ) -> ReviewEvent:
-    """Append one decision; committed when this returns."""
+    """Append one decision to this process's journal (durable when this returns).
+
+    With `wait` (the default) the decision is also in the store when this returns, and the
+    event carries its store id. Without it (the TUI) nothing waits for the store: the journal's
+    folder stores it in the background; pass the `record_hash` the reviewer saw, so that no
+    store read is needed either.
+    """
     if action not in DECISIONS:
         raise CuratorError(f"unknown decision {action!r}")
     if action == "edit":
@@ -274,34 +287,59 @@ def decide(
             raise CuratorError(f"an edit carries some of {', '.join(EDITABLE_FIELDS)}")
     elif edited:
         raise CuratorError("only an edit carries new values")
-    with store.transaction() as con:
-        found = con.execute(
-            f"SELECT {RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
-            "LEFT JOIN record_state s ON s.record_uid = r.uid WHERE r.uid = ?",
-            [uid],
-        ).fetchall()
+    if record_hash is None:
+        with store.connection() as con:
+            found = con.execute(
+                f"SELECT {RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
+                "LEFT JOIN record_state s ON s.record_uid = r.uid WHERE r.uid = ?",
+                [uid],
+            ).fetchall()
         if not found:
             raise CuratorError(f"no record with uid {uid!r}")
-        event_id = _next_event_id(con)
-        now = _now()
-        con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
-            "reason, note, edited, undoes, blind, record_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-            [
-                event_id,
-                uid,
-                action,
-                reviewer,
-                now,
-                reason,
-                note,
-                json.dumps(edited) if edited else None,
-                blind,
-                found[0][0],
-            ],
-        )
-    return ReviewEvent(event_id, uid, action, reviewer, now, reason, note, edited, None, blind)
+        record_hash = found[0][0]
+    event = ReviewEvent(
+        0,
+        uid,
+        action,
+        reviewer,
+        _now(),
+        reason,
+        note,
+        edited,
+        None,
+        blind,
+        event_uid=new_event_uid(),
+    )
+    return _journal(store, event, record_hash, wait)
+
+
+def _journal(store: Store, event: ReviewEvent, record_hash: str, wait: bool) -> ReviewEvent:
+    journal = journal_for(store)
+    journal.append(
+        {
+            "event_uid": event.event_uid,
+            "record_uid": event.record_uid,
+            "action": event.action,
+            "reviewer": event.reviewer,
+            "created_at": event.created_at.isoformat(),
+            "reason": event.reason,
+            "note": event.note,
+            "edited": event.edited,
+            "undoes_uid": event.undoes_uid,
+            "blind": event.blind,
+            "record_hash": record_hash,
+        }
+    )
+    if not wait:
+        return event
+    fold(store, journal)
+    with store.connection() as con:
+        found = con.execute(
+            "SELECT event_id, undoes FROM review_events WHERE event_uid = ?", [event.event_uid]
+        ).fetchall()
+    if not found:
+        raise CuratorError(f"event {event.event_uid} was journaled but not stored")
+    return replace(event, event_id=int(found[0][0]), undoes=found[0][1])
 
 
 def decide_many(
@@ -315,16 +353,19 @@ def decide_many(
         raise CuratorError("bulk decisions are accept or reject")
     if not uids:
         return 0
+    prefix = new_event_uid()
     with store.transaction() as con:
         first = _next_event_id(con)
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
-            "reason, record_hash) "
-            f"SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, r.uid, ?, ?, ?, ?, "
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at, reason, record_hash) "
+            "SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, "
+            "? || '.' || lpad(CAST(row_number() OVER (ORDER BY r.seq) AS VARCHAR), 9, '0'), "
+            f"r.uid, ?, ?, ?, ?, "
             f"{RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
             "LEFT JOIN record_state s ON s.record_uid = r.uid "
             "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
-            [first, action, reviewer, _now(), reason, uids],
+            [first, prefix, action, reviewer, _now(), reason, uids],
         )
         return (
             int(
@@ -335,25 +376,56 @@ def decide_many(
         )
 
 
-def undo(store: Store, event_id: int, reviewer: str) -> ReviewEvent:
-    """Revert one live decision by appending an undo event."""
-    with store.transaction() as con:
-        found = _events(con, "e.event_id = ?", [event_id])
-        if not found:
-            raise CuratorError(f"no review event {event_id}")
-        target = found[0]
-        if target.action == "undo":
-            raise CuratorError("an undo cannot be undone; decide the record again instead")
-        if target.undone:
-            raise CuratorError(f"event {event_id} is already undone")
-        new_id = _next_event_id(con)
-        now = _now()
-        con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
-            "undoes) VALUES (?, ?, 'undo', ?, ?, ?)",
-            [new_id, target.record_uid, reviewer, now, event_id],
+def undo(
+    store: Store,
+    event_id: int | None,
+    reviewer: str,
+    *,
+    event_uid: str | None = None,
+    record_uid: str | None = None,
+    wait: bool = True,
+) -> ReviewEvent:
+    """Revert one live decision, named by its id or (exactly) its uid, with an undo event.
+
+    Without `wait` (the TUI undoing a decision of its own session, which it knows is live) the
+    undo goes to the journal at once; give `event_uid` and `record_uid`.
+    """
+    if not wait:
+        if event_uid is None or record_uid is None:
+            raise CuratorError("an undo without waiting names the event's uid and record")
+        event = ReviewEvent(
+            0,
+            record_uid,
+            "undo",
+            reviewer,
+            _now(),
+            event_uid=new_event_uid(),
+            undoes_uid=event_uid,
         )
-    return ReviewEvent(new_id, target.record_uid, "undo", reviewer, now, undoes=event_id)
+        return _journal(store, event, "", wait=False)
+    with store.connection() as con:
+        if event_uid is not None:
+            found = _events(con, "e.event_uid = ?", [event_uid])
+        else:
+            found = _events(con, "e.event_id = ?", [event_id])
+    name = event_uid if event_uid is not None else event_id
+    if not found:
+        raise CuratorError(f"no review event {name}")
+    target = found[0]
+    if target.action == "undo":
+        raise CuratorError("an undo cannot be undone; decide the record again instead")
+    if target.undone:
+        raise CuratorError(f"event {name} is already undone")
+    event = ReviewEvent(
+        0,
+        target.record_uid,
+        "undo",
+        reviewer,
+        _now(),
+        event_uid=new_event_uid(),
+        undoes_uid=target.event_uid,
+    )
+    return _journal(store, event, "", wait=True)
 
 
 def _next_event_id(con: duckdb.DuckDBPyConnection) -> int:

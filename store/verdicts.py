@@ -97,17 +97,38 @@ def _pending_clause(key: JudgeKey, rejudge: bool) -> tuple[str, list[Any]]:
     )
 
 
+def last_seq(store: Store) -> int:
+    """The newest record's place in store order: a pass started now covers records up to it."""
+    with store.connection() as con:
+        found = con.execute("SELECT coalesce(max(seq), 0) FROM records").fetchone()
+    return int(found[0]) if found else 0
+
+
 def count_work(
-    store: Store, key: JudgeKey, filt: RecordFilter = RecordFilter(), *, rejudge: bool = False
+    store: Store,
+    key: JudgeKey,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    rejudge: bool = False,
+    upto_seq: int | None = None,
 ) -> int:
     pending, pending_params = _pending_clause(key, rejudge)
-    return count_pending(store, filt, pending, pending_params)
+    return count_pending(store, filt, pending, pending_params, upto_seq=upto_seq)
 
 
-def count_pending(store: Store, filt: RecordFilter, pending: str, pending_params: list[Any]) -> int:
+def count_pending(
+    store: Store,
+    filt: RecordFilter,
+    pending: str,
+    pending_params: list[Any],
+    *,
+    upto_seq: int | None = None,
+) -> int:
     """How many records match `filt` and the `pending` condition (records r, contexts c)."""
     filt.validate()
     clauses, params = _where(filt)
+    if upto_seq is not None:
+        clauses, params = [*clauses, "r.seq <= ?"], [*params, upto_seq]
     where = " AND ".join([*clauses, pending])
     with store.connection() as con:
         row = con.execute(f"SELECT count(*) {_FROM} WHERE {where}", [*params, *pending_params])
@@ -123,10 +144,13 @@ def work_page(
     after_seq: int = 0,
     limit: int = 200,
     rejudge: bool = False,
+    upto_seq: int | None = None,
 ) -> list[WorkItem]:
     """The next records (in store order, so a context's questions come together) to judge."""
     pending, pending_params = _pending_clause(key, rejudge)
-    return pending_page(store, filt, pending, pending_params, after_seq=after_seq, limit=limit)
+    return pending_page(
+        store, filt, pending, pending_params, after_seq=after_seq, limit=limit, upto_seq=upto_seq
+    )
 
 
 def pending_page(
@@ -137,10 +161,16 @@ def pending_page(
     *,
     after_seq: int = 0,
     limit: int = 200,
+    upto_seq: int | None = None,
 ) -> list[WorkItem]:
-    """Records matching `filt` and the `pending` condition, as work items, in store order."""
+    """Records matching `filt` and the `pending` condition, as work items, in store order.
+
+    `upto_seq` fixes a pass's scope: records imported after it started wait for the next pass.
+    """
     filt.validate()
     clauses, params = _where(filt)
+    if upto_seq is not None:
+        clauses, params = [*clauses, "r.seq <= ?"], [*params, upto_seq]
     where = " AND ".join(["r.seq > ?", *clauses, pending])
     sql = (
         f"SELECT r.seq, r.uid, {RECORD_HASH_SQL}, r.context_uid, {_CURATED['question']}, "

@@ -112,8 +112,8 @@ def export_cmd(
     from curator.prompts import load_system_prompt
 
     settings = settings_of(ctx)
-    # Not read-only: export refreshes the near-duplicate cache and --audit records its sample.
-    store = open_existing(settings)
+    # Only --audit writes (its sample); the near-duplicate search works on a read-only store.
+    store = open_existing(settings, read_only=not audit)
     system = load_system_prompt(system_prompt_file)
     options = ExportOptions(
         target=target,

@@ -149,6 +149,7 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
                 "schema_version": version,
                 "ok": problems == 0,
                 "checks": {f.check: f.problems for f in findings},
+                "advice": {f.check: f.detail for f in findings if f.problems and f.detail},
                 "rows": counts,
             }
         )
@@ -160,6 +161,8 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
         for f in findings:
             mark = "ok " if f.problems == 0 else "BAD"
             click.echo(f"  {mark} {f.check}" + (f": {f.problems:,}" if f.problems else ""))
+            if f.problems and f.detail:
+                click.echo(f"      what to do: {f.detail}")
         click.echo("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
         click.echo("store is whole" if problems == 0 else f"{problems:,} problems found")
     if problems:

@@ -2,26 +2,35 @@
 
 The pass streams work from the store page by page (a million-record store is never held in
 memory), runs at most `concurrency` judge calls at once, and hands finished verdicts to a writer
-that appends them every `flush_seconds` in one short transaction. Because the store is asked
-for records without a verdict for this exact judge, model, prompt and record version, a pass
-killed at any moment and started again requests only what was not stored; the retry loop here is
-the only one (the SDK clients have theirs turned off), and `predict` will reuse it.
+that appends them every `flush_seconds` in one short transaction. Its scope is fixed when it
+starts (records up to the newest seq then). When a flush fails or stalls, no new call starts
+until one succeeds: results are kept until stored, and a pass that waited `store_wait_seconds`
+in vain ends with `PassStoreError`, spilling them to a file the next pass stores first.
+
+Because the store is asked for records without a verdict for this exact judge, model, prompt
+and record version, a pass killed at any moment and started again requests only what was not
+stored; the retry loop here is the only one (the SDK clients have theirs turned off), and
+`predict` reuses it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import json
+import os
 import random
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from curator.domain import RecordFilter
+from curator.domain import RecordFilter, StoreError
 from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
@@ -41,6 +50,7 @@ from curator.store.verdicts import (
     WorkItem,
     append_verdicts,
     count_work,
+    last_seq,
     work_page,
 )
 
@@ -298,16 +308,40 @@ class PassOptions:
     rejudge: bool = False
     flush_seconds: float = 0.5
     page_size: int = 256
+    #: A flush still waiting for the store after this long pauses new model calls.
+    stall_seconds: float = 0.5
+    #: How long the pass waits for an unwritable store before it ends with an error.
+    store_wait_seconds: float = 120.0
+
+
+class PassStoreError(StoreError):
+    """The store stopped taking a pass's results: the pass stopped calling the model."""
+
+    def __init__(self, cause: str, kept: int, spilled: Path | None) -> None:
+        where = (
+            f"kept in {spilled}; the next `curator judge` or `curator predict` on this store "
+            "stores them before calling the model"
+            if spilled is not None
+            else "kept only in memory and lost when this process ends"
+        )
+        super().__init__(
+            f"the store stopped accepting results ({cause}); no more model calls were made; "
+            f"{kept:,} answers were not stored yet: {where}"
+        )
+        self.kept = kept
+        self.spilled = spilled
 
 
 class WorkSource(Protocol):
     """Where a pass gets its records and puts its results (verdicts, or predictions)."""
 
-    def count(self) -> int: ...
+    def count(self, upto_seq: int | None = None) -> int: ...
 
-    def page(self, after_seq: int, limit: int) -> list[WorkItem]: ...
+    def page(self, after_seq: int, limit: int, upto_seq: int | None = None) -> list[WorkItem]: ...
 
     def append(self, results: list[Any]) -> None: ...
+
+    def spill_header(self) -> dict[str, Any]: ...
 
 
 class VerdictSource:
@@ -316,10 +350,16 @@ class VerdictSource:
     def __init__(self, store: Store, key: JudgeKey, options: PassOptions, run_id: str) -> None:
         self.store, self.key, self.options, self.run_id = store, key, options, run_id
 
-    def count(self) -> int:
-        return count_work(self.store, self.key, self.options.filt, rejudge=self.options.rejudge)
+    def count(self, upto_seq: int | None = None) -> int:
+        return count_work(
+            self.store,
+            self.key,
+            self.options.filt,
+            rejudge=self.options.rejudge,
+            upto_seq=upto_seq,
+        )
 
-    def page(self, after_seq: int, limit: int) -> list[WorkItem]:
+    def page(self, after_seq: int, limit: int, upto_seq: int | None = None) -> list[WorkItem]:
         return work_page(
             self.store,
             self.key,
@@ -327,10 +367,138 @@ class VerdictSource:
             after_seq=after_seq,
             limit=limit,
             rejudge=self.options.rejudge,
+            upto_seq=upto_seq,
         )
 
     def append(self, results: list[Any]) -> None:
         append_verdicts(self.store, self.key, self.run_id, results)
+
+    def spill_header(self) -> dict[str, Any]:
+        return {
+            "kind": "verdicts",
+            "judge": self.key.judge,
+            "model": self.key.model,
+            "prompt_hash": self.key.prompt_hash,
+            "run_id": self.run_id,
+        }
+
+
+class _Writer:
+    """The pass's one writer: appends results in order, and never drops one that failed.
+
+    Results stay in `unsaved` until a flush has committed them. A flush that fails, or that is
+    still waiting for the store after `stall_seconds`, clears `writable`: the scheduler stops
+    starting model calls until a flush succeeds again (it is retried with backoff), so a pass
+    that cannot save stops spending.
+    """
+
+    def __init__(self, work: WorkSource, options: PassOptions) -> None:
+        self.work = work
+        self.options = options
+        self.unsaved: list[Any] = []
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.failure = ""
+        self.failing_since: float | None = None
+        self.stop = asyncio.Event()
+
+    @property
+    def gave_up(self) -> bool:
+        return (
+            self.failing_since is not None
+            and time.monotonic() - self.failing_since >= self.options.store_wait_seconds
+        )
+
+    def _failed(self, why: str) -> None:
+        self.failure = why
+        self.writable.clear()
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+
+    async def flush(self) -> bool:
+        if not self.unsaved:
+            return True
+        batch = self.unsaved[:]
+        call = asyncio.ensure_future(asyncio.to_thread(self.work.append, batch))
+        try:
+            done, _ = await asyncio.wait({call}, timeout=self.options.stall_seconds)
+            if not done:
+                self._failed("the store is busy; waiting for it")
+            await call
+        except Exception as exc:
+            self._failed(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+            return False
+        # Only the saved prefix goes: results that arrived meanwhile were appended after it.
+        del self.unsaved[: len(batch)]
+        self.failure, self.failing_since = "", None
+        self.writable.set()
+        return True
+
+    async def run(self) -> None:
+        delay = self.options.flush_seconds
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=delay)
+            ok = await self.flush()
+            delay = self.options.flush_seconds if ok else min(max(delay * 2, 0.25), 5.0)
+
+
+def _spill(store: Store, work: WorkSource, results: list[Any], run_id: str) -> Path | None:
+    """Write results the store would not take next to it, for the next pass to store."""
+    if not results:
+        return None
+    folder = store.path.with_name(store.path.name + ".unsaved")
+    try:
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{run_id}.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            out.write(json.dumps(work.spill_header()) + "\n")
+            for result in results:
+                out.write(json.dumps(dataclasses.asdict(result)) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError:
+        return None
+    return path
+
+
+def recover_unsaved(store: Store) -> int:
+    """Store the results an earlier pass spilled (see `PassStoreError`); how many were stored."""
+    from curator.store.predictions import NewPrediction, append_predictions
+
+    folder = store.path.with_name(store.path.name + ".unsaved")
+    if not folder.is_dir():
+        return 0
+    stored = 0
+    for path in sorted(folder.glob("*.jsonl")):
+        lines = path.read_text("utf-8").splitlines()
+        if not lines:
+            path.unlink()
+            continue
+        header = json.loads(lines[0])
+        rows = [json.loads(line) for line in lines[1:] if line.strip()]
+        if header.get("kind") == "verdicts":
+            key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
+            append_verdicts(store, key, header["run_id"], [NewVerdict(**r) for r in rows])
+        elif header.get("kind") == "predictions":
+            append_predictions(store, header["run"], [NewPrediction(**r) for r in rows])
+        else:
+            continue
+        stored += len(rows)
+        path.unlink()
+    return stored
+
+
+async def _read(store_wait: float, call: Callable[[], T]) -> T:
+    """A store read for the pass, retried while the store is held by others for too long."""
+    deadline = time.monotonic() + store_wait
+    while True:
+        try:
+            return await asyncio.to_thread(call)
+        except StoreError:
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 async def run_pass(
@@ -342,30 +510,23 @@ async def run_pass(
     source: WorkSource | None = None,
 ) -> PassResult:
     """Run `judge` over every record the source says still needs it, storing results as they
-    come. The default source is a judge pass (records lacking a verdict from this judge)."""
+    come. The default source is a judge pass (records lacking a verdict from this judge).
+
+    The scope is fixed when the pass starts: records imported meanwhile wait for the next pass.
+    """
     run_id = uuid.uuid4().hex[:12]
     work = source or VerdictSource(store, judge.key, options, run_id)
-    total = await asyncio.to_thread(work.count)
+    await _read(options.store_wait_seconds, lambda: recover_unsaved(store))
+    upto = await _read(options.store_wait_seconds, lambda: last_seq(store))
+    total = await _read(options.store_wait_seconds, lambda: work.count(upto))
     if options.limit is not None:
         total = min(total, options.limit)
     progress = PassProgress(total=total)
     result = PassResult(run_id=run_id, key=judge.key, progress=progress)
-    unflushed: list[Any] = []
+    writer = _Writer(work, options)
     in_flight_cost = 0.0
     slots = asyncio.Semaphore(max(1, options.concurrency))
     tasks: set[asyncio.Task[None]] = set()
-
-    async def flush() -> None:
-        if unflushed:
-            batch = unflushed[:]
-            del unflushed[:]
-            await asyncio.to_thread(work.append, batch)
-
-    async def writer(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=options.flush_seconds)
-            await flush()
 
     async def one(item: WorkItem, expected: float) -> None:
         nonlocal in_flight_cost
@@ -374,7 +535,7 @@ async def run_pass(
         finally:
             in_flight_cost -= expected
             slots.release()
-        unflushed.append(verdict)
+        writer.unsaved.append(verdict)
         progress.done += 1
         progress.verdicts[verdict.verdict] += 1
         progress.cost_usd += verdict.cost_usd
@@ -383,13 +544,25 @@ async def run_pass(
         if on_progress is not None:
             on_progress(progress)
 
-    stop = asyncio.Event()
-    writer_task = asyncio.create_task(writer(stop))
+    async def may_call() -> bool:
+        """Wait while the store cannot take results; False once the pass should give up."""
+        while not writer.writable.is_set():
+            if writer.gave_up:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(writer.writable.wait(), timeout=0.25)
+        return True
+
+    writer_task = asyncio.create_task(writer.run())
     scheduled = 0
     after = 0
+    gave_up = False
     try:
         while options.limit is None or scheduled < options.limit:
-            page = await asyncio.to_thread(work.page, after, options.page_size)
+            page = await _read(
+                options.store_wait_seconds,
+                functools.partial(work.page, after, options.page_size, upto),
+            )
             if not page:
                 break
             after = page[-1].seq
@@ -403,13 +576,20 @@ async def run_pass(
                 ):
                     result.stopped_for_cost = True
                     break
+                if not await may_call():
+                    gave_up = True
+                    break
                 await slots.acquire()
+                if not await may_call():  # the store failed while we waited for a slot
+                    slots.release()
+                    gave_up = True
+                    break
                 in_flight_cost += expected
                 task = asyncio.create_task(one(item, expected))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 scheduled += 1
-            if result.stopped_for_cost:
+            if result.stopped_for_cost or gave_up:
                 break
         if tasks:
             await asyncio.gather(*tasks)
@@ -419,10 +599,16 @@ async def run_pass(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        stop.set()
+        writer.stop.set()
         await writer_task
-        await flush()
+        # Every answer is stored before the pass ends, waiting for the store while it is busy.
+        while not await writer.flush() and not writer.gave_up:
+            await asyncio.sleep(0.5)
         await judge.aclose()
+        if writer.unsaved:
+            kept = len(writer.unsaved)
+            spilled = _spill(store, work, writer.unsaved, run_id)
+            raise PassStoreError(writer.failure or "unknown failure", kept, spilled)
     return result
 
 

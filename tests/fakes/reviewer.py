@@ -2,7 +2,7 @@
 
     python -m tests.fakes.reviewer DB NAME --shard K/N [--seconds S] [--first-action A]
 
-A line `ack EVENT_ID UID ACTION` is printed (and flushed) only after the decision committed,
+A line `ack EVENT_UID UID ACTION` is printed (and flushed) once the decision is durable,
 so a test can check that everything acknowledged survived, whatever happened afterwards.
 """
 
@@ -13,7 +13,8 @@ import time
 
 from curator.domain import RecordFilter
 from curator.store import Store
-from curator.store.reviews import decide, first_pending
+from curator.store.journal import journal_for
+from curator.store.reviews import decide, queue_page, record_detail
 
 
 def main() -> None:
@@ -24,27 +25,38 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--also", default=None, help="a uid to decide first (conflict tests)")
     parser.add_argument("--also-action", default="accept")
+    parser.add_argument("--pause", type=float, default=0.05, help="seconds between keypresses")
+    parser.add_argument("--count", type=int, default=0, help="stop after this many decisions")
     args = parser.parse_args()
     k, n = (int(x) for x in args.shard.split("/"))
     store = Store(args.db)
-    store.open_session(idle_release=0.2)  # as the TUI does
-    filt = RecordFilter(shard=(k, n))
+    store.open_session()  # as the TUI does
+    filt = RecordFilter(shard=(k, n), statuses=("pending",))
+    # As the TUI: the records ahead are read before they are needed, and a decision is
+    # acknowledged once it is durable in this process's journal (stored in the background).
+    todo = [row.uid for row in queue_page(store, filt, sort="store", limit=60)]
     if args.also:
-        event = decide(store, args.also, args.also_action, args.name)
-        print(f"ack {event.event_id} {event.record_uid} {event.action}", flush=True)
+        todo = [args.also, *(u for u in todo if u != args.also)]
+    details = [record_detail(store, uid) for uid in todo]
+    print("ready", flush=True)
     deadline = time.monotonic() + args.seconds
-    i = 0
-    while time.monotonic() < deadline:
-        row = first_pending(store, filt, sort="store")
-        if row is None:
+    for i, (uid, detail) in enumerate(zip(todo, details, strict=True)):
+        if time.monotonic() >= deadline or (args.count and i >= args.count):
             break
-        action = "reject" if i % 4 == 3 else "accept"
+        assert detail is not None
+        action = args.also_action if uid == args.also else ("reject" if i % 4 == 3 else "accept")
         event = decide(
-            store, row.uid, action, args.name, reason="scripted" if action == "reject" else ""
+            store,
+            uid,
+            action,
+            args.name,
+            reason="scripted" if action == "reject" else "",
+            record_hash=detail.record_hash,
+            wait=False,
         )
-        print(f"ack {event.event_id} {event.record_uid} {event.action}", flush=True)
-        i += 1
-        time.sleep(0.05)  # a fast reviewer, but a human-shaped one
+        print(f"ack {event.event_uid} {event.record_uid} {event.action}", flush=True)
+        time.sleep(args.pause)
+    journal_for(store).wait_stored()
     store.close()
     print("done", flush=True)
 

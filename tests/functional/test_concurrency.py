@@ -75,12 +75,12 @@ def start_reviewer(
     )
 
 
-def acks(output: str) -> list[tuple[int, str, str]]:
+def acks(output: str) -> list[tuple[str, str, str]]:
     out = []
     for line in output.splitlines():
         if line.startswith("ack "):
-            _, event_id, uid, action = line.split()
-            out.append((int(event_id), uid, action))
+            _, event_uid, uid, action = line.split()
+            out.append((event_uid, uid, action))
     return out
 
 
@@ -106,9 +106,9 @@ def test_a_judge_pass_and_two_reviewers_at_once(db: Path, fake: FakeAnthropic) -
     store = Store(db)
     with store.connection() as con:
         stored = {
-            (int(e), u, a)
+            (e, u, a)
             for e, u, a in con.execute(
-                "SELECT event_id, record_uid, action FROM review_events"
+                "SELECT event_uid, record_uid, action FROM review_events"
             ).fetchall()
         }
         verdicts = con.execute(
@@ -117,7 +117,7 @@ def test_a_judge_pass_and_two_reviewers_at_once(db: Path, fake: FakeAnthropic) -
     acknowledged = set(acks(outputs["bo"])) | set(acks(outputs["cy"]))
     assert len(acknowledged) > 20
     assert acknowledged <= stored  # every acknowledged decision is there
-    assert verdicts == (122, 122)  # every record judged exactly once
+    assert verdicts == (122, 122), outputs["judge"]  # every record judged exactly once
     # Both reviewers decided the shared record differently: both kept, flagged as a conflict.
     assert {(u, a) for _, u, a in stored if u == shared} == {(shared, "accept"), (shared, "reject")}
     assert count(store, RecordFilter(conflicts=True)) == 1
@@ -139,7 +139,7 @@ def test_kill_9_at_a_random_moment_loses_nothing_acknowledged(
     checked = run_cli("--db", db, "check")
     assert checked.code == 0, checked.out + checked.err
     with Store(db).connection() as con:
-        stored = {int(r[0]) for r in con.execute("SELECT event_id FROM review_events").fetchall()}
+        stored = {r[0] for r in con.execute("SELECT event_uid FROM review_events").fetchall()}
     assert {e for e, _, _ in acks(reviewer_out)} <= stored
     # A new pass finishes the work without judging anything twice.
     done = subprocess.run(
@@ -164,22 +164,38 @@ def test_an_idle_review_session_does_not_hold_the_store(db: Path) -> None:
     with tui.connection() as con:
         con.execute("SELECT count(*) FROM records").fetchall()
     time.sleep(0.5)
-    other = Store(db, lock_timeout=1.0)
-    with other.connection() as con:  # would raise StoreError if the session still held the file
-        assert con.execute("SELECT count(*) FROM records").fetchall() == [(122,)]
+    # Another process opens the store with a 1 s patience: it fails if the session still held it.
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from curator.store import Store\n"
+            "with Store(sys.argv[1], lock_timeout=1.0).connection() as con:\n"
+            "    print(con.execute('SELECT count(*) FROM records').fetchall()[0][0])",
+            str(db),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     tui.close()
+    assert other.returncode == 0, other.stderr
+    assert other.stdout.strip() == "122"
 
 
 def test_check_reports_orphans(db: Path, run_cli: Run) -> None:
     assert run_cli("--db", db, "check").code == 0
     with Store(db).transaction() as con:
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at) "
-            "VALUES (999, 'ghost', 'accept', 'x', now()::TIMESTAMP)"
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at) VALUES (999, 'e999', 'ghost', 'accept', 'x', now()::TIMESTAMP)"
         )
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at, "
-            "undoes) VALUES (1000, 'ghost', 'undo', 'x', now()::TIMESTAMP, 12345)"
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at, undoes) VALUES (1000, 'e1000', 'ghost', 'undo', 'x', now()::TIMESTAMP, "
+            "12345)"
         )
     result = run_cli("--db", db, "check", "--json")
     assert result.code == 1

@@ -37,7 +37,7 @@ def exports(
     refs = []
     for seed in ("1", "2"):
         out = tmp / f"ref{seed}"
-        result = curator("--db", db, "export", out, "--seed", seed)
+        result = curator("--db", db, "export", out, "--validation-fraction", "0.3", "--seed", seed)
         assert result.returncode == 0, result.stderr
         ref = snapshot(out)
         assert ref is not None
@@ -69,17 +69,29 @@ def _kill_export_at_every_step(
             if keep is not None:
                 dest.mkdir(exist_ok=True)
                 (dest / keep).write_bytes(b"mine\n")
-            result = curator("--db", db, "export", dest, "--seed", "1")
+            result = curator(
+                "--db", db, "export", dest, "--validation-fraction", "0.3", "--seed", "1"
+            )
             assert result.returncode == 0, result.stderr
 
     reset()
-    total = steps("export", "--db", db, "export", dest, "--seed", "2", tmp=tmp)
+    total = steps(
+        "export", "--db", db, "export", dest, "--validation-fraction", "0.3", "--seed", "2", tmp=tmp
+    )
     assert total >= 5
     seen = set()
     for k in range(1, total + 1):
         reset()
         killed = curator(
-            "--db", db, "export", dest, "--seed", "2", env={"CURATOR_FAULT_AT": f"export:{k}"}
+            "--db",
+            db,
+            "export",
+            dest,
+            "--validation-fraction",
+            "0.3",
+            "--seed",
+            "2",
+            env={"CURATOR_FAULT_AT": f"export:{k}"},
         )
         assert killed.returncode == KILLED, (k, killed.stderr)
         state = snapshot(dest)
@@ -93,7 +105,7 @@ def _kill_export_at_every_step(
             assert valid is not None and valid.returncode != 0, (k, sorted(state or {}))
             seen.add("mixed")
         # The next run completes and leaves nothing behind, including the killed run's staging.
-        again = curator("--db", db, "export", dest, "--seed", "2")
+        again = curator("--db", db, "export", dest, "--validation-fraction", "0.3", "--seed", "2")
         assert again.returncode == 0, again.stderr
         assert snapshot(dest) == new, k
         assert litter(dest.parent, dest) == [], (k, litter(dest.parent, dest))
@@ -138,7 +150,19 @@ def test_export_into_the_working_directory_keeps_it(
     work = tmp_path / "work"
     work.mkdir()
     result = subprocess.run(
-        [sys.executable, "-m", "curator", "--db", str(db), "export", ".", "--seed", "2"],
+        [
+            sys.executable,
+            "-m",
+            "curator",
+            "--db",
+            str(db),
+            "export",
+            ".",
+            "--validation-fraction",
+            "0.3",
+            "--seed",
+            "2",
+        ],
         cwd=work,
         capture_output=True,
         text=True,
@@ -165,7 +189,9 @@ def test_export_into_a_mount_point_on_another_filesystem(
     db, old, new = exports
     with small_filesystem(tmp_path / "mnt", "16m") as mount:
         for seed, expected in (("1", old), ("2", new)):
-            result = curator("--db", db, "export", mount, "--seed", seed)
+            result = curator(
+                "--db", db, "export", mount, "--validation-fraction", "0.3", "--seed", seed
+            )
             assert result.returncode == 0, result.stderr
             assert snapshot(mount) == expected
             assert litter(mount, mount.parent) == []
@@ -181,7 +207,9 @@ def test_stale_staging_folders_of_dead_processes_are_removed(
     (dead / "train.jsonl").write_text("half\n")
     alive = tmp_path / ".curator-export-1-live"  # pid 1 is alive: another export at work
     alive.mkdir()
-    result = curator("--db", db, "export", tmp_path / "out", "--seed", "2")
+    result = curator(
+        "--db", db, "export", tmp_path / "out", "--validation-fraction", "0.3", "--seed", "2"
+    )
     assert result.returncode == 0, result.stderr
     assert not dead.exists() and alive.exists()
     assert snapshot(tmp_path / "out") == new

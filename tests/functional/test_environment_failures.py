@@ -58,10 +58,20 @@ def curated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_export_onto_an_existing_file(run_cli: Run, curated: Path, tmp_path: Path) -> None:
     target = tmp_path / "out.jsonl"
     target.write_text("keep me\n")
-    one_line_error(run_cli("--db", curated, "export", target), 3, str(target), "not a folder")
+    one_line_error(
+        run_cli("--db", curated, "export", target, "--validation-fraction", "0.3"),
+        3,
+        str(target),
+        "not a folder",
+    )
     assert target.read_text() == "keep me\n"
     below = target / "sub"
-    one_line_error(run_cli("--db", curated, "export", below), 3, str(target), "not a folder")
+    one_line_error(
+        run_cli("--db", curated, "export", below, "--validation-fraction", "0.3"),
+        3,
+        str(target),
+        "not a folder",
+    )
     assert litter(tmp_path) == []
 
 
@@ -69,7 +79,11 @@ def test_export_into_a_read_only_folder(run_cli: Run, curated: Path, tmp_path: P
     folder = tmp_path / "exports"
     folder.mkdir()
     with read_only_view(folder, tmp_path / "ro") as ro:
-        line = one_line_error(run_cli("--db", curated, "export", ro / "out"), 3, str(ro / "out"))
+        line = one_line_error(
+            run_cli("--db", curated, "export", ro / "out", "--validation-fraction", "0.3"),
+            3,
+            str(ro / "out"),
+        )
         assert "read-only file system" in line
     assert list(folder.iterdir()) == []
 
@@ -79,10 +93,19 @@ def test_export_onto_a_full_disk_keeps_the_old_export(
 ) -> None:
     with small_filesystem(tmp_path / "mnt", "400k") as mount:
         out = mount / "out"
-        assert run_cli("--db", curated, "export", out, "--seed", "1").code == 0
+        assert (
+            run_cli(
+                "--db", curated, "export", out, "--validation-fraction", "0.3", "--seed", "1"
+            ).code
+            == 0
+        )
         old = snapshot(out)
         # The old export (~240 kB) and a staging copy of the new one do not fit in 400 kB.
-        line = one_line_error(run_cli("--db", curated, "export", out, "--seed", "2"), 3, str(out))
+        line = one_line_error(
+            run_cli("--db", curated, "export", out, "--validation-fraction", "0.3", "--seed", "2"),
+            3,
+            str(out),
+        )
         assert "no space left" in line
         assert snapshot(out) == old
         assert litter(mount, out) == []
@@ -98,12 +121,19 @@ def test_export_to_s3_without_bucket_credentials_or_network(
     with moto_server() as url:
         apply_env(monkeypatch, {"AWS_ENDPOINT_URL_S3": url, "CURATOR_CONFIG": os.devnull})
         one_line_error(
-            run_cli("--db", curated, "export", "s3://no-such-bucket/v1"),
+            run_cli(
+                "--db", curated, "export", "s3://no-such-bucket/v1", "--validation-fraction", "0.3"
+            ),
             3,
             "s3://no-such-bucket/v1/train.jsonl",
             "bucket does not exist",
         )
-        assert run_cli("--db", curated, "export", tmp_path / "out").code == 0
+        assert (
+            run_cli(
+                "--db", curated, "export", tmp_path / "out", "--validation-fraction", "0.3"
+            ).code
+            == 0
+        )
         one_line_error(
             run_cli(
                 "finetune",
@@ -128,14 +158,20 @@ def test_export_to_s3_without_bucket_credentials_or_network(
         },
     )
     one_line_error(
-        run_cli("--db", curated, "export", "s3://tatqa/v1"), 3, "s3://tatqa/", "cannot reach"
+        run_cli("--db", curated, "export", "s3://tatqa/v1", "--validation-fraction", "0.3"),
+        3,
+        "s3://tatqa/",
+        "cannot reach",
     )
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     one_line_error(
-        run_cli("--db", curated, "export", "s3://tatqa/v1"), 3, "s3://tatqa/", "credentials"
+        run_cli("--db", curated, "export", "s3://tatqa/v1", "--validation-fraction", "0.3"),
+        3,
+        "s3://tatqa/",
+        "credentials",
     )
     # The local scratch copies of these failed uploads are gone.
     assert not list(Path(tempfile.gettempdir()).glob(f".curator-s3-{os.getpid()}-*"))
@@ -297,7 +333,7 @@ def test_check_reports_a_corrupt_store(run_cli: Run, curated: Path, tmp_path: Pa
     _flip_a_data_block(copy, "records", "question")
     # A count reads no data block, so it still answers: that is why check reads them all.
     with duckdb.connect(str(copy), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM records").fetchone() == (150,)
+        assert con.execute("SELECT count(*) FROM records").fetchone() == (152,)
     result = run_cli("--db", copy, "check")
     line = one_line_error(result, 3, str(copy), "corrupt", "records")
     assert "checksum" in line
@@ -320,13 +356,13 @@ def test_reading_commands_work_on_a_read_only_filesystem(
         db = ro / "store.duckdb"
         stats = run_cli("--db", db, "stats", "--json")
         assert stats.code == 0, stats.err
-        assert json.loads(stats.out)["records"] == 150
+        assert json.loads(stats.out)["records"] == 152
         listed = run_cli("--db", db, "list", "--json", "--limit", "3")
         assert listed.code == 0 and len(listed.json_lines()) == 3
         check = run_cli("--db", db, "check")
         assert check.code == 0, check.err
         out = tmp_path / "out"
-        exported = run_cli("--db", db, "export", out)
+        exported = run_cli("--db", db, "export", out, "--validation-fraction", "0.3")
         assert exported.code == 0, exported.err
         assert run_cli("validate", out).code == 0
         # Writing commands fail with one line.
@@ -340,8 +376,14 @@ def test_reading_commands_work_on_a_read_only_filesystem(
 
 def test_validate_checks_the_manifest(run_cli: Run, curated: Path, tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    assert run_cli("--db", curated, "export", a, "--seed", "1").code == 0
-    assert run_cli("--db", curated, "export", b, "--seed", "2").code == 0
+    assert (
+        run_cli("--db", curated, "export", a, "--validation-fraction", "0.3", "--seed", "1").code
+        == 0
+    )
+    assert (
+        run_cli("--db", curated, "export", b, "--validation-fraction", "0.3", "--seed", "2").code
+        == 0
+    )
     assert run_cli("validate", a / "train.jsonl", a / "validation.jsonl").code == 0
     # A new train file beside the old manifest: the mix a non-atomic export used to leave.
     shutil.copy(b / "train.jsonl", a / "train.jsonl")
@@ -353,7 +395,7 @@ def test_validate_checks_the_manifest(run_cli: Run, curated: Path, tmp_path: Pat
     assert missing.code == 1 and "validation.jsonl: listed in" in missing.out
     # Same size, one byte changed: only the hash can tell.
     c = tmp_path / "c"
-    assert run_cli("--db", curated, "export", c).code == 0
+    assert run_cli("--db", curated, "export", c, "--validation-fraction", "0.3").code == 0
     text = (c / "train.jsonl").read_bytes()
     i = text.index(b"<question>") + len(b"<question>")
     (c / "train.jsonl").write_bytes(text[:i] + bytes([text[i] ^ 0x20]) + text[i + 1 :])

@@ -136,8 +136,8 @@ def test_reimport_of_a_changed_record_keeps_history_and_says_what_differs(
     import_file(store, path, "train")
     with store.transaction() as con:
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at) "
-            "VALUES (1, 'q-1', 'accept', 'ana', now()::TIMESTAMP)"
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at) VALUES (1, 'e1', 'q-1', 'accept', 'ana', now()::TIMESTAMP)"
         )
     changed = tiny_context(q_uids=("q-1", "q-2"))
     changed["questions"][0]["answer"] = ["(110)"]

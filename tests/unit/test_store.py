@@ -83,10 +83,11 @@ def test_filters_by_status_and_verdict(tmp_path: Path, store_path: Path) -> None
     import_file(store, write_json(tmp_path / "f.json", [ctx]), "train")
     with store.transaction() as con:
         con.execute(
-            "INSERT INTO review_events (event_id, record_uid, action, reviewer, created_at) VALUES "
-            "(1, 'a', 'reject', 'ana', now()::TIMESTAMP), "
-            "(2, 'b', 'accept', 'ana', now()::TIMESTAMP), "
-            "(3, 'b', 'undo', 'ana', now()::TIMESTAMP)"
+            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+            "created_at) VALUES "
+            "(1, 'e1', 'a', 'reject', 'ana', now()::TIMESTAMP), "
+            "(2, 'e2', 'b', 'accept', 'ana', now()::TIMESTAMP), "
+            "(3, 'e3', 'b', 'undo', 'ana', now()::TIMESTAMP)"
         )
         con.execute("UPDATE review_events SET undoes = 2 WHERE event_id = 3")
         con.execute(

@@ -1,0 +1,159 @@
+"""Decisions through the journal: durable at once, stored without waiting for anyone's turn."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from curator.store import Store
+from curator.store.importer import import_file
+from curator.store.journal import journal_dir, journal_for
+from curator.store.reviews import decide, record_detail, undo
+from tests.conftest import ROOT, SAMPLE_DATA
+
+HOLDER = """
+import sys, time, duckdb
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.IOException:
+        time.sleep(0.005)
+print("held", flush=True)
+sys.stdin.readline()
+con.close()
+"""
+
+JOURNALER = """
+import sys
+from curator.store import Store
+from curator.store.reviews import decide
+store = Store(sys.argv[1])
+for uid, rhash in zip(sys.argv[2::2], sys.argv[3::2]):
+    event = decide(store, uid, "accept", "killed", record_hash=rhash, wait=False)
+    print("ack", event.event_uid, flush=True)
+print("all", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "journal.duckdb"
+    import_file(Store.open(path, create=True), SAMPLE_DATA / "sample_train.json", "train")
+    return path
+
+
+def _hashes(db: Path, n: int) -> list[tuple[str, str]]:
+    out = []
+    with Store(db).connection() as con:
+        uids = [
+            r[0]
+            for r in con.execute("SELECT uid FROM records ORDER BY seq LIMIT ?", [n]).fetchall()
+        ]
+    for uid in uids:
+        detail = record_detail(Store(db), uid)
+        assert detail is not None
+        out.append((uid, detail.record_hash))
+    return out
+
+
+def _hold(db: Path) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def _stored(db: Path) -> dict[str, tuple[str, str]]:
+    with Store(db, lock_timeout=30).connection() as con:
+        rows = con.execute("SELECT event_uid, record_uid, action FROM review_events").fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def test_a_decision_is_acknowledged_while_another_process_holds_the_store(db: Path) -> None:
+    records = _hashes(db, 5)
+    store = Store(db, lock_timeout=30)
+    holder = _hold(db)
+    try:
+        events = [
+            decide(store, uid, "accept", "ana", record_hash=rhash, wait=False)
+            for uid, rhash in records
+        ]
+        # All five acknowledged (durable in the journal) while the file was still taken.
+        assert holder.poll() is None
+        journal = journal_for(store)
+        assert journal.unsaved == 5
+        lines = b"".join(p.read_bytes() for p in journal_dir(db).glob("*.jsonl"))
+        assert all(e.event_uid.encode() in lines for e in events)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    assert journal.wait_stored(timeout=60)
+    stored = _stored(db)
+    assert {e.event_uid: (e.record_uid, "accept") for e in events}.items() <= stored.items()
+    # Stored in the order they were made, with consecutive ids.
+    with store.connection() as con:
+        order = [
+            r[0]
+            for r in con.execute("SELECT event_uid FROM review_events ORDER BY event_id").fetchall()
+        ]
+    assert order == [e.event_uid for e in events]
+
+
+def test_an_undo_through_the_journal_names_exactly_its_event(db: Path) -> None:
+    (a, ha), (b, hb) = _hashes(db, 2)
+    store = Store(db)
+    first = decide(store, a, "reject", "ana", reason="wrong", record_hash=ha, wait=False)
+    decide(store, b, "accept", "ana", record_hash=hb, wait=False)
+    reverted = undo(store, None, "ana", event_uid=first.event_uid, record_uid=a, wait=False)
+    assert journal_for(store).wait_stored(timeout=60)
+    da, db_ = record_detail(store, a), record_detail(store, b)
+    assert da is not None and db_ is not None
+    assert (da.status, db_.status) == ("pending", "accepted")
+    assert [(e.event_uid, e.undoes_uid) for e in da.events][-1] == (
+        reverted.event_uid,
+        first.event_uid,
+    )
+
+
+def test_a_killed_process_s_journaled_decisions_are_stored_by_the_next_open(db: Path) -> None:
+    records = _hashes(db, 4)
+    holder = _hold(db)  # nobody can store anything: the decisions live only in the journal
+    args = [x for pair in records for x in pair]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", JOURNALER, str(db), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stdout is not None
+    acked = []
+    for line in proc.stdout:
+        if line.startswith("all"):
+            break
+        acked.append(line.split()[1])
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert holder.stdin is not None
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    holder.wait(timeout=30)
+    assert len(acked) == 4
+    Store.open(db)  # opening stores what the dead process journaled, and removes its journal
+    stored = _stored(db)
+    assert set(acked) <= set(stored)
+    assert not any(p.stat().st_size for p in journal_dir(db).glob("*.jsonl"))

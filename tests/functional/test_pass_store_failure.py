@@ -1,0 +1,167 @@
+"""A judge pass whose store stops taking results stops calling the model and loses nothing.
+
+Another process takes the store file and holds it (as a reviewer's or a second pass's process
+can): the pass's flush cannot commit. The model call count must stop growing within a second,
+and every answer that was paid for must end up stored: once the store is free again (the pass
+resumes), or, when it stays held past the pass's patience, in a spill file that the next pass
+stores before it calls the model again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from curator.llm.backends import AnthropicBackend
+from curator.llm.passes import LLMJudge, PassOptions, PassStoreError, RulesJudge, run_pass
+from curator.store import Store
+from curator.store.importer import import_file
+from curator.store.verdicts import NewVerdict, WorkItem
+from tests.conftest import SAMPLE_DATA
+from tests.fakes.servers import Behaviour, FakeAnthropic
+
+HOLDER = """
+import sys, time, duckdb
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.IOException:
+        time.sleep(0.005)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+con.close()
+"""
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+    server = FakeAnthropic(Behaviour(latency=0.15))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "pass.duckdb"
+    import_file(Store.open(path, create=True), SAMPLE_DATA / "sample_train.json", "train")
+    return path
+
+
+def calls(fake: FakeAnthropic) -> int:
+    return sum(fake.requests.values())
+
+
+def start_pass(
+    db: Path, fake: FakeAnthropic, options: PassOptions
+) -> tuple[threading.Thread, dict[str, object]]:
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        judge = LLMJudge(AnthropicBackend("claude-sonnet-5-5", base_url=fake.url), price=None)
+        store = Store(db, lock_timeout=2.0)
+        try:
+            outcome["result"] = asyncio.run(run_pass(store, judge, options))
+        except Exception as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def hold(db: Path, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def stored(db: Path) -> tuple[int, int]:
+    with Store(db).connection() as con:
+        row = con.execute("SELECT count(*), count(DISTINCT record_uid) FROM verdicts").fetchall()
+    return int(row[0][0]), int(row[0][1])
+
+
+def wait_for_calls(fake: FakeAnthropic, n: int) -> None:
+    deadline = time.monotonic() + 30
+    while calls(fake) < n:
+        assert time.monotonic() < deadline, "the pass never started calling"
+        time.sleep(0.02)
+
+
+def test_calls_stop_while_the_store_is_held_and_resume_after(db: Path, fake: FakeAnthropic) -> None:
+    thread, outcome = start_pass(db, fake, PassOptions(concurrency=2, flush_seconds=0.2))
+    wait_for_calls(fake, 10)
+    holder = hold(db, 6.0)
+    time.sleep(1.0)  # the first flush after the hold stalls within 0.2 + 0.5 s
+    stopped_at = calls(fake)
+    time.sleep(2.5)
+    assert calls(fake) == stopped_at  # nothing new scheduled while nothing can be saved
+    assert stopped_at < 120
+    holder.wait(timeout=30)
+    thread.join(timeout=120)
+    assert "error" not in outcome, outcome
+    # Every answer stored, each record once: nothing paid for was thrown away.
+    assert stored(db) == (calls(fake), 120) == (120, 120)
+
+
+def test_a_pass_that_cannot_save_ends_with_an_error_and_keeps_every_answer(
+    db: Path, fake: FakeAnthropic
+) -> None:
+    options = PassOptions(concurrency=2, flush_seconds=0.2, store_wait_seconds=2.0)
+    thread, outcome = start_pass(db, fake, options)
+    wait_for_calls(fake, 10)
+    holder = hold(db, 8.0)
+    thread.join(timeout=60)
+    error = outcome.get("error")
+    assert isinstance(error, PassStoreError), outcome
+    paid = calls(fake)
+    assert error.kept > 0 and error.spilled is not None and error.spilled.exists()
+    assert f"{error.kept:,} answers were not stored yet" in str(error)
+    holder.wait(timeout=30)
+    saved_before, _ = stored(db)
+    assert saved_before + error.kept == paid
+    # The next pass stores the spilled answers first, then judges only what is left.
+    thread, outcome = start_pass(db, fake, PassOptions(concurrency=4))
+    thread.join(timeout=120)
+    assert "error" not in outcome, outcome
+    assert stored(db) == (calls(fake), 120) == (120, 120)
+    assert not error.spilled.exists()
+
+
+class ImportingJudge(RulesJudge):
+    """A rules judge that, during its first call, has another process's import land."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.imported = False
+
+    async def judge(self, item: WorkItem) -> NewVerdict:
+        if not self.imported:
+            self.imported = True
+            await asyncio.to_thread(
+                import_file, Store(self.db), SAMPLE_DATA / "sample_dev.json", "dev"
+            )
+        return await super().judge(item)
+
+
+async def test_a_pass_judges_only_the_records_there_when_it_started(db: Path) -> None:
+    with Store(db).connection() as con:
+        before = {r[0] for r in con.execute("SELECT uid FROM records").fetchall()}
+    result = await run_pass(Store(db), ImportingJudge(db), PassOptions(concurrency=1, page_size=16))
+    with Store(db).connection() as con:
+        judged = {r[0] for r in con.execute("SELECT record_uid FROM verdicts").fetchall()}
+        total = con.execute("SELECT count(*) FROM records").fetchall()[0][0]
+    assert total > len(before)  # the import landed during the pass
+    assert judged == before and result.progress.done == len(before)

@@ -1,0 +1,139 @@
+"""Keys typed faster than the store answers: each acts on the record that was on screen.
+
+The store is held by another process while the reviewer types, so no decision can reach the
+store and no record can be read: keys must wait for their record, decisions must be acknowledged
+(journaled) and shown as "saving N…", and once the store is free every keypress must have become
+exactly one decision, on the records in the order they were shown, never twice on one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from textual.worker import WorkerCancelled
+
+from curator.screens.app import CuratorApp
+from curator.store import Store
+from curator.store.journal import journal_for
+from tests.functional.test_review_tui import make_store, rendered, review_screen
+
+SIZE = (120, 36)
+
+HOLDER = """
+import sys, time, duckdb
+while True:
+    try:
+        con = duckdb.connect(sys.argv[1])
+        break
+    except duckdb.IOException:
+        time.sleep(0.005)
+print("held", flush=True)
+sys.stdin.readline()
+con.close()
+"""
+
+
+async def settle(app: CuratorApp, pilot: Any) -> None:
+    """Workers idle (superseded read-ahead workers are cancelled: that is fine here)."""
+    for _ in range(50):
+        await pilot.pause()
+        with contextlib.suppress(WorkerCancelled):
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            return
+    raise AssertionError("workers did not settle")
+
+
+def hold(db: Path) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def release(holder: subprocess.Popen[str]) -> None:
+    assert holder.stdin is not None
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    holder.wait(timeout=30)
+
+
+def decisions(store: Store) -> list[tuple[str, str]]:
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT record_uid, action FROM review_events ORDER BY event_id"
+        ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_keys_typed_ahead_apply_in_order_to_the_records_as_shown(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        order = [row.uid for row in app.queue.rows[:12]]
+        screen = review_screen(app)
+        assert screen.detail is not None
+        shown: list[str] = [screen.detail.record.uid]
+        original = screen.show_record
+
+        def spy(detail: object) -> None:
+            if detail is not None:
+                shown.append(detail.record.uid)  # type: ignore[attr-defined]
+            original(detail)
+
+        screen.show_record = spy  # type: ignore[method-assign]
+        holder = hold(Path(store.path))
+        try:
+            # Eight accepts and two skips, typed without waiting for anything.
+            await pilot.press("a", "a", "a", "space", "a", "a", "a", "space", "a", "a")
+            await pilot.pause(0.5)
+            assert app.saving > 0
+            assert "saving" in rendered(app, "#record-progress")
+        finally:
+            release(holder)
+        for _ in range(20):
+            await settle(app, pilot)
+            if not screen.typed_ahead and app.saving == 0:
+                break
+            await pilot.pause(0.3)
+        assert not screen.typed_ahead
+        assert journal_for(store).wait_stored(timeout=60)
+    expected = [(order[i], "accept") for i in (0, 1, 2, 4, 5, 6, 8, 9)]
+    assert decisions(store) == expected
+    # No key ever acted on a record before it was on screen: each decided record was shown,
+    # and shown before the next one.
+    assert [uid for uid, _ in expected] == [u for u in dict.fromkeys(shown) if u in dict(expected)]
+
+
+async def test_quitting_waits_until_decisions_are_stored(tmp_path: Path) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        first = app.queue.rows[0].uid
+        holder = hold(Path(store.path))
+        try:
+            await pilot.press("a")
+            await pilot.pause(0.3)
+            await pilot.press("q")
+            await pilot.pause(0.5)
+            assert app.quitting and app.is_running  # still here, saying it is saving
+            assert "saving 1" in rendered(app, "#record-progress")
+        finally:
+            release(holder)
+        for _ in range(100):
+            if not app.is_running:
+                break
+            await pilot.pause(0.1)
+        assert not app.is_running
+    assert decisions(store) == [(first, "accept")]
