@@ -21,6 +21,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from curator import safe_text
 from curator.domain import RecordFilter
@@ -152,27 +153,27 @@ class CuratorApp(App[None]):
             self._unsubscribe()
         self.store.close()
 
-    @work(thread=True, exclusive=True, group="queue")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="queue",
+        exit_on_error=False,
+        description="opening the queue",
+    )
     def resume(self) -> None:
         """Reopen at the first pending record of the reviewer's last view."""
         from curator.store.reviews import first_pending, load_session, queue_page
 
-        try:
-            state = load_session(self.store, self.reviewer)
-            filt = self.scoped(filter_from_state(state.get("filter", {})))
-            sort = (
-                state.get("sort", "triage")
-                if state.get("sort") in ("store", "triage")
-                else ("triage")
-            )
-            start = first_pending(self.store, filt, sort=sort)
-            after = (start.rank, start.seq - 1) if start else None
-            rows = queue_page(self.store, filt, sort=sort, after=after, limit=PAGE_SIZE)
-            if not rows and after is not None:
-                rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
-        except Exception as exc:
-            self.post_message(StoreFailed("opening the queue", str(exc)))
-            return
+        state = load_session(self.store, self.reviewer)
+        filt = self.scoped(filter_from_state(state.get("filter", {})))
+        sort = (
+            state.get("sort", "triage") if state.get("sort") in ("store", "triage") else ("triage")
+        )
+        start = first_pending(self.store, filt, sort=sort)
+        after = (start.rank, start.seq - 1) if start else None
+        rows = queue_page(self.store, filt, sort=sort, after=after, limit=PAGE_SIZE)
+        if not rows and after is not None:
+            rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
         self.call_from_thread(self._set_view, filt, sort, rows, after is None)
 
     def _set_view(self, filt: RecordFilter, sort: str, rows: list[Any], at_start: bool) -> None:
@@ -222,18 +223,20 @@ class CuratorApp(App[None]):
         self.queue.generation += 1
         self.load_first_page(filt, sort)
 
-    @work(thread=True, exclusive=True, group="queue")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="queue",
+        exit_on_error=False,
+        description="filtering the queue",
+    )
     def load_first_page(self, filt: RecordFilter, sort: str) -> None:
         from curator.store.reviews import queue_page
 
-        try:
-            rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
-        except Exception as exc:
-            self.post_message(StoreFailed("filtering the queue", str(exc)))
-            return
+        rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
         self.call_from_thread(self._set_view, filt, sort, rows, True)
 
-    @work(thread=True, group="session")
+    @work(thread=True, group="session", exit_on_error=False, description="saving where you are")
     def save_view(self, filt: RecordFilter, sort: str) -> None:
         from curator.store.reviews import save_session
 
@@ -252,39 +255,40 @@ class CuratorApp(App[None]):
             },
             "sort": sort,
         }
-        try:
-            save_session(self.store, self.reviewer, state)
-        except Exception as exc:
-            self.post_message(StoreFailed("saving where you are", str(exc)))
+        save_session(self.store, self.reviewer, state)
 
     def request_more(self) -> None:
         if not self.queue.exhausted_after and self.queue.rows:
             self.load_page_after(self.queue.rows[-1].key, self.queue.generation)
 
-    @work(thread=True, exclusive=True, group="page")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="page",
+        exit_on_error=False,
+        description="loading more records",
+    )
     def load_page_after(self, key: tuple[int, int], generation: int) -> None:
         from curator.store.reviews import queue_page
 
-        try:
-            rows = queue_page(
-                self.store, self.queue.filt, sort=self.queue.sort, after=key, limit=PAGE_SIZE
-            )
-        except Exception as exc:
-            self.post_message(StoreFailed("loading more records", str(exc)))
-            return
+        rows = queue_page(
+            self.store, self.queue.filt, sort=self.queue.sort, after=key, limit=PAGE_SIZE
+        )
         self.post_message(QueuePageLoaded(rows, key, generation))
 
-    @work(thread=True, exclusive=True, group="page")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="page",
+        exit_on_error=False,
+        description="loading earlier records",
+    )
     def load_page_before(self, key: tuple[int, int], generation: int) -> None:
         from curator.store.reviews import queue_page
 
-        try:
-            rows = queue_page(
-                self.store, self.queue.filt, sort=self.queue.sort, before=key, limit=PAGE_SIZE
-            )
-        except Exception as exc:
-            self.post_message(StoreFailed("loading earlier records", str(exc)))
-            return
+        rows = queue_page(
+            self.store, self.queue.filt, sort=self.queue.sort, before=key, limit=PAGE_SIZE
+        )
         self.post_message(QueuePageLoaded(rows, None, generation))
 
     @on(QueuePageLoaded)
@@ -360,16 +364,18 @@ class CuratorApp(App[None]):
         self.wanted_uid = uid
         self.load_record_by_uid(uid, self.queue.generation)
 
-    @work(thread=True, exclusive=True, group="record")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="record",
+        exit_on_error=False,
+        description="loading the record",
+    )
     def load_record_by_uid(self, uid: str, generation: int) -> None:
         from curator.store.reviews import record_detail
 
         self.wanted_uid = uid
-        try:
-            detail = record_detail(self.store, uid)
-        except Exception as exc:
-            self.post_message(StoreFailed("loading the record", str(exc)))
-            return
+        detail = record_detail(self.store, uid)
         self.post_message(RecordLoaded(detail, generation))
 
     # -- one record -------------------------------------------------------------------------
@@ -416,15 +422,17 @@ class CuratorApp(App[None]):
         if message.detail is not None and message.generation == self.queue.generation:
             self.details[message.detail.record.uid] = message.detail
 
-    @work(thread=True, exclusive=True, group="record")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="record",
+        exit_on_error=False,
+        description="loading the record",
+    )
     def load_record(self, uid: str, seq: int, generation: int) -> None:
         from curator.store.reviews import record_detail
 
-        try:
-            detail = record_detail(self.store, uid, seq=seq)
-        except Exception as exc:
-            self.post_message(StoreFailed("loading the record", str(exc)))
-            return
+        detail = record_detail(self.store, uid, seq=seq)
         self.post_message(RecordLoaded(detail, generation))
 
     @on(RecordLoaded)
@@ -532,22 +540,18 @@ class CuratorApp(App[None]):
                 continue
             self.post_message(DecisionSaved(event, advance=False))
 
-    @work(thread=True, group="write")
+    @work(thread=True, group="write", exit_on_error=False, description="undoing")
     def undo_stored(self, event_id: int | None = None) -> None:
         """Undo a decision found in the store (from an earlier session, or picked by id)."""
         from curator.store.reviews import recent_decisions, undo
 
-        try:
-            if event_id is None:
-                recent = recent_decisions(self.store, self.reviewer, limit=1)
-                if not recent:
-                    self.call_from_thread(self.notify, "Nothing of yours to undo.", timeout=3)
-                    return
-                event_id = recent[0].event_id
-            event = undo(self.store, event_id, self.reviewer)
-        except Exception as exc:
-            self.post_message(StoreFailed("undoing", str(exc)))
-            return
+        if event_id is None:
+            recent = recent_decisions(self.store, self.reviewer, limit=1)
+            if not recent:
+                self.call_from_thread(self.notify, "Nothing of yours to undo.", timeout=3)
+                return
+            event_id = recent[0].event_id
+        event = undo(self.store, event_id, self.reviewer)
         self.post_message(DecisionSaved(event, advance=False))
         self.post_message(SavingChanged(self.unstored))
 
@@ -596,22 +600,18 @@ class CuratorApp(App[None]):
 
     # -- judge one record now ---------------------------------------------------------------
 
-    @work(thread=True, group="judge")
+    @work(thread=True, group="judge", exit_on_error=False, description="judging this record")
     def judge_now(self, uid: str) -> None:
         from curator.judges.factory import JudgeChoice, default_judge, make_judge
         from curator.store.verdicts import append_verdicts, work_item
 
-        try:
-            choice = self.judge_choice or JudgeChoice(default_judge(self.sections))
-            judge = make_judge(choice, self.sections)
-            item = work_item(self.store, uid)
-            if item is None:
-                return
-            verdict = asyncio.run(_judge_one(judge, item))
-            append_verdicts(self.store, judge.key, "tui", [verdict])
-        except Exception as exc:
-            self.post_message(StoreFailed("judging this record", str(exc)))
+        choice = self.judge_choice or JudgeChoice(default_judge(self.sections))
+        judge = make_judge(choice, self.sections)
+        item = work_item(self.store, uid)
+        if item is None:
             return
+        verdict = asyncio.run(_judge_one(judge, item))
+        append_verdicts(self.store, judge.key, "tui", [verdict])
         self.post_message(VerdictArrived(uid, verdict.verdict))
 
     @on(VerdictArrived)
@@ -624,17 +624,13 @@ class CuratorApp(App[None]):
 
     # -- counts and stats -------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="counts")
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False, description="counting")
     def load_counts(self) -> None:
         from curator.store.records import count
         from curator.store.reviews import progress
 
-        try:
-            mine = progress(self.store, self.reviewer)
-            in_view = count(self.store, self.queue.filt)
-        except Exception as exc:
-            self.post_message(StoreFailed("counting", str(exc)))
-            return
+        mine = progress(self.store, self.reviewer)
+        in_view = count(self.store, self.queue.filt)
         self.post_message(CountsLoaded(mine, in_view))
 
     @on(CountsLoaded)
@@ -644,7 +640,13 @@ class CuratorApp(App[None]):
             if show is not None:
                 show(message)
 
-    @work(thread=True, exclusive=True, group="stats")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="stats",
+        exit_on_error=False,
+        description="computing statistics",
+    )
     def load_stats(self) -> None:
         from curator.agreement import by_judge
         from curator.store.records import stats
@@ -654,14 +656,10 @@ class CuratorApp(App[None]):
             reviewer_pair_counts,
         )
 
-        try:
-            result = stats(self.store)
-            counts = agreement_counts(self.store)
-            activity = reviewer_activity(self.store)
-            pairs = reviewer_pair_counts(self.store)
-        except Exception as exc:
-            self.post_message(StoreFailed("computing statistics", str(exc)))
-            return
+        result = stats(self.store)
+        counts = agreement_counts(self.store)
+        activity = reviewer_activity(self.store)
+        pairs = reviewer_pair_counts(self.store)
         self.post_message(
             StatsLoaded(result, (by_judge(counts.cells), counts.abstained, pairs), activity)
         )
@@ -672,6 +670,20 @@ class CuratorApp(App[None]):
             show = getattr(screen, "show_stats", None)
             if show is not None:
                 show(message)
+
+    # -- the one error path of every worker -------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.worker_changed(event)
+
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker runs with exit_on_error=False, so a failure ends here instead of
+        closing the app: it becomes one StoreFailed naming what was being done (the worker's
+        description). Screens forward their own workers' state changes here."""
+        if event.state is WorkerState.ERROR:
+            worker: Worker[object] = event.worker
+            doing = worker.description or worker.name or "working"
+            self.post_message(StoreFailed(doing, str(worker.error)))
 
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:

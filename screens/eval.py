@@ -15,9 +15,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from curator import safe_text
 from curator.screens.text import flatten, label, literal, preview
+from curator.screens.workers import forward_worker_state
 
 if TYPE_CHECKING:
     from curator.evaluate import RunReport
@@ -45,6 +47,9 @@ class EvalScreen(Screen[None]):
         ("Reload evaluation", "r", "reload"),
         ("Open record", "Review the highlighted record (o or enter)", "open"),
     ]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_worker_state(self, event)
 
     def __init__(self) -> None:
         super().__init__()
@@ -75,7 +80,7 @@ class EvalScreen(Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False, description="scoring the runs")
     def load(self) -> None:
         self.post_message(EvalLoaded(self.curator.reads.eval_reports()))
 

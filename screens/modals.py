@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
+from textual.worker import Worker
 
 from curator.domain import (
     ANSWER_SOURCES,
@@ -22,6 +23,7 @@ from curator.domain import (
     RecordFilter,
 )
 from curator.screens.text import label
+from curator.screens.workers import forward_worker_state
 
 if TYPE_CHECKING:
     from curator.screens.store_reads import StoreReads
@@ -72,6 +74,9 @@ class UndoScreen(ModalScreen[int | None]):
 
     BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_worker_state(self, event)
+
     def __init__(self, reads: StoreReads, reviewer: str) -> None:
         super().__init__()
         self.reads = reads
@@ -86,7 +91,7 @@ class UndoScreen(ModalScreen[int | None]):
         self.query_one(OptionList).focus()
         self.load()
 
-    @work(thread=True)
+    @work(thread=True, exit_on_error=False, description="loading your decisions")
     def load(self) -> None:
         events = self.reads.recent_decisions(self.reviewer, limit=100)
         self.app.call_from_thread(self._show, events)
@@ -147,6 +152,9 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
         Binding("ctrl+s", "apply", "Apply"),
     ]
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_worker_state(self, event)
+
     def __init__(self, reads: StoreReads, current: RecordFilter) -> None:
         super().__init__()
         self.reads = reads
@@ -193,7 +201,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
         self.query_one("#f-status", SelectionList).focus()
         self.load_counts()
 
-    @work(thread=True)
+    @work(thread=True, exit_on_error=False, description="counting")
     def load_counts(self) -> None:
         result = self.reads.stats()
         self.app.call_from_thread(self._show_counts, result)

@@ -12,12 +12,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
+from textual.worker import Worker
 
 from curator import safe_text
 from curator.prompts import render_answer
-from curator.screens.messages import CountsLoaded, StoreFailed, TwinsLoaded
+from curator.screens.messages import CountsLoaded, TwinsLoaded
 from curator.screens.text import flatten, label, literal, preview
 from curator.screens.widgets.table_grid import table_grid
+from curator.screens.workers import forward_worker_state
 
 VERDICT_STYLE = {
     "correct": "bold green",
@@ -81,6 +83,9 @@ class ReviewScreen(Screen[None]):
     QUEUED: ClassVar[frozenset[str]] = frozenset(
         {"accept", "reject", "edit", "undo", "next", "previous", "skip", "judge"}
     )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_worker_state(self, event)
 
     def __init__(self) -> None:
         super().__init__()
@@ -220,13 +225,15 @@ class ReviewScreen(Screen[None]):
         ]
         return bool(self.curator.blind and not mine)
 
-    @work(thread=True, exclusive=True, group="twins")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="twins",
+        exit_on_error=False,
+        description="looking for near-duplicates",
+    )
     def load_twins(self, record_uid: str, context_uid: str) -> None:
-        try:
-            twins = self.curator.reads.twins(context_uid)
-        except Exception as exc:
-            self.post_message(StoreFailed("looking for near-duplicates", str(exc)))
-            return
+        twins = self.curator.reads.twins(context_uid)
         self.post_message(TwinsLoaded(record_uid, twins))
 
     @on(TwinsLoaded)
