@@ -95,7 +95,7 @@ def main() -> None:
         "(target >= 0.9)"
     )
     print(f"CPU per record (client only): {used / max(1, result.progress.done) * 1000:.2f} ms")
-    print(f"verdicts: {dict(result.progress.verdicts)}")
+    print(f"verdicts: {dict(result.progress.outcomes)}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.answer_format import render_target
-from curator.domain import BadInput, CuratorError, RecordFilter
+from curator.domain import BadInput, CuratorError, JudgeKey, RecordFilter, WorkItem
 from curator.llm.backends import Backend, estimate_tokens
 from curator.llm.passes import RetryPolicy, call_model
 from curator.llm.prices import Price
@@ -31,7 +31,6 @@ from curator.store.predictions import (
     prediction_page,
     replace_imported,
 )
-from curator.store.verdicts import JudgeKey, WorkItem
 from curator.tatqa_metric import SCALES, PredictedAnswer
 
 if TYPE_CHECKING:
@@ -97,7 +96,7 @@ class Predictor:
         cost = self.price.cost(tokens, 40, 0, 0) if self.price else 0.0
         return tokens, 40, cost
 
-    async def judge(self, item: WorkItem) -> NewPrediction:
+    async def run(self, item: WorkItem) -> NewPrediction:
         call = await call_model(
             self.backend, self.prompt(item), self.max_tokens, self.retry, self.price
         )
@@ -402,8 +401,8 @@ def run_predictions(
     return PredictionSummary(
         run=plan.run,
         model=plan.model,
-        answered=p.verdicts.get("answered", 0),
-        errors=p.verdicts.get("error", 0),
+        answered=p.outcomes.get("answered", 0),
+        errors=p.outcomes.get("error", 0),
         cost_usd=p.cost_usd,
         output_tokens=p.output_tokens,
     )

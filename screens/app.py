@@ -797,6 +797,6 @@ def _runner(screen: Screen[Any], action: str) -> Any:
 
 async def _judge_one(judge: Any, item: Any) -> Any:
     try:
-        return await judge.judge(item)
+        return await judge.run(item)
     finally:
         await judge.aclose()

@@ -157,7 +157,7 @@ def pass_progress(key: Any) -> Iterator[Callable[[Any], None] | None]:
         task = bar.add_task("judge", total=None, rate=0.0, tokens=0, cost=0.0, counts="")
 
         def update(p: Any) -> None:
-            counts = safe_text.markup(" ".join(f"{v}:{n}" for v, n in sorted(p.verdicts.items())))
+            counts = safe_text.markup(" ".join(f"{v}:{n}" for v, n in sorted(p.outcomes.items())))
             bar.update(
                 task,
                 total=p.total,

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from typing import Any, TypeVar
 
-from curator.domain import BadInput, CuratorError
+from curator.domain import BadInput, CuratorError, NewVerdict, WorkItem
 from curator.judges.reply import parse_judgement
 from curator.llm.backends import (
     Completion,
@@ -39,8 +39,6 @@ from curator.models import judge_setting
 from curator.store.db import Store
 from curator.store.verdicts import (
     BatchRecord,
-    NewVerdict,
-    WorkItem,
     batch_items,
     collect_batch,
     open_batches,

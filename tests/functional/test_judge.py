@@ -155,7 +155,7 @@ def test_timeouts_are_retried(
     backend = AnthropicBackend("claude-sonnet-5-5", base_url=anthropic_fake.url, timeout=0.5)
     judge = LLMJudge(backend, price=price_for("claude-sonnet-5-5"))
     result = asyncio.run(run_pass(Store(sample_store), judge, PassOptions(limit=1, concurrency=1)))
-    assert result.progress.verdicts == {"correct": 1}
+    assert result.progress.outcomes == {"correct": 1}
     assert anthropic_fake.calls["POST /v1/messages"] == 2
 
 
