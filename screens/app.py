@@ -12,7 +12,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,30 +38,13 @@ from curator.screens.messages import (
     VerdictArrived,
     WriteFailed,
 )
+from curator.screens.queue_model import PAGE_SIZE, QueueModel, Step
 from curator.screens.store_reads import StoreReads
 from curator.store import Store
 
-PAGE_SIZE = 100
 REFRESH_SECONDS = 3.0
 #: Records read ahead of the reviewer, so that the next one shows without a store call.
 PREFETCH = 3
-
-
-@dataclass
-class QueueModel:
-    """The rows of the current view loaded so far, and where the reviewer is in them."""
-
-    filt: RecordFilter = field(default_factory=RecordFilter)
-    sort: str = "triage"
-    rows: list[Any] = field(default_factory=list)
-    index: int = -1
-    exhausted_after: bool = False
-    exhausted_before: bool = True
-    generation: int = 0
-
-    @property
-    def current(self) -> Any | None:
-        return self.rows[self.index] if 0 <= self.index < len(self.rows) else None
 
 
 class CuratorApp(App[None]):
@@ -96,7 +79,6 @@ class CuratorApp(App[None]):
         self.judge_choice = judge_choice
         self.sections = sections or {}
         self.queue = QueueModel()
-        self.advance_when_loaded = False
         # Ids of the newest event and verdict seen, for noticing other processes' writes.
         self.seen_event = -1
         self.seen_verdict = -1
@@ -177,15 +159,7 @@ class CuratorApp(App[None]):
         self.call_from_thread(self._set_view, filt, sort, rows, after is None)
 
     def _set_view(self, filt: RecordFilter, sort: str, rows: list[Any], at_start: bool) -> None:
-        self.queue = QueueModel(
-            filt=filt,
-            sort=sort,
-            rows=rows,
-            index=0 if rows else -1,
-            exhausted_after=len(rows) < PAGE_SIZE,
-            exhausted_before=at_start,
-            generation=self.queue.generation + 1,
-        )
+        self.queue = self.queue.new_view(filt, sort, rows, at_start=at_start)
         self.refresh_queue_views()
         self.load_current()
         self.load_counts()
@@ -295,20 +269,11 @@ class CuratorApp(App[None]):
     def _page_loaded(self, message: QueuePageLoaded) -> None:
         if message.generation != self.queue.generation:
             return  # a page for a view that has since changed
-        q = self.queue
         if message.after is None:  # a page before the first loaded row
-            q.rows[:0] = message.rows
-            q.index += len(message.rows)
-            q.exhausted_before = len(message.rows) < PAGE_SIZE
-            if message.rows:
+            if self.queue.add_page_before(message.rows):
                 self.move(-1)
-        else:
-            known = {r.uid for r in q.rows}
-            q.rows.extend(r for r in message.rows if r.uid not in known)
-            q.exhausted_after = len(message.rows) < PAGE_SIZE
-            if self.advance_when_loaded:
-                self.advance_when_loaded = False
-                self.move(1)
+        elif self.queue.add_page_after(message.rows):
+            self.move(1)
         self.refresh_queue_views()
 
     def refresh_queue_views(self) -> None:
@@ -320,26 +285,23 @@ class CuratorApp(App[None]):
     def move(self, delta: int) -> None:
         """Next (1) or previous (-1) record in the view, loading pages as needed."""
         q = self.queue
-        target = q.index + delta
-        if target >= len(q.rows):
-            if q.exhausted_after:
-                self.notify("End of the queue for this filter.", timeout=3)
-                self._stay()
-                return
+        step = q.step(delta)
+        if step in (Step.AT_END, Step.AT_START):
+            at_end = step is Step.AT_END
+            self.notify(
+                "End of the queue for this filter." if at_end else "Start of the queue.", timeout=3
+            )
+            self._stay()
+            return
+        if step is Step.LOAD_AFTER:
             self.awaiting_record()
-            self.advance_when_loaded = True
             self.request_more()
             return
-        if target < 0:
-            if q.exhausted_before or not q.rows:
-                self.notify("Start of the queue.", timeout=3)
-                self._stay()
-                return
+        if step is Step.LOAD_BEFORE:
             self.awaiting_record()
             self.load_page_before(q.rows[0].key, q.generation)
             return
-        q.index = target
-        if not q.exhausted_after and len(q.rows) - q.index < 10:
+        if q.wants_next_page():
             self.request_more()
         self.load_current()
 
@@ -355,11 +317,9 @@ class CuratorApp(App[None]):
 
     def open_uid(self, uid: str) -> None:
         """Show a record: at its place in the view when loaded there, else on its own."""
-        for i, row in enumerate(self.queue.rows):
-            if row.uid == uid:
-                self.queue.index = i
-                self.load_current()
-                return
+        if self.queue.select(uid):
+            self.load_current()
+            return
         self.awaiting_record()
         self.wanted_uid = uid
         self.load_record_by_uid(uid, self.queue.generation)
@@ -474,9 +434,7 @@ class CuratorApp(App[None]):
             },
         )
         status = {"accept": "accepted", "reject": "rejected", "edit": "edited"}[action]
-        for i, row in enumerate(self.queue.rows):
-            if row.uid == uid:
-                self.queue.rows[i] = replace(row, status=status)
+        self.queue.set_statuses({uid: status})
         self.details.pop(uid, None)  # its status and history changed: read it again if shown
         self.refresh_queue_views()
         if advance:
@@ -566,10 +524,8 @@ class CuratorApp(App[None]):
             self.session_events.append(event)
             return
         self.session_events = [e for e in self.session_events if e.event_uid != event.undoes_uid]
-        for i, row in enumerate(self.queue.rows):
-            if row.uid == event.record_uid:
-                self.queue.rows[i] = replace(row, status="pending")
-                self.queue.index = i  # show the record whose decision was undone
+        self.queue.set_statuses({event.record_uid: "pending"})
+        self.queue.select(event.record_uid)  # show the record whose decision was undone
         self.details.pop(event.record_uid, None)
         self.notify("Undone: the record is back to its previous state.", timeout=3)
         self.refresh_queue_views()
@@ -703,9 +659,7 @@ class CuratorApp(App[None]):
                 if drop is not None:
                     drop()
                 if shown is not None:
-                    for i, row in enumerate(self.queue.rows):
-                        if row.uid == shown.record.uid:
-                            self.queue.index = i
+                    self.queue.select(shown.record.uid)
                     self.wanted_uid = shown.record.uid
 
     # -- other writers ----------------------------------------------------------------------
@@ -728,9 +682,7 @@ class CuratorApp(App[None]):
         if first_look:
             return
         others = [e for e in changes.events if e[2] != self.reviewer]
-        for i, row in enumerate(self.queue.rows):
-            if row.uid in changes.statuses:
-                self.queue.rows[i] = replace(row, status=changes.statuses[row.uid])
+        self.queue.set_statuses(changes.statuses)
         current = self.queue.current
         touched = {e[1] for e in changes.events} | set(changes.verdict_uids)
         for uid in touched:
