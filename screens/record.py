@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -20,6 +20,9 @@ from curator.screens.messages import CountsLoaded, TwinsLoaded
 from curator.screens.text import flatten, label, literal, preview
 from curator.screens.widgets.table_grid import table_grid
 from curator.screens.workers import forward_worker_state
+
+if TYPE_CHECKING:
+    from curator.screens.app import CuratorApp
 
 VERDICT_STYLE = {
     "correct": "bold green",
@@ -118,8 +121,8 @@ class ReviewScreen(Screen[None]):
         yield Footer()
 
     @property
-    def curator(self) -> Any:
-        return self.app
+    def curator(self) -> CuratorApp:
+        return cast("CuratorApp", self.app)
 
     # -- drawing ----------------------------------------------------------------------------
 

@@ -146,13 +146,13 @@ class StatsScreen(Screen[None]):
             blocks.append(
                 Text("no record decided by two reviewers yet (see review --overlap)", style="dim")
             )
-        for (a, b), cells in pairs.items():
+        for (first, second), cells in pairs.items():
             confusion = Confusion(cells)
             blocks.append(
                 Text.assemble(
-                    label(a),
+                    label(first),
                     " vs ",
-                    label(b),
+                    label(second),
                     f": κ = {_kappa(confusion.kappa)}, agreement "
                     f"{(confusion.observed or 0):.0%} over {confusion.total:,} shared records",
                 )
