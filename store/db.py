@@ -182,6 +182,7 @@ class Store:
             check_store_file(store.path)
         if read_only and existed:
             store._check_readable_version()
+            store._store_journals_if_writable()
             return store
         try:
             store.migrate()
@@ -212,6 +213,21 @@ class Store:
                     f"{self.path}: store has schema version {version} and must be upgraded to "
                     f"{self.latest_version}, which needs write access: {exc}"
                 ) from exc
+
+    def _store_journals_if_writable(self) -> None:
+        """Before a read-only command reads: store decisions that killed processes journaled.
+
+        A writer's open does this too; without it a read-only `stats`, `list` or `check` would
+        not show decisions that were acknowledged but never stored. On read-only media there is
+        nothing to do about them (and nothing is written): they wait for a writable open.
+        """
+        from curator.store.journal import fold, has_journals
+
+        if not has_journals(self) or not os.access(self.path, os.W_OK):
+            return
+        writer = Store(self.path, lock_timeout=self.lock_timeout, migrations=self.migrations)
+        with contextlib.suppress(StoreError):  # e.g. locked too long: the readers still read
+            fold(writer)
 
     def schema_version(self) -> int:
         with self.connection() as con:

@@ -82,12 +82,20 @@ def stratified_sample(records: Sequence[R], size: int, seed: int) -> list[R]:
     for r in records:
         by_type[r.answer_type].append(r)
     quotas = {t: int(size * len(rs) / len(records)) for t, rs in by_type.items()}
-    # Hand out what rounding left, largest remainders first.
+    if size >= len(by_type):
+        # Every answer type present keeps at least one record: a rare type (a few counts) must
+        # not vanish from a capped training set by rounding.
+        quotas = {t: max(q, 1) for t, q in quotas.items()}
+    # Hand out what rounding left, largest remainders first; or take back what the minimum of
+    # one added, from the largest quotas.
     remainders = sorted(
         by_type, key=lambda t: (-(size * len(by_type[t]) / len(records) - quotas[t]), t)
     )
-    for t in remainders[: size - sum(quotas.values())]:
+    for t in remainders[: max(0, size - sum(quotas.values()))]:
         quotas[t] += 1
+    while sum(quotas.values()) > size:
+        largest = max(sorted(quotas), key=lambda t: quotas[t])
+        quotas[largest] -= 1
     chosen: set[str] = set()
     for t, rs in by_type.items():
         chosen.update(r.uid for r in sorted(rs, key=lambda r: _rank(seed, r.uid))[: quotas[t]])

@@ -352,17 +352,17 @@ def test_export_round_trips_through_predict_import_and_eval(
         for uid, row in zip(uids, rows, strict=True):
             answers[uid] = row["messages"][-1]["content"]
         assert manifest["target_output_tokens"][name]["mean"] < 10
-    assert len(answers) == 135
+    assert len(answers) == 137
     path = tmp_path / "answers.json"
     path.write_text(json.dumps(answers), "utf-8")
     assert run_cli("--db", curated, "predict", "--import", path, "--name", "rt").code == 0
     per_question = tmp_path / "rt.jsonl"
     result = run_cli("--db", curated, "eval", "rt", "--json", "--per-question", per_question)
     report = json.loads(result.out)["runs"][0]
-    assert (report["records"], report["answered"]) == (135, 135)
+    assert (report["records"], report["answered"]) == (137, 137)
     assert report["tatqa_em"] == report["tatqa_f1"] == report["scale_accuracy"] == 100.0
     rows = [json.loads(line) for line in per_question.read_text("utf-8").splitlines()]
-    assert len(rows) == 135 and all(r["em"] == 1 and r["scale_correct"] for r in rows)
+    assert len(rows) == 137 and all(r["em"] == 1 and r["scale_correct"] for r in rows)
     assert set(rows[0]) == {
         "run",
         "uid",

@@ -20,7 +20,7 @@ from curator.store import Store
 from tests.conftest import ROOT, SAMPLE_DATA
 
 CURATOR = str(Path(sys.executable).with_name("curator"))
-ENV = {**os.environ, "CURATOR_CONFIG": "/nonexistent/curator.toml", "PYTHONPATH": str(ROOT)}
+ENV = {**os.environ, "CURATOR_CONFIG": os.devnull, "PYTHONPATH": str(ROOT)}
 
 HOLDER = """
 import sys, time, duckdb

@@ -100,8 +100,10 @@ def test_undo_reverts_exactly_the_event_it_names(sample: Store) -> None:
 
 
 def _legacy_store(path: Path) -> Store:
-    """A store at schema 6 with the collisions the old `max + 1` made."""
-    store = Store.open(path, create=True, migrations=bundled_migrations()[:6])
+    """A store at the schema before unique events, with the collisions the old `max + 1` made."""
+    migrations = bundled_migrations()
+    before = next(i for i, m in enumerate(migrations) if m.name.endswith("_unique_events.sql"))
+    store = Store.open(path, create=True, migrations=migrations[:before])
     import_file(store, SAMPLE_DATA / "sample_train.json", "train")
     return store
 
