@@ -35,6 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	scripts/typecheck.sh
+	scripts/lint_imports.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/import_bench.py

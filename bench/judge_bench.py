@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "data" / "tatqa" / "tatqa_dataset_dev.json"
 sys.path.insert(0, str(ROOT))
 
-from curator.judges.llm import AnthropicBackend  # noqa: E402
-from curator.judges.runner import LLMJudge, PassOptions, run_pass  # noqa: E402
-from curator.models import price_for  # noqa: E402
+from curator.llm.backends import AnthropicBackend  # noqa: E402
+from curator.llm.passes import LLMJudge, PassOptions, run_pass  # noqa: E402
+from curator.llm.prices import price_for  # noqa: E402
 from curator.store import Store  # noqa: E402
 from curator.store.importer import import_file  # noqa: E402
 
@@ -95,7 +95,7 @@ def main() -> None:
         "(target >= 0.9)"
     )
     print(f"CPU per record (client only): {used / max(1, result.progress.done) * 1000:.2f} ms")
-    print(f"verdicts: {dict(result.progress.verdicts)}")
+    print(f"verdicts: {dict(result.progress.outcomes)}")
 
 
 if __name__ == "__main__":

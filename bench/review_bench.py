@@ -34,9 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 def build_store(path: Path, records: int) -> None:
     from bench.import_bench import DEV, build_file
+    from curator.domain import JudgeKey, NewVerdict
     from curator.store import Store
     from curator.store.importer import import_file
-    from curator.store.verdicts import JudgeKey, NewVerdict, append_verdicts, work_page
+    from curator.store.verdicts import append_verdicts, work_page
 
     if path.exists():
         return

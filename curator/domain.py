@@ -272,3 +272,57 @@ def answer_from_json(text: str) -> AnswerValue:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"not a TAT-QA answer: {text!r}")
     return value
+
+
+# -- judging and predicting: the work a model pass does and what it returns -----------------
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeKey:
+    """What makes two verdicts comparable: same judge, model and prompt."""
+
+    judge: str
+    model: str
+    prompt_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One record to judge, with everything the prompt needs (curated values)."""
+
+    seq: int
+    uid: str
+    record_hash: str
+    context_uid: str
+    question: str
+    answer: AnswerValue
+    answer_type: str
+    answer_from: str
+    derivation: str
+    scale: str
+    table: tuple[tuple[str, ...], ...]
+    paragraphs: tuple[Paragraph, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NewVerdict:
+    record_uid: str
+    record_hash: str
+    verdict: str
+    reason: str = ""
+    raw_output: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    attempts: int = 1
+    error: str = ""
+    #: JSON list of what the verdict rests on ({kind, text, row?, col?}); "" when none
+    evidence: str = ""
+
+    @property
+    def outcome(self) -> str:
+        """What a pass counts this result as: the verdict."""
+        return self.verdict

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from curator.domain import SCALES, AnswerValue
-from curator.judges.numbers import parse_number
+from curator.numbers import parse_number
 from curator.prompts import SPAN_SEPARATOR, render_number
 
 

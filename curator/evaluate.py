@@ -303,3 +303,19 @@ def histogram(values: Sequence[int], *, bins: int = 10, width: int = 40) -> list
         bar = "█" * round(width * n / peak) if n else ""
         lines.append(f"{low + b * step:>6}-{low + (b + 1) * step - 1:<6} {bar} {n}")
     return lines
+
+
+def compare(reports: Sequence[RunReport]) -> dict[str, dict[str, float]]:
+    """Each run against the first (the baseline): token F1 and TAT-QA F1 points gained, and the
+    % fewer output tokens. Both the JSON and the table print these numbers."""
+    if not reports:
+        return {}
+    base = reports[0]
+    return {
+        r.run: {
+            "token_f1": r.token_f1 - base.token_f1,
+            "tatqa_f1": (r.f1 - base.f1) * 100,
+            "output_tokens_reduction_pct": reduction(base.tokens.mean, r.tokens.mean),
+        }
+        for r in reports[1:]
+    }

@@ -1,13 +1,12 @@
-"""Model ids and prices: defaults that a config file overrides, never constants in the code paths.
+"""Model ids and judge settings: defaults a config file overrides, never constants in code.
 
 Anthropic retires models (Claude 3 Haiku is legacy, Sonnet 4.5 is being retired), so the judge
 model, its Bedrock id and every price are settings. The defaults are the current Sonnet-class
-model as of this release; `[judge]` and `[prices."MODEL"]` in the config file change them.
+model as of this release; `[judge]` in the config file changes them (prices: llm/prices.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any
 
 from curator.domain import CuratorError
@@ -20,84 +19,6 @@ DEFAULT_JUDGE_MODEL = "claude-sonnet-5-5"
 #: (`us.anthropic.claude-sonnet-5-5` in us-east-1); see curator/model_ids.py.
 DEFAULT_BEDROCK_JUDGE_MODEL = "anthropic.claude-sonnet-5-5"
 DEFAULT_REGION = "us-east-1"
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    """US dollars per million tokens."""
-
-    input: float
-    output: float
-    cache_write: float
-    cache_read: float
-    #: Fewest tokens a prompt prefix needs before the API will cache it.
-    cache_min_tokens: int = 1024
-
-    def cost(
-        self, input_tokens: int, output_tokens: int, cache_write: int, cache_read: int
-    ) -> float:
-        return (
-            input_tokens * self.input
-            + output_tokens * self.output
-            + cache_write * self.cache_write
-            + cache_read * self.cache_read
-        ) / 1_000_000
-
-
-def _anthropic_price(input_: float, output: float, cache_min: int = 1024) -> Price:
-    # Prompt caching: writes cost 1.25x the input price, reads 0.1x.
-    return Price(input_, output, input_ * 1.25, input_ * 0.1, cache_min)
-
-
-DEFAULT_PRICES: dict[str, Price] = {
-    "claude-sonnet-5-5": _anthropic_price(2.0, 10.0),
-    "claude-sonnet-5": _anthropic_price(2.0, 10.0),
-    "claude-opus-5": _anthropic_price(5.0, 25.0),
-    "claude-haiku-4-5": _anthropic_price(1.0, 5.0, 2048),
-    "claude-sonnet-4-5": _anthropic_price(3.0, 15.0),
-    "claude-3-haiku-20240307": _anthropic_price(0.25, 1.25, 2048),
-}
-
-
-def price_for(model: str, sections: dict[str, Any] | None = None) -> Price | None:
-    """The price of a model: the config's `[prices."MODEL"]` first, then the defaults.
-
-    A config entry for the exact id wins (a Bedrock profile may be priced apart); otherwise ids
-    are compared by their canonical name, so `us.anthropic.claude-haiku-4-5-20251001-v1:0`
-    finds the price of `claude-haiku-4-5`. None when no entry matches.
-    """
-    configured = (sections or {}).get("prices", {})
-    if not isinstance(configured, dict):
-        raise CuratorError('config [prices] must be a table of [prices."MODEL"] tables')
-    canonical = canonical_model(model)
-    name = model if model in configured else _match(configured, canonical)
-    if name is not None:
-        entry = configured[name]
-        default = _match(DEFAULT_PRICES, canonical)
-        try:
-            base = (
-                DEFAULT_PRICES[default]
-                if default is not None
-                else _anthropic_price(float(entry["input"]), float(entry["output"]))
-            )
-            return replace(
-                base,
-                **{k: type(getattr(base, k))(v) for k, v in entry.items() if hasattr(base, k)},
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise CuratorError(
-                f'config [prices."{name}"]: needs numbers input and output ({exc})'
-            ) from exc
-    default = _match(DEFAULT_PRICES, canonical)
-    return DEFAULT_PRICES[default] if default is not None else None
-
-
-def _match(table: dict[str, Any], canonical: str) -> str | None:
-    """The key of `table` whose canonical name is `canonical`."""
-    for key in table:
-        if canonical_model(str(key)) == canonical:
-            return str(key)
-    return None
 
 
 #: Models that use extended thinking unless a request says otherwise (prefixes of the model name,

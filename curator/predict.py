@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.answer_format import render_target
-from curator.domain import BadInput, CuratorError, RecordFilter
-from curator.judges.llm import Backend, estimate_tokens
-from curator.judges.runner import RetryPolicy, call_model
-from curator.models import Price
+from curator.domain import BadInput, CuratorError, JudgeKey, RecordFilter, WorkItem
+from curator.llm.backends import Backend, estimate_tokens
+from curator.llm.passes import RetryPolicy, call_model
+from curator.llm.prices import Price
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, JudgePrompt, prediction_prompt
 from curator.store.db import Store
 from curator.store.predictions import (
@@ -30,8 +31,11 @@ from curator.store.predictions import (
     prediction_page,
     replace_imported,
 )
-from curator.store.verdicts import JudgeKey, WorkItem
 from curator.tatqa_metric import SCALES, PredictedAnswer
+
+if TYPE_CHECKING:
+    from curator.judges.factory import JudgeChoice
+    from curator.llm.passes import PassProgress
 
 
 def answer_of(output: str) -> str:
@@ -92,7 +96,7 @@ class Predictor:
         cost = self.price.cost(tokens, 40, 0, 0) if self.price else 0.0
         return tokens, 40, cost
 
-    async def judge(self, item: WorkItem) -> NewPrediction:
+    async def run(self, item: WorkItem) -> NewPrediction:
         call = await call_model(
             self.backend, self.prompt(item), self.max_tokens, self.retry, self.price
         )
@@ -301,3 +305,114 @@ def check_run_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][\w.-]{0,63}", name):
         raise CuratorError(f"run name {name!r}: use letters, digits, '.', '-' or '_'")
     return name
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionPlan:
+    """A prediction run, resolved and registered in the store, ready to run (or to resume)."""
+
+    store: Store
+    run: str
+    model: str
+    predictor: Predictor
+    filt: RecordFilter
+    limit: int | None
+    concurrency: int
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionSummary:
+    run: str
+    model: str
+    answered: int
+    errors: int
+    cost_usd: float
+    output_tokens: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "model": self.model,
+            "answered": self.answered,
+            "errors": self.errors,
+            "cost_usd": round(self.cost_usd, 6),
+            "output_tokens": self.output_tokens,
+        }
+
+
+def plan_predictions(
+    store: Store,
+    choice: JudgeChoice,
+    sections: dict[str, Any],
+    *,
+    run: str | None,
+    splits: tuple[str, ...] = (),
+    limit: int | None = None,
+    manifest: Path | None = None,
+) -> PredictionPlan:
+    """Resolve the model, the prompt (the export manifest's, else the default) and the run name
+    (default: from the model id), build the backend and register the run."""
+    from curator.judges.factory import make_backend, resolved_model
+    from curator.llm.prices import price_for
+    from curator.store.predictions import ensure_run
+
+    model_id = resolved_model(choice, sections)
+    system, table_format = prompt_settings(manifest)
+    name = check_run_name(run or re.sub(r"[^\w.-]+", "-", model_id)[-60:].strip("-") or "run")
+    predictor = Predictor(
+        make_backend(choice, model_id, sections),
+        price=price_for(model_id, sections),
+        system=system,
+        table_format=table_format,
+    )
+    ensure_run(
+        store,
+        name,
+        source="model",
+        backend=choice.name,
+        model=model_id,
+        prompt_hash=predictor.key.prompt_hash,
+        options={"table_format": table_format, "manifest": str(manifest) if manifest else None},
+    )
+    return PredictionPlan(
+        store, name, model_id, predictor, RecordFilter(splits=splits), limit, choice.concurrency
+    )
+
+
+def run_predictions(
+    plan: PredictionPlan, on_progress: Callable[[PassProgress], None] | None = None
+) -> PredictionSummary:
+    """Answer every record of the plan's splits the run lacks; a run in which every call failed
+    is an environment failure (exit 3; the next run retries those records)."""
+    import asyncio
+
+    from curator.llm.passes import PassOptions, run_pass
+
+    result = asyncio.run(
+        run_pass(
+            plan.store,
+            plan.predictor,
+            PassOptions(filt=plan.filt, limit=plan.limit, concurrency=plan.concurrency),
+            on_progress=on_progress,
+            source=PredictionSource(plan.store, plan.run, plan.filt),
+        )
+    )
+    p = result.progress
+    return PredictionSummary(
+        run=plan.run,
+        model=plan.model,
+        answered=p.outcomes.get("answered", 0),
+        errors=p.outcomes.get("error", 0),
+        cost_usd=p.cost_usd,
+        output_tokens=p.output_tokens,
+    )
+
+
+def check_all_failed(summary: PredictionSummary) -> None:
+    """A run in which no call succeeded is a failure (exit 3), not a success with errors."""
+    from curator.domain import EnvironmentFailure
+
+    if summary.errors and not summary.answered:
+        raise EnvironmentFailure(
+            f"every call failed ({summary.errors:,} records; the next run retries them)"
+        )

@@ -23,7 +23,7 @@ from typing import Final
 
 from curator.answer_format import render_number as render_number
 from curator.answer_format import render_target
-from curator.domain import AnswerValue, BadInput, Paragraph
+from curator.domain import AnswerValue, BadInput, CuratorError, Paragraph
 
 TABLE_FORMATS: Final = ("markdown", "html", "json", "latex")
 DEFAULT_TABLE_FORMAT: Final = "markdown"
@@ -383,3 +383,19 @@ def training_example(
     else:
         assistant = answer_text
     return TrainingExample(system, user, assistant)
+
+
+def load_system_prompt(path: Path | None) -> str:
+    """The system prompt of an export or a prediction run: the file's text, else the default.
+
+    An unreadable or empty file is bad input (exit 2), named, before anything is written.
+    """
+    if path is None:
+        return DEFAULT_SYSTEM_PROMPT
+    try:
+        system = path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CuratorError(f"{path}: cannot read: {exc}") from exc
+    if not system:
+        raise CuratorError(f"{path}: the system prompt is empty")
+    return system

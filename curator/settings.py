@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,11 @@ class Settings:
     db: Path = Path(DEFAULT_DB)
     reviewer: str = ""
     config_path: Path | None = None
-    #: Free-form sections of the config file that later features read (judge, export, eval).
+    #: The config file's tables with the environment applied, as the model-plumbing helpers
+    #: (`judge_setting`, `price_for`) read them; every key in it is a known, checked setting.
     sections: dict[str, Any] = field(default_factory=dict)
+    #: The same settings, typed.
+    config: Config = field(default_factory=lambda: Config())
 
     def with_db(self, db: str | os.PathLike[str] | None) -> Settings:
         return self if db is None else replace(self, db=Path(db))
@@ -48,54 +51,163 @@ def _login_name() -> str:
         return "reviewer"
 
 
-#: The type of each known setting, checked when the file is read so that a wrong value is one
-#: line naming the file and the key (exit 2), not a failure deep inside a command. Keys not
-#: listed here are left to the code that reads them.
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    db: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewConfig:
+    reviewer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeConfig:
+    backend: str | None = None
+    model: str | None = None
+    bedrock_model: str | None = None
+    region: str | None = None
+    inference_profile: str | None = None
+    concurrency: int | None = None
+    max_tokens: int | None = None
+    table_format: str | None = None
+    thinking: str | None = None
+    thinking_budget: int | None = None
+    thinks_by_default: tuple[str, ...] | None = None
+    batch_s3: str | None = None
+    batch_role_arn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportConfig:
+    base_model: str | None = None
+    nova_base_model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceConfig:
+    """US$ per million tokens (`[prices."MODEL"]`); unset fields come from the model's default."""
+
+    input: float | None = None
+    output: float | None = None
+    cache_write: float | None = None
+    cache_read: float | None = None
+    cache_min_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The config file, typed: every section and key curator reads, and nothing else."""
+
+    store: StoreConfig = field(default_factory=StoreConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    prices: dict[str, PriceConfig] = field(default_factory=dict)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "store": StoreConfig,
+    "review": ReviewConfig,
+    "judge": JudgeConfig,
+    "export": ExportConfig,
+}
+
+#: Settings with a closed set of values (the choices come from the code that uses them).
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("judge", "backend"): ("rules", "anthropic", "bedrock"),
     ("judge", "table_format"): ("markdown", "html", "json", "latex"),
 }
-_STRINGS = {
-    ("store", "db"),
-    ("review", "reviewer"),
-    ("judge", "model"),
-    ("judge", "bedrock_model"),
-    ("judge", "region"),
-    ("judge", "batch_s3"),
-    ("judge", "batch_role_arn"),
-    ("export", "base_model"),
-}
-_INTEGERS: dict[tuple[str, str], tuple[int, int]] = {
+_RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("judge", "concurrency"): (1, 256),
     ("judge", "max_tokens"): (1, 1_000_000),
 }
 
 
-def check_config(path: Path, data: dict[str, Any]) -> None:
-    """Raise BadInput naming the file and `[section] key` for the first wrong known value."""
-    for section in ("store", "review", "judge", "export", "prices"):
-        if section in data and not isinstance(data[section], dict):
-            raise BadInput(str(path), f"[{section}]", "must be a table ([section] with keys)")
-    for (section, key), allowed in _CHOICES.items():
-        value = data.get(section, {}).get(key)
-        if value is not None and value not in allowed:
+def _typed_value(path: Path, where: str, kind: str, value: Any) -> Any:
+    """`value` checked against a field's annotation; BadInput naming the file and key if wrong."""
+    if kind.startswith("str"):
+        if not isinstance(value, str):
+            raise BadInput(str(path), where, f"must be a string, found {value!r}")
+        return value
+    if kind.startswith("int"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadInput(str(path), where, f"is {value!r}; expected a whole number")
+        return value
+    if kind.startswith("float"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadInput(str(path), where, f"is {value!r}; expected a number")
+        return float(value)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadInput(str(path), where, f"is {value!r}; expected a list of strings")
+    return tuple(value)
+
+
+def _section(path: Path, name: str, cls: type[Any], table: Any, where: str) -> Any:
+    if not isinstance(table, dict):
+        raise BadInput(str(path), where, "must be a table ([section] with keys)")
+    kinds = {f.name: str(f.type) for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in kinds:
             raise BadInput(
-                str(path), f"[{section}] {key}", f"is {value!r}; expected one of {list(allowed)}"
+                str(path), f"{where} {key}", f"unknown setting; known: {', '.join(kinds)}"
             )
-    for section, key in _STRINGS:
-        value = data.get(section, {}).get(key)
-        if value is not None and not isinstance(value, str):
-            raise BadInput(str(path), f"[{section}] {key}", f"must be a string, found {value!r}")
-    for (section, key), (low, high) in _INTEGERS.items():
-        value = data.get(section, {}).get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        values[key] = _typed_value(path, f"{where} {key}", kinds[key], value)
+        allowed = _CHOICES.get((name, key))
+        if allowed is not None and value not in allowed:
+            raise BadInput(
+                str(path), f"{where} {key}", f"is {value!r}; expected one of {list(allowed)}"
+            )
+        bounds = _RANGES.get((name, key))
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
             raise BadInput(
                 str(path),
-                f"[{section}] {key}",
-                f"is {value!r}; expected a whole number from {low} to {high:,}",
+                f"{where} {key}",
+                f"is {value!r}; expected a whole number from {bounds[0]} to {bounds[1]:,}",
             )
+    return cls(**values)
+
+
+def parse_config(path: Path, data: dict[str, Any]) -> Config:
+    """The typed config of a parsed TOML file. An unknown section or key, or a value of the wrong
+    type, is BadInput naming the file and `[section] key` (exit 2), so a typo never silently
+    drops a setting and a wrong value never fails deep inside a command."""
+    parts: dict[str, Any] = {}
+    for name, table in data.items():
+        if name == "prices":
+            if not isinstance(table, dict):
+                raise BadInput(str(path), "[prices]", 'must be a table of [prices."MODEL"] tables')
+            parts["prices"] = {
+                str(model): _section(path, "prices", PriceConfig, entry, f'[prices."{model}"]')
+                for model, entry in table.items()
+            }
+        elif name in _SECTIONS:
+            parts[name] = _section(path, name, _SECTIONS[name], table, f"[{name}]")
+        else:
+            known = ", ".join([*_SECTIONS, "prices"])
+            raise BadInput(str(path), f"[{name}]", f"unknown section; known: {known}")
+    return Config(**parts)
+
+
+#: Environment variables that override the config file, and the `[section] key` each replaces.
+#: This is the one place environment precedence is applied (command-line options override both,
+#: in the commands). The SDKs' own variables (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL,
+#: AWS_REGION, AWS_DEFAULT_REGION) are read where the backend is built (judges/factory.py).
+ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "CURATOR_DB": ("store", "db"),
+    "CURATOR_REVIEWER": ("review", "reviewer"),
+    "CURATOR_BATCH_S3": ("judge", "batch_s3"),
+    "CURATOR_BATCH_ROLE_ARN": ("judge", "batch_role_arn"),
+}
+
+
+def _with_environment(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for variable, (section, key) in ENVIRONMENT.items():
+        if env.get(variable):
+            merged.setdefault(section, {})[key] = env[variable]
+    return merged
 
 
 def load(env: dict[str, str] | None = None) -> Settings:
@@ -119,13 +231,13 @@ def load(env: dict[str, str] | None = None) -> Settings:
             raise BadInput(str(path), "", f"invalid config file: {exc}") from exc
         except OSError as exc:
             raise BadInput(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
-        check_config(path, data)
-    store_section = data.get("store", {})
-    db = env.get("CURATOR_DB") or store_section.get("db") or DEFAULT_DB
-    reviewer = env.get("CURATOR_REVIEWER") or data.get("review", {}).get("reviewer") or ""
+        parse_config(path, data)
+    data = _with_environment(data, env)
+    config = parse_config(path, data)
     return Settings(
-        db=Path(str(db)).expanduser(),
-        reviewer=str(reviewer) or _login_name(),
+        db=Path(config.store.db or DEFAULT_DB).expanduser(),
+        reviewer=config.review.reviewer or _login_name(),
         config_path=path if path.is_file() else None,
         sections=data,
+        config=config,
     )

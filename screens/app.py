@@ -12,7 +12,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +21,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from curator import safe_text
 from curator.domain import RecordFilter
@@ -37,29 +38,13 @@ from curator.screens.messages import (
     VerdictArrived,
     WriteFailed,
 )
+from curator.screens.queue_model import PAGE_SIZE, QueueModel, Step
+from curator.screens.store_reads import StoreReads
 from curator.store import Store
 
-PAGE_SIZE = 100
 REFRESH_SECONDS = 3.0
 #: Records read ahead of the reviewer, so that the next one shows without a store call.
 PREFETCH = 3
-
-
-@dataclass
-class QueueModel:
-    """The rows of the current view loaded so far, and where the reviewer is in them."""
-
-    filt: RecordFilter = field(default_factory=RecordFilter)
-    sort: str = "triage"
-    rows: list[Any] = field(default_factory=list)
-    index: int = -1
-    exhausted_after: bool = False
-    exhausted_before: bool = True
-    generation: int = 0
-
-    @property
-    def current(self) -> Any | None:
-        return self.rows[self.index] if 0 <= self.index < len(self.rows) else None
 
 
 class CuratorApp(App[None]):
@@ -88,12 +73,12 @@ class CuratorApp(App[None]):
         self.shard = shard
         self.overlap = overlap
         self.store = store
+        self.reads = StoreReads(store)
         self.reviewer = reviewer
         self.blind = blind
         self.judge_choice = judge_choice
         self.sections = sections or {}
         self.queue = QueueModel()
-        self.advance_when_loaded = False
         # Ids of the newest event and verdict seen, for noticing other processes' writes.
         self.seen_event = -1
         self.seen_verdict = -1
@@ -150,39 +135,31 @@ class CuratorApp(App[None]):
             self._unsubscribe()
         self.store.close()
 
-    @work(thread=True, exclusive=True, group="queue")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="queue",
+        exit_on_error=False,
+        description="opening the queue",
+    )
     def resume(self) -> None:
         """Reopen at the first pending record of the reviewer's last view."""
         from curator.store.reviews import first_pending, load_session, queue_page
 
-        try:
-            state = load_session(self.store, self.reviewer)
-            filt = self.scoped(filter_from_state(state.get("filter", {})))
-            sort = (
-                state.get("sort", "triage")
-                if state.get("sort") in ("store", "triage")
-                else ("triage")
-            )
-            start = first_pending(self.store, filt, sort=sort)
-            after = (start.rank, start.seq - 1) if start else None
-            rows = queue_page(self.store, filt, sort=sort, after=after, limit=PAGE_SIZE)
-            if not rows and after is not None:
-                rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
-        except Exception as exc:
-            self.post_message(StoreFailed("opening the queue", str(exc)))
-            return
+        state = load_session(self.store, self.reviewer)
+        filt = self.scoped(filter_from_state(state.get("filter", {})))
+        sort = (
+            state.get("sort", "triage") if state.get("sort") in ("store", "triage") else ("triage")
+        )
+        start = first_pending(self.store, filt, sort=sort)
+        after = (start.rank, start.seq - 1) if start else None
+        rows = queue_page(self.store, filt, sort=sort, after=after, limit=PAGE_SIZE)
+        if not rows and after is not None:
+            rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
         self.call_from_thread(self._set_view, filt, sort, rows, after is None)
 
     def _set_view(self, filt: RecordFilter, sort: str, rows: list[Any], at_start: bool) -> None:
-        self.queue = QueueModel(
-            filt=filt,
-            sort=sort,
-            rows=rows,
-            index=0 if rows else -1,
-            exhausted_after=len(rows) < PAGE_SIZE,
-            exhausted_before=at_start,
-            generation=self.queue.generation + 1,
-        )
+        self.queue = self.queue.new_view(filt, sort, rows, at_start=at_start)
         self.refresh_queue_views()
         self.load_current()
         self.load_counts()
@@ -220,18 +197,20 @@ class CuratorApp(App[None]):
         self.queue.generation += 1
         self.load_first_page(filt, sort)
 
-    @work(thread=True, exclusive=True, group="queue")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="queue",
+        exit_on_error=False,
+        description="filtering the queue",
+    )
     def load_first_page(self, filt: RecordFilter, sort: str) -> None:
         from curator.store.reviews import queue_page
 
-        try:
-            rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
-        except Exception as exc:
-            self.post_message(StoreFailed("filtering the queue", str(exc)))
-            return
+        rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
         self.call_from_thread(self._set_view, filt, sort, rows, True)
 
-    @work(thread=True, group="session")
+    @work(thread=True, group="session", exit_on_error=False, description="saving where you are")
     def save_view(self, filt: RecordFilter, sort: str) -> None:
         from curator.store.reviews import save_session
 
@@ -250,59 +229,51 @@ class CuratorApp(App[None]):
             },
             "sort": sort,
         }
-        try:
-            save_session(self.store, self.reviewer, state)
-        except Exception as exc:
-            self.post_message(StoreFailed("saving where you are", str(exc)))
+        save_session(self.store, self.reviewer, state)
 
     def request_more(self) -> None:
         if not self.queue.exhausted_after and self.queue.rows:
             self.load_page_after(self.queue.rows[-1].key, self.queue.generation)
 
-    @work(thread=True, exclusive=True, group="page")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="page",
+        exit_on_error=False,
+        description="loading more records",
+    )
     def load_page_after(self, key: tuple[int, int], generation: int) -> None:
         from curator.store.reviews import queue_page
 
-        try:
-            rows = queue_page(
-                self.store, self.queue.filt, sort=self.queue.sort, after=key, limit=PAGE_SIZE
-            )
-        except Exception as exc:
-            self.post_message(StoreFailed("loading more records", str(exc)))
-            return
+        rows = queue_page(
+            self.store, self.queue.filt, sort=self.queue.sort, after=key, limit=PAGE_SIZE
+        )
         self.post_message(QueuePageLoaded(rows, key, generation))
 
-    @work(thread=True, exclusive=True, group="page")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="page",
+        exit_on_error=False,
+        description="loading earlier records",
+    )
     def load_page_before(self, key: tuple[int, int], generation: int) -> None:
         from curator.store.reviews import queue_page
 
-        try:
-            rows = queue_page(
-                self.store, self.queue.filt, sort=self.queue.sort, before=key, limit=PAGE_SIZE
-            )
-        except Exception as exc:
-            self.post_message(StoreFailed("loading earlier records", str(exc)))
-            return
+        rows = queue_page(
+            self.store, self.queue.filt, sort=self.queue.sort, before=key, limit=PAGE_SIZE
+        )
         self.post_message(QueuePageLoaded(rows, None, generation))
 
     @on(QueuePageLoaded)
     def _page_loaded(self, message: QueuePageLoaded) -> None:
         if message.generation != self.queue.generation:
             return  # a page for a view that has since changed
-        q = self.queue
         if message.after is None:  # a page before the first loaded row
-            q.rows[:0] = message.rows
-            q.index += len(message.rows)
-            q.exhausted_before = len(message.rows) < PAGE_SIZE
-            if message.rows:
+            if self.queue.add_page_before(message.rows):
                 self.move(-1)
-        else:
-            known = {r.uid for r in q.rows}
-            q.rows.extend(r for r in message.rows if r.uid not in known)
-            q.exhausted_after = len(message.rows) < PAGE_SIZE
-            if self.advance_when_loaded:
-                self.advance_when_loaded = False
-                self.move(1)
+        elif self.queue.add_page_after(message.rows):
+            self.move(1)
         self.refresh_queue_views()
 
     def refresh_queue_views(self) -> None:
@@ -314,26 +285,23 @@ class CuratorApp(App[None]):
     def move(self, delta: int) -> None:
         """Next (1) or previous (-1) record in the view, loading pages as needed."""
         q = self.queue
-        target = q.index + delta
-        if target >= len(q.rows):
-            if q.exhausted_after:
-                self.notify("End of the queue for this filter.", timeout=3)
-                self._stay()
-                return
+        step = q.step(delta)
+        if step in (Step.AT_END, Step.AT_START):
+            at_end = step is Step.AT_END
+            self.notify(
+                "End of the queue for this filter." if at_end else "Start of the queue.", timeout=3
+            )
+            self._stay()
+            return
+        if step is Step.LOAD_AFTER:
             self.awaiting_record()
-            self.advance_when_loaded = True
             self.request_more()
             return
-        if target < 0:
-            if q.exhausted_before or not q.rows:
-                self.notify("Start of the queue.", timeout=3)
-                self._stay()
-                return
+        if step is Step.LOAD_BEFORE:
             self.awaiting_record()
             self.load_page_before(q.rows[0].key, q.generation)
             return
-        q.index = target
-        if not q.exhausted_after and len(q.rows) - q.index < 10:
+        if q.wants_next_page():
             self.request_more()
         self.load_current()
 
@@ -349,25 +317,25 @@ class CuratorApp(App[None]):
 
     def open_uid(self, uid: str) -> None:
         """Show a record: at its place in the view when loaded there, else on its own."""
-        for i, row in enumerate(self.queue.rows):
-            if row.uid == uid:
-                self.queue.index = i
-                self.load_current()
-                return
+        if self.queue.select(uid):
+            self.load_current()
+            return
         self.awaiting_record()
         self.wanted_uid = uid
         self.load_record_by_uid(uid, self.queue.generation)
 
-    @work(thread=True, exclusive=True, group="record")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="record",
+        exit_on_error=False,
+        description="loading the record",
+    )
     def load_record_by_uid(self, uid: str, generation: int) -> None:
         from curator.store.reviews import record_detail
 
         self.wanted_uid = uid
-        try:
-            detail = record_detail(self.store, uid)
-        except Exception as exc:
-            self.post_message(StoreFailed("loading the record", str(exc)))
-            return
+        detail = record_detail(self.store, uid)
         self.post_message(RecordLoaded(detail, generation))
 
     # -- one record -------------------------------------------------------------------------
@@ -414,15 +382,17 @@ class CuratorApp(App[None]):
         if message.detail is not None and message.generation == self.queue.generation:
             self.details[message.detail.record.uid] = message.detail
 
-    @work(thread=True, exclusive=True, group="record")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="record",
+        exit_on_error=False,
+        description="loading the record",
+    )
     def load_record(self, uid: str, seq: int, generation: int) -> None:
         from curator.store.reviews import record_detail
 
-        try:
-            detail = record_detail(self.store, uid, seq=seq)
-        except Exception as exc:
-            self.post_message(StoreFailed("loading the record", str(exc)))
-            return
+        detail = record_detail(self.store, uid, seq=seq)
         self.post_message(RecordLoaded(detail, generation))
 
     @on(RecordLoaded)
@@ -464,9 +434,7 @@ class CuratorApp(App[None]):
             },
         )
         status = {"accept": "accepted", "reject": "rejected", "edit": "edited"}[action]
-        for i, row in enumerate(self.queue.rows):
-            if row.uid == uid:
-                self.queue.rows[i] = replace(row, status=status)
+        self.queue.set_statuses({uid: status})
         self.details.pop(uid, None)  # its status and history changed: read it again if shown
         self.refresh_queue_views()
         if advance:
@@ -530,22 +498,18 @@ class CuratorApp(App[None]):
                 continue
             self.post_message(DecisionSaved(event, advance=False))
 
-    @work(thread=True, group="write")
+    @work(thread=True, group="write", exit_on_error=False, description="undoing")
     def undo_stored(self, event_id: int | None = None) -> None:
         """Undo a decision found in the store (from an earlier session, or picked by id)."""
         from curator.store.reviews import recent_decisions, undo
 
-        try:
-            if event_id is None:
-                recent = recent_decisions(self.store, self.reviewer, limit=1)
-                if not recent:
-                    self.call_from_thread(self.notify, "Nothing of yours to undo.", timeout=3)
-                    return
-                event_id = recent[0].event_id
-            event = undo(self.store, event_id, self.reviewer)
-        except Exception as exc:
-            self.post_message(StoreFailed("undoing", str(exc)))
-            return
+        if event_id is None:
+            recent = recent_decisions(self.store, self.reviewer, limit=1)
+            if not recent:
+                self.call_from_thread(self.notify, "Nothing of yours to undo.", timeout=3)
+                return
+            event_id = recent[0].event_id
+        event = undo(self.store, event_id, self.reviewer)
         self.post_message(DecisionSaved(event, advance=False))
         self.post_message(SavingChanged(self.unstored))
 
@@ -560,10 +524,8 @@ class CuratorApp(App[None]):
             self.session_events.append(event)
             return
         self.session_events = [e for e in self.session_events if e.event_uid != event.undoes_uid]
-        for i, row in enumerate(self.queue.rows):
-            if row.uid == event.record_uid:
-                self.queue.rows[i] = replace(row, status="pending")
-                self.queue.index = i  # show the record whose decision was undone
+        self.queue.set_statuses({event.record_uid: "pending"})
+        self.queue.select(event.record_uid)  # show the record whose decision was undone
         self.details.pop(event.record_uid, None)
         self.notify("Undone: the record is back to its previous state.", timeout=3)
         self.refresh_queue_views()
@@ -594,22 +556,18 @@ class CuratorApp(App[None]):
 
     # -- judge one record now ---------------------------------------------------------------
 
-    @work(thread=True, group="judge")
+    @work(thread=True, group="judge", exit_on_error=False, description="judging this record")
     def judge_now(self, uid: str) -> None:
         from curator.judges.factory import JudgeChoice, default_judge, make_judge
         from curator.store.verdicts import append_verdicts, work_item
 
-        try:
-            choice = self.judge_choice or JudgeChoice(default_judge(self.sections))
-            judge = make_judge(choice, self.sections)
-            item = work_item(self.store, uid)
-            if item is None:
-                return
-            verdict = asyncio.run(_judge_one(judge, item))
-            append_verdicts(self.store, judge.key, "tui", [verdict])
-        except Exception as exc:
-            self.post_message(StoreFailed("judging this record", str(exc)))
+        choice = self.judge_choice or JudgeChoice(default_judge(self.sections))
+        judge = make_judge(choice, self.sections)
+        item = work_item(self.store, uid)
+        if item is None:
             return
+        verdict = asyncio.run(_judge_one(judge, item))
+        append_verdicts(self.store, judge.key, "tui", [verdict])
         self.post_message(VerdictArrived(uid, verdict.verdict))
 
     @on(VerdictArrived)
@@ -622,17 +580,13 @@ class CuratorApp(App[None]):
 
     # -- counts and stats -------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="counts")
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False, description="counting")
     def load_counts(self) -> None:
         from curator.store.records import count
         from curator.store.reviews import progress
 
-        try:
-            mine = progress(self.store, self.reviewer)
-            in_view = count(self.store, self.queue.filt)
-        except Exception as exc:
-            self.post_message(StoreFailed("counting", str(exc)))
-            return
+        mine = progress(self.store, self.reviewer)
+        in_view = count(self.store, self.queue.filt)
         self.post_message(CountsLoaded(mine, in_view))
 
     @on(CountsLoaded)
@@ -642,7 +596,13 @@ class CuratorApp(App[None]):
             if show is not None:
                 show(message)
 
-    @work(thread=True, exclusive=True, group="stats")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="stats",
+        exit_on_error=False,
+        description="computing statistics",
+    )
     def load_stats(self) -> None:
         from curator.agreement import by_judge
         from curator.store.records import stats
@@ -652,14 +612,10 @@ class CuratorApp(App[None]):
             reviewer_pair_counts,
         )
 
-        try:
-            result = stats(self.store)
-            counts = agreement_counts(self.store)
-            activity = reviewer_activity(self.store)
-            pairs = reviewer_pair_counts(self.store)
-        except Exception as exc:
-            self.post_message(StoreFailed("computing statistics", str(exc)))
-            return
+        result = stats(self.store)
+        counts = agreement_counts(self.store)
+        activity = reviewer_activity(self.store)
+        pairs = reviewer_pair_counts(self.store)
         self.post_message(
             StatsLoaded(result, (by_judge(counts.cells), counts.abstained, pairs), activity)
         )
@@ -670,6 +626,20 @@ class CuratorApp(App[None]):
             show = getattr(screen, "show_stats", None)
             if show is not None:
                 show(message)
+
+    # -- the one error path of every worker -------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.worker_changed(event)
+
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker runs with exit_on_error=False, so a failure ends here instead of
+        closing the app: it becomes one StoreFailed naming what was being done (the worker's
+        description). Screens forward their own workers' state changes here."""
+        if event.state is WorkerState.ERROR:
+            worker: Worker[object] = event.worker
+            doing = worker.description or worker.name or "working"
+            self.post_message(StoreFailed(doing, str(worker.error)))
 
     @on(StoreFailed)
     def _store_failed(self, message: StoreFailed) -> None:
@@ -689,9 +659,7 @@ class CuratorApp(App[None]):
                 if drop is not None:
                     drop()
                 if shown is not None:
-                    for i, row in enumerate(self.queue.rows):
-                        if row.uid == shown.record.uid:
-                            self.queue.index = i
+                    self.queue.select(shown.record.uid)
                     self.wanted_uid = shown.record.uid
 
     # -- other writers ----------------------------------------------------------------------
@@ -714,9 +682,7 @@ class CuratorApp(App[None]):
         if first_look:
             return
         others = [e for e in changes.events if e[2] != self.reviewer]
-        for i, row in enumerate(self.queue.rows):
-            if row.uid in changes.statuses:
-                self.queue.rows[i] = replace(row, status=changes.statuses[row.uid])
+        self.queue.set_statuses(changes.statuses)
         current = self.queue.current
         touched = {e[1] for e in changes.events} | set(changes.verdict_uids)
         for uid in touched:
@@ -783,6 +749,6 @@ def _runner(screen: Screen[Any], action: str) -> Any:
 
 async def _judge_one(judge: Any, item: Any) -> Any:
     try:
-        return await judge.judge(item)
+        return await judge.run(item)
     finally:
         await judge.aclose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -15,9 +15,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker
 
 from curator import safe_text
 from curator.screens.text import flatten, label, literal, preview
+from curator.screens.workers import forward_worker_state
+
+if TYPE_CHECKING:
+    from curator.evaluate import RunReport
+    from curator.screens.app import CuratorApp
 
 #: How to see a field this screen cuts: open the record, where `w` shows it whole.
 OPEN_HINT = "Enter opens the record, w there shows it whole"
@@ -25,7 +31,7 @@ OPEN_HINT = "Enter opens the record, w there shows it whole"
 
 @dataclass
 class EvalLoaded(Message):
-    reports: list[Any]  # curator.evaluate.RunReport, whose questions are the scored rows
+    reports: list[RunReport]
 
 
 class EvalScreen(Screen[None]):
@@ -41,6 +47,9 @@ class EvalScreen(Screen[None]):
         ("Reload evaluation", "r", "reload"),
         ("Open record", "Review the highlighted record (o or enter)", "open"),
     ]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_worker_state(self, event)
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,6 +67,10 @@ class EvalScreen(Screen[None]):
                 yield Static(id="eval-detail")
         yield Footer()
 
+    @property
+    def curator(self) -> CuratorApp:
+        return cast("CuratorApp", self.app)
+
     def on_mount(self) -> None:
         self.load()
 
@@ -67,17 +80,9 @@ class EvalScreen(Screen[None]):
     def action_back(self) -> None:
         self.app.pop_screen()
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False, description="scoring the runs")
     def load(self) -> None:
-        from curator.evaluate import report
-        from curator.store.predictions import run_names, scored_rows
-
-        store = self.app.store  # type: ignore[attr-defined]
-        reports = []
-        for run in run_names(store):
-            scored, rejected = scored_rows(store, run)
-            reports.append(report(run, scored, rejected))
-        self.post_message(EvalLoaded(reports))
+        self.post_message(EvalLoaded(self.curator.reads.eval_reports()))
 
     @on(EvalLoaded)
     def _loaded(self, message: EvalLoaded) -> None:
@@ -145,7 +150,7 @@ class EvalScreen(Screen[None]):
     def _open(self, uid: str) -> None:
         """Back to the record screen, showing this record (accept, reject or edit it there)."""
         self.app.pop_screen()
-        self.app.open_uid(uid)  # type: ignore[attr-defined]
+        self.curator.open_uid(uid)
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:

@@ -15,8 +15,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Log
+from textual.worker import Worker
 
 from curator.screens.text import wrap_lines
+from curator.screens.workers import forward_worker_state
 
 
 class FullTextScreen(Screen[None]):
@@ -27,6 +29,9 @@ class FullTextScreen(Screen[None]):
         Binding("home", "top", "Top", show=False),
         Binding("end", "bottom", "Bottom", show=False),
     ]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_worker_state(self, event)
 
     def __init__(self, sections: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -43,7 +48,7 @@ class FullTextScreen(Screen[None]):
         log.focus()
         self.prepare((log.scrollable_content_region.width or self.size.width or 80) - 1)
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False, description="laying out the text")
     def prepare(self, width: int) -> None:
         lines: list[str] = []
         for title, text in self.sections:

@@ -29,7 +29,6 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[Any]] = [Binding("escape,f1,question_mark,q", "close", "Close")]
 
     def compose(self) -> ComposeResult:
-        from curator.screens.app import CuratorApp
         from curator.screens.eval import EvalScreen
         from curator.screens.queue import QueueScreen
         from curator.screens.record import ReviewScreen
@@ -44,7 +43,7 @@ class HelpScreen(ModalScreen[None]):
             ("queue", QueueScreen.BINDINGS),
             ("stats", StatsScreen.BINDINGS),
             ("eval", EvalScreen.BINDINGS),
-            ("everywhere", CuratorApp.BINDINGS),
+            ("everywhere", type(self.app).BINDINGS),  # the app, without importing it
         ):
             for i, (keys, what) in enumerate(_keys(bindings)):
                 table.add_row(name if i == 0 else "", keys, what)

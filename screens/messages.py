@@ -3,23 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from curator.domain import ReviewEvent
 
+if TYPE_CHECKING:
+    from curator.agreement import Confusion
+    from curator.store.leaks import Twin
+    from curator.store.records import StoreStats
+    from curator.store.reviews import Changes, Progress, QueueRow, RecordDetail, ReviewerActivity
+
+    #: Per judge: the human-vs-judge matrix and one per answer type; abstentions per judge;
+    #: reviewer-pair decision counts.
+    Agreement = tuple[
+        dict[str, tuple[Confusion, dict[str, Confusion]]],
+        dict[str, int],
+        dict[tuple[str, str], dict[tuple[str, str], int]],
+    ]
+
 
 @dataclass
 class QueuePageLoaded(Message):
-    rows: list[Any]
+    rows: list[QueueRow]
     after: tuple[int, int] | None
     generation: int
 
 
 @dataclass
 class RecordLoaded(Message):
-    detail: Any
+    detail: RecordDetail | None
     generation: int
 
 
@@ -37,15 +51,15 @@ class VerdictArrived(Message):
 
 @dataclass
 class CountsLoaded(Message):
-    progress: Any
+    progress: Progress
     total_in_view: int
 
 
 @dataclass
 class StatsLoaded(Message):
-    stats: Any
-    agreement: Any
-    activity: Any
+    stats: StoreStats
+    agreement: Agreement
+    activity: list[ReviewerActivity]
 
 
 @dataclass
@@ -53,7 +67,7 @@ class TwinsLoaded(Message):
     """The near-duplicates of a record's context (`curator.store.leaks.Twin`s), best first."""
 
     record_uid: str
-    twins: list[Any]
+    twins: list[Twin]
 
 
 @dataclass
@@ -68,14 +82,14 @@ class StoreFailed(Message):
 class ChangesNoticed(Message):
     """Another process wrote events or verdicts since the last look."""
 
-    changes: Any
+    changes: Changes
 
 
 @dataclass
 class RecordPrefetched(Message):
     """A record ahead of the reviewer was read, so showing it needs no store call."""
 
-    detail: Any
+    detail: RecordDetail | None
     generation: int
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
+from textual.worker import Worker
 
 from curator.domain import (
     ANSWER_SOURCES,
@@ -22,6 +23,10 @@ from curator.domain import (
     RecordFilter,
 )
 from curator.screens.text import label
+from curator.screens.workers import forward_worker_state
+
+if TYPE_CHECKING:
+    from curator.screens.store_reads import StoreReads
 
 REJECT_REASONS = (
     "wrong answer",
@@ -69,9 +74,12 @@ class UndoScreen(ModalScreen[int | None]):
 
     BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, store: Any, reviewer: str) -> None:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_worker_state(self, event)
+
+    def __init__(self, reads: StoreReads, reviewer: str) -> None:
         super().__init__()
-        self.store = store
+        self.reads = reads
         self.reviewer = reviewer
 
     def compose(self) -> ComposeResult:
@@ -83,11 +91,9 @@ class UndoScreen(ModalScreen[int | None]):
         self.query_one(OptionList).focus()
         self.load()
 
-    @work(thread=True)
+    @work(thread=True, exit_on_error=False, description="loading your decisions")
     def load(self) -> None:
-        from curator.store.reviews import recent_decisions
-
-        events = recent_decisions(self.store, self.reviewer, limit=100)
+        events = self.reads.recent_decisions(self.reviewer, limit=100)
         self.app.call_from_thread(self._show, events)
 
     def _show(self, events: list[Any]) -> None:
@@ -146,9 +152,12 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
         Binding("ctrl+s", "apply", "Apply"),
     ]
 
-    def __init__(self, store: Any, current: RecordFilter) -> None:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_worker_state(self, event)
+
+    def __init__(self, reads: StoreReads, current: RecordFilter) -> None:
         super().__init__()
-        self.store = store
+        self.reads = reads
         self.current = current
 
     def compose(self) -> ComposeResult:
@@ -192,11 +201,9 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
         self.query_one("#f-status", SelectionList).focus()
         self.load_counts()
 
-    @work(thread=True)
+    @work(thread=True, exit_on_error=False, description="counting")
     def load_counts(self) -> None:
-        from curator.store.records import stats
-
-        result = stats(self.store)
+        result = self.reads.stats()
         self.app.call_from_thread(self._show_counts, result)
 
     def _show_counts(self, result: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +13,17 @@ from textual.widgets import Footer, Header, Static
 from curator import safe_text
 from curator.screens.messages import CountsLoaded
 from curator.screens.widgets.queue_view import QueueView
+
+if TYPE_CHECKING:
+    from curator.screens.app import CuratorApp
+
+
+class ReviewActions(Protocol):
+    """What the queue asks of the record screen under it (no import of screens/record.py)."""
+
+    def action_search(self) -> None: ...
+    def action_filters(self) -> None: ...
+    def action_toggle_sort(self) -> None: ...
 
 
 class QueueScreen(Screen[None]):
@@ -31,6 +42,10 @@ class QueueScreen(Screen[None]):
         ("Statistics and agreement", "s", "stats"),
     ]
 
+    def __init__(self, review: ReviewActions) -> None:
+        super().__init__()
+        self.review = review
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="queue-summary")
@@ -38,8 +53,8 @@ class QueueScreen(Screen[None]):
         yield Footer()
 
     @property
-    def curator(self) -> Any:
-        return self.app
+    def curator(self) -> CuratorApp:
+        return cast("CuratorApp", self.app)
 
     def on_mount(self) -> None:
         view = self.query_one(QueueView)
@@ -108,18 +123,13 @@ class QueueScreen(Screen[None]):
         self.app.pop_screen()
 
     def action_search(self) -> None:
-        self._review().action_search()
+        self.review.action_search()
 
     def action_filters(self) -> None:
-        self._review().action_filters()
+        self.review.action_filters()
 
     def action_toggle_sort(self) -> None:
-        self._review().action_toggle_sort()
-
-    def _review(self) -> Any:
-        from curator.screens.record import ReviewScreen
-
-        return next(s for s in self.app.screen_stack if isinstance(s, ReviewScreen))
+        self.review.action_toggle_sort()
 
     def action_stats(self) -> None:
         from curator.screens.stats import StatsScreen

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -12,12 +12,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
+from textual.worker import Worker
 
 from curator import safe_text
 from curator.prompts import render_answer
-from curator.screens.messages import CountsLoaded, StoreFailed, TwinsLoaded
+from curator.screens.messages import CountsLoaded, TwinsLoaded
 from curator.screens.text import flatten, label, literal, preview
 from curator.screens.widgets.table_grid import table_grid
+from curator.screens.workers import forward_worker_state
+
+if TYPE_CHECKING:
+    from curator.screens.app import CuratorApp
 
 VERDICT_STYLE = {
     "correct": "bold green",
@@ -82,6 +87,9 @@ class ReviewScreen(Screen[None]):
         {"accept", "reject", "edit", "undo", "next", "previous", "skip", "judge"}
     )
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        forward_worker_state(self, event)
+
     def __init__(self) -> None:
         super().__init__()
         self.detail: Any = None
@@ -113,8 +121,8 @@ class ReviewScreen(Screen[None]):
         yield Footer()
 
     @property
-    def curator(self) -> Any:
-        return self.app
+    def curator(self) -> CuratorApp:
+        return cast("CuratorApp", self.app)
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -220,15 +228,15 @@ class ReviewScreen(Screen[None]):
         ]
         return bool(self.curator.blind and not mine)
 
-    @work(thread=True, exclusive=True, group="twins")
+    @work(
+        thread=True,
+        exclusive=True,
+        group="twins",
+        exit_on_error=False,
+        description="looking for near-duplicates",
+    )
     def load_twins(self, record_uid: str, context_uid: str) -> None:
-        from curator.store.leaks import DEFAULT_THRESHOLD, twins_of
-
-        try:
-            twins = twins_of(self.curator.store, context_uid, DEFAULT_THRESHOLD)
-        except Exception as exc:
-            self.post_message(StoreFailed("looking for near-duplicates", str(exc)))
-            return
+        twins = self.curator.reads.twins(context_uid)
         self.post_message(TwinsLoaded(record_uid, twins))
 
     @on(TwinsLoaded)
@@ -427,7 +435,7 @@ class ReviewScreen(Screen[None]):
             if event_id is not None:
                 self.curator.undo(event_id)
 
-        self.app.push_screen(UndoScreen(self.curator.store, self.curator.reviewer), done)
+        self.app.push_screen(UndoScreen(self.curator.reads, self.curator.reviewer), done)
 
     def do_next(self) -> None:
         self.curator.move(1)
@@ -462,7 +470,7 @@ class ReviewScreen(Screen[None]):
             if filt is not None:
                 self.curator.change_view(filt, self.curator.queue.sort)
 
-        self.app.push_screen(FilterScreen(self.curator.store, self.curator.queue.filt), done)
+        self.app.push_screen(FilterScreen(self.curator.reads, self.curator.queue.filt), done)
 
     def action_toggle_sort(self) -> None:
         q = self.curator.queue
@@ -473,7 +481,7 @@ class ReviewScreen(Screen[None]):
     def action_queue(self) -> None:
         from curator.screens.queue import QueueScreen
 
-        self.app.push_screen(QueueScreen())
+        self.app.push_screen(QueueScreen(self))
 
     def action_stats(self) -> None:
         from curator.screens.stats import StatsScreen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich import box
 from rich.console import Group
@@ -17,6 +17,9 @@ from textual.widgets import Footer, Header, Static
 from curator.agreement import Confusion
 from curator.screens.messages import StatsLoaded
 from curator.screens.text import label
+
+if TYPE_CHECKING:
+    from curator.screens.app import CuratorApp
 
 
 def _kappa(value: float | None) -> str:
@@ -41,11 +44,15 @@ class StatsScreen(Screen[None]):
             yield Static(id="stats-agreement")
         yield Footer()
 
+    @property
+    def curator(self) -> CuratorApp:
+        return cast("CuratorApp", self.app)
+
     def on_mount(self) -> None:
-        self.app.load_stats()  # type: ignore[attr-defined]
+        self.curator.load_stats()
 
     def action_reload(self) -> None:
-        self.app.load_stats()  # type: ignore[attr-defined]
+        self.curator.load_stats()
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -139,13 +146,13 @@ class StatsScreen(Screen[None]):
             blocks.append(
                 Text("no record decided by two reviewers yet (see review --overlap)", style="dim")
             )
-        for (a, b), cells in pairs.items():
+        for (first, second), cells in pairs.items():
             confusion = Confusion(cells)
             blocks.append(
                 Text.assemble(
-                    label(a),
+                    label(first),
                     " vs ",
-                    label(b),
+                    label(second),
                     f": κ = {_kappa(confusion.kappa)}, agreement "
                     f"{(confusion.observed or 0):.0%} over {confusion.total:,} shared records",
                 )

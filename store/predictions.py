@@ -9,10 +9,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from curator.domain import AnswerValue, CuratorError, RecordFilter, answer_from_json
+from curator.domain import AnswerValue, CuratorError, RecordFilter, WorkItem, answer_from_json
 from curator.store.db import Store
 from curator.store.records import _CURATED
-from curator.store.verdicts import WorkItem, count_pending, pending_page
+from curator.store.verdicts import count_pending, pending_page
 
 _PENDING = (
     "NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_name = ? AND p.record_uid = r.uid "
@@ -35,8 +35,8 @@ class NewPrediction:
     answer_json: str | None = None  # {"answer", "scale"} of a structured import
 
     @property
-    def verdict(self) -> str:
-        """For the shared pass runner's progress counts."""
+    def outcome(self) -> str:
+        """What a pass counts this prediction as."""
         return "error" if self.error else "answered"
 
 

@@ -17,7 +17,14 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from curator.domain import AnswerValue, Paragraph, RecordFilter, answer_from_json
+from curator.domain import (
+    JudgeKey,
+    NewVerdict,
+    Paragraph,
+    RecordFilter,
+    WorkItem,
+    answer_from_json,
+)
 from curator.store.db import Store
 from curator.store.records import _CURATED, _where
 
@@ -38,52 +45,6 @@ _FROM = (
     "FROM records r JOIN contexts c ON c.uid = r.context_uid "
     "LEFT JOIN record_state s ON s.record_uid = r.uid"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class JudgeKey:
-    """What makes two verdicts comparable: same judge, model and prompt."""
-
-    judge: str
-    model: str
-    prompt_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class WorkItem:
-    """One record to judge, with everything the prompt needs (curated values)."""
-
-    seq: int
-    uid: str
-    record_hash: str
-    context_uid: str
-    question: str
-    answer: AnswerValue
-    answer_type: str
-    answer_from: str
-    derivation: str
-    scale: str
-    table: tuple[tuple[str, ...], ...]
-    paragraphs: tuple[Paragraph, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class NewVerdict:
-    record_uid: str
-    record_hash: str
-    verdict: str
-    reason: str = ""
-    raw_output: str = ""
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_ms: float = 0.0
-    attempts: int = 1
-    error: str = ""
-    #: JSON list of what the verdict rests on ({kind, text, row?, col?}); "" when none
-    evidence: str = ""
 
 
 def _pending_clause(key: JudgeKey, rejudge: bool) -> tuple[str, list[Any]]:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from curator.judges.llm import CHARS_PER_TOKEN
+from curator.llm.backends import CHARS_PER_TOKEN
 from curator.prompts import TrainingExample
 
 FORBIDDEN_MARKERS: Final = ("\nHuman:", "\nAssistant:")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import time
 import uuid
 from collections import Counter
@@ -20,16 +19,16 @@ from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from typing import Any, TypeVar
 
-from curator.domain import BadInput, CuratorError
-from curator.judges.llm import (
+from curator.domain import BadInput, CuratorError, NewVerdict, WorkItem
+from curator.judges.reply import parse_judgement
+from curator.llm.backends import (
     Completion,
     anthropic_call,
     boto_call,
     completion_from_message,
     messages_body,
 )
-from curator.judges.reply import parse_judgement
-from curator.judges.runner import (
+from curator.llm.passes import (
     AttemptsExhausted,
     LLMJudge,
     PassOptions,
@@ -40,8 +39,6 @@ from curator.models import judge_setting
 from curator.store.db import Store
 from curator.store.verdicts import (
     BatchRecord,
-    NewVerdict,
-    WorkItem,
     batch_items,
     collect_batch,
     open_batches,
@@ -304,10 +301,9 @@ async def _run_bedrock(
     import boto3
     from botocore.config import Config
 
-    s3_uri = os.environ.get("CURATOR_BATCH_S3") or str(judge_setting(sections, "batch_s3", ""))
-    role_arn = os.environ.get("CURATOR_BATCH_ROLE_ARN") or str(
-        judge_setting(sections, "batch_role_arn", "")
-    )
+    # CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN are applied over the file by settings.load().
+    s3_uri = str(judge_setting(sections, "batch_s3", ""))
+    role_arn = str(judge_setting(sections, "batch_role_arn", ""))
     region = judge.backend.client.meta.region_name  # type: ignore[attr-defined]
     # Retries off in botocore: the one retry loop is ours (see `_control`).
     config = Config(retries={"max_attempts": 1, "mode": "standard"})

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from curator.agreement import Confusion
-from curator.domain import RecordFilter
+from curator.domain import RecordFilter, WorkItem
 from curator.judges.corruptions import KINDS, Case, all_corruptions, by_context, judge_case
 from curator.store.db import Store
-from curator.store.verdicts import WorkItem, pending_page
+from curator.store.verdicts import pending_page
 
 #: Resamples for the bootstrap intervals (seeded: the same store gives the same report).
 BOOTSTRAP = 1000
@@ -180,7 +180,7 @@ def rules_verdicts(cases: Sequence[Case]) -> list[str]:
 
 
 def judge_verdicts(judge: Any, concurrency: int = 8) -> Verdicter:
-    """Run any `Judge` (runner.py) on cases, a few at a time."""
+    """Run any `Judge` (llm/passes.py) on cases, a few at a time."""
 
     def run(cases: Sequence[Case]) -> list[str]:
         async def all_of() -> list[str]:
@@ -202,7 +202,7 @@ def judge_verdicts(judge: Any, concurrency: int = 8) -> Verdicter:
                     paragraphs=case.paragraphs,
                 )
                 async with gate:
-                    result = await judge.judge(item)
+                    result = await judge.run(item)
                 return str(result.verdict)
 
             try:

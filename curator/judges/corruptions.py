@@ -18,8 +18,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from curator.domain import AnswerValue, Paragraph
-from curator.judges.numbers import parse_number
 from curator.judges.rules import RuleVerdict, judge
+from curator.numbers import parse_number
 
 #: Every kind of corruption `all_corruptions` makes, in report order.
 KINDS = (

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from curator.domain import BadInput, CuratorError
+from curator.llm.prices import price_for
 from curator.model_ids import (
     PROFILE_PREFIXES,
     canonical_model,
@@ -19,12 +20,18 @@ from curator.models import (
     DEFAULT_JUDGE_MODEL,
     DEFAULT_REGION,
     judge_setting,
-    price_for,
     thinking_config,
 )
 from curator.prompts import DEFAULT_JUDGE_TEMPLATE, TABLE_FORMATS, load_judge_template
 
+if TYPE_CHECKING:
+    from curator.llm.backends import Backend
+    from curator.llm.passes import Judge
+
+#: The judges a user can choose (CLI choice lists come from here).
 JUDGES = ("rules", "anthropic", "bedrock")
+#: The backends that call a model (predict's choice list).
+BACKENDS = ("anthropic", "bedrock")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,9 +121,46 @@ def require_price_for_cap(judge: Any, max_cost: float | None) -> None:
         )
 
 
-def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Any:
-    """A `Judge` (see runner.py): RulesJudge, or LLMJudge over the Anthropic or Bedrock backend."""
-    from curator.judges.runner import LLMJudge, RulesJudge
+def make_backend(
+    choice: JudgeChoice,
+    model: str,
+    sections: dict[str, Any],
+    *,
+    thinking: dict[str, Any] | None = None,
+) -> Backend:
+    """The one place an Anthropic or Bedrock backend is built, for judging and predicting alike.
+
+    The SDK clients are imported here, not at module level, so choosing the rules judge (or
+    asking for --help) never loads anthropic or boto3.
+    """
+    price = price_for(model, sections)
+    cache_min = price.cache_min_tokens if price else 1024
+    if choice.name == "anthropic":
+        from curator.llm.backends import AnthropicBackend
+
+        return AnthropicBackend(
+            model,
+            base_url=choice.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            cache_min_tokens=cache_min,
+            thinking=thinking,
+        )
+    if choice.name != "bedrock":
+        raise CuratorError(f"unknown backend {choice.name!r}; expected anthropic or bedrock")
+    from curator.llm.backends import BedrockBackend
+
+    return BedrockBackend(
+        model,
+        region=resolved_region(choice, sections),
+        endpoint_url=choice.endpoint_url,
+        concurrency=choice.concurrency,
+        cache_min_tokens=cache_min,
+        thinking=thinking,
+    )
+
+
+def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Judge:
+    """A `Judge` (curator/llm/passes.py): RulesJudge, or LLMJudge over an LLM backend."""
+    from curator.llm.passes import LLMJudge, RulesJudge
 
     if choice.name == "rules":
         return RulesJudge()
@@ -130,30 +174,8 @@ def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Any:
     if table_format not in TABLE_FORMATS:
         raise CuratorError(f"unknown table format {table_format!r}")
     price = price_for(model, sections)
-    cache_min = price.cache_min_tokens if price else 1024
     max_tokens = int(judge_setting(sections, "max_tokens", 1024))
-    thinking = thinking_config(model, sections)
-    backend: Any
-    if choice.name == "anthropic":
-        from curator.judges.llm import AnthropicBackend
-
-        backend = AnthropicBackend(
-            model,
-            base_url=choice.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
-            cache_min_tokens=cache_min,
-            thinking=thinking,
-        )
-    else:
-        from curator.judges.llm import BedrockBackend
-
-        backend = BedrockBackend(
-            model,
-            region=resolved_region(choice, sections),
-            endpoint_url=choice.endpoint_url,
-            concurrency=choice.concurrency,
-            cache_min_tokens=cache_min,
-            thinking=thinking,
-        )
+    backend = make_backend(choice, model, sections, thinking=thinking_config(model, sections))
     return LLMJudge(
         backend, price=price, template=template, table_format=table_format, max_tokens=max_tokens
     )

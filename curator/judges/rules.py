@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from curator.domain import AnswerValue, Paragraph
-from curator.judges.numbers import (
+from curator.numbers import (
     SMALL_CONSTANTS,
     DerivationError,
     Evaluation,

@@ -9,7 +9,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from curator.judges.numbers import numbers_in, parse_number
+from curator.numbers import numbers_in, parse_number
 from curator.screens.text import literal
 
 #: Characters of a cell drawn in the grid (the whole-text view, `w`, shows every cell whole).

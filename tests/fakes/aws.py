@@ -110,7 +110,8 @@ class FlakyProxy:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        assert isinstance(host, str)  # an AF_INET server's address is (host, port)
+        return f"http://{host!s}:{port}"
 
     def __enter__(self) -> FlakyProxy:
         self.thread.start()

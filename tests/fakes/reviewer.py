@@ -9,7 +9,6 @@ so a test can check that everything acknowledged survived, whatever happened aft
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from curator.domain import RecordFilter
@@ -63,4 +62,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

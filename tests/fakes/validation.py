@@ -70,10 +70,10 @@ def bedrock_model(model_id: str, region: str) -> BedrockModel:
     name = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
     geo, _, base = name.partition(".")
     if base in BEDROCK_MODELS and "." in base:
-        model = BEDROCK_MODELS[base]
+        profiled = BEDROCK_MODELS[base]
         home = next((g for prefix, g in _REGION_GEOGRAPHY if region.startswith(prefix)), None)
-        if geo in model.profiles and (geo == "global" or geo == home):
-            return model
+        if geo in profiled.profiles and (geo == "global" or geo == home):
+            return profiled
         raise Refused(400, "ValidationException", "The provided model identifier is invalid.")
     model = BEDROCK_MODELS.get(name)
     if model is None:

@@ -99,7 +99,7 @@ def _kill_export_at_every_step(
         if state in (old, new):
             seen.add("new" if state == new else "old")
             if state is not None:
-                assert valid is not None and valid.returncode == 0, (k, valid.stdout)
+                assert valid is not None and valid.returncode == 0, (k, valid and valid.stdout)
         else:
             # Only possible inside a mount point (files renamed one by one): validate refuses.
             assert valid is not None and valid.returncode != 0, (k, sorted(state or {}))

@@ -111,7 +111,7 @@ def test_db_is_honoured_before_or_after_the_command(
     def fake_tui(store: Any, *_args: Any, **_kwargs: Any) -> None:
         tui_opened.append(Path(store.path))
 
-    monkeypatch.setattr("curator.cli._run_tui", fake_tui)
+    monkeypatch.setattr("curator.cli.review_cmds.run_tui", fake_tui)
     answers = tmp_path / "more.json"
     answers.write_text(json.dumps({uid: "7"}), encoding="utf-8")
     args: dict[str, list[str | Path]] = {

@@ -94,10 +94,16 @@ def test_export_never_splits_a_near_duplicate_pair(
             "--validation-fraction", "0.3", "--seed", str(seed), "--json",
         )  # fmt: skip
         assert result.code == 0, result.err
-        train, validation = contexts_of(out / "train.jsonl"), contexts_of(out / "validation.jsonl")
-        assert validation and not train & validation
+        in_train = contexts_of(out / "train.jsonl")
+        in_validation = contexts_of(out / "validation.jsonl")
+        assert in_validation and not in_train & in_validation
         for a, b in twins:
-            assert (a in train and b in train) or (a in validation and b in validation), (seed, a)
+            assert (a in in_train and b in in_train) or (
+                a in in_validation and b in in_validation
+            ), (
+                seed,
+                a,
+            )
         leaks = json.loads(result.out)["leaks"]
         assert leaks["near_duplicate_clusters"] == 8 and leaks["contexts_in_clusters"] == 16
         assert leaks["cross_split_pairs"] == 0 and leaks["exclude_overlap_with"] is None

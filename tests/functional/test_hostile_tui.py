@@ -16,7 +16,7 @@ import pytest
 from textual.widgets import Log, OptionList, SelectionList
 
 from curator import safe_text
-from curator.judges.runner import PassOptions, RulesJudge, run_pass
+from curator.llm.passes import PassOptions, RulesJudge, run_pass
 from curator.screens.app import CuratorApp
 from curator.screens.fulltext import FullTextScreen
 from curator.screens.messages import StoreFailed

@@ -147,15 +147,15 @@ def test_timeouts_are_retried(
 ) -> None:
     import asyncio
 
-    from curator.judges.llm import AnthropicBackend
-    from curator.judges.runner import LLMJudge, PassOptions, run_pass
-    from curator.models import price_for
+    from curator.llm.backends import AnthropicBackend
+    from curator.llm.passes import LLMJudge, PassOptions, run_pass
+    from curator.llm.prices import price_for
 
     anthropic_fake.behaviour.failures = deque([Failure(200, delay=1.5)])
     backend = AnthropicBackend("claude-sonnet-5-5", base_url=anthropic_fake.url, timeout=0.5)
     judge = LLMJudge(backend, price=price_for("claude-sonnet-5-5"))
     result = asyncio.run(run_pass(Store(sample_store), judge, PassOptions(limit=1, concurrency=1)))
-    assert result.progress.verdicts == {"correct": 1}
+    assert result.progress.outcomes == {"correct": 1}
     assert anthropic_fake.calls["POST /v1/messages"] == 2
 
 

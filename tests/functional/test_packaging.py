@@ -155,7 +155,13 @@ def test_installed_wheel_runs_demo_judge_export_and_review(wheel: Path, tmp_path
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["CURATOR_CONFIG"] = os.devnull
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    pip = [bin_dir / "python", "-m", "pip", "--quiet", "--disable-pip-version-check"]
+    pip: list[str | Path] = [
+        bin_dir / "python",
+        "-m",
+        "pip",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]
     lock = ROOT / "requirements-runtime-lock.txt"
     _run([*pip, "install", "--require-hashes", "-r", lock], tmp_path, env)
     _run([*pip, "install", "--no-deps", wheel], tmp_path, env)
@@ -176,7 +182,15 @@ def test_installed_wheel_runs_demo_judge_export_and_review(wheel: Path, tmp_path
     assert judged["judged"] == 0  # the demo judged everything already; nothing is asked twice
 
     out = tmp_path / "out"
-    export = [curator, "--db", db, "export", out, "--include-judged-correct", "rules"]
+    export: list[str | Path] = [
+        curator,
+        "--db",
+        db,
+        "export",
+        out,
+        "--include-judged-correct",
+        "rules",
+    ]
     export += ["--validation-fraction", "0", "--target", "openai-chat", "--json"]
     manifest = json.loads(_run(export, empty, env))
     assert manifest["splits"]["train"]["records"] > 0

@@ -7,11 +7,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from curator.domain import RecordFilter
+from curator.domain import JudgeKey, NewVerdict, RecordFilter
 from curator.store import Store
 from curator.store.exports import curated_records
 from curator.store.reviews import decide, queue_page
-from curator.store.verdicts import JudgeKey, NewVerdict, append_verdicts, work_item
+from curator.store.verdicts import append_verdicts, work_item
 from tests.conftest import SAMPLE_DATA, CliResult
 
 Run = Callable[..., CliResult]

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from curator.judges.llm import AnthropicBackend
-from curator.judges.runner import LLMJudge, PassOptions, PassStoreError, RulesJudge, run_pass
+from curator.domain import NewVerdict, WorkItem
+from curator.llm.backends import AnthropicBackend
+from curator.llm.passes import LLMJudge, PassOptions, PassStoreError, RulesJudge, run_pass
 from curator.store import Store
 from curator.store.importer import import_file
-from curator.store.verdicts import NewVerdict, WorkItem
 from tests.conftest import SAMPLE_DATA
 from tests.fakes.servers import Behaviour, FakeAnthropic
 
@@ -147,13 +147,13 @@ class ImportingJudge(RulesJudge):
         self.db = db
         self.imported = False
 
-    async def judge(self, item: WorkItem) -> NewVerdict:
+    async def run(self, item: WorkItem) -> NewVerdict:
         if not self.imported:
             self.imported = True
             await asyncio.to_thread(
                 import_file, Store(self.db), SAMPLE_DATA / "sample_dev.json", "dev"
             )
-        return await super().judge(item)
+        return await super().run(item)
 
 
 async def test_a_pass_judges_only_the_records_there_when_it_started(db: Path) -> None:

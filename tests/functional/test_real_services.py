@@ -181,14 +181,14 @@ def test_batch_params_are_validated_when_the_batch_runs(anthropic_fake: FakeAnth
     }
     bad = {**good, "max_tokens": 100_000}
     created = client.messages.batches.create(
-        requests=[{"custom_id": "a", "params": good}, {"custom_id": "b", "params": bad}]  # type: ignore[list-item]
+        requests=[{"custom_id": "a", "params": good}, {"custom_id": "b", "params": bad}]  # type: ignore[typeddict-item]
     )
     client.messages.batches.retrieve(created.id)
     results = {r.custom_id: r.result for r in client.messages.batches.results(created.id)}
     assert results["a"].type == "succeeded" and results["b"].type == "errored"
     with pytest.raises(anthropic.BadRequestError, match="duplicate"):
         client.messages.batches.create(
-            requests=[{"custom_id": "a", "params": good}, {"custom_id": "a", "params": good}]  # type: ignore[list-item]
+            requests=[{"custom_id": "a", "params": good}, {"custom_id": "a", "params": good}]  # type: ignore[typeddict-item]
         )
 
 
@@ -314,7 +314,7 @@ def bedrock_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrockRuntime
     apply_env(monkeypatch, {"CURATOR_CONFIG": os.devnull})
     fake = FakeBedrockRuntime()
     with fake:
-        yield fake  # type: ignore[misc]
+        yield fake
 
 
 @pytest.mark.parametrize(

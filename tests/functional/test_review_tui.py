@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input, OptionList, SelectionList, Static, TextArea
 
-from curator.judges.runner import PassOptions, RulesJudge, run_pass
+from curator.llm.passes import PassOptions, RulesJudge, run_pass
 from curator.screens.app import CuratorApp
 from curator.screens.record import ReviewScreen
 from curator.store import Store

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from curator.judges.runner import PassOptions, RulesJudge, run_pass
+from curator.llm.passes import PassOptions, RulesJudge, run_pass
 from curator.screens.app import CuratorApp
 from curator.store import Store
 from curator.store.importer import import_files

@@ -115,7 +115,7 @@ def test_files_of_one_import_must_agree_on_uids(run_cli: Run, tmp_path: Path) ->
     before = count(run_cli, db)
     first = contexts(2)
     second = [tiny_context("c9", ("c9-q1", "c1-q2"))]
-    second[0]["questions"][1]["question"] = "A different question?"  # type: ignore[index]
+    second[0]["questions"][1]["question"] = "A different question?"
     a = write_json(tmp_path / "a.json", first)
     b = write_json(tmp_path / "b.json", second)
     line = refused(run_cli("--db", db, "import", a, b))
@@ -128,7 +128,7 @@ def test_files_of_one_import_must_agree_on_uids(run_cli: Run, tmp_path: Path) ->
     # Tables: the same table uid with other paragraphs in a second file.
     third = copy.deepcopy(first[:1])
     third[0]["paragraphs"][0]["text"] = "Other text."  # type: ignore[index]
-    third[0]["questions"] = [tiny_context("c1", ("c1-q9",))["questions"][0]]  # type: ignore[index]
+    third[0]["questions"] = [tiny_context("c1", ("c1-q9",))["questions"][0]]
     c = write_json(tmp_path / "c.json", third)
     line = refused(run_cli("--db", db, "import", a, c))
     assert "table uid 'c1'" in line and str(a) in line

@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 
 from curator.domain import BadInput, CuratorError, Paragraph
-from curator.judges.llm import messages_body
+from curator.llm.backends import messages_body
 from curator.models import thinking_config
-from curator.prompts import DEFAULT_JUDGE_TEMPLATE, judge_prompt, load_judge_template
+from curator.prompts import (
+    DEFAULT_JUDGE_TEMPLATE,
+    JudgePrompt,
+    JudgeTemplate,
+    judge_prompt,
+    load_judge_template,
+)
 
 TABLE = [["", "2019"], ["Revenue", "1,200"]]
 PARAS = [Paragraph("p1", 1, "Revenue grew.")]
@@ -31,7 +37,7 @@ def test_thinking_is_explicit_for_models_that_think_by_default() -> None:
         thinking_config("x", {"judge": {"thinking": "on", "thinking_budget": 10}})
 
 
-def _prompt(template=DEFAULT_JUDGE_TEMPLATE):  # type: ignore[no-untyped-def]
+def _prompt(template: JudgeTemplate = DEFAULT_JUDGE_TEMPLATE) -> JudgePrompt:
     return judge_prompt(
         table=TABLE,
         paragraphs=PARAS,
@@ -51,7 +57,7 @@ def test_request_body_carries_thinking_and_room_for_it() -> None:
 
 
 def test_judge_key_differs_with_thinking() -> None:
-    from curator.judges.runner import LLMJudge
+    from curator.llm.passes import LLMJudge
 
     class Fake:
         provider = "anthropic"

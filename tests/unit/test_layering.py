@@ -55,3 +55,22 @@ def test_only_the_curator_namespace_is_installed(tmp_path: Path) -> None:
     )
     # Run outside the checkout so the repository's own folders are not on sys.path.
     assert json.loads(_run(code, cwd=tmp_path)) == [True, True, True, True, False, False, False]
+
+
+def test_every_core_module_is_under_the_import_contract() -> None:
+    """A new core module must be listed in pyproject's forbidden contract, or the static layering
+    check (`make lint`) would silently skip it."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    forbidden = next(c for c in contracts if c["type"] == "forbidden")
+    listed = set(forbidden["source_modules"])
+    core = {
+        f"curator.{p.stem}" if p.is_file() else f"curator.{p.name}"
+        for p in (ROOT / "curator").iterdir()
+        if (p.suffix == ".py" and not p.stem.startswith("__"))
+        or (p.is_dir() and (p / "__init__.py").exists())
+    }
+    core -= {"curator.cli"}
+    assert core | {"curator.store"} == listed

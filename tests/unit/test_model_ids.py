@@ -6,13 +6,13 @@ import pytest
 
 from curator.domain import BadInput, CuratorError
 from curator.judges.factory import JudgeChoice, resolved_model
+from curator.llm.prices import DEFAULT_PRICES, price_for
 from curator.model_ids import (
     canonical_model,
     needs_inference_profile,
     profile_geography,
     with_profile,
 )
-from curator.models import DEFAULT_PRICES, price_for
 
 
 @pytest.mark.parametrize(

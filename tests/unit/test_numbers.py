@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from curator.judges.numbers import (
+from curator.numbers import (
     DerivationError,
     decimals_of,
     evaluate,

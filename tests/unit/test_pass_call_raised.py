@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from curator.judges.runner import PassOptions, RulesJudge, run_pass
+from curator.domain import NewVerdict, WorkItem
+from curator.llm.passes import PassOptions, RulesJudge, run_pass
 from curator.store import Store
 from curator.store.importer import import_file
-from curator.store.verdicts import NewVerdict, WorkItem
 from tests.conftest import SAMPLE_DATA
 
 
@@ -31,13 +31,13 @@ class RaisesOnce(RulesJudge):
         self.seen = 0
         self.raised_for = ""
 
-    async def judge(self, item: WorkItem) -> NewVerdict:
+    async def run(self, item: WorkItem) -> NewVerdict:
         self.seen += 1
         if self.seen == 3:
             self.raised_for = item.uid
             raise Broken("unexpected failure inside a judge call")
         await asyncio.sleep(0)
-        return await super().judge(item)
+        return await super().run(item)
 
 
 def test_a_call_that_raised_fails_the_pass_and_answered_calls_are_stored(

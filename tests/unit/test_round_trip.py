@@ -44,9 +44,8 @@ def test_every_gold_record_round_trips_at_em_1(
             n += 1
             text = assistant_turn(q, rationale)
             parsed = parse_answer(text)
-            score = score_question(
-                parsed.spans, parsed.scale, q["answer"], q["scale"], q["answer_type"]
-            )
+            spans: list[str | int | float] = list(parsed.spans)  # the metric's wider type
+            score = score_question(spans, parsed.scale, q["answer"], q["scale"], q["answer_type"])
             if (score.em, score.f1, score.scale_correct) != (1.0, 1.0, True):
                 failures.append((q["uid"], text, q["answer"], q["scale"]))
             if oracle is not None:

@@ -31,7 +31,7 @@ PARAS = (
 
 def verdict(
     question: str,
-    answer: object,
+    answer: list[str] | int | float | str,
     answer_type: str,
     derivation: str = "",
     scale: str = "",
@@ -40,7 +40,7 @@ def verdict(
     return judge(
         question=question,
         answer=answer,
-        answer_type=answer_type,  # type: ignore[arg-type]
+        answer_type=answer_type,
         answer_from=answer_from,
         derivation=derivation,
         scale=scale,

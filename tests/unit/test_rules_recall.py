@@ -40,7 +40,7 @@ TEXT = (
 
 def v(
     question: str,
-    answer: object,
+    answer: list[str] | int | float | str,
     answer_type: str = "span",
     answer_from: str = "table",
     scale: str = "thousand",
@@ -49,7 +49,7 @@ def v(
     return judge(
         question=question,
         answer=answer,
-        answer_type=answer_type,  # type: ignore[arg-type]
+        answer_type=answer_type,
         answer_from=answer_from,
         derivation=derivation,
         scale=scale,

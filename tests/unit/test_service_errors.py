@@ -13,8 +13,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from curator.judges.llm import BackendError, boto_call
-from curator.judges.runner import AttemptsExhausted, RetryPolicy, call_with_retries
+from curator.llm.backends import BackendError, boto_call
+from curator.llm.passes import AttemptsExhausted, RetryPolicy, call_with_retries
 
 
 def _raise(exc: Exception) -> None:

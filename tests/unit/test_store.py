@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -96,7 +97,7 @@ def test_filters_by_status_and_verdict(tmp_path: Path, store_path: Path) -> None
             "(2, 'a', 'r2', 'rules', '-', 'p', 'h', 'incorrect', now()::TIMESTAMP)"
         )
 
-    def uids(**kw: tuple[str, ...]) -> list[str]:
+    def uids(**kw: Any) -> list[str]:
         return [r.uid for r in page(store, RecordFilter(**kw))]
 
     assert uids(statuses=("rejected",)) == ["a"]

@@ -13,9 +13,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from curator.domain import JudgeKey, NewVerdict
 from curator.store import Store
 from curator.store.importer import import_file
-from curator.store.verdicts import JudgeKey, NewVerdict, append_verdicts, work_page
+from curator.store.verdicts import append_verdicts, work_page
 from tests.conftest import SAMPLE_DATA
 
 ROUNDS = 40

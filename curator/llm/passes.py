@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from curator.domain import RecordFilter, StoreError
-from curator.judges.llm import Backend, BackendError, Completion, estimate_tokens
+from curator.domain import JudgeKey, NewVerdict, RecordFilter, StoreError, WorkItem
 from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import judge as rules_judge
-from curator.models import Price
+from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
+from curator.llm.prices import Price
 from curator.prompts import (
     DEFAULT_JUDGE_TEMPLATE,
     JudgePrompt,
@@ -44,15 +44,7 @@ from curator.prompts import (
     judge_prompt,
 )
 from curator.store.db import Store
-from curator.store.verdicts import (
-    JudgeKey,
-    NewVerdict,
-    WorkItem,
-    append_verdicts,
-    count_work,
-    last_seq,
-    work_page,
-)
+from curator.store.verdicts import append_verdicts, count_work, last_seq, work_page
 
 T = TypeVar("T")
 
@@ -139,14 +131,42 @@ async def call_model(
 # -- judges ---------------------------------------------------------------------------------
 
 
-class Judge(Protocol):
+class TaskResult(Protocol):
+    """What a pass needs of one result (a verdict, a prediction): how to count it, its usage."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def cost_usd(self) -> float: ...
+    @property
+    def input_tokens(self) -> int: ...
+    @property
+    def output_tokens(self) -> int: ...
+
+
+class Task(Protocol):
+    """A model task a pass runs over records: judging, predicting. `key` names the task (its
+    name, model and prompt hash) for resuming and for the store."""
+
     key: JudgeKey
 
     def estimate(self, item: WorkItem) -> tuple[int, int, float]:
         """(input tokens, output tokens, cost) expected for one record."""
         ...
 
-    async def judge(self, item: WorkItem) -> Any: ...
+    async def run(self, item: WorkItem) -> TaskResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Judge(Protocol):
+    """A task whose results are verdicts (stored by the default, judging, source)."""
+
+    key: JudgeKey
+
+    def estimate(self, item: WorkItem) -> tuple[int, int, float]: ...
+
+    async def run(self, item: WorkItem) -> NewVerdict: ...
 
     async def aclose(self) -> None: ...
 
@@ -159,7 +179,7 @@ class RulesJudge:
     def estimate(self, item: WorkItem) -> tuple[int, int, float]:
         return 0, 0, 0.0
 
-    async def judge(self, item: WorkItem) -> NewVerdict:
+    async def run(self, item: WorkItem) -> NewVerdict:
         start = time.perf_counter()
         result = rules_judge(
             question=item.question,
@@ -236,7 +256,7 @@ class LLMJudge:
     def cost(self, i: int, o: int, cache_write: int, cache_read: int) -> float:
         return self.price.cost(i, o, cache_write, cache_read) if self.price else 0.0
 
-    async def judge(self, item: WorkItem) -> NewVerdict:
+    async def run(self, item: WorkItem) -> NewVerdict:
         call = await call_model(
             self.backend, self.prompt(item), self.max_tokens, self.retry, self.price
         )
@@ -275,11 +295,12 @@ class LLMJudge:
 
 @dataclass
 class PassProgress:
-    """What the progress bar shows; updated as verdicts arrive."""
+    """What the progress bar shows; updated as results arrive."""
 
     total: int
     done: int = 0
-    verdicts: Counter[str] = field(default_factory=Counter)
+    #: Results by outcome (verdicts of a judge; answered / error for predictions).
+    outcomes: Counter[str] = field(default_factory=Counter)
     cost_usd: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -503,26 +524,26 @@ async def _read(store_wait: float, call: Callable[[], T]) -> T:
 
 async def run_pass(
     store: Store,
-    judge: Judge,
+    task: Task,
     options: PassOptions = PassOptions(),
     *,
     on_progress: Callable[[PassProgress], None] | None = None,
     source: WorkSource | None = None,
 ) -> PassResult:
-    """Run `judge` over every record the source says still needs it, storing results as they
+    """Run `task` over every record the source says still needs it, storing results as they
     come. The default source is a judge pass (records lacking a verdict from this judge).
 
     The scope is fixed when the pass starts: records imported meanwhile wait for the next pass.
     """
     run_id = uuid.uuid4().hex[:12]
-    work = source or VerdictSource(store, judge.key, options, run_id)
+    work = source or VerdictSource(store, task.key, options, run_id)
     await _read(options.store_wait_seconds, lambda: recover_unsaved(store))
     upto = await _read(options.store_wait_seconds, lambda: last_seq(store))
     total = await _read(options.store_wait_seconds, lambda: work.count(upto))
     if options.limit is not None:
         total = min(total, options.limit)
     progress = PassProgress(total=total)
-    result = PassResult(run_id=run_id, key=judge.key, progress=progress)
+    result = PassResult(run_id=run_id, key=task.key, progress=progress)
     writer = _Writer(work, options)
     in_flight_cost = 0.0
     slots = asyncio.Semaphore(max(1, options.concurrency))
@@ -531,16 +552,16 @@ async def run_pass(
     async def one(item: WorkItem, expected: float) -> None:
         nonlocal in_flight_cost
         try:
-            verdict = await judge.judge(item)
+            outcome = await task.run(item)
         finally:
             in_flight_cost -= expected
             slots.release()
-        writer.unsaved.append(verdict)
+        writer.unsaved.append(outcome)
         progress.done += 1
-        progress.verdicts[verdict.verdict] += 1
-        progress.cost_usd += verdict.cost_usd
-        progress.input_tokens += verdict.input_tokens
-        progress.output_tokens += verdict.output_tokens
+        progress.outcomes[outcome.outcome] += 1
+        progress.cost_usd += outcome.cost_usd
+        progress.input_tokens += outcome.input_tokens
+        progress.output_tokens += outcome.output_tokens
         if on_progress is not None:
             on_progress(progress)
 
@@ -580,7 +601,7 @@ async def run_pass(
                 if options.limit is not None and scheduled >= options.limit:
                     break
                 # Estimating builds the prompt; only worth it when a cost cap needs it.
-                expected = judge.estimate(item)[2] if options.max_cost is not None else 0.0
+                expected = task.estimate(item)[2] if options.max_cost is not None else 0.0
                 if options.max_cost is not None and (
                     progress.cost_usd + in_flight_cost + expected > options.max_cost
                 ):
@@ -598,9 +619,9 @@ async def run_pass(
                     slots.release()
                     break
                 in_flight_cost += expected
-                task = asyncio.create_task(one(item, expected))
-                tasks.add(task)
-                task.add_done_callback(finished)
+                call = asyncio.create_task(one(item, expected))
+                tasks.add(call)
+                call.add_done_callback(finished)
                 scheduled += 1
             if result.stopped_for_cost or gave_up or failures:
                 break
@@ -611,15 +632,15 @@ async def run_pass(
     finally:
         if tasks:
             # Interrupted: let calls already answered be stored, cancel the rest.
-            for task in tasks:
-                task.cancel()
+            for call in tasks:
+                call.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         writer.stop.set()
         await writer_task
         # Every answer is stored before the pass ends, waiting for the store while it is busy.
         while not await writer.flush() and not writer.gave_up:
             await asyncio.sleep(0.5)
-        await judge.aclose()
+        await task.aclose()
         if writer.unsaved:
             kept = len(writer.unsaved)
             spilled = _spill(store, work, writer.unsaved, run_id)

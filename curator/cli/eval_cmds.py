@@ -1,0 +1,283 @@
+"""Evaluation commands: predict (a model run or imported answers) and eval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from curator import safe_text
+from curator.cli.options import db_option, open_existing, settings_of
+from curator.cli.output import echo_json, make_console, one_line, pass_progress
+from curator.domain import CuratorError
+from curator.judges.factory import BACKENDS
+
+
+@click.command()
+@click.option("--backend", type=click.Choice(BACKENDS), default=None)
+@click.option("--model", default=None, help="Model id, or a Bedrock custom model / ARN.")
+@click.option("--split", "splits", multiple=True, help="Splits to answer (default: all).")
+@click.option("--name", "run", default=None, help="Run name (default: the model id).")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None)
+@click.option(
+    "--from-manifest",
+    "manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Export manifest: use its system prompt and table format.",
+)
+@click.option("--region", default=None)
+@click.option("--base-url", default=None)
+@click.option("--endpoint-url", default=None)
+@click.option(
+    "--import",
+    "import_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Load answers made elsewhere: the official TAT-QA {uid: [answer, scale]}, "
+    '{uid: "text"}, or JSON Lines {"uid", "answer", "scale"}.',
+)
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+@click.pass_context
+def predict(
+    ctx: click.Context,
+    backend: str | None,
+    model: str | None,
+    splits: tuple[str, ...],
+    run: str | None,
+    concurrency: int,
+    limit: int | None,
+    manifest: Path | None,
+    region: str | None,
+    base_url: str | None,
+    endpoint_url: str | None,
+    import_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Answer records with a model (same prompt as the export) or import answers, as a run.
+
+    Resumable: running it again answers only what the run is missing.
+
+    \b
+    Examples:
+      curator predict --backend anthropic --model claude-haiku-4-5 --split validation --name base
+      curator predict --backend bedrock --model arn:aws:bedrock:...:provisioned-model/abc \\
+          --from-manifest out/manifest.json --split validation --name ft
+      curator predict --import answers.jsonl --name vendor
+    """
+    from curator.predict import check_run_name
+
+    settings = settings_of(ctx)
+    store = open_existing(settings)
+    if import_file is not None:
+        from curator.predict import import_predictions
+
+        if not run:
+            raise CuratorError("--import needs --name RUN")
+        n = import_predictions(store, import_file, check_run_name(run))
+        if as_json:
+            echo_json({"run": run, "imported": n})
+        else:
+            click.echo(one_line(f"run {run!r}: imported {n:,} answers from {import_file}"))
+        return
+    if backend is None:
+        raise CuratorError("choose --backend anthropic|bedrock (or --import FILE)")
+    from curator.judges.factory import JudgeChoice
+    from curator.predict import check_all_failed, plan_predictions, run_predictions
+
+    choice = JudgeChoice(
+        backend,
+        model=model,
+        region=region,
+        base_url=base_url,
+        endpoint_url=endpoint_url,
+        concurrency=concurrency,
+    )
+    plan = plan_predictions(
+        store, choice, settings.sections, run=run, splits=splits, limit=limit, manifest=manifest
+    )
+    with pass_progress(plan.predictor.key) as on_progress:
+        summary = run_predictions(plan, on_progress)
+    if as_json:
+        echo_json(summary.to_json())
+    else:
+        click.echo(
+            f"run {summary.run!r} ({one_line(summary.model)}): {summary.answered:,} answered, "
+            f"{summary.errors:,} errors, {summary.output_tokens:,} output tokens, "
+            f"${summary.cost_usd:,.4f}"
+        )
+    check_all_failed(summary)
+
+
+@click.command("eval")
+@click.argument("runs", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write a PNG histogram of output tokens per run.",
+)
+@click.option(
+    "--per-question",
+    "per_question",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write one JSON line per question and run: uid, type, gold, prediction, em, f1, scale.",
+)
+@click.option(
+    "--split",
+    "splits",
+    multiple=True,
+    help="Score the questions of these splits (default: the splits the run answered in).",
+)
+@db_option
+@click.pass_context
+def eval_cmd(
+    ctx: click.Context,
+    runs: tuple[str, ...],
+    as_json: bool,
+    plot: Path | None,
+    per_question: Path | None,
+    splits: tuple[str, ...],
+) -> None:
+    """Score runs against the curated answers: token F1, TAT-QA EM/F1/scale, output tokens.
+
+    TAT-QA scores are the official script's, question by question; a question of the scored
+    splits without an answer scores 0. The first run is the baseline of the "vs base" columns.
+    Gold is the curated answer (the edit when edited); rejected records are left out and counted.
+
+    \b
+    Example:
+      curator eval base ft --plot tokens.png --per-question questions.jsonl
+    """
+    from curator.evaluate import compare, histogram, report, write_per_question
+    from curator.store.predictions import scored_rows
+
+    settings = settings_of(ctx)
+    store = open_existing(settings, read_only=True)
+    reports = []
+    for run in runs:
+        rows, rejected = scored_rows(store, run, splits)
+        reports.append(report(run, rows, rejected))
+    if plot is not None:
+        _plot(reports, plot)
+    if per_question is not None:
+        write_per_question(reports, per_question)
+    vs_base = compare(reports)
+    if as_json:
+        echo_json(
+            {
+                "runs": [r.to_json() for r in reports],
+                "vs_base": {
+                    run: {
+                        "token_f1": round(delta["token_f1"], 2),
+                        "tatqa_f1": round(delta["tatqa_f1"], 2),
+                        "output_tokens_reduction_pct": round(
+                            delta["output_tokens_reduction_pct"], 2
+                        ),
+                    }
+                    for run, delta in vs_base.items()
+                },
+            }
+        )
+        return
+    from rich.table import Table
+
+    console = make_console()
+    table = Table(title="Evaluation (gold = curated answers)", title_justify="left")
+    for col in ("metric", *runs):
+        table.add_column(safe_text.markup(col), justify="left" if col == "metric" else "right")
+
+    def row(name: str, values: list[str]) -> None:
+        table.add_row(name, *values)
+
+    row("records scored", [f"{r.records:,}" for r in reports])
+    row("answered", [f"{r.answered:,}" for r in reports])
+    row("rejected, left out", [f"{r.rejected_left_out:,}" for r in reports])
+    row("token F1 (post)", [f"{r.token_f1:.2f}" for r in reports])
+    deltas = [vs_base[r.run] for r in reports[1:]]
+    row("  vs base", ["—"] + [f"{d['token_f1']:+.2f}" for d in deltas])
+    row("TAT-QA EM", [f"{r.em * 100:.2f}" for r in reports])
+    row("TAT-QA F1", [f"{r.f1 * 100:.2f}" for r in reports])
+    row("  vs base", ["—"] + [f"{d['tatqa_f1']:+.2f}" for d in deltas])
+    row("TAT-QA scale score", [f"{r.scale_accuracy * 100:.2f}" for r in reports])
+    row("output tokens: mean", [f"{r.tokens.mean:.1f}" for r in reports])
+    row(
+        "  vs base",
+        ["—"] + [f"{-d['output_tokens_reduction_pct']:+.1f}%" for d in deltas],
+    )
+    row("  median", [f"{r.tokens.median:.1f}" for r in reports])
+    row("  std dev", [f"{r.tokens.stdev:.1f}" for r in reports])
+    row("  min / max", [f"{r.tokens.minimum} / {r.tokens.maximum}" for r in reports])
+    console.print(table)
+    kinds = sorted({k for r in reports for k in r.by_answer_type})
+    by_type = Table(title="TAT-QA F1 by answer type", title_justify="left")
+    by_type.add_column("answer type")
+    for r in reports:
+        by_type.add_column(safe_text.markup(r.run), justify="right")
+    for kind in kinds:
+        by_type.add_row(
+            safe_text.markup(kind),
+            *[f"{r.by_answer_type.get(kind, {}).get('f1', 0):.2f}" for r in reports],
+        )
+    console.print(by_type)
+    for r in reports:
+        pivot = Table(
+            title=f"{safe_text.markup(r.run)}: TAT-QA EM / F1 by answer type and source",
+            title_justify="left",
+        )
+        sources = sorted({f for inner in r.by_type_and_from.values() for f in inner})
+        pivot.add_column("answer type")
+        for source in sources:
+            pivot.add_column(safe_text.markup(source), justify="right")
+        for kind, inner in r.by_type_and_from.items():
+            cells = [inner.get(f) for f in sources]
+            pivot.add_row(
+                safe_text.markup(kind),
+                *[f"{c['em']:.2f} / {c['f1']:.2f}" if c else "-" for c in cells],
+            )
+        console.print(pivot)
+    for r in reports:
+        console.print(f"output tokens, {safe_text.markup(r.run)}:")
+        for line in histogram(r.output_tokens):
+            console.print("  " + safe_text.markup(line))
+    if plot is not None:
+        console.print(f"histogram written to {safe_text.markup(str(plot))}")
+    if per_question is not None:
+        console.print(f"per-question scores written to {safe_text.markup(str(per_question))}")
+
+
+def _plot(reports: list[Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    values = [r.output_tokens for r in reports if r.output_tokens]
+    if values:
+        top = max(max(v) for v in values)
+        bins = list(range(0, top + 5, max(1, (top + 5) // 30)))
+        for r in reports:
+            if r.output_tokens:
+                ax.hist(
+                    r.output_tokens,
+                    bins=bins,
+                    alpha=0.55,
+                    label=f"{r.run} (mean {r.tokens.mean:.1f})",
+                )
+    ax.set_xlabel("output tokens per answer")
+    ax.set_ylabel("answers")
+    ax.set_title("Output-token distribution")
+    ax.legend()
+    fig.tight_layout()
+    try:
+        fig.savefig(path, format="png")
+    except OSError as exc:
+        raise CuratorError(f"{path}: cannot write the plot: {exc.strerror or exc}") from exc
+    finally:
+        plt.close(fig)

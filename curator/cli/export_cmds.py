@@ -1,0 +1,279 @@
+"""Export commands: export, validate, finetune start/status."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from curator import safe_text
+from curator.cli.options import db_option, open_existing, settings_of
+from curator.cli.output import echo_json, one_line
+from curator.domain import ANSWER_TYPES, RecordFilter
+from curator.export.targets import TARGETS
+from curator.prompts import TABLE_FORMATS
+
+if TYPE_CHECKING:
+    from curator.settings import Settings
+
+
+#: --target, the same for export and validate.
+_target_option = click.option(
+    "--target", type=click.Choice(tuple(TARGETS)), default="bedrock-claude", show_default=True
+)
+
+
+@click.command("export")
+@click.argument("destination")
+@_target_option
+@click.option(
+    "--table-format",
+    type=click.Choice(TABLE_FORMATS),
+    default="markdown",
+    show_default=True,
+)
+@click.option(
+    "--system-prompt",
+    "system_prompt_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the system prompt (default: a financial-analyst prompt).",
+)
+@click.option("--rationale", is_flag=True, help="Assistant gives <rationale> then <answer>.")
+@click.option(
+    "--validation-fraction", type=click.FloatRange(0, 0.9), default=0.1, show_default=True
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-train", type=click.IntRange(min=1), default=None)
+@click.option("--max-validation", type=click.IntRange(min=0), default=None)
+@click.option(
+    "--include-judged-correct",
+    "judged",
+    default=None,
+    metavar="JUDGE[+JUDGE...]",
+    help="Also export unreviewed records that JUDGE calls correct; with a panel such as "
+    "rules+anthropic, only those every listed judge calls correct.",
+)
+@click.option(
+    "--audit",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Queue a stratified random sample of N exported records no person reviewed (the TUI's "
+    "audit filter); re-export once they are reviewed for the manifest's error estimate.",
+)
+@click.option("--split", "splits", multiple=True, help="Only these splits. Repeatable.")
+@click.option("--answer-type", "answer_types", multiple=True, type=click.Choice(ANSWER_TYPES))
+@click.option(
+    "--exclude-overlap-with",
+    "exclude_overlap",
+    default=None,
+    metavar="SPLIT",
+    help="Drop records whose table or question reappears in SPLIT (e.g. keep test clean).",
+)
+@click.option("--region", default=None, help="AWS region for an s3:// destination.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@db_option
+@click.pass_context
+def export_cmd(
+    ctx: click.Context,
+    destination: str,
+    target: str,
+    table_format: str,
+    system_prompt_file: Path | None,
+    rationale: bool,
+    validation_fraction: float,
+    seed: int,
+    max_train: int | None,
+    max_validation: int | None,
+    judged: str | None,
+    audit: int | None,
+    splits: tuple[str, ...],
+    answer_types: tuple[str, ...],
+    exclude_overlap: str | None,
+    region: str | None,
+    as_json: bool,
+) -> None:
+    """Write accepted and edited records as train/validation JSONL plus manifest.json.
+
+    Split by context (no table in both), stratified by answer type, byte-identical for the same
+    store, options and --seed. Every line is checked against the target before the files are
+    kept. DESTINATION is a folder or s3://bucket/prefix.
+
+    \b
+    Examples:
+      curator export out/
+      curator export out/ --target bedrock-nova --table-format html --rationale
+      curator export s3://my-bucket/tatqa/v3 --include-judged-correct anthropic
+    """
+    from curator.export.run import ExportOptions, export
+    from curator.prompts import load_system_prompt
+
+    settings = settings_of(ctx)
+    # Only --audit writes (its sample); the near-duplicate search works on a read-only store.
+    store = open_existing(settings, read_only=not audit)
+    system = load_system_prompt(system_prompt_file)
+    options = ExportOptions(
+        target=target,
+        table_format=table_format,
+        system_prompt=system,
+        system_prompt_file=str(system_prompt_file) if system_prompt_file else None,
+        rationale=rationale,
+        validation_fraction=validation_fraction,
+        seed=seed,
+        max_train=max_train,
+        max_validation=max_validation,
+        include_judged_correct=judged,
+        filt=RecordFilter(splits=splits, answer_types=answer_types),
+        audit=audit,
+        exclude_overlap_with=exclude_overlap,
+    )
+    if destination.startswith("s3://"):
+        from curator.export.atomic import local_scratch
+        from curator.export.finetune import upload_export
+
+        with local_scratch() as tmp:
+            manifest = export(store, tmp / "export", options)
+            uploaded = upload_export(tmp / "export", destination, region=region)
+        manifest["uploaded"] = uploaded
+    else:
+        manifest = export(store, Path(destination), options)
+    if as_json:
+        echo_json(manifest)
+        return
+    train = manifest["splits"]["train"]
+    validation = manifest["splits"]["validation"]
+    click.echo(
+        f"{target}: train {train['records']:,} records ({train['contexts']:,} contexts), "
+        f"validation {validation['records']:,} ({validation['contexts']:,} contexts) -> "
+        f"{one_line(destination)}"
+    )
+    for name, info in manifest["files"].items():
+        click.echo(f"  {one_line(name)}: {info['bytes']:,} bytes, sha256 {info['sha256'][:16]}…")
+    _print_export_leaks(manifest.get("leaks", {}))
+    hp = manifest["hyperparameters"]
+    click.echo(
+        "  recommended: "
+        + ", ".join(f"{k}={v['value']}" for k, v in hp.items())
+        + " (reasons in manifest.json)"
+    )
+    from curator.export.audit import audit_line
+
+    click.echo("  " + audit_line(manifest["audit"]))
+
+
+def _print_export_leaks(leaks: dict[str, Any]) -> None:
+    click.echo(
+        f"  near-duplicate tables kept on one side: {leaks.get('near_duplicate_clusters', 0):,} "
+        f"clusters; pairs across train/validation: {leaks.get('cross_split_pairs', 0):,}"
+    )
+    dropped = leaks.get("dropped")
+    if dropped is not None:
+        click.echo(
+            f"  dropped {dropped['records']:,} records overlapping split "
+            f"{leaks['exclude_overlap_with']!r}: {dropped['in_split']:,} in it, "
+            f"{dropped['near_duplicate_table']:,} with a near-duplicate table, "
+            f"{dropped['repeated_question']:,} with a repeated question"
+        )
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_target_option
+@click.option(
+    "--kind",
+    type=click.Choice(("train", "validation")),
+    default=None,
+    help="Which limits apply (default: validation when the file name says so).",
+)
+def validate(files: tuple[Path, ...], target: str, kind: str | None) -> None:
+    """Check JSONL files (or export folders) against a target; print every problem with its line.
+
+    Record counts follow AWS's validators (for bedrock-claude, Claude 3 Haiku: 32-10,000
+    training and 32-1,000 validation records; bedrock-nova: 8-20,000 each); files given together
+    are also checked against the target's total. When a manifest.json sits beside the files,
+    their sizes, sha256 and line counts must match it. Exit code 1 when any problem is found.
+
+    \b
+    Example:
+      curator validate out/train.jsonl out/validation.jsonl --target bedrock-claude
+    """
+    from curator.export.run import export_files, manifest_problems, validate_files
+
+    paths = export_files(files)
+    problems = validate_files(paths, target, kind)
+    problems += manifest_problems(paths)
+    for problem in problems:
+        click.echo(safe_text.error_line(problem))
+    if problems:
+        click.echo(f"{len(problems):,} problems", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(paths)} file(s) valid for {target}")
+
+
+@click.group()
+def finetune() -> None:
+    """Start and follow a Bedrock fine-tuning job from an export."""
+
+
+@finetune.command("start")
+@click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path), default="out")
+@click.option("--s3", "s3_uri", required=True, help="s3://bucket/prefix for data and output.")
+@click.option("--role-arn", required=True, help="IAM role Bedrock assumes to read the data.")
+@click.option(
+    "--base-model",
+    default=None,
+    help="Default: the export target's (Claude 3 Haiku, or Nova Lite for bedrock-nova).",
+)
+@click.option("--name", default=None, help="Job name (default: curator-<date>-<time>).")
+@click.option("--region", default=None)
+@click.pass_context
+def finetune_start(
+    ctx: click.Context,
+    export_dir: Path,
+    s3_uri: str,
+    role_arn: str,
+    base_model: str | None,
+    name: str | None,
+    region: str | None,
+) -> None:
+    """Upload an export and start a model customization job with its hyperparameters.
+
+    \b
+    Example:
+      curator finetune start --export-dir out --s3 s3://bucket/tatqa \\
+          --role-arn arn:aws:iam::123456789012:role/BedrockFineTune
+    """
+    import datetime
+
+    from curator.export.finetune import configured_base_model, start_job
+
+    settings: Settings = ctx.find_root().obj
+    model = base_model or configured_base_model(export_dir, settings.sections)
+    job_name = name or datetime.datetime.now().strftime("curator-%Y%m%d-%H%M%S")
+    result = start_job(
+        export_dir, s3_uri, role_arn=role_arn, name=job_name, base_model=model, region=region
+    )
+    click.echo(one_line(f"started {job_name}: {result['jobArn']}"))
+    click.echo(one_line(f"base model: {result['request']['baseModelIdentifier']}"))
+    click.echo("hyperparameters: " + safe_text.dumps(result["request"]["hyperParameters"]))
+    click.echo(one_line(f"follow it with: curator finetune status {job_name}"))
+
+
+@finetune.command("status")
+@click.argument("name")
+@click.option("--region", default=None)
+@click.option("--json", "as_json", is_flag=True)
+def finetune_status(name: str, region: str | None, as_json: bool) -> None:
+    """Status and losses of a fine-tuning job."""
+    from curator.export.finetune import job_status
+
+    status = job_status(name, region=region)
+    if as_json:
+        echo_json(status)
+        return
+    for key, value in status.items():
+        if value not in (None, [], {}):
+            click.echo(one_line(f"{key}: {value}"))

@@ -1,0 +1,306 @@
+"""Judging commands: judge (live, dry run, batch) and calibrate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from curator.cli.options import db_option, filter_options, open_existing, settings_of
+from curator.cli.output import echo_json, one_line, pass_progress
+from curator.domain import CuratorError, RecordFilter
+from curator.judges.factory import JUDGES
+from curator.prompts import TABLE_FORMATS
+
+if TYPE_CHECKING:
+    from curator.store.db import Store
+
+
+@click.command()
+@click.option(
+    "--judge",
+    "judge_name",
+    type=click.Choice(JUDGES),
+    default=None,
+    help="Default: [judge] backend from the config, else anthropic when ANTHROPIC_API_KEY is set, "
+    "else the offline rules judge.",
+)
+@click.option("--model", default=None, help="Model id (default from config; a current Sonnet).")
+@click.option("--region", default=None, help="AWS region for --judge bedrock.")
+@click.option("--base-url", default=None, help="Anthropic API base URL (default: the SDK's).")
+@click.option("--endpoint-url", default=None, help="Bedrock runtime endpoint URL.")
+@filter_options
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N records.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Calls at once.")
+@click.option("--rejudge", is_flag=True, help="Judge again records that already have a verdict.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print what would be sent and its cost; call nothing."
+)
+@click.option("--max-cost", type=click.FloatRange(min=0), default=None, help="Stop at USD.")
+@click.option(
+    "--batch", is_flag=True, help="Use the Message Batches API / Bedrock batch inference."
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="With --batch: wait up to SECONDS for submitted batches and collect them.",
+)
+@click.option(
+    "--prompt",
+    "prompt_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Judge prompt file: system text, a line ---, then a user turn with "
+    "{context} {question} {answer}.",
+)
+@click.option("--table-format", type=click.Choice(TABLE_FORMATS), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@db_option
+@click.pass_context
+def judge(
+    ctx: click.Context,
+    judge_name: str | None,
+    model: str | None,
+    region: str | None,
+    base_url: str | None,
+    endpoint_url: str | None,
+    filt: RecordFilter,
+    limit: int | None,
+    concurrency: int | None,
+    rejudge: bool,
+    dry_run: bool,
+    max_cost: float | None,
+    batch: bool,
+    wait: float | None,
+    prompt_file: Path | None,
+    table_format: str | None,
+    as_json: bool,
+) -> None:
+    """Give records a verdict (correct / incorrect / uncertain) with a short reason.
+
+    Resumable: records that already have a verdict from the same judge, model, prompt and
+    record version are skipped, so a pass stopped at any moment continues where it was.
+
+    \b
+    Examples:
+      curator judge                                   # offline rules judge, no key needed
+      curator judge --judge anthropic --dry-run       # records, tokens and cost; no calls
+      curator judge --judge anthropic --max-cost 5 --concurrency 16
+      curator judge --judge bedrock --region us-east-1 --verdict uncertain
+      curator judge --judge anthropic --batch         # submit; run again to collect
+    """
+    from curator.judges.factory import (
+        JudgeChoice,
+        default_judge,
+        make_judge,
+        price_warning,
+        require_price_for_cap,
+    )
+    from curator.models import judge_setting
+
+    settings = settings_of(ctx)
+    store = open_existing(settings)
+    name = judge_name or default_judge(settings.sections)
+    conc = concurrency or int(judge_setting(settings.sections, "concurrency", 8))
+    choice = JudgeChoice(
+        name=name,
+        model=model,
+        region=region,
+        base_url=base_url,
+        endpoint_url=endpoint_url,
+        prompt_file=prompt_file,
+        table_format=table_format,
+        concurrency=conc,
+    )
+    judge_obj = make_judge(choice, settings.sections)
+    if not dry_run:
+        require_price_for_cap(judge_obj, max_cost)
+    warning = price_warning(judge_obj)
+    if warning:
+        click.echo(one_line(warning), err=True)
+    from curator.llm.passes import PassOptions
+
+    options = PassOptions(
+        filt=filt, limit=limit, concurrency=conc, max_cost=max_cost, rejudge=rejudge
+    )
+    if dry_run:
+        _judge_dry_run(store, judge_obj, options, as_json)
+        return
+    if batch:
+        from curator.judges.batch import run_batch
+
+        if name == "rules":
+            raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
+        summary = run_batch(
+            store,
+            judge_obj,
+            options,
+            sections=settings.sections,
+            echo=(lambda _m: None) if as_json else (lambda m: click.echo(one_line(m))),
+            wait=wait,
+        )
+        if as_json:
+            echo_json(summary)
+        else:
+            click.echo(
+                f"batch: submitted {summary['submitted']:,} records; collected "
+                + (", ".join(f"{k} {v:,}" for k, v in summary["collected"].items()) or "nothing")
+            )
+        return
+    _judge_live(store, judge_obj, options, as_json)
+
+
+def _judge_dry_run(store: Store, judge_obj: Any, options: Any, as_json: bool) -> None:
+    from curator.llm.passes import estimate_pass
+
+    estimate = estimate_pass(store, judge_obj, options)
+    key = judge_obj.key
+    # An LLM judge without a price estimates "unknown", never a misleading $0.
+    priced = getattr(judge_obj, "backend", None) is None or judge_obj.price is not None
+    if as_json:
+        echo_json(
+            {
+                "judge": key.judge,
+                "model": key.model,
+                "prompt_hash": key.prompt_hash,
+                "records": estimate.records,
+                "input_tokens": estimate.input_tokens,
+                "output_tokens": estimate.output_tokens,
+                "cost_usd": round(estimate.cost_usd, 6) if priced else None,
+                "uids": [item.uid for item in estimate.sample],
+            }
+        )
+        return
+    click.echo(one_line(f"dry run: judge {key.judge}, model {key.model}, prompt {key.prompt_hash}"))
+    for item in estimate.sample:
+        click.echo(f"  {one_line(item.uid)}  {one_line(item.question[:200])[:90]}")
+    if estimate.records > len(estimate.sample):
+        click.echo(f"  … and {estimate.records - len(estimate.sample):,} more")
+    click.echo(
+        f"{estimate.records:,} records · ~{estimate.input_tokens:,} input tokens · "
+        f"~{estimate.output_tokens:,} output tokens · "
+        + (
+            f"estimated ${estimate.cost_usd:,.4f} (before prompt caching)"
+            if priced
+            else "cost unknown (no price for this model)"
+        )
+    )
+
+
+def _judge_live(store: Store, judge_obj: Any, options: Any, as_json: bool) -> None:
+    import asyncio
+
+    from curator.llm.passes import run_pass
+    from curator.store.verdicts import run_summary
+
+    with pass_progress(judge_obj.key) as on_progress:
+        result = asyncio.run(run_pass(store, judge_obj, options, on_progress=on_progress))
+    summary = run_summary(store, result.run_id)
+    payload = {
+        "run_id": result.run_id,
+        "judge": result.key.judge,
+        "model": result.key.model,
+        "prompt_hash": result.key.prompt_hash,
+        "judged": result.progress.done,
+        "stopped_for_cost": result.stopped_for_cost,
+        **summary,
+    }
+    if as_json:
+        echo_json(payload)
+        _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
+        return
+    counts = " · ".join(f"{v} {n:,}" for v, n in sorted(summary["verdicts"].items())) or "nothing"
+    click.echo(
+        one_line(f"judge {result.key.judge} ({result.key.model}): ")
+        + f"{result.progress.done:,} records judged — {one_line(counts)}"
+    )
+    if summary["input_tokens"] or summary["cost_usd"]:
+        click.echo(
+            f"  tokens in {summary['input_tokens']:,} (cache reads "
+            f"{summary['cache_read_tokens']:,}) · out {summary['output_tokens']:,} · "
+            f"cost ${summary['cost_usd']:,.4f}"
+        )
+    if result.stopped_for_cost:
+        click.echo("  stopped: --max-cost reached; run again with a higher cap to continue")
+    if result.progress.total == 0:
+        click.echo("  nothing to do: every selected record already has a verdict from this judge")
+    _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
+
+
+def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, int]) -> None:
+    """A pass in which no call succeeded is a failure (exit 3), not a success with errors."""
+    from curator.domain import EnvironmentFailure
+    from curator.store.verdicts import first_error
+
+    failed = verdicts.get("error", 0)
+    if failed and failed == sum(verdicts.values()):
+        raise EnvironmentFailure(
+            f"every call failed ({failed:,} records; their verdicts are 'error' and the next "
+            f"pass retries them); first error: {first_error(store, run_id)}"
+        )
+
+
+@click.command()
+@click.option(
+    "--judge",
+    "judge_name",
+    type=click.Choice(JUDGES),
+    required=True,
+    help="The judge to calibrate.",
+)
+@click.option(
+    "--assume-gold",
+    "assume_gold",
+    default=None,
+    metavar="SPLIT",
+    help="Corrupt this whole split, taken as right (default: records people accepted or edited).",
+)
+@click.option("--target", type=click.FloatRange(0, 1), default=0.02, help="Acceptable error rate.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Judge at most N corrupted copies (a random sample; bounds an LLM judge's cost).",
+)
+@click.option("--seed", type=int, default=7, help="Seed for corruptions and the bootstrap.")
+@click.option("--model", default=None, help="Model id for an LLM judge (default from config).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@db_option
+@click.pass_context
+def calibrate(
+    ctx: click.Context,
+    judge_name: str,
+    assume_gold: str | None,
+    target: float,
+    limit: int | None,
+    seed: int,
+    model: str | None,
+    as_json: bool,
+) -> None:
+    """How far a judge can be trusted: corruptions caught, agreement with people, a policy.
+
+    \b
+    Examples:
+      curator calibrate --judge rules --assume-gold dev
+      curator calibrate --judge anthropic --limit 200 --json
+    """
+    from curator.judges import calibrate as cal
+    from curator.judges.factory import JudgeChoice, make_judge
+
+    settings = settings_of(ctx)
+    store = open_existing(settings)
+    if judge_name == "rules":
+        verdicts: Any = cal.rules_verdicts
+    else:
+        judge_obj = make_judge(JudgeChoice(name=judge_name, model=model), settings.sections)
+        verdicts = cal.judge_verdicts(judge_obj)
+    report = cal.calibrate(
+        store, judge_name, verdicts, assume_gold=assume_gold, target=target, seed=seed, limit=limit
+    )
+    if as_json:
+        echo_json(report)
+        return
+    for line in cal.report_lines(report):
+        click.echo(line)

@@ -1,0 +1,114 @@
+"""Options and context shared by the commands: `--db` (declared once), the record filter, the
+settings and the store a command works on."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from curator.domain import ANSWER_SOURCES, ANSWER_TYPES, REVIEW_STATUSES, VERDICTS, RecordFilter
+
+if TYPE_CHECKING:
+    from curator.settings import Settings
+    from curator.store.db import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# ctx.meta key (meta is one dict shared by the group's and the command's contexts).
+DB_KEY = "curator.db"
+
+
+def remember_db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.meta[DB_KEY] = value
+
+
+def db_option(func: F) -> F:
+    """The one declaration of `--db`: on the group and on every command that opens the store.
+
+    Both write to the same place, so `curator --db X cmd` and `curator cmd --db X` mean the same
+    (given twice, the later one wins); commands never take it as a parameter: `_settings`
+    applies it.
+    """
+    return click.option(
+        "--db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        expose_value=False,
+        callback=remember_db,
+        help="Store file (default: $CURATOR_DB, else ./curator.duckdb).",
+    )(func)
+
+
+def given_db(ctx: click.Context) -> Path | None:
+    """The --db given on the command line (before or after the command name), if any."""
+    value: Path | None = ctx.meta.get(DB_KEY)
+    return value
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.find_root().obj
+    return settings.with_db(given_db(ctx))
+
+
+def open_existing(settings: Settings, *, read_only: bool = False) -> Store:
+    """The store of `settings`; reading commands open it read-only (works on read-only media)."""
+    from curator.store.db import Store
+
+    return Store.open(settings.db, read_only=read_only)
+
+
+_FILTER_FIELDS = ("statuses", "verdicts", "answer_types", "answer_sources", "splits", "conflicts")
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--status/--verdict/--answer-type/--answer-from/--split/--conflicts, shared by list and
+    judge; the command receives them as one `filt: RecordFilter`."""
+
+    @functools.wraps(func)
+    def with_filter(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in _FILTER_FIELDS}
+        return func(*args, filt=RecordFilter(**values), **kwargs)
+
+    options = [
+        click.option(
+            "--status",
+            "statuses",
+            multiple=True,
+            type=click.Choice(REVIEW_STATUSES),
+            help="Review status. Repeatable.",
+        ),
+        click.option(
+            "--verdict",
+            "verdicts",
+            multiple=True,
+            type=click.Choice((*VERDICTS, "none")),
+            help="Any judge's latest verdict; 'none' = not judged yet. Repeatable.",
+        ),
+        click.option(
+            "--answer-type",
+            "answer_types",
+            multiple=True,
+            type=click.Choice(ANSWER_TYPES),
+            help="Repeatable.",
+        ),
+        click.option(
+            "--answer-from",
+            "answer_sources",
+            multiple=True,
+            type=click.Choice(ANSWER_SOURCES),
+            help="Repeatable.",
+        ),
+        click.option("--split", "splits", multiple=True, help="Repeatable."),
+        click.option(
+            "--conflicts", is_flag=True, help="Only records whose reviewers' decisions differ."
+        ),
+    ]
+    decorated: Callable[..., Any] = with_filter
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated

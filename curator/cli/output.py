@@ -1,0 +1,171 @@
+"""Printing helpers: every piece of data reaches the terminal through `curator.safe_text`
+(JSON, one-line fields, rich markup escaped), progress bars on stderr only when it is a terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from curator import safe_text
+from curator.domain import ImportSummary
+
+
+def echo_json(value: Any) -> None:
+    click.echo(safe_text.dumps(value))
+
+
+def make_console(stderr: bool = False) -> Any:
+    """A rich Console on the real terminal stream (its own styling must pass the stream guard);
+    data printed through it goes through `safe_text.markup` first."""
+    from rich.console import Console
+
+    stream = safe_text.raw_stream(sys.stderr if stderr else sys.stdout)
+    return Console(file=stream, highlight=False, soft_wrap=True)
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace and make control characters visible, so one record is one line."""
+    return safe_text.one_line(text)
+
+
+def cut(text: str) -> str:
+    """A long field cut for a one-line listing (`--json` has it whole)."""
+    return safe_text.clip(text, 300)
+
+
+@contextmanager
+def import_progress(files: list[Path]) -> Iterator[Callable[[Path, str, float], None] | None]:
+    """A rich progress bar on stderr, one task per file; nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=make_console(stderr=True),
+        transient=True,
+    ) as bar:
+        names = {path: safe_text.markup(path.name) for path in files}
+        tasks = {path: bar.add_task(f"{names[path]}: waiting", total=1.0) for path in files}
+
+        def update(path: Path, stage: str, fraction: float) -> None:
+            bar.update(tasks[path], completed=fraction, description=f"{names[path]}: {stage}")
+
+        yield update
+
+
+def print_import(summary: ImportSummary) -> None:
+    name = safe_text.one_line(summary.source)
+    click.echo(
+        f"{name} (split {safe_text.shown(summary.split)}): {summary.contexts:,} contexts, "
+        f"{summary.questions:,} questions"
+    )
+    click.echo(
+        f"  new {summary.new_records:,} · changed {summary.changed_records:,} · "
+        f"unchanged {summary.unchanged_records:,} · duplicates skipped "
+        f"{summary.duplicates_skipped:,} · new contexts {summary.new_contexts:,} · "
+        f"changed contexts {summary.changed_contexts:,}"
+    )
+    click.echo(
+        "  "
+        + safe_text.one_line(" · ".join(f"{t} {n:,}" for t, n in summary.by_answer_type.items()))
+    )
+    if summary.near_duplicate_contexts:
+        click.echo(
+            f"  near-duplicates of stored contexts: {summary.near_duplicate_contexts:,} "
+            "(same figures under another uid; `curator leaks` lists them)"
+        )
+    if summary.changed_records:
+        click.echo(
+            f"  {summary.changed_records:,} records changed since the last import; their "
+            f"review history is kept ({summary.reviewed_changed:,} had been reviewed). "
+            "The previous versions are kept in the store."
+        )
+        for change in summary.changes:
+            click.echo(
+                f"    {safe_text.one_line(change.uid)}: {safe_text.one_line(change.field)}: "
+                f"{safe_text.shown(change.old)} -> {safe_text.shown(change.new)}"
+            )
+        if summary.changed_records and len({c.uid for c in summary.changes}) < (
+            summary.changed_records
+        ):
+            click.echo("    …")
+
+
+def print_stats(db: str, result: Any) -> None:
+    from rich.table import Table
+
+    console = make_console()
+    console.print(
+        f"[b]{safe_text.markup(db)}[/b]: {result.records:,} records in "
+        f"{result.contexts:,} contexts from {result.imports:,} imports"
+    )
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("group", "value", "records"):
+        table.add_column(column, justify="right" if column == "records" else "left")
+    for group, counts in (
+        ("split", result.splits),
+        ("answer type", result.answer_types),
+        ("answer source", result.answer_sources),
+        ("review status", result.statuses),
+    ):
+        for value, n in counts.items():
+            table.add_row(group, safe_text.markup(value), f"{n:,}")
+            group = ""
+    if not result.verdicts:
+        table.add_row("verdicts", "(no judge has run)", "")
+    for judge, counts in result.verdicts.items():
+        group = f"judge {safe_text.markup(judge)}"
+        for verdict, n in counts.items():
+            table.add_row(group, safe_text.markup(verdict), f"{n:,}")
+            group = ""
+    console.print(table)
+
+
+@contextmanager
+def pass_progress(key: Any) -> Iterator[Callable[[Any], None] | None]:
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn(f"judge {safe_text.markup(key.judge)}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.1f}/s"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[tokens]} tok · ${task.fields[cost]:.4f} · {task.fields[counts]}"),
+        console=make_console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("judge", total=None, rate=0.0, tokens=0, cost=0.0, counts="")
+
+        def update(p: Any) -> None:
+            counts = safe_text.markup(" ".join(f"{v}:{n}" for v, n in sorted(p.outcomes.items())))
+            bar.update(
+                task,
+                total=p.total,
+                completed=p.done,
+                rate=p.rate,
+                tokens=p.input_tokens + p.output_tokens,
+                cost=p.cost_usd,
+                counts=counts,
+            )
+
+        yield update

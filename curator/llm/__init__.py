@@ -1,0 +1,1 @@
+"""Model plumbing shared by judging and predicting: backends, the pass runner, prices."""

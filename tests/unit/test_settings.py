@@ -1,0 +1,65 @@
+"""Typed config: known keys only, values checked, environment over the file in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curator.domain import BadInput
+from curator.settings import JudgeConfig, PriceConfig, Settings, load
+
+
+def _load(tmp_path: Path, text: str, **env: str) -> Settings:
+    config = tmp_path / "curator.toml"
+    config.write_text(text, "utf-8")
+    return load({"CURATOR_CONFIG": str(config), "HOME": str(tmp_path), **env})
+
+
+def test_a_full_config_is_typed(tmp_path: Path) -> None:
+    settings = _load(
+        tmp_path,
+        '[store]\ndb = "team.duckdb"\n[review]\nreviewer = "ana"\n'
+        '[judge]\nbackend = "bedrock"\nconcurrency = 4\nthinks_by_default = ["claude-x"]\n'
+        '[export]\nnova_base_model = "amazon.nova-lite"\n'
+        '[prices."claude-x"]\ninput = 1\noutput = 2.5\n',
+    )
+    assert settings.db == Path("team.duckdb") and settings.reviewer == "ana"
+    assert settings.config.judge == JudgeConfig(
+        backend="bedrock", concurrency=4, thinks_by_default=("claude-x",)
+    )
+    assert settings.config.export.nova_base_model == "amazon.nova-lite"
+    assert settings.config.prices == {"claude-x": PriceConfig(input=1.0, output=2.5)}
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ("[judge]\nconcurency = 4\n", "[judge] concurency", "unknown setting"),
+        ("[jugde]\nmodel = 'x'\n", "[jugde]", "unknown section"),
+        ('[prices."m"]\ninptu = 1\n', '[prices."m"] inptu', "unknown setting"),
+        ("[judge]\nconcurrency = 1000\n", "[judge] concurrency", "from 1 to 256"),
+        ("[judge]\nthinking_budget = 'big'\n", "[judge] thinking_budget", "whole number"),
+        ("[judge]\nthinks_by_default = 'claude'\n", "[judge] thinks_by_default", "list"),
+        ("[review]\nreviewer = 7\n", "[review] reviewer", "must be a string"),
+        ("judge = 3\n", "[judge]", "must be a table"),
+    ],
+)
+def test_a_wrong_key_or_value_names_the_file_and_key(
+    tmp_path: Path, text: str, where: str, what: str
+) -> None:
+    with pytest.raises(BadInput) as caught:
+        _load(tmp_path, text)
+    message = str(caught.value)
+    assert str(tmp_path / "curator.toml") in message and where in message and what in message
+    assert caught.value.exit_code == 2
+
+
+def test_the_environment_overrides_the_file(tmp_path: Path) -> None:
+    text = '[store]\ndb = "file.duckdb"\n[judge]\nbatch_s3 = "s3://file/x"\n'
+    settings = _load(tmp_path, text, CURATOR_DB="env.duckdb", CURATOR_BATCH_S3="s3://env/y")
+    assert settings.db == Path("env.duckdb")
+    assert settings.config.store.db == "env.duckdb"
+    assert settings.config.judge.batch_s3 == "s3://env/y"
+    assert settings.sections["judge"]["batch_s3"] == "s3://env/y"  # what the batch code reads
+    assert _load(tmp_path, text).config.judge.batch_s3 == "s3://file/x"
