@@ -218,11 +218,15 @@ class ReviewServer:
             raise web.HTTPServiceUnavailable(text="too many review sessions open; try later\n")
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
+
+        async def close() -> None:  # the app quit: end the page's session
+            await websocket.close()
+
         service = AppService(
             review_command(self.options, reviewer),
             write_bytes=websocket.send_bytes,
             write_str=websocket.send_str,
-            close=websocket.close,
+            close=close,
             download_manager=self.downloads,
         )
         session = _Session(reviewer, websocket)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from curator.serve import Access, ServeOptions
@@ -22,6 +23,7 @@ from curator.store.importer import import_files
 from tests.conftest import SAMPLE_DATA, CliResult
 
 PASSWORD = "open sesame"
+Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def db(tmp_path: Path) -> Path:
 @pytest.fixture
 async def client(
     db: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[tuple[TestClient[object, object], list[str]]]:
+) -> AsyncIterator[tuple[Client, list[str]]]:
     """The server's web application with a password, in this process (no app is started)."""
     monkeypatch.setattr(serve_server, "WRONG_PASSWORD_DELAY", 0.0)
     said: list[str] = []
@@ -46,7 +48,7 @@ async def client(
 
 
 async def test_a_wrong_password_gets_neither_a_session_nor_an_app(
-    client: tuple[TestClient[object, object], list[str]],
+    client: tuple[Client, list[str]],
 ) -> None:
     http, said = client
     page = await http.get("/?reviewer=ana")
@@ -81,7 +83,7 @@ async def test_a_wrong_password_gets_neither_a_session_nor_an_app(
 
 
 async def test_a_bad_name_is_refused_at_login(
-    client: tuple[TestClient[object, object], list[str]],
+    client: tuple[Client, list[str]],
 ) -> None:
     http, _said = client
     bad = await http.post("/login", data={"reviewer": "ana\x1b[2J", "password": PASSWORD})
@@ -91,7 +93,7 @@ async def test_a_bad_name_is_refused_at_login(
 
 
 async def test_a_loopback_server_answers_to_loopback_names_only(
-    client: tuple[TestClient[object, object], list[str]],
+    client: tuple[Client, list[str]],
 ) -> None:
     http, _said = client
     rebound = await http.get("/", headers={"Host": "attacker.example:8000"})
