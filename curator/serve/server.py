@@ -101,6 +101,32 @@ def _int(value: str | None, default: int, low: int, high: int) -> int:
         return default
 
 
+class _AppProcess(AppService):
+    """textual-serve's AppService, which also ends the page's session when the app process ends
+    on its own (it could not start, or crashed): the page then says "Session ended" and offers
+    Restart instead of waiting for ever."""
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+            await self._reap()
+        finally:
+            await self.remote_close()
+
+    async def _reap(self) -> None:
+        """Wait for the process that closed its output to exit (killed if it does not), so
+        no zombie or stray app outlives its session."""
+        process = self._process
+        if process is None:
+            return
+        try:
+            await asyncio.wait_for(process.wait(), STOP_SECONDS)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+
+
 @dataclass
 class _Session:
     reviewer: str
@@ -222,7 +248,7 @@ class ReviewServer:
         async def close() -> None:  # the app quit: end the page's session
             await websocket.close()
 
-        service = AppService(
+        service = _AppProcess(
             review_command(self.options, reviewer),
             write_bytes=websocket.send_bytes,
             write_str=websocket.send_str,

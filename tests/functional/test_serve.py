@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from aiohttp import web
+from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from curator.serve import Access, ServeOptions
@@ -221,3 +221,37 @@ def test_serve_errors_are_one_line_with_the_documented_code(
         taken.listen()
         port = taken.getsockname()[1]
         _one_line_error(run_cli(*serve, "--port", str(port)), 3, "in use", str(port))
+
+
+async def test_an_app_that_cannot_start_ends_the_page_session(tmp_path: Path) -> None:
+    """The app process exits at once (here: no store at --db): the page's websocket is closed,
+    so the page says "Session ended" instead of waiting, and the ticket cannot be reused."""
+    said: list[str] = []
+    access = Access(None)
+    options = ServeOptions(db=tmp_path / "vanished.duckdb")
+    app = ReviewServer(options, access, said.append).make_app()
+    async with TestClient(TestServer(app, host="127.0.0.1")) as http:
+        ticket = access.issue_ticket("ana")
+        ws = await http.ws_connect(f"/ws/{ticket}?width=100&height=30")
+        message = await asyncio.wait_for(ws.receive(), 60)
+        while message.type not in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
+            message = await asyncio.wait_for(ws.receive(), 60)
+        await ws.close()
+        again = await http.get(f"/ws/{ticket}")
+        assert again.status == 403
+    assert said == ["ana started a review session (1 open)", "ana ended a review session"]
+
+
+async def test_sessions_beyond_max_sessions_are_refused(db: Path) -> None:
+    said: list[str] = []
+    access = Access(None)
+    server = ReviewServer(ServeOptions(db=db, max_sessions=1), access, said.append)
+    async with TestClient(TestServer(server.make_app(), host="127.0.0.1")) as http:
+        first = await http.ws_connect(f"/ws/{access.issue_ticket('ana')}")
+        assert len(server.sessions) == 1
+        refused = await http.get(f"/ws/{access.issue_ticket('bea')}")
+        assert refused.status == 503
+        await first.close()
+        await server.close_sessions()
+    assert said[0] == "ana started a review session (1 open)"
+    assert "refused bea: 1 sessions open" in said

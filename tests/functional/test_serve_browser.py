@@ -149,9 +149,15 @@ async def test_a_key_typed_in_the_browser_decides_the_record_on_screen(
         # The app moved on to the next record.
         await wait_for_screen(page, lambda s: on_screen[0] not in s and any(u in s for u in uids))
 
+        # A second tab (the same browser session, no login) is a second app process.
+        second = await browser.new_page(1000, 700)
+        await second.goto(served.url)
+        await wait_for_screen(second, lambda s: "ana" in s and any(u in s for u in uids))
+        assert "(2 open)" in served.log.read_text()
+
     served.process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(served.process.wait(), 60) == 0
     log = served.log.read_text()
     assert "wrong password" in log
     assert "ana started a review session" in log
-    assert "ana ended a review session" in log
+    assert log.count("ana ended a review session") == 2
