@@ -69,11 +69,17 @@ SCREEN_TEXT = """
 """
 
 
-def chromium_or_skip() -> str:
-    """The Chromium executable, or skip (fail under CURATOR_REQUIRE_BROWSER=1)."""
+def find_chromium() -> str | None:
+    """$CURATOR_CHROMIUM, else `chromium` on PATH, else Debian's /usr/bin/chromium."""
     found = os.environ.get("CURATOR_CHROMIUM") or shutil.which("chromium")
     if not found and Path("/usr/bin/chromium").exists():
         found = "/usr/bin/chromium"
+    return found
+
+
+def chromium_or_skip(found: str | None = None, *, look: bool = True) -> str:
+    """The Chromium executable, or skip (fail under CURATOR_REQUIRE_BROWSER=1)."""
+    found = found or (find_chromium() if look else None)
     if not found:
         reason = "headless Chromium not installed (Debian: apt-get install chromium)"
         if os.environ.get("CURATOR_REQUIRE_BROWSER") == "1":

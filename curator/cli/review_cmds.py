@@ -19,10 +19,22 @@ if TYPE_CHECKING:
     from curator.settings import Settings
     from curator.store.db import Store
 
+# Shared by `review` and `serve` (which passes them on to each browser's app).
+blind_option = click.option(
+    "--blind", is_flag=True, help="Hide verdicts until you have decided a record."
+)
+judge_option = click.option(
+    "--judge",
+    "judge_name",
+    type=click.Choice(JUDGES),
+    default=None,
+    help="Judge for J (judge this record now); default as for `curator judge`.",
+)
+
 
 @click.command()
 @click.option("--reviewer", default=None, help="Name stored on every decision (default: login).")
-@click.option("--blind", is_flag=True, help="Hide verdicts until you have decided a record.")
+@blind_option
 @click.option(
     "--shard",
     default=None,
@@ -35,13 +47,7 @@ if TYPE_CHECKING:
     default=0.0,
     help="With --shard: also route this fraction of the previous shard here, for agreement.",
 )
-@click.option(
-    "--judge",
-    "judge_name",
-    type=click.Choice(JUDGES),
-    default=None,
-    help="Judge for J (judge this record now); default as for `curator judge`.",
-)
+@judge_option
 @db_option
 @click.pass_context
 def review(
@@ -125,14 +131,8 @@ def run_tui(
     default=None,
     help="Read the password from the first line of FILE (else $CURATOR_SERVE_PASSWORD).",
 )
-@click.option("--blind", is_flag=True, help="Hide verdicts until a record is decided.")
-@click.option(
-    "--judge",
-    "judge_name",
-    type=click.Choice(JUDGES),
-    default=None,
-    help="Judge for J in the served app; default as for `curator judge`.",
-)
+@blind_option
+@judge_option
 @click.option(
     "--max-sessions",
     type=click.IntRange(1, 1000),

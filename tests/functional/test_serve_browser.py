@@ -96,6 +96,18 @@ def chromium() -> str:
     return chromium_or_skip()
 
 
+def test_a_missing_browser_skips_except_where_ci_requires_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CURATOR_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium not installed"):
+        chromium_or_skip(look=False)
+    monkeypatch.setenv("CURATOR_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="CURATOR_REQUIRE_BROWSER=1"):
+        chromium_or_skip(look=False)
+    assert chromium_or_skip("/opt/chromium/chrome") == "/opt/chromium/chrome"
+
+
 def stored(db: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """The record uids of the store, and ana's decisions as (uid, action), newest first."""
     store = Store.open(db, read_only=True)
