@@ -239,8 +239,12 @@ class Page:
         await self.send("Input.dispatchKeyEvent", {"type": "keyUp", **up})
 
     async def screen_text(self) -> str:
-        """What the xterm.js terminal of the page shows, one line per row."""
-        return str(await self.evaluate(SCREEN_TEXT) or "")
+        """What the xterm.js terminal of the page shows, one line per row ("" while the page
+        is being replaced and has no script context)."""
+        try:
+            return str(await self.evaluate(SCREEN_TEXT) or "")
+        except CdpError:
+            return ""
 
     async def screenshot(self, path: Path) -> bytes:
         data = base64.b64decode(
