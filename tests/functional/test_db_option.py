@@ -32,6 +32,7 @@ STORE_COMMANDS = [
     "list",
     "judge",
     "review",
+    "serve",
     "export",
     "predict",
     "eval",
@@ -112,6 +113,11 @@ def test_db_is_honoured_before_or_after_the_command(
         tui_opened.append(Path(store.path))
 
     monkeypatch.setattr("curator.cli.review_cmds.run_tui", fake_tui)
+
+    def fake_serve(options: Any, *_args: Any, **_kwargs: Any) -> None:
+        tui_opened.append(Path(options.db))
+
+    monkeypatch.setattr("curator.serve.run", fake_serve)
     answers = tmp_path / "more.json"
     answers.write_text(json.dumps({uid: "7"}), encoding="utf-8")
     args: dict[str, list[str | Path]] = {
@@ -120,6 +126,7 @@ def test_db_is_honoured_before_or_after_the_command(
         "list": ["list", "--json", "--limit", "1"],
         "judge": ["judge", "--json"],
         "review": ["review", "--reviewer", "ana"],
+        "serve": ["serve", "--port", "0"],
         "export": [
             "export",
             tmp_path / "out",
@@ -149,7 +156,7 @@ def test_db_is_honoured_before_or_after_the_command(
         assert json.loads(result.out.splitlines()[-1])["db"] == str(db)
     if command == "list":
         assert [row["uid"] for row in result.json_lines()] == [uid]
-    if command == "review":
+    if command in ("review", "serve"):
         assert tui_opened == [db]
     if command == "export":
         assert (tmp_path / "out" / "train.jsonl").is_file()
