@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker
 
+from curator import safe_text
 from curator.domain import (
     ANSWER_SOURCES,
     ANSWER_TYPES,
@@ -94,19 +95,17 @@ class UndoScreen(ModalScreen[int | None]):
     @work(thread=True, exit_on_error=False, description="loading your decisions")
     def load(self) -> None:
         events = self.reads.recent_decisions(self.reviewer, limit=100)
-        self.app.call_from_thread(self._show, events)
+        questions = self.reads.questions(sorted({e.record_uid for e in events}))
+        self.app.call_from_thread(self._show, events, questions)
 
-    def _show(self, events: list[Any]) -> None:
+    def _show(self, events: list[Any], questions: dict[str, str]) -> None:
         options = self.query_one(OptionList)
         if not events:
             options.add_option(Option("nothing to undo", id="none", disabled=True))
         for e in events:
-            line = Text(f"#{e.event_id} {e.created_at:%H:%M:%S} {e.action:<7} ")
-            line.append_text(label(e.record_uid))
-            if e.reason:
-                line.append(" — ")
-                line.append_text(label(e.reason))
-            options.add_option(Option(line, id=str(e.event_id)))
+            options.add_option(
+                Option(undo_line(e, questions.get(e.record_uid, "")), id=str(e.event_id))
+            )
         if events:
             options.highlighted = 0
 
@@ -117,6 +116,25 @@ class UndoScreen(ModalScreen[int | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+#: A decision as the undo picker names it.
+DECIDED = {"accept": "accepted", "reject": "rejected", "edit": "edited"}
+
+
+def undo_line(event: Any, question: str) -> Text:
+    """One decision in the undo picker: when, what was decided (the reason, the fields an edit
+    changed) and the record's question, so the reviewer knows which one they are undoing."""
+    line = Text(f"{event.created_at:%H:%M} ", style="dim")
+    line.append(f"{DECIDED.get(event.action, event.action):<9}", style="bold")
+    if event.reason:
+        line.append_text(label(safe_text.clip(event.reason, 40), "italic"))
+        line.append(" ")
+    if event.edited:
+        line.append_text(label(f"({', '.join(sorted(event.edited))}) ", "italic"))
+    line.append("· ", style="dim")
+    line.append_text(label(safe_text.clip(question, 90) if question else event.record_uid))
+    return line
 
 
 class SearchScreen(ModalScreen[str | None]):

@@ -61,6 +61,9 @@ class QueueRow:
     split: str
     question: str
     verdicts: dict[str, str] = field(default_factory=dict)
+    #: The curated answer (the edit's when edited) and its scale, for the queue's answer column.
+    answer: AnswerValue = ""
+    scale: str = ""
 
     @property
     def key(self) -> tuple[int, int]:
@@ -89,7 +92,8 @@ def queue_page(
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     inner = (
         f"SELECT r.seq, {rank} AS rank, r.uid, coalesce(s.status, 'pending') AS status, "
-        f"r.answer_type, r.split, {_CURATED['question']} AS question "
+        f"r.answer_type, r.split, {_CURATED['question']} AS question, "
+        f"CAST({_CURATED['answer']} AS VARCHAR) AS answer, {_CURATED['scale']} AS scale "
         f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}"
     )
     if before is not None:
@@ -113,10 +117,41 @@ def queue_page(
             split=row[5],
             question=row[6],
             verdicts=verdicts.get(row[2], {}),
+            answer=_answer_or_text(row[7]),
+            scale=row[8] or "",
         )
         for row in rows
     ]
     return out[::-1] if before is not None else out
+
+
+def _answer_or_text(text: str | None) -> AnswerValue:
+    """A stored answer's JSON back to its type; text that is not one is shown as it is."""
+    if text is None:
+        return ""
+    try:
+        return answer_from_json(text)
+    except ValueError:
+        return text
+
+
+def queue_position(store: Store, filt: RecordFilter, *, sort: str, key: tuple[int, int]) -> int:
+    """How many records of the view come before `key` in its order (the "23 / 710" of the
+    record screen, for a queue that was opened in the middle of its view)."""
+    filt.validate()
+    if sort not in ("store", "triage"):
+        raise CuratorError(f"unknown sort {sort!r}")
+    clauses, params = _where(filt)
+    rank = _TRIAGE_RANK if sort == "triage" else "0"
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = (
+        f"SELECT count(*) FROM (SELECT r.seq, {rank} AS rank FROM records r "
+        f"LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}) "
+        "WHERE rank < ? OR (rank = ? AND seq < ?)"
+    )
+    with store.connection() as con:
+        row = con.execute(sql, [*params, key[0], key[0], key[1]]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def first_pending(
@@ -444,6 +479,21 @@ def recent_decisions(store: Store, reviewer: str, limit: int = 50) -> list[Revie
             [reviewer],
         )
     return events[::-1][:limit]
+
+
+def curated_questions(store: Store, uids: list[str]) -> dict[str, str]:
+    """Each record's question as curated (an edit's when edited): what the undo picker shows
+    beside a decision, so a reviewer recognises the record without knowing its uid."""
+    if not uids:
+        return {}
+    with store.connection() as con:
+        rows = con.execute(
+            f"SELECT r.uid, {_CURATED['question']} FROM records r "
+            "LEFT JOIN record_state s ON s.record_uid = r.uid "
+            "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
+            [uids],
+        ).fetchall()
+    return {str(uid): str(question) for uid, question in rows}
 
 
 # -- progress, sessions, agreement -----------------------------------------------------------

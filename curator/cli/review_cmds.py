@@ -91,5 +91,6 @@ def run_tui(
         sections=settings.sections,
         shard=shard,
         overlap=overlap,
+        keys=settings.config.keys,
     )
     app.run()
