@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, SelectionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker
 
@@ -162,12 +165,39 @@ class SearchScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class TickList(SelectionList[str]):
+    """A SelectionList whose ticked entries show a ✓ and unticked ones a blank: told apart
+    without colour (a monochrome terminal, a colour-blind reviewer)."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        try:
+            selection = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        segments = list(strip)
+        if len(segments) > 1 and segments[1].text == Checkbox.BUTTON_INNER:
+            mark = "✓" if selection.value in self.selected else " "
+            segments[1] = Segment(mark, segments[1].style)
+        return Strip(segments)
+
+
+class TickBox(Checkbox):
+    """A Checkbox showing ✓ when on and a blank when off (not only a colour change)."""
+
+    @property
+    def _button(self) -> Content:
+        self.BUTTON_INNER = "✓" if self.value else " "
+        return super()._button
+
+
 class FilterScreen(ModalScreen[RecordFilter | None]):
     """Choose the view: status, verdict, disagreement, answer type, source, split, with counts."""
 
     BINDINGS: ClassVar[list[Any]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "apply", "Apply"),
+        Binding("x", "clear", "Clear all"),
     ]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -180,35 +210,38 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
 
     def compose(self) -> ComposeResult:
         c = self.current
-        with Vertical(id="filter-dialog", classes="dialog"):
-            yield Label("Filters (space toggles, ctrl+s applies, escape cancels)", classes="title")
-            with Horizontal(id="filter-lists"):
-                yield SelectionList[str](
+        with VerticalScroll(id="filter-dialog", classes="dialog"):
+            yield Label(
+                "Filters: space ticks (✓) · ctrl+s applies · x clears all · escape cancels",
+                classes="title",
+            )
+            with Grid(id="filter-lists"):
+                yield TickList(
                     *[Selection(s, s, s in c.statuses) for s in REVIEW_STATUSES],
                     id="f-status",
                 )
-                yield SelectionList[str](
+                yield TickList(
                     *[Selection(v, v, v in c.verdicts) for v in (*VERDICTS, "none")],
                     id="f-verdict",
                 )
-                yield SelectionList[str](
+                yield TickList(
                     *[Selection(t, t, t in c.answer_types) for t in ANSWER_TYPES], id="f-type"
                 )
-                yield SelectionList[str](
+                yield TickList(
                     *[Selection(s, s, s in c.answer_sources) for s in ANSWER_SOURCES],
                     id="f-source",
                 )
-                yield SelectionList[str](id="f-split")
-            with Horizontal(classes="buttons"):
-                yield Checkbox("judges disagree", c.disagree, id="f-disagree")
-                yield Checkbox("conflicting decisions", c.conflicts, id="f-conflicts")
-                yield Checkbox("audit sample", c.audit, id="f-audit")
-                yield Checkbox("has a near-duplicate", c.near_duplicates, id="f-near-dup")
-            yield Static("counting…", id="filter-counts")
+                yield TickList(id="f-split")
+            with Grid(id="filter-flags"):
+                yield TickBox("judges disagree", c.disagree, id="f-disagree")
+                yield TickBox("conflicting decisions", c.conflicts, id="f-conflicts")
+                yield TickBox("audit sample", c.audit, id="f-audit")
+                yield TickBox("has a near-duplicate", c.near_duplicates, id="f-near-dup")
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
-                yield Button("Clear all", id="clear")
+                yield Button("Clear all (x)", id="clear")
                 yield Button("Cancel", id="cancel")
+            yield Static("counting…", id="filter-counts")
 
     def on_mount(self) -> None:
         self.query_one("#f-status", SelectionList).border_title = "status"
@@ -267,7 +300,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
         self.dismiss(self._chosen())
 
     @on(Button.Pressed, "#clear")
-    def _clear(self) -> None:
+    def action_clear(self) -> None:
         self.dismiss(RecordFilter(search=self.current.search))
 
     @on(Button.Pressed, "#cancel")

@@ -199,6 +199,15 @@ class ReviewScreen(Screen[None]):
         if record.req_comparison:
             head.append(" · comparison")
         title.update(head)
+        self._draw_table(detail)
+        self.query_one("#record-paragraphs", Static).update(self._paragraphs(detail))
+        self.query_one("#record-qa", Static).update(self._qa(detail))
+        self.query_one("#record-verdicts", Static).update(self._verdicts(detail))
+        self.query_one("#record-history", Static).update(self._history(detail))
+        self.query_one("#record-paragraphs-box", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#record-right", VerticalScroll).scroll_home(animate=False)
+
+    def _draw_table(self, detail: Any) -> None:
         answer_cells = detail.answer if isinstance(detail.answer, list) else []
         left = self.query_one("#record-left", Vertical)
         self.query_one(RecordTable).show_table(
@@ -206,14 +215,13 @@ class ReviewScreen(Screen[None]):
             derivation=detail.derivation,
             answer_cells=answer_cells,
             evidence=self._cited_cells(detail),
-            pane_width=left.size.width or 80,
+            pane_width=max(20, (left.size.width or 80) - 2),
         )
-        self.query_one("#record-paragraphs", Static).update(self._paragraphs(detail))
-        self.query_one("#record-qa", Static).update(self._qa(detail))
-        self.query_one("#record-verdicts", Static).update(self._verdicts(detail))
-        self.query_one("#record-history", Static).update(self._history(detail))
-        self.query_one("#record-paragraphs-box", VerticalScroll).scroll_home(animate=False)
-        self.query_one("#record-right", VerticalScroll).scroll_home(animate=False)
+
+    def on_resize(self) -> None:
+        """Column widths follow the pane: a wider terminal shows more of each label."""
+        if self.detail is not None:
+            self.call_after_refresh(self._draw_table, self.detail)
 
     def _cited_cells(self, detail: Any) -> dict[tuple[int, int], str]:
         """Cells the current judges' verdicts cite (row, col -> verdict); an incorrect verdict's

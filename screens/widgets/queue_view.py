@@ -72,7 +72,7 @@ class QueueView(ScrollView, can_focus=True):
     def columns(self) -> None:
         """Size the verdicts column to the loaded rows (whole words, never `r:corre`)."""
         widest = max((len(verdict_text(r.verdicts)) for r in self.rows), default=0)
-        self.verdict_width = min(VERDICT_CHARS, max(len("verdicts"), widest)) + 1
+        self.verdict_width = min(VERDICT_CHARS + 2, max(len("verdicts"), widest)) + 1
 
     def header(self) -> str:
         """The column titles, aligned with the rows."""
@@ -136,14 +136,15 @@ class QueueView(ScrollView, can_focus=True):
             used = 0
             for judge, verdict in sorted(row.verdicts.items()):
                 text = safe_text.visible(f"{_short(judge)} {verdict}")
-                if used + len(text) >= VERDICT_CHARS:
-                    segments.append(Segment("…", base))
-                    used += 1
+                gap = 2 if used else 0
+                if used + gap + len(text) > VERDICT_CHARS:
+                    segments.append(Segment(" …", base))
+                    used += 2
                     break
+                segments.append(Segment(" " * gap, base))
                 segments.append(Segment(text, base + Style.parse(VERDICT_STYLE.get(verdict, ""))))
-                segments.append(Segment("  ", base))
-                used += len(text) + 2
-            segments.append(Segment(" " * max(0, self.verdict_width - used), base))
+                used += gap + len(text)
+            segments.append(Segment(" " * max(1, self.verdict_width - used), base))
         segments.append(Segment(f"{row.answer_type:<11}", base))
         answer = safe_text.one_line(render_answer(row.answer, row.scale)[:200])
         if len(answer) > ANSWER_CHARS:

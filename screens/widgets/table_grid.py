@@ -104,15 +104,22 @@ def column_widths(rows: Sequence[Sequence[str]], pane_width: int) -> list[int]:
     labels and a few columns in a narrow pane (the rest scroll horizontally). The label column
     gets up to ~40% of the pane, a data column up to 18 characters (22 in a wide pane)."""
     width = max((len(r) for r in rows), default=0)
+    natural = [
+        max(1, max((len(" ".join(r[c].split())) for r in rows if c < len(r)), default=0))
+        for c in range(width)
+    ]
+
+    def drawn(widths: list[int]) -> int:
+        return sum(w + 2 for w in widths)  # each cell is padded by one space on both sides
+
+    if drawn(natural) <= pane_width:
+        return natural
     label_cap = max(14, min(44, pane_width * 2 // 5))
     data_cap = 22 if pane_width >= 120 else 18
-    out = []
-    for c in range(width):
-        longest = max(
-            (len(" ".join(r[c].split())) for r in rows if c < len(r)),
-            default=0,
-        )
-        out.append(max(1, min(longest, label_cap if c == 0 else data_cap)))
+    out = [min(n, label_cap if c == 0 else data_cap) for c, n in enumerate(natural)]
+    spare = pane_width - drawn(out)
+    if spare > 0 and out and natural[0] > out[0]:
+        out[0] = min(natural[0], out[0] + spare)  # room left: the labels first
     return out
 
 
