@@ -173,6 +173,8 @@ class ReviewScreen(Screen[None]):
         self.awaiting = False
         # Keys typed ahead apply once this record is on screen, never before.
         self.call_after_refresh(self._apply_typed_ahead)
+        if self.counts is not None:
+            self.show_counts(self.counts)  # the position moved with the record
         title = self.query_one("#record-title", Static)
         if detail is None:
             title.update(Text("No records in this view. Press f to change the filter.", "bold"))

@@ -28,9 +28,10 @@ class KeyBar(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        #: (line, first column, last column, action) of each key drawn, for clicks.
-        self.spots: list[tuple[int, int, int, str]] = []
-        self.items: list[tuple[str, str, str]] = []
+        #: (line, first column, last column, item index) of each key drawn, for clicks.
+        self.spots: list[tuple[int, int, int, int]] = []
+        #: (keys, description, action, the node whose action it is) in binding order.
+        self.items: list[tuple[str, str, str, object]] = []
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -42,28 +43,33 @@ class KeyBar(Widget):
 
     def _collect(self) -> None:
         """The screen's shown bindings, one entry per action (its keys joined by `/`)."""
-        by_action: dict[str, tuple[list[str], str]] = {}
-        for _node, binding, _enabled, _tip in self.screen.active_bindings.values():
+        by_action: dict[str, tuple[list[str], str, object]] = {}
+        for node, binding, _enabled, _tip in self.screen.active_bindings.values():
             if not isinstance(binding, Binding) or not binding.show:
                 continue
-            keys, _ = by_action.setdefault(binding.action, ([], binding.description))
+            keys, _, _ = by_action.setdefault(binding.action, ([], binding.description, node))
             shown = self.app.get_key_display(binding)
             if shown not in keys:
                 keys.append(shown)
-        items = [("/".join(keys), what, action) for action, (keys, what) in by_action.items()]
-        if items != self.items:
+        items = [
+            ("/".join(keys), what, action, node) for action, (keys, what, node) in by_action.items()
+        ]
+        if self.app.ENABLE_COMMAND_PALETTE:
+            items.append(("^p", "Commands", "command_palette", self.app))
+        if [i[:3] for i in items] != [i[:3] for i in self.items]:
             self.items = items
             self.refresh(layout=True)
 
-    def _lines(self, width: int) -> list[list[tuple[str, str, str]]]:
-        lines: list[list[tuple[str, str, str]]] = [[]]
+    def _lines(self, width: int) -> list[list[int]]:
+        """The items' indexes, line by line, each line at most `width` columns."""
+        lines: list[list[int]] = [[]]
         used = 0
-        for item in self.items:
-            size = len(item[0]) + len(item[1]) + 3
+        for index, (keys, what, _action, _node) in enumerate(self.items):
+            size = len(keys) + len(what) + 3
             if used and used + size > width:
                 lines.append([])
                 used = 0
-            lines[-1].append(item)
+            lines[-1].append(index)
             used += size
         return lines
 
@@ -77,18 +83,20 @@ class KeyBar(Widget):
             if y:
                 out.append("\n")
             x = 0
-            for keys, what, action in line:
+            for index in line:
+                keys, what, _action, _node = self.items[index]
                 chunk = f" {keys} "
                 out.append(chunk, style="bold reverse")
                 out.append(f"{what} ")
-                self.spots.append((y, x, x + len(chunk) + len(what) + 1, action))
+                self.spots.append((y, x, x + len(chunk) + len(what) + 1, index))
                 x += len(chunk) + len(what) + 1
         return out
 
     async def on_click(self, event: events.Click) -> None:
-        for y, start, end, action in self.spots:
+        for y, start, end, index in self.spots:
             if event.y == y and start <= event.x < end:
-                await self.screen.run_action(action)
+                _keys, _what, action, node = self.items[index]
+                await self.app.run_action(action, node)  # type: ignore[arg-type]
                 return
 
     @property
