@@ -21,6 +21,8 @@ from curator.screens.widgets.table_grid import (
     column_widths,
     cut,
     header_rows,
+    spans,
+    spread,
 )
 
 
@@ -60,17 +62,18 @@ class RecordTable(DataTable[Text]):
         self.fixed_columns = 1 if width > 1 else 0
         for c, w in enumerate(self.widths):
             self.add_column("", width=w, key=str(c))
+        spanning = spans(self.cells, n_header)
         for r, row in enumerate(self.cells):
+            shown = [cut(cell, self.widths[c]) for c, cell in enumerate(row)]
+            justify = ["left" if c == 0 else "right" for c in range(width)]
+            for (hr, c), k in spanning.items():
+                if hr == r:  # a heading over several columns reads across them
+                    shown[c : c + k] = spread(row[c], self.widths[c : c + k])
+                    justify[c : c + k] = ["left"] * k
             self.add_row(
                 *[
-                    Text(
-                        cut(cell, self.widths[c]),
-                        style=styles[r][c],
-                        justify="left" if c == 0 else "right",
-                        no_wrap=True,
-                        end="",
-                    )
-                    for c, cell in enumerate(row)
+                    Text(text, style=styles[r][c], justify=justify[c], no_wrap=True, end="")  # type: ignore[arg-type]
+                    for c, text in enumerate(shown)
                 ],
                 height=1,
                 key=str(r),

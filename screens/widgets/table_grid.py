@@ -99,13 +99,42 @@ def cut(text: str, width: int) -> str:
     return line[: max(0, width - 1)].rstrip() + "…"
 
 
+def spans(rows: Sequence[Sequence[str]], n_header: int) -> dict[tuple[int, int], int]:
+    """Header cells that head several columns: (row, col) -> how many columns, counting the
+    blank header cells to their right (`Year Ended December 31,` over `2019` and `2018`)."""
+    out: dict[tuple[int, int], int] = {}
+    for r in range(min(n_header, len(rows))):
+        row = rows[r]
+        for c in range(1, len(row)):
+            if not row[c].strip():
+                continue
+            k = 1
+            while c + k < len(row) and not row[c + k].strip():
+                k += 1
+            if k > 1:
+                out[(r, c)] = k
+    return out
+
+
 def column_widths(rows: Sequence[Sequence[str]], pane_width: int) -> list[int]:
     """Each column's width: its longest cell, capped so that a wide report still shows its
-    labels and a few columns in a narrow pane (the rest scroll horizontally). The label column
-    gets up to ~40% of the pane, a data column up to 18 characters (22 in a wide pane)."""
+    labels and a few columns in a narrow pane (the rest scroll horizontally). A heading that
+    spans columns does not widen the first of them (it is drawn across them). The label
+    column gets up to ~40% of the pane, a data column up to 18 characters (22 when wide)."""
     width = max((len(r) for r in rows), default=0)
+    spanning = spans(rows, header_rows(rows))
     natural = [
-        max(1, max((len(" ".join(r[c].split())) for r in rows if c < len(r)), default=0))
+        max(
+            1,
+            max(
+                (
+                    len(" ".join(row[c].split()))
+                    for r, row in enumerate(rows)
+                    if c < len(row) and (r, c) not in spanning
+                ),
+                default=0,
+            ),
+        )
         for c in range(width)
     ]
 
@@ -113,14 +142,41 @@ def column_widths(rows: Sequence[Sequence[str]], pane_width: int) -> list[int]:
         return sum(w + 2 for w in widths)  # each cell is padded by one space on both sides
 
     if drawn(natural) <= pane_width:
-        return natural
-    label_cap = max(14, min(44, pane_width * 2 // 5))
-    data_cap = 22 if pane_width >= 120 else 18
-    out = [min(n, label_cap if c == 0 else data_cap) for c, n in enumerate(natural)]
-    spare = pane_width - drawn(out)
-    if spare > 0 and out and natural[0] > out[0]:
-        out[0] = min(natural[0], out[0] + spare)  # room left: the labels first
+        out = natural
+    else:
+        label_cap = max(14, min(44, pane_width * 2 // 5))
+        data_cap = 22 if pane_width >= 120 else 18
+        out = [min(n, label_cap if c == 0 else data_cap) for c, n in enumerate(natural)]
+        spare = pane_width - drawn(out)
+        if spare > 0 and out and natural[0] > out[0]:
+            out[0] = min(natural[0], out[0] + spare)  # room left: the labels first
+    # Room still left: widen the last column a heading spans until the heading fits.
+    for (r, c), k in sorted(spanning.items()):
+        spare = pane_width - drawn(out)
+        needed = len(" ".join(rows[r][c].split())) - (sum(out[c : c + k]) + 2 * (k - 1))
+        if spare > 0 and needed > 0:
+            out[c + k - 1] += min(spare, needed)
     return out
+
+
+def spread(text: str, widths: Sequence[int]) -> list[str]:
+    """A heading laid across the columns it spans, whole words per column (the gap between
+    columns stands for a space), the last part cut with `…` when it does not all fit."""
+    words = safe_text.one_line(" ".join(text[: CELL_CHARS + 1].split())).split(" ")
+    parts: list[str] = []
+    for i, w in enumerate(widths):
+        if i == len(widths) - 1:
+            parts.append(cut(" ".join(words), w))
+            break
+        line = ""
+        while words and len(line) + (1 if line else 0) + len(words[0]) <= w:
+            line = f"{line} {words.pop(0)}" if line else words.pop(0)
+        if not line and words:  # one word longer than the column: it goes on, cut at the end
+            parts.append(cut(" ".join(words), w))
+            words = []
+        else:
+            parts.append(line)
+    return parts + [""] * (len(widths) - len(parts))
 
 
 def cell_path(rows: Sequence[Sequence[str]], row: int, col: int) -> str:

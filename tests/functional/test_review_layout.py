@@ -366,3 +366,15 @@ async def test_filter_dialog_ticks_fit_and_clear_all_is_one_key(tmp_path: Path) 
         assert isinstance(app.screen, ReviewScreen)
         assert app.queue.filt == RecordFilter()
         assert "status:" not in rendered(app, "#record-progress")
+
+
+def test_headings_spread_across_the_columns_they_span() -> None:
+    from curator.screens.widgets.table_grid import column_widths, spans, spread
+
+    rows = [["", "Year Ended December 31,", ""], ["", "2019", "2018"], ["Bulk", "1,339.0", "1.1"]]
+    assert spans(rows, 2) == {(0, 1): 2}
+    # The heading does not widen its first column; room left in the pane lets it fit.
+    assert column_widths(rows, 80)[:2] == [4, 7] and sum(column_widths(rows, 80)[1:]) + 2 >= 23
+    assert spread("Year Ended December 31,", [7, 14]) == ["Year", "Ended Decembe…"]
+    assert spread("Year Ended December 31,", [10, 12]) == ["Year Ended", "December 31,"]
+    assert spread("Supercalifragilistic heading", [5, 5]) == ["Supe…", ""]
