@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from curator import safe_text
 from curator.screens.messages import CountsLoaded
+from curator.screens.queue_model import filter_chips
 from curator.screens.widgets.key_bar import KeyBar
 from curator.screens.widgets.queue_view import QueueView
 
@@ -98,26 +98,13 @@ class QueueScreen(Screen[None]):
 
     def _summary(self, counts: CountsLoaded | None = None) -> None:
         q = self.curator.queue
-        f = q.filt
-        parts = []
-        for name, values in (
-            ("status", f.statuses),
-            ("verdict", f.verdicts),
-            ("type", f.answer_types),
-            ("source", f.answer_sources),
-            ("split", f.splits),
-        ):
-            if values:
-                parts.append(f"{name}={safe_text.one_line(','.join(values))}")
-        if f.disagree:
-            parts.append("judges disagree")
-        if f.audit:
-            parts.append("audit sample")
-        if f.near_duplicates:
-            parts.append("has a near-duplicate")
-        if f.search:
-            parts.append(f"search={safe_text.clip(safe_text.one_line(f.search), 60)!r}")
-        line = Text(f" view: {' · '.join(parts) or 'all records'} · sort {q.sort}", style="bold")
+        line = Text(" view: ", style="bold")
+        for chip in filter_chips(q.filt):
+            line.append(f" {chip} ", style="bold black on cyan")
+            line.append(" ")
+        if not filter_chips(q.filt):
+            line.append("all records ", style="bold")
+        line.append(f"· sort {q.sort}", style="bold")
         if counts is not None:
             p = counts.progress
             line.append(

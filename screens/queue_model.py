@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from curator import safe_text
 from curator.domain import RecordFilter
 
 if TYPE_CHECKING:
@@ -129,3 +130,28 @@ class QueueModel:
         for i, row in enumerate(self.rows):
             if row.uid in statuses:
                 self.rows[i] = replace(row, status=statuses[row.uid])
+
+
+def filter_chips(filt: RecordFilter) -> list[str]:
+    """The active filters as short chips for the status line (data escaped and cut short)."""
+    chips = []
+    for name, values in (
+        ("status", filt.statuses),
+        ("verdict", filt.verdicts),
+        ("type", filt.answer_types),
+        ("source", filt.answer_sources),
+        ("split", filt.splits),
+    ):
+        if values:
+            chips.append(f"{name}: {safe_text.clip(safe_text.one_line(', '.join(values)), 40)}")
+    for flag, words in (
+        (filt.disagree, "judges disagree"),
+        (filt.conflicts, "conflicting decisions"),
+        (filt.audit, "audit sample"),
+        (filt.near_duplicates, "has a near-duplicate"),
+    ):
+        if flag:
+            chips.append(words)
+    if filt.search:
+        chips.append(f"search: {safe_text.one_line(safe_text.clip(filt.search, 30))!r}")
+    return chips

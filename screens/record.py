@@ -17,6 +17,7 @@ from textual.worker import Worker
 from curator import safe_text
 from curator.prompts import render_answer
 from curator.screens.messages import CountsLoaded, TwinsLoaded
+from curator.screens.queue_model import filter_chips
 from curator.screens.text import label, literal, preview
 from curator.screens.widgets.key_bar import KeyBar
 from curator.screens.widgets.record_table import RecordTable
@@ -588,31 +589,6 @@ class ReviewScreen(Screen[None]):
 
         self.came_from = None
         self.app.push_screen(EvalScreen())
-
-
-def filter_chips(filt: Any) -> list[str]:
-    """The active filters as short chips for the status line (data escaped and cut short)."""
-    chips = []
-    for name, values in (
-        ("status", filt.statuses),
-        ("verdict", filt.verdicts),
-        ("type", filt.answer_types),
-        ("source", filt.answer_sources),
-        ("split", filt.splits),
-    ):
-        if values:
-            chips.append(f"{name}: {safe_text.clip(safe_text.one_line(', '.join(values)), 40)}")
-    for flag, words in (
-        (filt.disagree, "judges disagree"),
-        (filt.conflicts, "conflicting decisions"),
-        (filt.audit, "audit sample"),
-        (filt.near_duplicates, "has a near-duplicate"),
-    ):
-        if flag:
-            chips.append(words)
-    if filt.search:
-        chips.append(f"search: {safe_text.one_line(safe_text.clip(filt.search, 30))!r}")
-    return chips
 
 
 def _status_style(status: str) -> str:

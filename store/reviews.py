@@ -74,6 +74,23 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def _ranked_view(filt: RecordFilter, sort: str, columns: str = "") -> tuple[str, list[Any]]:
+    """The view's records as a query with `seq`, `rank` (its order) and `columns`, and its
+    parameters: what a queue page and a queue position both count from."""
+    filt.validate()
+    if sort not in ("store", "triage"):
+        raise CuratorError(f"unknown sort {sort!r}")
+    clauses, params = _where(filt)
+    rank = _TRIAGE_RANK if sort == "triage" else "0"
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    more = f", {columns}" if columns else ""
+    sql = (
+        f"SELECT r.seq, {rank} AS rank{more} "
+        f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}"
+    )
+    return sql, params
+
+
 def queue_page(
     store: Store,
     filt: RecordFilter = RecordFilter(),
@@ -84,17 +101,12 @@ def queue_page(
     before: tuple[int, int] | None = None,
 ) -> list[QueueRow]:
     """A page of the queue after (or before) a (rank, seq) key, in the chosen order."""
-    filt.validate()
-    if sort not in ("store", "triage"):
-        raise CuratorError(f"unknown sort {sort!r}")
-    clauses, params = _where(filt)
-    rank = _TRIAGE_RANK if sort == "triage" else "0"
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    inner = (
-        f"SELECT r.seq, {rank} AS rank, r.uid, coalesce(s.status, 'pending') AS status, "
-        f"r.answer_type, r.split, {_CURATED['question']} AS question, "
-        f"CAST({_CURATED['answer']} AS VARCHAR) AS answer, {_CURATED['scale']} AS scale "
-        f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}"
+    inner, params = _ranked_view(
+        filt,
+        sort,
+        "r.uid, coalesce(s.status, 'pending') AS status, r.answer_type, r.split, "
+        f"{_CURATED['question']} AS question, "
+        f"CAST({_CURATED['answer']} AS VARCHAR) AS answer, {_CURATED['scale']} AS scale",
     )
     if before is not None:
         key_clause, order = "(rank < ? OR (rank = ? AND seq < ?))", "rank DESC, seq DESC"
@@ -138,17 +150,8 @@ def _answer_or_text(text: str | None) -> AnswerValue:
 def queue_position(store: Store, filt: RecordFilter, *, sort: str, key: tuple[int, int]) -> int:
     """How many records of the view come before `key` in its order (the "23 / 710" of the
     record screen, for a queue that was opened in the middle of its view)."""
-    filt.validate()
-    if sort not in ("store", "triage"):
-        raise CuratorError(f"unknown sort {sort!r}")
-    clauses, params = _where(filt)
-    rank = _TRIAGE_RANK if sort == "triage" else "0"
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    sql = (
-        f"SELECT count(*) FROM (SELECT r.seq, {rank} AS rank FROM records r "
-        f"LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}) "
-        "WHERE rank < ? OR (rank = ? AND seq < ?)"
-    )
+    inner, params = _ranked_view(filt, sort)
+    sql = f"SELECT count(*) FROM ({inner}) WHERE rank < ? OR (rank = ? AND seq < ?)"
     with store.connection() as con:
         row = con.execute(sql, [*params, key[0], key[0], key[1]]).fetchone()
     return int(row[0]) if row else 0
