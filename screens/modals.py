@@ -136,7 +136,10 @@ def undo_line(event: Any, question: str) -> Text:
     if event.edited:
         line.append_text(label(f"({', '.join(sorted(event.edited))}) ", "italic"))
     line.append("· ", style="dim")
-    line.append_text(label(safe_text.clip(question, 90) if question else event.record_uid))
+    if question:
+        line.append_text(label(safe_text.clip(question, 90)))
+        line.append("  ")
+    line.append_text(label(safe_text.clip(event.record_uid, 40), "dim"))
     return line
 
 
