@@ -153,9 +153,9 @@ def column_widths(rows: Sequence[Sequence[str]], pane_width: int) -> list[int]:
     # Room still left: widen the last column a heading spans until the heading fits.
     for (r, c), k in sorted(spanning.items()):
         spare = pane_width - drawn(out)
-        needed = len(" ".join(rows[r][c].split())) - (sum(out[c : c + k]) + 2 * (k - 1))
-        if spare > 0 and needed > 0:
-            out[c + k - 1] += min(spare, needed)
+        while spare > 0 and spread(rows[r][c], out[c : c + k])[-1].endswith("…"):
+            out[c + k - 1] += 1
+            spare -= 1
     return out
 
 
