@@ -75,7 +75,7 @@ class CuratorApp(App[None]):
         self.keys = dict(keys or {})
         self.set_keymap(self.keys)
         #: Where each list screen was (the evaluation's run and row), so reopening keeps it.
-        self.places: dict[str, Any] = {}
+        self.places: dict[str | tuple[str, str], Any] = {}
         self.shard = shard
         self.overlap = overlap
         self.store = store
