@@ -378,3 +378,47 @@ def test_headings_spread_across_the_columns_they_span() -> None:
     assert spread("Year Ended December 31,", [7, 14]) == ["Year", "Ended Decembe…"]
     assert spread("Year Ended December 31,", [10, 12]) == ["Year Ended", "December 31,"]
     assert spread("Supercalifragilistic heading", [5, 5]) == ["Supe…", ""]
+
+
+@pytest.mark.shared
+async def test_the_widest_real_dev_tables_read_at_100x30(tmp_path: Path, tatqa_dir: Path) -> None:
+    """The dev file's widest and longest tables: headers and labels stay, rows fit, nothing
+    wraps, and scrolling down keeps the header rows exactly as they were."""
+    import json
+
+    data = json.loads((tatqa_dir / "tatqa_dataset_dev.json").read_text("utf-8"))
+    widest = max(data, key=lambda c: max(len(r) for r in c["table"]["table"]))
+    longest = max(data, key=lambda c: len(c["table"]["table"]))
+    store = Store.open(tmp_path / "real.duckdb", create=True)
+    import_file(store, write_json(tmp_path / "real.json", [widest, longest]), "dev")
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(app, pilot)
+        seen = set()
+        for _ in range(len(app.queue.rows)):
+            table = app.screen.query_one(RecordTable)
+            context = review_screen(app).detail.context.uid
+            if context not in seen:
+                seen.add(context)
+                body = len(table.cells) - table.fixed_rows
+                assert table.fixed_columns == 1
+                assert table.size.height - table.fixed_rows >= min(body, 10)
+                before = table_lines(table)
+                assert all(len(line) <= table.size.width for line in before)
+                table.move_cursor(row=len(table.cells) - 1, column=len(table.widths) - 1)
+                await settle(app, pilot)
+                after_scroll = table_lines(table)
+                frozen = table.widths[0] + 2
+                # The header rows stay on top; the label column stays on the left.
+                assert [line[:frozen] for line in after_scroll[: table.fixed_rows]] == [
+                    line[:frozen] for line in before[: table.fixed_rows]
+                ]
+                label = " ".join(table.cells[-1][0].split())[: table.widths[0] - 1]
+                assert label in "".join(after_scroll)
+                if table.scroll_offset.x == 0:  # scrolled down only: headers unchanged
+                    assert after_scroll[: table.fixed_rows] == before[: table.fixed_rows]
+                shown = rendered(app, "#record-cell")
+                assert " ".join(table.cells[-1][-1].split())[:20] in " ".join(shown.split())
+            await pilot.press("n")
+            await settle(app, pilot)
+        assert len(seen) == 2
