@@ -63,12 +63,12 @@ class KeyBar(Widget):
     def _lines(self, width: int) -> list[list[int]]:
         """The items' indexes, line by line, each line at most `width` columns."""
         lines: list[list[int]] = [[]]
-        used = 0
+        used = 1
         for index, (keys, what, _action, _node) in enumerate(self.items):
-            size = len(keys) + len(what) + 3
-            if used and used + size > width:
+            size = len(keys) + len(what) + 2
+            if lines[-1] and used + size > width:
                 lines.append([])
-                used = 0
+                used = 1
             lines[-1].append(index)
             used += size
         return lines
@@ -82,14 +82,16 @@ class KeyBar(Widget):
         for y, line in enumerate(self._lines(self.size.width or 80)):
             if y:
                 out.append("\n")
-            x = 0
+            out.append(" ")
+            x = 1
             for index in line:
                 keys, what, _action, _node = self.items[index]
-                chunk = f" {keys} "
-                out.append(chunk, style="bold reverse")
-                out.append(f"{what} ")
-                self.spots.append((y, x, x + len(chunk) + len(what) + 1, index))
-                x += len(chunk) + len(what) + 1
+                # The key in reverse video, its action after it: "a Accept r Reject …".
+                out.append(keys, style="bold reverse")
+                out.append(f" {what} ")
+                size = len(keys) + len(what) + 2
+                self.spots.append((y, x, x + size, index))
+                x += size
         return out
 
     async def on_click(self, event: events.Click) -> None:

@@ -217,6 +217,8 @@ async def test_escape_goes_back_never_to_the_queue(tmp_path: Path) -> None:
         assert isinstance(app.screen, ReviewScreen)
         opened = current_uid(app)
         assert opened == app.queue.rows[3].uid
+        bar = app.screen.query_one(KeyBar).plain
+        assert "esc Back" in bar and len(bar.splitlines()) == 2  # still two lines at 100
         await pilot.press("escape")  # back to the queue it came from, on the same row
         await settle(app, pilot)
         assert type(app.screen).__name__ == "QueueScreen"
@@ -226,6 +228,7 @@ async def test_escape_goes_back_never_to_the_queue(tmp_path: Path) -> None:
         await pilot.press("escape")  # nothing left to go back to: stays
         await settle(app, pilot)
         assert isinstance(app.screen, ReviewScreen)
+        assert "Back" not in app.screen.query_one(KeyBar).plain
 
 
 async def test_queue_keeps_its_cursor_and_shows_answers_and_whole_verdicts(tmp_path: Path) -> None:
