@@ -54,6 +54,9 @@ class HelpScreen(ModalScreen[None]):
             yield Static(table)
             yield Static(
                 Text(
+                    "The table: arrows, page up/down, home/end (ctrl for rows) move the cell "
+                    "cursor; its header rows and labels stay while it scrolls, and the line "
+                    "under it shows the cell whole. Keys can be remapped in the config's [keys]. "
                     "A decision is saved before the next record shows. u undoes your last "
                     "decision; U picks an earlier one. Escape closes this help.",
                     style="dim",
