@@ -85,4 +85,13 @@ def validate_edit(
 
 
 def _show(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    """A field's value as a reviewer reads it in the diff: spans one after another (each in
+    quotes, so `a; b` as one span and as two differ), numbers as written, and a blank value
+    as `(none)` rather than nothing after the arrow."""
+    if isinstance(value, list):
+        text = ", ".join(json.dumps(str(v), ensure_ascii=False) for v in value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        text = render_number(value)
+    else:
+        text = "" if value is None else str(value)
+    return text if text.strip() else "(none)"

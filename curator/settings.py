@@ -104,6 +104,8 @@ class Config:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     prices: dict[str, PriceConfig] = field(default_factory=dict)
+    #: `[keys]`: review TUI action -> key(s), checked by `curator.keymap.check_keys`.
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -182,10 +184,14 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
                 str(model): _section(path, "prices", PriceConfig, entry, f'[prices."{model}"]')
                 for model, entry in table.items()
             }
+        elif name == "keys":
+            from curator.keymap import check_keys
+
+            parts["keys"] = check_keys(path, table)
         elif name in _SECTIONS:
             parts[name] = _section(path, name, _SECTIONS[name], table, f"[{name}]")
         else:
-            known = ", ".join([*_SECTIONS, "prices"])
+            known = ", ".join([*_SECTIONS, "prices", "keys"])
             raise BadInput(str(path), f"[{name}]", f"unknown section; known: {known}")
     return Config(**parts)
 

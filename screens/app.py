@@ -54,8 +54,8 @@ class CuratorApp(App[None]):
     CSS = resources.files("curator.screens").joinpath("curator.tcss").read_text(encoding="utf-8")
     TITLE = "curator"
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("f1,question_mark", "help", "Help"),
-        Binding("q", "quit_app", "Quit"),
+        Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("q", "quit_app", "Quit", id="quit"),
     ]
 
     def __init__(
@@ -68,8 +68,14 @@ class CuratorApp(App[None]):
         sections: dict[str, Any] | None = None,
         shard: tuple[int, int] | None = None,
         overlap: float = 0.0,
+        keys: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
+        # `[keys]` of the config (checked by curator.keymap): binding id -> key(s).
+        self.keys = dict(keys or {})
+        self.set_keymap(self.keys)
+        #: Where each list screen was (the evaluation's run and row), so reopening keeps it.
+        self.places: dict[str | tuple[str, str], Any] = {}
         self.shard = shard
         self.overlap = overlap
         self.store = store
@@ -583,14 +589,20 @@ class CuratorApp(App[None]):
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False, description="counting")
     def load_counts(self) -> None:
         from curator.store.records import count
-        from curator.store.reviews import progress
+        from curator.store.reviews import progress, queue_position
 
+        q = self.queue
         mine = progress(self.store, self.reviewer)
-        in_view = count(self.store, self.queue.filt)
-        self.post_message(CountsLoaded(mine, in_view))
+        in_view = count(self.store, q.filt)
+        before = None
+        if q.before is None and q.rows:
+            before = queue_position(self.store, q.filt, sort=q.sort, key=q.rows[0].key)
+        self.post_message(CountsLoaded(mine, in_view, before, q.generation))
 
     @on(CountsLoaded)
     def _counts_loaded(self, message: CountsLoaded) -> None:
+        if message.before is not None and message.generation == self.queue.generation:
+            self.queue.before = message.before
         for screen in self.screen_stack:
             show = getattr(screen, "show_counts", None)
             if show is not None:

@@ -13,12 +13,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from curator import safe_text
 from curator.screens.text import flatten, label, literal, preview
+from curator.screens.widgets.key_bar import KeyBar
 from curator.screens.workers import forward_worker_state
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class EvalScreen(Screen[None]):
             yield OptionList(id="eval-wrong")
             with VerticalScroll(id="eval-detail-box"):
                 yield Static(id="eval-detail")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def curator(self) -> CuratorApp:
@@ -88,6 +89,9 @@ class EvalScreen(Screen[None]):
     def _loaded(self, message: EvalLoaded) -> None:
         self.reports = message.reports
         self.rows = {r.run: {q.uid: q for q in r.wrong} for r in self.reports}
+        kept_run = self.curator.places.get("eval-run")
+        names = [r.run for r in self.reports]
+        self.run_index = names.index(kept_run) if kept_run in names else 0
         if not self.reports:
             self.query_one("#eval-table", Static).update(
                 Text("No prediction runs yet: see `curator predict`.", style="dim")
@@ -113,6 +117,7 @@ class EvalScreen(Screen[None]):
     def action_next_run(self) -> None:
         if self.reports:
             self.run_index = (self.run_index + 1) % len(self.reports)
+            self.curator.places["eval-run"] = self.reports[self.run_index].run
             self._show_run()
 
     def _show_run(self) -> None:
@@ -129,9 +134,12 @@ class EvalScreen(Screen[None]):
         for row in run.wrong:
             options.add_option(Option(literal(row.question, one_line=True), id=row.uid))
         if run.wrong:
-            options.highlighted = 0
+            # Back at the row the reviewer was on in this run (the list keeps its place).
+            kept = self.curator.places.get(("eval", run.run))
+            index = next((i for i, r in enumerate(run.wrong) if r.uid == kept), 0)
+            options.highlighted = index
             options.focus()
-            self._detail(run.wrong[0].uid)
+            self._detail(run.wrong[index].uid)
         else:
             self.query_one("#eval-detail", Static).update("")
 
@@ -148,7 +156,12 @@ class EvalScreen(Screen[None]):
                 self._open(option.id)
 
     def _open(self, uid: str) -> None:
-        """Back to the record screen, showing this record (accept, reject or edit it there)."""
+        """Back to the record screen, showing this record (accept, reject or edit it there);
+        Escape there comes back here, to this row."""
+        for screen in self.app.screen_stack:
+            opened_from = getattr(screen, "opened_from", None)
+            if opened_from is not None:
+                opened_from("evaluation")
         self.app.pop_screen()
         self.curator.open_uid(uid)
 
@@ -162,6 +175,8 @@ class EvalScreen(Screen[None]):
         from curator.answer_format import render_target
 
         run = self.reports[self.run_index].run
+        self.curator.places[("eval", run)] = uid
+        self.curator.places["eval-run"] = run
         row = self.rows[run][uid]
         gold = render_target(row.gold, row.gold_scale)
         if row.prediction is None:

@@ -13,13 +13,15 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 
-def _keys(bindings: list[Any]) -> list[tuple[str, str]]:
+def _keys(bindings: list[Any], keymap: dict[str, str]) -> list[tuple[str, str]]:
+    """(keys, what) of each binding, with the `[keys]` remapping applied."""
     rows = []
     for b in bindings:
         if isinstance(b, Binding):
+            bound = keymap.get(b.id, b.key) if b.id else b.key
             keys = " / ".join(
                 k.strip().replace("question_mark", "?").replace("slash", "/")
-                for k in b.key.split(",")
+                for k in bound.split(",")
             )
             rows.append((keys, b.description or b.action))
     return rows
@@ -45,13 +47,16 @@ class HelpScreen(ModalScreen[None]):
             ("eval", EvalScreen.BINDINGS),
             ("everywhere", type(self.app).BINDINGS),  # the app, without importing it
         ):
-            for i, (keys, what) in enumerate(_keys(bindings)):
+            for i, (keys, what) in enumerate(_keys(bindings, getattr(self.app, "keys", {}))):
                 table.add_row(name if i == 0 else "", keys, what)
         table.add_row("everywhere", "ctrl+p", "command palette: every action by name")
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Static(table)
             yield Static(
                 Text(
+                    "The table: arrows, page up/down, home/end (ctrl for rows) move the cell "
+                    "cursor; its header rows and labels stay while it scrolls, and the line "
+                    "under it shows the cell whole. Keys can be remapped in the config's [keys]. "
                     "A decision is saved before the next record shows. u undoes your last "
                     "decision; U picks an earlier one. Escape closes this help.",
                     style="dim",

@@ -53,6 +53,10 @@ class VerdictArrived(Message):
 class CountsLoaded(Message):
     progress: Progress
     total_in_view: int
+    #: Records of the view before the queue's first loaded row, when it had to be counted
+    #: (a view opened in the middle), for the view `generation` it was counted in.
+    before: int | None = None
+    generation: int = -1
 
 
 @dataclass

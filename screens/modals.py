@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import Button, Checkbox, Input, Label, OptionList, SelectionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker
 
+from curator import safe_text
 from curator.domain import (
     ANSWER_SOURCES,
     ANSWER_TYPES,
@@ -94,19 +98,17 @@ class UndoScreen(ModalScreen[int | None]):
     @work(thread=True, exit_on_error=False, description="loading your decisions")
     def load(self) -> None:
         events = self.reads.recent_decisions(self.reviewer, limit=100)
-        self.app.call_from_thread(self._show, events)
+        questions = self.reads.questions(sorted({e.record_uid for e in events}))
+        self.app.call_from_thread(self._show, events, questions)
 
-    def _show(self, events: list[Any]) -> None:
+    def _show(self, events: list[Any], questions: dict[str, str]) -> None:
         options = self.query_one(OptionList)
         if not events:
             options.add_option(Option("nothing to undo", id="none", disabled=True))
         for e in events:
-            line = Text(f"#{e.event_id} {e.created_at:%H:%M:%S} {e.action:<7} ")
-            line.append_text(label(e.record_uid))
-            if e.reason:
-                line.append(" — ")
-                line.append_text(label(e.reason))
-            options.add_option(Option(line, id=str(e.event_id)))
+            options.add_option(
+                Option(undo_line(e, questions.get(e.record_uid, "")), id=str(e.event_id))
+            )
         if events:
             options.highlighted = 0
 
@@ -117,6 +119,28 @@ class UndoScreen(ModalScreen[int | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+#: A decision as the undo picker names it.
+DECIDED = {"accept": "accepted", "reject": "rejected", "edit": "edited"}
+
+
+def undo_line(event: Any, question: str) -> Text:
+    """One decision in the undo picker: when, what was decided (the reason, the fields an edit
+    changed) and the record's question, so the reviewer knows which one they are undoing."""
+    line = Text(f"{event.created_at:%H:%M} ", style="dim")
+    line.append(f"{DECIDED.get(event.action, event.action):<9}", style="bold")
+    if event.reason:
+        line.append_text(label(safe_text.clip(event.reason, 40), "italic"))
+        line.append(" ")
+    if event.edited:
+        line.append_text(label(f"({', '.join(sorted(event.edited))}) ", "italic"))
+    line.append("· ", style="dim")
+    if question:
+        line.append_text(label(safe_text.clip(question, 90)))
+        line.append("  ")
+    line.append_text(label(safe_text.clip(event.record_uid, 40), "dim"))
+    return line
 
 
 class SearchScreen(ModalScreen[str | None]):
@@ -144,12 +168,39 @@ class SearchScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class TickList(SelectionList[str]):
+    """A SelectionList whose ticked entries show a ✓ and unticked ones a blank: told apart
+    without colour (a monochrome terminal, a colour-blind reviewer)."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        try:
+            selection = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        segments = list(strip)
+        if len(segments) > 1 and segments[1].text == Checkbox.BUTTON_INNER:
+            mark = "✓" if selection.value in self.selected else " "
+            segments[1] = Segment(mark, segments[1].style)
+        return Strip(segments)
+
+
+class TickBox(Checkbox):
+    """A Checkbox showing ✓ when on and a blank when off (not only a colour change)."""
+
+    @property
+    def _button(self) -> Content:
+        self.BUTTON_INNER = "✓" if self.value else " "
+        return super()._button
+
+
 class FilterScreen(ModalScreen[RecordFilter | None]):
     """Choose the view: status, verdict, disagreement, answer type, source, split, with counts."""
 
     BINDINGS: ClassVar[list[Any]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "apply", "Apply"),
+        Binding("x", "clear", "Clear all"),
     ]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -162,35 +213,38 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
 
     def compose(self) -> ComposeResult:
         c = self.current
-        with Vertical(id="filter-dialog", classes="dialog"):
-            yield Label("Filters (space toggles, ctrl+s applies, escape cancels)", classes="title")
-            with Horizontal(id="filter-lists"):
-                yield SelectionList[str](
+        with VerticalScroll(id="filter-dialog", classes="dialog"):
+            yield Label(
+                "Filters: space ticks (✓) · ctrl+s applies · x clears all · escape cancels",
+                classes="title",
+            )
+            with Grid(id="filter-lists"):
+                yield TickList(
                     *[Selection(s, s, s in c.statuses) for s in REVIEW_STATUSES],
                     id="f-status",
                 )
-                yield SelectionList[str](
+                yield TickList(
                     *[Selection(v, v, v in c.verdicts) for v in (*VERDICTS, "none")],
                     id="f-verdict",
                 )
-                yield SelectionList[str](
+                yield TickList(
                     *[Selection(t, t, t in c.answer_types) for t in ANSWER_TYPES], id="f-type"
                 )
-                yield SelectionList[str](
+                yield TickList(
                     *[Selection(s, s, s in c.answer_sources) for s in ANSWER_SOURCES],
                     id="f-source",
                 )
-                yield SelectionList[str](id="f-split")
-            with Horizontal(classes="buttons"):
-                yield Checkbox("judges disagree", c.disagree, id="f-disagree")
-                yield Checkbox("conflicting decisions", c.conflicts, id="f-conflicts")
-                yield Checkbox("audit sample", c.audit, id="f-audit")
-                yield Checkbox("has a near-duplicate", c.near_duplicates, id="f-near-dup")
-            yield Static("counting…", id="filter-counts")
+                yield TickList(id="f-split")
+            with Grid(id="filter-flags"):
+                yield TickBox("judges disagree", c.disagree, id="f-disagree")
+                yield TickBox("conflicting decisions", c.conflicts, id="f-conflicts")
+                yield TickBox("audit sample", c.audit, id="f-audit")
+                yield TickBox("has a near-duplicate", c.near_duplicates, id="f-near-dup")
             with Horizontal(classes="buttons"):
                 yield Button("Apply", variant="primary", id="apply")
-                yield Button("Clear all", id="clear")
+                yield Button("Clear all (x)", id="clear")
                 yield Button("Cancel", id="cancel")
+            yield Static("counting…", id="filter-counts")
 
     def on_mount(self) -> None:
         self.query_one("#f-status", SelectionList).border_title = "status"
@@ -249,7 +303,7 @@ class FilterScreen(ModalScreen[RecordFilter | None]):
         self.dismiss(self._chosen())
 
     @on(Button.Pressed, "#clear")
-    def _clear(self) -> None:
+    def action_clear(self) -> None:
         self.dismiss(RecordFilter(search=self.current.search))
 
     @on(Button.Pressed, "#cancel")

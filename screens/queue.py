@@ -8,10 +8,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
-from curator import safe_text
 from curator.screens.messages import CountsLoaded
+from curator.screens.queue_model import filter_chips
+from curator.screens.widgets.key_bar import KeyBar
 from curator.screens.widgets.queue_view import QueueView
 
 if TYPE_CHECKING:
@@ -22,17 +23,20 @@ class ReviewActions(Protocol):
     """What the queue asks of the record screen under it (no import of screens/record.py)."""
 
     def action_search(self) -> None: ...
+    def opened_from(self, where: str) -> None: ...
     def action_filters(self) -> None: ...
     def action_toggle_sort(self) -> None: ...
 
 
 class QueueScreen(Screen[None]):
+    #: The ids are the record screen's actions (`[keys]`): `l` opens and closes the queue.
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("escape,l", "back", "Back"),
-        Binding("slash", "search", "Search"),
-        Binding("f", "filters", "Filters"),
-        Binding("t", "toggle_sort", "Sort"),
-        Binding("s", "stats", "Stats"),
+        Binding("escape", "back", "Back"),
+        Binding("l", "back", "Back", show=False, id="queue"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("f", "filters", "Filters", id="filters"),
+        Binding("t", "toggle_sort", "Sort", id="toggle_sort"),
+        Binding("s", "stats", "Stats", id="stats"),
     ]
     PALETTE: ClassVar[list[tuple[str, str, str]]] = [
         ("Back to the record", "escape", "back"),
@@ -45,12 +49,16 @@ class QueueScreen(Screen[None]):
     def __init__(self, review: ReviewActions) -> None:
         super().__init__()
         self.review = review
+        #: The view (generation) the cursor was placed in: within it, the cursor stays on its
+        #: record when rows load or statuses change; a new view starts at the current record.
+        self.generation = -1
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="queue-summary")
+        yield Static(id="queue-header")
         yield QueueView(id="queue-view")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def curator(self) -> CuratorApp:
@@ -66,13 +74,23 @@ class QueueScreen(Screen[None]):
     def queue_changed(self) -> None:
         q = self.curator.queue
         view = self.query_one(QueueView)
+        keep = view.cursor_uid
         view.rows = q.rows
         view.exhausted = q.exhausted_after
         view.loading = False
+        view.columns()
         view._resize()
-        if q.index >= 0:
-            view.cursor = q.index
+        if q.generation != self.generation:
+            self.generation = q.generation
+            if q.index >= 0:
+                view.cursor = q.index
+        elif keep is not None:
+            # Same view, rows added or statuses changed: the cursor stays on its record.
+            place = next((i for i, r in enumerate(q.rows) if r.uid == keep), None)
+            if place is not None and place != view.cursor:
+                view.cursor = place
         view.refresh()
+        self.query_one("#queue-header", Static).update(Text(view.header(), style="bold dim"))
         self._summary()
 
     def show_counts(self, message: CountsLoaded) -> None:
@@ -80,26 +98,13 @@ class QueueScreen(Screen[None]):
 
     def _summary(self, counts: CountsLoaded | None = None) -> None:
         q = self.curator.queue
-        f = q.filt
-        parts = []
-        for name, values in (
-            ("status", f.statuses),
-            ("verdict", f.verdicts),
-            ("type", f.answer_types),
-            ("source", f.answer_sources),
-            ("split", f.splits),
-        ):
-            if values:
-                parts.append(f"{name}={safe_text.one_line(','.join(values))}")
-        if f.disagree:
-            parts.append("judges disagree")
-        if f.audit:
-            parts.append("audit sample")
-        if f.near_duplicates:
-            parts.append("has a near-duplicate")
-        if f.search:
-            parts.append(f"search={safe_text.clip(safe_text.one_line(f.search), 60)!r}")
-        line = Text(f" view: {' · '.join(parts) or 'all records'} · sort {q.sort}", style="bold")
+        line = Text(" view: ", style="bold")
+        for chip in filter_chips(q.filt):
+            line.append(f" {chip} ", style="bold black on cyan")
+            line.append(" ")
+        if not filter_chips(q.filt):
+            line.append("all records ", style="bold")
+        line.append(f"· sort {q.sort}", style="bold")
         if counts is not None:
             p = counts.progress
             line.append(
@@ -114,6 +119,7 @@ class QueueScreen(Screen[None]):
 
     def on_queue_view_opened(self, message: QueueView.Opened) -> None:
         self.curator.open_uid(message.row.uid)
+        self.review.opened_from("queue")
         self.app.pop_screen()
 
     def action_back(self) -> None:

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from curator import safe_text
 from curator.domain import RecordFilter
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ class QueueModel:
     #: A move forward is waiting for the next page.
     advance_pending: bool = False
     page_size: int = PAGE_SIZE
+    #: Records of the view before the first loaded row: 0 for a view loaded from its start,
+    #: None until counted for one opened in the middle (at the first pending record).
+    before: int | None = 0
 
     @property
     def current(self) -> QueueRow | None:
@@ -64,7 +68,14 @@ class QueueModel:
             exhausted_before=at_start,
             generation=self.generation + 1,
             page_size=self.page_size,
+            before=0 if at_start else None,
         )
+
+    def position(self) -> int | None:
+        """The current record's place in its view, from 1 ("23 / 710"); None while unknown."""
+        if self.index < 0 or self.before is None:
+            return None
+        return self.before + self.index + 1
 
     def add_page_after(self, rows: list[QueueRow]) -> bool:
         """Append a page (rows already loaded are skipped); True when a waiting move forward
@@ -81,6 +92,10 @@ class QueueModel:
         self.rows[:0] = rows
         self.index += len(rows)
         self.exhausted_before = len(rows) < self.page_size
+        if self.exhausted_before:
+            self.before = 0
+        elif self.before is not None:
+            self.before = max(0, self.before - len(rows))
         return bool(rows)
 
     def step(self, delta: int) -> Step:
@@ -115,3 +130,28 @@ class QueueModel:
         for i, row in enumerate(self.rows):
             if row.uid in statuses:
                 self.rows[i] = replace(row, status=statuses[row.uid])
+
+
+def filter_chips(filt: RecordFilter) -> list[str]:
+    """The active filters as short chips for the status line (data escaped and cut short)."""
+    chips = []
+    for name, values in (
+        ("status", filt.statuses),
+        ("verdict", filt.verdicts),
+        ("type", filt.answer_types),
+        ("source", filt.answer_sources),
+        ("split", filt.splits),
+    ):
+        if values:
+            chips.append(f"{name}: {safe_text.clip(safe_text.one_line(', '.join(values)), 40)}")
+    for flag, words in (
+        (filt.disagree, "judges disagree"),
+        (filt.conflicts, "conflicting decisions"),
+        (filt.audit, "audit sample"),
+        (filt.near_duplicates, "has a near-duplicate"),
+    ):
+        if flag:
+            chips.append(words)
+    if filt.search:
+        chips.append(f"search: {safe_text.one_line(safe_text.clip(filt.search, 30))!r}")
+    return chips

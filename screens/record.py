@@ -9,16 +9,18 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker
 
 from curator import safe_text
 from curator.prompts import render_answer
 from curator.screens.messages import CountsLoaded, TwinsLoaded
-from curator.screens.text import flatten, label, literal, preview
-from curator.screens.widgets.table_grid import table_grid
+from curator.screens.queue_model import filter_chips
+from curator.screens.text import label, literal, preview
+from curator.screens.widgets.key_bar import KeyBar
+from curator.screens.widgets.record_table import RecordTable
 from curator.screens.workers import forward_worker_state
 
 if TYPE_CHECKING:
@@ -37,24 +39,27 @@ ACTION_WORD = {"accept": "accepted", "reject": "rejected", "edit": "edited", "un
 class ReviewScreen(Screen[None]):
     """Table, text, question, answer, derivation, verdicts and history of the current record."""
 
+    #: Each binding's id is its action's name in `[keys]` (curator.keymap): remappable.
     BINDINGS: ClassVar[list[Any]] = [
-        Binding("a", "accept", "Accept"),
-        Binding("r", "reject", "Reject"),
-        Binding("e", "edit", "Edit"),
-        Binding("u", "undo", "Undo"),
-        Binding("U", "undo_history", "Undo…", show=False),
-        Binding("n,j", "next", "Next"),
-        Binding("p,k", "previous", "Prev"),
-        Binding("space", "skip", "Skip"),
-        Binding("J", "judge", "Judge now"),
-        Binding("slash", "search", "Search"),
-        Binding("f", "filters", "Filters"),
-        Binding("l,escape", "queue", "Queue"),
-        Binding("t", "toggle_sort", "Sort", show=False),
-        Binding("s", "stats", "Stats"),
-        Binding("v", "evaluation", "Eval", show=False),
-        Binding("w", "whole_text", "Whole text", show=False),
-        Binding("d", "open_twin", "Twin", show=False),
+        Binding("a", "accept", "Accept", id="accept"),
+        Binding("r", "reject", "Reject", id="reject"),
+        Binding("e", "edit", "Edit", id="edit"),
+        Binding("u", "undo", "Undo", id="undo"),
+        Binding("U", "undo_history", "Undo…", id="undo_history"),
+        Binding("n,j", "next", "Next", id="next"),
+        Binding("p,k", "previous", "Prev", id="previous"),
+        Binding("space", "skip", "Skip", id="skip"),
+        Binding("J", "judge", "Judge now", id="judge"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("f", "filters", "Filters", id="filters"),
+        Binding("l", "queue", "Queue", id="queue"),
+        Binding("t", "toggle_sort", "Sort", id="toggle_sort"),
+        Binding("s", "stats", "Stats", id="stats"),
+        Binding("v", "evaluation", "Eval", id="evaluation"),
+        Binding("w", "whole_text", "Whole", id="whole_text"),
+        Binding("d", "open_twin", "Twin", id="open_twin"),
+        # Escape goes back to the list a record was opened from; never anywhere else.
+        Binding("escape", "back", "Back"),
     ]
     #: (title, help, action) offered in the command palette.
     PALETTE: ClassVar[list[tuple[str, str, str]]] = [
@@ -74,6 +79,7 @@ class ReviewScreen(Screen[None]):
         ("Statistics and agreement", "Counts, throughput, judge-vs-human kappa (s)", "stats"),
         ("Evaluation", "Prediction runs scored, and what each got wrong (v)", "evaluation"),
         ("Whole text", "Every field of the record at full length (w)", "whole_text"),
+        ("Back", "To the list this record was opened from (escape)", "back"),
         (
             "Open near-duplicate",
             "The record of a table that near-duplicates this one (d)",
@@ -100,17 +106,23 @@ class ReviewScreen(Screen[None]):
         self.typed_ahead: deque[str] = deque()
         self.saving = 0
         self.counts: CountsLoaded | None = None
+        #: The list the reviewer opened this record from ("queue", "evaluation"): Escape
+        #: goes back there, and nowhere when there is none.
+        self.came_from: str | None = None
 
     def on_mount(self) -> None:
         self.query_one("#record-twins", Static).display = False
+        self.query_one(RecordTable).focus()
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="record-title")
         with Horizontal(id="record-body"):
-            with VerticalScroll(id="record-left"):
-                yield Static(id="record-table")
-                yield Static(id="record-paragraphs")
+            with Vertical(id="record-left"):
+                yield RecordTable(id="record-table")
+                yield Static(id="record-cell")
+                with VerticalScroll(id="record-paragraphs-box"):
+                    yield Static(id="record-paragraphs")
             with VerticalScroll(id="record-right"):
                 yield Static(id="record-qa")
                 # Shown only when the table has a near-duplicate (see _twins_loaded).
@@ -118,7 +130,7 @@ class ReviewScreen(Screen[None]):
                 yield Static(id="record-verdicts")
                 yield Static(id="record-history")
         yield Static(id="record-progress")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def curator(self) -> CuratorApp:
@@ -162,11 +174,14 @@ class ReviewScreen(Screen[None]):
         self.awaiting = False
         # Keys typed ahead apply once this record is on screen, never before.
         self.call_after_refresh(self._apply_typed_ahead)
+        if self.counts is not None:
+            self.show_counts(self.counts)  # the position moved with the record
         title = self.query_one("#record-title", Static)
         if detail is None:
             title.update(Text("No records in this view. Press f to change the filter.", "bold"))
-            for name in ("table", "paragraphs", "qa", "twins", "verdicts", "history"):
+            for name in ("cell", "paragraphs", "qa", "twins", "verdicts", "history"):
                 self.query_one(f"#record-{name}", Static).update("")
+            self.query_one(RecordTable).clear(columns=True)
             self.query_one("#record-twins", Static).display = False
             return
         record = detail.record
@@ -187,26 +202,29 @@ class ReviewScreen(Screen[None]):
         if record.req_comparison:
             head.append(" · comparison")
         title.update(head)
-        answer_cells = detail.answer if isinstance(detail.answer, list) else []
-        left = self.query_one("#record-left", VerticalScroll)
-        width = (left.scrollable_content_region.width or left.size.width or 80) - 1
-        self.query_one("#record-table", Static).update(
-            flatten(
-                table_grid(
-                    detail.context.table,
-                    detail.derivation,
-                    answer_cells,
-                    self._cited_cells(detail),
-                ),
-                width,
-            )
-        )
+        self._draw_table(detail)
         self.query_one("#record-paragraphs", Static).update(self._paragraphs(detail))
         self.query_one("#record-qa", Static).update(self._qa(detail))
         self.query_one("#record-verdicts", Static).update(self._verdicts(detail))
         self.query_one("#record-history", Static).update(self._history(detail))
-        self.query_one("#record-left", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#record-paragraphs-box", VerticalScroll).scroll_home(animate=False)
         self.query_one("#record-right", VerticalScroll).scroll_home(animate=False)
+
+    def _draw_table(self, detail: Any) -> None:
+        answer_cells = detail.answer if isinstance(detail.answer, list) else []
+        left = self.query_one("#record-left", Vertical)
+        self.query_one(RecordTable).show_table(
+            detail.context.table,
+            derivation=detail.derivation,
+            answer_cells=answer_cells,
+            evidence=self._cited_cells(detail),
+            pane_width=max(20, (left.size.width or 80) - 2),
+        )
+
+    def on_resize(self) -> None:
+        """Column widths follow the pane: a wider terminal shows more of each label."""
+        if self.detail is not None:
+            self.call_after_refresh(self._draw_table, self.detail)
 
     def _cited_cells(self, detail: Any) -> dict[tuple[int, int], str]:
         """Cells the current judges' verdicts cite (row, col -> verdict); an incorrect verdict's
@@ -221,6 +239,16 @@ class ReviewScreen(Screen[None]):
                 if e.get("kind") == "cell" and isinstance(e.get("row"), int):
                     cited[(e["row"], int(e.get("col", 0)))] = j.verdict
         return cited
+
+    @on(RecordTable.CellShown)
+    def _cell_shown(self, message: RecordTable.CellShown) -> None:
+        """The cell under the table's cursor, whole, with where it sits (row · headers)."""
+        line = Text("▸ ", style="bold")
+        if message.path:
+            line.append_text(literal(message.path, "dim", one_line=True))
+            line.append(": ", style="dim")
+        line.append_text(literal(message.text or "(empty)", "bold", one_line=True))
+        self.query_one("#record-cell", Static).update(line)
 
     def _verdicts_hidden(self, detail: Any) -> bool:
         mine = [
@@ -278,17 +306,25 @@ class ReviewScreen(Screen[None]):
         return Text("\n").join(parts)
 
     def _qa(self, detail: Any) -> Text:
-        edited = any(e.action == "edit" and not e.undone for e in detail.events)
+        edited: set[str] = set()
+        for e in detail.events:
+            if e.action == "edit" and not e.undone:
+                edited |= set(e.edited or ())
+        mark = "  (edited)"
         rows = [
-            Text("Question", style="bold underline"),
+            Text("Question" + (mark if "question" in edited else ""), style="bold underline"),
             preview(detail.question),
             Text(""),
-            Text("Answer" + ("  (edited)" if edited else ""), style="bold underline"),
+            Text(
+                "Answer" + (mark if edited & {"answer", "scale"} else ""),
+                style="bold underline",
+            ),
             preview(render_answer(detail.answer, detail.scale), "bold"),
             Text("scale: ", style="dim") + label(detail.scale or "(none)", "dim"),
         ]
         if detail.derivation:
-            rows += [Text(""), Text("Derivation", style="bold underline")]
+            title = "Derivation" + (mark if "derivation" in edited else "")
+            rows += [Text(""), Text(title, style="bold underline")]
             rows.append(preview(detail.derivation, "yellow"))
         return Text("\n").join(rows)
 
@@ -347,10 +383,16 @@ class ReviewScreen(Screen[None]):
         self.counts = message
         p = message.progress
         q = self.curator.queue
-        line = Text(
-            f" {message.total_in_view:,} in view · sort {q.sort} · "
-            f"reviewed {p.reviewed:,}/{p.total:,} · by you {p.by_reviewer:,}"
-            + (f" · search {label(q.filt.search).plain!r}" if q.filt.search else ""),
+        line = Text(" ")
+        where = q.position()
+        shown = f"{where:,}" if where is not None else "?"
+        line.append(f"{shown} / {message.total_in_view:,}", style="bold")
+        line.append("  ")
+        for chip in filter_chips(q.filt):
+            line.append(f" {chip} ", style="bold black on cyan")
+            line.append(" ")
+        line.append(
+            f" sort {q.sort} · reviewed {p.reviewed:,}/{p.total:,} · by you {p.by_reviewer:,}",
             style="dim",
         )
         if self.saving:
@@ -358,7 +400,8 @@ class ReviewScreen(Screen[None]):
         self.query_one("#record-progress", Static).update(line)
 
     def queue_changed(self) -> None:
-        return None
+        if self.counts is not None:
+            self.show_counts(self.counts)
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -481,7 +524,26 @@ class ReviewScreen(Screen[None]):
     def action_queue(self) -> None:
         from curator.screens.queue import QueueScreen
 
+        self.came_from = None
         self.app.push_screen(QueueScreen(self))
+
+    def opened_from(self, where: str) -> None:
+        """A list (the queue, the evaluation) opened a record here: Escape goes back to it."""
+        self.came_from = where
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.came_from is not None  # hidden, and Escape does nothing, without one
+        return True
+
+    def action_back(self) -> None:
+        where, self.came_from = self.came_from, None
+        self.refresh_bindings()
+        if where == "queue":
+            self.action_queue()
+        elif where == "evaluation":
+            self.action_evaluation()
 
     def action_stats(self) -> None:
         from curator.screens.stats import StatsScreen
@@ -525,6 +587,7 @@ class ReviewScreen(Screen[None]):
     def action_evaluation(self) -> None:
         from curator.screens.eval import EvalScreen
 
+        self.came_from = None
         self.app.push_screen(EvalScreen())
 
 

@@ -28,6 +28,12 @@ class StoreReads:
 
         return recent_decisions(self.store, reviewer, limit=limit)
 
+    def questions(self, uids: list[str]) -> dict[str, str]:
+        """Each record's curated question (what the undo picker shows beside a decision)."""
+        from curator.store.reviews import curated_questions
+
+        return curated_questions(self.store, uids)
+
     def stats(self) -> StoreStats:
         """Counts by split, type, source, status and verdict (the filter dialog's numbers)."""
         from curator.store.records import stats

@@ -61,6 +61,9 @@ class QueueRow:
     split: str
     question: str
     verdicts: dict[str, str] = field(default_factory=dict)
+    #: The curated answer (the edit's when edited) and its scale, for the queue's answer column.
+    answer: AnswerValue = ""
+    scale: str = ""
 
     @property
     def key(self) -> tuple[int, int]:
@@ -69,6 +72,23 @@ class QueueRow:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _ranked_view(filt: RecordFilter, sort: str, columns: str = "") -> tuple[str, list[Any]]:
+    """The view's records as a query with `seq`, `rank` (its order) and `columns`, and its
+    parameters: what a queue page and a queue position both count from."""
+    filt.validate()
+    if sort not in ("store", "triage"):
+        raise CuratorError(f"unknown sort {sort!r}")
+    clauses, params = _where(filt)
+    rank = _TRIAGE_RANK if sort == "triage" else "0"
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    more = f", {columns}" if columns else ""
+    sql = (
+        f"SELECT r.seq, {rank} AS rank{more} "
+        f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}"
+    )
+    return sql, params
 
 
 def queue_page(
@@ -81,16 +101,12 @@ def queue_page(
     before: tuple[int, int] | None = None,
 ) -> list[QueueRow]:
     """A page of the queue after (or before) a (rank, seq) key, in the chosen order."""
-    filt.validate()
-    if sort not in ("store", "triage"):
-        raise CuratorError(f"unknown sort {sort!r}")
-    clauses, params = _where(filt)
-    rank = _TRIAGE_RANK if sort == "triage" else "0"
-    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    inner = (
-        f"SELECT r.seq, {rank} AS rank, r.uid, coalesce(s.status, 'pending') AS status, "
-        f"r.answer_type, r.split, {_CURATED['question']} AS question "
-        f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}"
+    inner, params = _ranked_view(
+        filt,
+        sort,
+        "r.uid, coalesce(s.status, 'pending') AS status, r.answer_type, r.split, "
+        f"{_CURATED['question']} AS question, "
+        f"CAST({_CURATED['answer']} AS VARCHAR) AS answer, {_CURATED['scale']} AS scale",
     )
     if before is not None:
         key_clause, order = "(rank < ? OR (rank = ? AND seq < ?))", "rank DESC, seq DESC"
@@ -113,10 +129,32 @@ def queue_page(
             split=row[5],
             question=row[6],
             verdicts=verdicts.get(row[2], {}),
+            answer=_answer_or_text(row[7]),
+            scale=row[8] or "",
         )
         for row in rows
     ]
     return out[::-1] if before is not None else out
+
+
+def _answer_or_text(text: str | None) -> AnswerValue:
+    """A stored answer's JSON back to its type; text that is not one is shown as it is."""
+    if text is None:
+        return ""
+    try:
+        return answer_from_json(text)
+    except ValueError:
+        return text
+
+
+def queue_position(store: Store, filt: RecordFilter, *, sort: str, key: tuple[int, int]) -> int:
+    """How many records of the view come before `key` in its order (the "23 / 710" of the
+    record screen, for a queue that was opened in the middle of its view)."""
+    inner, params = _ranked_view(filt, sort)
+    sql = f"SELECT count(*) FROM ({inner}) WHERE rank < ? OR (rank = ? AND seq < ?)"
+    with store.connection() as con:
+        row = con.execute(sql, [*params, key[0], key[0], key[1]]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def first_pending(
@@ -444,6 +482,21 @@ def recent_decisions(store: Store, reviewer: str, limit: int = 50) -> list[Revie
             [reviewer],
         )
     return events[::-1][:limit]
+
+
+def curated_questions(store: Store, uids: list[str]) -> dict[str, str]:
+    """Each record's question as curated (an edit's when edited): what the undo picker shows
+    beside a decision, so a reviewer recognises the record without knowing its uid."""
+    if not uids:
+        return {}
+    with store.connection() as con:
+        rows = con.execute(
+            f"SELECT r.uid, {_CURATED['question']} FROM records r "
+            "LEFT JOIN record_state s ON s.record_uid = r.uid "
+            "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
+            [uids],
+        ).fetchall()
+    return {str(uid): str(question) for uid, question in rows}
 
 
 # -- progress, sessions, agreement -----------------------------------------------------------

@@ -101,6 +101,7 @@ def run_tui(
         sections=settings.sections,
         shard=shard,
         overlap=overlap,
+        keys=settings.config.keys,
     )
     app.run()
 

@@ -20,7 +20,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from curator import safe_text
+from curator.prompts import render_answer
 
+#: Widest verdicts column and answer column of a queue line (longer text ends in `…`).
+VERDICT_CHARS = 40
+ANSWER_CHARS = 18
 STATUS_MARK = {"pending": "·", "accepted": "✓", "edited": "✎", "rejected": "✗"}
 VERDICT_STYLE = {
     "correct": "green",
@@ -61,6 +65,21 @@ class QueueView(ScrollView, can_focus=True):
         self.exhausted = False
         self.loading = False
         self.blind = False
+        #: Width of the verdicts column: the widest `judge verdict …` of the loaded rows.
+        self.verdict_width = len("verdicts")
+        self.cursor_uid: str | None = None
+
+    def columns(self) -> None:
+        """Size the verdicts column to the loaded rows (whole words, never `r:corre`)."""
+        widest = max((len(verdict_text(r.verdicts)) for r in self.rows), default=0)
+        self.verdict_width = min(VERDICT_CHARS + 2, max(len("verdicts"), widest)) + 1
+
+    def header(self) -> str:
+        """The column titles, aligned with the rows."""
+        return (
+            f"   {'status':<9}{'verdicts':<{self.verdict_width}}{'type':<11}"
+            f"{'answer':<{ANSWER_CHARS + 1}}question"
+        )
 
     # -- data -------------------------------------------------------------------------------
 
@@ -84,6 +103,8 @@ class QueueView(ScrollView, can_focus=True):
             self.post_message(self.Opened(self.current))
 
     def watch_cursor(self, cursor: int) -> None:
+        # Remembered by uid: rows loaded before it shift its index, not the record it is on.
+        self.cursor_uid = self.current.uid if self.current is not None else None
         self.scroll_to_region(Region(0, cursor, 1, 1), animate=False)
         self.refresh()
         if not self.exhausted and not self.loading and cursor >= len(self.rows) - 10:
@@ -110,17 +131,37 @@ class QueueView(ScrollView, can_focus=True):
         mark = STATUS_MARK.get(row.status, "?")
         segments = [Segment(f" {mark} {row.status:<8} ", base)]
         if self.blind:
-            segments.append(Segment("(hidden)".ljust(22), base + Style(dim=True)))
+            segments.append(Segment("(hidden)".ljust(self.verdict_width), base + Style(dim=True)))
         else:
             used = 0
             for judge, verdict in sorted(row.verdicts.items()):
-                text = safe_text.visible(f"{judge[:1]}:{verdict[:5]} ")
+                text = safe_text.visible(f"{_short(judge)} {verdict}")
+                gap = 2 if used else 0
+                if used + gap + len(text) > VERDICT_CHARS:
+                    segments.append(Segment(" …", base))
+                    used += 2
+                    break
+                segments.append(Segment(" " * gap, base))
                 segments.append(Segment(text, base + Style.parse(VERDICT_STYLE.get(verdict, ""))))
-                used += len(text)
-            segments.append(Segment(" " * max(0, 22 - used), base))
+                used += gap + len(text)
+            segments.append(Segment(" " * max(1, self.verdict_width - used), base))
         segments.append(Segment(f"{row.answer_type:<11}", base))
+        answer = safe_text.one_line(render_answer(row.answer, row.scale)[:200])
+        if len(answer) > ANSWER_CHARS:
+            answer = answer[: ANSWER_CHARS - 1] + "…"
+        segments.append(Segment(f"{answer:<{ANSWER_CHARS}} ", base + Style(bold=True)))
         # Only what a line can show is escaped: a 10 MB question costs no more than a short one.
         question = safe_text.one_line(row.question[: 2 * (scroll_x + width) + 64])
         segments.append(Segment(question, base))
         strip = Strip(segments).crop(scroll_x, scroll_x + width)
         return strip.extend_cell_length(width, base)
+
+
+def _short(judge: str) -> str:
+    """A judge's name in a queue line: whole up to 12 characters."""
+    return judge if len(judge) <= 12 else judge[:11] + "…"
+
+
+def verdict_text(verdicts: dict[str, str]) -> str:
+    """A row's latest verdicts as the queue draws them: `judge verdict`, two spaces apart."""
+    return "  ".join(f"{_short(j)} {v}" for j, v in sorted(verdicts.items()))

@@ -60,3 +60,28 @@ def test_edit_screen(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_stats_screen(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=after("s"))
+
+
+# Issue 16: the sizes a reviewer works at. The record screen at 100×30 must keep the table's
+# header rows and labels, more than four data rows and both key-bar lines on screen.
+SIZES = {"100x30": (100, 30), "200x60": (200, 60)}
+
+
+def test_record_screen_narrow(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZES["100x30"], run_before=after())
+
+
+def test_record_screen_wide(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZES["200x60"], run_before=after())
+
+
+def test_queue_screen_narrow(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZES["100x30"], run_before=after("l"))
+
+
+def test_queue_screen_wide(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZES["200x60"], run_before=after("l"))
+
+
+def test_filter_dialog_narrow(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=SIZES["100x30"], run_before=after("f"))
