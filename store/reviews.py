@@ -17,6 +17,7 @@ import duckdb
 
 from curator.domain import (
     AnswerValue,
+    BadInput,
     Context,
     CuratorError,
     Record,
@@ -321,11 +322,16 @@ def add_note(
     (durable when this returns, safe with many writers). A note changes no status."""
     text = text.strip()
     if not text:
-        raise CuratorError("a note needs some text")
+        raise BadInput("note", "text", "a note needs some text")
     if len(text) > NOTE_CHARS:
-        raise CuratorError(f"a note is at most {NOTE_CHARS:,} characters (this one: {len(text):,})")
+        raise BadInput(
+            "note", "text", f"a note is at most {NOTE_CHARS:,} characters (this one: {len(text):,})"
+        )
     if record_hash is None:
-        record_hash = _record_hash(store, uid)
+        try:
+            record_hash = _record_hash(store, uid)
+        except CuratorError as exc:
+            raise BadInput("note", "uid", str(exc)) from exc
     event = ReviewEvent(0, uid, "note", reviewer, _now(), note=text, event_uid=new_event_uid())
     return _journal(store, event, record_hash, wait)
 
