@@ -68,8 +68,11 @@ class CuratorApp(App[None]):
         sections: dict[str, Any] | None = None,
         shard: tuple[int, int] | None = None,
         overlap: float = 0.0,
+        guidelines: Path | None = None,
     ) -> None:
         super().__init__()
+        #: The configured guidelines file (`[review] guidelines`), shown by `g`.
+        self.guidelines = guidelines
         self.shard = shard
         self.overlap = overlap
         self.store = store
@@ -433,7 +436,12 @@ class CuratorApp(App[None]):
                 "record_hash": record_hash,
             },
         )
-        status = {"accept": "accepted", "reject": "rejected", "edit": "edited"}[action]
+        status = {
+            "accept": "accepted",
+            "reject": "rejected",
+            "edit": "edited",
+            "flag": "flagged",
+        }[action]
         self.queue.set_statuses({uid: status})
         self.details.pop(uid, None)  # its status and history changed: read it again if shown
         self.refresh_queue_views()
@@ -441,6 +449,11 @@ class CuratorApp(App[None]):
             self.move(1)
         else:
             self.load_current()
+
+    def note(self, uid: str, text: str, *, record_hash: str | None = None) -> None:
+        """A note on a record, through the same writer and journal as decisions; the record
+        stays on screen and shows the note in its history once it is durable."""
+        self._enqueue("note", {"uid": uid, "text": text, "record_hash": record_hash})
 
     def undo(self, event_id: int | None = None) -> None:
         """Undo a decision: the given one, else this reviewer's latest live one."""
@@ -463,7 +476,7 @@ class CuratorApp(App[None]):
     @work(thread=True, group="write")
     def write_queued(self) -> None:
         """The one writer: each queued decision, in order, into this process's journal."""
-        from curator.store.reviews import decide, undo
+        from curator.store.reviews import add_note, decide, undo
 
         while True:
             with self.write_lock:
@@ -481,6 +494,15 @@ class CuratorApp(App[None]):
                         reason=job["reason"],
                         edited=job["edited"],
                         blind=self.blind,
+                        record_hash=job["record_hash"],
+                        wait=False,
+                    )
+                elif kind == "note":
+                    event = add_note(
+                        self.store,
+                        job["uid"],
+                        self.reviewer,
+                        job["text"],
                         record_hash=job["record_hash"],
                         wait=False,
                     )
@@ -519,6 +541,13 @@ class CuratorApp(App[None]):
         if event.event_id == 0:  # from the writer: one fewer waiting to become durable
             self.in_writer = max(0, self.in_writer - 1)
             self.refresh_saving()
+        if event.action == "note":  # history only: shown again, never undone by `u`
+            self.details.pop(event.record_uid, None)
+            self.notify("Note saved.", timeout=2)
+            row = self.queue.current
+            if row is not None and row.uid == event.record_uid:
+                self.load_current()
+            return
         self.load_counts()
         if event.action != "undo":
             self.session_events.append(event)
@@ -717,6 +746,8 @@ _PAST = {
     "reject": "rejected",
     "edit": "edited",
     "undo": "undid a decision on",
+    "flag": "flagged",
+    "note": "added a note to",
 }
 
 

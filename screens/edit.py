@@ -357,9 +357,7 @@ class EditScreen(Screen[dict[str, Any] | None]):
                 self.dismiss(changes)
 
         self.asking = True
-        self.app.push_screen(
-            ConfirmScreen(question, yes="Save anyway", no="Keep editing"), done
-        )
+        self.app.push_screen(ConfirmScreen(question, yes="Save anyway", no="Keep editing"), done)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -406,7 +404,9 @@ def describe_check(check: DerivationCheck, answer: str) -> Text:
     typed = literal(answer.strip(), one_line=True, limit=40)
     at = f"{check.places} decimal{'s' if check.places != 1 else ''}"
     if check.state == "match":
-        how = f" (×100 = {check.value * 100:,.{check.places}f}%)" if check.value and check.as_percent else ""
+        how = ""
+        if check.value is not None and check.as_percent:
+            how = f" (×100 = {check.value * 100:,.{check.places}f}%)"
         line.append(f"{how}  ✓ gives the answer ", style="green")
         line.append_text(typed)
         line.append(f" at {at}", style="green")

@@ -129,6 +129,37 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
+class TextPromptScreen(ModalScreen[str | None]):
+    """One line of text for a record (a note, a flag's topic): Enter saves, Escape cancels."""
+
+    BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, placeholder: str, *, required: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.required = required
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-dialog", classes="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield Input(placeholder=self.placeholder, id="prompt-input")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if self.required and not text:
+            self.notify("Type something first (Escape cancels).", timeout=3)
+            return
+        self.dismiss(text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class UndoScreen(ModalScreen[int | None]):
     """The reviewer's recent live decisions; Enter undoes the one selected."""
 

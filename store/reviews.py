@@ -475,8 +475,8 @@ def recent_decisions(store: Store, reviewer: str, limit: int = 50) -> list[Revie
     with store.connection() as con:
         events = _events(
             con,
-            "e.reviewer = ? AND e.action NOT IN ('undo', 'note') AND NOT EXISTS (SELECT 1 FROM review_events u "
-            "WHERE u.action = 'undo' AND u.undoes = e.event_id)",
+            "e.reviewer = ? AND e.action NOT IN ('undo', 'note') AND NOT EXISTS "
+            "(SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)",
             [reviewer],
         )
     return events[::-1][:limit]
@@ -538,7 +538,8 @@ def agreement_counts(store: Store) -> AgreementCounts:
             "SELECT v.judge, r.answer_type, "
             "CASE WHEN s.status = 'accepted' THEN 'correct' ELSE 'incorrect' END AS human, "
             "v.verdict, count(*) FROM latest_verdicts v JOIN records r ON r.uid = v.record_uid "
-            "JOIN record_state s ON s.record_uid = v.record_uid WHERE s.status <> 'flagged' GROUP BY ALL"
+            "JOIN record_state s ON s.record_uid = v.record_uid WHERE s.status <> 'flagged' "
+            "GROUP BY ALL"
         ).fetchall()
     cells: dict[tuple[str, str, str, str], int] = {}
     abstained: dict[str, int] = {}

@@ -79,6 +79,7 @@ def run_tui(
     shard: tuple[int, int] | None = None,
     overlap: float = 0.0,
 ) -> None:
+    from curator.guidelines import guidelines_path
     from curator.judges.factory import JudgeChoice
     from curator.screens.app import CuratorApp
 
@@ -91,6 +92,7 @@ def run_tui(
         sections=settings.sections,
         shard=shard,
         overlap=overlap,
+        guidelines=guidelines_path(settings),
     )
     app.run()
 

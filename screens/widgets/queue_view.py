@@ -21,7 +21,7 @@ from textual.strip import Strip
 
 from curator import safe_text
 
-STATUS_MARK = {"pending": "·", "accepted": "✓", "edited": "✎", "rejected": "✗"}
+STATUS_MARK = {"pending": "·", "accepted": "✓", "edited": "✎", "rejected": "✗", "flagged": "!"}
 VERDICT_STYLE = {
     "correct": "green",
     "incorrect": "bold red",
