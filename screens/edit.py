@@ -146,7 +146,8 @@ class EditScreen(Screen[dict[str, Any] | None]):
         elif kind is TextArea:
             widget = TextArea(self.shown[name], id=f"edit-{name}", soft_wrap=True)
         else:
-            widget = Input(self.shown[name], id=f"edit-{name}")
+            # Not select-on-focus: coming back from picking a cell, typing must add, not replace.
+            widget = Input(self.shown[name], id=f"edit-{name}", select_on_focus=False)
         widget.border_title = title
         return widget
 

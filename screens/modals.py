@@ -59,7 +59,10 @@ class RejectScreen(ModalScreen[str | None]):
                 Option("0. (no reason)", id=""),
                 id="reject-reasons",
             )
-            yield Input(placeholder="other reason… (Enter saves)", id="reject-other")
+            # Not select-on-focus: the first typed character is put in before the focus lands.
+            yield Input(
+                placeholder="other reason… (Enter saves)", id="reject-other", select_on_focus=False
+            )
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
