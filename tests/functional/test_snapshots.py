@@ -60,3 +60,12 @@ def test_edit_screen(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_stats_screen(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(make_app(tmp_path), terminal_size=SIZE, run_before=after("s"))
+
+
+def test_edit_panel_at_100x30(snap_compare: Any, tmp_path: Path) -> None:
+    """The edit panel on a narrow terminal: table, paragraphs, form, Save/Cancel all on screen."""
+    assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=after("e"))
+
+
+def test_edit_panel_at_200x60(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(make_app(tmp_path), terminal_size=(200, 60), run_before=after("e"))
