@@ -722,8 +722,8 @@ class CuratorApp(App[None]):
                 _, _, who, action = mine[-1]
                 self.notify(
                     f"{safe_text.clip(safe_text.one_line(who), 60)} "
-                    f"{_PAST.get(action, action)} this record meanwhile; "
-                    "both decisions are kept.",
+                    f"{_PAST.get(action, action)} this record meanwhile"
+                    + ("." if action == "note" else "; both decisions are kept."),
                     timeout=6,
                     markup=False,
                 )

@@ -54,6 +54,8 @@ class EditScreen(Screen[dict[str, Any] | None]):
         Binding("ctrl+s", "save", "Save"),
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+t", "pick_cell", "Pick cell"),
+        # Outside a text field (picking a cell), q must not quit and drop the edit.
+        Binding("q", "leave_first", "", show=False),
     ]
 
     def __init__(self, detail: Any) -> None:
@@ -334,6 +336,9 @@ class EditScreen(Screen[dict[str, Any] | None]):
         out.update(describe_check(check, answer))
 
     # -- leaving ------------------------------------------------------------------------------
+
+    def action_leave_first(self) -> None:
+        self.notify("Save (ctrl+s) or leave (escape) the edit first.", timeout=3)
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
