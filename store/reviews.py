@@ -497,7 +497,9 @@ def progress(store: Store, reviewer: str, filt: RecordFilter = RecordFilter()) -
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     with store.connection() as con:
         row = con.execute(
-            "SELECT count(*), count(s.status), count(*) FILTER (WHERE s.reviewer = ?) "
+            # A flagged record waits for a decision: not reviewed yet.
+            "SELECT count(*), count(*) FILTER (WHERE s.status <> 'flagged'), "
+            "count(*) FILTER (WHERE s.reviewer = ? AND s.status <> 'flagged') "
             f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid{where}",
             [reviewer, *params],
         ).fetchall()[0]

@@ -15,9 +15,11 @@ from curator.store.exports import curated_records
 from curator.store.importer import import_file
 from curator.store.records import count, stats
 from curator.store.reviews import (
+    Progress,
     add_note,
     agreement_counts,
     decide,
+    progress,
     recent_decisions,
     record_detail,
     reviewer_pair_counts,
@@ -81,6 +83,8 @@ def test_a_flag_is_a_status_until_decided_and_undoable(sample: Store) -> None:
     assert _status(sample, a) == "flagged"
     assert count(sample, RecordFilter(statuses=("flagged",))) == 2
     assert stats(sample).statuses["flagged"] == 2
+    # Flagged is not reviewed yet: progress counts only the decided.
+    assert progress(sample, "ana") == Progress(total=count(sample), reviewed=0, by_reviewer=0)
     # Flagged records are not accepted: export leaves them out.
     exported = {r.uid for r in curated_records(sample)}
     assert a not in exported and b not in exported
