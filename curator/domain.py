@@ -17,7 +17,8 @@ ANSWER_SOURCES: Final = ("table", "text", "table-text")
 #: Scales as written in TAT-QA; "" means a plain number or a non-numeric answer.
 SCALES: Final = ("", "thousand", "million", "billion", "percent")
 #: Review status of a record: its latest live decision, or pending when there is none.
-REVIEW_STATUSES: Final = ("pending", "accepted", "edited", "rejected")
+#: "flagged": flagged for discussion (not a decision: never exported, never counted as agreement).
+REVIEW_STATUSES: Final = ("pending", "accepted", "edited", "rejected", "flagged")
 #: Verdicts a judge may store. "none" is a filter value meaning "no verdict yet".
 VERDICTS: Final = ("correct", "incorrect", "uncertain", "unparsed", "error")
 
@@ -188,7 +189,7 @@ class ReviewEvent:
 
     event_id: int
     record_uid: str
-    action: str  # accept | reject | edit | undo
+    action: str  # accept | reject | edit | flag | note | undo
     reviewer: str
     created_at: Any
     reason: str = ""

@@ -53,7 +53,9 @@ def parse_answer(text: str, answer_type: str) -> AnswerValue:
     if value is None:
         raise EditError(f"answer: {answer_type} needs a number, got {stripped!r}")
     if answer_type == "count":
-        if not value.is_integer() or value < 0:
+        if value < 0:
+            raise EditError(f"answer: a count cannot be negative, got {stripped!r}")
+        if not value.is_integer():
             raise EditError(f"answer: a count is a whole number, got {stripped!r}")
         return str(int(value))
     return int(value) if value.is_integer() and "." not in stripped else value

@@ -36,6 +36,9 @@ ACTIONS: Final[dict[str, str]] = {
     "evaluation": "v",
     "whole_text": "w",
     "open_twin": "d",
+    "flag": "exclamation_mark",
+    "note": "c",
+    "guidelines": "g",
     "help": "f1,question_mark",
     "quit": "q",
 }
@@ -46,7 +49,13 @@ RESERVED: Final = frozenset({"escape", "ctrl+p", "ctrl+c", "ctrl+q", "tab", "shi
 
 _KEY = re.compile(r"^[A-Za-z0-9_+\-]+$|^[^\s,]$")
 #: Single printable characters written as Textual names them.
-_NAMES: Final = {"/": "slash", "?": "question_mark", " ": "space", ".": "full_stop"}
+_NAMES: Final = {
+    "/": "slash",
+    "?": "question_mark",
+    " ": "space",
+    ".": "full_stop",
+    "!": "exclamation_mark",
+}
 
 
 def _keys_of(path: Path, action: str, value: Any) -> tuple[str, ...]:

@@ -59,6 +59,8 @@ class StoreConfig:
 @dataclass(frozen=True, slots=True)
 class ReviewConfig:
     reviewer: str | None = None
+    #: A Markdown file of review guidelines (the TUI's `g`), relative to the config file.
+    guidelines: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,7 @@ class CuratorApp(App[None]):
         shard: tuple[int, int] | None = None,
         overlap: float = 0.0,
         keys: dict[str, str] | None = None,
+        guidelines: Path | None = None,
     ) -> None:
         super().__init__()
         # `[keys]` of the config (checked by curator.keymap): binding id -> key(s).
@@ -76,6 +77,8 @@ class CuratorApp(App[None]):
         self.set_keymap(self.keys)
         #: Where each list screen was (the evaluation's run and row), so reopening keeps it.
         self.places: dict[str | tuple[str, str], Any] = {}
+        #: The configured guidelines file (`[review] guidelines`), shown by `g`.
+        self.guidelines = guidelines
         self.shard = shard
         self.overlap = overlap
         self.store = store
@@ -439,7 +442,12 @@ class CuratorApp(App[None]):
                 "record_hash": record_hash,
             },
         )
-        status = {"accept": "accepted", "reject": "rejected", "edit": "edited"}[action]
+        status = {
+            "accept": "accepted",
+            "reject": "rejected",
+            "edit": "edited",
+            "flag": "flagged",
+        }[action]
         self.queue.set_statuses({uid: status})
         self.details.pop(uid, None)  # its status and history changed: read it again if shown
         self.refresh_queue_views()
@@ -447,6 +455,11 @@ class CuratorApp(App[None]):
             self.move(1)
         else:
             self.load_current()
+
+    def note(self, uid: str, text: str, *, record_hash: str | None = None) -> None:
+        """A note on a record, through the same writer and journal as decisions; the record
+        stays on screen and shows the note in its history once it is durable."""
+        self._enqueue("note", {"uid": uid, "text": text, "record_hash": record_hash})
 
     def undo(self, event_id: int | None = None) -> None:
         """Undo a decision: the given one, else this reviewer's latest live one."""
@@ -469,7 +482,7 @@ class CuratorApp(App[None]):
     @work(thread=True, group="write")
     def write_queued(self) -> None:
         """The one writer: each queued decision, in order, into this process's journal."""
-        from curator.store.reviews import decide, undo
+        from curator.store.reviews import add_note, decide, undo
 
         while True:
             with self.write_lock:
@@ -487,6 +500,15 @@ class CuratorApp(App[None]):
                         reason=job["reason"],
                         edited=job["edited"],
                         blind=self.blind,
+                        record_hash=job["record_hash"],
+                        wait=False,
+                    )
+                elif kind == "note":
+                    event = add_note(
+                        self.store,
+                        job["uid"],
+                        self.reviewer,
+                        job["text"],
                         record_hash=job["record_hash"],
                         wait=False,
                     )
@@ -525,6 +547,13 @@ class CuratorApp(App[None]):
         if event.event_id == 0:  # from the writer: one fewer waiting to become durable
             self.in_writer = max(0, self.in_writer - 1)
             self.refresh_saving()
+        if event.action == "note":  # history only: shown again, never undone by `u`
+            self.details.pop(event.record_uid, None)
+            self.notify("Note saved.", timeout=2)
+            row = self.queue.current
+            if row is not None and row.uid == event.record_uid:
+                self.load_current()
+            return
         self.load_counts()
         if event.action != "undo":
             self.session_events.append(event)
@@ -705,8 +734,8 @@ class CuratorApp(App[None]):
                 _, _, who, action = mine[-1]
                 self.notify(
                     f"{safe_text.clip(safe_text.one_line(who), 60)} "
-                    f"{_PAST.get(action, action)} this record meanwhile; "
-                    "both decisions are kept.",
+                    f"{_PAST.get(action, action)} this record meanwhile"
+                    + ("." if action == "note" else "; both decisions are kept."),
                     timeout=6,
                     markup=False,
                 )
@@ -729,6 +758,8 @@ _PAST = {
     "reject": "rejected",
     "edit": "edited",
     "undo": "undid a decision on",
+    "flag": "flagged",
+    "note": "added a note to",
 }
 
 

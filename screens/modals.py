@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
@@ -43,22 +43,54 @@ REJECT_REASONS = (
 
 
 class RejectScreen(ModalScreen[str | None]):
-    """Pick a reason (or type one) for a rejection. Enter confirms, Escape cancels."""
+    """Pick a reason for a rejection: its digit, or Enter on it; or just type your own.
+
+    Typing any other character goes straight into the "other reason" field (nothing typed is
+    lost); Enter there saves it. Escape cancels.
+    """
 
     BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reject-dialog", classes="dialog"):
-            yield Label("Reject: why? (Enter picks, or type your own below)", classes="title")
+            yield Label(
+                f"Reject: why? 1-{len(REJECT_REASONS)} pick a reason, 0 none, "
+                "or type your own (Enter saves)",
+                classes="title",
+            )
             yield OptionList(
                 *[Option(f"{i}. {r}", id=r) for i, r in enumerate(REJECT_REASONS, start=1)],
-                Option("(no reason)", id=""),
+                Option("0. (no reason)", id=""),
                 id="reject-reasons",
             )
-            yield Input(placeholder="other reason… (Enter saves)", id="reject-other")
+            # Not select-on-focus: the first typed character is put in before the focus lands.
+            yield Input(
+                placeholder="other reason… (Enter saves)", id="reject-other", select_on_focus=False
+            )
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """On the list: a digit picks its reason; any other printable key starts typing."""
+        other = self.query_one("#reject-other", Input)
+        if other.has_focus or event.character is None or not event.is_printable:
+            return
+        if event.character == " ":
+            return  # space is no start of a reason
+        event.stop()
+        event.prevent_default()
+        if event.character.isdigit():
+            n = int(event.character)
+            if n == 0:
+                self.dismiss("")
+            elif n <= len(REJECT_REASONS):
+                self.dismiss(REJECT_REASONS[n - 1])
+            else:
+                self.notify(f"No reason {n}: 1-{len(REJECT_REASONS)}, or 0 for none.", timeout=3)
+            return
+        other.focus()
+        other.insert_text_at_cursor(event.character)
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
@@ -68,6 +100,68 @@ class RejectScreen(ModalScreen[str | None]):
     def _typed(self, event: Input.Submitted) -> None:
         if event.value.strip():
             self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question: y (or its button) says yes; n, Escape (or its button) says no."""
+
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: Text | str, *, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question = question
+        self.yes, self.no = yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog", classes="dialog"):
+            yield Static(self.question, id="confirm-question")
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.yes} (y)", variant="warning", id="confirm-yes")
+                yield Button(f"{self.no} (n)", variant="primary", id="confirm-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class TextPromptScreen(ModalScreen[str | None]):
+    """One line of text for a record (a note, a flag's topic): Enter saves, Escape cancels."""
+
+    BINDINGS: ClassVar[list[Any]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, placeholder: str, *, required: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.required = required
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-dialog", classes="dialog"):
+            yield Label(self.title_text, classes="title")
+            yield Input(placeholder=self.placeholder, id="prompt-input")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if self.required and not text:
+            self.notify("Type something first (Escape cancels).", timeout=3)
+            return
+        self.dismiss(text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

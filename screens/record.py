@@ -33,7 +33,14 @@ VERDICT_STYLE = {
     "unparsed": "magenta",
     "error": "red",
 }
-ACTION_WORD = {"accept": "accepted", "reject": "rejected", "edit": "edited", "undo": "undid"}
+ACTION_WORD = {
+    "accept": "accepted",
+    "reject": "rejected",
+    "edit": "edited",
+    "undo": "undid",
+    "flag": "flagged for discussion",
+    "note": "noted",
+}
 
 
 class ReviewScreen(Screen[None]):
@@ -58,6 +65,9 @@ class ReviewScreen(Screen[None]):
         Binding("v", "evaluation", "Eval", id="evaluation"),
         Binding("w", "whole_text", "Whole", id="whole_text"),
         Binding("d", "open_twin", "Twin", id="open_twin"),
+        Binding("exclamation_mark", "flag", "Flag", id="flag"),
+        Binding("c", "note", "Note", id="note"),
+        Binding("g", "guidelines", "Guidelines", id="guidelines"),
         # Escape goes back to the list a record was opened from; never anywhere else.
         Binding("escape", "back", "Back"),
     ]
@@ -78,6 +88,9 @@ class ReviewScreen(Screen[None]):
         ("Show queue", "The list of records in this view (l)", "queue"),
         ("Statistics and agreement", "Counts, throughput, judge-vs-human kappa (s)", "stats"),
         ("Evaluation", "Prediction runs scored, and what each got wrong (v)", "evaluation"),
+        ("Flag for discussion", "Mark the record for the team to discuss (!)", "flag"),
+        ("Add a note", "A comment in the record's history (c)", "note"),
+        ("Guidelines", "The team's review guidelines (g)", "guidelines"),
         ("Whole text", "Every field of the record at full length (w)", "whole_text"),
         ("Back", "To the list this record was opened from (escape)", "back"),
         (
@@ -90,7 +103,7 @@ class ReviewScreen(Screen[None]):
     #: Actions that act on the record on screen (or move off it): typed while the next record
     #: is not shown yet, they wait and are applied, in order, to the records as they show.
     QUEUED: ClassVar[frozenset[str]] = frozenset(
-        {"accept", "reject", "edit", "undo", "next", "previous", "skip", "judge"}
+        {"accept", "reject", "edit", "undo", "next", "previous", "skip", "judge", "flag"}
     )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -252,7 +265,9 @@ class ReviewScreen(Screen[None]):
 
     def _verdicts_hidden(self, detail: Any) -> bool:
         mine = [
-            e for e in detail.events if e.reviewer == self.curator.reviewer and e.action != "undo"
+            e
+            for e in detail.events
+            if e.reviewer == self.curator.reviewer and e.action not in ("undo", "note")
         ]
         return bool(self.curator.blind and not mine)
 
@@ -370,6 +385,9 @@ class ReviewScreen(Screen[None]):
             if e.reason:
                 line.append(": ")
                 line.append_text(literal(e.reason, one_line=True))
+            if e.note:
+                line.append(": ")
+                line.append_text(literal(e.note, "italic", one_line=True))
             if e.edited:
                 line.append_text(label(" (" + ", ".join(sorted(e.edited)) + ")", "dim"))
             if e.blind:
@@ -432,6 +450,9 @@ class ReviewScreen(Screen[None]):
     def action_judge(self) -> None:
         self._key("judge")
 
+    def action_flag(self) -> None:
+        self._key("flag")
+
     def do_accept(self) -> None:
         if self.detail is not None:
             self.curator.decide(
@@ -467,6 +488,52 @@ class ReviewScreen(Screen[None]):
                 )
 
         self.app.push_screen(EditScreen(detail), done)
+
+    def do_flag(self) -> None:
+        """Flag for discussion (a status until someone decides; u undoes it), with a topic."""
+        from curator.screens.modals import TextPromptScreen
+
+        detail = self.detail
+        if detail is None:
+            return
+
+        def done(topic: str | None) -> None:
+            if topic is not None:
+                self.curator.decide(
+                    detail.record.uid, "flag", reason=topic, record_hash=detail.record_hash
+                )
+
+        self.app.push_screen(
+            TextPromptScreen(
+                "Flag for discussion: what should the team look at? (Enter flags)",
+                "topic (optional)",
+                required=False,
+            ),
+            done,
+        )
+
+    def action_note(self) -> None:
+        """A note in the record's history; it changes no decision."""
+        from curator.screens.modals import TextPromptScreen
+
+        detail = self.detail
+        if detail is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text:
+                self.curator.note(detail.record.uid, text, record_hash=detail.record_hash)
+
+        self.app.push_screen(
+            TextPromptScreen("Note on this record (Enter saves, Escape cancels)", "your note"),
+            done,
+        )
+
+    def action_guidelines(self) -> None:
+        from curator.guidelines import read_guidelines
+        from curator.screens.guidelines import GuidelinesScreen
+
+        self.app.push_screen(GuidelinesScreen(read_guidelines(self.curator.guidelines)))
 
     def do_undo(self) -> None:
         self.curator.undo()
@@ -596,4 +663,5 @@ def _status_style(status: str) -> str:
         "accepted": "bold white on green",
         "rejected": "bold white on red",
         "edited": "bold black on yellow",
+        "flagged": "bold white on dark_orange",
     }.get(status, "bold white on blue")

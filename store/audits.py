@@ -66,11 +66,13 @@ def audit_items(store: Store, audit_id: int) -> list[AuditItem]:
     sql = """
         WITH live AS (
             SELECT e.* FROM review_events e
-            WHERE e.action <> 'undo' AND NOT EXISTS (
+            WHERE e.action IN ('accept', 'reject', 'edit', 'flag') AND NOT EXISTS (
                 SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)
         ),
         last AS (
+            -- a flagged record is not decided yet: no finding
             SELECT record_uid, arg_max(action, event_id) AS action FROM live GROUP BY record_uid
+            HAVING arg_max(action, event_id) <> 'flag'
         )
         SELECT i.record_uid, i.stratum, i.source, coalesce(l.action, '')
         FROM audit_items i LEFT JOIN last l ON l.record_uid = i.record_uid

@@ -17,6 +17,7 @@ import duckdb
 
 from curator.domain import (
     AnswerValue,
+    BadInput,
     Context,
     CuratorError,
     Record,
@@ -294,7 +295,10 @@ def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> li
 
 # -- decisions ------------------------------------------------------------------------------
 
-DECISIONS = ("accept", "reject", "edit")
+#: What a reviewer can decide about a record; "flag" (for discussion) is a status until decided.
+DECISIONS = ("accept", "reject", "edit", "flag")
+#: Longest note stored; a note is a comment, not a document.
+NOTE_CHARS = 4000
 EDITABLE_FIELDS = ("question", "answer", "derivation", "scale")
 
 
@@ -326,15 +330,7 @@ def decide(
     elif edited:
         raise CuratorError("only an edit carries new values")
     if record_hash is None:
-        with store.connection() as con:
-            found = con.execute(
-                f"SELECT {RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
-                "LEFT JOIN record_state s ON s.record_uid = r.uid WHERE r.uid = ?",
-                [uid],
-            ).fetchall()
-        if not found:
-            raise CuratorError(f"no record with uid {uid!r}")
-        record_hash = found[0][0]
+        record_hash = _record_hash(store, uid)
     event = ReviewEvent(
         0,
         uid,
@@ -349,6 +345,46 @@ def decide(
         event_uid=new_event_uid(),
     )
     return _journal(store, event, record_hash, wait)
+
+
+def add_note(
+    store: Store,
+    uid: str,
+    reviewer: str,
+    text: str,
+    *,
+    record_hash: str | None = None,
+    wait: bool = True,
+) -> ReviewEvent:
+    """Append a reviewer's note on a record to its history, through the journal like a decision
+    (durable when this returns, safe with many writers). A note changes no status."""
+    text = text.strip()
+    if not text:
+        raise BadInput("note", "text", "a note needs some text")
+    if len(text) > NOTE_CHARS:
+        raise BadInput(
+            "note", "text", f"a note is at most {NOTE_CHARS:,} characters (this one: {len(text):,})"
+        )
+    if record_hash is None:
+        try:
+            record_hash = _record_hash(store, uid)
+        except CuratorError as exc:
+            raise BadInput("note", "uid", str(exc)) from exc
+    event = ReviewEvent(0, uid, "note", reviewer, _now(), note=text, event_uid=new_event_uid())
+    return _journal(store, event, record_hash, wait)
+
+
+def _record_hash(store: Store, uid: str) -> str:
+    """The version hash of a record as it stands (raises when there is no such record)."""
+    with store.connection() as con:
+        found = con.execute(
+            f"SELECT {RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
+            "LEFT JOIN record_state s ON s.record_uid = r.uid WHERE r.uid = ?",
+            [uid],
+        ).fetchall()
+    if not found:
+        raise CuratorError(f"no record with uid {uid!r}")
+    return str(found[0][0])
 
 
 def _journal(store: Store, event: ReviewEvent, record_hash: str, wait: bool) -> ReviewEvent:
@@ -477,8 +513,8 @@ def recent_decisions(store: Store, reviewer: str, limit: int = 50) -> list[Revie
     with store.connection() as con:
         events = _events(
             con,
-            "e.reviewer = ? AND e.action <> 'undo' AND NOT EXISTS (SELECT 1 FROM review_events u "
-            "WHERE u.action = 'undo' AND u.undoes = e.event_id)",
+            "e.reviewer = ? AND e.action NOT IN ('undo', 'note') AND NOT EXISTS "
+            "(SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)",
             [reviewer],
         )
     return events[::-1][:limit]
@@ -514,7 +550,9 @@ def progress(store: Store, reviewer: str, filt: RecordFilter = RecordFilter()) -
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     with store.connection() as con:
         row = con.execute(
-            "SELECT count(*), count(s.status), count(*) FILTER (WHERE s.reviewer = ?) "
+            # A flagged record waits for a decision: not reviewed yet.
+            "SELECT count(*), count(*) FILTER (WHERE s.status <> 'flagged'), "
+            "count(*) FILTER (WHERE s.reviewer = ? AND s.status <> 'flagged') "
             f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid{where}",
             [reviewer, *params],
         ).fetchall()[0]
@@ -555,7 +593,8 @@ def agreement_counts(store: Store) -> AgreementCounts:
             "SELECT v.judge, r.answer_type, "
             "CASE WHEN s.status = 'accepted' THEN 'correct' ELSE 'incorrect' END AS human, "
             "v.verdict, count(*) FROM latest_verdicts v JOIN records r ON r.uid = v.record_uid "
-            "JOIN record_state s ON s.record_uid = v.record_uid GROUP BY ALL"
+            "JOIN record_state s ON s.record_uid = v.record_uid WHERE s.status <> 'flagged' "
+            "GROUP BY ALL"
         ).fetchall()
     cells: dict[tuple[str, str, str, str], int] = {}
     abstained: dict[str, int] = {}
@@ -582,7 +621,7 @@ class ReviewerActivity:
 def reviewer_activity(store: Store) -> list[ReviewerActivity]:
     with store.connection() as con:
         rows = con.execute(
-            "SELECT reviewer, count(*) FILTER (WHERE action <> 'undo'), "
+            "SELECT reviewer, count(*) FILTER (WHERE action NOT IN ('undo', 'note')), "
             "count(*) FILTER (WHERE action = 'accept'), count(*) FILTER (WHERE action = 'reject'), "
             "count(*) FILTER (WHERE action = 'edit'), count(*) FILTER (WHERE action = 'undo'), "
             "min(created_at), max(created_at) FROM review_events GROUP BY reviewer ORDER BY 2 DESC"
@@ -641,7 +680,8 @@ def reviewer_pair_counts(store: Store) -> dict[tuple[str, str], dict[tuple[str, 
     """
     with store.connection() as con:
         rows = con.execute(
-            "WITH live AS (SELECT * FROM review_events e WHERE e.action <> 'undo' AND NOT EXISTS "
+            "WITH live AS (SELECT * FROM review_events e WHERE e.action IN ('accept', 'reject', "
+            "'edit') AND NOT EXISTS "
             "(SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)), "
             "latest AS (SELECT record_uid, reviewer, CASE arg_max(action, event_id) "
             "WHEN 'accept' THEN 'correct' ELSE 'incorrect' END AS label FROM live GROUP BY ALL) "

@@ -51,6 +51,7 @@ for _command in (
     judge_cmds.calibrate,
     review_cmds.review,
     review_cmds.serve,
+    review_cmds.note,
     export_cmds.export_cmd,
     export_cmds.validate,
     export_cmds.finetune,

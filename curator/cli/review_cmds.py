@@ -89,6 +89,7 @@ def run_tui(
     shard: tuple[int, int] | None = None,
     overlap: float = 0.0,
 ) -> None:
+    from curator.guidelines import guidelines_path
     from curator.judges.factory import JudgeChoice
     from curator.screens.app import CuratorApp
 
@@ -102,6 +103,7 @@ def run_tui(
         shard=shard,
         overlap=overlap,
         keys=settings.config.keys,
+        guidelines=guidelines_path(settings),
     )
     app.run()
 
@@ -218,3 +220,39 @@ def serve(
         click.echo(f"curator serve: {line}", err=True)
 
     run(options, Access(password), say=say, ready=ready)
+
+
+@click.command()
+@click.argument("uid")
+@click.argument("text")
+@click.option("--reviewer", default=None, help="Name stored on the note (default: as for review).")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored note as JSON.")
+@db_option
+@click.pass_context
+def note(ctx: click.Context, uid: str, text: str, reviewer: str | None, as_json: bool) -> None:
+    """Add a note (a comment) to a record's history; it changes no decision.
+
+    Stored through the same journal as review decisions, so it is safe while others review.
+
+    \b
+    Example:
+      curator note 3f2a… "the 2019 column is restated; check with the team"
+    """
+    from curator.cli.output import echo_json, one_line
+    from curator.store.reviews import add_note
+
+    settings = settings_of(ctx)
+    store = open_existing(settings)
+    event = add_note(store, uid, reviewer or settings.reviewer, text)
+    if as_json:
+        echo_json(
+            {
+                "uid": event.record_uid,
+                "event_id": event.event_id,
+                "event_uid": event.event_uid,
+                "reviewer": event.reviewer,
+                "note": event.note,
+            }
+        )
+    else:
+        click.echo(f"noted on {one_line(event.record_uid)} (event #{event.event_id})")

@@ -107,7 +107,8 @@ def _human_overlap(store: Store, uids: Sequence[str]) -> tuple[int, int]:
         return 0, 0
     with store.connection() as con:
         row = con.execute(
-            "WITH live AS (SELECT e.* FROM review_events e WHERE e.action <> 'undo' AND NOT "
+            "WITH live AS (SELECT e.* FROM review_events e WHERE e.action IN ('accept', "
+            "'reject', 'edit') AND NOT "
             "EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND "
             "u.undoes = e.event_id)), per AS (SELECT record_uid, reviewer, "
             "arg_max(action, event_id) AS action FROM live GROUP BY ALL) "

@@ -54,13 +54,14 @@ def human_pairs(store: Store, judge: str) -> list[Pair]:
     sql = """
         WITH live AS (
             SELECT e.* FROM review_events e
-            WHERE e.action <> 'undo' AND NOT EXISTS (
+            WHERE e.action NOT IN ('undo', 'note') AND NOT EXISTS (
                 SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id)
         ),
         last AS (
             SELECT record_uid, arg_max(action, event_id) AS action,
                    arg_max(record_hash, event_id) AS record_hash
             FROM live GROUP BY record_uid
+            HAVING arg_max(action, event_id) <> 'flag'  -- flagged: not decided yet
         ),
         judged AS (
             SELECT record_uid, record_hash, arg_max(verdict, verdict_id) AS verdict

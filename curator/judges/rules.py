@@ -1154,6 +1154,51 @@ def _scale_check(
     return "ok", "no scale", (calc,)
 
 
+def _fitting(
+    readings: Sequence[Evaluation], value: float, places: int
+) -> list[tuple[Evaluation, bool]]:
+    """Readings that round to the answer at its precision, and whether each needs "times 100".
+
+    A reading that gives the answer as it stands comes before one that needs "times 100".
+    """
+    fitting = [(ev, False) for ev in readings if matches(ev.value, value, places)]
+    fitting += [(ev, True) for ev in readings if matches(ev.value * 100, value, places)]
+    return fitting
+
+
+@dataclass(frozen=True, slots=True)
+class DerivationCheck:
+    """A derivation recomputed against an answer exactly as this judge's arithmetic check does
+    (the edit form shows it live, so a reviewer sees a mismatch before saving)."""
+
+    state: str  # match | mismatch | unreadable | empty | no-number
+    value: float | None = None  # the reading shown: the one that fits, else the first
+    as_percent: bool = False  # fits only as a percentage (value x 100)
+    places: int = 0  # the answer's decimals: the precision it is compared at
+    detail: str = ""  # why it could not be read
+
+
+def check_derivation(answer: AnswerValue, derivation: str) -> DerivationCheck:
+    """Does `derivation` give `answer` at the answer's rounding? `answer` may be form text."""
+    if not derivation.strip():
+        return DerivationCheck("empty")
+    if isinstance(answer, list):
+        answer = answer[0] if len(answer) == 1 else ""
+    value = answer if isinstance(answer, int | float) else parse_number(str(answer))
+    try:
+        readings = evaluate(derivation)
+    except DerivationError as exc:
+        return DerivationCheck("unreadable", detail=str(exc))
+    if value is None:
+        return DerivationCheck("no-number", readings[0].value)
+    places = decimals_of(answer if isinstance(answer, int | float) else str(answer).strip())
+    fitting = _fitting(readings, float(value), places)
+    if fitting:
+        ev, as_percent = fitting[0]
+        return DerivationCheck("match", ev.value, as_percent, places)
+    return DerivationCheck("mismatch", readings[0].value, False, places)
+
+
 def _judge_arithmetic(
     ctx: _Context, question: str, answer: AnswerValue, derivation: str, scale: str
 ) -> RuleVerdict:
@@ -1167,9 +1212,7 @@ def _judge_arithmetic(
     except DerivationError as exc:
         return RuleVerdict("uncertain", f"could not read the derivation ({exc})")
     places = decimals_of(answer if not isinstance(answer, list) else 0)
-    # A reading that gives the answer as it stands beats one that needs "times 100".
-    fitting = [(ev, False) for ev in readings if matches(ev.value, float(value), places)]
-    fitting += [(ev, True) for ev in readings if matches(ev.value * 100, float(value), places)]
+    fitting = _fitting(readings, float(value), places)
     if not fitting:
         shown = ", ".join(f"{ev.value:,.4g}" for ev in readings[:2])
         return RuleVerdict(

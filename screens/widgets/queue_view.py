@@ -25,7 +25,7 @@ from curator.prompts import render_answer
 #: Widest verdicts column and answer column of a queue line (longer text ends in `…`).
 VERDICT_CHARS = 40
 ANSWER_CHARS = 18
-STATUS_MARK = {"pending": "·", "accepted": "✓", "edited": "✎", "rejected": "✗"}
+STATUS_MARK = {"pending": "·", "accepted": "✓", "edited": "✎", "rejected": "✗", "flagged": "!"}
 VERDICT_STYLE = {
     "correct": "green",
     "incorrect": "bold red",

@@ -40,6 +40,7 @@ STORE_COMMANDS = [
     "demo",
     "calibrate",
     "leaks",
+    "note",
 ]
 DEFAULT_STORES = ("curator.duckdb", "curator-demo.duckdb")
 
@@ -144,6 +145,7 @@ def test_db_is_honoured_before_or_after_the_command(
         "demo": ["demo", "--no-tui"],
         "leaks": ["leaks", "--json"],
         "calibrate": ["calibrate", "--judge", "rules", "--assume-gold", "dev", "--json"],
+        "note": ["note", uid, "checked", "--json"],
     }
     argv = args[command]
     full = ["--db", db, *argv] if position == "before" else [*argv, "--db", db]
@@ -158,6 +160,8 @@ def test_db_is_honoured_before_or_after_the_command(
         assert [row["uid"] for row in result.json_lines()] == [uid]
     if command in ("review", "serve"):
         assert tui_opened == [db]
+    if command == "note":
+        assert json.loads(result.out)["uid"] == uid
     if command == "export":
         assert (tmp_path / "out" / "train.jsonl").is_file()
     if command == "demo":

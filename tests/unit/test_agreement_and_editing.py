@@ -69,6 +69,8 @@ def test_parse_answer_by_type(text: str, kind: str, value: object) -> None:
         ("a\nb", "span", "one line"),
         ("twelve", "arithmetic", "needs a number"),
         ("2.5", "count", "whole number"),
+        ("-3", "count", "cannot be negative"),
+        ("(3)", "count", "cannot be negative"),
     ],
 )
 def test_parse_answer_refuses(text: str, kind: str, message: str) -> None:
