@@ -56,7 +56,7 @@ class ReviewScreen(Screen[None]):
         Binding("n,j", "next", "Next", id="next"),
         Binding("p,k", "previous", "Prev", id="previous"),
         Binding("space", "skip", "Skip", id="skip"),
-        Binding("J", "judge", "Judge now", id="judge"),
+        Binding("J", "judge", "Judge", id="judge"),
         Binding("slash", "search", "Search", id="search"),
         Binding("f", "filters", "Filters", id="filters"),
         Binding("l", "queue", "Queue", id="queue"),
@@ -67,7 +67,7 @@ class ReviewScreen(Screen[None]):
         Binding("d", "open_twin", "Twin", id="open_twin"),
         Binding("exclamation_mark", "flag", "Flag", id="flag"),
         Binding("c", "note", "Note", id="note"),
-        Binding("g", "guidelines", "Guidelines", id="guidelines"),
+        Binding("g", "guidelines", "Guide", id="guidelines"),
         # Escape goes back to the list a record was opened from; never anywhere else.
         Binding("escape", "back", "Back"),
     ]

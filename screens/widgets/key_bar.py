@@ -42,7 +42,11 @@ class KeyBar(Widget):
             self._collect()
 
     def _collect(self) -> None:
-        """The screen's shown bindings, one entry per action (its keys joined by `/`)."""
+        """The screen's shown bindings, one entry per action, by its first key.
+
+        Two lines at 100 columns hold every action only when each shows one key: the others
+        (`j`/`k` beside `n`/`p`, `?` beside F1) and ctrl+p's palette are listed by F1's help.
+        """
         by_action: dict[str, tuple[list[str], str, object]] = {}
         for node, binding, _enabled, _tip in self.screen.active_bindings.values():
             if not isinstance(binding, Binding) or not binding.show:
@@ -51,11 +55,7 @@ class KeyBar(Widget):
             shown = self.app.get_key_display(binding)
             if shown not in keys:
                 keys.append(shown)
-        items = [
-            ("/".join(keys), what, action, node) for action, (keys, what, node) in by_action.items()
-        ]
-        if self.app.ENABLE_COMMAND_PALETTE:
-            items.append(("^p", "Commands", "command_palette", self.app))
+        items = [(keys[0], what, action, node) for action, (keys, what, node) in by_action.items()]
         if [i[:3] for i in items] != [i[:3] for i in self.items]:
             self.items = items
             self.refresh(layout=True)

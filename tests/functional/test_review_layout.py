@@ -120,9 +120,9 @@ async def test_every_key_is_in_the_key_bar_within_the_width(
         bar = app.screen.query_one(KeyBar)
         text = bar.plain
         for item in (
-            "a Accept", "r Reject", "e Edit", "u Undo", "U Undo…", "n/j Next", "J Judge now",
+            "a Accept", "r Reject", "e Edit", "u Undo", "U Undo…", "n Next", "p Prev", "J Judge",
             "/ Search", "f Filters", "l Queue", "t Sort", "s Stats", "v Eval", "w Whole",
-            "f1/? Help", "q Quit", "^p Commands",
+            "f1 Help", "q Quit", "! Flag", "c Note", "g Guide",
         ):  # fmt: skip
             assert item in text, item
         lines = text.splitlines()

@@ -85,6 +85,8 @@ def test_queue_screen_wide(snap_compare: Any, tmp_path: Path) -> None:
 
 def test_filter_dialog_narrow(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(make_app(tmp_path), terminal_size=SIZES["100x30"], run_before=after("f"))
+
+
 def test_edit_panel_at_100x30(snap_compare: Any, tmp_path: Path) -> None:
     """The edit panel on a narrow terminal: table, paragraphs, form, Save/Cancel all on screen."""
     assert snap_compare(make_app(tmp_path), terminal_size=(100, 30), run_before=after("e"))
