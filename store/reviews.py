@@ -345,35 +345,12 @@ def _journal(store: Store, event: ReviewEvent, record_hash: str, wait: bool) -> 
 def decide_many(
     store: Store, uids: list[str], action: str, reviewer: str, *, reason: str = ""
 ) -> int:
-    """The same accept or reject for many records in one transaction (bulk triage, benchmarks).
+    """The same accept or reject for many records as one batch in one transaction (tests,
+    benchmarks). Each record still gets its own event, with its version hash, exactly as
+    single decisions; see store/bulk.py for bulk decisions by a judge panel's verdict."""
+    from curator.store.bulk import decide_uids
 
-    Each record still gets its own event, with its version hash, exactly as single decisions.
-    """
-    if action not in ("accept", "reject"):
-        raise CuratorError("bulk decisions are accept or reject")
-    if not uids:
-        return 0
-    prefix = new_event_uid()
-    with store.transaction() as con:
-        first = _next_event_id(con)
-        con.execute(
-            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
-            "created_at, reason, record_hash) "
-            "SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, "
-            "? || '.' || lpad(CAST(row_number() OVER (ORDER BY r.seq) AS VARCHAR), 9, '0'), "
-            f"r.uid, ?, ?, ?, ?, "
-            f"{RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
-            "LEFT JOIN record_state s ON s.record_uid = r.uid "
-            "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
-            [first, prefix, action, reviewer, _now(), reason, uids],
-        )
-        return (
-            int(
-                con.execute("SELECT coalesce(max(event_id), 0) FROM review_events").fetchall()[0][0]
-            )
-            - first
-            + 1
-        )
+    return decide_uids(store, uids, action, reviewer, reason=reason)
 
 
 def undo(
@@ -426,12 +403,6 @@ def undo(
         undoes_uid=target.event_uid,
     )
     return _journal(store, event, "", wait=True)
-
-
-def _next_event_id(con: duckdb.DuckDBPyConnection) -> int:
-    return int(
-        con.execute("SELECT coalesce(max(event_id), 0) + 1 FROM review_events").fetchall()[0][0]
-    )
 
 
 def recent_decisions(store: Store, reviewer: str, limit: int = 50) -> list[ReviewEvent]:
