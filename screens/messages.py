@@ -11,6 +11,7 @@ from curator.domain import ReviewEvent
 
 if TYPE_CHECKING:
     from curator.agreement import Confusion
+    from curator.store.bulk import BatchUndone, BulkResult
     from curator.store.leaks import Twin
     from curator.store.records import StoreStats
     from curator.store.reviews import Changes, Progress, QueueRow, RecordDetail, ReviewerActivity
@@ -107,3 +108,18 @@ class WriteFailed(Message):
     uid: str
     action: str
     error: str
+
+
+@dataclass
+class BulkDecided(Message):
+    """A bulk decision was written (one batch, one transaction)."""
+
+    result: BulkResult
+    action: str
+
+
+@dataclass
+class BulkUndone(Message):
+    """A batch of decisions was undone as one."""
+
+    result: BatchUndone
