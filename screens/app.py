@@ -627,19 +627,35 @@ class CuratorApp(App[None]):
     @work(thread=True, group="judge", exit_on_error=False, description="judging this record")
     def judge_now(self, uid: str) -> None:
         from curator.judges.factory import JudgeChoice, default_judge, make_judge
-        from curator.store.verdicts import append_verdicts, work_item
+        from curator.store.verdicts import append_verdicts, verdict_on_version, work_item
 
         choice = self.judge_choice or JudgeChoice(default_judge(self.sections))
         judge = make_judge(choice, self.sections)
         item = work_item(self.store, uid)
         if item is None:
+            asyncio.run(judge.aclose())
+            return
+        # Same judge, model, prompt and record version: the verdict is already stored (a pass
+        # would skip it too); show it instead of storing a second one.
+        known = verdict_on_version(self.store, judge.key, uid, item.record_hash)
+        if known is not None:
+            asyncio.run(judge.aclose())
+            self.post_message(VerdictArrived(uid, known, judge=judge.key.judge, unchanged=True))
             return
         verdict = asyncio.run(_judge_one(judge, item))
         append_verdicts(self.store, judge.key, "tui", [verdict])
-        self.post_message(VerdictArrived(uid, verdict.verdict))
+        self.post_message(VerdictArrived(uid, verdict.verdict, judge=judge.key.judge))
 
     @on(VerdictArrived)
     def _verdict_arrived(self, message: VerdictArrived) -> None:
+        if message.unchanged:
+            self.notify(
+                f"{safe_text.one_line(message.judge)} already judged this version of the record: "
+                f"{safe_text.one_line(message.verdict)} (unchanged; nothing new stored).",
+                timeout=5,
+                markup=False,
+            )
+            return
         self.notify(f"Judge says: {safe_text.one_line(message.verdict)}", timeout=4, markup=False)
         self.details.pop(message.uid, None)
         row = self.queue.current

@@ -48,6 +48,9 @@ class DecisionSaved(Message):
 class VerdictArrived(Message):
     uid: str
     verdict: str
+    judge: str = ""
+    #: The judge had already judged this version (same key): no new verdict was stored.
+    unchanged: bool = False
 
 
 @dataclass

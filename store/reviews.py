@@ -459,7 +459,9 @@ def load_session(store: Store, reviewer: str) -> dict[str, Any]:
 class AgreementCounts:
     """Judge verdict against the human decision, per judge and answer type.
 
-    Human label: accepted means the record was right; rejected or edited means it was not.
+    Human label: accepted means the record was right; rejected means it was not; edited means
+    it was not only when the edit changed a value the judge vouched for (answer, scale,
+    derivation), see `curator.agreement.human_label`.
     Only judge verdicts correct/incorrect enter the matrix; the rest are counted as abstained.
     """
 
@@ -468,18 +470,36 @@ class AgreementCounts:
 
 
 def agreement_counts(store: Store) -> AgreementCounts:
+    """An edited record counts as `incorrect` only when the edit changed the value of its
+    answer, scale or derivation against the imported record (`curator.agreement.human_label`);
+    a reworded question or a re-rounded answer counts as `correct`."""
+    from curator.agreement import human_label
+
     with store.connection() as con:
         rows = con.execute(
             "SELECT v.judge, r.answer_type, "
             "CASE WHEN s.status = 'accepted' THEN 'correct' ELSE 'incorrect' END AS human, "
             "v.verdict, count(*) FROM latest_verdicts v JOIN records r ON r.uid = v.record_uid "
-            "JOIN record_state s ON s.record_uid = v.record_uid GROUP BY ALL"
+            "JOIN record_state s ON s.record_uid = v.record_uid WHERE s.status <> 'edited' "
+            "GROUP BY ALL"
         ).fetchall()
+        edits = con.execute(
+            "SELECT v.judge, r.answer_type, v.verdict, CAST(r.answer AS VARCHAR), r.scale, "
+            "r.derivation, CAST(s.edited AS VARCHAR), count(*) FROM latest_verdicts v "
+            "JOIN records r ON r.uid = v.record_uid "
+            "JOIN record_state s ON s.record_uid = v.record_uid WHERE s.status = 'edited' "
+            "GROUP BY ALL"
+        ).fetchall()
+    for judge, answer_type, verdict, answer, scale, derivation, edited, n in edits:
+        before = {"answer": answer_from_json(answer), "scale": scale, "derivation": derivation}
+        human = human_label("edit", before, json.loads(edited) if edited else None)
+        rows.append((judge, answer_type, human, verdict, n))
     cells: dict[tuple[str, str, str, str], int] = {}
     abstained: dict[str, int] = {}
     for judge, answer_type, human, verdict, n in rows:
         if verdict in ("correct", "incorrect"):
-            cells[(judge, answer_type, human, verdict)] = int(n)
+            key = (judge, answer_type, human, verdict)
+            cells[key] = cells.get(key, 0) + int(n)
         else:
             abstained[judge] = abstained.get(judge, 0) + int(n)
     return AgreementCounts(cells, abstained)
