@@ -153,4 +153,6 @@ def _same_derivation(old: str, new: str) -> bool:
         before, after = evaluate(old), evaluate(new)
     except DerivationError:
         return False  # text changed and its value cannot be shown to be the same
-    return any(math.isclose(a.value, b.value, rel_tol=1e-9, abs_tol=1e-9) for a in before for b in after)
+    return any(
+        math.isclose(a.value, b.value, rel_tol=1e-9, abs_tol=1e-9) for a in before for b in after
+    )

@@ -108,7 +108,9 @@ class BulkScreen(ModalScreen["BulkPreview | None"]):
         self.query_one("#bulk-count", Static).update(Text("counting…", "dim"))
         self.count(self._action(), judges)
 
-    @work(thread=True, exclusive=True, group="bulk-count", exit_on_error=False, description="counting")
+    @work(
+        thread=True, exclusive=True, group="bulk-count", exit_on_error=False, description="counting"
+    )
     def count(self, action: str, judges: tuple[str, ...]) -> None:
         found = self.reads.bulk_preview(action, judges, self.filt)
         self.app.call_from_thread(self._show_count, found)
@@ -144,7 +146,9 @@ def describe(found: BulkPreview) -> Text:
     line.append(" pending record(s) of this view where ")
     line.append_text(label(s.describe()))
     if found.already_decided:
-        line.append(f"\n{found.already_decided:,} more are already decided and are left as they are.")
+        line.append(
+            f"\n{found.already_decided:,} more are already decided and are left as they are."
+        )
     return line
 
 
@@ -174,7 +178,9 @@ class ConfirmBulkScreen(ModalScreen[bool]):
                 )
             )
             with Horizontal(classes="buttons"):
-                yield Button(f"Yes, {s.action} {self.found.count:,} (y)", variant="warning", id="yes")
+                yield Button(
+                    f"Yes, {s.action} {self.found.count:,} (y)", variant="warning", id="yes"
+                )
                 yield Button("No (n)", id="no")
 
     def on_mount(self) -> None:

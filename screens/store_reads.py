@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from curator.domain import RecordFilter, ReviewEvent
     from curator.evaluate import RunReport
-    from curator.store.db import Store
     from curator.store.bulk import BulkPreview
+    from curator.store.db import Store
     from curator.store.leaks import Twin
     from curator.store.records import StoreStats
 

@@ -65,8 +65,7 @@ class BulkSelection:
         verdict = self.verdict or ACTION_VERDICT[self.action]
         if verdict != ACTION_VERDICT[self.action]:
             raise BulkRefused(
-                f"{self.action} goes with --verdict {ACTION_VERDICT[self.action]}, "
-                f"not {verdict!r}"
+                f"{self.action} goes with --verdict {ACTION_VERDICT[self.action]}, not {verdict!r}"
             )
         judges = tuple(dict.fromkeys(j.strip() for j in self.judges if j.strip()))
         if not judges:

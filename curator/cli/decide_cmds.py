@@ -135,9 +135,7 @@ def _summary(found: BulkPreview) -> str:
     return text
 
 
-def _report(
-    found: BulkPreview, result: BulkResult | None, *, dry_run: bool, as_json: bool
-) -> None:
+def _report(found: BulkPreview, result: BulkResult | None, *, dry_run: bool, as_json: bool) -> None:
     s = found.selection
     if as_json:
         echo_json(

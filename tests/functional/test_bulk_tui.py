@@ -46,7 +46,9 @@ async def test_bulk_accept_shows_the_count_confirms_and_undoes_as_one(tmp_path: 
         await settle(app, pilot)
         assert isinstance(app.screen, BulkScreen)
         count = rendered(app, "#bulk-count")
-        assert f"{expected.count:,} pending record(s) of this view where rules says correct" in count
+        assert (
+            f"{expected.count:,} pending record(s) of this view where rules says correct" in count
+        )
         await pilot.press("c")
         await settle(app, pilot)
         assert isinstance(app.screen, ConfirmBulkScreen)

@@ -39,6 +39,9 @@ STORE_COMMANDS = [
     "demo",
     "calibrate",
     "leaks",
+    "decide accept",
+    "decide reject",
+    "decide undo",
 ]
 DEFAULT_STORES = ("curator.duckdb", "curator-demo.duckdb")
 
@@ -137,7 +140,21 @@ def test_db_is_honoured_before_or_after_the_command(
         "demo": ["demo", "--no-tui"],
         "leaks": ["leaks", "--json"],
         "calibrate": ["calibrate", "--judge", "rules", "--assume-gold", "dev", "--json"],
+        "decide accept": ["decide", "accept", "--verdict", "correct", "--judge", "rules", "--yes"],
+        "decide reject": [
+            "decide",
+            "reject",
+            "--verdict",
+            "incorrect",
+            "--judge",
+            "rules",
+            "--dry-run",
+        ],
     }
+    if command == "decide undo":
+        bulk = ["decide", "accept", "--verdict", "correct", "--judge", "rules", "--yes", "--json"]
+        batch = run_cli("--db", db, *bulk).json_lines()[0]["batch"]
+        args[command] = ["decide", "undo", "--batch", batch]
     argv = args[command]
     full = ["--db", db, *argv] if position == "before" else [*argv, "--db", db]
     result = run_cli(*full)

@@ -120,4 +120,6 @@ def test_missing_judge_and_unknown_batch(run_cli: Run, db: Path) -> None:
     assert result.code == 2 and "Missing option '--judge'" in result.err
     assert result.err.count("\n") == 1
     unknown = run_cli("--db", db, "decide", "undo", "--batch", "nope")
-    assert unknown.code == 2 and unknown.err.strip() == "curator: error: no batch 'nope' in this store"
+    assert (
+        unknown.code == 2 and unknown.err.strip() == "curator: error: no batch 'nope' in this store"
+    )
