@@ -7,6 +7,7 @@ live in `curator.store.bulk`; this module parses, asks for confirmation and prin
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -53,7 +54,7 @@ def decide() -> None:
 
 
 def _bulk_options(func: Any) -> Any:
-    options = [
+    options: list[Callable[[Any], Any]] = [
         click.option(
             "--verdict",
             type=click.Choice(("correct", "incorrect")),
