@@ -123,17 +123,20 @@ def judges_with_verdicts(store: Store) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def _panel_sql(selection: BulkSelection) -> tuple[str, list[Any]]:
-    """Every judge's latest verdict is the selection's verdict, on the current version."""
-    clause = " AND ".join(
-        "EXISTS (SELECT 1 FROM latest_verdicts v WHERE v.record_uid = r.uid AND v.judge = ? "
-        f"AND v.verdict = ? AND v.record_hash = {RECORD_HASH_SQL})"
-        for _ in selection.judges
-    )
-    params: list[Any] = []
-    for judge in selection.judges:
+def _panel_joins(selection: BulkSelection) -> tuple[str, list[Any]]:
+    """Joins keeping the records whose every named judge's latest verdict is the selection's
+    verdict, on the record's current version. One aggregate per judge over its own verdicts
+    (not the all-judges view, not a correlated EXISTS): the cost of a bulk count at 1M."""
+    joins, params = [], []
+    for i, judge in enumerate(selection.judges):
+        joins.append(
+            "JOIN (SELECT record_uid, arg_max(verdict, verdict_id) AS verdict, "
+            "arg_max(record_hash, verdict_id) AS record_hash FROM verdicts WHERE judge = ? "
+            f"GROUP BY record_uid) p{i} ON p{i}.record_uid = r.uid AND p{i}.verdict = ? "
+            f"AND p{i}.record_hash = {RECORD_HASH_SQL}"
+        )
         params += [judge, selection.verdict]
-    return clause, params
+    return " ".join(joins), params
 
 
 def _check_judges(con: duckdb.DuckDBPyConnection, judges: tuple[str, ...]) -> None:
@@ -155,13 +158,13 @@ def preview(store: Store, selection: BulkSelection) -> BulkPreview:
     """Count (and list) the records a bulk decision would decide; writes nothing."""
     selection = selection.checked()
     clauses, params = _where(selection.filt)
-    panel, panel_params = _panel_sql(selection)
-    where = " AND ".join([*clauses, panel])
+    panel, panel_params = _panel_joins(selection)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     with store.connection() as con:
         _check_judges(con, selection.judges)
         rows = con.execute(
-            f"SELECT r.uid, s.status IS NULL {_FROM} WHERE {where} ORDER BY r.seq",
-            [*params, *panel_params],
+            f"SELECT r.uid, s.status IS NULL {_FROM} {panel}{where} ORDER BY r.seq",
+            [*panel_params, *params],
         ).fetchall()
     pending = tuple(str(uid) for uid, is_pending in rows if is_pending)
     return BulkPreview(selection, pending, len(rows) - len(pending))
@@ -189,10 +192,8 @@ def decide_bulk(
     if not confirmed.uids:
         return BulkResult(batch_id, 0, 0)
     clauses, params = _where(selection.filt)
-    panel, panel_params = _panel_sql(selection)
-    where = " AND ".join(
-        ["r.uid IN (SELECT unnest(?::VARCHAR[]))", "s.status IS NULL", *clauses, panel]
-    )
+    panel, panel_params = _panel_joins(selection)
+    where = " AND ".join(["r.uid IN (SELECT unnest(?::VARCHAR[]))", "s.status IS NULL", *clauses])
     why = reason or f"bulk: {selection.describe()}"
     with transaction_with_journals(store) as con:
         first = _next_event_id(con)
@@ -201,7 +202,7 @@ def decide_bulk(
             "created_at, reason, record_hash) "
             "SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, "
             "? || '.' || lpad(CAST(row_number() OVER (ORDER BY r.seq) AS VARCHAR), 9, '0'), "
-            f"r.uid, ?, ?, ?, ?, {RECORD_HASH_SQL} {_FROM} WHERE {where}",
+            f"r.uid, ?, ?, ?, ?, {RECORD_HASH_SQL} {_FROM} {panel} WHERE {where}",
             [
                 first,
                 batch_id,
@@ -209,9 +210,9 @@ def decide_bulk(
                 reviewer,
                 _now(),
                 why,
+                *panel_params,
                 list(confirmed.uids),
                 *params,
-                *panel_params,
             ],
         )
         decided = _next_event_id(con) - first
@@ -278,14 +279,15 @@ def undo_batch(store: Store, batch_id: str, reviewer: str) -> BatchUndone:
         if not live:
             raise BulkRefused(f"batch {batch_id!r} is already undone ({len(events):,} events)")
         first = _next_event_id(con)
-        now = _now()
-        con.executemany(
+        # One statement (a row-by-row insert of 10k undos took seconds).
+        con.execute(
             "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
-            "created_at, undoes, undoes_uid) VALUES (?, ?, ?, 'undo', ?, ?, ?, ?)",
-            [
-                [first + i, f"{undo_id}.{i + 1:09d}", e[2], reviewer, now, e[0], e[1]]
-                for i, e in enumerate(live)
-            ],
+            "created_at, undoes, undoes_uid) "
+            "SELECT ? + row_number() OVER (ORDER BY e.event_id) - 1, "
+            "? || '.' || lpad(CAST(row_number() OVER (ORDER BY e.event_id) AS VARCHAR), 9, '0'), "
+            "e.record_uid, 'undo', ?, ?, e.event_id, e.event_uid FROM review_events e "
+            "WHERE e.event_id IN (SELECT unnest(?::BIGINT[]))",
+            [first, undo_id, reviewer, _now(), [int(e[0]) for e in live]],
         )
         uids = [str(e[2]) for e in live]
         later = con.execute(
