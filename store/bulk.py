@@ -194,28 +194,13 @@ def decide_bulk(
     clauses, params = _where(selection.filt)
     panel, panel_params = _panel_joins(selection)
     where = " AND ".join(["r.uid IN (SELECT unnest(?::VARCHAR[]))", "s.status IS NULL", *clauses])
-    why = reason or f"bulk: {selection.describe()}"
     with transaction_with_journals(store) as con:
-        first = _next_event_id(con)
-        con.execute(
-            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
-            "created_at, reason, record_hash) "
-            "SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, "
-            "? || '.' || lpad(CAST(row_number() OVER (ORDER BY r.seq) AS VARCHAR), 9, '0'), "
-            f"r.uid, ?, ?, ?, ?, {RECORD_HASH_SQL} {_FROM} {panel} WHERE {where}",
-            [
-                first,
-                batch_id,
-                selection.action,
-                reviewer,
-                _now(),
-                why,
-                *panel_params,
-                list(confirmed.uids),
-                *params,
-            ],
+        decided = _insert_batch(
+            con,
+            (batch_id, selection.action, reviewer, reason or f"bulk: {selection.describe()}"),
+            f"{panel} WHERE {where}",
+            [*panel_params, list(confirmed.uids), *params],
         )
-        decided = _next_event_id(con) - first
     status = _STATUS[selection.action]
     statuses = {uid: status for uid in confirmed.uids}
     if decided != len(confirmed.uids):
@@ -233,19 +218,35 @@ def decide_uids(
         raise BulkRefused("bulk decisions are accept or reject")
     if not uids:
         return 0
-    batch_id = new_event_uid()
     with transaction_with_journals(store) as con:
-        first = _next_event_id(con)
-        con.execute(
-            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
-            "created_at, reason, record_hash) "
-            "SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, "
-            "? || '.' || lpad(CAST(row_number() OVER (ORDER BY r.seq) AS VARCHAR), 9, '0'), "
-            f"r.uid, ?, ?, ?, ?, {RECORD_HASH_SQL} {_FROM} "
+        return _insert_batch(
+            con,
+            (new_event_uid(), action, reviewer, reason),
             "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
-            [first, batch_id, action, reviewer, _now(), reason, uids],
+            [uids],
         )
-        return _next_event_id(con) - first
+
+
+def _insert_batch(
+    con: duckdb.DuckDBPyConnection,
+    event: tuple[str, str, str, str],
+    selection_sql: str,
+    params: list[Any],
+) -> int:
+    """One event per selected record (joins and WHERE after the records/contexts/state FROM),
+    in store order, uids `<batch id>.<n>`, ids after the newest; how many were written.
+    `event` is (batch id, action, reviewer, reason)."""
+    batch_id, action, reviewer, reason = event
+    first = _next_event_id(con)
+    con.execute(
+        "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
+        "created_at, reason, record_hash) "
+        "SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, "
+        "? || '.' || lpad(CAST(row_number() OVER (ORDER BY r.seq) AS VARCHAR), 9, '0'), "
+        f"r.uid, ?, ?, ?, ?, {RECORD_HASH_SQL} {_FROM} {selection_sql}",
+        [first, batch_id, action, reviewer, _now(), reason, *params],
+    )
+    return _next_event_id(con) - first
 
 
 def batch_of(event_uid: str) -> str | None:
