@@ -161,3 +161,40 @@ def test_batch_of_names_only_batch_members() -> None:
     assert batch_of("17329118452310000-1a2b3c4d.000000007") == "17329118452310000-1a2b3c4d"
     assert batch_of("17329118452310000-1a2b3c4d") is None
     assert batch_of("legacy-000000000012") is None
+
+
+def test_a_batch_and_single_decisions_at_once_lose_nothing(tmp_path: Path) -> None:
+    import threading
+
+    store = Store.open(tmp_path / "many.duckdb", create=True)
+    uids = [f"m{i}" for i in range(60)]
+    import_file(store, write_json(tmp_path / "m.json", [tiny_context("m", tuple(uids))]), "dev")
+    judge(store, RULES, {u: "correct" for u in uids[:40]})
+    found = preview(store, BulkSelection("accept", ("rules",)))
+    errors: list[str] = []
+
+    def singles() -> None:
+        other = Store(store.path)  # another writer of the same process, as a TUI worker
+        for uid in uids[30:60]:  # 10 of them are in the batch too
+            try:
+                decide(other, uid, "reject", "bo", wait=uid.endswith("5"))
+            except Exception as exc:
+                errors.append(str(exc))
+
+    thread = threading.Thread(target=singles)
+    thread.start()
+    result = decide_bulk(store, found, "ana")
+    thread.join()
+    journal_for(store).wait_stored(timeout=30)
+    assert errors == []
+    written = events(store)
+    assert len({e[0] for e in written}) == len({e[1] for e in written}) == len(written)
+    bo = [e[2] for e in written if e[4] == "bo"]
+    ana = [e[2] for e in written if e[4] == "ana"]
+    assert sorted(bo) == sorted(uids[30:60]) and len(ana) == result.decided
+    # Where both decided a record, the batch either came first (both kept: a conflict) or
+    # skipped it; every record decided by bo shows bo's decision or a recorded conflict.
+    assert set(ana) <= set(uids[:40]) and result.decided + result.skipped == 40
+    for uid in uids[30:40]:
+        detail = record_detail(store, uid)
+        assert detail is not None and (detail.status == "rejected" or detail.conflict)
