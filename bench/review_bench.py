@@ -6,9 +6,11 @@ Pilot and prints:
   - start to first paint: process start until the first record is on screen (target <= 1.5 s);
   - next record: median and p95 of 50 presses of `n` until the next record is on screen
     (target <= 50 ms median, and <= 1.3x the 1k store);
-  - peak resident memory (target <= 300 MB).
+  - peak resident memory (target <= 300 MB);
+  - bulk accept: on a copy of the big store, count then accept as one batch the 10k records a
+    judge calls correct (target <= 2 s), and undo the batch.
 
-    python bench/review_bench.py [--records N]
+    python bench/review_bench.py [--records N] [--bulk-only]
 """
 
 from __future__ import annotations
@@ -121,6 +123,46 @@ def measure(path: Path) -> dict[str, float]:
     return result
 
 
+def measure_bulk(path: Path, wanted: int = 10_000) -> dict[str, float]:
+    """Runs in a child process, on a copy of the store: a judge ("spot-checked") calls `wanted`
+    records spread over the store correct; then, timed, the count of every record of the whole
+    store it calls correct, the one-batch accept of them, and the undo of that batch."""
+    import shutil
+
+    from curator.domain import JudgeKey, NewVerdict
+    from curator.store import Store
+    from curator.store.bulk import BulkSelection, decide_bulk, preview, undo_batch
+    from curator.store.verdicts import append_verdicts, work_page
+
+    copy = path.with_name(path.stem + ".bulk-copy.duckdb")
+    shutil.copyfile(path, copy)
+    try:
+        store = Store.open(copy)
+        key = JudgeKey("spot-checked", "bench", "bench")
+        items = work_page(store, key, limit=wanted * 10, rejudge=True)[::10]
+        append_verdicts(
+            store, key, "bench", [NewVerdict(i.uid, i.record_hash, "correct") for i in items]
+        )
+        t0 = time.perf_counter()
+        found = preview(store, BulkSelection("accept", ("spot-checked",)))
+        t1 = time.perf_counter()
+        result = decide_bulk(store, found, "bench")
+        t2 = time.perf_counter()
+        undone = undo_batch(store, result.batch_id, "bench")
+        t3 = time.perf_counter()
+        assert result.decided == found.count == undone.undone == len(items), "records lost"
+        store.close()
+    finally:
+        for leftover in (copy, copy.with_name(copy.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    return {
+        "bulk_records": float(result.decided),
+        "bulk_count_s": t1 - t0,
+        "bulk_write_s": t2 - t1,
+        "bulk_undo_s": t3 - t2,
+    }
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory. VmHWM, not ru_maxrss: the latter can report the
     parent's peak across fork + exec."""
@@ -133,10 +175,15 @@ def peak_rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--bulk-only", action="store_true", help="Only the bulk-accept section.")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--measure-bulk", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(args.measure)))
+        return
+    if args.measure_bulk:
+        print(json.dumps(measure_bulk(args.measure_bulk)))
         return
     if os.environ.get("CURATOR_REQUIRE_SHARED") != "1":
         from bench.import_bench import DEV
@@ -152,6 +199,9 @@ def main() -> None:
         build_store(path, n)
         print(f"store of {n:,} records ready ({time.perf_counter() - t0:.1f}s)")
         stores[n] = path
+    if args.bulk_only:
+        report_bulk(stores[args.records])
+        return
     results = {}
     for n, path in stores.items():
         done = subprocess.run(
@@ -175,6 +225,24 @@ def main() -> None:
         f"{big['next_median_ms'] / small['next_median_ms']:.2f}x (target <= 1.3x)"
     )
     print(f"peak RSS: {big['rss_mb']:.0f} MB (target <= 300 MB)")
+    report_bulk(stores[args.records])
+
+
+def report_bulk(path: Path) -> None:
+    """Bulk accept section (issue 16): count + one-batch write of 10k records on the big store."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure-bulk", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    total = r["bulk_count_s"] + r["bulk_write_s"]
+    print(
+        f"bulk accept of {int(r['bulk_records']):,} records: {total:.2f}s (count "
+        f"{r['bulk_count_s']:.2f}s + write {r['bulk_write_s']:.2f}s; target <= 2 s) · undo of "
+        f"the batch {r['bulk_undo_s']:.2f}s"
+    )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ ACTIONS: Final[dict[str, str]] = {
     "previous": "p,k",
     "skip": "space",
     "judge": "J",
+    "bulk": "B",
     "search": "slash",
     "filters": "f",
     "queue": "l",

@@ -26,6 +26,8 @@ from textual.worker import Worker, WorkerState
 from curator import safe_text
 from curator.domain import RecordFilter
 from curator.screens.messages import (
+    BulkDecided,
+    BulkUndone,
     ChangesNoticed,
     CountsLoaded,
     DecisionSaved,
@@ -41,6 +43,7 @@ from curator.screens.messages import (
 from curator.screens.queue_model import PAGE_SIZE, QueueModel, Step
 from curator.screens.store_reads import StoreReads
 from curator.store import Store
+from curator.store.bulk import BulkResult
 
 REFRESH_SECONDS = 3.0
 #: Records read ahead of the reviewer, so that the next one shows without a store call.
@@ -462,9 +465,13 @@ class CuratorApp(App[None]):
         self._enqueue("note", {"uid": uid, "text": text, "record_hash": record_hash})
 
     def undo(self, event_id: int | None = None) -> None:
-        """Undo a decision: the given one, else this reviewer's latest live one."""
+        """Undo a decision: the given one, else this reviewer's latest live one (a bulk
+        decision's whole batch when that was the latest)."""
         if event_id is None and self.session_events:
             target = self.session_events.pop()
+            if isinstance(target, BulkResult):
+                self.undo_batch(target.batch_id)
+                return
             self._enqueue("undo", {"uid": target.record_uid, "event_uid": target.event_uid})
             return
         self.undo_stored(event_id)
@@ -529,12 +536,17 @@ class CuratorApp(App[None]):
     @work(thread=True, group="write", exit_on_error=False, description="undoing")
     def undo_stored(self, event_id: int | None = None) -> None:
         """Undo a decision found in the store (from an earlier session, or picked by id)."""
+        from curator.store.bulk import batch_of, undo_batch
         from curator.store.reviews import recent_decisions, undo
 
         if event_id is None:
             recent = recent_decisions(self.store, self.reviewer, limit=1)
             if not recent:
                 self.call_from_thread(self.notify, "Nothing of yours to undo.", timeout=3)
+                return
+            batch = batch_of(recent[0].event_uid)
+            if batch is not None:  # the latest was a bulk decision: undo it as one
+                self.post_message(BulkUndone(undo_batch(self.store, batch, self.reviewer)))
                 return
             event_id = recent[0].event_id
         event = undo(self.store, event_id, self.reviewer)
@@ -558,12 +570,68 @@ class CuratorApp(App[None]):
         if event.action != "undo":
             self.session_events.append(event)
             return
-        self.session_events = [e for e in self.session_events if e.event_uid != event.undoes_uid]
+        self.session_events = [
+            e for e in self.session_events if getattr(e, "event_uid", None) != event.undoes_uid
+        ]
         self.queue.set_statuses({event.record_uid: "pending"})
         self.queue.select(event.record_uid)  # show the record whose decision was undone
         self.details.pop(event.record_uid, None)
         self.notify("Undone: the record is back to its previous state.", timeout=3)
         self.refresh_queue_views()
+        self.load_current()
+
+    # -- bulk decisions ---------------------------------------------------------------------
+
+    @work(thread=True, group="write", exit_on_error=False, description="writing the bulk decision")
+    def decide_bulk(self, found: Any) -> None:
+        """Write a confirmed bulk decision as one batch, after this session's own decisions
+        (the store's transaction stores every journaled one first)."""
+        from curator.store.bulk import decide_bulk
+
+        while self.writer_running:  # keys pressed before the dialog opened are written first
+            time.sleep(0.01)
+        result = decide_bulk(self.store, found, self.reviewer)
+        self.post_message(BulkDecided(result, found.selection.action))
+
+    @on(BulkDecided)
+    def _bulk_decided(self, message: BulkDecided) -> None:
+        result = message.result
+        done = {"accept": "Accepted", "reject": "Rejected"}.get(message.action, message.action)
+        text = f"{done} {result.decided:,} record(s) as one batch; u undoes the whole batch."
+        if result.skipped:
+            text += f" {result.skipped:,} skipped: decided or re-judged by someone else meanwhile."
+        self.notify(text, timeout=8)
+        if result.decided:
+            self.session_events.append(result)
+        self._statuses_changed(result.statuses)
+
+    @work(thread=True, group="write", exit_on_error=False, description="undoing the batch")
+    def undo_batch(self, batch_id: str) -> None:
+        from curator.store.bulk import undo_batch
+
+        self.post_message(BulkUndone(undo_batch(self.store, batch_id, self.reviewer)))
+
+    @on(BulkUndone)
+    def _bulk_undone(self, message: BulkUndone) -> None:
+        result = message.result
+        self.session_events = [
+            e
+            for e in self.session_events
+            if not (isinstance(e, BulkResult) and e.batch_id == result.batch_id)
+        ]
+        text = f"Undone: the batch of {result.undone:,} decision(s)."
+        if result.decided_later:
+            text += f" {result.decided_later:,} record(s) keep a decision made after it."
+        self.notify(text, timeout=6)
+        self._statuses_changed(result.statuses)
+
+    def _statuses_changed(self, statuses: dict[str, str]) -> None:
+        """Many records changed status at once: the queue, the counts and the record shown."""
+        self.queue.set_statuses(statuses)
+        for uid in statuses:
+            self.details.pop(uid, None)
+        self.refresh_queue_views()
+        self.load_counts()
         self.load_current()
 
     @on(WriteFailed)
@@ -594,19 +662,35 @@ class CuratorApp(App[None]):
     @work(thread=True, group="judge", exit_on_error=False, description="judging this record")
     def judge_now(self, uid: str) -> None:
         from curator.judges.factory import JudgeChoice, default_judge, make_judge
-        from curator.store.verdicts import append_verdicts, work_item
+        from curator.store.verdicts import append_verdicts, verdict_on_version, work_item
 
         choice = self.judge_choice or JudgeChoice(default_judge(self.sections))
         judge = make_judge(choice, self.sections)
         item = work_item(self.store, uid)
         if item is None:
+            asyncio.run(judge.aclose())
+            return
+        # Same judge, model, prompt and record version: the verdict is already stored (a pass
+        # would skip it too); show it instead of storing a second one.
+        known = verdict_on_version(self.store, judge.key, uid, item.record_hash)
+        if known is not None:
+            asyncio.run(judge.aclose())
+            self.post_message(VerdictArrived(uid, known, judge=judge.key.judge, unchanged=True))
             return
         verdict = asyncio.run(_judge_one(judge, item))
         append_verdicts(self.store, judge.key, "tui", [verdict])
-        self.post_message(VerdictArrived(uid, verdict.verdict))
+        self.post_message(VerdictArrived(uid, verdict.verdict, judge=judge.key.judge))
 
     @on(VerdictArrived)
     def _verdict_arrived(self, message: VerdictArrived) -> None:
+        if message.unchanged:
+            self.notify(
+                f"{safe_text.one_line(message.judge)} already judged this version of the record: "
+                f"{safe_text.one_line(message.verdict)} (unchanged; nothing new stored).",
+                timeout=5,
+                markup=False,
+            )
+            return
         self.notify(f"Judge says: {safe_text.one_line(message.verdict)}", timeout=4, markup=False)
         self.details.pop(message.uid, None)
         row = self.queue.current

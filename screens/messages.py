@@ -11,6 +11,7 @@ from curator.domain import ReviewEvent
 
 if TYPE_CHECKING:
     from curator.agreement import Confusion
+    from curator.store.bulk import BatchUndone, BulkResult
     from curator.store.leaks import Twin
     from curator.store.records import StoreStats
     from curator.store.reviews import Changes, Progress, QueueRow, RecordDetail, ReviewerActivity
@@ -47,6 +48,9 @@ class DecisionSaved(Message):
 class VerdictArrived(Message):
     uid: str
     verdict: str
+    judge: str = ""
+    #: The judge had already judged this version (same key): no new verdict was stored.
+    unchanged: bool = False
 
 
 @dataclass
@@ -111,3 +115,18 @@ class WriteFailed(Message):
     uid: str
     action: str
     error: str
+
+
+@dataclass
+class BulkDecided(Message):
+    """A bulk decision was written (one batch, one transaction)."""
+
+    result: BulkResult
+    action: str
+
+
+@dataclass
+class BulkUndone(Message):
+    """A batch of decisions was undone as one."""
+
+    result: BatchUndone

@@ -57,6 +57,7 @@ class ReviewScreen(Screen[None]):
         Binding("p,k", "previous", "Prev", id="previous"),
         Binding("space", "skip", "Skip", id="skip"),
         Binding("J", "judge", "Judge", id="judge"),
+        Binding("B", "bulk", "Bulk", id="bulk"),
         Binding("slash", "search", "Search", id="search"),
         Binding("f", "filters", "Filters", id="filters"),
         Binding("l", "queue", "Queue", id="queue"),
@@ -82,6 +83,11 @@ class ReviewScreen(Screen[None]):
         ("Previous record", "p / k", "previous"),
         ("Skip record", "Move on without deciding (space)", "skip"),
         ("Judge this record now", "Run the configured judge on it (J)", "judge"),
+        (
+            "Bulk decision on this view",
+            "Accept what judges call correct, or reject what they call incorrect (B)",
+            "bulk",
+        ),
         ("Search", "Free text over question and answer (/)", "search"),
         ("Filters", "Status, verdict, disagreement, type, source, split (f)", "filters"),
         ("Toggle sort", "Store order or triage order (t)", "toggle_sort"),
@@ -560,6 +566,31 @@ class ReviewScreen(Screen[None]):
         if (uid := self._uid()) is not None:
             self.notify("Judging…", timeout=2)
             self.curator.judge_now(uid)
+
+    def action_bulk(self) -> None:
+        """Accept (reject) every pending record of the view that the chosen judges all call
+        correct (incorrect): the count first, then a confirmation, then one batch."""
+        from curator.screens.bulk import BulkScreen, ConfirmBulkScreen
+
+        if self.curator.blind:
+            self.notify(
+                "Bulk decisions follow the judges' verdicts, which blind review hides.",
+                severity="warning",
+                timeout=5,
+            )
+            return
+
+        def confirmed(found: Any, yes: bool | None) -> None:
+            if yes:
+                self.curator.decide_bulk(found)
+            else:
+                self.notify("Bulk decision cancelled: nothing was written.", timeout=3)
+
+        def chosen(found: Any) -> None:
+            if found is not None:
+                self.app.push_screen(ConfirmBulkScreen(found), lambda yes: confirmed(found, yes))
+
+        self.app.push_screen(BulkScreen(self.curator.reads, self.curator.queue.filt), chosen)
 
     def action_search(self) -> None:
         from curator.screens.modals import SearchScreen

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from curator.domain import ReviewEvent
+    from curator.domain import RecordFilter, ReviewEvent
     from curator.evaluate import RunReport
+    from curator.store.bulk import BulkPreview
     from curator.store.db import Store
     from curator.store.leaks import Twin
     from curator.store.records import StoreStats
@@ -56,3 +57,15 @@ class StoreReads:
         from curator.store.leaks import DEFAULT_THRESHOLD, twins_of
 
         return twins_of(self.store, context_uid, DEFAULT_THRESHOLD)
+
+    def judges(self) -> list[str]:
+        """Every judge with a verdict in the store (what a bulk decision's panel is made of)."""
+        from curator.store.bulk import judges_with_verdicts
+
+        return judges_with_verdicts(self.store)
+
+    def bulk_preview(self, action: str, judges: tuple[str, ...], filt: RecordFilter) -> BulkPreview:
+        """The records of a view a bulk decision would decide (pending, the panel agreeing)."""
+        from curator.store.bulk import BulkSelection, preview
+
+        return preview(self.store, BulkSelection(action, judges, filt=filt))

@@ -20,7 +20,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -283,18 +283,42 @@ def fold(store: Store, journal: Journal | None = None) -> int:
 
 
 def _fold(store: Store, journal: Journal) -> int:
+    with _journals_stored(store, journal) as (_, stored):
+        return stored
+
+
+@contextlib.contextmanager
+def _journals_stored(
+    store: Store, journal: Journal
+) -> Iterator[tuple[duckdb.DuckDBPyConnection, int]]:
+    """A store transaction that begins by storing every journaled event; the caller may write
+    more in it. The journals are marked stored only once it has committed."""
     reads = _read_journals(journal)
     entries = {e["event_uid"]: e for r in reads for e in r.entries}
     try:
         with store.transaction() as con:
-            stored = _insert_events(con, [entries[uid] for uid in sorted(entries)])
+            yield con, _insert_events(con, [entries[uid] for uid in sorted(entries)])
     except BaseException:
         for read in reads:
             if read.orphan_fd is not None:
                 os.close(read.orphan_fd)
         raise
     journal.folded(reads, set(entries))
-    return stored
+
+
+@contextlib.contextmanager
+def transaction_with_journals(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One write transaction that first stores every decision journaled by any process, so
+    what it reads includes every decision a reviewer was already told is saved (bulk
+    decisions choose their records by status in it)."""
+    journal = journal_for(store)
+    with journal.fold_lock:
+        _FOLDING.active = True
+        try:
+            with _journals_stored(store, journal) as (con, _):
+                yield con
+        finally:
+            _FOLDING.active = False
 
 
 def _insert_events(con: duckdb.DuckDBPyConnection, entries: list[dict[str, Any]]) -> int:

@@ -419,35 +419,12 @@ def _journal(store: Store, event: ReviewEvent, record_hash: str, wait: bool) -> 
 def decide_many(
     store: Store, uids: list[str], action: str, reviewer: str, *, reason: str = ""
 ) -> int:
-    """The same accept or reject for many records in one transaction (bulk triage, benchmarks).
+    """The same accept or reject for many records as one batch in one transaction (tests,
+    benchmarks). Each record still gets its own event, with its version hash, exactly as
+    single decisions; see store/bulk.py for bulk decisions by a judge panel's verdict."""
+    from curator.store.bulk import decide_uids
 
-    Each record still gets its own event, with its version hash, exactly as single decisions.
-    """
-    if action not in ("accept", "reject"):
-        raise CuratorError("bulk decisions are accept or reject")
-    if not uids:
-        return 0
-    prefix = new_event_uid()
-    with store.transaction() as con:
-        first = _next_event_id(con)
-        con.execute(
-            "INSERT INTO review_events (event_id, event_uid, record_uid, action, reviewer, "
-            "created_at, reason, record_hash) "
-            "SELECT ? + row_number() OVER (ORDER BY r.seq) - 1, "
-            "? || '.' || lpad(CAST(row_number() OVER (ORDER BY r.seq) AS VARCHAR), 9, '0'), "
-            f"r.uid, ?, ?, ?, ?, "
-            f"{RECORD_HASH_SQL} FROM records r JOIN contexts c ON c.uid = r.context_uid "
-            "LEFT JOIN record_state s ON s.record_uid = r.uid "
-            "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
-            [first, prefix, action, reviewer, _now(), reason, uids],
-        )
-        return (
-            int(
-                con.execute("SELECT coalesce(max(event_id), 0) FROM review_events").fetchall()[0][0]
-            )
-            - first
-            + 1
-        )
+    return decide_uids(store, uids, action, reviewer, reason=reason)
 
 
 def undo(
@@ -500,12 +477,6 @@ def undo(
         undoes_uid=target.event_uid,
     )
     return _journal(store, event, "", wait=True)
-
-
-def _next_event_id(con: duckdb.DuckDBPyConnection) -> int:
-    return int(
-        con.execute("SELECT coalesce(max(event_id), 0) + 1 FROM review_events").fetchall()[0][0]
-    )
 
 
 def recent_decisions(store: Store, reviewer: str, limit: int = 50) -> list[ReviewEvent]:
@@ -579,7 +550,9 @@ def load_session(store: Store, reviewer: str) -> dict[str, Any]:
 class AgreementCounts:
     """Judge verdict against the human decision, per judge and answer type.
 
-    Human label: accepted means the record was right; rejected or edited means it was not.
+    Human label: accepted means the record was right; rejected means it was not; edited means
+    it was not only when the edit changed a value the judge vouched for (answer, scale,
+    derivation), see `curator.agreement.human_label`.
     Only judge verdicts correct/incorrect enter the matrix; the rest are counted as abstained.
     """
 
@@ -588,19 +561,37 @@ class AgreementCounts:
 
 
 def agreement_counts(store: Store) -> AgreementCounts:
+    """An edited record counts as `incorrect` only when the edit changed the value of its
+    answer, scale or derivation against the imported record (`curator.agreement.human_label`);
+    a reworded question or a re-rounded answer counts as `correct`."""
+    from curator.agreement import human_label
+
     with store.connection() as con:
         rows = con.execute(
             "SELECT v.judge, r.answer_type, "
             "CASE WHEN s.status = 'accepted' THEN 'correct' ELSE 'incorrect' END AS human, "
             "v.verdict, count(*) FROM latest_verdicts v JOIN records r ON r.uid = v.record_uid "
-            "JOIN record_state s ON s.record_uid = v.record_uid WHERE s.status <> 'flagged' "
+            "JOIN record_state s ON s.record_uid = v.record_uid "
+            "WHERE s.status NOT IN ('edited', 'flagged') "
             "GROUP BY ALL"
         ).fetchall()
+        edits = con.execute(
+            "SELECT v.judge, r.answer_type, v.verdict, CAST(r.answer AS VARCHAR), r.scale, "
+            "r.derivation, CAST(s.edited AS VARCHAR), count(*) FROM latest_verdicts v "
+            "JOIN records r ON r.uid = v.record_uid "
+            "JOIN record_state s ON s.record_uid = v.record_uid WHERE s.status = 'edited' "
+            "GROUP BY ALL"
+        ).fetchall()
+    for judge, answer_type, verdict, answer, scale, derivation, edited, n in edits:
+        before = {"answer": answer_from_json(answer), "scale": scale, "derivation": derivation}
+        human = human_label("edit", before, json.loads(edited) if edited else None)
+        rows.append((judge, answer_type, human, verdict, n))
     cells: dict[tuple[str, str, str, str], int] = {}
     abstained: dict[str, int] = {}
     for judge, answer_type, human, verdict, n in rows:
         if verdict in ("correct", "incorrect"):
-            cells[(judge, answer_type, human, verdict)] = int(n)
+            key = (judge, answer_type, human, verdict)
+            cells[key] = cells.get(key, 0) + int(n)
         else:
             abstained[judge] = abstained.get(judge, 0) + int(n)
     return AgreementCounts(cells, abstained)

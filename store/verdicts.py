@@ -170,6 +170,19 @@ def work_item(store: Store, uid: str) -> WorkItem | None:
     return items[0] if items and items[0].uid == uid else None
 
 
+def verdict_on_version(store: Store, key: JudgeKey, uid: str, record_hash: str) -> str | None:
+    """The verdict already stored for this judge key on this version of the record (None when
+    there is none, or only `error`s, which are retried): judging it again would only repeat it."""
+    with store.connection() as con:
+        found = con.execute(
+            "SELECT verdict FROM verdicts WHERE record_uid = ? AND judge = ? AND model = ? "
+            "AND prompt_hash = ? AND record_hash = ? AND verdict <> 'error' "
+            "ORDER BY verdict_id DESC LIMIT 1",
+            [uid, key.judge, key.model, key.prompt_hash, record_hash],
+        ).fetchall()
+    return str(found[0][0]) if found else None
+
+
 def append_verdicts(store: Store, key: JudgeKey, run_id: str, verdicts: list[NewVerdict]) -> None:
     """Append verdicts in one short transaction (all or none)."""
     if not verdicts:

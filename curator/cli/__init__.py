@@ -17,7 +17,15 @@ import sys
 import click
 
 from curator import __version__, safe_text
-from curator.cli import eval_cmds, export_cmds, judge_cmds, leaks_cmds, review_cmds, store_cmds
+from curator.cli import (
+    decide_cmds,
+    eval_cmds,
+    export_cmds,
+    judge_cmds,
+    leaks_cmds,
+    review_cmds,
+    store_cmds,
+)
 from curator.cli.options import db_option
 from curator.domain import CuratorError
 
@@ -52,6 +60,7 @@ for _command in (
     review_cmds.review,
     review_cmds.serve,
     review_cmds.note,
+    decide_cmds.decide,
     export_cmds.export_cmd,
     export_cmds.validate,
     export_cmds.finetune,

@@ -68,10 +68,21 @@ _FILTER_FIELDS = ("statuses", "verdicts", "answer_types", "answer_sources", "spl
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--status/--verdict/--answer-type/--answer-from/--split/--conflicts, shared by list and
     judge; the command receives them as one `filt: RecordFilter`."""
+    return _filter_options(func, verdict=True)
+
+
+def filter_options_but_verdict(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The same without --verdict, for a command whose --verdict means something narrower
+    (`curator decide`: the verdict of the judges it names)."""
+    return _filter_options(func, verdict=False)
+
+
+def _filter_options(func: Callable[..., Any], *, verdict: bool) -> Callable[..., Any]:
+    fields = [f for f in _FILTER_FIELDS if verdict or f != "verdicts"]
 
     @functools.wraps(func)
     def with_filter(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in _FILTER_FIELDS}
+        values = {name: kwargs.pop(name) for name in fields}
         return func(*args, filt=RecordFilter(**values), **kwargs)
 
     options = [
@@ -108,6 +119,8 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--conflicts", is_flag=True, help="Only records whose reviewers' decisions differ."
         ),
     ]
+    if not verdict:
+        del options[1]
     decorated: Callable[..., Any] = with_filter
     for option in reversed(options):
         decorated = option(decorated)

@@ -20,14 +20,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from curator.agreement import Confusion
-from curator.domain import RecordFilter, WorkItem
+from curator.agreement import Confusion, human_label
+from curator.domain import RecordFilter, WorkItem, answer_from_json
 from curator.judges.corruptions import KINDS, Case, all_corruptions, by_context, judge_case
 from curator.store.db import Store
 from curator.store.verdicts import pending_page
@@ -50,7 +51,8 @@ class Pair:
 
 def human_pairs(store: Store, judge: str) -> list[Pair]:
     """(human decision, judge verdict) for every decided record the judge saw in the decided
-    version. A record edited by a person counts as incorrect in the version they edited."""
+    version. A record edited by a person counts as incorrect in the version they edited only
+    when the edit changed its answer, scale or derivation value (`agreement.human_label`)."""
     sql = """
         WITH live AS (
             SELECT e.* FROM review_events e
@@ -59,7 +61,8 @@ def human_pairs(store: Store, judge: str) -> list[Pair]:
         ),
         last AS (
             SELECT record_uid, arg_max(action, event_id) AS action,
-                   arg_max(record_hash, event_id) AS record_hash
+                   arg_max(record_hash, event_id) AS record_hash,
+                   CAST(arg_max(edited, event_id) AS VARCHAR) AS edited
             FROM live GROUP BY record_uid
             HAVING arg_max(action, event_id) <> 'flag'  -- flagged: not decided yet
         ),
@@ -67,17 +70,20 @@ def human_pairs(store: Store, judge: str) -> list[Pair]:
             SELECT record_uid, record_hash, arg_max(verdict, verdict_id) AS verdict
             FROM verdicts WHERE judge = ? GROUP BY record_uid, record_hash
         )
-        SELECT l.record_uid, r.answer_type, l.action, j.verdict
+        SELECT l.record_uid, r.answer_type, l.action, j.verdict, l.edited,
+               CAST(r.answer AS VARCHAR), r.scale, r.derivation
         FROM last l JOIN records r ON r.uid = l.record_uid
         JOIN judged j ON j.record_uid = l.record_uid AND j.record_hash = l.record_hash
         ORDER BY r.seq
     """
     with store.connection() as con:
         rows = con.execute(sql, [judge]).fetchall()
-    return [
-        Pair(uid, answer_type, "correct" if action == "accept" else "incorrect", verdict)
-        for uid, answer_type, action, verdict in rows
-    ]
+    pairs = []
+    for uid, answer_type, action, verdict, edited, answer, scale, derivation in rows:
+        before = {"answer": answer_from_json(answer), "scale": scale, "derivation": derivation}
+        human = human_label(action, before, json.loads(edited) if edited else None)
+        pairs.append(Pair(uid, answer_type, human, verdict))
+    return pairs
 
 
 def _confusion(pairs: Sequence[Pair]) -> Confusion:

@@ -84,31 +84,35 @@ def test_calibrate_against_a_reviewer(tmp_path: Path, run_cli: Run) -> None:
     judged_correct = [u for u in uids if verdict[u] == "correct"]
     judged_incorrect = [u for u in uids if verdict[u] == "incorrect"]
     # The reviewer accepts 20 the judge called correct, rejects 3 of them (judge wrong there),
-    # rejects the ones it called incorrect, and edits one it called correct.
+    # rejects the ones it called incorrect, edits the answer of one it called correct and
+    # only rewords the question of another (the judge was not wrong there).
     for u in judged_correct[:20]:
         decide(store, u, "accept", "ann")
     for u in judged_correct[20:23]:
         decide(store, u, "reject", "ann", reason="wrong")
     for u in judged_incorrect[:5]:
         decide(store, u, "reject", "ann", reason="wrong")
-    decide(store, judged_correct[23], "edit", "ann", edited={"question": "Reworded?"})
+    decide(store, judged_correct[23], "edit", "ann", edited={"answer": ["another answer"]})
+    decide(store, judged_correct[24], "edit", "ann", edited={"question": "Reworded?"})
     pairs = human_pairs(store, "rules")
-    assert len(pairs) == 20 + 3 + len(judged_incorrect[:5]) + 1
+    assert len(pairs) == 20 + 3 + len(judged_incorrect[:5]) + 2
     edited = next(p for p in pairs if p.uid == judged_correct[23])
     # The judge's verdict on the version the reviewer edited, not a later one.
     assert (edited.human, edited.verdict) == ("incorrect", "correct")
+    reworded = next(p for p in pairs if p.uid == judged_correct[24])
+    assert (reworded.human, reworded.verdict) == ("correct", "correct")
 
     result = run_cli("--db", db, "calibrate", "--judge", "rules", "--json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
     human = report["human"]
-    assert human["confusion"]["human_correct"]["judge_correct"] == 20
+    assert human["confusion"]["human_correct"]["judge_correct"] == 21
     assert human["confusion"]["human_incorrect"]["judge_correct"] == 4
-    assert report["precision_correct"]["value"] == pytest.approx(20 / 24, abs=1e-4)
+    assert report["precision_correct"]["value"] == pytest.approx(21 / 25, abs=1e-4)
     lo, hi = report["precision_correct"]["ci"]
-    assert lo <= 20 / 24 <= hi
+    assert lo <= 21 / 25 <= hi
     assert human["by_answer_type"]
-    # Corruptions come from what the reviewer accepted or edited (21 records).
-    assert report["gold"]["records"] == 21
+    # Corruptions come from what the reviewer accepted or edited (22 records).
+    assert report["gold"]["records"] == 22
     assert sum(row["n"] for row in report["corruptions"].values()) > 0
     assert report["recommendation"]["auto_accept_correct"] == []

@@ -41,6 +41,9 @@ STORE_COMMANDS = [
     "calibrate",
     "leaks",
     "note",
+    "decide accept",
+    "decide reject",
+    "decide undo",
 ]
 DEFAULT_STORES = ("curator.duckdb", "curator-demo.duckdb")
 
@@ -146,7 +149,21 @@ def test_db_is_honoured_before_or_after_the_command(
         "leaks": ["leaks", "--json"],
         "calibrate": ["calibrate", "--judge", "rules", "--assume-gold", "dev", "--json"],
         "note": ["note", uid, "checked", "--json"],
+        "decide accept": ["decide", "accept", "--verdict", "correct", "--judge", "rules", "--yes"],
+        "decide reject": [
+            "decide",
+            "reject",
+            "--verdict",
+            "incorrect",
+            "--judge",
+            "rules",
+            "--dry-run",
+        ],
     }
+    if command == "decide undo":
+        bulk = ["decide", "accept", "--verdict", "correct", "--judge", "rules", "--yes", "--json"]
+        batch = run_cli("--db", db, *bulk).json_lines()[0]["batch"]
+        args[command] = ["decide", "undo", "--batch", batch]
     argv = args[command]
     full = ["--db", db, *argv] if position == "before" else [*argv, "--db", db]
     result = run_cli(*full)

@@ -122,7 +122,7 @@ async def test_every_key_is_in_the_key_bar_within_the_width(
         for item in (
             "a Accept", "r Reject", "e Edit", "u Undo", "U Undo…", "n Next", "p Prev", "J Judge",
             "/ Search", "f Filters", "l Queue", "t Sort", "s Stats", "v Eval", "w Whole",
-            "f1 Help", "q Quit", "! Flag", "c Note", "g Guide",
+            "f1 Help", "q Quit", "! Flag", "c Note", "g Guide", "B Bulk",
         ):  # fmt: skip
             assert item in text, item
         lines = text.splitlines()
