@@ -159,10 +159,30 @@ class RecordDetail:
     judges: tuple[JudgeView, ...]
     events: tuple[ReviewEvent, ...]
     conflict: bool = False
+    #: False for a record read without its panes (`panes=False`): `judges` and `events` are
+    #: empty until `with_panes` fills them from `record_panes`.
+    panes: bool = True
+
+    def with_panes(self, panes: RecordPanes) -> RecordDetail:
+        return replace(self, judges=panes.judges, events=panes.events, panes=True)
 
 
-def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDetail | None:
-    """One record in full. Pass `seq` when known: it finds the row without scanning uids."""
+@dataclass(frozen=True, slots=True)
+class RecordPanes:
+    """What a record screen can draw after the record itself: verdicts and review history."""
+
+    judges: tuple[JudgeView, ...]
+    events: tuple[ReviewEvent, ...]
+
+
+def record_detail(
+    store: Store, uid: str, *, seq: int | None = None, panes: bool = True
+) -> RecordDetail | None:
+    """One record in full. Pass `seq` when known: it finds the row without scanning uids.
+
+    With `panes=False` only the record, its context and status are read (what a screen needs
+    to show it and decide it); `record_panes` reads the judges' verdicts and the history.
+    """
     where, key = ("r.seq = ?", seq) if seq is not None else ("r.uid = ?", uid)
     with store.connection() as con:
         # Two narrow lookups instead of a join: joining would read every context's table.
@@ -180,15 +200,7 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
         record = record_from_row(row)
         context, revision = context_of(con, record.context_uid, record.split)
         record_hash = record_hash_of(record.content_hash, row[19], revision)
-        judges = con.execute(
-            "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash, "
-            "(SELECT coalesce(max(x.evidence), '') FROM verdict_evidence x "
-            "WHERE x.verdict_id = v.verdict_id) FROM verdicts v WHERE record_uid = ? "
-            "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1 "
-            "ORDER BY judge",
-            [row[1]],
-        ).fetchall()
-        events = _events(con, "record_uid = ?", [row[1]])
+        found = _panes(con, record.uid, record_hash) if panes else RecordPanes((), ())
     return RecordDetail(
         record=record,
         context=context,
@@ -198,6 +210,31 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
         scale=row[17],
         status=row[18],
         record_hash=record_hash,
+        judges=found.judges,
+        events=found.events,
+        conflict=bool(row[20]),
+        panes=panes,
+    )
+
+
+def record_panes(store: Store, uid: str, record_hash: str) -> RecordPanes:
+    """The judges' latest verdicts (`current` when they judged `record_hash`) and the review
+    history of one record."""
+    with store.connection() as con:
+        return _panes(con, uid, record_hash)
+
+
+def _panes(con: duckdb.DuckDBPyConnection, uid: str, record_hash: str) -> RecordPanes:
+    judges = con.execute(
+        "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash, "
+        "(SELECT coalesce(max(x.evidence), '') FROM verdict_evidence x "
+        "WHERE x.verdict_id = v.verdict_id) FROM verdicts v WHERE record_uid = ? "
+        "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1 "
+        "ORDER BY judge",
+        [uid],
+    ).fetchall()
+    events = _events(con, "record_uid = ?", [uid])
+    return RecordPanes(
         judges=tuple(
             JudgeView(
                 judge=j[0],
@@ -212,7 +249,6 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
             for j in judges
         ),
         events=tuple(events),
-        conflict=bool(row[20]),
     )
 
 
