@@ -45,8 +45,9 @@ from curator.screens.store_reads import StoreReads
 from curator.store import Store
 
 REFRESH_SECONDS = 3.0
-#: Records read ahead of the reviewer, so that the next one shows without a store call.
-PREFETCH = 3
+#: Records read ahead of the reviewer, so that the next one shows without a store call: enough
+#: for a fast reviewer to keep typing while other processes take their turns on the store.
+PREFETCH = 5
 #: After a decision the counts on the status line are read again at most this often: two
 #: counts over the whole store per keypress competed with drawing the next record.
 COUNTS_EVERY_S = 1.0
@@ -89,9 +90,15 @@ class CuratorApp(App[None]):
         self.seen_verdict = -1
         # Records read ahead (uid -> RecordDetail) and the record the screen should show next.
         self.details: dict[str, Any] = {}
+        # Records read ahead that another process changed since: shown as read until read again.
+        self.stale: set[str] = set()
         # Near-duplicates of each context seen (context uid -> Twins), read with its record.
         self.twins: dict[str, list[Any]] = {}
         self._counts_timer: Any = None
+        # What the one reader ahead reads next: (uid, seq, view generation).
+        self.ahead_wanted: deque[tuple[str, int, int]] = deque()
+        self.ahead_lock = threading.Lock()
+        self.ahead_running = False
         self.wanted_uid: str | None = None
         # The one writer: decisions and undos in the order the keys were pressed.
         self.writes: deque[tuple[str, dict[str, Any]]] = deque()
@@ -342,10 +349,29 @@ class CuratorApp(App[None]):
             self.post_message(RecordLoaded(cached, self.queue.generation))
         else:
             self.load_record(row.uid, row.seq, self.queue.generation)
-        ahead = self.queue.rows[self.queue.index + 1 : self.queue.index + 1 + PREFETCH]
-        wanted = [(r.uid, r.seq) for r in ahead if r.uid not in self.details]
-        if wanted:
-            self.prefetch(wanted, self.queue.generation)
+        self.read_ahead()
+
+    def read_ahead(self) -> None:
+        """Have the next PREFETCH records of the view read (those not read yet, or changed by
+        another process since), and forget those read for records well behind."""
+        q = self.queue
+        near = {r.uid for r in q.rows[max(0, q.index - PREFETCH) : q.index + 1 + PREFETCH]}
+        near.add(self.wanted_uid or "")  # a record opened outside the view (a twin)
+        for uid in [uid for uid in self.details if uid not in near]:
+            del self.details[uid]
+        self.stale &= set(self.details)
+        ahead = q.rows[q.index + 1 : q.index + 1 + PREFETCH]
+        wanted = [
+            (r.uid, r.seq, q.generation)
+            for r in ahead
+            if r.uid not in self.details or r.uid in self.stale
+        ]
+        with self.ahead_lock:
+            self.ahead_wanted = deque(wanted)
+            start = bool(wanted) and not self.ahead_running
+            self.ahead_running = self.ahead_running or start
+        if start:
+            self.prefetch()
 
     def awaiting_record(self) -> None:
         """The record on screen is about to change: keys wait for the next one to show."""
@@ -354,24 +380,38 @@ class CuratorApp(App[None]):
             if wait is not None:
                 wait()
 
-    @work(thread=True, exclusive=True, group="prefetch")
-    def prefetch(self, wanted: list[tuple[str, int]], generation: int) -> None:
-        from curator.store.reviews import record_detail
+    @work(thread=True, group="prefetch")
+    def prefetch(self) -> None:
+        """The one reader ahead: the records `read_ahead` last asked for, read together in one
+        turn on the store (a worker per keypress re-read the same records side by side, a
+        turn per record, and fell behind while other processes wrote)."""
+        from curator.store.reviews import record_details
 
-        for uid, seq in wanted:
+        while True:
+            with self.ahead_lock:
+                if not self.ahead_wanted:
+                    self.ahead_running = False
+                    return
+                wanted = list(self.ahead_wanted)
+                self.ahead_wanted.clear()
             try:
-                detail = record_detail(self.store, uid, seq=seq)
-                twins = None
-                if detail is not None and detail.record.context_uid not in self.twins:
-                    twins = self.reads.twins(detail.record.context_uid)
+                details = record_details(self.store, [(uid, seq) for uid, seq, _ in wanted])
+                twins = {
+                    d.record.context_uid: self.reads.twins(d.record.context_uid)
+                    for d in details
+                    if d is not None and d.record.context_uid not in self.twins
+                }
             except Exception:
-                return  # read ahead is a nicety: the record loads when shown
-            self.post_message(RecordPrefetched(detail, generation, twins))
+                continue  # read ahead is a nicety: the records load when shown
+            for detail, (_, _, generation) in zip(details, wanted, strict=True):
+                context = detail.record.context_uid if detail is not None else ""
+                self.post_message(RecordPrefetched(detail, generation, twins.get(context)))
 
     @on(RecordPrefetched)
     def _prefetched(self, message: RecordPrefetched) -> None:
         if message.detail is not None and message.generation == self.queue.generation:
             self.details[message.detail.record.uid] = message.detail
+            self.stale.discard(message.detail.record.uid)
             if message.twins is not None:
                 self.twins[message.detail.record.context_uid] = message.twins
 
@@ -727,7 +767,14 @@ class CuratorApp(App[None]):
         current = self.queue.current
         touched = {e[1] for e in changes.events} | set(changes.verdict_uids)
         for uid in touched:
-            self.details.pop(uid, None)
+            if current is not None and uid == current.uid:
+                self.details.pop(uid, None)
+            elif uid in self.details:
+                # Read again in the background; until then a key shows it as read, rather
+                # than waiting for the store (others' turns on it) with the reviewer.
+                self.stale.add(uid)
+        if touched:
+            self.read_ahead()  # read again now the records ahead that changed, not when shown
         if current is not None and current.uid in touched:
             mine = [e for e in others if e[1] == current.uid]
             if mine:

@@ -183,24 +183,43 @@ def record_detail(
     With `panes=False` only the record, its context and status are read (what a screen needs
     to show it and decide it); `record_panes` reads the judges' verdicts and the history.
     """
-    where, key = ("r.seq = ?", seq) if seq is not None else ("r.uid = ?", uid)
-    with store.connection() as con:
-        # Two narrow lookups instead of a join: joining would read every context's table.
-        rows = con.execute(
-            f"SELECT {RECORD_COLUMNS}, {_CURATED['question']}, "
-            f"CAST({_CURATED['answer']} AS VARCHAR), {_CURATED['derivation']}, "
-            f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR), "
-            "coalesce(s.conflict, false) "
-            f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid WHERE {where}",
-            [key],
-        ).fetchall()
-        if not rows:
-            return None
-        row = rows[0]
-        record = record_from_row(row)
-        context, revision = context_of(con, record.context_uid, record.split)
-        record_hash = record_hash_of(record.content_hash, row[19], revision)
-        found = _panes(con, record.uid, record_hash) if panes else RecordPanes((), ())
+    with store.connection(about=(uid,)) as con:
+        return _read_detail(con, uid, seq, panes)
+
+
+def record_details(store: Store, wanted: list[tuple[str, int]]) -> list[RecordDetail | None]:
+    """Several records in full (uid, seq), read in one turn on the store: what a review
+    session reads ahead, without waiting for other processes' turns once per record."""
+    with store.connection(about=[uid for uid, _ in wanted]) as con:
+        return [_read_detail(con, uid, seq, True) for uid, seq in wanted]
+
+
+def _read_detail(
+    con: duckdb.DuckDBPyConnection, uid: str, seq: int | None, panes: bool
+) -> RecordDetail | None:
+    if seq is not None:
+        where, key = "r.seq = ? AND r.uid = ?", [seq, uid]
+    else:
+        where, key = "r.uid = ?", [uid]
+    # Two narrow lookups instead of a join: joining would read every context's table. The
+    # uid in the join's condition lets DuckDB fold only this record's events into its state
+    # (a few times faster than folding every event of the store).
+    rows = con.execute(
+        f"SELECT {RECORD_COLUMNS}, {_CURATED['question']}, "
+        f"CAST({_CURATED['answer']} AS VARCHAR), {_CURATED['derivation']}, "
+        f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR), "
+        "coalesce(s.conflict, false) "
+        "FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid AND s.record_uid = ? "
+        f"WHERE {where}",
+        [uid, *key],
+    ).fetchall()
+    if not rows:
+        return None
+    row = rows[0]
+    record = record_from_row(row)
+    context, revision = context_of(con, record.context_uid, record.split)
+    record_hash = record_hash_of(record.content_hash, row[19], revision)
+    found = _panes(con, record.uid, record_hash) if panes else RecordPanes((), ())
     return RecordDetail(
         record=record,
         context=context,
@@ -220,17 +239,19 @@ def record_detail(
 def record_panes(store: Store, uid: str, record_hash: str) -> RecordPanes:
     """The judges' latest verdicts (`current` when they judged `record_hash`) and the review
     history of one record."""
-    with store.connection() as con:
+    with store.connection(about=(uid,)) as con:
         return _panes(con, uid, record_hash)
 
 
 def _panes(con: duckdb.DuckDBPyConnection, uid: str, record_hash: str) -> RecordPanes:
+    # The latest verdict per judge first, then the evidence of those only.
     judges = con.execute(
+        "WITH v AS (SELECT verdict_id, judge, model, verdict, reason, cost_usd, created_at, "
+        "record_hash FROM verdicts WHERE record_uid = ? "
+        "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1) "
         "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash, "
-        "(SELECT coalesce(max(x.evidence), '') FROM verdict_evidence x "
-        "WHERE x.verdict_id = v.verdict_id) FROM verdicts v WHERE record_uid = ? "
-        "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1 "
-        "ORDER BY judge",
+        "coalesce((SELECT max(x.evidence) FROM verdict_evidence x "
+        "WHERE x.verdict_id = v.verdict_id), '') FROM v ORDER BY judge",
         [uid],
     ).fetchall()
     events = _events(con, "record_uid = ?", [uid])
