@@ -99,6 +99,7 @@ class CuratorApp(App[None]):
         self.ahead_wanted: deque[tuple[str, int, int]] = deque()
         self.ahead_lock = threading.Lock()
         self.ahead_running = False
+        self.ahead_reading: set[str] = set()  # being read, until its message is handled
         self.wanted_uid: str | None = None
         # The one writer: decisions and undos in the order the keys were pressed.
         self.writes: deque[tuple[str, dict[str, Any]]] = deque()
@@ -361,12 +362,13 @@ class CuratorApp(App[None]):
             del self.details[uid]
         self.stale &= set(self.details)
         ahead = q.rows[q.index + 1 : q.index + 1 + PREFETCH]
-        wanted = [
-            (r.uid, r.seq, q.generation)
-            for r in ahead
-            if r.uid not in self.details or r.uid in self.stale
-        ]
         with self.ahead_lock:
+            wanted = [
+                (r.uid, r.seq, q.generation)
+                for r in ahead
+                if (r.uid not in self.details or r.uid in self.stale)
+                and r.uid not in self.ahead_reading
+            ]
             self.ahead_wanted = deque(wanted)
             start = bool(wanted) and not self.ahead_running
             self.ahead_running = self.ahead_running or start
@@ -394,6 +396,7 @@ class CuratorApp(App[None]):
                     return
                 wanted = list(self.ahead_wanted)
                 self.ahead_wanted.clear()
+                self.ahead_reading.update(uid for uid, _, _ in wanted)
             try:
                 details = record_details(self.store, [(uid, seq) for uid, seq, _ in wanted])
                 twins = {
@@ -402,13 +405,17 @@ class CuratorApp(App[None]):
                     if d is not None and d.record.context_uid not in self.twins
                 }
             except Exception:
+                with self.ahead_lock:
+                    self.ahead_reading.difference_update(uid for uid, _, _ in wanted)
                 continue  # read ahead is a nicety: the records load when shown
-            for detail, (_, _, generation) in zip(details, wanted, strict=True):
+            for detail, (uid, _, generation) in zip(details, wanted, strict=True):
                 context = detail.record.context_uid if detail is not None else ""
-                self.post_message(RecordPrefetched(detail, generation, twins.get(context)))
+                self.post_message(RecordPrefetched(uid, detail, generation, twins.get(context)))
 
     @on(RecordPrefetched)
     def _prefetched(self, message: RecordPrefetched) -> None:
+        with self.ahead_lock:
+            self.ahead_reading.discard(message.uid)
         if message.detail is not None and message.generation == self.queue.generation:
             self.details[message.detail.record.uid] = message.detail
             self.stale.discard(message.detail.record.uid)

@@ -100,6 +100,7 @@ class RecordPrefetched(Message):
     """A record ahead of the reviewer was read, so showing it needs no store call (with the
     near-duplicates of its context, unless they were known)."""
 
+    uid: str
     detail: RecordDetail | None
     generation: int
     twins: list[Twin] | None = None
