@@ -25,6 +25,7 @@ class Frames:
     def __init__(self) -> None:
         self.shown: list[float] = []
         self.drawn: list[float] = []
+        self.first_drawn = 0.0
         draw = Screen._compositor_refresh
         show = ReviewScreen.show_record
         frames = self
@@ -53,12 +54,13 @@ class Frames:
 
 
 async def first_record(app: Any, frames: Frames, timeout: float = 120.0) -> ReviewScreen:
-    """Wait until the review screen shows its first record and has drawn it."""
+    """Wait until the review screen shows its first record and has drawn it (at
+    `frames.first_drawn`)."""
     deadline = time.perf_counter() + timeout
     while True:
         screen = next((s for s in app.screen_stack if isinstance(s, ReviewScreen)), None)
         if screen is not None and screen.detail is not None and not screen.awaiting:
-            await frames.drawn_after(frames.shown[-1])
+            frames.first_drawn = await frames.drawn_after(frames.shown[-1])
             return screen
         if time.perf_counter() > deadline:
             raise SystemExit("the first record never showed")
