@@ -85,12 +85,14 @@ def queue_page(
     if sort not in ("store", "triage"):
         raise CuratorError(f"unknown sort {sort!r}")
     clauses, params = _where(filt)
-    rank = _TRIAGE_RANK if sort == "triage" else "0"
+    # Store order needs no verdicts: the triage flags aggregate every verdict of the store.
+    rank, flags = (_TRIAGE_RANK, _LATEST_FLAGS) if sort == "triage" else ("0", "")
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    inner = (
-        f"SELECT r.seq, {rank} AS rank, r.uid, coalesce(s.status, 'pending') AS status, "
-        f"r.answer_type, r.split, {_CURATED['question']} AS question "
-        f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}"
+    # The page's keys first, from narrow rows; then the page's own columns for those rows only
+    # (computing the question of every record of a 1M store before the sort took seconds).
+    keys = (
+        f"SELECT r.seq, {rank} AS rank "
+        f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {flags}{where}"
     )
     if before is not None:
         key_clause, order = "(rank < ? OR (rank = ? AND seq < ?))", "rank DESC, seq DESC"
@@ -99,7 +101,14 @@ def queue_page(
         start = after or (-1, 0)
         key_clause, order = "(rank > ? OR (rank = ? AND seq > ?))", "rank, seq"
         key = [start[0], start[0], start[1]]
-    sql = f"SELECT * FROM ({inner}) WHERE {key_clause} ORDER BY {order} LIMIT ?"
+    page_order = order.replace("rank", "p.rank").replace("seq", "p.seq")
+    sql = (
+        f"WITH page AS (SELECT * FROM ({keys}) WHERE {key_clause} ORDER BY {order} LIMIT ?) "
+        "SELECT p.seq, p.rank, r.uid, coalesce(s.status, 'pending') AS status, "
+        f"r.answer_type, r.split, {_CURATED['question']} AS question "
+        "FROM page p JOIN records r ON r.seq = p.seq "
+        f"LEFT JOIN record_state s ON s.record_uid = r.uid ORDER BY {page_order}"
+    )
     with store.connection() as con:
         rows = con.execute(sql, [*params, *key, limit]).fetchall()
         verdicts = _latest_verdicts(con, [row[2] for row in rows])
