@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
-from typing import Any
 
 import pytest
 from textual.worker import WorkerFailed
@@ -13,19 +11,6 @@ from curator.screens.app import CuratorApp
 from curator.screens.eval import EvalScreen
 from curator.screens.modals import FilterScreen
 from tests.functional.test_review_tui import SIZE, make_store, settle
-
-
-async def settle_failing(app: CuratorApp, pilot: Any) -> None:
-    """`settle`, for a test whose worker fails on purpose: its failure is awaited, not raised
-    (whether `wait_for_complete` still lists the failed worker depends on other workers)."""
-    for _ in range(50):
-        await pilot.pause()
-        with contextlib.suppress(WorkerFailed):
-            await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers):
-            return
-    raise AssertionError("workers did not settle")
 
 
 def _messages(app: CuratorApp) -> list[str]:
@@ -53,7 +38,7 @@ async def test_a_screen_worker_that_fails_is_a_notification(
         monkeypatch.setattr(app.reads, read, broken)
         assert callable(open_screen)
         await app.push_screen(open_screen(app))
-        await settle_failing(app, pilot)
+        await settle(app, pilot, tolerate=(WorkerFailed,))
         assert app.is_running  # exit_on_error=False: the app stays up
         errors = [m for m in _messages(app) if m.startswith(f"Error {doing}:")]
         assert errors and "disk went away" in errors[0] and "\x1b" not in errors[0]
@@ -73,6 +58,6 @@ async def test_an_app_worker_that_fails_is_a_notification(
 
         monkeypatch.setattr(records, "count", broken)
         app.load_counts()
-        await settle_failing(app, pilot)
+        await settle(app, pilot, tolerate=(WorkerFailed,))
         assert app.is_running
         assert any(m.startswith("Error counting: count failed") for m in _messages(app))
