@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import replace
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,6 +32,7 @@ from curator.screens.messages import (
     ChangesNoticed,
     CountsLoaded,
     DecisionSaved,
+    PanesLoaded,
     QueuePageLoaded,
     RecordLoaded,
     RecordPrefetched,
@@ -46,8 +48,12 @@ from curator.store import Store
 from curator.store.bulk import BulkResult
 
 REFRESH_SECONDS = 3.0
-#: Records read ahead of the reviewer, so that the next one shows without a store call.
-PREFETCH = 3
+#: Records read ahead of the reviewer, so that the next one shows without a store call: enough
+#: for a fast reviewer to keep typing while other processes take their turns on the store.
+PREFETCH = 5
+#: After a decision the counts on the status line are read again at most this often: two
+#: counts over the whole store per keypress competed with drawing the next record.
+COUNTS_EVERY_S = 1.0
 
 
 class CuratorApp(App[None]):
@@ -96,6 +102,16 @@ class CuratorApp(App[None]):
         self.seen_verdict = -1
         # Records read ahead (uid -> RecordDetail) and the record the screen should show next.
         self.details: dict[str, Any] = {}
+        # Records read ahead that another process changed since: shown as read until read again.
+        self.stale: set[str] = set()
+        # Near-duplicates of each context seen (context uid -> Twins), read with its record.
+        self.twins: dict[str, list[Any]] = {}
+        self._counts_timer: Any = None
+        # What the one reader ahead reads next: (uid, seq, view generation).
+        self.ahead_wanted: deque[tuple[str, int, int]] = deque()
+        self.ahead_lock = threading.Lock()
+        self.ahead_running = False
+        self.ahead_reading: set[str] = set()  # being read, until its message is handled
         self.wanted_uid: str | None = None
         # The one writer: decisions and undos in the order the keys were pressed.
         self.writes: deque[tuple[str, dict[str, Any]]] = deque()
@@ -147,24 +163,33 @@ class CuratorApp(App[None]):
             self._unsubscribe()
         self.store.close()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="queue",
-        exit_on_error=False,
-        description="opening the queue",
-    )
     def resume(self) -> None:
         """Reopen at the first pending record of the reviewer's last view."""
+        self.load_view(None, "triage", "opening the queue")
+
+    def load_view(self, filt: RecordFilter | None, sort: str, doing: str) -> None:
+        """The one worker that opens a view: its first page, from the start, or (`filt` None)
+        the reviewer's saved view at its first pending record."""
+        self.run_worker(
+            partial(self._read_view, filt, sort),
+            thread=True,
+            exclusive=True,
+            group="queue",
+            exit_on_error=False,
+            description=doing,
+        )
+
+    def _read_view(self, filt: RecordFilter | None, sort: str) -> None:
         from curator.store.reviews import first_pending, load_session, queue_page
 
-        state = load_session(self.store, self.reviewer)
-        filt = self.scoped(filter_from_state(state.get("filter", {})))
-        sort = (
-            state.get("sort", "triage") if state.get("sort") in ("store", "triage") else ("triage")
-        )
-        start = first_pending(self.store, filt, sort=sort)
-        after = (start.rank, start.seq - 1) if start else None
+        after = None
+        if filt is None:
+            state = load_session(self.store, self.reviewer)
+            filt = self.scoped(filter_from_state(state.get("filter", {})))
+            saved = state.get("sort")
+            sort = saved if saved in ("store", "triage") else "triage"
+            start = first_pending(self.store, filt, sort=sort)
+            after = (start.rank, start.seq - 1) if start else None
         rows = queue_page(self.store, filt, sort=sort, after=after, limit=PAGE_SIZE)
         if not rows and after is not None:
             rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
@@ -172,6 +197,7 @@ class CuratorApp(App[None]):
 
     def _set_view(self, filt: RecordFilter, sort: str, rows: list[Any], at_start: bool) -> None:
         self.queue = self.queue.new_view(filt, sort, rows, at_start=at_start)
+        self.twins.clear()  # looked up again as records show (a `leaks` run may have changed them)
         self.refresh_queue_views()
         self.load_current()
         self.load_counts()
@@ -207,20 +233,7 @@ class CuratorApp(App[None]):
         filt = self.scoped(filt)
         self.save_view(filt, sort)
         self.queue.generation += 1
-        self.load_first_page(filt, sort)
-
-    @work(
-        thread=True,
-        exclusive=True,
-        group="queue",
-        exit_on_error=False,
-        description="filtering the queue",
-    )
-    def load_first_page(self, filt: RecordFilter, sort: str) -> None:
-        from curator.store.reviews import queue_page
-
-        rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
-        self.call_from_thread(self._set_view, filt, sort, rows, True)
+        self.load_view(filt, sort, "filtering the queue")
 
     @work(thread=True, group="session", exit_on_error=False, description="saving where you are")
     def save_view(self, filt: RecordFilter, sort: str) -> None:
@@ -245,37 +258,34 @@ class CuratorApp(App[None]):
 
     def request_more(self) -> None:
         if not self.queue.exhausted_after and self.queue.rows:
-            self.load_page_after(self.queue.rows[-1].key, self.queue.generation)
+            self.load_page(self.queue.rows[-1].key, before=False)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="page",
-        exit_on_error=False,
-        description="loading more records",
-    )
-    def load_page_after(self, key: tuple[int, int], generation: int) -> None:
+    def load_page(self, key: tuple[int, int], *, before: bool) -> None:
+        """The one worker that pages the view: the rows after `key`, or before it."""
+        q = self.queue
+        self.run_worker(
+            partial(self._read_page, q.filt, q.sort, key, before, q.generation),
+            thread=True,
+            exclusive=True,
+            group="page",
+            exit_on_error=False,
+            description="loading earlier records" if before else "loading more records",
+        )
+
+    def _read_page(
+        self, filt: RecordFilter, sort: str, key: tuple[int, int], before: bool, generation: int
+    ) -> None:
         from curator.store.reviews import queue_page
 
         rows = queue_page(
-            self.store, self.queue.filt, sort=self.queue.sort, after=key, limit=PAGE_SIZE
+            self.store,
+            filt,
+            sort=sort,
+            after=None if before else key,
+            before=key if before else None,
+            limit=PAGE_SIZE,
         )
-        self.post_message(QueuePageLoaded(rows, key, generation))
-
-    @work(
-        thread=True,
-        exclusive=True,
-        group="page",
-        exit_on_error=False,
-        description="loading earlier records",
-    )
-    def load_page_before(self, key: tuple[int, int], generation: int) -> None:
-        from curator.store.reviews import queue_page
-
-        rows = queue_page(
-            self.store, self.queue.filt, sort=self.queue.sort, before=key, limit=PAGE_SIZE
-        )
-        self.post_message(QueuePageLoaded(rows, None, generation))
+        self.post_message(QueuePageLoaded(rows, None if before else key, generation))
 
     @on(QueuePageLoaded)
     def _page_loaded(self, message: QueuePageLoaded) -> None:
@@ -311,7 +321,7 @@ class CuratorApp(App[None]):
             return
         if step is Step.LOAD_BEFORE:
             self.awaiting_record()
-            self.load_page_before(q.rows[0].key, q.generation)
+            self.load_page(q.rows[0].key, before=True)
             return
         if q.wants_next_page():
             self.request_more()
@@ -334,21 +344,7 @@ class CuratorApp(App[None]):
             return
         self.awaiting_record()
         self.wanted_uid = uid
-        self.load_record_by_uid(uid, self.queue.generation)
-
-    @work(
-        thread=True,
-        exclusive=True,
-        group="record",
-        exit_on_error=False,
-        description="loading the record",
-    )
-    def load_record_by_uid(self, uid: str, generation: int) -> None:
-        from curator.store.reviews import record_detail
-
-        self.wanted_uid = uid
-        detail = record_detail(self.store, uid)
-        self.post_message(RecordLoaded(detail, generation))
+        self.load_record(uid, None, self.queue.generation)
 
     # -- one record -------------------------------------------------------------------------
 
@@ -366,10 +362,30 @@ class CuratorApp(App[None]):
             self.post_message(RecordLoaded(cached, self.queue.generation))
         else:
             self.load_record(row.uid, row.seq, self.queue.generation)
-        ahead = self.queue.rows[self.queue.index + 1 : self.queue.index + 1 + PREFETCH]
-        wanted = [(r.uid, r.seq) for r in ahead if r.uid not in self.details]
-        if wanted:
-            self.prefetch(wanted, self.queue.generation)
+        self.read_ahead()
+
+    def read_ahead(self) -> None:
+        """Have the next PREFETCH records of the view read (those not read yet, or changed by
+        another process since), and forget those read for records well behind."""
+        q = self.queue
+        near = {r.uid for r in q.rows[max(0, q.index - PREFETCH) : q.index + 1 + PREFETCH]}
+        near.add(self.wanted_uid or "")  # a record opened outside the view (a twin)
+        for uid in [uid for uid in self.details if uid not in near]:
+            del self.details[uid]
+        self.stale &= set(self.details)
+        ahead = q.rows[q.index + 1 : q.index + 1 + PREFETCH]
+        with self.ahead_lock:
+            wanted = [
+                (r.uid, r.seq, q.generation)
+                for r in ahead
+                if (r.uid not in self.details or r.uid in self.stale)
+                and r.uid not in self.ahead_reading
+            ]
+            self.ahead_wanted = deque(wanted)
+            start = bool(wanted) and not self.ahead_running
+            self.ahead_running = self.ahead_running or start
+        if start:
+            self.prefetch()
 
     def awaiting_record(self) -> None:
         """The record on screen is about to change: keys wait for the next one to show."""
@@ -378,21 +394,45 @@ class CuratorApp(App[None]):
             if wait is not None:
                 wait()
 
-    @work(thread=True, exclusive=True, group="prefetch")
-    def prefetch(self, wanted: list[tuple[str, int]], generation: int) -> None:
-        from curator.store.reviews import record_detail
+    @work(thread=True, group="prefetch")
+    def prefetch(self) -> None:
+        """The one reader ahead: the records `read_ahead` last asked for, read together in one
+        turn on the store (a worker per keypress re-read the same records side by side, a
+        turn per record, and fell behind while other processes wrote)."""
+        from curator.store.reviews import record_details
 
-        for uid, seq in wanted:
+        while True:
+            with self.ahead_lock:
+                if not self.ahead_wanted:
+                    self.ahead_running = False
+                    return
+                wanted = list(self.ahead_wanted)
+                self.ahead_wanted.clear()
+                self.ahead_reading.update(uid for uid, _, _ in wanted)
             try:
-                detail = record_detail(self.store, uid, seq=seq)
+                details = record_details(self.store, [(uid, seq) for uid, seq, _ in wanted])
+                twins = {
+                    d.record.context_uid: self.reads.twins(d.record.context_uid)
+                    for d in details
+                    if d is not None and d.record.context_uid not in self.twins
+                }
             except Exception:
-                return  # read ahead is a nicety: the record loads when shown
-            self.post_message(RecordPrefetched(detail, generation))
+                with self.ahead_lock:
+                    self.ahead_reading.difference_update(uid for uid, _, _ in wanted)
+                continue  # read ahead is a nicety: the records load when shown
+            for detail, (uid, _, generation) in zip(details, wanted, strict=True):
+                context = detail.record.context_uid if detail is not None else ""
+                self.post_message(RecordPrefetched(uid, detail, generation, twins.get(context)))
 
     @on(RecordPrefetched)
     def _prefetched(self, message: RecordPrefetched) -> None:
+        with self.ahead_lock:
+            self.ahead_reading.discard(message.uid)
         if message.detail is not None and message.generation == self.queue.generation:
             self.details[message.detail.record.uid] = message.detail
+            self.stale.discard(message.detail.record.uid)
+            if message.twins is not None:
+                self.twins[message.detail.record.context_uid] = message.twins
 
     @work(
         thread=True,
@@ -401,10 +441,12 @@ class CuratorApp(App[None]):
         exit_on_error=False,
         description="loading the record",
     )
-    def load_record(self, uid: str, seq: int, generation: int) -> None:
+    def load_record(self, uid: str, seq: int | None, generation: int) -> None:
+        """The one worker that reads a record to show (by its place in the view, `seq`, or by
+        uid alone): the record without its panes, which `load_panes` reads once it is shown."""
         from curator.store.reviews import record_detail
 
-        detail = record_detail(self.store, uid, seq=seq)
+        detail = record_detail(self.store, uid, seq=seq, panes=False)
         self.post_message(RecordLoaded(detail, generation))
 
     @on(RecordLoaded)
@@ -418,6 +460,41 @@ class CuratorApp(App[None]):
             show = getattr(screen, "show_record", None)
             if show is not None:
                 show(message.detail)
+        if detail is not None and not detail.panes:
+            # Verdicts, history and near-duplicates after the record is on screen.
+            self.call_after_refresh(self.load_panes, detail, message.generation)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="panes",
+        exit_on_error=False,
+        description="reading the verdicts and history",
+    )
+    def load_panes(self, detail: Any, generation: int) -> None:
+        from curator.store.reviews import record_panes
+
+        record = detail.record
+        panes = record_panes(self.store, record.uid, detail.record_hash)
+        twins = self.twins.get(record.context_uid)
+        if twins is None:
+            twins = self.reads.twins(record.context_uid)
+        self.post_message(PanesLoaded(record.uid, panes, twins, generation))
+
+    @on(PanesLoaded)
+    def _panes_loaded(self, message: PanesLoaded) -> None:
+        if message.generation != self.queue.generation:
+            return
+        detail = self.details.get(message.uid)
+        if detail is None or detail.panes:
+            return  # read again meanwhile (decided, or changed by another process)
+        detail = self.details[message.uid] = detail.with_panes(message.panes)
+        record = detail.record
+        self.twins[record.context_uid] = message.twins
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_panes", None)
+            if show is not None:
+                show(detail)
 
     # -- decisions --------------------------------------------------------------------------
 
@@ -566,7 +643,7 @@ class CuratorApp(App[None]):
             if row is not None and row.uid == event.record_uid:
                 self.load_current()
             return
-        self.load_counts()
+        self.counts_soon()
         if event.action != "undo":
             self.session_events.append(event)
             return
@@ -651,6 +728,8 @@ class CuratorApp(App[None]):
 
     def refresh_saving(self) -> None:
         for screen in self.screen_stack:
+            if not screen.is_attached:
+                continue  # quitting: its widgets are gone
             show = getattr(screen, "show_saving", None)
             if show is not None:
                 show(self.saving)
@@ -698,6 +777,15 @@ class CuratorApp(App[None]):
             self.load_current()
 
     # -- counts and stats -------------------------------------------------------------------
+
+    def counts_soon(self) -> None:
+        """Read the counts again within COUNTS_EVERY_S: once for a burst of decisions."""
+        if self._counts_timer is None:
+            self._counts_timer = self.set_timer(COUNTS_EVERY_S, self._counts_due)
+
+    def _counts_due(self) -> None:
+        self._counts_timer = None
+        self.load_counts()
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False, description="counting")
     def load_counts(self) -> None:
@@ -811,7 +899,14 @@ class CuratorApp(App[None]):
         current = self.queue.current
         touched = {e[1] for e in changes.events} | set(changes.verdict_uids)
         for uid in touched:
-            self.details.pop(uid, None)
+            if current is not None and uid == current.uid:
+                self.details.pop(uid, None)
+            elif uid in self.details:
+                # Read again in the background; until then a key shows it as read, rather
+                # than waiting for the store (others' turns on it) with the reviewer.
+                self.stale.add(uid)
+        if touched:
+            self.read_ahead()  # read again now the records ahead that changed, not when shown
         if current is not None and current.uid in touched:
             mine = [e for e in others if e[1] == current.uid]
             if mine:

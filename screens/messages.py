@@ -14,7 +14,14 @@ if TYPE_CHECKING:
     from curator.store.bulk import BatchUndone, BulkResult
     from curator.store.leaks import Twin
     from curator.store.records import StoreStats
-    from curator.store.reviews import Changes, Progress, QueueRow, RecordDetail, ReviewerActivity
+    from curator.store.reviews import (
+        Changes,
+        Progress,
+        QueueRow,
+        RecordDetail,
+        RecordPanes,
+        ReviewerActivity,
+    )
 
     #: Per judge: the human-vs-judge matrix and one per answer type; abstentions per judge;
     #: reviewer-pair decision counts.
@@ -71,11 +78,14 @@ class StatsLoaded(Message):
 
 
 @dataclass
-class TwinsLoaded(Message):
-    """The near-duplicates of a record's context (`curator.store.leaks.Twin`s), best first."""
+class PanesLoaded(Message):
+    """A shown record's verdicts and history (read after it was drawn), and the near-duplicates
+    (`curator.store.leaks.Twin`s, best first) of its context."""
 
-    record_uid: str
+    uid: str
+    panes: RecordPanes
     twins: list[Twin]
+    generation: int
 
 
 @dataclass
@@ -95,10 +105,13 @@ class ChangesNoticed(Message):
 
 @dataclass
 class RecordPrefetched(Message):
-    """A record ahead of the reviewer was read, so showing it needs no store call."""
+    """A record ahead of the reviewer was read, so showing it needs no store call (with the
+    near-duplicates of its context, unless they were known)."""
 
+    uid: str
     detail: RecordDetail | None
     generation: int
+    twins: list[Twin] | None = None
 
 
 @dataclass

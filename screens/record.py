@@ -6,7 +6,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -16,7 +16,7 @@ from textual.worker import Worker
 
 from curator import safe_text
 from curator.prompts import render_answer
-from curator.screens.messages import CountsLoaded, TwinsLoaded
+from curator.screens.messages import CountsLoaded
 from curator.screens.queue_model import filter_chips
 from curator.screens.text import label, literal, preview
 from curator.screens.widgets.key_bar import KeyBar
@@ -128,6 +128,7 @@ class ReviewScreen(Screen[None]):
         #: The list the reviewer opened this record from ("queue", "evaluation"): Escape
         #: goes back there, and nowhere when there is none.
         self.came_from: str | None = None
+        self._progress_line = Text()
 
     def on_mount(self) -> None:
         self.query_one("#record-twins", Static).display = False
@@ -184,7 +185,15 @@ class ReviewScreen(Screen[None]):
         if self.counts is not None:
             self.show_counts(self.counts)
         elif n:
-            self.query_one("#record-progress", Static).update(Text(f" saving {n}…", "bold"))
+            self._show_progress(Text(f" saving {n}…", "bold"))
+
+    def _show_progress(self, line: Text) -> None:
+        """The status line, redrawn only when it changed and without a new layout (it is one
+        line high): it changes several times per keypress (saving N…, counts)."""
+        if line == self._progress_line:
+            return
+        self._progress_line = line
+        self.query_one("#record-progress", Static).update(line, layout=False)
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -208,7 +217,9 @@ class ReviewScreen(Screen[None]):
             self.twins, self.twin_cursor = [], 0
             self.query_one("#record-twins", Static).display = False
             self.twin_owner = record.uid
-        self.load_twins(record.uid, record.context_uid)
+        twins = self.curator.twins.get(record.context_uid)
+        if twins is not None:  # else they come with the record's panes (show_panes)
+            self._show_twins(twins)
         head = Text()
         head.append(f" {detail.status.upper()} ", style=_status_style(detail.status))
         if detail.conflict:
@@ -223,11 +234,27 @@ class ReviewScreen(Screen[None]):
         title.update(head)
         self._draw_table(detail)
         self.query_one("#record-paragraphs", Static).update(self._paragraphs(detail))
+        self._draw_panes(detail)
+        self.query_one("#record-paragraphs-box", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#record-right", VerticalScroll).scroll_home(animate=False)
+
+    def show_panes(self, detail: Any) -> None:
+        """The shown record's verdicts and history arrived (read after it was drawn)."""
+        if self.detail is None or self.detail.record.uid != detail.record.uid:
+            return  # the reviewer has moved on
+        self.detail = detail
+        if self._cited_cells(detail):
+            self._draw_table(detail)
+        self._draw_panes(detail)
+        twins = self.curator.twins.get(detail.record.context_uid)
+        if twins is not None:
+            self._show_twins(twins)
+
+    def _draw_panes(self, detail: Any) -> None:
+        """What depends on the record's verdicts and history (placeholders until read)."""
         self.query_one("#record-qa", Static).update(self._qa(detail))
         self.query_one("#record-verdicts", Static).update(self._verdicts(detail))
         self.query_one("#record-history", Static).update(self._history(detail))
-        self.query_one("#record-paragraphs-box", VerticalScroll).scroll_home(animate=False)
-        self.query_one("#record-right", VerticalScroll).scroll_home(animate=False)
 
     def _draw_table(self, detail: Any) -> None:
         answer_cells = detail.answer if isinstance(detail.answer, list) else []
@@ -277,27 +304,13 @@ class ReviewScreen(Screen[None]):
         ]
         return bool(self.curator.blind and not mine)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="twins",
-        exit_on_error=False,
-        description="looking for near-duplicates",
-    )
-    def load_twins(self, record_uid: str, context_uid: str) -> None:
-        twins = self.curator.reads.twins(context_uid)
-        self.post_message(TwinsLoaded(record_uid, twins))
-
-    @on(TwinsLoaded)
-    def _twins_loaded(self, message: TwinsLoaded) -> None:
-        if self.detail is None or self.detail.record.uid != message.record_uid:
-            return  # the reviewer has moved on
-        if [t.context_uid for t in message.twins] != [t.context_uid for t in self.twins]:
+    def _show_twins(self, twins: list[Any]) -> None:
+        if [t.context_uid for t in twins] != [t.context_uid for t in self.twins]:
             self.twin_cursor = 0
-        self.twins = message.twins
-        twins = self.query_one("#record-twins", Static)
-        twins.update(self._twins_text())
-        twins.display = bool(self.twins)
+        self.twins = twins
+        box = self.query_one("#record-twins", Static)
+        box.update(self._twins_text())
+        box.display = bool(self.twins)
 
     def _twins_text(self) -> Text:
         if not self.twins:
@@ -351,6 +364,9 @@ class ReviewScreen(Screen[None]):
 
     def _verdicts(self, detail: Any) -> Text:
         rows = [Text(""), Text("Judges", style="bold underline")]
+        if not detail.panes:
+            rows.append(Text("loading…", style="dim"))
+            return Text("\n").join(rows)
         if self._verdicts_hidden(detail):
             rows.append(Text("hidden until you decide (blind review)", style="dim italic"))
             return Text("\n").join(rows)
@@ -379,7 +395,9 @@ class ReviewScreen(Screen[None]):
 
     def _history(self, detail: Any) -> Text:
         rows = [Text(""), Text("History", style="bold underline")]
-        if not detail.events:
+        if not detail.panes:
+            rows.append(Text("loading…", style="dim"))
+        elif not detail.events:
             rows.append(Text("no decisions yet", style="dim"))
         for e in reversed(detail.events):
             line = Text(f"#{e.event_id} ", style="dim")
@@ -421,7 +439,7 @@ class ReviewScreen(Screen[None]):
         )
         if self.saving:
             line.append(f" · saving {self.saving}…", style="bold yellow")
-        self.query_one("#record-progress", Static).update(line)
+        self._show_progress(line)
 
     def queue_changed(self) -> None:
         if self.counts is not None:

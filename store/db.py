@@ -16,7 +16,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -287,15 +287,19 @@ class Store:
             _handle_for(self.path).remove_session()
 
     @contextmanager
-    def connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connection(
+        self, *, read_only: bool = False, about: Collection[str] | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for one operation; waits (with jittered backoff) for another's lock.
 
         Every thread of the process shares one open database per file (see `_Handle`) and gets
-        its own cursor of it. Every cursor of a read-only store is read-only.
+        its own cursor of it. Every cursor of a read-only store is read-only. `about` names the
+        records whose decisions an operation reads (none: `()`): this process's journaled
+        decisions are then stored first only when one of them concerns such a record.
         """
         read_only = read_only or self.read_only
         if not read_only:
-            self._store_own_journal()
+            self._store_own_journal(about)
         with self._cursor(read_only=read_only) as cursor:
             yield cursor
 
@@ -332,16 +336,20 @@ class Store:
             finally:
                 _TXN.depth -= 1
 
-    def _store_own_journal(self) -> None:
-        """Read your own writes: decisions this process journaled are stored before a query.
+    def _store_own_journal(self, about: Collection[str] | None = None) -> None:
+        """Read your own writes: decisions this process journaled are stored before a query
+        (before a query `about` one record, only when one of them concerns it).
 
         Costs nothing when there are none; when there are, this process is about to take the
-        file anyway, and storing them is one small transaction.
+        file anyway, and storing them is one small transaction. A review session reading the
+        records ahead of the reviewer must not wait for that transaction each time.
         """
         from curator.store.journal import existing_journal, fold, folding_here
 
         journal = existing_journal(self)
         if journal is None or not journal.pending or folding_here():
+            return
+        if about is not None and not journal.concerns(about):
             return
         if getattr(_TXN, "depth", 0):
             return  # inside this thread's own transaction: folding now could deadlock

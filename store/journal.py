@@ -20,7 +20,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +102,13 @@ class Journal:
         """Decisions made by this process that are durable but not yet in the store."""
         with self.cond:
             return len(self.pending)
+
+    def concerns(self, record_uids: Collection[str]) -> bool:
+        """Whether a decision on one of `record_uids` is journaled here and not yet stored."""
+        if not record_uids:
+            return False
+        with self.cond:
+            return any(e["record_uid"] in record_uids for e in self.pending.values())
 
     def on_change(self, listener: Callable[[int], None]) -> Callable[[], None]:
         """Call `listener(unsaved)` whenever the count changes; returns an unsubscribe."""

@@ -501,7 +501,7 @@ class Twin:
 
 def twins_of(store: Store, context_uid: str, threshold: float) -> list[Twin]:
     """The cached near-duplicates of one context, best first, each with its first record."""
-    with store.connection() as con:
+    with store.connection(about=()) as con:  # no decisions read: never waits for a fold
         rows = con.execute(
             """
             WITH t AS (

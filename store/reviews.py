@@ -75,19 +75,19 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _ranked_view(filt: RecordFilter, sort: str, columns: str = "") -> tuple[str, list[Any]]:
-    """The view's records as a query with `seq`, `rank` (its order) and `columns`, and its
-    parameters: what a queue page and a queue position both count from."""
+def _ranked_view(filt: RecordFilter, sort: str) -> tuple[str, list[Any]]:
+    """The view's records as narrow rows (`seq`, `rank`: its order) and their parameters: what
+    a queue page and a queue position both count from. Store order needs no verdicts: the
+    triage flags aggregate every verdict of the store."""
     filt.validate()
     if sort not in ("store", "triage"):
         raise CuratorError(f"unknown sort {sort!r}")
     clauses, params = _where(filt)
-    rank = _TRIAGE_RANK if sort == "triage" else "0"
+    rank, flags = (_TRIAGE_RANK, _LATEST_FLAGS) if sort == "triage" else ("0", "")
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-    more = f", {columns}" if columns else ""
     sql = (
-        f"SELECT r.seq, {rank} AS rank{more} "
-        f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {_LATEST_FLAGS}{where}"
+        f"SELECT r.seq, {rank} AS rank "
+        f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid {flags}{where}"
     )
     return sql, params
 
@@ -102,13 +102,9 @@ def queue_page(
     before: tuple[int, int] | None = None,
 ) -> list[QueueRow]:
     """A page of the queue after (or before) a (rank, seq) key, in the chosen order."""
-    inner, params = _ranked_view(
-        filt,
-        sort,
-        "r.uid, coalesce(s.status, 'pending') AS status, r.answer_type, r.split, "
-        f"{_CURATED['question']} AS question, "
-        f"CAST({_CURATED['answer']} AS VARCHAR) AS answer, {_CURATED['scale']} AS scale",
-    )
+    # The page's keys first, from narrow rows; then the page's own columns for those rows only
+    # (computing the question of every record of a 1M store before the sort took seconds).
+    keys, params = _ranked_view(filt, sort)
     if before is not None:
         key_clause, order = "(rank < ? OR (rank = ? AND seq < ?))", "rank DESC, seq DESC"
         key = [before[0], before[0], before[1]]
@@ -116,7 +112,15 @@ def queue_page(
         start = after or (-1, 0)
         key_clause, order = "(rank > ? OR (rank = ? AND seq > ?))", "rank, seq"
         key = [start[0], start[0], start[1]]
-    sql = f"SELECT * FROM ({inner}) WHERE {key_clause} ORDER BY {order} LIMIT ?"
+    page_order = order.replace("rank", "p.rank").replace("seq", "p.seq")
+    sql = (
+        f"WITH page AS (SELECT * FROM ({keys}) WHERE {key_clause} ORDER BY {order} LIMIT ?) "
+        "SELECT p.seq, p.rank, r.uid, coalesce(s.status, 'pending') AS status, "
+        f"r.answer_type, r.split, {_CURATED['question']} AS question, "
+        f"CAST({_CURATED['answer']} AS VARCHAR) AS answer, {_CURATED['scale']} AS scale "
+        "FROM page p JOIN records r ON r.seq = p.seq "
+        f"LEFT JOIN record_state s ON s.record_uid = r.uid ORDER BY {page_order}"
+    )
     with store.connection() as con:
         rows = con.execute(sql, [*params, *key, limit]).fetchall()
         verdicts = _latest_verdicts(con, [row[2] for row in rows])
@@ -198,36 +202,67 @@ class RecordDetail:
     judges: tuple[JudgeView, ...]
     events: tuple[ReviewEvent, ...]
     conflict: bool = False
+    #: False for a record read without its panes (`panes=False`): `judges` and `events` are
+    #: empty until `with_panes` fills them from `record_panes`.
+    panes: bool = True
+
+    def with_panes(self, panes: RecordPanes) -> RecordDetail:
+        return replace(self, judges=panes.judges, events=panes.events, panes=True)
 
 
-def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDetail | None:
-    """One record in full. Pass `seq` when known: it finds the row without scanning uids."""
-    where, key = ("r.seq = ?", seq) if seq is not None else ("r.uid = ?", uid)
-    with store.connection() as con:
-        # Two narrow lookups instead of a join: joining would read every context's table.
-        rows = con.execute(
-            f"SELECT {RECORD_COLUMNS}, {_CURATED['question']}, "
-            f"CAST({_CURATED['answer']} AS VARCHAR), {_CURATED['derivation']}, "
-            f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR), "
-            "coalesce(s.conflict, false) "
-            f"FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid WHERE {where}",
-            [key],
-        ).fetchall()
-        if not rows:
-            return None
-        row = rows[0]
-        record = record_from_row(row)
-        context, revision = context_of(con, record.context_uid, record.split)
-        record_hash = record_hash_of(record.content_hash, row[19], revision)
-        judges = con.execute(
-            "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash, "
-            "(SELECT coalesce(max(x.evidence), '') FROM verdict_evidence x "
-            "WHERE x.verdict_id = v.verdict_id) FROM verdicts v WHERE record_uid = ? "
-            "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1 "
-            "ORDER BY judge",
-            [row[1]],
-        ).fetchall()
-        events = _events(con, "record_uid = ?", [row[1]])
+@dataclass(frozen=True, slots=True)
+class RecordPanes:
+    """What a record screen can draw after the record itself: verdicts and review history."""
+
+    judges: tuple[JudgeView, ...]
+    events: tuple[ReviewEvent, ...]
+
+
+def record_detail(
+    store: Store, uid: str, *, seq: int | None = None, panes: bool = True
+) -> RecordDetail | None:
+    """One record in full. Pass `seq` when known: it finds the row without scanning uids.
+
+    With `panes=False` only the record, its context and status are read (what a screen needs
+    to show it and decide it); `record_panes` reads the judges' verdicts and the history.
+    """
+    with store.connection(about=(uid,)) as con:
+        return _read_detail(con, uid, seq, panes)
+
+
+def record_details(store: Store, wanted: list[tuple[str, int]]) -> list[RecordDetail | None]:
+    """Several records in full (uid, seq), read in one turn on the store: what a review
+    session reads ahead, without waiting for other processes' turns once per record."""
+    with store.connection(about=[uid for uid, _ in wanted]) as con:
+        return [_read_detail(con, uid, seq, True) for uid, seq in wanted]
+
+
+def _read_detail(
+    con: duckdb.DuckDBPyConnection, uid: str, seq: int | None, panes: bool
+) -> RecordDetail | None:
+    if seq is not None:
+        where, key = "r.seq = ? AND r.uid = ?", [seq, uid]
+    else:
+        where, key = "r.uid = ?", [uid]
+    # Two narrow lookups instead of a join: joining would read every context's table. The
+    # uid in the join's condition lets DuckDB fold only this record's events into its state
+    # (a few times faster than folding every event of the store).
+    rows = con.execute(
+        f"SELECT {RECORD_COLUMNS}, {_CURATED['question']}, "
+        f"CAST({_CURATED['answer']} AS VARCHAR), {_CURATED['derivation']}, "
+        f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR), "
+        "coalesce(s.conflict, false) "
+        "FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid AND s.record_uid = ? "
+        f"WHERE {where}",
+        [uid, *key],
+    ).fetchall()
+    if not rows:
+        return None
+    row = rows[0]
+    record = record_from_row(row)
+    context, revision = context_of(con, record.context_uid, record.split)
+    record_hash = record_hash_of(record.content_hash, row[19], revision)
+    found = _panes(con, record.uid, record_hash) if panes else RecordPanes((), ())
     return RecordDetail(
         record=record,
         context=context,
@@ -237,6 +272,33 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
         scale=row[17],
         status=row[18],
         record_hash=record_hash,
+        judges=found.judges,
+        events=found.events,
+        conflict=bool(row[20]),
+        panes=panes,
+    )
+
+
+def record_panes(store: Store, uid: str, record_hash: str) -> RecordPanes:
+    """The judges' latest verdicts (`current` when they judged `record_hash`) and the review
+    history of one record."""
+    with store.connection(about=(uid,)) as con:
+        return _panes(con, uid, record_hash)
+
+
+def _panes(con: duckdb.DuckDBPyConnection, uid: str, record_hash: str) -> RecordPanes:
+    # The latest verdict per judge first, then the evidence of those only.
+    judges = con.execute(
+        "WITH v AS (SELECT verdict_id, judge, model, verdict, reason, cost_usd, created_at, "
+        "record_hash FROM verdicts WHERE record_uid = ? "
+        "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1) "
+        "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash, "
+        "coalesce((SELECT max(x.evidence) FROM verdict_evidence x "
+        "WHERE x.verdict_id = v.verdict_id), '') FROM v ORDER BY judge",
+        [uid],
+    ).fetchall()
+    events = _events(con, "record_uid = ?", [uid])
+    return RecordPanes(
         judges=tuple(
             JudgeView(
                 judge=j[0],
@@ -251,7 +313,6 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
             for j in judges
         ),
         events=tuple(events),
-        conflict=bool(row[20]),
     )
 
 

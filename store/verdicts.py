@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from curator.domain import (
     JudgeKey,
@@ -194,6 +193,10 @@ def append_verdicts(store: Store, key: JudgeKey, run_id: str, verdicts: list[New
 def _insert_verdicts(
     con: duckdb.DuckDBPyConnection, key: JudgeKey, run_id: str, verdicts: list[NewVerdict]
 ) -> None:
+    # Imported here: pyarrow (and numpy) take a noticeable part of a second to load, and the
+    # review TUI, which reads this module for the record hash, must not pay that to start.
+    import pyarrow as pa
+
     now = datetime.now(UTC).replace(tzinfo=None)
     first = (
         int(con.execute("SELECT coalesce(max(verdict_id), 0) FROM verdicts").fetchall()[0][0]) + 1

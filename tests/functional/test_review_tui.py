@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from pathlib import Path
@@ -37,11 +38,15 @@ def events(store: Store) -> list[tuple[Any, ...]]:
         ).fetchall()
 
 
-async def settle(app: CuratorApp, pilot: Any) -> None:
-    """Wait until workers are idle and their messages handled."""
+async def settle(
+    app: CuratorApp, pilot: Any, *, tolerate: tuple[type[BaseException], ...] = ()
+) -> None:
+    """Wait until workers are idle and their messages handled. `tolerate` names worker
+    endings a test expects (a worker cancelled, or failing on purpose): awaited, not raised."""
     for _ in range(50):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        with contextlib.suppress(*tolerate):
+            await app.workers.wait_for_complete()
         await pilot.pause()
         if not any(w.is_running for w in app.workers):
             return

@@ -8,7 +8,6 @@ exactly one decision, on the records in the order they were shown, never twice o
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from curator.screens.app import CuratorApp
 from curator.store import Store
 from curator.store.journal import journal_for
 from tests.functional.test_review_tui import make_store, rendered, review_screen
+from tests.functional.test_review_tui import settle as settle_all
 
 SIZE = (120, 36)
 
@@ -39,14 +39,7 @@ con.close()
 
 async def settle(app: CuratorApp, pilot: Any) -> None:
     """Workers idle (superseded read-ahead workers are cancelled: that is fine here)."""
-    for _ in range(50):
-        await pilot.pause()
-        with contextlib.suppress(WorkerCancelled):
-            await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers):
-            return
-    raise AssertionError("workers did not settle")
+    await settle_all(app, pilot, tolerate=(WorkerCancelled,))
 
 
 def hold(db: Path) -> subprocess.Popen[str]:

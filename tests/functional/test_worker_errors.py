@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.worker import WorkerFailed
 
 from curator.screens.app import CuratorApp
 from curator.screens.eval import EvalScreen
@@ -37,7 +38,7 @@ async def test_a_screen_worker_that_fails_is_a_notification(
         monkeypatch.setattr(app.reads, read, broken)
         assert callable(open_screen)
         await app.push_screen(open_screen(app))
-        await settle(app, pilot)
+        await settle(app, pilot, tolerate=(WorkerFailed,))
         assert app.is_running  # exit_on_error=False: the app stays up
         errors = [m for m in _messages(app) if m.startswith(f"Error {doing}:")]
         assert errors and "disk went away" in errors[0] and "\x1b" not in errors[0]
@@ -57,6 +58,6 @@ async def test_an_app_worker_that_fails_is_a_notification(
 
         monkeypatch.setattr(records, "count", broken)
         app.load_counts()
-        await settle(app, pilot)
+        await settle(app, pilot, tolerate=(WorkerFailed,))
         assert app.is_running
         assert any(m.startswith("Error counting: count failed") for m in _messages(app))
