@@ -461,8 +461,12 @@ class CuratorApp(App[None]):
             if show is not None:
                 show(message.detail)
         if detail is not None and not detail.panes:
-            # Verdicts, history and near-duplicates after the record is on screen.
-            self.call_after_refresh(self.load_panes, detail, message.generation)
+            # Verdicts, history and near-duplicates after the record is on screen. Twice: the
+            # first idle pass can come before the updated widgets have marked the screen dirty,
+            # and then Textual runs after-refresh callbacks before anything is drawn.
+            self.call_after_refresh(
+                self.call_after_refresh, self.load_panes, detail, message.generation
+            )
 
     @work(
         thread=True,

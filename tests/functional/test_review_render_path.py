@@ -49,12 +49,18 @@ async def test_first_record_is_drawn_before_its_panes_are_read(
         assert release.wait(30), "the test never released the panes"
         return read_panes(store, uid, record_hash)
 
+    # A screen draws by one of two paths: a repaint of dirty widgets, or a new layout.
     draw = Screen._compositor_refresh
+    layout = Screen._refresh_layout
     show = ReviewScreen.show_record
     shown: list[float] = []
 
     def counted_draw(screen: Screen[Any]) -> None:
         draw(screen)
+        drawn.append(time.monotonic())
+
+    def counted_layout(screen: Screen[Any], *args: Any, **kwargs: Any) -> None:
+        layout(screen, *args, **kwargs)
         drawn.append(time.monotonic())
 
     def counted_show(screen: ReviewScreen, detail: Any) -> None:
@@ -64,6 +70,7 @@ async def test_first_record_is_drawn_before_its_panes_are_read(
 
     monkeypatch.setattr(reviews, "record_panes", held_panes)
     monkeypatch.setattr(Screen, "_compositor_refresh", counted_draw)
+    monkeypatch.setattr(Screen, "_refresh_layout", counted_layout)
     monkeypatch.setattr(ReviewScreen, "show_record", counted_show)
     app = CuratorApp(store, reviewer="ana")
     async with app.run_test(size=SIZE) as pilot:
