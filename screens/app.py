@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -40,7 +40,14 @@ from curator.screens.messages import (
 )
 from curator.screens.queue_model import PAGE_SIZE, QueueModel, Step
 from curator.screens.store_reads import StoreReads
+from curator.settings import Config
 from curator.store import Store
+
+if TYPE_CHECKING:
+    from curator.domain import NewVerdict, WorkItem
+    from curator.judges.factory import JudgeChoice
+    from curator.llm.passes import Judge
+    from curator.store.reviews import RecordDetail
 
 REFRESH_SECONDS = 3.0
 #: Records read ahead of the reviewer, so that the next one shows without a store call.
@@ -64,8 +71,8 @@ class CuratorApp(App[None]):
         *,
         reviewer: str,
         blind: bool = False,
-        judge_choice: Any = None,
-        sections: dict[str, Any] | None = None,
+        judge_choice: JudgeChoice | None = None,
+        config: Config | None = None,
         shard: tuple[int, int] | None = None,
         overlap: float = 0.0,
     ) -> None:
@@ -77,13 +84,13 @@ class CuratorApp(App[None]):
         self.reviewer = reviewer
         self.blind = blind
         self.judge_choice = judge_choice
-        self.sections = sections or {}
+        self.config = config or Config()
         self.queue = QueueModel()
         # Ids of the newest event and verdict seen, for noticing other processes' writes.
         self.seen_event = -1
         self.seen_verdict = -1
         # Records read ahead (uid -> RecordDetail) and the record the screen should show next.
-        self.details: dict[str, Any] = {}
+        self.details: dict[str, RecordDetail] = {}
         self.wanted_uid: str | None = None
         # The one writer: decisions and undos in the order the keys were pressed.
         self.writes: deque[tuple[str, dict[str, Any]]] = deque()
@@ -561,8 +568,8 @@ class CuratorApp(App[None]):
         from curator.judges.factory import JudgeChoice, default_judge, make_judge
         from curator.store.verdicts import append_verdicts, work_item
 
-        choice = self.judge_choice or JudgeChoice(default_judge(self.sections))
-        judge = make_judge(choice, self.sections)
+        choice = self.judge_choice or JudgeChoice(default_judge(self.config))
+        judge = make_judge(choice, self.config)
         item = work_item(self.store, uid)
         if item is None:
             return
@@ -747,7 +754,7 @@ def _runner(screen: Screen[Any], action: str) -> Any:
     return run
 
 
-async def _judge_one(judge: Any, item: Any) -> Any:
+async def _judge_one(judge: Judge, item: WorkItem) -> NewVerdict:
     try:
         return await judge.run(item)
     finally:

@@ -98,12 +98,11 @@ def judge(
         price_warning,
         require_price_for_cap,
     )
-    from curator.models import judge_setting
 
     settings = settings_of(ctx)
     store = open_existing(settings)
-    name = judge_name or default_judge(settings.sections)
-    conc = concurrency or int(judge_setting(settings.sections, "concurrency", 8))
+    name = judge_name or default_judge(settings.config)
+    conc = concurrency or settings.config.judge.concurrency or 8
     choice = JudgeChoice(
         name=name,
         model=model,
@@ -114,7 +113,7 @@ def judge(
         table_format=table_format,
         concurrency=conc,
     )
-    judge_obj = make_judge(choice, settings.sections)
+    judge_obj = make_judge(choice, settings.config)
     if not dry_run:
         require_price_for_cap(judge_obj, max_cost)
     warning = price_warning(judge_obj)
@@ -137,7 +136,7 @@ def judge(
             store,
             judge_obj,
             options,
-            sections=settings.sections,
+            judge_config=settings.config.judge,
             echo=(lambda _m: None) if as_json else (lambda m: click.echo(one_line(m))),
             wait=wait,
         )
@@ -294,7 +293,7 @@ def calibrate(
     if judge_name == "rules":
         verdicts: Any = cal.rules_verdicts
     else:
-        judge_obj = make_judge(JudgeChoice(name=judge_name, model=model), settings.sections)
+        judge_obj = make_judge(JudgeChoice(name=judge_name, model=model), settings.config)
         verdicts = cal.judge_verdicts(judge_obj)
     report = cal.calibrate(
         store, judge_name, verdicts, assume_gold=assume_gold, target=target, seed=seed, limit=limit

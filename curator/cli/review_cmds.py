@@ -88,7 +88,7 @@ def run_tui(
         reviewer=reviewer,
         blind=blind,
         judge_choice=choice,
-        sections=settings.sections,
+        config=settings.config,
         shard=shard,
         overlap=overlap,
     )
