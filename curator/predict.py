@@ -84,8 +84,8 @@ class Predictor:
 
     def prompt(self, item: WorkItem) -> JudgePrompt:
         return prediction_prompt(
-            table=item.table,
-            paragraphs=item.paragraphs,
+            table=item.context.table,
+            paragraphs=item.context.paragraphs,
             question=item.question,
             system=self.system,
             table_format=self.table_format,

@@ -16,9 +16,8 @@ from typing import Any
 import duckdb
 
 from curator.domain import (
-    AnswerValue,
-    Context,
     CuratorError,
+    QARecord,
     Record,
     RecordFilter,
     ReviewEvent,
@@ -144,16 +143,12 @@ class JudgeView:
     evidence: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RecordDetail:
-    """Everything the record screen shows."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordDetail(QARecord):
+    """Everything the record screen shows: the record with its curated values and context,
+    as imported (`record`), its review status, verdicts and history."""
 
     record: Record
-    context: Context
-    question: str
-    answer: AnswerValue
-    derivation: str
-    scale: str
     status: str
     record_hash: str
     judges: tuple[JudgeView, ...]
@@ -191,6 +186,10 @@ def record_detail(store: Store, uid: str, *, seq: int | None = None) -> RecordDe
         events = _events(con, "record_uid = ?", [row[1]])
     return RecordDetail(
         record=record,
+        uid=record.uid,
+        seq=record.seq,
+        answer_type=record.answer_type,
+        answer_from=record.answer_from,
         context=context,
         question=row[14],
         answer=answer_from_json(row[15]),

@@ -14,7 +14,8 @@ import pytest
 
 from curator.domain import Paragraph
 from curator.judges.corruptions import cases_from_tatqa, judge_case
-from curator.judges.rules import RuleVerdict, judge
+from curator.judges.rules import RuleVerdict, judge_record
+from tests.builders import qa_record
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "rules_incorrect_gold.csv"
 
@@ -28,16 +29,16 @@ def _judge(
     scale: str = "",
     text: str = "The table shows the figures.",
 ) -> RuleVerdict:
-    return judge(
-        question=question,
-        answer=answer,  # type: ignore[arg-type]
-        answer_type=answer_type,
-        answer_from="table",
+    record = qa_record(
+        question,
+        answer,  # type: ignore[arg-type]
+        answer_type,
         derivation=derivation,
         scale=scale,
         table=table,
         paragraphs=(Paragraph("p1", 1, text),),
     )
+    return judge_record(record)
 
 
 SEPARATION = [
