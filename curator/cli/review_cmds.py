@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from curator.cli.options import db_option, open_existing, settings_of
+from curator.cli.options import db_option, judge_option, open_existing, settings_of
 from curator.domain import CuratorError, RecordFilter
-from curator.judges.factory import JUDGES
 
 if TYPE_CHECKING:
     from curator.settings import Settings
@@ -31,13 +30,7 @@ if TYPE_CHECKING:
     default=0.0,
     help="With --shard: also route this fraction of the previous shard here, for agreement.",
 )
-@click.option(
-    "--judge",
-    "judge_name",
-    type=click.Choice(JUDGES),
-    default=None,
-    help="Judge for J (judge this record now); default as for `curator judge`.",
-)
+@judge_option(help="Judge for J (judge this record now); default as for `curator judge`.")
 @db_option
 @click.pass_context
 def review(
