@@ -55,6 +55,12 @@ def question(prompt: str) -> str:
     return f"{found.group(1)}|{first.group(1)[:40]}"
 
 
+def haiku_run(name: str, *extra: str) -> list[str]:
+    """`curator predict` with claude-haiku-4-5 on the Anthropic fake, as run NAME (JSON out)."""
+    model = ["--backend", "anthropic", "--model", "claude-haiku-4-5"]
+    return ["predict", *model, "--name", name, *extra, "--json"]
+
+
 def test_predict_base_and_fine_tuned_then_eval(
     run_cli: Run,
     store_with_gold: tuple[Path, dict[str, str]],
@@ -71,52 +77,15 @@ def test_predict_base_and_fine_tuned_then_eval(
         return f"Looking at the table and the text, I believe the answer is {answer} overall."
 
     fake.behaviour.responder = base
-    first = run_cli(
-        "--db",
-        db,
-        "predict",
-        "--backend",
-        "anthropic",
-        "--model",
-        "claude-haiku-4-5",
-        "--name",
-        "base",
-        "--limit",
-        "10",
-        "--json",
-    )
+    first = run_cli("--db", db, *haiku_run("base", "--limit", "10"))
     assert first.code == 0, first.err
     assert json.loads(first.out)["answered"] == 10
-    resumed = json.loads(
-        run_cli(
-            "--db",
-            db,
-            "predict",
-            "--backend",
-            "anthropic",
-            "--model",
-            "claude-haiku-4-5",
-            "--name",
-            "base",
-            "--json",
-        ).out
-    )
+    resumed = json.loads(run_cli("--db", db, *haiku_run("base")).out)
     assert resumed["answered"] == 20  # only what the run was missing
     assert sum(fake.requests.values()) == 30
 
     fake.behaviour.responder = lambda prompt: gold[question(prompt)]
-    ft = run_cli(
-        "--db",
-        db,
-        "predict",
-        "--backend",
-        "anthropic",
-        "--model",
-        "claude-haiku-4-5",
-        "--name",
-        "ft",
-        "--json",
-    )
+    ft = run_cli("--db", db, *haiku_run("ft"))
     assert ft.code == 0, ft.err
 
     plot = tmp_path / "tokens.png"
