@@ -76,11 +76,9 @@ class Context:
 
 
 @dataclass(frozen=True, slots=True)
-class QARecord:
-    """One question with its answer and its context: what the judges, the prompt builder, the
-    export and the corruptions read. From the store the values are the curated ones (a
-    reviewer's edit wins). The types that add something to it (a version hash, a review status,
-    a corruption) extend it with keyword-only fields instead of repeating its fields."""
+class QuestionAnswer:
+    """A question and its answer: the fields every record shape has (the stored `Record`, and
+    `QARecord` with its context)."""
 
     uid: str
     question: str
@@ -89,6 +87,15 @@ class QARecord:
     answer_from: str
     derivation: str
     scale: str
+
+
+@dataclass(frozen=True, slots=True)
+class QARecord(QuestionAnswer):
+    """One question with its answer and its context: what the judges, the prompt builder, the
+    export and the corruptions read. From the store the values are the curated ones (a
+    reviewer's edit wins). The types that add something to it (a version hash, a review status,
+    a corruption) extend it with keyword-only fields instead of repeating its fields."""
+
     context: Context
     #: Store order (0 for a record that is not in a store, such as a TAT-QA file's question).
     seq: int = 0
@@ -108,22 +115,15 @@ def qa_fields(record: QARecord) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(QARecord)}
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record(QuestionAnswer):
     """One question with its gold answer as imported and stored (its context by uid; edits live
     in review events). `QARecord` is the same question with its context and curated values."""
 
     seq: int
-    uid: str
     context_uid: str
     split: str
     order: int
-    question: str
-    answer: AnswerValue
-    answer_type: str
-    answer_from: str
-    derivation: str
-    scale: str
     rel_paragraphs: tuple[str, ...]
     req_comparison: bool
     content_hash: str = ""

@@ -54,12 +54,12 @@ def qa_record(
     question: str,
     answer: AnswerValue,
     answer_type: str = "span",
+    answer_from: str = "table",
+    scale: str = "",
+    derivation: str = "",
     *,
     table: Sequence[Sequence[str]],
     paragraphs: Sequence[Paragraph] = (),
-    answer_from: str = "table",
-    derivation: str = "",
-    scale: str = "",
     uid: str = "q-1",
 ) -> QARecord:
     """A record on one context, as a judge or the prompt builder reads it."""

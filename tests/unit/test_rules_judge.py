@@ -39,14 +39,7 @@ def verdict(
     answer_from: str = "table",
 ) -> str:
     record = qa_record(
-        question,
-        answer,
-        answer_type,
-        answer_from=answer_from,
-        derivation=derivation,
-        scale=scale,
-        table=TABLE,
-        paragraphs=PARAS,
+        question, answer, answer_type, answer_from, scale, derivation, table=TABLE, paragraphs=PARAS
     )
     return judge_record(record).verdict
 

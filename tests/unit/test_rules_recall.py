@@ -47,18 +47,10 @@ def v(
     scale: str = "thousand",
     derivation: str = "",
 ) -> RuleVerdict:
-    return judge_record(
-        qa_record(
-            question,
-            answer,
-            answer_type,
-            answer_from=answer_from,
-            derivation=derivation,
-            scale=scale,
-            table=TABLE,
-            paragraphs=TEXT,
-        )
+    record = qa_record(
+        question, answer, answer_type, answer_from, scale, derivation, table=TABLE, paragraphs=TEXT
     )
+    return judge_record(record)
 
 
 def test_swapped_year_names_the_right_cell() -> None:
