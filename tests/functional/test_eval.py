@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from curator.answer_format import render_target
 from curator.store import Store
 from curator.store.reviews import decide
 from tests.conftest import SAMPLE_DATA, CliResult, write_json
-from tests.fakes.servers import Behaviour, FakeAnthropic
+from tests.fakes.servers import FakeAnthropic
 
 Run = Callable[..., CliResult]
 
@@ -37,14 +36,8 @@ def store_with_gold(tmp_path: Path, run_cli: Run) -> tuple[Path, dict[str, str]]
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    server = FakeAnthropic(Behaviour())
-    server.start()
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
-    yield server
-    server.stop()
+def fake(anthropic_fake: FakeAnthropic) -> FakeAnthropic:
+    return anthropic_fake
 
 
 def question(prompt: str) -> str:
