@@ -12,6 +12,7 @@ import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -44,7 +45,7 @@ from curator.settings import Config
 from curator.store import Store
 
 if TYPE_CHECKING:
-    from curator.domain import NewVerdict, WorkItem
+    from curator.domain import NewVerdict, ReviewEvent, WorkItem
     from curator.judges.factory import JudgeChoice
     from curator.llm.passes import Judge
     from curator.store.reviews import RecordDetail
@@ -98,9 +99,9 @@ class CuratorApp(App[None]):
         self.writer_running = False
         self.in_writer = 0  # handed to the writer, not yet durable
         self.unstored = 0  # durable in the journal, not yet in the store
-        self.session_events: list[Any] = []  # this session's live decisions, newest last
+        self.session_events: list[ReviewEvent] = []  # this session's live decisions, newest last
         self.quitting = False
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
         self.sub_title = (
             f"{safe_text.one_line(Path(store.path).name)} · reviewer {safe_text.one_line(reviewer)}"
             + (" · blind" if blind else "")

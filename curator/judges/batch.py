@@ -30,6 +30,7 @@ from curator.llm.backends import (
 )
 from curator.llm.passes import (
     AttemptsExhausted,
+    Judge,
     LLMJudge,
     PassOptions,
     RetryPolicy,
@@ -459,7 +460,7 @@ async def _run_bedrock(
 
 def run_batch(
     store: Store,
-    judge: Any,
+    judge: Judge,
     options: PassOptions,
     *,
     judge_config: JudgeConfig,
