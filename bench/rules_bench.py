@@ -44,7 +44,7 @@ def measure(cases: list[Case], seed: int) -> dict[str, Counter[str]]:
     groups = by_context(cases)
     for case in cases:
         out["gold"][run(case)] += 1
-        for bad in all_corruptions(case, rng, groups[case.table]):
+        for bad in all_corruptions(case, rng, groups[case.context.table]):
             if bad is not None:
                 verdict = run(bad)
                 out["corrupt"][verdict] += 1
@@ -101,7 +101,7 @@ def main() -> None:
                 targets = (
                     [case]
                     if args.show in ("incorrect", "uncertain")
-                    else all_corruptions(case, rng, by_context(cases)[case.table])
+                    else all_corruptions(case, rng, by_context(cases)[case.context.table])
                 )
                 for c in targets:
                     if args.kind and c.corruption != args.kind:

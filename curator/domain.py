@@ -7,7 +7,7 @@ screens can all depend on it without cycles.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 #: The four TAT-QA answer types.
@@ -77,20 +77,54 @@ class Context:
 
 
 @dataclass(frozen=True, slots=True)
-class Record:
-    """One question with its gold answer, as imported (edits live in review events)."""
+class QuestionAnswer:
+    """A question and its answer: the fields every record shape has (the stored `Record`, and
+    `QARecord` with its context)."""
 
-    seq: int
     uid: str
-    context_uid: str
-    split: str
-    order: int
     question: str
     answer: AnswerValue
     answer_type: str
     answer_from: str
     derivation: str
     scale: str
+
+
+@dataclass(frozen=True, slots=True)
+class QARecord(QuestionAnswer):
+    """One question with its answer and its context: what the judges, the prompt builder, the
+    export and the corruptions read. From the store the values are the curated ones (a
+    reviewer's edit wins). The types that add something to it (a version hash, a review status,
+    a corruption) extend it with keyword-only fields instead of repeating its fields."""
+
+    context: Context
+    #: Store order (0 for a record that is not in a store, such as a TAT-QA file's question).
+    seq: int = 0
+
+    @property
+    def context_uid(self) -> str:
+        return self.context.uid
+
+    @property
+    def split(self) -> str:
+        return self.context.split
+
+
+def qa_fields(record: QARecord) -> dict[str, Any]:
+    """A record's `QARecord` fields by name: to make another kind of record of the same one
+    (`WorkItem(**qa_fields(case), record_hash=...)`) without naming every field again."""
+    return {f.name: getattr(record, f.name) for f in fields(QARecord)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record(QuestionAnswer):
+    """One question with its gold answer as imported and stored (its context by uid; edits live
+    in review events). `QARecord` is the same question with its context and curated values."""
+
+    seq: int
+    context_uid: str
+    split: str
+    order: int
     rel_paragraphs: tuple[str, ...]
     req_comparison: bool
     content_hash: str = ""
@@ -287,22 +321,12 @@ class JudgeKey:
     prompt_hash: str
 
 
-@dataclass(frozen=True, slots=True)
-class WorkItem:
-    """One record to judge, with everything the prompt needs (curated values)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkItem(QARecord):
+    """One record to judge or answer, with everything the prompt needs (curated values), and
+    which version of it that is (a verdict or prediction is stored against the hash)."""
 
-    seq: int
-    uid: str
     record_hash: str
-    context_uid: str
-    question: str
-    answer: AnswerValue
-    answer_type: str
-    answer_from: str
-    derivation: str
-    scale: str
-    table: tuple[tuple[str, ...], ...]
-    paragraphs: tuple[Paragraph, ...]
 
 
 @dataclass(frozen=True, slots=True)

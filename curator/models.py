@@ -11,6 +11,7 @@ from typing import Any
 
 from curator.domain import CuratorError
 from curator.model_ids import canonical_model
+from curator.settings import JudgeConfig
 
 #: Anthropic API id of the default judge model.
 DEFAULT_JUDGE_MODEL = "claude-sonnet-5-5"
@@ -29,32 +30,22 @@ THINKS_BY_DEFAULT = ("claude-sonnet-5", "claude-opus-5")
 THINKING_MODES = ("off", "on", "model-default")
 
 
-def thinking_config(model: str, sections: dict[str, Any]) -> dict[str, Any] | None:
+def thinking_config(model: str, judge: JudgeConfig) -> dict[str, Any] | None:
     """The `thinking` request field for a judge model, or None to send none.
 
     Set explicitly whenever the model would otherwise decide for itself: a model that thinks
     by default spends output tokens (and money) on thinking unless it is told not to.
     """
-    mode = str(judge_setting(sections, "thinking", "off"))
+    mode = judge.thinking or "off"
     if mode not in THINKING_MODES:
         raise CuratorError(f"config [judge] thinking = {mode!r}; expected one of {THINKING_MODES}")
-    prefixes = judge_setting(sections, "thinks_by_default", THINKS_BY_DEFAULT)
-    if not isinstance(prefixes, list | tuple) or not all(isinstance(p, str) for p in prefixes):
-        raise CuratorError("config [judge] thinks_by_default: expected a list of model names")
+    prefixes = THINKS_BY_DEFAULT if judge.thinks_by_default is None else judge.thinks_by_default
     thinks = any(canonical_model(model).startswith(p) for p in prefixes)
     if mode == "on":
-        try:
-            budget = int(judge_setting(sections, "thinking_budget", 2048))
-        except (TypeError, ValueError) as exc:
-            raise CuratorError("config [judge] thinking_budget: expected a number") from exc
+        budget = 2048 if judge.thinking_budget is None else judge.thinking_budget
         if budget < 1024:
             raise CuratorError("config [judge] thinking_budget: at least 1024 tokens")
         return {"type": "enabled", "budget_tokens": budget}
     if mode == "off" and thinks:
         return {"type": "disabled"}
     return None
-
-
-def judge_setting(sections: dict[str, Any], key: str, default: Any) -> Any:
-    judge = sections.get("judge", {})
-    return judge.get(key, default) if isinstance(judge, dict) else default

@@ -22,6 +22,7 @@ from curator.llm.backends import Backend, estimate_tokens
 from curator.llm.passes import RetryPolicy, call_model
 from curator.llm.prices import Price
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, JudgePrompt, prediction_prompt
+from curator.settings import Config
 from curator.store.db import Store
 from curator.store.predictions import (
     NewPrediction,
@@ -83,8 +84,8 @@ class Predictor:
 
     def prompt(self, item: WorkItem) -> JudgePrompt:
         return prediction_prompt(
-            table=item.table,
-            paragraphs=item.paragraphs,
+            table=item.context.table,
+            paragraphs=item.context.paragraphs,
             question=item.question,
             system=self.system,
             table_format=self.table_format,
@@ -343,7 +344,7 @@ class PredictionSummary:
 def plan_predictions(
     store: Store,
     choice: JudgeChoice,
-    sections: dict[str, Any],
+    config: Config,
     *,
     run: str | None,
     splits: tuple[str, ...] = (),
@@ -356,12 +357,12 @@ def plan_predictions(
     from curator.llm.prices import price_for
     from curator.store.predictions import ensure_run
 
-    model_id = resolved_model(choice, sections)
+    model_id = resolved_model(choice, config)
     system, table_format = prompt_settings(manifest)
     name = check_run_name(run or re.sub(r"[^\w.-]+", "-", model_id)[-60:].strip("-") or "run")
     predictor = Predictor(
-        make_backend(choice, model_id, sections),
-        price=price_for(model_id, sections),
+        make_backend(choice, model_id, config),
+        price=price_for(model_id, config.prices),
         system=system,
         table_format=table_format,
     )

@@ -26,10 +26,7 @@ class Settings:
     db: Path = Path(DEFAULT_DB)
     reviewer: str = ""
     config_path: Path | None = None
-    #: The config file's tables with the environment applied, as the model-plumbing helpers
-    #: (`judge_setting`, `price_for`) read them; every key in it is a known, checked setting.
-    sections: dict[str, Any] = field(default_factory=dict)
-    #: The same settings, typed.
+    #: The config file with the environment applied, typed: what every command reads.
     config: Config = field(default_factory=lambda: Config())
 
     def with_db(self, db: str | os.PathLike[str] | None) -> Settings:
@@ -98,8 +95,19 @@ class PriceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SdkEnvironment:
+    """The SDKs' own variables that change what curator chooses (not config-file settings)."""
+
+    #: ANTHROPIC_API_KEY is set: the default judge is then anthropic rather than rules.
+    anthropic_key_set: bool = False
+    #: ANTHROPIC_BASE_URL: where the Anthropic backend sends requests (unless --base-url).
+    anthropic_base_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
-    """The config file, typed: every section and key curator reads, and nothing else."""
+    """The config file, typed: every section and key curator reads, and nothing else; with the
+    environment applied (`load`), so code reads settings here and never from os.environ."""
 
     store: StoreConfig = field(default_factory=StoreConfig)
     review: ReviewConfig = field(default_factory=ReviewConfig)
@@ -108,6 +116,7 @@ class Config:
     prices: dict[str, PriceConfig] = field(default_factory=dict)
     #: `[keys]`: review TUI action -> key(s), checked by `curator.keymap.check_keys`.
     keys: dict[str, str] = field(default_factory=dict)
+    sdk: SdkEnvironment = field(default_factory=SdkEnvironment)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -200,14 +209,24 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
 
 #: Environment variables that override the config file, and the `[section] key` each replaces.
 #: This is the one place environment precedence is applied (command-line options override both,
-#: in the commands). The SDKs' own variables (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL,
-#: AWS_REGION, AWS_DEFAULT_REGION) are read where the backend is built (judges/factory.py).
+#: in the commands). Later entries win: AWS_REGION over AWS_DEFAULT_REGION. The SDKs read
+#: their credentials themselves; the two Anthropic variables that change curator's choices are
+#: read here too, into `Config.sdk`.
 ENVIRONMENT: dict[str, tuple[str, str]] = {
     "CURATOR_DB": ("store", "db"),
     "CURATOR_REVIEWER": ("review", "reviewer"),
     "CURATOR_BATCH_S3": ("judge", "batch_s3"),
     "CURATOR_BATCH_ROLE_ARN": ("judge", "batch_role_arn"),
+    "AWS_DEFAULT_REGION": ("judge", "region"),
+    "AWS_REGION": ("judge", "region"),
 }
+
+
+def _sdk_environment(env: dict[str, str]) -> SdkEnvironment:
+    return SdkEnvironment(
+        anthropic_key_set=bool(env.get("ANTHROPIC_API_KEY")),
+        anthropic_base_url=env.get("ANTHROPIC_BASE_URL") or None,
+    )
 
 
 def _with_environment(data: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
@@ -240,12 +259,10 @@ def load(env: dict[str, str] | None = None) -> Settings:
         except OSError as exc:
             raise BadInput(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
         parse_config(path, data)
-    data = _with_environment(data, env)
-    config = parse_config(path, data)
+    config = replace(parse_config(path, _with_environment(data, env)), sdk=_sdk_environment(env))
     return Settings(
         db=Path(config.store.db or DEFAULT_DB).expanduser(),
         reviewer=config.review.reviewer or _login_name(),
         config_path=path if path.is_file() else None,
-        sections=data,
         config=config,
     )

@@ -12,11 +12,12 @@ import asyncio
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -44,8 +45,15 @@ from curator.screens.messages import (
 )
 from curator.screens.queue_model import PAGE_SIZE, QueueModel, Step
 from curator.screens.store_reads import StoreReads
+from curator.settings import Config
 from curator.store import Store
 from curator.store.bulk import BulkResult
+
+if TYPE_CHECKING:
+    from curator.domain import NewVerdict, ReviewEvent, WorkItem
+    from curator.judges.factory import JudgeChoice
+    from curator.llm.passes import Judge
+    from curator.store.reviews import RecordDetail
 
 REFRESH_SECONDS = 3.0
 #: Records read ahead of the reviewer, so that the next one shows without a store call: enough
@@ -73,8 +81,8 @@ class CuratorApp(App[None]):
         *,
         reviewer: str,
         blind: bool = False,
-        judge_choice: Any = None,
-        sections: dict[str, Any] | None = None,
+        judge_choice: JudgeChoice | None = None,
+        config: Config | None = None,
         shard: tuple[int, int] | None = None,
         overlap: float = 0.0,
         keys: dict[str, str] | None = None,
@@ -95,13 +103,13 @@ class CuratorApp(App[None]):
         self.reviewer = reviewer
         self.blind = blind
         self.judge_choice = judge_choice
-        self.sections = sections or {}
+        self.config = config or Config()
         self.queue = QueueModel()
         # Ids of the newest event and verdict seen, for noticing other processes' writes.
         self.seen_event = -1
         self.seen_verdict = -1
         # Records read ahead (uid -> RecordDetail) and the record the screen should show next.
-        self.details: dict[str, Any] = {}
+        self.details: dict[str, RecordDetail] = {}
         # Records read ahead that another process changed since: shown as read until read again.
         self.stale: set[str] = set()
         # Near-duplicates of each context seen (context uid -> Twins), read with its record.
@@ -119,9 +127,11 @@ class CuratorApp(App[None]):
         self.writer_running = False
         self.in_writer = 0  # handed to the writer, not yet durable
         self.unstored = 0  # durable in the journal, not yet in the store
-        self.session_events: list[Any] = []  # this session's live decisions, newest last
+        self.session_events: list[
+            ReviewEvent | BulkResult
+        ] = []  # this session's live decisions, newest last
         self.quitting = False
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
         self.sub_title = (
             f"{safe_text.one_line(Path(store.path).name)} · reviewer {safe_text.one_line(reviewer)}"
             + (" · blind" if blind else "")
@@ -747,8 +757,8 @@ class CuratorApp(App[None]):
         from curator.judges.factory import JudgeChoice, default_judge, make_judge
         from curator.store.verdicts import append_verdicts, verdict_on_version, work_item
 
-        choice = self.judge_choice or JudgeChoice(default_judge(self.sections))
-        judge = make_judge(choice, self.sections)
+        choice = self.judge_choice or JudgeChoice(default_judge(self.config))
+        judge = make_judge(choice, self.config)
         item = work_item(self.store, uid)
         if item is None:
             asyncio.run(judge.aclose())
@@ -973,7 +983,7 @@ def _runner(screen: Screen[Any], action: str) -> Any:
     return run
 
 
-async def _judge_one(judge: Any, item: Any) -> Any:
+async def _judge_one(judge: Judge, item: WorkItem) -> NewVerdict:
     try:
         return await judge.run(item)
     finally:

@@ -6,28 +6,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from curator.domain import AnswerValue, CuratorError, Paragraph, RecordFilter, answer_from_json
+from curator.domain import (
+    Context,
+    CuratorError,
+    Paragraph,
+    QARecord,
+    RecordFilter,
+    answer_from_json,
+)
 from curator.store.db import Store
 from curator.store.records import _CURATED, _where
 from curator.store.verdicts import RECORD_HASH_SQL
 
 
-@dataclass(frozen=True, slots=True)
-class CuratedRecord:
-    seq: int
-    uid: str
-    context_uid: str
-    split: str
-    question: str
-    answer: AnswerValue
-    answer_type: str
-    answer_from: str
-    derivation: str
-    scale: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CuratedRecord(QARecord):
+    """A record an export writes (curated values), and why it is in the export."""
+
     status: str  # accepted | edited | unreviewed (only when included as judged correct)
     source: str  # "reviewed" or "judged:<judge>"
-    table: tuple[tuple[str, ...], ...]
-    paragraphs: tuple[Paragraph, ...]
 
 
 def panel_judges(spec: str) -> tuple[str, ...]:
@@ -84,24 +81,27 @@ def curated_records(
         cursor = con.execute(sql, [*extra, *params])
         rows = cursor.fetchall()
         needed = sorted({row[2] for row in rows})
-        contexts: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Paragraph, ...]]] = {}
+        found: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Paragraph, ...]]] = {}
         for start in range(0, len(needed), page_size):
             for uid, table, paragraphs in con.execute(
                 "SELECT uid, table_rows, paragraphs FROM contexts "
                 "WHERE uid IN (SELECT unnest(?::VARCHAR[]))",
                 [needed[start : start + page_size]],
             ).fetchall():
-                contexts[uid] = (
+                found[uid] = (
                     tuple(tuple(r) for r in table),
                     tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in paragraphs),
                 )
+    # One Context value per context (and split: the record's), shared by its questions.
+    contexts = {
+        (uid, split): Context(uid, split, *found[uid])
+        for uid, split in {(r[2], r[3]) for r in rows}
+    }
     for row in rows:
-        table, paragraphs = contexts[row[2]]
         yield CuratedRecord(
             seq=row[0],
             uid=row[1],
-            context_uid=row[2],
-            split=row[3],
+            context=contexts[row[2], row[3]],
             question=row[4],
             answer=answer_from_json(row[5]),
             answer_type=row[6],
@@ -110,8 +110,6 @@ def curated_records(
             scale=row[9],
             status=row[10],
             source="reviewed" if row[10] != "unreviewed" else f"judged:{include_judged_correct}",
-            table=table,
-            paragraphs=paragraphs,
         )
 
 

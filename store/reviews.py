@@ -18,8 +18,8 @@ import duckdb
 from curator.domain import (
     AnswerValue,
     BadInput,
-    Context,
     CuratorError,
+    QARecord,
     Record,
     RecordFilter,
     ReviewEvent,
@@ -187,16 +187,12 @@ class JudgeView:
     evidence: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RecordDetail:
-    """Everything the record screen shows."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordDetail(QARecord):
+    """Everything the record screen shows: the record with its curated values and context,
+    as imported (`record`), its review status, verdicts and history."""
 
     record: Record
-    context: Context
-    question: str
-    answer: AnswerValue
-    derivation: str
-    scale: str
     status: str
     record_hash: str
     judges: tuple[JudgeView, ...]
@@ -265,6 +261,10 @@ def _read_detail(
     found = _panes(con, record.uid, record_hash) if panes else RecordPanes((), ())
     return RecordDetail(
         record=record,
+        uid=record.uid,
+        seq=record.seq,
+        answer_type=record.answer_type,
+        answer_from=record.answer_from,
         context=context,
         question=row[14],
         answer=answer_from_json(row[15]),

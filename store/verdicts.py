@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from curator.domain import (
+    Context,
     JudgeKey,
     NewVerdict,
     Paragraph,
@@ -135,7 +136,7 @@ def pending_page(
     sql = (
         f"SELECT r.seq, r.uid, {RECORD_HASH_SQL}, r.context_uid, {_CURATED['question']}, "
         f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
-        f"{_CURATED['derivation']}, {_CURATED['scale']}, c.table_rows, c.paragraphs "
+        f"{_CURATED['derivation']}, {_CURATED['scale']}, c.table_rows, c.paragraphs, r.split "
         f"{_FROM} WHERE {where} ORDER BY r.seq LIMIT ?"
     )
     with store.connection() as con:
@@ -145,15 +146,18 @@ def pending_page(
             seq=row[0],
             uid=row[1],
             record_hash=row[2],
-            context_uid=row[3],
             question=row[4],
             answer=answer_from_json(row[5]),
             answer_type=row[6],
             answer_from=row[7],
             derivation=row[8],
             scale=row[9],
-            table=tuple(tuple(cells) for cells in row[10]),
-            paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in row[11]),
+            context=Context(
+                uid=row[3],
+                split=row[12],
+                table=tuple(tuple(cells) for cells in row[10]),
+                paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in row[11]),
+            ),
         )
         for row in rows
     ]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.fakes.servers import FakeAnthropic
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_TATQA = ROOT.parent / "shared" / "data" / "tatqa"
@@ -49,6 +52,21 @@ def tatqa_official() -> Any:
         if os.environ.get("CURATOR_REQUIRE_SHARED") == "1":
             raise
         pytest.skip(f"the official TAT-QA script cannot be imported: {exc}")
+
+
+@pytest.fixture
+def anthropic_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
+    """The loopback fake of the Anthropic API, with the key and base URL pointing at it (and no
+    config file), for everything run in the test."""
+    from tests.fakes.servers import FakeAnthropic
+
+    fake = FakeAnthropic()
+    fake.start()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture

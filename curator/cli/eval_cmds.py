@@ -97,7 +97,7 @@ def predict(
         concurrency=concurrency,
     )
     plan = plan_predictions(
-        store, choice, settings.sections, run=run, splits=splits, limit=limit, manifest=manifest
+        store, choice, settings.config, run=run, splits=splits, limit=limit, manifest=manifest
     )
     with pass_progress(plan.predictor.key) as on_progress:
         summary = run_predictions(plan, on_progress)

@@ -251,7 +251,7 @@ def finetune_start(
     from curator.export.finetune import configured_base_model, start_job
 
     settings: Settings = ctx.find_root().obj
-    model = base_model or configured_base_model(export_dir, settings.sections)
+    model = base_model or configured_base_model(export_dir, settings.config.export)
     job_name = name or datetime.datetime.now().strftime("curator-%Y%m%d-%H%M%S")
     result = start_job(
         export_dir, s3_uri, role_arn=role_arn, name=job_name, base_model=model, region=region

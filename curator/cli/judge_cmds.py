@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from curator.cli.options import db_option, filter_options, open_existing, settings_of
+from curator.cli.options import (
+    db_option,
+    filter_options,
+    judge_option,
+    open_existing,
+    settings_of,
+)
 from curator.cli.output import echo_json, one_line, pass_progress
 from curator.domain import CuratorError, RecordFilter
-from curator.judges.factory import JUDGES
 from curator.prompts import TABLE_FORMATS
 
 if TYPE_CHECKING:
+    from curator.llm.passes import Judge, PassOptions
     from curator.store.db import Store
 
 
 @click.command()
-@click.option(
-    "--judge",
-    "judge_name",
-    type=click.Choice(JUDGES),
-    default=None,
+@judge_option(
     help="Default: [judge] backend from the config, else anthropic when ANTHROPIC_API_KEY is set, "
-    "else the offline rules judge.",
+    "else the offline rules judge."
 )
 @click.option("--model", default=None, help="Model id (default from config; a current Sonnet).")
 @click.option("--region", default=None, help="AWS region for --judge bedrock.")
@@ -98,12 +100,11 @@ def judge(
         price_warning,
         require_price_for_cap,
     )
-    from curator.models import judge_setting
 
     settings = settings_of(ctx)
     store = open_existing(settings)
-    name = judge_name or default_judge(settings.sections)
-    conc = concurrency or int(judge_setting(settings.sections, "concurrency", 8))
+    name = judge_name or default_judge(settings.config)
+    conc = concurrency or settings.config.judge.concurrency or 8
     choice = JudgeChoice(
         name=name,
         model=model,
@@ -114,7 +115,7 @@ def judge(
         table_format=table_format,
         concurrency=conc,
     )
-    judge_obj = make_judge(choice, settings.sections)
+    judge_obj = make_judge(choice, settings.config)
     if not dry_run:
         require_price_for_cap(judge_obj, max_cost)
     warning = price_warning(judge_obj)
@@ -137,7 +138,7 @@ def judge(
             store,
             judge_obj,
             options,
-            sections=settings.sections,
+            judge_config=settings.config.judge,
             echo=(lambda _m: None) if as_json else (lambda m: click.echo(one_line(m))),
             wait=wait,
         )
@@ -152,13 +153,14 @@ def judge(
     _judge_live(store, judge_obj, options, as_json)
 
 
-def _judge_dry_run(store: Store, judge_obj: Any, options: Any, as_json: bool) -> None:
+def _judge_dry_run(store: Store, judge_obj: Judge, options: PassOptions, as_json: bool) -> None:
+    from curator.judges.factory import price_warning
     from curator.llm.passes import estimate_pass
 
     estimate = estimate_pass(store, judge_obj, options)
     key = judge_obj.key
     # An LLM judge without a price estimates "unknown", never a misleading $0.
-    priced = getattr(judge_obj, "backend", None) is None or judge_obj.price is not None
+    priced = price_warning(judge_obj) is None
     if as_json:
         echo_json(
             {
@@ -189,7 +191,7 @@ def _judge_dry_run(store: Store, judge_obj: Any, options: Any, as_json: bool) ->
     )
 
 
-def _judge_live(store: Store, judge_obj: Any, options: Any, as_json: bool) -> None:
+def _judge_live(store: Store, judge_obj: Judge, options: PassOptions, as_json: bool) -> None:
     import asyncio
 
     from curator.llm.passes import run_pass
@@ -243,13 +245,7 @@ def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, in
 
 
 @click.command()
-@click.option(
-    "--judge",
-    "judge_name",
-    type=click.Choice(JUDGES),
-    required=True,
-    help="The judge to calibrate.",
-)
+@judge_option(required=True, help="The judge to calibrate.")
 @click.option(
     "--assume-gold",
     "assume_gold",
@@ -292,9 +288,9 @@ def calibrate(
     settings = settings_of(ctx)
     store = open_existing(settings)
     if judge_name == "rules":
-        verdicts: Any = cal.rules_verdicts
+        verdicts: cal.Verdicter = cal.rules_verdicts
     else:
-        judge_obj = make_judge(JudgeChoice(name=judge_name, model=model), settings.sections)
+        judge_obj = make_judge(JudgeChoice(name=judge_name, model=model), settings.config)
         verdicts = cal.judge_verdicts(judge_obj)
     report = cal.calibrate(
         store, judge_name, verdicts, assume_gold=assume_gold, target=target, seed=seed, limit=limit

@@ -4,13 +4,14 @@ settings and the store a command works on."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from curator.domain import ANSWER_SOURCES, ANSWER_TYPES, REVIEW_STATUSES, VERDICTS, RecordFilter
+from curator.judges.factory import JUDGES
 
 if TYPE_CHECKING:
     from curator.settings import Settings
@@ -62,6 +63,32 @@ def open_existing(settings: Settings, *, read_only: bool = False) -> Store:
     return Store.open(settings.db, read_only=read_only)
 
 
+def _repeatable(
+    flag: str, dest: str, choices: Sequence[str] | None = None, help: str = ""
+) -> Callable[[F], F]:
+    """One repeatable filter option (`--status a --status b`), its values checked against
+    `choices` when the set is closed."""
+    return click.option(
+        flag,
+        dest,
+        multiple=True,
+        type=click.Choice(choices) if choices is not None else None,
+        help=f"{help} Repeatable.".lstrip(),
+    )
+
+
+def judge_option(*, required: bool = False, help: str) -> Callable[[F], F]:
+    """`--judge NAME` (into `judge_name`), one of the judges a user can choose."""
+    return click.option(
+        "--judge",
+        "judge_name",
+        type=click.Choice(JUDGES),
+        required=required,
+        default=None,
+        help=help,
+    )
+
+
 _FILTER_FIELDS = ("statuses", "verdicts", "answer_types", "answer_sources", "splits", "conflicts")
 
 
@@ -86,35 +113,16 @@ def _filter_options(func: Callable[..., Any], *, verdict: bool) -> Callable[...,
         return func(*args, filt=RecordFilter(**values), **kwargs)
 
     options = [
-        click.option(
-            "--status",
-            "statuses",
-            multiple=True,
-            type=click.Choice(REVIEW_STATUSES),
-            help="Review status. Repeatable.",
-        ),
-        click.option(
+        _repeatable("--status", "statuses", REVIEW_STATUSES, "Review status."),
+        _repeatable(
             "--verdict",
             "verdicts",
-            multiple=True,
-            type=click.Choice((*VERDICTS, "none")),
-            help="Any judge's latest verdict; 'none' = not judged yet. Repeatable.",
+            (*VERDICTS, "none"),
+            "Any judge's latest verdict; 'none' = not judged yet.",
         ),
-        click.option(
-            "--answer-type",
-            "answer_types",
-            multiple=True,
-            type=click.Choice(ANSWER_TYPES),
-            help="Repeatable.",
-        ),
-        click.option(
-            "--answer-from",
-            "answer_sources",
-            multiple=True,
-            type=click.Choice(ANSWER_SOURCES),
-            help="Repeatable.",
-        ),
-        click.option("--split", "splits", multiple=True, help="Repeatable."),
+        _repeatable("--answer-type", "answer_types", ANSWER_TYPES),
+        _repeatable("--answer-from", "answer_sources", ANSWER_SOURCES),
+        _repeatable("--split", "splits"),
         click.option(
             "--conflicts", is_flag=True, help="Only records whose reviewers' decisions differ."
         ),

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 import click
 
 from curator import safe_text
-from curator.cli.options import db_option, open_existing, settings_of
+from curator.cli.options import db_option, judge_option, open_existing, settings_of
 from curator.domain import CuratorError, RecordFilter
-from curator.judges.factory import JUDGES
 
 if TYPE_CHECKING:
     from curator.settings import Settings
@@ -22,13 +21,6 @@ if TYPE_CHECKING:
 # Shared by `review` and `serve` (which passes them on to each browser's app).
 blind_option = click.option(
     "--blind", is_flag=True, help="Hide verdicts until you have decided a record."
-)
-judge_option = click.option(
-    "--judge",
-    "judge_name",
-    type=click.Choice(JUDGES),
-    default=None,
-    help="Judge for J (judge this record now); default as for `curator judge`.",
 )
 
 
@@ -47,7 +39,7 @@ judge_option = click.option(
     default=0.0,
     help="With --shard: also route this fraction of the previous shard here, for agreement.",
 )
-@judge_option
+@judge_option(help="Judge for J (judge this record now); default as for `curator judge`.")
 @db_option
 @click.pass_context
 def review(
@@ -99,7 +91,7 @@ def run_tui(
         reviewer=reviewer,
         blind=blind,
         judge_choice=choice,
-        sections=settings.sections,
+        config=settings.config,
         shard=shard,
         overlap=overlap,
         keys=settings.config.keys,
@@ -135,7 +127,7 @@ def run_tui(
     help="Read the password from the first line of FILE (else $CURATOR_SERVE_PASSWORD).",
 )
 @blind_option
-@judge_option
+@judge_option(help="Judge for J in each browser session; default as for `curator judge`.")
 @click.option(
     "--max-sessions",
     type=click.IntRange(1, 1000),

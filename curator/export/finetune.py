@@ -10,6 +10,7 @@ from typing import Any, Final
 from curator.domain import BadInput, CuratorError, EnvironmentFailure
 from curator.export.manifest import DEFAULT_BASE_MODELS, api_hyperparameters
 from curator.export.run import MANIFEST_FILE, TRAIN_FILE, UIDS_FILES, VALIDATION_FILE
+from curator.settings import ExportConfig
 
 #: The base model the Bedrock fine-tuning post used (the bedrock-claude target's default).
 DEFAULT_BASE_MODEL = DEFAULT_BASE_MODELS["bedrock-claude"]
@@ -43,15 +44,15 @@ def custom_model_name(job_name: str) -> str:
 BASE_MODEL_SETTINGS: Final = {"bedrock-claude": "base_model", "bedrock-nova": "nova_base_model"}
 
 
-def configured_base_model(export_dir: Path, sections: dict[str, Any]) -> str | None:
+def configured_base_model(export_dir: Path, export: ExportConfig) -> str | None:
     """The [export] setting naming the base model for this export's target, if any."""
     try:
         target = json.loads((export_dir / MANIFEST_FILE).read_text("utf-8")).get("target")
     except (OSError, ValueError, AttributeError):
         return None  # start_job reports the unusable manifest
     key = BASE_MODEL_SETTINGS.get(str(target))
-    value = sections.get("export", {}).get(key) if key else None
-    return str(value) if value else None
+    value: str | None = getattr(export, key) if key else None
+    return value or None
 
 
 def base_model_for(manifest: dict[str, Any], override: str | None = None) -> str:

@@ -69,11 +69,13 @@ def _line(
     target's rules."""
     context = contexts.get(record.context_uid)
     if context is None:
-        context = render_context(record.table, record.paragraphs, options.table_format)
+        context = render_context(
+            record.context.table, record.context.paragraphs, options.table_format
+        )
         contexts[record.context_uid] = context
     example = training_example(
-        table=record.table,
-        paragraphs=record.paragraphs,
+        table=record.context.table,
+        paragraphs=record.context.paragraphs,
         question=record.question,
         answer=record.answer,
         scale=record.scale,

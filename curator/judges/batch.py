@@ -30,12 +30,13 @@ from curator.llm.backends import (
 )
 from curator.llm.passes import (
     AttemptsExhausted,
+    Judge,
     LLMJudge,
     PassOptions,
     RetryPolicy,
     call_with_retries,
 )
-from curator.models import judge_setting
+from curator.settings import JudgeConfig
 from curator.store.db import Store
 from curator.store.verdicts import (
     BatchRecord,
@@ -294,7 +295,7 @@ async def _run_bedrock(
     store: Store,
     judge: LLMJudge,
     options: PassOptions,
-    sections: dict[str, Any],
+    judge_config: JudgeConfig,
     echo: Echo,
     wait: float | None,
 ) -> dict[str, Any]:
@@ -302,8 +303,8 @@ async def _run_bedrock(
     from botocore.config import Config
 
     # CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN are applied over the file by settings.load().
-    s3_uri = str(judge_setting(sections, "batch_s3", ""))
-    role_arn = str(judge_setting(sections, "batch_role_arn", ""))
+    s3_uri = judge_config.batch_s3 or ""
+    role_arn = judge_config.batch_role_arn or ""
     region = judge.backend.client.meta.region_name  # type: ignore[attr-defined]
     # Retries off in botocore: the one retry loop is ours (see `_control`).
     config = Config(retries={"max_attempts": 1, "mode": "standard"})
@@ -459,10 +460,10 @@ async def _run_bedrock(
 
 def run_batch(
     store: Store,
-    judge: Any,
+    judge: Judge,
     options: PassOptions,
     *,
-    sections: dict[str, Any],
+    judge_config: JudgeConfig,
     echo: Echo,
     wait: float | None = None,
 ) -> dict[str, Any]:
@@ -471,4 +472,4 @@ def run_batch(
         raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
     if judge.key.judge == "anthropic":
         return asyncio.run(_run_anthropic(store, judge, options, echo, wait))
-    return asyncio.run(_run_bedrock(store, judge, options, sections, echo, wait))
+    return asyncio.run(_run_bedrock(store, judge, options, judge_config, echo, wait))

@@ -24,14 +24,17 @@ import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from curator.agreement import Confusion, human_label
-from curator.domain import RecordFilter, WorkItem, answer_from_json
+from curator.domain import RecordFilter, WorkItem, answer_from_json, qa_fields
 from curator.judges.corruptions import KINDS, Case, all_corruptions, by_context, judge_case
 from curator.store.db import Store
 from curator.store.verdicts import pending_page
+
+if TYPE_CHECKING:
+    from curator.llm.passes import Judge
 
 #: Resamples for the bootstrap intervals (seeded: the same store gives the same report).
 BOOTSTRAP = 1000
@@ -149,20 +152,6 @@ def agreement(pairs: Sequence[Pair], seed: int = 0) -> dict[str, Any]:
 # -- corruptions ------------------------------------------------------------------------------
 
 
-def _case(item: WorkItem) -> Case:
-    return Case(
-        item.uid,
-        item.question,
-        item.answer,
-        item.answer_type,
-        item.answer_from,
-        item.derivation,
-        item.scale,
-        item.table,
-        item.paragraphs,
-    )
-
-
 def gold_cases(store: Store, assume_gold: str | None) -> list[Case]:
     """Records taken as right: a split as a whole, or what people accepted or edited (their
     curated values)."""
@@ -174,7 +163,7 @@ def gold_cases(store: Store, assume_gold: str | None) -> list[Case]:
     out: list[Case] = []
     after = 0
     while page := pending_page(store, filt, "TRUE", [], after_seq=after, limit=1000):
-        out += [_case(item) for item in page]
+        out += [Case(**qa_fields(item)) for item in page]
         after = page[-1].seq
     return out
 
@@ -186,7 +175,7 @@ def rules_verdicts(cases: Sequence[Case]) -> list[str]:
     return [judge_case(c).verdict for c in cases]
 
 
-def judge_verdicts(judge: Any, concurrency: int = 8) -> Verdicter:
+def judge_verdicts(judge: Judge, concurrency: int = 8) -> Verdicter:
     """Run any `Judge` (llm/passes.py) on cases, a few at a time."""
 
     def run(cases: Sequence[Case]) -> list[str]:
@@ -194,20 +183,8 @@ def judge_verdicts(judge: Any, concurrency: int = 8) -> Verdicter:
             gate = asyncio.Semaphore(concurrency)
 
             async def one(i: int, case: Case) -> str:
-                item = WorkItem(
-                    seq=i,
-                    uid=f"{case.uid}#{case.corruption}",
-                    record_hash="",
-                    context_uid="",
-                    question=case.question,
-                    answer=case.answer,
-                    answer_type=case.answer_type,
-                    answer_from=case.answer_from,
-                    derivation=case.derivation,
-                    scale=case.scale,
-                    table=case.table,
-                    paragraphs=case.paragraphs,
-                )
+                record = replace(case, seq=i, uid=f"{case.uid}#{case.corruption}")
+                item = WorkItem(**qa_fields(record), record_hash="")
                 async with gate:
                     result = await judge.run(item)
                 return str(result.verdict)
@@ -228,7 +205,9 @@ def corruption_detection(
     """{kind: {n, caught, passed, uncertain}} over one corrupted copy per kind and record."""
     rng = random.Random(seed)
     groups = by_context(cases)
-    corrupted = [bad for case in cases for bad in all_corruptions(case, rng, groups[case.table])]
+    corrupted = [
+        bad for case in cases for bad in all_corruptions(case, rng, groups[case.context.table])
+    ]
     if limit is not None and len(corrupted) > limit:
         corrupted = random.Random(seed).sample(corrupted, limit)
     out: dict[str, dict[str, int]] = {

@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from curator.domain import AnswerValue, Paragraph
-from curator.judges.rules import RuleVerdict, judge
+from curator.domain import Context, Paragraph, QARecord
+from curator.judges.rules import RuleVerdict, judge_record
 from curator.numbers import parse_number
 
 #: Every kind of corruption `all_corruptions` makes, in report order.
@@ -35,40 +35,26 @@ KINDS = (
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-4]\d)\b")
 
 
-@dataclass(frozen=True, slots=True)
-class Case:
-    """One record to judge: the gold fields plus the context."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Case(QARecord):
+    """One record to judge (gold, or made wrong): a record and, when corrupted, how."""
 
-    uid: str
-    question: str
-    answer: AnswerValue
-    answer_type: str
-    answer_from: str
-    derivation: str
-    scale: str
-    table: tuple[tuple[str, ...], ...]
-    paragraphs: tuple[Paragraph, ...]
     corruption: str = ""
 
 
-def judge_case(case: Case) -> RuleVerdict:
+def judge_case(case: QARecord) -> RuleVerdict:
     """The rules judge's verdict on a case."""
-    return judge(
-        question=case.question,
-        answer=case.answer,
-        answer_type=case.answer_type,
-        answer_from=case.answer_from,
-        derivation=case.derivation,
-        scale=case.scale,
-        table=case.table,
-        paragraphs=case.paragraphs,
-    )
+    return judge_record(case)
 
 
 def cases_from_tatqa(contexts: list[dict]) -> Iterator[Case]:  # type: ignore[type-arg]
     for ctx in contexts:
-        table = tuple(tuple(row) for row in ctx["table"]["table"])
-        paragraphs = tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in ctx["paragraphs"])
+        context = Context(
+            uid=ctx["table"]["uid"],
+            split="",
+            table=tuple(tuple(row) for row in ctx["table"]["table"]),
+            paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in ctx["paragraphs"]),
+        )
         for q in ctx["questions"]:
             yield Case(
                 q["uid"],
@@ -78,8 +64,7 @@ def cases_from_tatqa(contexts: list[dict]) -> Iterator[Case]:  # type: ignore[ty
                 q["answer_from"],
                 q["derivation"],
                 q["scale"],
-                table,
-                paragraphs,
+                context,
             )
 
 
@@ -94,7 +79,7 @@ def _other_cell(case: Case, rng: random.Random, exclude: Sequence[str]) -> str |
     """Another non-empty cell whose value differs from every excluded one."""
     cells = [
         c
-        for row in case.table[1:]
+        for row in case.context.table[1:]
         for c in row[1:]
         if c.strip() and any(ch.isalnum() for ch in c) and not any(_same(c, e) for e in exclude)
     ]
@@ -156,7 +141,7 @@ def corrupt_scale(case: Case, rng: random.Random) -> Case | None:
 
 def _cell_of(case: Case, span: str) -> tuple[int, int] | None:
     """Where a span sits in the table as a whole cell (first data occurrence)."""
-    for r, row in enumerate(case.table):
+    for r, row in enumerate(case.context.table):
         for c, cell in enumerate(row):
             if c and cell.strip() and _same(cell, span):
                 return r, c
@@ -165,7 +150,7 @@ def _cell_of(case: Case, span: str) -> tuple[int, int] | None:
 
 def _header_years(case: Case, col: int) -> set[str]:
     years: set[str] = set()
-    for row in case.table[:3]:
+    for row in case.context.table[:3]:
         if col < len(row):
             years |= set(_YEAR.findall(row[col]))
     return years
@@ -177,7 +162,7 @@ def _swapped_year(case: Case, rng: random.Random, span: str) -> str | None:
     if where is None:
         return None
     r, c = where
-    row = case.table[r]
+    row = case.context.table[r]
     options = [
         cell
         for k, cell in enumerate(row)
@@ -200,7 +185,7 @@ def _swapped_row(case: Case, rng: random.Random, span: str) -> str | None:
     r, c = where
     options = [
         row[c]
-        for k, row in enumerate(case.table)
+        for k, row in enumerate(case.context.table)
         if k != r
         and c < len(row)
         and row[c].strip()
@@ -214,7 +199,7 @@ def _swapped_row(case: Case, rng: random.Random, span: str) -> str | None:
 def _text_items(case: Case, exclude: Sequence[str]) -> list[str]:
     """Short phrases of the text (list items, numbers) that are not in the answer."""
     items: list[str] = []
-    for p in case.paragraphs:
+    for p in case.context.paragraphs:
         for part in re.split(r",|;|\band\b|\bor\b|\.\s", p.text):
             words = part.strip().split()
             if 1 <= len(words) <= 4 and any(ch.isalpha() for ch in part):
@@ -242,7 +227,7 @@ def by_context(cases: Sequence[Case]) -> dict[tuple[tuple[str, ...], ...], list[
     """Cases grouped by their table (one TAT-QA context each)."""
     groups: dict[tuple[tuple[str, ...], ...], list[Case]] = {}
     for c in cases:
-        groups.setdefault(c.table, []).append(c)
+        groups.setdefault(c.context.table, []).append(c)
     return groups
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,10 +18,10 @@ from curator.models import (
     DEFAULT_BEDROCK_JUDGE_MODEL,
     DEFAULT_JUDGE_MODEL,
     DEFAULT_REGION,
-    judge_setting,
     thinking_config,
 )
 from curator.prompts import DEFAULT_JUDGE_TEMPLATE, TABLE_FORMATS, load_judge_template
+from curator.settings import Config
 
 if TYPE_CHECKING:
     from curator.llm.backends import Backend
@@ -48,45 +47,39 @@ class JudgeChoice:
     concurrency: int = 8
 
 
-def default_judge(sections: dict[str, Any], env: dict[str, str] | None = None) -> str:
+def default_judge(config: Config) -> str:
     """The configured judge, else anthropic when a key is set, else the offline rules judge."""
-    env = dict(os.environ) if env is None else env
-    configured = judge_setting(sections, "backend", None)
+    configured = config.judge.backend
     if configured:
         if configured not in JUDGES:
             raise CuratorError(f"config [judge] backend = {configured!r}; expected one of {JUDGES}")
-        return str(configured)
-    return "anthropic" if env.get("ANTHROPIC_API_KEY") else "rules"
+        return configured
+    return "anthropic" if config.sdk.anthropic_key_set else "rules"
 
 
-def resolved_region(choice: JudgeChoice, sections: dict[str, Any]) -> str:
-    """--region, else AWS_REGION / AWS_DEFAULT_REGION, else `[judge] region`, else us-east-1."""
-    return (
-        choice.region
-        or os.environ.get("AWS_REGION")
-        or os.environ.get("AWS_DEFAULT_REGION")
-        or str(judge_setting(sections, "region", DEFAULT_REGION))
-    )
+def resolved_region(choice: JudgeChoice, config: Config) -> str:
+    """--region, else AWS_REGION / AWS_DEFAULT_REGION, else `[judge] region`, else us-east-1
+    (the environment is applied to the config by settings.load)."""
+    return choice.region or config.judge.region or DEFAULT_REGION
 
 
-def resolved_model(choice: JudgeChoice, sections: dict[str, Any]) -> str:
+def resolved_model(choice: JudgeChoice, config: Config) -> str:
     """The model id to call. The Bedrock default is the inference profile of the region's
     geography (`[judge] inference_profile` overrides it); a bare id that Bedrock serves only
     through a profile, given explicitly, is refused here rather than by every call."""
     if choice.name != "bedrock":
-        return choice.model or str(judge_setting(sections, "model", DEFAULT_JUDGE_MODEL))
-    region = resolved_region(choice, sections)
-    geography = judge_setting(sections, "inference_profile", None)
-    if geography is not None and str(geography) not in PROFILE_PREFIXES:
+        return choice.model or config.judge.model or DEFAULT_JUDGE_MODEL
+    region = resolved_region(choice, config)
+    geography = config.judge.inference_profile
+    if geography is not None and geography not in PROFILE_PREFIXES:
         raise BadInput(
             "config",
             "[judge] inference_profile",
-            f"{str(geography)[:40]!r}; expected one of {', '.join(PROFILE_PREFIXES)}",
+            f"{geography[:40]!r}; expected one of {', '.join(PROFILE_PREFIXES)}",
         )
-    explicit = choice.model or judge_setting(sections, "bedrock_model", None)
-    if explicit is None:
+    model = choice.model or config.judge.bedrock_model
+    if model is None:
         return with_profile(DEFAULT_BEDROCK_JUDGE_MODEL, region, geography)
-    model = str(explicit)
     if needs_inference_profile(model):
         where = "--model" if choice.model else "config [judge] bedrock_model"
         raise BadInput(
@@ -98,9 +91,11 @@ def resolved_model(choice: JudgeChoice, sections: dict[str, Any]) -> str:
     return model
 
 
-def price_warning(judge: Any) -> str | None:
+def price_warning(judge: Judge) -> str | None:
     """A one-line warning when an LLM judge's model has no price (costs would read $0)."""
-    if getattr(judge, "backend", None) is None or judge.price is not None:
+    from curator.llm.passes import LLMJudge
+
+    if not isinstance(judge, LLMJudge) or judge.price is not None:
         return None
     model = judge.key.model
     return (
@@ -109,7 +104,7 @@ def price_warning(judge: Any) -> str | None:
     )
 
 
-def require_price_for_cap(judge: Any, max_cost: float | None) -> None:
+def require_price_for_cap(judge: Judge, max_cost: float | None) -> None:
     """--max-cost cannot be honoured without a price: refuse before anything is called."""
     if max_cost is not None and price_warning(judge) is not None:
         model = judge.key.model
@@ -124,7 +119,7 @@ def require_price_for_cap(judge: Any, max_cost: float | None) -> None:
 def make_backend(
     choice: JudgeChoice,
     model: str,
-    sections: dict[str, Any],
+    config: Config,
     *,
     thinking: dict[str, Any] | None = None,
 ) -> Backend:
@@ -133,14 +128,14 @@ def make_backend(
     The SDK clients are imported here, not at module level, so choosing the rules judge (or
     asking for --help) never loads anthropic or boto3.
     """
-    price = price_for(model, sections)
+    price = price_for(model, config.prices)
     cache_min = price.cache_min_tokens if price else 1024
     if choice.name == "anthropic":
         from curator.llm.backends import AnthropicBackend
 
         return AnthropicBackend(
             model,
-            base_url=choice.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None,
+            base_url=choice.base_url or config.sdk.anthropic_base_url,
             cache_min_tokens=cache_min,
             thinking=thinking,
         )
@@ -150,7 +145,7 @@ def make_backend(
 
     return BedrockBackend(
         model,
-        region=resolved_region(choice, sections),
+        region=resolved_region(choice, config),
         endpoint_url=choice.endpoint_url,
         concurrency=choice.concurrency,
         cache_min_tokens=cache_min,
@@ -158,7 +153,7 @@ def make_backend(
     )
 
 
-def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Judge:
+def make_judge(choice: JudgeChoice, config: Config) -> Judge:
     """A `Judge` (curator/llm/passes.py): RulesJudge, or LLMJudge over an LLM backend."""
     from curator.llm.passes import LLMJudge, RulesJudge
 
@@ -166,16 +161,16 @@ def make_judge(choice: JudgeChoice, sections: dict[str, Any]) -> Judge:
         return RulesJudge()
     if choice.name not in JUDGES:
         raise CuratorError(f"unknown judge {choice.name!r}; expected one of {', '.join(JUDGES)}")
-    model = resolved_model(choice, sections)
+    model = resolved_model(choice, config)
     template = (
         load_judge_template(choice.prompt_file) if choice.prompt_file else DEFAULT_JUDGE_TEMPLATE
     )
-    table_format = choice.table_format or str(judge_setting(sections, "table_format", "markdown"))
+    table_format = choice.table_format or config.judge.table_format or "markdown"
     if table_format not in TABLE_FORMATS:
         raise CuratorError(f"unknown table format {table_format!r}")
-    price = price_for(model, sections)
-    max_tokens = int(judge_setting(sections, "max_tokens", 1024))
-    backend = make_backend(choice, model, sections, thinking=thinking_config(model, sections))
+    price = price_for(model, config.prices)
+    max_tokens = config.judge.max_tokens or 1024
+    backend = make_backend(choice, model, config, thinking=thinking_config(model, config.judge))
     return LLMJudge(
         backend, price=price, template=template, table_format=table_format, max_tokens=max_tokens
     )

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from curator.domain import AnswerValue, Paragraph
+from curator.domain import AnswerValue, Paragraph, QARecord
 from curator.numbers import (
     SMALL_CONSTANTS,
     DerivationError,
@@ -1485,6 +1485,20 @@ def _kind_mismatch(ctx: _Context, question: str, spans: list[str]) -> RuleVerdic
             or (Evidence("list", " | ".join(spans)),),
         )
     return None
+
+
+def judge_record(record: QARecord) -> RuleVerdict:
+    """Judge one record (its curated values) against its context."""
+    return judge(
+        question=record.question,
+        answer=record.answer,
+        answer_type=record.answer_type,
+        answer_from=record.answer_from,
+        derivation=record.derivation,
+        scale=record.scale,
+        table=record.context.table,
+        paragraphs=record.context.paragraphs,
+    )
 
 
 def judge(

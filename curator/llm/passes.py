@@ -33,8 +33,7 @@ from typing import Any, Protocol, TypeVar
 from curator.domain import JudgeKey, NewVerdict, RecordFilter, StoreError, WorkItem
 from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
-from curator.judges.rules import RULES_VERSION
-from curator.judges.rules import judge as rules_judge
+from curator.judges.rules import RULES_VERSION, judge_record
 from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
 from curator.llm.prices import Price
 from curator.prompts import (
@@ -181,16 +180,7 @@ class RulesJudge:
 
     async def run(self, item: WorkItem) -> NewVerdict:
         start = time.perf_counter()
-        result = rules_judge(
-            question=item.question,
-            answer=item.answer,
-            answer_type=item.answer_type,
-            answer_from=item.answer_from,
-            derivation=item.derivation,
-            scale=item.scale,
-            table=item.table,
-            paragraphs=item.paragraphs,
-        )
+        result = judge_record(item)
         return NewVerdict(
             record_uid=item.uid,
             record_hash=item.record_hash,
@@ -238,8 +228,8 @@ class LLMJudge:
 
     def prompt(self, item: WorkItem) -> JudgePrompt:
         return judge_prompt(
-            table=item.table,
-            paragraphs=item.paragraphs,
+            table=item.context.table,
+            paragraphs=item.context.paragraphs,
             question=item.question,
             answer=item.answer,
             scale=item.scale,

@@ -6,11 +6,12 @@ name, so a Bedrock profile id finds the price of the Anthropic model it serves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 
 from curator.domain import CuratorError
 from curator.model_ids import canonical_model
+from curator.settings import PriceConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,40 +51,31 @@ DEFAULT_PRICES: dict[str, Price] = {
 }
 
 
-def price_for(model: str, sections: dict[str, Any] | None = None) -> Price | None:
+def price_for(model: str, prices: Mapping[str, PriceConfig] | None = None) -> Price | None:
     """The price of a model: the config's `[prices."MODEL"]` first, then the defaults.
 
     A config entry for the exact id wins (a Bedrock profile may be priced apart); otherwise ids
     are compared by their canonical name, so `us.anthropic.claude-haiku-4-5-20251001-v1:0`
     finds the price of `claude-haiku-4-5`. None when no entry matches.
     """
-    configured = (sections or {}).get("prices", {})
-    if not isinstance(configured, dict):
-        raise CuratorError('config [prices] must be a table of [prices."MODEL"] tables')
+    configured = prices or {}
     canonical = canonical_model(model)
     name = model if model in configured else _match(configured, canonical)
+    default = _match(DEFAULT_PRICES, canonical)
     if name is not None:
         entry = configured[name]
-        default = _match(DEFAULT_PRICES, canonical)
-        try:
-            base = (
-                DEFAULT_PRICES[default]
-                if default is not None
-                else _anthropic_price(float(entry["input"]), float(entry["output"]))
-            )
-            return replace(
-                base,
-                **{k: type(getattr(base, k))(v) for k, v in entry.items() if hasattr(base, k)},
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise CuratorError(
-                f'config [prices."{name}"]: needs numbers input and output ({exc})'
-            ) from exc
-    default = _match(DEFAULT_PRICES, canonical)
+        if default is not None:
+            base = DEFAULT_PRICES[default]
+        elif entry.input is None or entry.output is None:
+            raise CuratorError(f'config [prices."{name}"]: needs numbers input and output')
+        else:
+            base = _anthropic_price(entry.input, entry.output)
+        given = {f.name: getattr(entry, f.name) for f in fields(entry)}
+        return replace(base, **{k: v for k, v in given.items() if v is not None})
     return DEFAULT_PRICES[default] if default is not None else None
 
 
-def _match(table: dict[str, Any], canonical: str) -> str | None:
+def _match(table: Mapping[str, object], canonical: str) -> str | None:
     """The key of `table` whose canonical name is `canonical`."""
     for key in table:
         if canonical_model(str(key)) == canonical:

@@ -15,6 +15,7 @@ from curator.export.audit import allocate, wilson
 from curator.screens.app import filter_from_state
 from curator.store import Store
 from curator.store.reviews import decide, queue_page
+from tests.builders import export_args
 from tests.conftest import SAMPLE_DATA, CliResult
 
 Run = Callable[..., CliResult]
@@ -36,20 +37,7 @@ def test_wilson_and_allocation() -> None:
 
 
 def _export(run_cli: Run, db: Path, out: Path, *extra: str) -> dict:  # type: ignore[type-arg]
-    result = run_cli(
-        "--db",
-        db,
-        "export",
-        out,
-        "--include-judged-correct",
-        "rules",
-        "--validation-fraction",
-        "0",
-        "--target",
-        "openai-chat",
-        "--json",
-        *extra,
-    )
+    result = run_cli("--db", db, *export_args(out, "rules", *extra))
     assert result.code == 0, result.err
     return json.loads(result.out)  # type: ignore[no-any-return]
 

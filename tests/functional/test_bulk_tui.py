@@ -116,7 +116,7 @@ async def test_judge_now_does_not_repeat_a_stored_verdict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = await make_store(tmp_path, judged=False)
-    app = CuratorApp(store, reviewer="ana", judge_choice=None, sections={})
+    app = CuratorApp(store, reviewer="ana", judge_choice=None)
     async with app.run_test(size=SIZE) as pilot:
         notes = notes_of(app, monkeypatch)
         await settle(app, pilot)
@@ -136,7 +136,7 @@ async def test_judge_now_after_a_pass_adds_nothing(tmp_path: Path) -> None:
     store = await make_store(tmp_path)  # the rules judge has judged every record
     with store.connection() as con:
         before = con.execute("SELECT count(*) FROM verdicts").fetchone()
-    app = CuratorApp(store, reviewer="ana", judge_choice=None, sections={})
+    app = CuratorApp(store, reviewer="ana", judge_choice=None)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("J")

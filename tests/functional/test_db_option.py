@@ -20,6 +20,7 @@ import click
 import pytest
 
 from curator.cli import cli, main
+from tests.builders import export_args
 from tests.conftest import SAMPLE_DATA, CliResult
 
 Run = Callable[..., CliResult]
@@ -131,17 +132,7 @@ def test_db_is_honoured_before_or_after_the_command(
         "judge": ["judge", "--json"],
         "review": ["review", "--reviewer", "ana"],
         "serve": ["serve", "--port", "0"],
-        "export": [
-            "export",
-            tmp_path / "out",
-            "--include-judged-correct",
-            "rules",
-            "--validation-fraction",
-            "0",
-            "--target",
-            "openai-chat",
-            "--json",
-        ],
+        "export": export_args(tmp_path / "out"),
         "predict": ["predict", "--import", answers, "--name", "other", "--json"],
         "eval": ["eval", "base", "--json"],
         "check": ["check", "--json"],

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from curator.answer_format import render_target
 from curator.store import Store
 from curator.store.reviews import decide
 from tests.conftest import SAMPLE_DATA, CliResult, write_json
-from tests.fakes.servers import Behaviour, FakeAnthropic
+from tests.fakes.servers import FakeAnthropic
 
 Run = Callable[..., CliResult]
 
@@ -37,14 +36,8 @@ def store_with_gold(tmp_path: Path, run_cli: Run) -> tuple[Path, dict[str, str]]
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    server = FakeAnthropic(Behaviour())
-    server.start()
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
-    yield server
-    server.stop()
+def fake(anthropic_fake: FakeAnthropic) -> FakeAnthropic:
+    return anthropic_fake
 
 
 def question(prompt: str) -> str:
@@ -53,6 +46,12 @@ def question(prompt: str) -> str:
     first = re.search(r'<paragraph order="1">(.*?)</paragraph>', prompt, re.DOTALL)
     assert found is not None and first is not None
     return f"{found.group(1)}|{first.group(1)[:40]}"
+
+
+def haiku_run(name: str, *extra: str) -> list[str]:
+    """`curator predict` with claude-haiku-4-5 on the Anthropic fake, as run NAME (JSON out)."""
+    model = ["--backend", "anthropic", "--model", "claude-haiku-4-5"]
+    return ["predict", *model, "--name", name, *extra, "--json"]
 
 
 def test_predict_base_and_fine_tuned_then_eval(
@@ -71,52 +70,15 @@ def test_predict_base_and_fine_tuned_then_eval(
         return f"Looking at the table and the text, I believe the answer is {answer} overall."
 
     fake.behaviour.responder = base
-    first = run_cli(
-        "--db",
-        db,
-        "predict",
-        "--backend",
-        "anthropic",
-        "--model",
-        "claude-haiku-4-5",
-        "--name",
-        "base",
-        "--limit",
-        "10",
-        "--json",
-    )
+    first = run_cli("--db", db, *haiku_run("base", "--limit", "10"))
     assert first.code == 0, first.err
     assert json.loads(first.out)["answered"] == 10
-    resumed = json.loads(
-        run_cli(
-            "--db",
-            db,
-            "predict",
-            "--backend",
-            "anthropic",
-            "--model",
-            "claude-haiku-4-5",
-            "--name",
-            "base",
-            "--json",
-        ).out
-    )
+    resumed = json.loads(run_cli("--db", db, *haiku_run("base")).out)
     assert resumed["answered"] == 20  # only what the run was missing
     assert sum(fake.requests.values()) == 30
 
     fake.behaviour.responder = lambda prompt: gold[question(prompt)]
-    ft = run_cli(
-        "--db",
-        db,
-        "predict",
-        "--backend",
-        "anthropic",
-        "--model",
-        "claude-haiku-4-5",
-        "--name",
-        "ft",
-        "--json",
-    )
+    ft = run_cli("--db", db, *haiku_run("ft"))
     assert ft.code == 0, ft.err
 
     plot = tmp_path / "tokens.png"

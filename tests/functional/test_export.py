@@ -15,6 +15,7 @@ from curator.domain import Paragraph
 from curator.prompts import judge_prompt, training_example
 from curator.store import Store
 from curator.store.reviews import decide
+from tests.builders import export_args
 from tests.conftest import SAMPLE_DATA, CliResult
 from tests.fakes.aws import apply_env, moto_server
 
@@ -152,19 +153,7 @@ def test_nothing_to_export_is_a_clear_error(run_cli: Run, tmp_path: Path) -> Non
     assert result.code == 1 and "nothing to export" in result.err
     judged = run_cli("--db", db, "judge", "--judge", "rules")
     assert judged.code == 0
-    result = run_cli(
-        "--db",
-        db,
-        "export",
-        tmp_path / "out",
-        "--include-judged-correct",
-        "rules",
-        "--validation-fraction",
-        "0",
-        "--target",
-        "openai-chat",
-        "--json",
-    )
+    result = run_cli("--db", db, *export_args(tmp_path / "out"))
     assert result.code == 0, result.err
     manifest = json.loads(result.out)
     assert manifest["splits"]["train"]["source"] == {"judged:rules": 26}

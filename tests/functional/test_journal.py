@@ -14,20 +14,8 @@ from curator.store import Store
 from curator.store.importer import import_file
 from curator.store.journal import journal_dir, journal_for
 from curator.store.reviews import decide, record_detail, undo
+from tests.builders import hold_store, release
 from tests.conftest import ROOT, SAMPLE_DATA
-
-HOLDER = """
-import sys, time, duckdb
-while True:
-    try:
-        con = duckdb.connect(sys.argv[1])
-        break
-    except duckdb.IOException:
-        time.sleep(0.005)
-print("held", flush=True)
-sys.stdin.readline()
-con.close()
-"""
 
 JOURNALER = """
 import sys
@@ -63,17 +51,6 @@ def _hashes(db: Path, n: int) -> list[tuple[str, str]]:
     return out
 
 
-def _hold(db: Path) -> subprocess.Popen[str]:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
-
-
 def _stored(db: Path) -> dict[str, tuple[str, str]]:
     with Store(db, lock_timeout=30).connection() as con:
         rows = con.execute("SELECT event_uid, record_uid, action FROM review_events").fetchall()
@@ -83,7 +60,7 @@ def _stored(db: Path) -> dict[str, tuple[str, str]]:
 def test_a_decision_is_acknowledged_while_another_process_holds_the_store(db: Path) -> None:
     records = _hashes(db, 5)
     store = Store(db, lock_timeout=30)
-    holder = _hold(db)
+    holder = hold_store(db)
     try:
         events = [
             decide(store, uid, "accept", "ana", record_hash=rhash, wait=False)
@@ -96,10 +73,7 @@ def test_a_decision_is_acknowledged_while_another_process_holds_the_store(db: Pa
         lines = b"".join(p.read_bytes() for p in journal_dir(db).glob("*.jsonl"))
         assert all(e.event_uid.encode() in lines for e in events)
     finally:
-        assert holder.stdin is not None
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        holder.wait(timeout=30)
+        release(holder)
     assert journal.wait_stored(timeout=60)
     stored = _stored(db)
     assert {e.event_uid: (e.record_uid, "accept") for e in events}.items() <= stored.items()
@@ -130,7 +104,7 @@ def test_an_undo_through_the_journal_names_exactly_its_event(db: Path) -> None:
 
 def test_a_killed_process_s_journaled_decisions_are_stored_by_the_next_open(db: Path) -> None:
     records = _hashes(db, 4)
-    holder = _hold(db)  # nobody can store anything: the decisions live only in the journal
+    holder = hold_store(db)  # nobody can store anything: the decisions live only in the journal
     args = [x for pair in records for x in pair]
     proc = subprocess.Popen(
         [sys.executable, "-c", JOURNALER, str(db), *args],
@@ -148,10 +122,7 @@ def test_a_killed_process_s_journaled_decisions_are_stored_by_the_next_open(db: 
         acked.append(line.split()[1])
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    assert holder.stdin is not None
-    holder.stdin.write("\n")
-    holder.stdin.flush()
-    holder.wait(timeout=30)
+    release(holder)
     assert len(acked) == 4
     Store.open(db)  # opening stores what the dead process journaled, and removes its journal
     stored = _stored(db)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,17 +34,6 @@ def sample_store(tmp_path: Path, run_cli: Run) -> Path:
     db = tmp_path / "judge.duckdb"
     assert run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json").code == 0
     return db
-
-
-@pytest.fixture
-def anthropic_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic()
-    fake.start()
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
-    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
-    yield fake
-    fake.stop()
 
 
 def stored(db: Path, judge: str = "anthropic") -> dict[str, list[str]]:

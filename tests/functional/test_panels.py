@@ -12,6 +12,7 @@ from curator.store import Store
 from curator.store.exports import curated_records
 from curator.store.reviews import decide, queue_page
 from curator.store.verdicts import append_verdicts, work_item
+from tests.builders import export_args
 from tests.conftest import SAMPLE_DATA, CliResult
 
 Run = Callable[..., CliResult]
@@ -68,19 +69,7 @@ def test_panel_export_takes_only_what_every_judge_calls_correct(
     rows = {r.uid: r for r in curated_records(store, include_judged_correct="rules+anthropic")}
     assert rows[correct[5]].source == "reviewed"
 
-    result = run_cli(
-        "--db",
-        store.path,
-        "export",
-        tmp_path / "out",
-        "--include-judged-correct",
-        "rules+anthropic",
-        "--validation-fraction",
-        "0",
-        "--target",
-        "openai-chat",
-        "--json",
-    )
+    result = run_cli("--db", store.path, *export_args(tmp_path / "out", "rules+anthropic"))
     assert result.code == 0, result.err
     manifest = json.loads(result.out)
     assert manifest["splits"]["train"]["source"] == {

@@ -10,8 +10,6 @@ stores before it calls the model again.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,21 +22,9 @@ from curator.llm.backends import AnthropicBackend
 from curator.llm.passes import LLMJudge, PassOptions, PassStoreError, RulesJudge, run_pass
 from curator.store import Store
 from curator.store.importer import import_file
+from tests.builders import hold_store
 from tests.conftest import SAMPLE_DATA
 from tests.fakes.servers import Behaviour, FakeAnthropic
-
-HOLDER = """
-import sys, time, duckdb
-while True:
-    try:
-        con = duckdb.connect(sys.argv[1])
-        break
-    except duckdb.IOException:
-        time.sleep(0.005)
-print("held", flush=True)
-time.sleep(float(sys.argv[2]))
-con.close()
-"""
 
 
 @pytest.fixture
@@ -79,14 +65,6 @@ def start_pass(
     return thread, outcome
 
 
-def hold(db: Path, seconds: float) -> subprocess.Popen[str]:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
-
-
 def stored(db: Path) -> tuple[int, int]:
     with Store(db).connection() as con:
         row = con.execute("SELECT count(*), count(DISTINCT record_uid) FROM verdicts").fetchall()
@@ -103,7 +81,7 @@ def wait_for_calls(fake: FakeAnthropic, n: int) -> None:
 def test_calls_stop_while_the_store_is_held_and_resume_after(db: Path, fake: FakeAnthropic) -> None:
     thread, outcome = start_pass(db, fake, PassOptions(concurrency=2, flush_seconds=0.2))
     wait_for_calls(fake, 10)
-    holder = hold(db, 6.0)
+    holder = hold_store(db, 6.0)
     time.sleep(1.0)  # the first flush after the hold stalls within 0.2 + 0.5 s
     stopped_at = calls(fake)
     time.sleep(2.5)
@@ -122,7 +100,7 @@ def test_a_pass_that_cannot_save_ends_with_an_error_and_keeps_every_answer(
     options = PassOptions(concurrency=2, flush_seconds=0.2, store_wait_seconds=2.0)
     thread, outcome = start_pass(db, fake, options)
     wait_for_calls(fake, 10)
-    holder = hold(db, 8.0)
+    holder = hold_store(db, 8.0)
     thread.join(timeout=60)
     error = outcome.get("error")
     assert isinstance(error, PassStoreError), outcome

@@ -49,17 +49,6 @@ def unique_store(tmp_path: Path, run_cli: Run, n_contexts: int) -> Path:
     return db
 
 
-@pytest.fixture
-def anthropic_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    fake = FakeAnthropic()
-    fake.start()
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
-    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
-    yield fake
-    fake.stop()
-
-
 def verdict_rows(db: Path, judge: str) -> list[tuple[str, str, str]]:
     with Store(db).connection() as con:
         rows = con.execute(

@@ -14,6 +14,7 @@ from textual.widgets import Input, OptionList, SelectionList, Static, TextArea
 from curator.llm.passes import PassOptions, RulesJudge, run_pass
 from curator.screens.app import CuratorApp
 from curator.screens.record import ReviewScreen
+from curator.settings import Config
 from curator.store import Store
 from curator.store.importer import import_file, import_files
 from curator.store.reviews import record_detail
@@ -208,7 +209,7 @@ async def test_navigation_keys(tmp_path: Path) -> None:
 
 async def test_judge_now_appends_a_verdict_without_blocking(tmp_path: Path) -> None:
     store = await make_store(tmp_path, judged=False)
-    app = CuratorApp(store, reviewer="ana", judge_choice=None, sections={})
+    app = CuratorApp(store, reviewer="ana", judge_choice=None, config=Config())
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         uid = current_uid(app)

@@ -8,8 +8,6 @@ exactly one decision, on the records in the order they were shown, never twice o
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,46 +16,16 @@ from textual.worker import WorkerCancelled
 from curator.screens.app import CuratorApp
 from curator.store import Store
 from curator.store.journal import journal_for
+from tests.builders import hold_store, release
 from tests.functional.test_review_tui import make_store, rendered, review_screen
 from tests.functional.test_review_tui import settle as settle_all
 
 SIZE = (120, 36)
 
-HOLDER = """
-import sys, time, duckdb
-while True:
-    try:
-        con = duckdb.connect(sys.argv[1])
-        break
-    except duckdb.IOException:
-        time.sleep(0.005)
-print("held", flush=True)
-sys.stdin.readline()
-con.close()
-"""
-
 
 async def settle(app: CuratorApp, pilot: Any) -> None:
     """Workers idle (superseded read-ahead workers are cancelled: that is fine here)."""
     await settle_all(app, pilot, tolerate=(WorkerCancelled,))
-
-
-def hold(db: Path) -> subprocess.Popen[str]:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
-
-
-def release(holder: subprocess.Popen[str]) -> None:
-    assert holder.stdin is not None
-    holder.stdin.write("\n")
-    holder.stdin.flush()
-    holder.wait(timeout=30)
 
 
 def decisions(store: Store) -> list[tuple[str, str]]:
@@ -85,7 +53,7 @@ async def test_keys_typed_ahead_apply_in_order_to_the_records_as_shown(tmp_path:
             original(detail)
 
         screen.show_record = spy  # type: ignore[method-assign]
-        holder = hold(Path(store.path))
+        holder = hold_store(Path(store.path))
         try:
             # Eight accepts and two skips, typed without waiting for anything.
             await pilot.press("a", "a", "a", "space", "a", "a", "a", "space", "a", "a")
@@ -114,7 +82,7 @@ async def test_quitting_waits_until_decisions_are_stored(tmp_path: Path) -> None
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         first = app.queue.rows[0].uid
-        holder = hold(Path(store.path))
+        holder = hold_store(Path(store.path))
         try:
             await pilot.press("a")
             await pilot.pause(0.3)

@@ -17,24 +17,26 @@ from curator.prompts import (
     judge_prompt,
     load_judge_template,
 )
+from curator.settings import JudgeConfig
 
 TABLE = [["", "2019"], ["Revenue", "1,200"]]
 PARAS = [Paragraph("p1", 1, "Revenue grew.")]
 
 
 def test_thinking_is_explicit_for_models_that_think_by_default() -> None:
-    assert thinking_config("claude-sonnet-5-5", {}) == {"type": "disabled"}
-    assert thinking_config("us.anthropic.claude-opus-5-v1:0", {}) == {"type": "disabled"}
-    assert thinking_config("claude-haiku-4-5", {}) is None
-    on = {"judge": {"thinking": "on", "thinking_budget": 4096}}
+    none = JudgeConfig()
+    assert thinking_config("claude-sonnet-5-5", none) == {"type": "disabled"}
+    assert thinking_config("us.anthropic.claude-opus-5-v1:0", none) == {"type": "disabled"}
+    assert thinking_config("claude-haiku-4-5", none) is None
+    on = JudgeConfig(thinking="on", thinking_budget=4096)
     assert thinking_config("claude-haiku-4-5", on) == {"type": "enabled", "budget_tokens": 4096}
-    assert thinking_config("claude-sonnet-5-5", {"judge": {"thinking": "model-default"}}) is None
-    listed = {"judge": {"thinks_by_default": ["claude-haiku"]}}
+    assert thinking_config("claude-sonnet-5-5", JudgeConfig(thinking="model-default")) is None
+    listed = JudgeConfig(thinks_by_default=("claude-haiku",))
     assert thinking_config("claude-haiku-4-5", listed) == {"type": "disabled"}
     with pytest.raises(CuratorError, match="thinking"):
-        thinking_config("claude-sonnet-5-5", {"judge": {"thinking": "maybe"}})
+        thinking_config("claude-sonnet-5-5", JudgeConfig(thinking="maybe"))
     with pytest.raises(CuratorError, match="at least 1024"):
-        thinking_config("x", {"judge": {"thinking": "on", "thinking_budget": 10}})
+        thinking_config("x", JudgeConfig(thinking="on", thinking_budget=10))
 
 
 def _prompt(template: JudgeTemplate = DEFAULT_JUDGE_TEMPLATE) -> JudgePrompt:

@@ -13,6 +13,7 @@ from curator.model_ids import (
     profile_geography,
     with_profile,
 )
+from curator.settings import Config, JudgeConfig, PriceConfig
 
 
 @pytest.mark.parametrize(
@@ -68,20 +69,18 @@ def test_unknown_ids_have_no_price() -> None:
 
 
 def test_configured_prices_exact_id_first_then_canonical() -> None:
-    sections = {
-        "prices": {
-            "claude-haiku-4-5": {"input": 7.0, "output": 8.0},
-            "us.anthropic.claude-haiku-4-5-20251001-v1:0": {"input": 1.1, "output": 5.5},
-        }
+    prices = {
+        "claude-haiku-4-5": PriceConfig(input=7.0, output=8.0),
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0": PriceConfig(input=1.1, output=5.5),
     }
-    profiled = price_for("us.anthropic.claude-haiku-4-5-20251001-v1:0", sections)
+    profiled = price_for("us.anthropic.claude-haiku-4-5-20251001-v1:0", prices)
     assert profiled is not None and (profiled.input, profiled.output) == (1.1, 5.5)
     # Cache-write and minimum follow the model's defaults unless configured.
     assert profiled.cache_min_tokens == 2048
-    other = price_for("eu.anthropic.claude-haiku-4-5-20251001-v1:0", sections)
+    other = price_for("eu.anthropic.claude-haiku-4-5-20251001-v1:0", prices)
     assert other is not None and (other.input, other.output) == (7.0, 8.0)
     with pytest.raises(CuratorError, match=r'\[prices."claude-x"\]'):
-        price_for("claude-x", {"prices": {"claude-x": {"input": "lots"}}})
+        price_for("claude-x", {"claude-x": PriceConfig(input=1.0)})
 
 
 @pytest.mark.parametrize(
@@ -125,22 +124,22 @@ def test_resolved_bedrock_model(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(key, raising=False)
     bedrock = JudgeChoice("bedrock", region="eu-west-3")
-    assert resolved_model(bedrock, {}) == "eu.anthropic.claude-sonnet-5-5"
+    none = Config()
+    assert resolved_model(bedrock, none) == "eu.anthropic.claude-sonnet-5-5"
     assert (
-        resolved_model(bedrock, {"judge": {"inference_profile": "global"}})
+        resolved_model(bedrock, Config(judge=JudgeConfig(inference_profile="global")))
         == "global.anthropic.claude-sonnet-5-5"
     )
-    assert resolved_model(JudgeChoice("bedrock"), {"judge": {"region": "ap-south-1"}}).startswith(
-        "apac."
-    )
+    in_mumbai = Config(judge=JudgeConfig(region="ap-south-1"))
+    assert resolved_model(JudgeChoice("bedrock"), in_mumbai).startswith("apac.")
     with pytest.raises(BadInput, match="inference_profile"):
-        resolved_model(bedrock, {"judge": {"inference_profile": "mars"}})
+        resolved_model(bedrock, Config(judge=JudgeConfig(inference_profile="mars")))
     with pytest.raises(BadInput) as bare:
-        resolved_model(bedrock, {"judge": {"bedrock_model": "anthropic.claude-opus-5"}})
+        resolved_model(bedrock, Config(judge=JudgeConfig(bedrock_model="anthropic.claude-opus-5")))
     assert bare.value.exit_code == 2
     assert "config [judge] bedrock_model" in str(bare.value)
     assert "use eu.anthropic.claude-opus-5" in str(bare.value)
     # Ids the service takes on demand, and profiles, are used as given.
     for given in ("anthropic.claude-3-haiku-20240307-v1:0", "us.anthropic.claude-opus-5"):
-        assert resolved_model(JudgeChoice("bedrock", model=given), {}) == given
-    assert resolved_model(JudgeChoice("anthropic"), {}) == "claude-sonnet-5-5"
+        assert resolved_model(JudgeChoice("bedrock", model=given), none) == given
+    assert resolved_model(JudgeChoice("anthropic"), none) == "claude-sonnet-5-5"

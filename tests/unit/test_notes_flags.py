@@ -10,6 +10,7 @@ import pytest
 
 from curator.domain import CuratorError, RecordFilter
 from curator.judges.factory import JudgeChoice, make_judge
+from curator.settings import Config
 from curator.store import Store
 from curator.store.exports import curated_records
 from curator.store.importer import import_file
@@ -106,7 +107,7 @@ def test_a_flag_is_a_status_until_decided_and_undoable(sample: Store) -> None:
 
 def test_flags_and_notes_are_no_verdicts_for_agreement(sample: Store) -> None:
     a, b = _uids(sample, 2)
-    judge = make_judge(JudgeChoice("rules"), {})
+    judge = make_judge(JudgeChoice("rules"), Config())
     items = [work_item(sample, u) for u in (a, b)]
     verdicts = [asyncio.run(judge.run(item)) for item in items if item is not None]
     append_verdicts(sample, judge.key, "test", verdicts)

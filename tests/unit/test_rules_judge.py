@@ -12,7 +12,8 @@ import pytest
 
 from curator.domain import Paragraph
 from curator.judges.corruptions import Case, cases_from_tatqa, corrupt, corrupt_scale, judge_case
-from curator.judges.rules import judge
+from curator.judges.rules import judge_record
+from tests.builders import qa_record
 from tests.conftest import SAMPLE_DATA
 
 TABLE = (
@@ -37,16 +38,10 @@ def verdict(
     scale: str = "",
     answer_from: str = "table",
 ) -> str:
-    return judge(
-        question=question,
-        answer=answer,
-        answer_type=answer_type,
-        answer_from=answer_from,
-        derivation=derivation,
-        scale=scale,
-        table=TABLE,
-        paragraphs=PARAS,
-    ).verdict
+    record = qa_record(
+        question, answer, answer_type, answer_from, scale, derivation, table=TABLE, paragraphs=PARAS
+    )
+    return judge_record(record).verdict
 
 
 def test_span_in_the_named_row_and_year_is_correct() -> None:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from curator.domain import Paragraph
+from curator.domain import AnswerValue, Paragraph
 from curator.judges.corruptions import cases_from_tatqa, judge_case
-from curator.judges.rules import RuleVerdict, judge
+from curator.judges.rules import RuleVerdict, judge_record
+from tests.builders import qa_record
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "rules_incorrect_gold.csv"
 
@@ -22,22 +23,17 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "rules_incorrect
 def _judge(
     table: list[list[str]],
     question: str,
-    answer: object,
+    answer: AnswerValue,
     answer_type: str = "span",
     derivation: str = "",
     scale: str = "",
     text: str = "The table shows the figures.",
 ) -> RuleVerdict:
-    return judge(
-        question=question,
-        answer=answer,  # type: ignore[arg-type]
-        answer_type=answer_type,
-        answer_from="table",
-        derivation=derivation,
-        scale=scale,
-        table=table,
-        paragraphs=(Paragraph("p1", 1, text),),
+    paras = (Paragraph("p1", 1, text),)
+    record = qa_record(
+        question, answer, answer_type, "table", scale, derivation, table=table, paragraphs=paras
     )
+    return judge_record(record)
 
 
 SEPARATION = [

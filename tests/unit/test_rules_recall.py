@@ -18,7 +18,8 @@ from curator.judges.corruptions import (
     cases_from_tatqa,
     judge_case,
 )
-from curator.judges.rules import RuleVerdict, judge
+from curator.judges.rules import RuleVerdict, judge_record
+from tests.builders import qa_record
 
 TABLE = [
     ["", "2019", "2018"],
@@ -46,16 +47,10 @@ def v(
     scale: str = "thousand",
     derivation: str = "",
 ) -> RuleVerdict:
-    return judge(
-        question=question,
-        answer=answer,
-        answer_type=answer_type,
-        answer_from=answer_from,
-        derivation=derivation,
-        scale=scale,
-        table=TABLE,
-        paragraphs=TEXT,
+    record = qa_record(
+        question, answer, answer_type, answer_from, scale, derivation, table=TABLE, paragraphs=TEXT
     )
+    return judge_record(record)
 
 
 def test_swapped_year_names_the_right_cell() -> None:
@@ -129,7 +124,7 @@ def test_every_corruption_kind_is_caught_at_least_half_the_time(tatqa_dir: Path,
     total: Counter[str] = Counter()
     passed = 0
     for case in cases:
-        for bad in all_corruptions(case, rng, groups[case.table]):
+        for bad in all_corruptions(case, rng, groups[case.context.table]):
             verdict = judge_case(bad).verdict
             total[bad.corruption] += 1
             caught[bad.corruption] += verdict == "incorrect"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from curator.domain import BadInput
-from curator.settings import JudgeConfig, PriceConfig, Settings, load
+from curator.settings import JudgeConfig, PriceConfig, SdkEnvironment, Settings, load
 
 
 def _load(tmp_path: Path, text: str, **env: str) -> Settings:
@@ -61,5 +61,15 @@ def test_the_environment_overrides_the_file(tmp_path: Path) -> None:
     assert settings.db == Path("env.duckdb")
     assert settings.config.store.db == "env.duckdb"
     assert settings.config.judge.batch_s3 == "s3://env/y"
-    assert settings.sections["judge"]["batch_s3"] == "s3://env/y"  # what the batch code reads
     assert _load(tmp_path, text).config.judge.batch_s3 == "s3://file/x"
+    # The SDKs' region variables override [judge] region, AWS_REGION first.
+    regional = '[judge]\nregion = "eu-west-1"\n'
+    assert _load(tmp_path, regional).config.judge.region == "eu-west-1"
+    assert _load(tmp_path, regional, AWS_DEFAULT_REGION="us-west-2").config.judge.region == (
+        "us-west-2"
+    )
+    both = _load(tmp_path, regional, AWS_DEFAULT_REGION="us-west-2", AWS_REGION="ap-south-1")
+    assert both.config.judge.region == "ap-south-1"
+    keyed = _load(tmp_path, "", ANTHROPIC_API_KEY="k", ANTHROPIC_BASE_URL="http://127.0.0.1:9")
+    assert keyed.config.sdk == SdkEnvironment(True, "http://127.0.0.1:9")
+    assert _load(tmp_path, "").config.sdk == SdkEnvironment()
