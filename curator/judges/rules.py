@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import bisect
 import functools
+import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from curator.domain import AnswerValue, Paragraph
+from curator.domain import AnswerValue, NewVerdict, Paragraph, WorkItem
 from curator.numbers import (
     SMALL_CONSTANTS,
     DerivationError,
@@ -365,9 +367,11 @@ class _Number:
         return Evidence("sentence", self.sentence.strip())
 
 
+# The cheap test first: the abbreviation checks run only after a full stop (or ; ! ?), not at
+# every character of every paragraph (the same matches: all are tests of one position).
 _SENTENCE_END = re.compile(
-    r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!Mrs\.)(?<!Inc\.)(?<!\bCo\.)(?<!\bvs\.)"
-    r"(?<!\bSt\.)(?<=[.;!?])\s+(?=[A-Z(])"
+    r"(?<=[.;!?])(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!Mrs\.)(?<!Inc\.)(?<!\bCo\.)"
+    r"(?<!\bvs\.)(?<!\bSt\.)\s+(?=[A-Z(])"
 )
 
 
@@ -494,8 +498,7 @@ class _Context:
         """Each paragraph's sentences ("Mr. Post" and "No. 3" do not end one)."""
         if self._sentences is None:
             self._sentences = tuple(
-                tuple(s for s in _SENTENCE_END.split(p.text) if s.strip())
-                for p in self.paragraphs
+                tuple(s for s in _SENTENCE_END.split(p.text) if s.strip()) for p in self.paragraphs
             )
         return self._sentences
 
@@ -1605,3 +1608,26 @@ def judge(
     if derivation.strip() and re.search(r"[<>]", derivation):
         return _judge_comparison(ctx, question, spans[0], derivation)
     return _judge_span(ctx, question, spans, answer_from)
+
+
+def verdict_for(item: WorkItem) -> NewVerdict:
+    """The rules judge's verdict on one record of a pass, as stored (reason and evidence)."""
+    start = time.perf_counter()
+    result = judge(
+        question=item.question,
+        answer=item.answer,
+        answer_type=item.answer_type,
+        answer_from=item.answer_from,
+        derivation=item.derivation,
+        scale=item.scale,
+        table=item.table,
+        paragraphs=item.paragraphs,
+    )
+    return NewVerdict(
+        record_uid=item.uid,
+        record_hash=item.record_hash,
+        verdict=result.verdict,
+        reason=result.reason,
+        latency_ms=(time.perf_counter() - start) * 1000,
+        evidence=json.dumps([e.to_json() for e in result.evidence]) if result.evidence else "",
+    )

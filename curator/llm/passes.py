@@ -34,7 +34,7 @@ from curator.domain import JudgeKey, NewVerdict, RecordFilter, StoreError, WorkI
 from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
-from curator.judges.rules import judge as rules_judge
+from curator.judges.rules import verdict_for as rules_verdict
 from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
 from curator.llm.prices import Price
 from curator.prompts import (
@@ -180,25 +180,7 @@ class RulesJudge:
         return 0, 0, 0.0
 
     async def run(self, item: WorkItem) -> NewVerdict:
-        start = time.perf_counter()
-        result = rules_judge(
-            question=item.question,
-            answer=item.answer,
-            answer_type=item.answer_type,
-            answer_from=item.answer_from,
-            derivation=item.derivation,
-            scale=item.scale,
-            table=item.table,
-            paragraphs=item.paragraphs,
-        )
-        return NewVerdict(
-            record_uid=item.uid,
-            record_hash=item.record_hash,
-            verdict=result.verdict,
-            reason=result.reason,
-            latency_ms=(time.perf_counter() - start) * 1000,
-            evidence=json.dumps([e.to_json() for e in result.evidence]) if result.evidence else "",
-        )
+        return rules_verdict(item)
 
     async def aclose(self) -> None:
         return None
