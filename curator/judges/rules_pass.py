@@ -28,6 +28,8 @@ import functools
 import multiprocessing
 import os
 import signal
+import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -79,25 +81,32 @@ def judge_chunk(items: Sequence[WorkItem]) -> list[NewVerdict]:
     return [verdict_for(item) for item in items]
 
 
-def _quiet_worker() -> None:
-    """Ctrl-C is the parent's to handle: it stops the pass and stores what was judged."""
+def _worker_start(parent: int) -> None:
+    """Ctrl-C is the parent's to handle (it stops the pass and stores what was judged); and a
+    worker whose parent died (`kill -9`) exits instead of waiting forever for work."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def start_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of `workers` processes, started by a fork server where there is one.
+    """A pool of `workers` processes, each a fresh interpreter (spawned).
 
-    Never plain `fork`: the pass's process has DuckDB's threads running, and a child forked
-    from a multi-threaded process may inherit a lock held by one of them. The fork server is
-    a fresh process that has imported the judge once; workers are forked from it cheaply.
+    Never `fork`: the pass's process has DuckDB's threads running, and a child forked from a
+    multi-threaded process may inherit a lock one of them held. Workers are the pass's own
+    children, so each notices when the pass is gone and exits.
     """
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["curator.judges.rules_pass"])
-    else:
-        context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker)
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_start,
+        initargs=(os.getpid(),),
+    )
 
 
 async def run_rules_pass(
@@ -128,7 +137,8 @@ async def run_rules_pass(
         return result
     writer = _Writer(work, options)
     writer_task = asyncio.create_task(writer.run())
-    pool: Executor | None = start_pool(count) if count > 1 else None
+    # A pass of one chunk is not worth starting processes for.
+    pool: Executor | None = start_pool(count) if count > 1 and total > chunk_size else None
     loop = asyncio.get_running_loop()
     in_flight: deque[asyncio.Future[list[NewVerdict]]] = deque()
     reading: asyncio.Future[list[WorkItem]] | None = None
@@ -162,6 +172,7 @@ async def run_rules_pass(
             progress.outcomes[verdict.verdict] += 1
         if on_progress is not None:
             on_progress(progress)
+        fault_point("rules-pass")
 
     try:
         left = total if options.limit is not None else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -147,6 +148,23 @@ def test_a_worker_that_dies_ends_the_pass_clearly_and_leaves_an_in_order_prefix(
     stored = _stored(Store.open(db))
     assert len(stored) < len(expected)
     assert stored == expected[: len(stored)]  # complete, in order, no garbage after the loss
+    finished = _curator("--db", db, "judge", "--workers", "2")
+    assert finished.returncode == 0, finished.stderr
+    assert _stored(Store.open(db)) == expected
+
+
+def test_a_pass_killed_at_any_chunk_is_finished_by_the_next_one(tmp_path: Path) -> None:
+    files = _copies(tmp_path, 8)
+    expected = _single(tmp_path, files)
+    db = tmp_path / "killed.duckdb"
+    _store(db, files)
+    for step in (2, 4):
+        killed = _curator(
+            "--db", db, "judge", "--workers", "2", env={"CURATOR_FAULT_AT": f"rules-pass:{step}"}
+        )
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        stored = _stored(Store.open(db))
+        assert stored == expected[: len(stored)]
     finished = _curator("--db", db, "judge", "--workers", "2")
     assert finished.returncode == 0, finished.stderr
     assert _stored(Store.open(db)) == expected
