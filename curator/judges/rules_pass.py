@@ -176,10 +176,10 @@ async def run_rules_pass(
 
     try:
         left = total if options.limit is not None else None
-        reading = read(0)
+        current = reading = read(0)
         stop = False
         while not stop:
-            page = await reading
+            page = await current
             reading = None
             if not page:
                 break
@@ -187,7 +187,8 @@ async def run_rules_pass(
                 page = page[:left]
                 left -= len(page)
             if left != 0:
-                reading = read(page[-1].seq)  # the next page is read while this one is judged
+                # The next page is read while this one is judged.
+                current = reading = read(page[-1].seq)
             for start in range(0, len(page), chunk_size):
                 if not await may_hand_out():
                     stop = True
