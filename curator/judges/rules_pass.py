@@ -27,18 +27,15 @@ import contextlib
 import functools
 import multiprocessing
 import os
-import signal
-import threading
-import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from curator.domain import EnvironmentFailure, NewVerdict, WorkItem
 from curator.faults import fault_point
-from curator.judges.rules import verdict_for
+from curator.judges.rules_worker import judge_chunk, worker_start
 from curator.llm.passes import (
     PassOptions,
     PassProgress,
@@ -75,25 +72,6 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def judge_chunk(items: Sequence[WorkItem]) -> list[NewVerdict]:
-    """Judge consecutive records (in a worker process, or in the pass's own for one worker)."""
-    fault_point("rules-worker")
-    return [verdict_for(item) for item in items]
-
-
-def _worker_start(parent: int) -> None:
-    """Ctrl-C is the parent's to handle (it stops the pass and stores what was judged); and a
-    worker whose parent died (`kill -9`) exits instead of waiting forever for work."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(1)
-
-
 def start_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` processes, each a fresh interpreter (spawned).
 
@@ -104,7 +82,7 @@ def start_pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_start,
+        initializer=worker_start,
         initargs=(os.getpid(),),
     )
 
