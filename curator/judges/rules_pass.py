@@ -23,7 +23,6 @@ A worker that raises (a bug in a rule) ends the pass with that exception, as in 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import multiprocessing
 import os
@@ -126,15 +125,6 @@ async def run_rules_pass(
             _read(wait, functools.partial(work.page, after, page_size, upto))
         )
 
-    async def may_hand_out() -> bool:
-        """Wait while the store cannot take results; False once the pass should give up."""
-        while not writer.writable.is_set():
-            if writer.gave_up:
-                return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(writer.writable.wait(), timeout=0.25)
-        return True
-
     async def take_oldest() -> None:
         try:
             verdicts = await in_flight.popleft()
@@ -168,7 +158,7 @@ async def run_rules_pass(
                 # The next page is read while this one is judged.
                 current = reading = read(page[-1].seq)
             for start in range(0, len(page), chunk_size):
-                if not await may_hand_out():
+                if not await writer.may_go_on():
                     stop = True
                     break
                 while len(in_flight) >= IN_FLIGHT_PER_WORKER * count:

@@ -418,6 +418,15 @@ class _Writer:
         if self.failing_since is None:
             self.failing_since = time.monotonic()
 
+    async def may_go_on(self) -> bool:
+        """Wait while the store cannot take results; False once the pass should give up."""
+        while not self.writable.is_set():
+            if self.gave_up:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.writable.wait(), timeout=0.25)
+        return True
+
     async def flush(self) -> bool:
         if not self.unsaved:
             return True
@@ -548,13 +557,7 @@ async def run_pass(
             on_progress(progress)
 
     async def may_call() -> bool:
-        """Wait while the store cannot take results; False once the pass should give up."""
-        while not writer.writable.is_set():
-            if writer.gave_up:
-                return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(writer.writable.wait(), timeout=0.25)
-        return True
+        return await writer.may_go_on()
 
     # A call that raised: its record got no result. Its task leaves `tasks` when it ends, so
     # the failure is kept here, stops scheduling, and ends the pass (never a silent exit 0).
