@@ -1,5 +1,9 @@
 """How the offline rules judge does on the real TAT-QA gold files and on corrupted copies.
 
+With `--pass`, instead times a whole rules pass (`curator judge`, reading and writing the store)
+over a synthetic store of N records (the dev file replicated with fresh uids, default 200,000)
+with every core and with one, and prints records per second against the target (>= 5,000/s).
+
 Prints, per file: gold records called incorrect (target <= 3%), gold records left uncertain,
 corrupted records passed as correct (target <= 5%), and per corruption kind (one corrupted copy
 per kind that applies to each record) how many were caught, passed and left uncertain (target:
@@ -7,6 +11,7 @@ every kind caught at least half the time).
 
     python bench/rules_bench.py [--seed N] [--show incorrect|passed|uncertain] [--kind KIND]
                                 [--limit N]
+    python bench/rules_bench.py --pass [--records N] [--workers N]
 """
 
 from __future__ import annotations
@@ -52,8 +57,55 @@ def measure(cases: list[Case], seed: int) -> dict[str, Counter[str]]:
     return out
 
 
+CACHE = ROOT / "bench" / ".cache"
+PASS_TARGET = 5_000
+
+
+def whole_pass(records: int, workers: int | None) -> None:
+    """Time `curator judge` over a fresh copy of a cached synthetic store."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from bench.import_bench import build_file
+    from curator.judges.rules_pass import default_workers
+    from curator.store import Store
+    from curator.store.importer import import_file
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    source = CACHE / f"rules_pass_{records}.duckdb"
+    if not source.exists():
+        store = Store.open(source, create=True)
+        import_file(store, build_file(records), "bench")
+    curator = str(Path(sys.executable).with_name("curator"))
+    env = {**os.environ, "CURATOR_CONFIG": os.devnull}
+    load = os.getloadavg()[0]
+    print(f"{records:,} records; load average {load:.2f} on {os.cpu_count()} cores")
+    for count in dict.fromkeys([workers or default_workers(), 1]):
+        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+            db = Path(tmp) / "store.duckdb"
+            shutil.copy(source, db)
+            start = time.perf_counter()
+            done = subprocess.run(
+                [curator, "--db", str(db), "judge", "--judge", "rules", "--workers", str(count)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+            elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"curator judge failed (exit {done.returncode})")
+        print(
+            f"  whole pass, {count} worker(s): {elapsed:7.2f} s  "
+            f"{records / elapsed:8,.0f} records/s"
+            + (f"  (target >= {PASS_TARGET:,}/s)" if count != 1 or workers == 1 else "")
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--pass", dest="whole", action="store_true", help="time a whole pass")
+    parser.add_argument("--records", type=int, default=200_000, help="with --pass")
+    parser.add_argument("--workers", type=int, default=None, help="with --pass (default: cores)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--show", choices=["incorrect", "passed", "uncertain"], default=None)
     parser.add_argument("--limit", type=int, default=15)
@@ -63,6 +115,9 @@ def main() -> None:
         if os.environ.get("CURATOR_REQUIRE_SHARED") == "1":
             raise SystemExit(f"{DATA} missing")
         print(f"skipped: {DATA} not present")
+        return
+    if args.whole:
+        whole_pass(args.records, args.workers)
         return
     shown = 0
     for name in ("tatqa_dataset_dev.json", "tatqa_dataset_test_gold.json"):

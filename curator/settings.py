@@ -68,6 +68,8 @@ class JudgeConfig:
     region: str | None = None
     inference_profile: str | None = None
     concurrency: int | None = None
+    #: Worker processes of a rules judge pass (default: one per core).
+    workers: int | None = None
     max_tokens: int | None = None
     table_format: str | None = None
     thinking: str | None = None
@@ -133,6 +135,7 @@ _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("judge", "concurrency"): (1, 256),
+    ("judge", "workers"): (1, 256),
     ("judge", "max_tokens"): (1, 1_000_000),
 }
 

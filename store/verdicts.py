@@ -114,6 +114,12 @@ def work_page(
     )
 
 
+#: Fewest records a page query looks at first (doubling while the filter leaves too few of
+#: them), so that a page costs the same at the start and at the end of a million-record store.
+PAGE_WINDOW = 64
+_MAX_WINDOW = 1 << 17
+
+
 def pending_page(
     store: Store,
     filt: RecordFilter,
@@ -127,20 +133,74 @@ def pending_page(
     """Records matching `filt` and the `pending` condition, as work items, in store order.
 
     `upto_seq` fixes a pass's scope: records imported after it started wait for the next pass.
+
+    The page is read window by window of store order (`seq` ranges, which DuckDB prunes by
+    its zone maps) rather than as "the first `limit` matches after `after_seq`", which made
+    DuckDB join and filter the whole rest of the store for every page.
     """
     filt.validate()
     clauses, params = _where(filt)
-    if upto_seq is not None:
-        clauses, params = [*clauses, "r.seq <= ?"], [*params, upto_seq]
-    where = " AND ".join(["r.seq > ?", *clauses, pending])
+    where = " AND ".join(["r.seq > ?", "r.seq <= ?", *clauses, pending])
     sql = (
         f"SELECT r.seq, r.uid, {RECORD_HASH_SQL}, r.context_uid, {_CURATED['question']}, "
         f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
-        f"{_CURATED['derivation']}, {_CURATED['scale']}, c.table_rows, c.paragraphs, r.split "
-        f"{_FROM} WHERE {where} ORDER BY r.seq LIMIT ?"
+        f"{_CURATED['derivation']}, {_CURATED['scale']}, r.split "
+        f"{_FROM} WHERE {where} ORDER BY r.seq"
     )
+    upto = "AND seq <= ?" if upto_seq is not None else ""
+    window_sql = (
+        f"SELECT max(seq), count(*) FROM (SELECT seq FROM records WHERE seq > ? {upto} "
+        "ORDER BY seq LIMIT ?)"
+    )
+    rows: list[Any] = []
+    window = max(limit, PAGE_WINDOW)
+    after = after_seq
     with store.connection() as con:
-        rows = con.execute(sql, [after_seq, *params, *pending_params, limit]).fetchall()
+        # One snapshot for every read of the page, so a context re-imported meanwhile cannot
+        # pair the records' hashes (old revision) with its new content.
+        con.execute("BEGIN TRANSACTION")
+        try:
+            while len(rows) < limit:
+                bounds = [after, upto_seq] if upto_seq is not None else [after]
+                found = con.execute(window_sql, [*bounds, window]).fetchone()
+                if not found or not found[1]:
+                    break
+                end, seen = int(found[0]), int(found[1])
+                rows += con.execute(sql, [after, end, *params, *pending_params]).fetchall()
+                after = end
+                if seen < window:
+                    break  # the end of the store (or of the pass's scope)
+                window = min(window * 2, _MAX_WINDOW)
+            del rows[limit:]
+            # Each context once per page, shared by its records: a context's questions come
+            # together, so reading and converting it per record cost several times the records.
+            uids = sorted({row[3] for row in rows})
+            contexts_found = (
+                con.execute(
+                    "SELECT uid, table_rows, paragraphs FROM contexts "
+                    "WHERE uid IN (SELECT unnest(?))",
+                    [uids],
+                ).fetchall()
+                if uids
+                else []
+            )
+        finally:
+            con.execute("ROLLBACK")
+    contents = {
+        uid: (
+            tuple(tuple(cells) for cells in table),
+            tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in paragraphs),
+        )
+        for uid, table, paragraphs in contexts_found
+    }
+    # One Context per context and split, shared by its records.
+    contexts: dict[tuple[str, str], Context] = {}
+    for row in rows:
+        if (row[3], row[10]) not in contexts:
+            table_cells, paras = contents[row[3]]
+            contexts[(row[3], row[10])] = Context(
+                uid=row[3], split=row[10], table=table_cells, paragraphs=paras
+            )
     return [
         WorkItem(
             seq=row[0],
@@ -152,12 +212,7 @@ def pending_page(
             answer_from=row[7],
             derivation=row[8],
             scale=row[9],
-            context=Context(
-                uid=row[3],
-                split=row[12],
-                table=tuple(tuple(cells) for cells in row[10]),
-                paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in row[11]),
-            ),
+            context=contexts[(row[3], row[10])],
         )
         for row in rows
     ]

@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 @filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N records.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Calls at once.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Rules judge: processes judging at once (default: [judge] workers, else one per core).",
+)
 @click.option("--rejudge", is_flag=True, help="Judge again records that already have a verdict.")
 @click.option(
     "--dry-run", is_flag=True, help="Print what would be sent and its cost; call nothing."
@@ -71,6 +77,7 @@ def judge(
     filt: RecordFilter,
     limit: int | None,
     concurrency: int | None,
+    workers: int | None,
     rejudge: bool,
     dry_run: bool,
     max_cost: float | None,
@@ -150,7 +157,8 @@ def judge(
                 + (", ".join(f"{k} {v:,}" for k, v in summary["collected"].items()) or "nothing")
             )
         return
-    _judge_live(store, judge_obj, options, as_json)
+    procs = workers or settings.config.judge.workers
+    _judge_live(store, judge_obj, options, as_json, workers=procs if name == "rules" else None)
 
 
 def _judge_dry_run(store: Store, judge_obj: Judge, options: PassOptions, as_json: bool) -> None:
@@ -191,14 +199,28 @@ def _judge_dry_run(store: Store, judge_obj: Judge, options: PassOptions, as_json
     )
 
 
-def _judge_live(store: Store, judge_obj: Judge, options: PassOptions, as_json: bool) -> None:
+def _judge_live(
+    store: Store,
+    judge_obj: Judge,
+    options: PassOptions,
+    as_json: bool,
+    *,
+    workers: int | None = None,
+) -> None:
     import asyncio
 
-    from curator.llm.passes import run_pass
+    from curator.llm.passes import RulesJudge, run_pass
     from curator.store.verdicts import run_summary
 
     with pass_progress(judge_obj.key) as on_progress:
-        result = asyncio.run(run_pass(store, judge_obj, options, on_progress=on_progress))
+        if isinstance(judge_obj, RulesJudge):
+            from curator.judges.rules_pass import run_rules_pass
+
+            result = asyncio.run(
+                run_rules_pass(store, options, workers=workers, on_progress=on_progress)
+            )
+        else:
+            result = asyncio.run(run_pass(store, judge_obj, options, on_progress=on_progress))
     summary = run_summary(store, result.run_id)
     payload = {
         "run_id": result.run_id,

@@ -11,11 +11,15 @@ error that matters most, so every doubtful path ends in `uncertain`.
 
 from __future__ import annotations
 
+import bisect
+import functools
+import json
 import re
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from curator.domain import AnswerValue, Paragraph, QARecord
+from curator.domain import AnswerValue, NewVerdict, Paragraph, QARecord, WorkItem
 from curator.numbers import (
     SMALL_CONSTANTS,
     DerivationError,
@@ -122,18 +126,28 @@ class RuleVerdict:
     evidence: tuple[Evidence, ...] = ()
 
 
-def _words(text: str) -> set[str]:
+#: Labels, questions and sentences are reduced to words and normal form again and again (per
+#: row, per candidate cell, per record of a context): both are memoised, bounded.
+_TEXT_CACHE_SIZE = 1 << 16
+
+
+@functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)
+def _words(text: str) -> frozenset[str]:
     out = set()
     for w in _WORD.findall(text.lower()):
         if w in _STOP or _YEAR.fullmatch(w):
             continue
         out.add(w[:-1] if len(w) > 3 and w.endswith("s") else w)
-    return out
+    return frozenset(out)
 
 
+_CURRENCY_SPACE = re.compile(r"([$€£])\s+")
+
+
+@functools.lru_cache(maxsize=_TEXT_CACHE_SIZE)
 def _norm(text: str) -> str:
     s = " ".join(text.lower().split())
-    s = re.sub(r"([$€£])\s+", r"\1", s)
+    s = _CURRENCY_SPACE.sub(r"\1", s)
     return s.strip(" .;:")
 
 
@@ -160,7 +174,12 @@ _EARLY_MONTH = re.compile(r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?)\b", re.
 
 
 class Grid:
-    """A TAT-QA table with its header rows, row labels and column headers worked out."""
+    """A TAT-QA table with its header rows, row labels and column headers worked out.
+
+    A grid never changes once built, and one serves every question of its context, so what
+    the checks ask of it again and again (headers, years, sections, which cells hold a value)
+    is worked out once and memoised here. Callers must not mutate what it returns.
+    """
 
     def __init__(self, rows: Sequence[Sequence[str]]) -> None:
         width = max((len(r) for r in rows), default=0)
@@ -168,6 +187,21 @@ class Grid:
         self.width = width
         self.header_rows = self._header_rows()
         self.numbers = [[parse_number(c) for c in row] for row in self.rows]
+        #: every non-blank cell: (row, col, normal form, number)
+        self._cells = [
+            (r, c, _norm(cell), self.numbers[r][c])
+            for r, row in enumerate(self.rows)
+            for c, cell in enumerate(row)
+            if cell.strip()
+        ]
+        self._normal = [norm for _, _, norm, _ in self._cells]
+        self._headers: dict[int, str] = {}
+        self._years: dict[int, frozenset[str]] = {}
+        self._sections: dict[int, str] = {}
+        self._data_columns: list[int] | None = None
+        self._equal: dict[str, list[tuple[int, int]]] = {}
+        #: _row_score per (row, question words)
+        self.row_scores: dict[tuple[int, frozenset[str]], tuple[float, float]] = {}
 
     def _header_rows(self) -> int:
         for i, row in enumerate(self.rows):
@@ -183,6 +217,12 @@ class Grid:
         return min(1, len(self.rows))
 
     def column_header(self, col: int) -> str:
+        found = self._headers.get(col)
+        if found is None:
+            found = self._headers[col] = self._column_header(col)
+        return found
+
+    def _column_header(self, col: int) -> str:
         parts = []
         for r in range(self.header_rows):
             cell = self.rows[r][col]
@@ -203,17 +243,26 @@ class Grid:
     def column_has_percent(self, col: int) -> bool:
         return any("%" in row[col] for row in self.rows)
 
-    def column_years(self, col: int) -> set[str]:
+    def column_years(self, col: int) -> frozenset[str]:
         """The years a column header names; a fiscal year ending early in a calendar year
         ("February 1, 2019") is also the previous year's (fiscal 2018), so both count."""
-        header = _with_fiscal_years(self.column_header(col))
-        years = set(_YEAR.findall(header))
-        if _EARLY_MONTH.search(header):
-            years |= {str(int(y) - 1) for y in years}
-        return years
+        found = self._years.get(col)
+        if found is None:
+            header = _with_fiscal_years(self.column_header(col))
+            years = set(_YEAR.findall(header))
+            if _EARLY_MONTH.search(header):
+                years |= {str(int(y) - 1) for y in years}
+            found = self._years[col] = frozenset(years)
+        return found
 
     def section(self, row: int) -> str:
         """The heading a row sits under: the nearest labelled row above it with no values."""
+        found = self._sections.get(row)
+        if found is None:
+            found = self._sections[row] = self._section(row)
+        return found
+
+    def _section(self, row: int) -> str:
         for r in range(row - 1, self.header_rows - 1, -1):
             label = self.rows[r][0].strip()
             if label and not any(c.strip() for c in self.rows[r][1:]):
@@ -245,19 +294,33 @@ class Grid:
         return label
 
     def data_columns(self) -> list[int]:
-        return [
-            c
-            for c in range(1, self.width)
-            if any(self.numbers[r][c] is not None for r in range(self.header_rows, len(self.rows)))
-        ]
+        if self._data_columns is None:
+            self._data_columns = [
+                c
+                for c in range(1, self.width)
+                if any(
+                    self.numbers[r][c] is not None for r in range(self.header_rows, len(self.rows))
+                )
+            ]
+        return self._data_columns
+
+    def normal_cells(self) -> list[str]:
+        """The normal form (`_norm`) of every non-blank cell, row by row."""
+        return self._normal
 
     def cells_equal(self, text: str) -> list[tuple[int, int]]:
-        return [
-            (r, c)
-            for r, row in enumerate(self.rows)
-            for c, cell in enumerate(row)
-            if cell.strip() and _same_value(cell, text)
-        ]
+        """Every non-blank cell holding `text` (`_same_value`: the same normal form, or the
+        same number)."""
+        found = self._equal.get(text)
+        if found is None:
+            target, value = _norm(text), parse_number(text)
+            found = self._equal[text] = [
+                (r, c)
+                for r, c, norm, number in self._cells
+                if norm == target
+                or (value is not None and number is not None and abs(number - value) < 1e-9)
+            ]
+        return found
 
 
 _SCALE_MENTIONS = {
@@ -304,49 +367,87 @@ class _Number:
         return Evidence("sentence", self.sentence.strip())
 
 
+# The cheap test first: the abbreviation checks run only after a full stop (or ; ! ?), not at
+# every character of every paragraph (the same matches: all are tests of one position).
 _SENTENCE_END = re.compile(
-    r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!Mrs\.)(?<!Inc\.)(?<!\bCo\.)(?<!\bvs\.)"
-    r"(?<!\bSt\.)(?<=[.;!?])\s+(?=[A-Z(])"
+    r"(?<=[.;!?])(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!Mrs\.)(?<!Inc\.)(?<!\bCo\.)"
+    r"(?<!\bvs\.)(?<!\bSt\.)\s+(?=[A-Z(])"
 )
+
+
+_CLAUSE_END = re.compile(r"(?<=[.;])\s+")
+_TOKEN_MAYBE_PERCENT = re.compile(r"\S+(?:\s+percent)?")
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass
 class _Context:
+    """A table and its paragraphs as every question about them is judged: built once per
+    context (see `context_of`) and memoising what the checks look up repeatedly."""
+
     grid: Grid
     paragraphs: list[Paragraph]
     text: str
     #: every number in the context, with whether and how surely it is a percentage there
     numbers: list[_Number]
+    _places: dict[float, list[_Number]] = field(default_factory=dict, init=False, repr=False)
+    _scales: dict[str, bool] = field(default_factory=dict, init=False, repr=False)
+    _by_size: list[tuple[float, int]] | None = field(default=None, init=False, repr=False)
+    _sentences: tuple[tuple[str, ...], ...] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def build(cls, table: Sequence[Sequence[str]], paragraphs: Sequence[Paragraph]) -> _Context:
         grid = Grid(table)
         text = "\n".join(p.text for p in paragraphs)
         numbers: list[_Number] = []
-        for sentence in re.split(r"(?<=[.;])\s+", text):
-            for token in re.findall(r"\S+(?:\s+percent)?", sentence):
+        for sentence in _CLAUSE_END.split(text):
+            if not _DIGIT.search(sentence):
+                continue  # no number to find (numbers_in needs a digit)
+            for token in _TOKEN_MAYBE_PERCENT.findall(sentence):
+                if not _DIGIT.search(token):
+                    continue
                 for value in numbers_in(token):
                     pct = "%" in token or "percent" in token
                     numbers.append(_Number(value, pct, pct, None, sentence))
+        # Whether a label or a column's own header says "percent" depends on the row or the
+        # column alone: worked out once each, not per cell.
+        strong_cols = [
+            bool(_PERCENT_STRONG.search(_EXCEPT_PERCENT.sub(" ", grid.own_header(c))))
+            for c in range(grid.width)
+        ]
         for r, row in enumerate(grid.rows):
             label = grid.row_label(r)
+            strong_label = bool(_PERCENT_STRONG.search(_EXCEPT_PERCENT.sub(" ", label)))
+            loose_label = bool(_PERCENT_LABEL.search(label))
             for c, cell in enumerate(row):
                 parsed = grid.numbers[r][c]
                 found = [parsed] if parsed is not None else numbers_in(cell)
-                own = _EXCEPT_PERCENT.sub(" ", grid.own_header(c))
-                strong = "%" in cell or bool(
-                    _PERCENT_STRONG.search(_EXCEPT_PERCENT.sub(" ", label))
-                    or _PERCENT_STRONG.search(own)
-                )
-                pct = strong or bool(_PERCENT_LABEL.search(label))
+                if not found:
+                    continue
+                strong = "%" in cell or strong_label or strong_cols[c]
+                pct = strong or loose_label
                 numbers += [_Number(v, pct, strong, (r, c)) for v in found]
         return cls(grid, list(paragraphs), text, numbers)
 
     def places(self, value: float) -> list[_Number]:
-        """Every place the number occurs (sign ignored)."""
-        return [
-            n for n in self.numbers if abs(abs(n.value) - abs(value)) <= 1e-9 * max(1.0, abs(value))
-        ]
+        """Every place the number occurs (sign ignored), in the order of `numbers`."""
+        found = self._places.get(value)
+        if found is None:
+            size = abs(value)
+            tolerance = 1e-9 * max(1.0, size)
+            if self._by_size is None:
+                self._by_size = sorted((abs(n.value), i) for i, n in enumerate(self.numbers))
+            # Candidates from a window twice the tolerance wide, then the exact test on them.
+            by_size = self._by_size
+            at = bisect.bisect_left(by_size, (size - 2 * tolerance, -1))
+            hits = []
+            while at < len(by_size) and by_size[at][0] <= size + 2 * tolerance:
+                candidate, i = by_size[at]
+                if abs(candidate - size) <= tolerance:
+                    hits.append(i)
+                at += 1
+            found = self._places[value] = [self.numbers[i] for i in sorted(hits)]
+        return found
 
     def sources(self, value: float) -> list[bool]:
         """For each place the number occurs (sign ignored): is it (loosely) a percentage there?"""
@@ -378,45 +479,59 @@ class _Context:
         return bool(self.places(value))
 
     def mentions_scale(self, scale: str) -> bool:
-        pattern = _SCALE_MENTIONS[scale]
-        return bool(pattern.search(self.text)) or any(
-            pattern.search(cell) for row in self.grid.rows for cell in row
-        )
+        found = self._scales.get(scale)
+        if found is None:
+            pattern = _SCALE_MENTIONS[scale]
+            found = self._scales[scale] = bool(pattern.search(self.text)) or any(
+                pattern.search(cell) for row in self.grid.rows for cell in row
+            )
+        return found
 
     def in_any_cell(self, span: str) -> bool:
         target = _norm(span)
-        return any(target and target in _norm(cell) for row in self.grid.rows for cell in row)
+        return bool(target) and any(target in norm for norm in self.grid.normal_cells())
 
     def sentences(self) -> list[str]:
         return [s for group in self.paragraph_sentences() for s in group]
 
-    def paragraph_sentences(self) -> list[list[str]]:
+    def paragraph_sentences(self) -> tuple[tuple[str, ...], ...]:
         """Each paragraph's sentences ("Mr. Post" and "No. 3" do not end one)."""
-        return [[s for s in _SENTENCE_END.split(p.text) if s.strip()] for p in self.paragraphs]
+        if self._sentences is None:
+            self._sentences = tuple(
+                tuple(s for s in _SENTENCE_END.split(p.text) if s.strip()) for p in self.paragraphs
+            )
+        return self._sentences
 
 
 def _question_years(question: str) -> set[str]:
     return set(_YEAR.findall(question))
 
 
-def _row_words(grid: Grid, row: int) -> set[str]:
+def _row_words(grid: Grid, row: int) -> frozenset[str]:
     """The words of a row label together with the heading it sits under."""
     return _words(grid.row_label(row)) | _words(grid.section(row))
 
 
-def _row_score(grid: Grid, row: int, question_words: set[str]) -> tuple[float, float]:
+def _row_score(grid: Grid, row: int, question_words: frozenset[str]) -> tuple[float, float]:
     """How well a row (label and heading) matches the question: the share of its words the
     question uses, and those hits weighted by rarity (a word in many labels, like "revenue",
     tells rows apart less). A row whose own label shares nothing with the question scores 0."""
+    key = (row, question_words)
+    found = grid.row_scores.get(key)
+    if found is not None:
+        return found
     own = _words(grid.row_label(row))
     if not own or not own & question_words:
-        return 0.0, 0.0
-    words = own | _words(grid.section(row))
-    hits = words & question_words
-    return len(hits) / len(words), sum(1.0 / grid.label_frequency(w) for w in hits)
+        found = (0.0, 0.0)
+    else:
+        words = own | _words(grid.section(row))
+        hits = words & question_words
+        found = (len(hits) / len(words), sum(1.0 / grid.label_frequency(w) for w in hits))
+    grid.row_scores[key] = found
+    return found
 
 
-def _label_share(grid: Grid, row: int, question_words: set[str]) -> float:
+def _label_share(grid: Grid, row: int, question_words: frozenset[str]) -> float:
     own = _words(grid.row_label(row))
     return len(own & question_words) / len(own) if own else 0.0
 
@@ -454,7 +569,7 @@ def _ordered_years(question: str) -> list[str]:
     return out
 
 
-def _row_fits(grid: Grid, row: int, qwords: set[str]) -> bool:
+def _row_fits(grid: Grid, row: int, qwords: frozenset[str]) -> bool:
     """The row is (one of) the best match for the question, and a good one."""
     score = _row_score(grid, row, qwords)
     best = max(
@@ -643,7 +758,7 @@ def _sentence_fits(ctx: _Context, span: str, question: str) -> tuple[bool, str, 
 _FOOTNOTE = re.compile(r"\s*(\(\s*\w{1,3}\s*\)|\[\d+\]|\*+|\d{1,2}[.)]?\s)")
 
 
-def _overlap(question_words: set[str], text: str) -> float:
+def _overlap(question_words: frozenset[str], text: str) -> float:
     return len(question_words & _words(text)) / max(1, len(question_words))
 
 
@@ -1501,6 +1616,20 @@ def judge_record(record: QARecord) -> RuleVerdict:
     )
 
 
+def context_of(table: Sequence[Sequence[str]], paragraphs: Sequence[Paragraph]) -> _Context:
+    """The judged form of a context, built once for its run of questions: a context's
+    questions come one after another (store order), so the last few are kept, by content."""
+    try:
+        return _built(tuple(map(tuple, table)), tuple(paragraphs))
+    except TypeError:  # unhashable cells: build it afresh
+        return _Context.build(table, paragraphs)
+
+
+@functools.lru_cache(maxsize=8)
+def _built(table: tuple[tuple[str, ...], ...], paragraphs: tuple[Paragraph, ...]) -> _Context:
+    return _Context.build(table, paragraphs)
+
+
 def judge(
     *,
     question: str,
@@ -1513,7 +1642,7 @@ def judge(
     paragraphs: Sequence[Paragraph],
 ) -> RuleVerdict:
     """Judge one record against its context."""
-    ctx = _Context.build(table, paragraphs)
+    ctx = context_of(table, paragraphs)
     question = _with_fiscal_years(question)
     if answer_type == "arithmetic":
         return _judge_arithmetic(ctx, question, answer, derivation, scale)
@@ -1536,3 +1665,17 @@ def judge(
     if derivation.strip() and re.search(r"[<>]", derivation):
         return _judge_comparison(ctx, question, spans[0], derivation)
     return _judge_span(ctx, question, spans, answer_from)
+
+
+def verdict_for(item: WorkItem) -> NewVerdict:
+    """The rules judge's verdict on one record of a pass, as stored (reason and evidence)."""
+    start = time.perf_counter()
+    result = judge_record(item)
+    return NewVerdict(
+        record_uid=item.uid,
+        record_hash=item.record_hash,
+        verdict=result.verdict,
+        reason=result.reason,
+        latency_ms=(time.perf_counter() - start) * 1000,
+        evidence=json.dumps([e.to_json() for e in result.evidence]) if result.evidence else "",
+    )

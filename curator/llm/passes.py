@@ -33,7 +33,8 @@ from typing import Any, Protocol, TypeVar
 from curator.domain import JudgeKey, NewVerdict, RecordFilter, StoreError, WorkItem
 from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
-from curator.judges.rules import RULES_VERSION, judge_record
+from curator.judges.rules import RULES_VERSION
+from curator.judges.rules import verdict_for as rules_verdict
 from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
 from curator.llm.prices import Price
 from curator.prompts import (
@@ -179,16 +180,7 @@ class RulesJudge:
         return 0, 0, 0.0
 
     async def run(self, item: WorkItem) -> NewVerdict:
-        start = time.perf_counter()
-        result = judge_record(item)
-        return NewVerdict(
-            record_uid=item.uid,
-            record_hash=item.record_hash,
-            verdict=result.verdict,
-            reason=result.reason,
-            latency_ms=(time.perf_counter() - start) * 1000,
-            evidence=json.dumps([e.to_json() for e in result.evidence]) if result.evidence else "",
-        )
+        return rules_verdict(item)
 
     async def aclose(self) -> None:
         return None
@@ -426,6 +418,15 @@ class _Writer:
         if self.failing_since is None:
             self.failing_since = time.monotonic()
 
+    async def may_go_on(self) -> bool:
+        """Wait while the store cannot take results; False once the pass should give up."""
+        while not self.writable.is_set():
+            if self.gave_up:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.writable.wait(), timeout=0.25)
+        return True
+
     async def flush(self) -> bool:
         if not self.unsaved:
             return True
@@ -556,13 +557,7 @@ async def run_pass(
             on_progress(progress)
 
     async def may_call() -> bool:
-        """Wait while the store cannot take results; False once the pass should give up."""
-        while not writer.writable.is_set():
-            if writer.gave_up:
-                return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(writer.writable.wait(), timeout=0.25)
-        return True
+        return await writer.may_go_on()
 
     # A call that raised: its record got no result. Its task leaves `tasks` when it ends, so
     # the failure is kept here, stops scheduling, and ends the pass (never a silent exit 0).
