@@ -497,6 +497,8 @@ class BatchEngine:
         self.run_id = uuid.uuid4().hex[:12]
         self.folder = spool_folder(store)
         self.counts: Counter[str] = Counter()
+        #: Records of chunks an earlier, killed run recorded, submitted (or found) by this one.
+        self.resumed = 0
 
     def _open(self) -> list[BatchRecord]:
         return open_batches(self.store, self.provider.name, self.judge.key)
@@ -513,10 +515,23 @@ class BatchEngine:
                 self.echo(f"chunk {batch.batch_id}: never submitted and its body is gone; dropped")
                 continue
             if found is None:
-                found = await self.provider.submit(batch, body)
+                found = await self._send(batch, body)
                 self.stage("submitted")
             self._submitted(batch, *found)
+            self.resumed += int(batch.details["records"])
             self.echo(f"chunk {batch.batch_id}: submitted as {found[0]} (resumed)")
+
+    async def _send(self, batch: BatchRecord, body: Path) -> tuple[str, str]:
+        """Submit a recorded chunk. One the service refused outright (too big, invalid) was
+        never created: it is forgotten, so its records are not left waiting on nothing."""
+        try:
+            return await self.provider.submit(batch, body)
+        except ServiceError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, AttemptsExhausted) and not cause.last.retryable:
+                drop_batch(self.store, batch.batch_id)
+                body.unlink(missing_ok=True)
+            raise
 
     def _submitted(self, batch: BatchRecord, pid: str, status: str) -> None:
         update_batch(self.store, batch.batch_id, status, {**batch.details, "provider_id": pid})
@@ -634,7 +649,7 @@ class BatchEngine:
             )
             save_batch(self.store, batch, chunk.items)
             self.stage("intent-recorded")
-            pid, status = await self.provider.submit(batch, chunk.path)
+            pid, status = await self._send(batch, chunk.path)
             self.stage("submitted")
             self._submitted(batch, pid, status)
             submitted += n
@@ -663,8 +678,13 @@ async def _run(
                 raise BadInput("--batch", "", problem)
             # This run collected (or found running) jobs: report that, say why nothing went.
             engine.echo(f"note: {problem}")
-            return {"submitted": 0, "collected": dict(engine.counts), "not_submitted": total}
+            return {
+                "submitted": engine.resumed,
+                "collected": dict(engine.counts),
+                "not_submitted": total,
+            }
         submitted, left = await engine.submit(total, skip) if total else (0, 0)
+        submitted += engine.resumed
         if left:
             summary["not_submitted"] = left
         if wait and submitted:

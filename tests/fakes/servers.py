@@ -751,7 +751,7 @@ class FakeBedrockBatch(FakeBase):
                 return
             if any(j["request"]["jobName"] == body["jobName"] for j in self.jobs.values()):
                 raise Refused(400, "ConflictException", f"job {body['jobName']} already exists")
-        self._check_input(body["inputDataConfig"]["s3InputDataConfig"]["s3Uri"])
+        records = self._check_input(body["inputDataConfig"]["s3InputDataConfig"]["s3Uri"])
         with self.lock:
             ordinal = len(self.jobs)
             polls = self.behaviour.polls_by_batch
@@ -763,13 +763,14 @@ class FakeBedrockBatch(FakeBase):
                 "region": region,
                 "polls": 0,
                 "needs": polls[ordinal] if ordinal < len(polls) else None,
+                "records": records,
                 "status": "Submitted",
             }
             if token:
                 self.tokens[token] = arn
         self.send(handler, 200, {"jobArn": arn})
 
-    def _check_input(self, uri: str) -> None:
+    def _check_input(self, uri: str) -> int:
         """Refuse an input file over the record or size quota (read from S3 as the service does)."""
         bucket, key = uri[5:].split("/", 1)
         try:
@@ -790,6 +791,7 @@ class FakeBedrockBatch(FakeBase):
                 "ValidationException",
                 f"input file {uri} has {records:,} records; the quota is {self.max_records:,}",
             )
+        return records
 
     def _list(self, handler: BaseHTTPRequestHandler, raw_path: str) -> None:
         """ListModelInvocationJobs, filtered by `nameContains`, newest first."""
