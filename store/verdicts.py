@@ -133,14 +133,34 @@ def pending_page(
     if upto_seq is not None:
         clauses, params = [*clauses, "r.seq <= ?"], [*params, upto_seq]
     where = " AND ".join(["r.seq > ?", *clauses, pending])
+    # The context's table and paragraphs are fetched once per context, not once per record: a
+    # context has several questions, and converting nested lists is most of a page's cost (and
+    # joining them in would carry every context's table through the join).
     sql = (
         f"SELECT r.seq, r.uid, {RECORD_HASH_SQL}, r.context_uid, {_CURATED['question']}, "
         f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
-        f"{_CURATED['derivation']}, {_CURATED['scale']}, c.table_rows, c.paragraphs "
+        f"{_CURATED['derivation']}, {_CURATED['scale']} "
         f"{_FROM} WHERE {where} ORDER BY r.seq LIMIT ?"
     )
     with store.connection() as con:
         rows = con.execute(sql, [after_seq, *params, *pending_params, limit]).fetchall()
+        wanted = sorted({row[3] for row in rows})
+        found = (
+            con.execute(
+                "SELECT uid, table_rows, paragraphs FROM contexts WHERE uid IN "
+                "(SELECT unnest(?::VARCHAR[]))",
+                [wanted],
+            ).fetchall()
+            if wanted
+            else []
+        )
+    contexts = {
+        uid: (
+            tuple(tuple(cells) for cells in table),
+            tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in paragraphs),
+        )
+        for uid, table, paragraphs in found
+    }
     return [
         WorkItem(
             seq=row[0],
@@ -153,8 +173,8 @@ def pending_page(
             answer_from=row[7],
             derivation=row[8],
             scale=row[9],
-            table=tuple(tuple(cells) for cells in row[10]),
-            paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in row[11]),
+            table=contexts[row[3]][0],
+            paragraphs=contexts[row[3]][1],
         )
         for row in rows
     ]

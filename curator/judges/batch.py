@@ -82,7 +82,7 @@ StageHook = Callable[[str], None]
 T = TypeVar("T")
 
 #: Records read from the store per page while chunks are being written.
-PAGE_SIZE = 2_000
+PAGE_SIZE = 20_000
 #: An Anthropic batch created this long before its intent was recorded is not ours (clock skew).
 CLOCK_SLACK = timedelta(minutes=10)
 

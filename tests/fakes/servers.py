@@ -88,6 +88,9 @@ class Behaviour:
     polls_by_batch: list[int] = field(default_factory=list)
     #: Serve batch result lines in a shuffled order (the services do not promise any order).
     shuffle_results: bool = False
+    #: Work out a batch's results when it is created and keep only them (benchmarks: a million
+    #: requests need not sit in memory until the results are asked for).
+    answer_at_create: bool = False
 
 
 class _Server(ThreadingHTTPServer):
@@ -258,6 +261,8 @@ class FakeAnthropic(FakeBase):
         super().__init__(behaviour)
         self.batches: dict[str, dict[str, Any]] = {}
         self.prompts: list[str] = []
+        #: Keep every prompt answered in `prompts` (benchmarks of a million turn it off).
+        self.keep_prompts = True
         #: Model ids this fake serves -> their output-token limit (tests may add their own).
         self.models: dict[str, int] = dict(ANTHROPIC_MODELS)
         #: the `thinking` field of every Messages request (None when absent)
@@ -308,8 +313,9 @@ class FakeAnthropic(FakeBase):
         prefix, cacheable, rest = _anthropic_text(params["messages"][-1]["content"])
         sys_prefix, sys_cache, sys_rest = _anthropic_text(params.get("system", ""))
         output, stop_reason = self.reply(prefix + rest, int(params.get("max_tokens") or 0))
-        with self.lock:
-            self.prompts.append(prefix + rest)
+        if self.keep_prompts:
+            with self.lock:
+                self.prompts.append(prefix + rest)
         usage = self.usage(sys_prefix + sys_rest + prefix, cacheable or sys_cache, rest, output)
         return {
             "id": f"msg_{next(self._ids)}",
@@ -394,6 +400,8 @@ class FakeAnthropic(FakeBase):
                 }
                 for request in requests:
                     self.batched[_batch_question(request)] += 1
+            if self.behaviour.answer_at_create:
+                self._outcomes(batch_id)
             self.send(handler, 200, self._batch_view(batch_id))
             return
         if method == "GET" and path == "/v1/messages/batches":
@@ -464,7 +472,7 @@ class FakeAnthropic(FakeBase):
         needs = batch["needs"] if batch.get("needs") is not None else self.behaviour.polls_until_done
         return bool(batch["polls"] >= needs)
 
-    def _outcomes(self, batch_id: str) -> list[tuple[str, dict[str, Any]]]:
+    def _outcomes(self, batch_id: str) -> list[bytes]:
         """Each request's result, decided once (what a finished batch stores)."""
         batch = self.batches[batch_id]
         if batch["results"] is None:
@@ -501,7 +509,11 @@ class FakeAnthropic(FakeBase):
                 import random
 
                 random.Random(batch_id).shuffle(results)
-            batch["results"] = results
+            # Kept as the result file's lines (compact: a million results fit in memory).
+            batch["results"] = [
+                json.dumps({"custom_id": cid, "result": result}).encode() for cid, result in results
+            ]
+            batch["tally"] = Counter(result["type"] for _, result in results)
             batch["requests"] = None  # answered: only the results are kept
         return list(batch["results"])
 
@@ -512,8 +524,8 @@ class FakeAnthropic(FakeBase):
         counts = {"processing": n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
         if ended:
             counts["processing"] = 0
-            for _, result in self._outcomes(batch_id):
-                counts[result["type"]] += 1
+            self._outcomes(batch_id)
+            counts.update(batch["tally"])
         return {
             "id": batch_id,
             "type": "message_batch",
@@ -528,13 +540,8 @@ class FakeAnthropic(FakeBase):
         }
 
     def _results(self, handler: BaseHTTPRequestHandler, batch_id: str) -> None:
-        lines = [
-            json.dumps({"custom_id": cid, "result": result})
-            for cid, result in self._outcomes(batch_id)
-        ]
-        self.send(
-            handler, 200, ("\n".join(lines) + "\n").encode(), content_type="application/x-jsonl"
-        )
+        lines = self._outcomes(batch_id)
+        self.send(handler, 200, b"\n".join(lines) + b"\n", content_type="application/x-jsonl")
 
 
 def _iso(seconds: float) -> str:
@@ -926,9 +933,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("kind", choices=["anthropic", "bedrock"])
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument(
+        "--batch-bench",
+        action="store_true",
+        help="answer batches when created and keep no prompts (a million-record batch pass)",
+    )
     args = parser.parse_args()
     cls = FakeAnthropic if args.kind == "anthropic" else FakeBedrockRuntime
-    fake = cls(Behaviour(latency=args.latency))
+    fake = cls(Behaviour(latency=args.latency, answer_at_create=args.batch_bench))
+    if isinstance(fake, FakeAnthropic) and args.batch_bench:
+        fake.keep_prompts = False
     fake.start()
     print(fake.url, flush=True)
     try:
