@@ -499,6 +499,8 @@ class BatchEngine:
         self.counts: Counter[str] = Counter()
         #: Records of chunks an earlier, killed run recorded, submitted (or found) by this one.
         self.resumed = 0
+        #: Time spent reading work and writing request bodies (not sending them).
+        self.prepare_seconds = 0.0
 
     def _open(self) -> list[BatchRecord]:
         return open_batches(self.store, self.provider.name, self.judge.key)
@@ -621,7 +623,12 @@ class BatchEngine:
             self.provider.framing,
             target=even_target(total, limits),
         )
-        for chunk in chunks:
+        while True:
+            started = time.perf_counter()
+            chunk = next(chunks, None)
+            self.prepare_seconds += time.perf_counter() - started
+            if chunk is None:
+                break
             n = len(chunk.items)
             if n < limits.min_records:
                 # Only a last chunk cut short by the byte limit can be this small.
@@ -687,6 +694,11 @@ async def _run(
         submitted += engine.resumed
         if left:
             summary["not_submitted"] = left
+        if submitted > engine.resumed:
+            # How fast requests were prepared (read, built, spooled), apart from sending them.
+            summary["prepared_per_second"] = round(
+                (submitted - engine.resumed) / max(engine.prepare_seconds, 1e-9)
+            )
         if wait and submitted:
             await engine.collect(wait)
     finally:
