@@ -95,9 +95,7 @@ def main() -> None:
     runs = [("alone", False)] + ([] if args.no_burner else [("beside a CPU burner", True)])
     try:
         for label, burn in runs:
-            burner = (
-                subprocess.Popen([sys.executable, "-c", "while True: pass"]) if burn else None
-            )
+            burner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if burn else None
             try:
                 done, elapsed, used, outcomes = one_pass(url, args.records, args.concurrency)
             finally:

@@ -310,9 +310,7 @@ class AnthropicBatches:
                         out.append((str(entry.get("custom_id", "")), _anthropic_outcome(entry)))
             return out
 
-        return await _control(
-            f"batch {pid}: results", lambda: anthropic_call(read), self.retry
-        )
+        return await _control(f"batch {pid}: results", lambda: anthropic_call(read), self.retry)
 
     def missing(self, job: dict[str, Any]) -> str:
         return "missing from batch"
@@ -351,9 +349,7 @@ class BedrockJobs:
     name = "bedrock"
     framing = JSONL_FRAMING
 
-    def __init__(
-        self, judge: LLMJudge, limits: ChunkLimits, s3_uri: str, role_arn: str
-    ) -> None:
+    def __init__(self, judge: LLMJudge, limits: ChunkLimits, s3_uri: str, role_arn: str) -> None:
         import boto3
         from botocore.config import Config
 
@@ -454,7 +450,10 @@ class BedrockJobs:
                 else:
                     # A per-record error line: keep the good records, retry this one next pass.
                     out.append(
-                        (str(row.get("recordId", "")), json.dumps(row.get("error", "no output"))[:300])
+                        (
+                            str(row.get("recordId", "")),
+                            json.dumps(row.get("error", "no output"))[:300],
+                        )
                     )
             return out
 
@@ -576,7 +575,8 @@ class BatchEngine:
                 verdicts.append(_verdict(uid, record_hash, self.judge, outcome))
         missing = self.provider.missing(job)
         verdicts.extend(
-            NewVerdict(uid, record_hash, "error", error=missing) for uid, record_hash in items.values()
+            NewVerdict(uid, record_hash, "error", error=missing)
+            for uid, record_hash in items.values()
         )
         self.stage("results-read")
         collect_batch(self.store, self.judge.key, batch.batch_id, batch.run_id, verdicts)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +130,7 @@ def spool_chunks(
     framing: Framing,
     *,
     target: int | None = None,
-) -> Iterator[Chunk]:
+) -> Generator[Chunk, None, None]:
     """Write `items` as request lines into chunk files under `folder`, yielding each chunk once
     its file is complete and flushed to disk. A chunk closes at `target` records (default: the
     maximum) or before its body would pass `max_bytes`; a single request larger than the byte

@@ -469,7 +469,9 @@ class FakeAnthropic(FakeBase):
 
     def _ended(self, batch_id: str) -> bool:
         batch = self.batches[batch_id]
-        needs = batch["needs"] if batch.get("needs") is not None else self.behaviour.polls_until_done
+        needs = (
+            batch["needs"] if batch.get("needs") is not None else self.behaviour.polls_until_done
+        )
         return bool(batch["polls"] >= needs)
 
     def _outcomes(self, batch_id: str) -> list[bytes]:

@@ -143,9 +143,9 @@ def test_anthropic_resume_after_a_kill_pays_each_record_once(
         assert fake.calls["GET /v1/messages/batches"] >= 1
     # A chunk recorded (or created) by the killed run counts as submitted by the one that
     # finished the job; a kill while collecting left nothing to submit.
-    assert summary["submitted"] == {"intent-recorded": 30, "submitted": 30, "results-read": 0}[
-        kill_at
-    ]
+    assert (
+        summary["submitted"] == {"intent-recorded": 30, "submitted": 30, "results-read": 0}[kill_at]
+    )
 
 
 def test_results_collected_out_of_order_land_on_the_right_records(

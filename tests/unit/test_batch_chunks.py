@@ -96,7 +96,9 @@ def test_chunks_by_bytes_never_pass_the_limit_and_stay_valid_json(tmp_path: Path
 def test_a_request_bigger_than_a_batch_is_refused_by_name(tmp_path: Path) -> None:
     limits = ChunkLimits(10, 100)
     with pytest.raises(CuratorError, match="record u1:"):
-        list(spool_chunks(iter([item(0), item(1, "y" * 200)]), line, tmp_path, limits, JSONL_FRAMING))
+        list(
+            spool_chunks(iter([item(0), item(1, "y" * 200)]), line, tmp_path, limits, JSONL_FRAMING)
+        )
 
 
 def test_only_one_request_is_held_while_spooling(tmp_path: Path) -> None:
