@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,20 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.leaks_bench import build_store  # noqa: E402
-
-
-def timed(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a child; (wall seconds, peak resident MB, its stdout)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, env=env, text=True)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(args)}")
-    return elapsed, usage.ru_maxrss / 1024, out
+from bench.judge_bench import start_fake  # noqa: E402
+from bench.leaks_bench import build_store, timed  # noqa: E402
 
 
 def main() -> None:
@@ -54,21 +41,11 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="build the store in DIR, keep it")
     args = parser.parse_args()
     curator = str(Path(sys.executable).with_name("curator"))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.servers", "anthropic", "--batch-bench"],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    server, url = start_fake("--batch-bench")
+    # The children (the two halves of the pass) inherit these.
+    os.environ.update(
+        {"ANTHROPIC_API_KEY": "bench", "ANTHROPIC_BASE_URL": url, "CURATOR_CONFIG": os.devnull}
     )
-    assert server.stdout is not None
-    url = server.stdout.readline().strip()
-    env = {
-        **os.environ,
-        "ANTHROPIC_API_KEY": "bench",
-        "ANTHROPIC_BASE_URL": url,
-        "CURATOR_CONFIG": os.devnull,
-    }
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = args.keep or Path(tmp)
@@ -82,11 +59,12 @@ def main() -> None:
             print(f"store: {n:,} questions, {contexts:,} contexts, built in "
                   f"{time.perf_counter() - t0:.1f}s")  # fmt: skip
             cmd = [curator, "--db", str(db), "judge", "--judge", "anthropic", "--batch", "--json"]
-            sub_s, sub_mb, out = timed(cmd, env)
-            submitted = json.loads(out)["submitted"]
-            prepared = json.loads(out).get("prepared_per_second", 0)
-            col_s, col_mb, out = timed(cmd, env)
-            collected = sum(json.loads(out)["collected"].values())
+            out = folder / "summary.json"
+            sub_s, sub_mb = timed(cmd, out)
+            first = json.loads(out.read_text("utf-8"))
+            submitted, prepared = first["submitted"], first.get("prepared_per_second", 0)
+            col_s, col_mb = timed(cmd, out)
+            collected = sum(json.loads(out.read_text("utf-8"))["collected"].values())
     finally:
         server.kill()
     print(f"submit:  {submitted:,} records in {sub_s:6.1f} s = {submitted / sub_s:8,.0f} records/s"

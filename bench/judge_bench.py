@@ -54,6 +54,19 @@ def cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def start_fake(*options: str) -> tuple[subprocess.Popen[str], str]:
+    """The loopback Anthropic fake in its own process (kill it when done) and its URL."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.servers", "anthropic", *options],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    return server, server.stdout.readline().strip()
+
+
 def one_pass(url: str, records: int, concurrency: int) -> tuple[int, float, float, dict[str, int]]:
     """(records judged, wall seconds, client CPU seconds, verdict counts) of one fresh pass."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,15 +95,7 @@ def main() -> None:
         print(f"skipped: {DEV} not present")
         return
     # The fake runs in its own process so this process's CPU time is the client's alone.
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.servers", "anthropic", "--latency", str(args.latency)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdout is not None
-    url = server.stdout.readline().strip()
+    server, url = start_fake("--latency", str(args.latency))
     ceiling = args.concurrency / args.latency
     runs = [("alone", False)] + ([] if args.no_burner else [("beside a CPU burner", True)])
     try:

@@ -20,6 +20,7 @@ from curator.store.importer import import_file
 from tests.conftest import tiny_context, write_json
 from tests.fakes.aws import apply_env, moto_server
 from tests.fakes.servers import Behaviour, FakeAnthropic, FakeBedrockBatch
+from tests.functional.test_judge import stored
 
 MODEL = "claude-sonnet-5-5"
 
@@ -47,14 +48,7 @@ def questions(store: Store) -> dict[str, str]:
 
 
 def verdicts(store: Store, judge: str) -> dict[str, list[str]]:
-    with store.connection() as con:
-        rows = con.execute(
-            "SELECT record_uid, verdict FROM verdicts WHERE judge = ? ORDER BY verdict_id", [judge]
-        ).fetchall()
-    out: dict[str, list[str]] = {}
-    for uid, verdict in rows:
-        out.setdefault(uid, []).append(verdict)
-    return out
+    return stored(store.path, judge)
 
 
 @pytest.fixture
