@@ -421,6 +421,29 @@ def batch_items(store: Store, batch_id: str) -> dict[str, tuple[str, str]]:
     return {cid: (uid, rhash) for cid, uid, rhash in rows}
 
 
+def count_batch_work(
+    store: Store,
+    provider: str,
+    key: JudgeKey,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    rejudge: bool = False,
+) -> int:
+    """Records that need a verdict from this judge and are in no batch still open."""
+    pending, params = _pending_clause(key, rejudge)
+    in_open_batch = (
+        "NOT EXISTS (SELECT 1 FROM judge_batch_items i JOIN judge_batches b USING (batch_id) "
+        "WHERE i.record_uid = r.uid AND b.collected_at IS NULL AND b.provider = ? "
+        "AND b.judge = ? AND b.model = ? AND b.prompt_hash = ?)"
+    )
+    return count_pending(
+        store,
+        filt,
+        f"{pending} AND {in_open_batch}",
+        [*params, provider, key.judge, key.model, key.prompt_hash],
+    )
+
+
 def pending_in_batches(store: Store, provider: str, key: JudgeKey) -> set[str]:
     """Record uids already submitted in a batch not yet collected (not to be submitted again)."""
     with store.connection() as con:

@@ -64,7 +64,7 @@ from curator.store.verdicts import (
     BatchRecord,
     batch_items,
     collect_batch,
-    count_work,
+    count_batch_work,
     drop_batch,
     known_provider_ids,
     open_batches,
@@ -603,12 +603,15 @@ class BatchEngine:
 
         return iter(WorkCursor(fetch, page_size=PAGE_SIZE, limit=options.limit))
 
-    def pending_total(self, skip: set[str]) -> int:
+    def pending_total(self) -> int:
         """Records that still need submitting (for even chunk sizes and the minimum check)."""
-        total = count_work(
-            self.store, self.judge.key, self.options.filt, rejudge=self.options.rejudge
+        total = count_batch_work(
+            self.store,
+            self.provider.name,
+            self.judge.key,
+            self.options.filt,
+            rejudge=self.options.rejudge,
         )
-        total = max(0, total - len(skip))
         return total if self.options.limit is None else min(total, self.options.limit)
 
     async def submit(self, total: int, skip: set[str]) -> tuple[int, int]:
@@ -671,7 +674,7 @@ async def _run(
         await engine.settle_intents()
         await engine.collect(None)
         skip = pending_in_batches(engine.store, engine.provider.name, engine.judge.key)
-        total = engine.pending_total(skip)
+        total = engine.pending_total()
         minimum = engine.provider.limits.min_records
         summary: dict[str, Any] = {}
         if total:
