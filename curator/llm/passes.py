@@ -591,8 +591,16 @@ async def run_pass(
         limit=options.limit,
     )
     gave_up = False
+
+    def fetch() -> asyncio.Task[list[WorkItem]]:
+        return asyncio.create_task(_read(options.store_wait_seconds, cursor.next_page))
+
+    # The next page is read while this one's calls are scheduled: a store read (slow when the
+    # machine is busy) never leaves call slots idle at a page boundary.
+    upcoming = fetch()
     try:
-        while page := await _read(options.store_wait_seconds, cursor.next_page):
+        while page := await upcoming:
+            upcoming = fetch()
             for item in page:
                 # Estimating builds the prompt; only worth it when a cost cap needs it.
                 expected = task.estimate(item)[2] if options.max_cost is not None else 0.0
@@ -623,6 +631,9 @@ async def run_pass(
         if failures:
             raise failures[0]
     finally:
+        # A prefetched page nobody needs (or its error) is dropped, never awaited here.
+        upcoming.cancel()
+        upcoming.add_done_callback(lambda t: t.cancelled() or t.exception())
         if tasks:
             # Interrupted: let calls already answered be stored, cancel the rest.
             for call in tasks:
