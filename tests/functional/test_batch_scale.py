@@ -216,7 +216,7 @@ def bedrock_judge() -> LLMJudge:
     return LLMJudge(backend, price=None, retry=RetryPolicy(base_delay=0.01))
 
 
-@pytest.mark.parametrize("kill_at", [None, "intent-recorded", "submitted"])
+@pytest.mark.parametrize("kill_at", [None, "intent-recorded", "submitted", "results-read"])
 def test_bedrock_jobs_are_cut_by_records_and_resume_without_a_second_job(
     tmp_path: Path, bedrock: FakeBedrockBatch, kill_at: str | None
 ) -> None:
