@@ -684,9 +684,9 @@ async def _run(
                 f"{total} records need a verdict, but a Bedrock batch job needs at least "
                 f"{minimum}; judge them live (without --batch)"
             )
-            if not engine.counts:
+            if not engine.counts and not engine.resumed:
                 raise BadInput("--batch", "", problem)
-            # This run collected (or found running) jobs: report that, say why nothing went.
+            # This run collected, resumed or found running jobs: report that, say why no more.
             engine.echo(f"note: {problem}")
             return {
                 "submitted": engine.resumed,
