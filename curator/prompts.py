@@ -108,9 +108,20 @@ def render_context(
     """The table and paragraphs as two tagged blocks, the same for every consumer.
 
     Cached: the questions of one context share it, and an export or judge pass walks the
-    questions context by context.
+    questions context by context. The same objects as the last call (work items of one context
+    share their table and paragraphs) are answered without even hashing the table again.
     """
-    return _render_context(tuple(tuple(r) for r in rows), tuple(paragraphs), fmt)
+    global _LAST_CONTEXT
+    last = _LAST_CONTEXT  # read once: another thread may replace it meanwhile
+    if last is not None and last[0] is rows and last[1] is paragraphs and last[2] == fmt:
+        return last[3]
+    text = _render_context(tuple(tuple(r) for r in rows), tuple(paragraphs), fmt)
+    _LAST_CONTEXT = (rows, paragraphs, fmt, text)
+    return text
+
+
+#: (rows, paragraphs, format, text) of the last `render_context` call.
+_LAST_CONTEXT: tuple[Sequence[Sequence[str]], Sequence[Paragraph], str, str] | None = None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -77,6 +77,12 @@ class JudgeConfig:
     thinks_by_default: tuple[str, ...] | None = None
     batch_s3: str | None = None
     batch_role_arn: str | None = None
+    #: Provider batch limits (defaults: the documented quotas, curator/judges/batch_chunks.py).
+    batch_max_requests: int | None = None
+    batch_max_bytes: int | None = None
+    bedrock_batch_max_records: int | None = None
+    bedrock_batch_max_bytes: int | None = None
+    bedrock_batch_min_records: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +143,11 @@ _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("judge", "concurrency"): (1, 256),
     ("judge", "workers"): (1, 256),
     ("judge", "max_tokens"): (1, 1_000_000),
+    ("judge", "batch_max_requests"): (1, 100_000_000),
+    ("judge", "batch_max_bytes"): (1, 1 << 40),
+    ("judge", "bedrock_batch_max_records"): (1, 100_000_000),
+    ("judge", "bedrock_batch_max_bytes"): (1, 1 << 40),
+    ("judge", "bedrock_batch_min_records"): (1, 100_000_000),
 }
 
 

@@ -381,7 +381,10 @@ class BatchRecord:
 
 
 def save_batch(store: Store, batch: BatchRecord, items: list[tuple[str, str, str]]) -> None:
-    """Remember a submitted batch and which record version each custom id stands for."""
+    """Remember a batch (an intent to submit, or a submitted one) and which record version each
+    custom id stands for, in one transaction."""
+    import pyarrow as pa  # loaded when needed: `curator review` starts without it
+
     now = datetime.now(UTC).replace(tzinfo=None)
     with store.transaction() as con:
         con.execute(
@@ -398,10 +401,47 @@ def save_batch(store: Store, batch: BatchRecord, items: list[tuple[str, str, str
                 now,
             ],
         )
-        con.executemany(
-            "INSERT INTO judge_batch_items VALUES (?, ?, ?, ?)",
-            [[batch.batch_id, cid, uid, rhash] for cid, uid, rhash in items],
+        # One columnar insert: a chunk holds up to 100,000 items.
+        rows = pa.table(
+            {
+                "batch_id": [batch.batch_id] * len(items),
+                "custom_id": [cid for cid, _, _ in items],
+                "record_uid": [uid for _, uid, _ in items],
+                "record_hash": [rhash for _, _, rhash in items],
+            }
         )
+        con.register("incoming_batch_items", rows)
+        try:
+            con.execute("INSERT INTO judge_batch_items BY NAME SELECT * FROM incoming_batch_items")
+        finally:
+            con.unregister("incoming_batch_items")
+
+
+def update_batch(store: Store, batch_id: str, status: str, details: dict[str, Any]) -> None:
+    """A batch's new status and details (e.g. the provider's id once it accepted the batch)."""
+    with store.transaction() as con:
+        con.execute(
+            "UPDATE judge_batches SET status = ?, details = ? WHERE batch_id = ?",
+            [status, json.dumps(details), batch_id],
+        )
+
+
+def drop_batch(store: Store, batch_id: str) -> None:
+    """Forget an intent that was never submitted: its records need a verdict again."""
+    with store.transaction() as con:
+        con.execute("DELETE FROM judge_batch_items WHERE batch_id = ?", [batch_id])
+        con.execute("DELETE FROM judge_batches WHERE batch_id = ?", [batch_id])
+
+
+def known_provider_ids(store: Store, provider: str) -> set[str]:
+    """Every provider batch / job id this store has recorded (to tell ours from others')."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT coalesce(json_extract_string(details, '$.provider_id'), batch_id) "
+            "FROM judge_batches WHERE provider = ?",
+            [provider],
+        ).fetchall()
+    return {r[0] for r in rows}
 
 
 def open_batches(store: Store, provider: str, key: JudgeKey) -> list[BatchRecord]:
@@ -438,6 +478,29 @@ def batch_items(store: Store, batch_id: str) -> dict[str, tuple[str, str]]:
     return {cid: (uid, rhash) for cid, uid, rhash in rows}
 
 
+def count_batch_work(
+    store: Store,
+    provider: str,
+    key: JudgeKey,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    rejudge: bool = False,
+) -> int:
+    """Records that need a verdict from this judge and are in no batch still open."""
+    pending, params = _pending_clause(key, rejudge)
+    in_open_batch = (
+        "NOT EXISTS (SELECT 1 FROM judge_batch_items i JOIN judge_batches b USING (batch_id) "
+        "WHERE i.record_uid = r.uid AND b.collected_at IS NULL AND b.provider = ? "
+        "AND b.judge = ? AND b.model = ? AND b.prompt_hash = ?)"
+    )
+    return count_pending(
+        store,
+        filt,
+        f"{pending} AND {in_open_batch}",
+        [*params, provider, key.judge, key.model, key.prompt_hash],
+    )
+
+
 def pending_in_batches(store: Store, provider: str, key: JudgeKey) -> set[str]:
     """Record uids already submitted in a batch not yet collected (not to be submitted again)."""
     with store.connection() as con:
@@ -453,10 +516,12 @@ def pending_in_batches(store: Store, provider: str, key: JudgeKey) -> set[str]:
 def collect_batch(
     store: Store, key: JudgeKey, batch_id: str, run_id: str, verdicts: list[NewVerdict]
 ) -> None:
-    """Store a batch's verdicts and mark it collected, in one transaction."""
+    """Store a batch's verdicts and mark it collected, in one transaction (all or none: a
+    collection stopped half way is done again from the start, never stored twice)."""
     now = datetime.now(UTC).replace(tzinfo=None)
     with store.transaction() as con:
-        _insert_verdicts(con, key, run_id, verdicts)
+        for start in range(0, len(verdicts), 20_000):
+            _insert_verdicts(con, key, run_id, verdicts[start : start + 20_000])
         con.execute(
             "UPDATE judge_batches SET collected_at = ?, status = 'collected' WHERE batch_id = ?",
             [now, batch_id],

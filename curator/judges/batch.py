@@ -1,25 +1,47 @@
-"""Batch judging: Anthropic Message Batches and Bedrock batch inference.
+"""Batch judging: Anthropic Message Batches and Bedrock batch inference, at any size.
 
-A batch pass has two halves, and one command does both: it first collects every batch this judge
-submitted earlier (polling its status; storing its verdicts once it has ended), then submits the
-records that still need a verdict and are in no open batch. Batch ids and the record version each
-custom id stands for live in the store, so a run that is stopped, or a machine that restarts,
-never submits the same records twice and never loses a batch that was paid for.
+One command does both halves of a batch pass. It first settles every chunk this judge recorded
+but may not have submitted (a run killed at the wrong moment), then collects every submitted
+batch that has ended, in whatever order they end, then cuts the records that still need a
+verdict into as many provider-sized chunks as the limits need (`batch_chunks.py`) and submits
+them one by one, streaming each request body from a file.
+
+Nothing is paid for twice, wherever a run is killed:
+
+- a chunk's intent (its key, its body file, and the record version each custom id stands for)
+  is committed to the store *before* anything is sent; the provider's id is recorded after;
+- the next run finds a chunk whose intent has no provider id yet: Bedrock jobs carry the
+  intent's `clientRequestToken` and a name made from its key, so creating again returns the
+  same job (or listing by name finds it); Anthropic batch creation has no idempotency token, so
+  the run lists the account's batches created since the intent and adopts the one with the
+  chunk's request count whose results carry the chunk's custom-id prefix; only when none exists
+  is the same body submitted again;
+- a batch's verdicts are stored, and the batch marked collected, in one transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from functools import partial
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from curator.domain import BadInput, CuratorError, NewVerdict, WorkItem
+from curator.judges.batch_chunks import (
+    ANTHROPIC_FRAMING,
+    JSONL_FRAMING,
+    ChunkLimits,
+    Framing,
+    anthropic_limits,
+    bedrock_limits,
+    even_target,
+    spool_chunks,
+)
 from curator.judges.reply import parse_judgement
 from curator.llm.backends import (
     Completion,
@@ -30,32 +52,39 @@ from curator.llm.backends import (
 )
 from curator.llm.passes import (
     AttemptsExhausted,
-    Judge,
     LLMJudge,
     PassOptions,
     RetryPolicy,
     call_with_retries,
 )
+from curator.llm.work import WorkCursor
 from curator.settings import JudgeConfig
 from curator.store.db import Store
 from curator.store.verdicts import (
     BatchRecord,
     batch_items,
     collect_batch,
+    count_batch_work,
+    drop_batch,
+    known_provider_ids,
     open_batches,
     pending_in_batches,
     save_batch,
     set_batch_status,
+    update_batch,
     work_page,
 )
 
-#: Requests per submitted batch (both APIs allow more; smaller batches finish and fail alone).
-BATCH_SIZE = 10_000
-#: Bedrock refuses batch jobs with fewer records than this.
-BEDROCK_MIN_RECORDS = 100
-
 Echo = Callable[[str], None]
+#: Called with the name of each durable step a run passes ("intent-recorded", "submitted",
+#: "results-read"); tests raise from it to stop a run exactly there, as a kill would.
+StageHook = Callable[[str], None]
 T = TypeVar("T")
+
+#: Records read from the store per page while chunks are being written.
+PAGE_SIZE = 20_000
+#: An Anthropic batch created this long before its intent was recorded is not ours (clock skew).
+CLOCK_SLACK = timedelta(minutes=10)
 
 
 class ServiceError(CuratorError):
@@ -79,18 +108,7 @@ def _aws(what: str, call: Callable[[], T], policy: RetryPolicy) -> Awaitable[T]:
     return _control(what, lambda: asyncio.to_thread(boto_call, call), policy)
 
 
-def _anthropic(what: str, call: Callable[[], Awaitable[T]], policy: RetryPolicy) -> Awaitable[T]:
-    return _control(what, lambda: anthropic_call(call), policy)
-
-
-def custom_id(item: WorkItem) -> str:
-    """A batch-safe id (letters, digits, - and _, at most 64) for one record version."""
-    return "r" + hashlib.sha256(f"{item.uid}\x1f{item.record_hash}".encode()).hexdigest()[:40]
-
-
-def _verdict(
-    item_uid: str, record_hash: str, judge: LLMJudge, completion: Completion
-) -> NewVerdict:
+def _verdict(uid: str, record_hash: str, judge: LLMJudge, completion: Completion) -> NewVerdict:
     parsed = parse_judgement(completion.text, completion.stop_reason)
     # Batches cost half the live price on both platforms.
     cost = 0.5 * judge.cost(
@@ -100,7 +118,7 @@ def _verdict(
         completion.cache_read_tokens,
     )
     return NewVerdict(
-        record_uid=item_uid,
+        record_uid=uid,
         record_hash=record_hash,
         verdict=parsed.verdict,
         reason=parsed.reason,
@@ -113,160 +131,204 @@ def _verdict(
     )
 
 
-def _pending_work(store: Store, judge: LLMJudge, options: PassOptions) -> Iterator[WorkItem]:
-    skip = pending_in_batches(store, judge.key.judge, judge.key)
-    after = 0
-    sent = 0
-    while options.limit is None or sent < options.limit:
-        page = work_page(
-            store, judge.key, options.filt, after_seq=after, limit=1000, rejudge=options.rejudge
-        )
-        if not page:
-            return
-        after = page[-1].seq
-        for item in page:
-            if item.uid in skip:
-                continue
-            if options.limit is not None and sent >= options.limit:
-                return
-            sent += 1
-            yield item
+def provider_id(batch: BatchRecord) -> str:
+    """The provider's batch id / job ARN (stores before chunked batches used it as our id)."""
+    return str(batch.details.get("provider_id") or batch.batch_id)
 
 
-def _chunks(items: Iterator[WorkItem], size: int) -> Iterator[list[WorkItem]]:
-    chunk: list[WorkItem] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+#: One result line: its custom id, and the model's reply or why there is none.
+Outcome = tuple[str, Completion | str]
+
+
+class Provider(Protocol):
+    """What the engine needs of a batch service."""
+
+    name: str
+    limits: ChunkLimits
+    framing: Framing
+
+    def line(self, cid: str, item: WorkItem) -> bytes:
+        """One request, as it goes into the body."""
+        ...
+
+    def intent_details(self, key: str) -> dict[str, Any]:
+        """What a resumed run needs to submit or find this chunk again (names, tokens)."""
+        ...
+
+    async def find(self, batch: BatchRecord) -> tuple[str, str] | None:
+        """(id, status) of the batch this intent already created, if the service has one."""
+        ...
+
+    async def submit(self, batch: BatchRecord, body: Path) -> tuple[str, str]:
+        """Send the body; (id, status)."""
+        ...
+
+    async def poll(self, batch: BatchRecord) -> tuple[bool, str, dict[str, Any]]:
+        """(ended, status, what collecting needs to know)."""
+        ...
+
+    async def results(self, batch: BatchRecord, job: dict[str, Any]) -> list[Outcome]: ...
+
+    def missing(self, job: dict[str, Any]) -> str:
+        """Why a record of an ended batch has no result line."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def _request_body(judge: LLMJudge) -> Callable[[WorkItem], dict[str, Any]]:
+    backend = judge.backend
+    cache_min = int(getattr(backend, "cache_min_tokens", 1024))
+    thinking = getattr(backend, "thinking", None)
+
+    def body(item: WorkItem) -> dict[str, Any]:
+        return messages_body(judge.prompt(item), judge.max_tokens, cache_min, thinking)
+
+    return body
 
 
 # -- Anthropic Message Batches --------------------------------------------------------------
 
 
-async def _anthropic_collect(
-    store: Store, judge: LLMJudge, client: Any, echo: Echo, wait: float | None
-) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    retry = judge.retry
-    for batch in open_batches(store, "anthropic", judge.key):
-        batch_id = batch.batch_id
+class AnthropicBatches:
+    name = "anthropic"
+    framing = ANTHROPIC_FRAMING
 
-        def retrieve(batch_id: str = batch_id) -> Awaitable[Any]:
-            return _anthropic(
-                f"batch {batch_id}: status",
-                lambda: client.messages.batches.retrieve(batch_id),
-                retry,
+    def __init__(self, judge: LLMJudge, store: Store, limits: ChunkLimits) -> None:
+        self.judge = judge
+        self.store = store
+        self.limits = limits
+        self.client: Any = judge.backend.client  # type: ignore[attr-defined]
+        self.retry = judge.retry
+        self._body = _request_body(judge)
+        self._model = judge.backend.model
+
+    def line(self, cid: str, item: WorkItem) -> bytes:
+        request = {"custom_id": cid, "params": {"model": self._model, **self._body(item)}}
+        return json.dumps(request, separators=(",", ":")).encode()
+
+    def intent_details(self, key: str) -> dict[str, Any]:
+        return {}
+
+    async def _find_once(self, batch: BatchRecord) -> tuple[str, str] | None:
+        since = datetime.fromisoformat(batch.details["created"]) - CLOCK_SLACK
+        known = known_provider_ids(self.store, self.name)
+        candidates: list[Any] = []
+        async for found in self.client.messages.batches.list(limit=100):
+            created = found.created_at
+            if created.tzinfo is None:
+                created = created.replace(tzinfo=UTC)
+            if created < since:
+                break  # newest first: everything further is older
+            counts = found.request_counts
+            total = (
+                counts.processing
+                + counts.succeeded
+                + counts.errored
+                + counts.canceled
+                + counts.expired
             )
+            if found.id not in known and total == batch.details["records"]:
+                candidates.append(found)
+        prefix = f"{batch.batch_id}n"
+        for found in sorted(candidates, key=lambda b: b.created_at):
+            if found.processing_status == "ended":
+                first = await self._first_custom_id(found.id)
+                if first is not None and not first.startswith(prefix):
+                    continue  # someone else's batch of the same size
+            return found.id, found.processing_status
+        return None
 
-        status = await retrieve()
-        deadline = time.monotonic() + (wait or 0)
-        while status.processing_status != "ended" and time.monotonic() < deadline:
-            await asyncio.sleep(min(30.0, max(0.05, wait or 0) / 10))
-            status = await retrieve()
-        if status.processing_status != "ended":
-            set_batch_status(store, batch_id, status.processing_status)
-            echo(f"batch {batch_id}: {status.processing_status}; run again to collect")
-            counts["waiting"] += 1
-            continue
+    async def _first_custom_id(self, batch_id: str) -> str | None:
+        async with self.client.messages.batches.with_streaming_response.results(batch_id) as r:
+            async for text in r.iter_lines():
+                if text.strip():
+                    return str(json.loads(text).get("custom_id", ""))
+        return None
 
-        async def results(batch_id: str = batch_id) -> list[Any]:
-            # Read the whole result file in one attempt: a retry starts it again.
-            return [entry async for entry in await client.messages.batches.results(batch_id)]
+    async def find(self, batch: BatchRecord) -> tuple[str, str] | None:
+        return await _control(
+            f"batch {batch.batch_id}: looking for it at the service",
+            lambda: anthropic_call(lambda: self._find_once(batch)),
+            self.retry,
+        )
 
-        entries = await _anthropic(f"batch {batch_id}: results", results, retry)
-        items = batch_items(store, batch_id)
-        verdicts = []
-        for entry in entries:
-            if entry.custom_id not in items:
-                continue
-            uid, record_hash = items.pop(entry.custom_id)
-            if entry.result.type == "succeeded":
-                completion = completion_from_message(entry.result.message.model_dump())
-                verdicts.append(_verdict(uid, record_hash, judge, completion))
-            else:
-                # errored, canceled or expired: an error verdict, which the next pass retries.
-                verdicts.append(
-                    NewVerdict(uid, record_hash, "error", error=_result_error(entry.result))
+    async def submit(self, batch: BatchRecord, body: Path) -> tuple[str, str]:
+        from anthropic.types.messages import MessageBatch
+
+        size = body.stat().st_size
+        attempts = 0
+
+        async def blocks() -> Any:
+            with body.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    yield block
+
+        async def once() -> tuple[str, str]:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                # The last attempt may have created the batch before its answer was lost.
+                found = await anthropic_call(lambda: self._find_once(batch))
+                if found is not None:
+                    return found
+            created = await anthropic_call(
+                lambda: self.client.post(
+                    "/v1/messages/batches",
+                    cast_to=MessageBatch,
+                    content=blocks(),
+                    options={
+                        "headers": {"content-type": "application/json", "content-length": str(size)}
+                    },
                 )
-        for uid, record_hash in items.values():
-            verdicts.append(NewVerdict(uid, record_hash, "error", error="missing from batch"))
-        collect_batch(store, judge.key, batch_id, batch.run_id, verdicts)
-        counts.update(v.verdict for v in verdicts)
-        echo(f"batch {batch_id}: collected {len(verdicts):,} verdicts")
-    return counts
+            )
+            return str(created.id), str(created.processing_status)
+
+        return await _control(
+            f"submitting a batch of {batch.details['records']:,} requests", once, self.retry
+        )
+
+    async def poll(self, batch: BatchRecord) -> tuple[bool, str, dict[str, Any]]:
+        pid = provider_id(batch)
+        status = await _control(
+            f"batch {pid}: status",
+            lambda: anthropic_call(lambda: self.client.messages.batches.retrieve(pid)),
+            self.retry,
+        )
+        return status.processing_status == "ended", str(status.processing_status), {}
+
+    async def results(self, batch: BatchRecord, job: dict[str, Any]) -> list[Outcome]:
+        pid = provider_id(batch)
+
+        async def read() -> list[Outcome]:
+            # The whole result file in one attempt, parsed line by line as it streams in.
+            out: list[Outcome] = []
+            async with self.client.messages.batches.with_streaming_response.results(pid) as r:
+                async for text in r.iter_lines():
+                    if text.strip():
+                        entry = json.loads(text)
+                        out.append((str(entry.get("custom_id", "")), _anthropic_outcome(entry)))
+            return out
+
+        return await _control(f"batch {pid}: results", lambda: anthropic_call(read), self.retry)
+
+    def missing(self, job: dict[str, Any]) -> str:
+        return "missing from batch"
+
+    async def aclose(self) -> None:
+        await self.judge.aclose()
 
 
-def _result_error(result: Any) -> str:
-    """`batch result errored: invalid_request_error: …` from a batch result that failed."""
-    text = f"batch result {result.type}"
-    error = getattr(getattr(result, "error", None), "error", None)
-    if error is not None:
-        text += f": {getattr(error, 'type', '')}: {getattr(error, 'message', '')}"
+def _anthropic_outcome(entry: dict[str, Any]) -> Completion | str:
+    result = entry.get("result") or {}
+    if result.get("type") == "succeeded":
+        return completion_from_message(result.get("message") or {})
+    # errored, canceled or expired: an error verdict, which the next pass retries.
+    text = f"batch result {result.get('type', 'unknown')}"
+    error = (result.get("error") or {}).get("error")
+    if isinstance(error, dict):
+        text += f": {error.get('type', '')}: {error.get('message', '')}"
     return text[:500]
-
-
-async def _anthropic_submit(
-    store: Store, judge: LLMJudge, client: Any, options: PassOptions, run_id: str, echo: Echo
-) -> int:
-    submitted = 0
-    backend = judge.backend
-    for chunk in _chunks(_pending_work(store, judge, options), BATCH_SIZE):
-        requests = [
-            {
-                "custom_id": custom_id(item),
-                "params": {
-                    "model": backend.model,
-                    **messages_body(
-                        judge.prompt(item),
-                        judge.max_tokens,
-                        getattr(backend, "cache_min_tokens", 1024),
-                        getattr(backend, "thinking", None),
-                    ),
-                },
-            }
-            for item in chunk
-        ]
-        created = await _anthropic(
-            f"submitting a batch of {len(requests):,} requests",
-            partial(client.messages.batches.create, requests=requests),
-            judge.retry,
-        )
-        save_batch(
-            store,
-            BatchRecord(
-                created.id,
-                "anthropic",
-                judge.key.judge,
-                judge.key.model,
-                judge.key.prompt_hash,
-                run_id,
-                created.processing_status,
-                {"requests": len(requests)},
-            ),
-            [(custom_id(i), i.uid, i.record_hash) for i in chunk],
-        )
-        submitted += len(chunk)
-        echo(f"submitted batch {created.id} with {len(chunk):,} records")
-    return submitted
-
-
-async def _run_anthropic(
-    store: Store, judge: LLMJudge, options: PassOptions, echo: Echo, wait: float | None
-) -> dict[str, Any]:
-    client = judge.backend.client  # type: ignore[attr-defined]
-    run_id = uuid.uuid4().hex[:12]
-    try:
-        collected = await _anthropic_collect(store, judge, client, echo, None)
-        submitted = await _anthropic_submit(store, judge, client, options, run_id, echo)
-        if wait and submitted:
-            collected += await _anthropic_collect(store, judge, client, echo, wait)
-    finally:
-        await judge.aclose()
-    return {"submitted": submitted, "collected": dict(collected)}
 
 
 # -- Bedrock batch inference ----------------------------------------------------------------
@@ -283,193 +345,400 @@ def _split_s3(uri: str) -> tuple[str, str]:
 _BEDROCK_ENDED = ("Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired")
 
 
-def _bedrock_chunks(work: list[WorkItem]) -> list[list[WorkItem]]:
-    """Jobs of at most BATCH_SIZE records, none under the service minimum: 10,050 records
-    become 5,025 + 5,025, never 10,000 + 50 (a job of 50 would be refused)."""
-    jobs = -(-len(work) // BATCH_SIZE)
-    size = -(-len(work) // jobs) if jobs else 0
-    return [work[i : i + size] for i in range(0, len(work), size)] if size else []
+class BedrockJobs:
+    name = "bedrock"
+    framing = JSONL_FRAMING
 
+    def __init__(self, judge: LLMJudge, limits: ChunkLimits, s3_uri: str, role_arn: str) -> None:
+        import boto3
+        from botocore.config import Config
 
-async def _run_bedrock(
-    store: Store,
-    judge: LLMJudge,
-    options: PassOptions,
-    judge_config: JudgeConfig,
-    echo: Echo,
-    wait: float | None,
-) -> dict[str, Any]:
-    import boto3
-    from botocore.config import Config
+        self.judge = judge
+        self.limits = limits
+        self.s3_uri = s3_uri
+        self.role_arn = role_arn
+        region = judge.backend.client.meta.region_name  # type: ignore[attr-defined]
+        # Retries off in botocore: the one retry loop is ours (see `_control`).
+        config = Config(retries={"max_attempts": 1, "mode": "standard"})
+        self.bedrock: Any = boto3.client("bedrock", region_name=region, config=config)
+        self.s3: Any = boto3.client("s3", region_name=region, config=config)
+        self.retry = judge.retry
+        self._body = _request_body(judge)
 
-    # CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN are applied over the file by settings.load().
-    s3_uri = judge_config.batch_s3 or ""
-    role_arn = judge_config.batch_role_arn or ""
-    region = judge.backend.client.meta.region_name  # type: ignore[attr-defined]
-    # Retries off in botocore: the one retry loop is ours (see `_control`).
-    config = Config(retries={"max_attempts": 1, "mode": "standard"})
-    bedrock = boto3.client("bedrock", region_name=region, config=config)
-    s3 = boto3.client("s3", region_name=region, config=config)
-    retry = judge.retry
-    run_id = uuid.uuid4().hex[:12]
-    counts: Counter[str] = Counter()
-
-    async def job_status(arn: str) -> dict[str, Any]:
-        job: dict[str, Any] = await _aws(
-            f"job {arn}: status",
-            lambda: bedrock.get_model_invocation_job(jobIdentifier=arn),
-            retry,
-        )
-        return job
-
-    async def job_verdicts(batch: BatchRecord, job: dict[str, Any]) -> list[NewVerdict]:
-        status = job["status"]
-        items = batch_items(store, batch.batch_id)
-        verdicts: list[NewVerdict] = []
-        if status in ("Completed", "PartiallyCompleted"):
-            out_bucket, out_prefix = _split_s3(batch.details["output_s3"])
-            job_id = batch.batch_id.rsplit("/", 1)[-1]
-            key = f"{out_prefix}/{job_id}/{batch.details['input_name']}.out"
-
-            def read() -> str:
-                body = s3.get_object(Bucket=out_bucket, Key=key)["Body"].read()
-                return str(body.decode("utf-8"))
-
-            text = await _aws(f"job {batch.batch_id}: s3://{out_bucket}/{key}", read, retry)
-            for line in text.splitlines():
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                found = items.pop(row.get("recordId", ""), None)
-                if found is None:
-                    continue
-                output = row.get("modelOutput")
-                if output:
-                    verdicts.append(
-                        _verdict(found[0], found[1], judge, completion_from_message(output))
-                    )
-                else:
-                    # A per-record error line: keep the good records, retry this one next pass.
-                    error = json.dumps(row.get("error", "no output"))[:300]
-                    verdicts.append(NewVerdict(found[0], found[1], "error", error=error))
-        reason = f"job {status}" + (f": {job['message']}"[:300] if job.get("message") else "")
-        for uid, record_hash in items.values():
-            verdicts.append(NewVerdict(uid, record_hash, "error", error=reason))
-        return verdicts
-
-    async def collect(wait_for: float | None) -> None:
-        for batch in open_batches(store, "bedrock", judge.key):
-            job = await job_status(batch.batch_id)
-            deadline = time.monotonic() + (wait_for or 0)
-            while job["status"] not in _BEDROCK_ENDED and time.monotonic() < deadline:
-                await asyncio.sleep(min(30.0, max(0.05, (wait_for or 0) / 10)))
-                job = await job_status(batch.batch_id)
-            status = job["status"]
-            if status not in _BEDROCK_ENDED:
-                set_batch_status(store, batch.batch_id, status)
-                echo(f"job {batch.batch_id}: {status}; run again to collect")
-                counts["waiting"] += 1
-                continue
-            verdicts = await job_verdicts(batch, job)
-            collect_batch(store, judge.key, batch.batch_id, batch.run_id, verdicts)
-            counts.update(v.verdict for v in verdicts)
-            echo(f"job {batch.batch_id}: {status}, collected {len(verdicts):,} verdicts")
-
-    await collect(None)
-    submitted = 0
-    work = list(_pending_work(store, judge, options))
-    if work and (not s3_uri or not role_arn):
-        raise CuratorError(
-            'Bedrock batch inference needs [judge] batch_s3 = "s3://bucket/prefix" and '
-            "batch_role_arn in the config (or CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN)"
-        )
-    if 0 < len(work) < BEDROCK_MIN_RECORDS:
-        problem = (
-            f"{len(work)} records need a verdict, but a Bedrock batch job needs at least "
-            f"{BEDROCK_MIN_RECORDS}; judge them live (without --batch)"
-        )
-        if not counts:
-            raise BadInput("--batch", "", problem)
-        # This run collected (or found running) jobs: report that, and say why nothing new went.
-        echo(f"note: {problem}")
-        return {"submitted": 0, "collected": dict(counts), "not_submitted": len(work)}
-    bucket, prefix = _split_s3(s3_uri) if work else ("", "")
-    for number, chunk in enumerate(_bedrock_chunks(work)):
-        name = f"curator-{run_id}-{number:03d}"
-        input_name = f"{name}.jsonl"
-        lines = [
-            json.dumps(
-                {
-                    "recordId": custom_id(item),
-                    "modelInput": {
-                        "anthropic_version": "bedrock-2023-05-31",
-                        **messages_body(
-                            judge.prompt(item),
-                            judge.max_tokens,
-                            getattr(judge.backend, "cache_min_tokens", 1024),
-                            getattr(judge.backend, "thinking", None),
-                        ),
-                    },
-                }
-            )
-            for item in chunk
-        ]
-        input_key = f"{prefix}/input/{input_name}"
-        payload = ("\n".join(lines) + "\n").encode()
-        await _aws(
-            f"s3://{bucket}/{input_key}",
-            partial(s3.put_object, Bucket=bucket, Key=input_key, Body=payload),
-            retry,
-        )
+    def line(self, cid: str, item: WorkItem) -> bytes:
         request = {
-            "jobName": name,
-            "roleArn": role_arn,
-            "modelId": judge.key.model,
-            # The same token on every attempt: a retried create never starts a second job.
-            "clientRequestToken": uuid.uuid4().hex,
-            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": f"s3://{bucket}/{input_key}"}},
-            "outputDataConfig": {
-                "s3OutputDataConfig": {"s3Uri": f"s3://{bucket}/{prefix}/output/"}
-            },
+            "recordId": cid,
+            "modelInput": {"anthropic_version": "bedrock-2023-05-31", **self._body(item)},
+        }
+        return json.dumps(request, separators=(",", ":")).encode() + b"\n"
+
+    def intent_details(self, key: str) -> dict[str, Any]:
+        bucket, prefix = _split_s3(self.s3_uri)
+        name = f"curator-{key}"
+        return {
+            "job_name": name,
+            # The same token on every attempt and every resumed run: creating again returns
+            # the job the first create started, never a second one.
+            "token": uuid.uuid4().hex,
+            "input_s3": f"s3://{bucket}/{prefix}/input/{name}.jsonl",
+            "input_name": f"{name}.jsonl",
+            "output_s3": f"s3://{bucket}/{prefix}/output",
+        }
+
+    async def find(self, batch: BatchRecord) -> tuple[str, str] | None:
+        name = batch.details["job_name"]
+        listed = await _aws(
+            f"job {name}: looking for it at the service",
+            lambda: self.bedrock.list_model_invocation_jobs(nameContains=name),
+            self.retry,
+        )
+        for job in listed.get("invocationJobSummaries", []):
+            if job.get("jobName") == name:
+                return str(job["jobArn"]), str(job.get("status", "Submitted"))
+        return None
+
+    async def submit(self, batch: BatchRecord, body: Path) -> tuple[str, str]:
+        details = batch.details
+        bucket, key = details["input_s3"][5:].split("/", 1)
+
+        def upload() -> Any:
+            with body.open("rb") as fh:  # streamed from the file, never read whole
+                return self.s3.put_object(Bucket=bucket, Key=key, Body=fh)
+
+        await _aws(f"s3://{bucket}/{key}", upload, self.retry)
+        request = {
+            "jobName": details["job_name"],
+            "roleArn": self.role_arn,
+            "modelId": self.judge.key.model,
+            "clientRequestToken": details["token"],
+            "inputDataConfig": {"s3InputDataConfig": {"s3Uri": details["input_s3"]}},
+            "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": details["output_s3"] + "/"}},
         }
         job = await _aws(
-            f"creating job {name}",
-            partial(bedrock.create_model_invocation_job, **request),
-            retry,
+            f"creating job {details['job_name']}",
+            lambda: self.bedrock.create_model_invocation_job(**request),
+            self.retry,
         )
-        save_batch(
-            store,
-            BatchRecord(
-                job["jobArn"],
-                "bedrock",
-                judge.key.judge,
-                judge.key.model,
-                judge.key.prompt_hash,
-                run_id,
-                "Submitted",
-                {"output_s3": f"s3://{bucket}/{prefix}/output", "input_name": input_name},
-            ),
-            [(custom_id(i), i.uid, i.record_hash) for i in chunk],
+        return str(job["jobArn"]), "Submitted"
+
+    async def poll(self, batch: BatchRecord) -> tuple[bool, str, dict[str, Any]]:
+        arn = provider_id(batch)
+        job: dict[str, Any] = await _aws(
+            f"job {arn}: status",
+            lambda: self.bedrock.get_model_invocation_job(jobIdentifier=arn),
+            self.retry,
         )
-        submitted += len(chunk)
-        echo(f"submitted job {job['jobArn']} with {len(chunk):,} records")
-    if wait and submitted:
-        await collect(wait)
-    return {"submitted": submitted, "collected": dict(counts)}
+        return job["status"] in _BEDROCK_ENDED, str(job["status"]), job
+
+    async def results(self, batch: BatchRecord, job: dict[str, Any]) -> list[Outcome]:
+        if job["status"] not in ("Completed", "PartiallyCompleted"):
+            return []
+        out_bucket, out_prefix = _split_s3(batch.details["output_s3"])
+        job_id = provider_id(batch).rsplit("/", 1)[-1]
+        key = f"{out_prefix}/{job_id}/{batch.details['input_name']}.out"
+
+        def read() -> list[Outcome]:
+            out: list[Outcome] = []
+            body = self.s3.get_object(Bucket=out_bucket, Key=key)["Body"]
+            for raw in body.iter_lines():  # streamed, line by line
+                if not raw.strip():
+                    continue
+                row = json.loads(raw)
+                output = row.get("modelOutput")
+                if output:
+                    out.append((str(row.get("recordId", "")), completion_from_message(output)))
+                else:
+                    # A per-record error line: keep the good records, retry this one next pass.
+                    out.append(
+                        (
+                            str(row.get("recordId", "")),
+                            json.dumps(row.get("error", "no output"))[:300],
+                        )
+                    )
+            return out
+
+        return await _aws(f"job {job_id}: s3://{out_bucket}/{key}", read, self.retry)
+
+    def missing(self, job: dict[str, Any]) -> str:
+        status = job.get("status", "")
+        return f"job {status}" + (f": {job['message']}"[:300] if job.get("message") else "")
+
+    async def aclose(self) -> None:
+        await self.judge.aclose()
+
+
+# -- the engine -----------------------------------------------------------------------------
+
+
+def spool_folder(store: Store) -> Path:
+    """Where chunk bodies wait between being written and being accepted (beside the store)."""
+    return store.path.with_name(store.path.name + ".batches")
+
+
+class BatchEngine:
+    """Settle intents, collect ended batches, submit the rest in provider-sized chunks."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        store: Store,
+        judge: LLMJudge,
+        options: PassOptions,
+        echo: Echo,
+        on_stage: StageHook | None = None,
+    ) -> None:
+        self.provider = provider
+        self.store = store
+        self.judge = judge
+        self.options = options
+        self.echo = echo
+        self.stage = on_stage or (lambda _name: None)
+        self.run_id = uuid.uuid4().hex[:12]
+        self.folder = spool_folder(store)
+        self.counts: Counter[str] = Counter()
+        #: Records of chunks an earlier, killed run recorded, submitted (or found) by this one.
+        self.resumed = 0
+        #: Time spent reading work and writing request bodies (not sending them).
+        self.prepare_seconds = 0.0
+
+    def _open(self) -> list[BatchRecord]:
+        return open_batches(self.store, self.provider.name, self.judge.key)
+
+    async def settle_intents(self) -> None:
+        """Chunks recorded but maybe never sent: find what the service has, else send them."""
+        for batch in self._open():
+            if batch.status != "intent":
+                continue
+            found = await self.provider.find(batch)
+            body = self.folder / batch.details["body"]
+            if found is None and not body.exists():
+                drop_batch(self.store, batch.batch_id)
+                self.echo(f"chunk {batch.batch_id}: never submitted and its body is gone; dropped")
+                continue
+            if found is None:
+                found = await self._send(batch, body)
+                self.stage("submitted")
+            self._submitted(batch, *found)
+            self.resumed += int(batch.details["records"])
+            self.echo(f"chunk {batch.batch_id}: submitted as {found[0]} (resumed)")
+
+    async def _send(self, batch: BatchRecord, body: Path) -> tuple[str, str]:
+        """Submit a recorded chunk. One the service refused outright (too big, invalid) was
+        never created: it is forgotten, so its records are not left waiting on nothing."""
+        try:
+            return await self.provider.submit(batch, body)
+        except ServiceError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, AttemptsExhausted) and not cause.last.retryable:
+                drop_batch(self.store, batch.batch_id)
+                body.unlink(missing_ok=True)
+            raise
+
+    def _submitted(self, batch: BatchRecord, pid: str, status: str) -> None:
+        update_batch(self.store, batch.batch_id, status, {**batch.details, "provider_id": pid})
+        (self.folder / batch.details["body"]).unlink(missing_ok=True)
+
+    async def collect(self, wait: float | None) -> None:
+        """Collect every ended batch, in the order they end; poll the rest until `wait` ends."""
+        deadline = time.monotonic() + (wait or 0)
+        waiting = [b for b in self._open() if b.status != "intent"]
+        while waiting:
+            still: list[tuple[BatchRecord, str]] = []
+            for batch in waiting:
+                ended, status, job = await self.provider.poll(batch)
+                if ended:
+                    await self._collect_one(batch, status, job)
+                else:
+                    still.append((batch, status))
+            if not still or time.monotonic() >= deadline:
+                for batch, status in still:
+                    if status != batch.status:
+                        set_batch_status(self.store, batch.batch_id, status)
+                    self.echo(f"batch {provider_id(batch)}: {status}; run again to collect")
+                    self.counts["waiting"] += 1
+                return
+            waiting = [b for b, _ in still]
+            await asyncio.sleep(min(30.0, max(0.05, (wait or 0) / 10)))
+
+    async def _collect_one(self, batch: BatchRecord, status: str, job: dict[str, Any]) -> None:
+        lines = await self.provider.results(batch, job)
+        items = batch_items(self.store, batch.batch_id)
+        verdicts: list[NewVerdict] = []
+        for cid, outcome in lines:
+            found = items.pop(cid, None)
+            if found is None:
+                continue  # not ours, or a line repeated
+            uid, record_hash = found
+            if isinstance(outcome, str):
+                verdicts.append(NewVerdict(uid, record_hash, "error", error=outcome))
+            else:
+                verdicts.append(_verdict(uid, record_hash, self.judge, outcome))
+        missing = self.provider.missing(job)
+        verdicts.extend(
+            NewVerdict(uid, record_hash, "error", error=missing)
+            for uid, record_hash in items.values()
+        )
+        self.stage("results-read")
+        collect_batch(self.store, self.judge.key, batch.batch_id, batch.run_id, verdicts)
+        self.counts.update(v.verdict for v in verdicts)
+        self.echo(f"batch {provider_id(batch)}: {status}, collected {len(verdicts):,} verdicts")
+
+    def _work(self, skip: set[str]) -> Iterator[WorkItem]:
+        options, key = self.options, self.judge.key
+
+        def fetch(after: int, size: int) -> list[WorkItem]:
+            while True:
+                page = work_page(
+                    self.store,
+                    key,
+                    options.filt,
+                    after_seq=after,
+                    limit=size,
+                    rejudge=options.rejudge,
+                )
+                kept = [i for i in page if i.uid not in skip]
+                if kept or not page:
+                    return kept
+                after = page[-1].seq
+
+        return iter(WorkCursor(fetch, page_size=PAGE_SIZE, limit=options.limit))
+
+    def pending_total(self) -> int:
+        """Records that still need submitting (for even chunk sizes and the minimum check)."""
+        total = count_batch_work(
+            self.store,
+            self.provider.name,
+            self.judge.key,
+            self.options.filt,
+            rejudge=self.options.rejudge,
+        )
+        return total if self.options.limit is None else min(total, self.options.limit)
+
+    async def submit(self, total: int, skip: set[str]) -> tuple[int, int]:
+        """Submit every record still needing a verdict; (submitted, left for later)."""
+        limits = self.provider.limits
+        submitted = 0
+        chunks = spool_chunks(
+            self._work(skip),
+            self.provider.line,
+            self.folder,
+            limits,
+            self.provider.framing,
+            target=even_target(total, limits),
+        )
+        while True:
+            started = time.perf_counter()
+            chunk = next(chunks, None)
+            self.prepare_seconds += time.perf_counter() - started
+            if chunk is None:
+                break
+            n = len(chunk.items)
+            if n < limits.min_records:
+                # Only a last chunk cut short by the byte limit can be this small.
+                chunk.path.unlink(missing_ok=True)
+                self.echo(
+                    f"note: {n} records left for a later pass: a job needs at least "
+                    f"{limits.min_records}"
+                )
+                return submitted, n
+            batch = BatchRecord(
+                chunk.key,
+                self.provider.name,
+                self.judge.key.judge,
+                self.judge.key.model,
+                self.judge.key.prompt_hash,
+                self.run_id,
+                "intent",
+                {
+                    "body": chunk.path.name,
+                    "records": n,
+                    "bytes": chunk.size,
+                    "created": datetime.now(UTC).isoformat(),
+                    **self.provider.intent_details(chunk.key),
+                },
+            )
+            save_batch(self.store, batch, chunk.items)
+            self.stage("intent-recorded")
+            pid, status = await self._send(batch, chunk.path)
+            self.stage("submitted")
+            self._submitted(batch, pid, status)
+            submitted += n
+            self.echo(f"submitted batch {pid} with {n:,} records ({chunk.size:,} bytes)")
+        return submitted, 0
+
+
+async def _run(
+    engine: BatchEngine, wait: float | None, check_minimum: bool, needs_config: Callable[[], None]
+) -> dict[str, Any]:
+    try:
+        await engine.settle_intents()
+        await engine.collect(None)
+        skip = pending_in_batches(engine.store, engine.provider.name, engine.judge.key)
+        total = engine.pending_total()
+        minimum = engine.provider.limits.min_records
+        summary: dict[str, Any] = {}
+        if total:
+            needs_config()
+        if check_minimum and 0 < total < minimum:
+            problem = (
+                f"{total} records need a verdict, but a Bedrock batch job needs at least "
+                f"{minimum}; judge them live (without --batch)"
+            )
+            if not engine.counts and not engine.resumed:
+                raise BadInput("--batch", "", problem)
+            # This run collected, resumed or found running jobs: report that, say why no more.
+            engine.echo(f"note: {problem}")
+            return {
+                "submitted": engine.resumed,
+                "collected": dict(engine.counts),
+                "not_submitted": total,
+            }
+        submitted, left = await engine.submit(total, skip) if total else (0, 0)
+        submitted += engine.resumed
+        if left:
+            summary["not_submitted"] = left
+        if submitted > engine.resumed:
+            # How fast requests were prepared (read, built, spooled), apart from sending them.
+            summary["prepared_per_second"] = round(
+                (submitted - engine.resumed) / max(engine.prepare_seconds, 1e-9)
+            )
+        if wait and submitted:
+            await engine.collect(wait)
+    finally:
+        await engine.provider.aclose()
+    return {"submitted": submitted, "collected": dict(engine.counts), **summary}
 
 
 def run_batch(
     store: Store,
-    judge: Judge,
+    judge: Any,
     options: PassOptions,
     *,
     judge_config: JudgeConfig,
     echo: Echo,
     wait: float | None = None,
+    on_stage: StageHook | None = None,
 ) -> dict[str, Any]:
-    """Collect finished batches, then submit what still needs a verdict. Returns counts."""
+    """Settle, collect, then submit what still needs a verdict. Returns counts."""
     if not isinstance(judge, LLMJudge):
         raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
     if judge.key.judge == "anthropic":
-        return asyncio.run(_run_anthropic(store, judge, options, echo, wait))
-    return asyncio.run(_run_bedrock(store, judge, options, judge_config, echo, wait))
+        provider: Provider = AnthropicBatches(judge, store, anthropic_limits(judge_config))
+        engine = BatchEngine(provider, store, judge, options, echo, on_stage)
+        return asyncio.run(_run(engine, wait, False, lambda: None))
+    # CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN are applied over the file by settings.load().
+    s3_uri = judge_config.batch_s3 or ""
+    role_arn = judge_config.batch_role_arn or ""
+
+    def needs_config() -> None:
+        if not s3_uri or not role_arn:
+            raise CuratorError(
+                'Bedrock batch inference needs [judge] batch_s3 = "s3://bucket/prefix" and '
+                "batch_role_arn in the config (or CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN)"
+            )
+
+    provider = BedrockJobs(
+        judge, bedrock_limits(judge_config), s3_uri or "s3://unset/unset", role_arn
+    )
+    engine = BatchEngine(provider, store, judge, options, echo, on_stage)
+    return asyncio.run(_run(engine, wait, True, needs_config))

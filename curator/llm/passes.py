@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import json
 import os
 import random
@@ -37,6 +36,7 @@ from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import verdict_for as rules_verdict
 from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
 from curator.llm.prices import Price
+from curator.llm.work import WorkCursor
 from curator.prompts import (
     DEFAULT_JUDGE_TEMPLATE,
     JudgePrompt,
@@ -570,21 +570,23 @@ async def run_pass(
             failures.append(error)
 
     writer_task = asyncio.create_task(writer.run())
-    scheduled = 0
-    after = 0
+    cursor = WorkCursor(
+        lambda after, size: work.page(after, size, upto),
+        page_size=options.page_size,
+        limit=options.limit,
+    )
     gave_up = False
+
+    def fetch() -> asyncio.Task[list[WorkItem]]:
+        return asyncio.create_task(_read(options.store_wait_seconds, cursor.next_page))
+
+    # The next page is read while this one's calls are scheduled: a store read (slow when the
+    # machine is busy) never leaves call slots idle at a page boundary.
+    upcoming = fetch()
     try:
-        while options.limit is None or scheduled < options.limit:
-            page = await _read(
-                options.store_wait_seconds,
-                functools.partial(work.page, after, options.page_size, upto),
-            )
-            if not page:
-                break
-            after = page[-1].seq
+        while page := await upcoming:
+            upcoming = fetch()
             for item in page:
-                if options.limit is not None and scheduled >= options.limit:
-                    break
                 # Estimating builds the prompt; only worth it when a cost cap needs it.
                 expected = task.estimate(item)[2] if options.max_cost is not None else 0.0
                 if options.max_cost is not None and (
@@ -607,7 +609,6 @@ async def run_pass(
                 call = asyncio.create_task(one(item, expected))
                 tasks.add(call)
                 call.add_done_callback(finished)
-                scheduled += 1
             if result.stopped_for_cost or gave_up or failures:
                 break
         if tasks:
@@ -615,6 +616,9 @@ async def run_pass(
         if failures:
             raise failures[0]
     finally:
+        # A prefetched page nobody needs (or its error) is dropped, never awaited here.
+        upcoming.cancel()
+        upcoming.add_done_callback(lambda t: t.cancelled() or t.exception())
         if tasks:
             # Interrupted: let calls already answered be stored, cancel the rest.
             for call in tasks:
@@ -647,22 +651,13 @@ def estimate_pass(store: Store, judge: Judge, options: PassOptions) -> DryRunEst
     records = tokens_in = tokens_out = 0
     cost = 0.0
     sample: list[WorkItem] = []
-    after = 0
-    while options.limit is None or records < options.limit:
-        page = work_page(
-            store, judge.key, options.filt, after_seq=after, limit=512, rejudge=options.rejudge
-        )
-        if not page:
-            break
-        after = page[-1].seq
-        for item in page:
-            if options.limit is not None and records >= options.limit:
-                break
-            i, o, c = judge.estimate(item)
-            records += 1
-            tokens_in += i
-            tokens_out += o
-            cost += c
-            if len(sample) < 10:
-                sample.append(item)
+    source = VerdictSource(store, judge.key, options, run_id="")
+    for item in WorkCursor(source.page, page_size=512, limit=options.limit):
+        i, o, c = judge.estimate(item)
+        records += 1
+        tokens_in += i
+        tokens_out += o
+        cost += c
+        if len(sample) < 10:
+            sample.append(item)
     return DryRunEstimate(records, tokens_in, tokens_out, cost, sample)

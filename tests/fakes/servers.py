@@ -83,6 +83,14 @@ class Behaviour:
     #: Anthropic "errored" / "expired" / "canceled"; Bedrock "error" (an error line) or
     #: "unprocessed" (left out, so the job ends PartiallyCompleted).
     batch_outcomes: dict[str, str] = field(default_factory=dict)
+    #: Batch polls before the n-th created batch / job ends (n from 0; others: polls_until_done),
+    #: so batches can end in another order than they were created.
+    polls_by_batch: list[int] = field(default_factory=list)
+    #: Serve batch result lines in a shuffled order (the services do not promise any order).
+    shuffle_results: bool = False
+    #: Work out a batch's results when it is created and keep only them (benchmarks: a million
+    #: requests need not sit in memory until the results are asked for).
+    answer_at_create: bool = False
 
 
 class _Server(ThreadingHTTPServer):
@@ -121,6 +129,7 @@ class FakeBase:
             def _body(self) -> Any:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                self.body_size = len(raw)
                 try:
                     return json.loads(raw) if raw else {}
                 except ValueError:
@@ -252,11 +261,19 @@ class FakeAnthropic(FakeBase):
         super().__init__(behaviour)
         self.batches: dict[str, dict[str, Any]] = {}
         self.prompts: list[str] = []
+        #: Keep every prompt answered in `prompts` (benchmarks of a million turn it off).
+        self.keep_prompts = True
         #: Model ids this fake serves -> their output-token limit (tests may add their own).
         self.models: dict[str, int] = dict(ANTHROPIC_MODELS)
         #: the `thinking` field of every Messages request (None when absent)
         self.thinking: list[Any] = []
         self._ids = itertools.count(1)
+        #: The Message Batches limits: "100,000 Message requests or 256 MB in size, whichever is
+        #: reached first"; a bigger batch is refused, as the API does (tests may lower them).
+        self.max_batch_requests = 100_000
+        self.max_batch_bytes = 256 * 1000 * 1000
+        #: Requests per question text across every batch created (what was paid for).
+        self.batched: Counter[str] = Counter()
 
     def check(self, params: Any) -> None:
         """Refused unless the Messages API would accept this body."""
@@ -296,8 +313,9 @@ class FakeAnthropic(FakeBase):
         prefix, cacheable, rest = _anthropic_text(params["messages"][-1]["content"])
         sys_prefix, sys_cache, sys_rest = _anthropic_text(params.get("system", ""))
         output, stop_reason = self.reply(prefix + rest, int(params.get("max_tokens") or 0))
-        with self.lock:
-            self.prompts.append(prefix + rest)
+        if self.keep_prompts:
+            with self.lock:
+                self.prompts.append(prefix + rest)
         usage = self.usage(sys_prefix + sys_rest + prefix, cacheable or sys_cache, rest, output)
         return {
             "id": f"msg_{next(self._ids)}",
@@ -360,11 +378,34 @@ class FakeAnthropic(FakeBase):
 
     def _batches(self, handler: BaseHTTPRequestHandler, method: str, path: str, body: Any) -> None:
         if method == "POST" and path == "/v1/messages/batches":
-            requests = self._check_batch(body)
-            batch_id = f"msgbatch_{next(self._ids):06d}"
+            size = int(getattr(handler, "body_size", 0))
+            if size > self.max_batch_bytes:
+                raise Refused(
+                    413,
+                    "request_too_large",
+                    f"batch is {size:,} bytes; at most {self.max_batch_bytes:,} are allowed",
+                )
+            requests = self._check_batch(body, self.max_batch_requests)
             with self.lock:
-                self.batches[batch_id] = {"requests": requests, "polls": 0, "results": None}
+                ordinal = len(self.batches)
+                batch_id = f"msgbatch_{next(self._ids):06d}"
+                polls = self.behaviour.polls_by_batch
+                self.batches[batch_id] = {
+                    "requests": requests,
+                    "count": len(requests),
+                    "polls": 0,
+                    "needs": polls[ordinal] if ordinal < len(polls) else None,
+                    "results": None,
+                    "created_at": time.time(),
+                }
+                for request in requests:
+                    self.batched[_batch_question(request)] += 1
+            if self.behaviour.answer_at_create:
+                self._outcomes(batch_id)
             self.send(handler, 200, self._batch_view(batch_id))
+            return
+        if method == "GET" and path == "/v1/messages/batches":
+            self._list(handler, handler.path)
             return
         match = re.fullmatch(r"/v1/messages/batches/(msgbatch_\w+)(/results)?", path)
         if method != "GET" or not match or match.group(1) not in self.batches:
@@ -379,13 +420,37 @@ class FakeAnthropic(FakeBase):
                 self.batches[batch_id]["polls"] += 1
             self.send(handler, 200, self._batch_view(batch_id))
 
+    def _list(self, handler: BaseHTTPRequestHandler, raw_path: str) -> None:
+        """GET /v1/messages/batches: newest first, `limit` (1-1000, default 20), `after_id`."""
+        from urllib.parse import parse_qs, urlsplit
+
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(raw_path).query).items()}
+        limit = int(query.get("limit", "20"))
+        if not 1 <= limit <= 1000:
+            raise Refused(400, "invalid_request_error", "limit: 1 to 1000")
+        with self.lock:
+            ids = sorted(self.batches, key=lambda b: self.batches[b]["created_at"], reverse=True)
+        if "after_id" in query and query["after_id"] in ids:
+            ids = ids[ids.index(query["after_id"]) + 1 :]
+        page = ids[:limit]
+        self.send(
+            handler,
+            200,
+            {
+                "data": [self._batch_view(b) for b in page],
+                "has_more": len(ids) > limit,
+                "first_id": page[0] if page else None,
+                "last_id": page[-1] if page else None,
+            },
+        )
+
     @staticmethod
-    def _check_batch(body: Any) -> list[dict[str, Any]]:
+    def _check_batch(body: Any, most: int = 100_000) -> list[dict[str, Any]]:
         if not isinstance(body, dict) or set(body) != {"requests"}:
             raise Refused(400, "invalid_request_error", "requests: Field required")
         requests = body["requests"]
-        if not isinstance(requests, list) or not 1 <= len(requests) <= 100_000:
-            raise Refused(400, "invalid_request_error", "requests: 1 to 100,000 requests")
+        if not isinstance(requests, list) or not 1 <= len(requests) <= most:
+            raise Refused(400, "invalid_request_error", f"requests: 1 to {most:,} requests")
         seen: set[str] = set()
         for i, request in enumerate(requests):
             if not isinstance(request, dict) or set(request) != {"custom_id", "params"}:
@@ -403,9 +468,13 @@ class FakeAnthropic(FakeBase):
         return requests
 
     def _ended(self, batch_id: str) -> bool:
-        return bool(self.batches[batch_id]["polls"] >= self.behaviour.polls_until_done)
+        batch = self.batches[batch_id]
+        needs = (
+            batch["needs"] if batch.get("needs") is not None else self.behaviour.polls_until_done
+        )
+        return bool(batch["polls"] >= needs)
 
-    def _outcomes(self, batch_id: str) -> list[tuple[str, dict[str, Any]]]:
+    def _outcomes(self, batch_id: str) -> list[bytes]:
         """Each request's result, decided once (what a finished batch stores)."""
         batch = self.batches[batch_id]
         if batch["results"] is None:
@@ -438,39 +507,58 @@ class FakeAnthropic(FakeBase):
                 else:
                     result = {"type": "succeeded", "message": message}
                 results.append((request["custom_id"], result))
-            batch["results"] = results
+            if self.behaviour.shuffle_results:
+                import random
+
+                random.Random(batch_id).shuffle(results)
+            # Kept as the result file's lines (compact: a million results fit in memory).
+            batch["results"] = [
+                json.dumps({"custom_id": cid, "result": result}).encode() for cid, result in results
+            ]
+            batch["tally"] = Counter(result["type"] for _, result in results)
+            batch["requests"] = None  # answered: only the results are kept
         return list(batch["results"])
 
     def _batch_view(self, batch_id: str) -> dict[str, Any]:
         batch = self.batches[batch_id]
         ended = self._ended(batch_id)
-        n = len(batch["requests"])
+        n = batch["count"]
         counts = {"processing": n, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
         if ended:
             counts["processing"] = 0
-            for _, result in self._outcomes(batch_id):
-                counts[result["type"]] += 1
+            self._outcomes(batch_id)
+            counts.update(batch["tally"])
         return {
             "id": batch_id,
             "type": "message_batch",
             "processing_status": "ended" if ended else "in_progress",
             "request_counts": counts,
-            "created_at": "2026-11-26T00:00:00Z",
-            "expires_at": "2026-11-27T00:00:00Z",
-            "ended_at": "2026-11-26T00:10:00Z" if ended else None,
+            "created_at": _iso(batch["created_at"]),
+            "expires_at": _iso(batch["created_at"] + 86_400),
+            "ended_at": _iso(batch["created_at"] + 1) if ended else None,
             "archived_at": None,
             "cancel_initiated_at": None,
             "results_url": f"{self.url}/v1/messages/batches/{batch_id}/results" if ended else None,
         }
 
     def _results(self, handler: BaseHTTPRequestHandler, batch_id: str) -> None:
-        lines = [
-            json.dumps({"custom_id": cid, "result": result})
-            for cid, result in self._outcomes(batch_id)
-        ]
-        self.send(
-            handler, 200, ("\n".join(lines) + "\n").encode(), content_type="application/x-jsonl"
-        )
+        lines = self._outcomes(batch_id)
+        self.send(handler, 200, b"\n".join(lines) + b"\n", content_type="application/x-jsonl")
+
+
+def _iso(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _batch_question(request: Any) -> str:
+    """The question of one batch request (what `batched` counts), '' when it has none."""
+    try:
+        prefix, _, rest = _anthropic_text(request["params"]["messages"][-1]["content"])
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return ""
+    return question_of(prefix + rest)
 
 
 # -- Bedrock runtime ------------------------------------------------------------------------
@@ -626,6 +714,11 @@ class FakeBedrockBatch(FakeBase):
         self.jobs: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}
         self._ids = itertools.count(1)
+        #: The batch inference quotas a job is checked against when it is created ("Records per
+        #: batch inference job" / "per input file" 50,000; "Batch inference input file size"
+        #: 1 GB): a bigger input is refused (tests may lower them).
+        self.max_records = 50_000
+        self.max_bytes = 1000 * 1000 * 1000
 
     def _s3(self) -> Any:
         import boto3
@@ -647,6 +740,9 @@ class FakeBedrockBatch(FakeBase):
             if method == "GET" and path.startswith("/model-invocation-job/"):
                 self._get(handler, unquote(path[len("/model-invocation-job/") :]))
                 return
+            if method == "GET" and path == "/model-invocation-jobs":
+                self._list(handler, handler.path)
+                return
         except Refused as refused:
             _aws_error(self, handler, refused.status, refused.kind, refused.message)
             return
@@ -664,6 +760,10 @@ class FakeBedrockBatch(FakeBase):
                 return
             if any(j["request"]["jobName"] == body["jobName"] for j in self.jobs.values()):
                 raise Refused(400, "ConflictException", f"job {body['jobName']} already exists")
+        records = self._check_input(body["inputDataConfig"]["s3InputDataConfig"]["s3Uri"])
+        with self.lock:
+            ordinal = len(self.jobs)
+            polls = self.behaviour.polls_by_batch
             job_id = f"job{next(self._ids):04d}"
             arn = f"arn:aws:bedrock:{region}:123456789012:model-invocation-job/{job_id}"
             self.jobs[arn] = {
@@ -671,18 +771,67 @@ class FakeBedrockBatch(FakeBase):
                 "request": body,
                 "region": region,
                 "polls": 0,
+                "needs": polls[ordinal] if ordinal < len(polls) else None,
+                "records": records,
                 "status": "Submitted",
             }
             if token:
                 self.tokens[token] = arn
         self.send(handler, 200, {"jobArn": arn})
 
+    def _check_input(self, uri: str) -> int:
+        """Refuse an input file over the record or size quota (read from S3 as the service does)."""
+        bucket, key = uri[5:].split("/", 1)
+        try:
+            found = self._s3().get_object(Bucket=bucket, Key=key)
+        except Exception as exc:  # no such object: the service refuses the job
+            raise Refused(400, "ValidationException", f"cannot read {uri}: {exc}") from exc
+        size = int(found["ContentLength"])
+        if size > self.max_bytes:
+            raise Refused(
+                400,
+                "ValidationException",
+                f"input file {uri} is {size:,} bytes; the quota is {self.max_bytes:,}",
+            )
+        records = sum(1 for line in found["Body"].iter_lines() if line.strip())
+        if records > self.max_records:
+            raise Refused(
+                400,
+                "ValidationException",
+                f"input file {uri} has {records:,} records; the quota is {self.max_records:,}",
+            )
+        return records
+
+    def _list(self, handler: BaseHTTPRequestHandler, raw_path: str) -> None:
+        """ListModelInvocationJobs, filtered by `nameContains`, newest first."""
+        from urllib.parse import parse_qs, urlsplit
+
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(raw_path).query).items()}
+        part = query.get("nameContains", "")
+        with self.lock:
+            found = [
+                {
+                    "jobArn": arn,
+                    "jobName": job["request"]["jobName"],
+                    "modelId": job["request"]["modelId"],
+                    "roleArn": job["request"]["roleArn"],
+                    "status": job["status"] if job["status"] != "Submitted" else "InProgress",
+                    "submitTime": "2026-11-26T00:00:00Z",
+                    "inputDataConfig": job["request"]["inputDataConfig"],
+                    "outputDataConfig": job["request"]["outputDataConfig"],
+                }
+                for arn, job in reversed(self.jobs.items())
+                if part in job["request"]["jobName"]
+            ]
+        self.send(handler, 200, {"invocationJobSummaries": found})
+
     def _get(self, handler: BaseHTTPRequestHandler, arn: str) -> None:
         job = self.jobs.get(arn)
         if job is None:
             raise Refused(404, "ResourceNotFoundException", f"job {arn} not found")
         job["polls"] += 1
-        if job["status"] == "Submitted" and job["polls"] >= self.behaviour.polls_until_done:
+        needs = job["needs"] if job.get("needs") is not None else self.behaviour.polls_until_done
+        if job["status"] == "Submitted" and job["polls"] >= needs:
             self._run(job)
         request = job["request"]
         status = job["status"] if job["status"] != "Submitted" else "InProgress"
@@ -749,6 +898,10 @@ class FakeBedrockBatch(FakeBase):
                 tokens_out += usage["output_tokens"]
                 row["modelOutput"] = _bedrock_message(output, usage, stop_reason)
             out_lines.append(json.dumps(row))
+        if self.behaviour.shuffle_results:
+            import random
+
+            random.Random(job["id"]).shuffle(out_lines)
         out_bucket, out_prefix = out_uri[5:].split("/", 1)
         folder = f"{out_prefix.rstrip('/')}/{job['id']}"
         s3.put_object(
@@ -782,9 +935,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("kind", choices=["anthropic", "bedrock"])
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument(
+        "--batch-bench",
+        action="store_true",
+        help="answer batches when created and keep no prompts (a million-record batch pass)",
+    )
     args = parser.parse_args()
     cls = FakeAnthropic if args.kind == "anthropic" else FakeBedrockRuntime
-    fake = cls(Behaviour(latency=args.latency))
+    fake = cls(Behaviour(latency=args.latency, answer_at_create=args.batch_bench))
+    if isinstance(fake, FakeAnthropic) and args.batch_bench:
+        fake.keep_prompts = False
     fake.start()
     print(fake.url, flush=True)
     try:

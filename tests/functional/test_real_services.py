@@ -73,12 +73,15 @@ def test_batch_control_calls_retry_429_529_and_500(
 ) -> None:
     fake = anthropic_fake
     args = ("--db", sample_store, "judge", "--judge", "anthropic", "--batch", "--json")
-    # create: a 429 with retry-after, then a 529, then accepted.
+    # create: a 429 with retry-after; before trying again the run looks for a batch the failed
+    # create may have made (batch creation has no idempotency token): that listing gets a 529
+    # and is retried; nothing is found, and the create is accepted.
     fake.behaviour.control_failures = deque([Failure(429, retry_after="0"), Failure(529)])
     first = run_cli(*args)
     assert first.code == 0, first.err
     assert json.loads(first.out)["submitted"] == 30
-    assert fake.calls["POST /v1/messages/batches"] == 3 and len(fake.batches) == 1
+    assert fake.calls["POST /v1/messages/batches"] == 2 and len(fake.batches) == 1
+    assert fake.calls["GET /v1/messages/batches"] == 2
     # status: 500 then 529; results: 500 once — the results read starts again and is whole.
     fake.behaviour.control_failures = deque(
         [Failure(500, retry_after="0"), Failure(529, retry_after="0")]
@@ -112,10 +115,15 @@ def test_a_batch_control_call_that_keeps_failing_is_one_line_exit_3(
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and "after 6 attempt(s)" in lines[0] and "529" in lines[0]
     assert "Traceback" not in result.err
-    assert anthropic_fake.calls["POST /v1/messages/batches"] == 6 and not anthropic_fake.batches
-    # Nothing was recorded as submitted: the next run submits the records.
+    # One create, then five looks for a batch it may have made (each refused with a 529).
+    calls = anthropic_fake.calls
+    assert calls["POST /v1/messages/batches"] == 1 and calls["GET /v1/messages/batches"] == 5
+    assert not anthropic_fake.batches
+    # The chunk stays recorded as an intent: the next run looks for it, finds none, and submits
+    # the records (once).
     again = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--batch", "--json")
     assert json.loads(again.out)["submitted"] == 30
+    assert len(anthropic_fake.batches) == 1 and sum(anthropic_fake.batched.values()) == 30
 
 
 def test_expired_canceled_and_errored_results_become_errors_the_next_pass_retries(

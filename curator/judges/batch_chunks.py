@@ -1,0 +1,190 @@
+"""Cutting a batch pass into provider-sized chunks, each spooled to a file as it is built.
+
+A provider takes a batch of at most so many requests and so many bytes (Anthropic Message
+Batches: 100,000 requests or 256 MB; Bedrock batch inference: 50,000 records and 1 GB per input
+file, at least 100 records per job). `spool_chunks` walks the work once, writes each request
+line straight to the chunk's file and starts a new file before either limit would be passed,
+so a million-record pass holds one request at a time in memory, plus the (custom id, uid,
+record hash) triples of the chunk being written. The limits are settings (`[judge]`, below)
+whose defaults are the documented quotas; a team whose quota differs changes them.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curator.domain import CuratorError, WorkItem
+from curator.settings import JudgeConfig
+
+# Anthropic Message Batches: "limited to either 100,000 Message requests or 256 MB in size,
+# whichever is reached first" (Batch processing guide, batch limitations).
+ANTHROPIC_MAX_REQUESTS = 100_000
+ANTHROPIC_MAX_BYTES = 256 * 1000 * 1000
+# Amazon Bedrock batch inference quotas (Amazon Bedrock endpoints and quotas; per model,
+# adjustable): "Records per batch inference job" and "Records per input file per batch inference
+# job" 50,000, "Batch inference input file size" 1 GB (curator writes one file per job, so the
+# 5 GB "Batch inference job size" never binds), "Minimum number of records per batch inference
+# job" 100.
+BEDROCK_MAX_RECORDS = 50_000
+BEDROCK_MAX_BYTES = 1000 * 1000 * 1000
+BEDROCK_MIN_RECORDS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkLimits:
+    """How big one submitted batch may be: records, bytes of the request body or input file,
+    and the fewest records the provider runs."""
+
+    max_records: int
+    max_bytes: int
+    min_records: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_records <= self.max_records or self.max_bytes < 1:
+            raise CuratorError(
+                f"batch limits: need 1 <= min records ({self.min_records}) <= max records "
+                f"({self.max_records}) and max bytes ({self.max_bytes}) >= 1"
+            )
+
+
+def _setting(config: JudgeConfig, key: str, default: int) -> int:
+    value = getattr(config, key)
+    value = default if value is None else value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise CuratorError(f"config [judge] {key} = {value!r}; expected a whole number >= 1")
+    return value
+
+
+def anthropic_limits(config: JudgeConfig) -> ChunkLimits:
+    """`[judge] batch_max_requests` / `batch_max_bytes` (Message Batches)."""
+    return ChunkLimits(
+        _setting(config, "batch_max_requests", ANTHROPIC_MAX_REQUESTS),
+        _setting(config, "batch_max_bytes", ANTHROPIC_MAX_BYTES),
+    )
+
+
+def bedrock_limits(config: JudgeConfig) -> ChunkLimits:
+    """`[judge] bedrock_batch_max_records` / `_max_bytes` / `_min_records` (batch inference)."""
+    return ChunkLimits(
+        _setting(config, "bedrock_batch_max_records", BEDROCK_MAX_RECORDS),
+        _setting(config, "bedrock_batch_max_bytes", BEDROCK_MAX_BYTES),
+        _setting(config, "bedrock_batch_min_records", BEDROCK_MIN_RECORDS),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Framing:
+    """How request lines make one body: Message Batches JSON `{"requests": [a,b]}`, or a
+    Bedrock JSONL file (`a\\nb\\n`)."""
+
+    head: bytes
+    separator: bytes
+    tail: bytes
+
+
+ANTHROPIC_FRAMING = Framing(b'{"requests":[', b",", b"]}")
+JSONL_FRAMING = Framing(b"", b"", b"")
+
+
+@dataclass
+class Chunk:
+    """One spooled batch: its key (our id for it, also the custom-id prefix), the file holding
+    its body, and which record version each custom id stands for."""
+
+    key: str
+    path: Path
+    items: list[tuple[str, str, str]] = field(default_factory=list)
+    size: int = 0
+
+
+def new_chunk_key() -> str:
+    """12 hex digits: short enough to prefix every custom id, random enough never to repeat."""
+    return uuid.uuid4().hex[:12]
+
+
+def custom_id(key: str, n: int) -> str:
+    """The n-th request's id in chunk `key`: letters and digits only, which both services take
+    (Anthropic: [a-zA-Z0-9_-]{1,64}; Bedrock: an alphanumeric recordId)."""
+    return f"{key}n{n}"
+
+
+def even_target(total: int, limits: ChunkLimits) -> int:
+    """Records per chunk when the count limit is what splits: as many chunks as the limit needs,
+    of even size, so the last is never a sliver under the provider's minimum (10,050 records in
+    jobs of at most 10,000 are 5,025 + 5,025, never 10,000 + 50)."""
+    if total <= 0:
+        return limits.max_records
+    chunks = -(-total // limits.max_records)
+    return -(-total // chunks)
+
+
+def spool_chunks(
+    items: Iterable[WorkItem],
+    line: Callable[[str, WorkItem], bytes],
+    folder: Path,
+    limits: ChunkLimits,
+    framing: Framing,
+    *,
+    target: int | None = None,
+) -> Generator[Chunk, None, None]:
+    """Write `items` as request lines into chunk files under `folder`, yielding each chunk once
+    its file is complete and flushed to disk. A chunk closes at `target` records (default: the
+    maximum) or before its body would pass `max_bytes`; a single request larger than the byte
+    limit is an error naming the record (no provider would take it)."""
+    per_chunk = min(target or limits.max_records, limits.max_records)
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = len(framing.head) + len(framing.tail)
+    chunk: Chunk | None = None
+    out: Any = None
+
+    def close() -> Chunk:
+        assert chunk is not None and out is not None
+        out.write(framing.tail)
+        out.flush()
+        os.fsync(out.fileno())
+        out.close()
+        return chunk
+
+    try:
+        for item in items:
+            key = chunk.key if chunk is not None else new_chunk_key()
+            cid = custom_id(key, len(chunk.items) if chunk is not None else 0)
+            data = line(cid, item)
+            if chunk is not None:
+                grown = chunk.size + len(framing.separator) + len(data)
+                if len(chunk.items) >= per_chunk or grown > limits.max_bytes:
+                    done = close()
+                    chunk = out = None
+                    yield done
+                    key = new_chunk_key()
+                    cid = custom_id(key, 0)
+                    data = line(cid, item)
+            if chunk is None:
+                if frame + len(data) > limits.max_bytes:
+                    raise CuratorError(
+                        f"record {item.uid}: its batch request is {len(data):,} bytes, more than "
+                        f"a whole batch may be ({limits.max_bytes:,}); judge it live"
+                    )
+                chunk = Chunk(key, folder / f"{key}.body")
+                out = chunk.path.open("wb")
+                out.write(framing.head)
+                chunk.size = frame
+            else:
+                out.write(framing.separator)
+                chunk.size += len(framing.separator)
+            out.write(data)
+            chunk.size += len(data)
+            chunk.items.append((cid, item.uid, item.record_hash))
+        if chunk is not None:
+            done = close()
+            chunk = out = None
+            yield done
+    finally:
+        if chunk is not None and out is not None:  # stopped early: a half-written chunk
+            out.close()
+            chunk.path.unlink(missing_ok=True)
