@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from curator.domain import SCALES, AnswerValue
+from curator.domain import SCALES, AnswerValue, QuestionAnswer
 from curator.numbers import parse_number
 from curator.prompts import SPAN_SEPARATOR, render_number
 
@@ -97,3 +97,22 @@ def _show(value: Any) -> str:
     else:
         text = "" if value is None else str(value)
     return text if text.strip() else "(none)"
+
+
+EDITED_FIELDS = ("question", "answer", "derivation", "scale")
+
+
+def whole_edit(
+    current: QuestionAnswer, imported: QuestionAnswer, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """What an edit event stores: `changes` on top of every field an earlier edit changed.
+
+    A record's curated values are its latest live edit's fields over the imported ones, so an
+    edit that carried only the fields changed this time would silently drop what an earlier
+    edit changed (a reworded question lost by a later answer fix)."""
+    earlier = {
+        name: getattr(current, name)
+        for name in EDITED_FIELDS
+        if getattr(current, name) != getattr(imported, name)
+    }
+    return {**earlier, **changes}

@@ -15,6 +15,7 @@ from textual.widgets import Header, Static
 from textual.worker import Worker
 
 from curator import safe_text
+from curator.editing import whole_edit
 from curator.prompts import render_answer
 from curator.screens.messages import CountsLoaded
 from curator.screens.queue_model import filter_chips
@@ -508,7 +509,10 @@ class ReviewScreen(Screen[None]):
         def done(edited: dict[str, Any] | None) -> None:
             if edited:
                 self.curator.decide(
-                    detail.record.uid, "edit", edited=edited, record_hash=detail.record_hash
+                    detail.record.uid,
+                    "edit",
+                    edited=whole_edit(detail, detail.record, edited),
+                    record_hash=detail.record_hash,
                 )
 
         self.app.push_screen(EditScreen(detail), done)

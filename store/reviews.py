@@ -25,6 +25,7 @@ from curator.domain import (
     ReviewEvent,
     answer_from_json,
 )
+from curator.editing import EDITED_FIELDS
 from curator.store.db import Store
 from curator.store.ids import new_event_uid
 from curator.store.journal import fold, journal_for
@@ -360,7 +361,7 @@ def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> li
 DECISIONS = ("accept", "reject", "edit", "flag")
 #: Longest note stored; a note is a comment, not a document.
 NOTE_CHARS = 4000
-EDITABLE_FIELDS = ("question", "answer", "derivation", "scale")
+EDITABLE_FIELDS = EDITED_FIELDS
 
 
 def decide(

@@ -283,3 +283,30 @@ async def test_reject_reasons_by_digit_and_typing_starts_a_custom_reason(tmp_pat
         (second, "reject", "table is from 2017"),
         (third, "reject", ""),
     ]
+
+
+async def test_a_second_edit_keeps_what_the_first_changed(tmp_path: Path) -> None:
+    """Two edits of one record, each of one field: the record keeps both changes."""
+    store = await make_store(tmp_path)
+    uid = first_uid(store, "arithmetic")
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_edit(app, pilot, uid)
+        screen.query_one("#edit-question", Input).value = "Reworded question?"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        screen = await open_edit(app, pilot, uid)
+        screen.query_one("#edit-derivation", Input).value = "1,027 / 0.11"
+        screen.query_one("#edit-answer", TextArea).text = "9336.36"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        if isinstance(app.screen, ModalScreen):  # a mismatch asks: keep it anyway
+            await pilot.press("y")
+            await settle(app, pilot)
+    detail = record_detail(store, uid)
+    assert detail is not None
+    assert detail.question == "Reworded question?"
+    assert detail.answer == 9336.36 and detail.derivation == "1,027 / 0.11"
