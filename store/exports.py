@@ -38,15 +38,24 @@ def panel_judges(spec: str) -> tuple[str, ...]:
     return names
 
 
-def curated_records(
-    store: Store,
-    filt: RecordFilter = RecordFilter(),
-    *,
-    include_judged_correct: str | None = None,
-    page_size: int = 5000,
-) -> Iterator[CuratedRecord]:
-    """Accepted and edited records (never rejected), plus, when asked, unreviewed records whose
-    latest verdict from `include_judged_correct` is correct. In store order."""
+@dataclass(frozen=True, slots=True)
+class CuratedKey:
+    """What choosing an export's records needs of one record (split, sampling, audit, counts):
+    no question, answer or context, so the whole set of them stays small."""
+
+    seq: int
+    uid: str
+    context_uid: str
+    answer_type: str
+    answer_from: str
+    status: str
+    source: str
+
+
+def _curated_sql(
+    filt: RecordFilter, include_judged_correct: str | None, columns: str
+) -> tuple[str, list[Any]]:
+    """The curated rows' query (in store order) with these columns, and its parameters."""
     filt.validate()
     clauses, params = _where(filt)
     chosen = "s.status IN ('accepted', 'edited')"
@@ -62,13 +71,25 @@ def curated_records(
         extra = list(panel_judges(include_judged_correct))
     where = " AND ".join([chosen, *clauses])
     sql = (
-        f"SELECT r.seq, r.uid, r.context_uid, r.split, {_CURATED['question']}, "
-        f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
-        f"{_CURATED['derivation']}, {_CURATED['scale']}, coalesce(s.status, 'unreviewed') "
+        f"SELECT {columns} "
         "FROM records r JOIN contexts c ON c.uid = r.context_uid "
         "LEFT JOIN record_state s ON s.record_uid = r.uid "
         f"WHERE {where} ORDER BY r.seq"
     )
+    return sql, [*extra, *params]
+
+
+_FULL_COLUMNS = (
+    f"r.seq, r.uid, r.context_uid, r.split, {_CURATED['question']}, "
+    f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
+    f"{_CURATED['derivation']}, {_CURATED['scale']}, coalesce(s.status, 'unreviewed')"
+)
+_KEY_COLUMNS = (
+    "r.seq, r.uid, r.context_uid, r.answer_type, r.answer_from, coalesce(s.status, 'unreviewed')"
+)
+
+
+def _check_judges(store: Store, include_judged_correct: str | None) -> None:
     with store.connection() as con:
         for judge in panel_judges(include_judged_correct) if include_judged_correct else ():
             if not con.execute(
@@ -78,41 +99,95 @@ def curated_records(
                     f"--include-judged-correct: judge {judge!r} has no verdicts in this store "
                     "(run `curator judge --judge " + judge + "` first)"
                 )
-    # One pass: the review-state view is computed once, not once per page. Exports are bounded
-    # by the targets' limits (10k-20k records for Bedrock), so the rows fit in memory.
+
+
+def _source(status: str, include_judged_correct: str | None) -> str:
+    return "reviewed" if status != "unreviewed" else f"judged:{include_judged_correct}"
+
+
+def curated_keys(
+    store: Store,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    include_judged_correct: str | None = None,
+) -> list[CuratedKey]:
+    """The keys of `curated_records`, in store order (what an export splits and samples)."""
+    sql, params = _curated_sql(filt, include_judged_correct, _KEY_COLUMNS)
+    _check_judges(store, include_judged_correct)
     with store.connection() as con:
-        cursor = con.execute(sql, [*extra, *params])
-        rows = cursor.fetchall()
-        needed = sorted({row[2] for row in rows})
-        contexts: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Paragraph, ...]]] = {}
-        for start in range(0, len(needed), page_size):
-            for uid, table, paragraphs in con.execute(
+        rows = con.execute(sql, params).fetchall()
+    return [
+        CuratedKey(seq, uid, ctx, at, af, status, _source(status, include_judged_correct))
+        for seq, uid, ctx, at, af, status in rows
+    ]
+
+
+def curated_pages(
+    store: Store,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    include_judged_correct: str | None = None,
+    page_size: int = 5000,
+) -> Iterator[list[CuratedRecord]]:
+    """`curated_records` a page at a time, from one streamed query: only one page of rows and
+    the contexts it names are in memory at once, however many records the store holds."""
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    sql, params = _curated_sql(filt, include_judged_correct, _FULL_COLUMNS)
+    _check_judges(store, include_judged_correct)
+    # One pass: the review-state view is computed once, not once per page; its rows come
+    # `page_size` at a time (DuckDB streams the result), each page's contexts on a second cursor.
+    with store.connection() as con, store.connection() as lookup:
+        cursor = con.execute(sql, params)
+        while rows := cursor.fetchmany(page_size):
+            needed = sorted({row[2] for row in rows})
+            contexts: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Paragraph, ...]]] = {}
+            for uid, table, paragraphs in lookup.execute(
                 "SELECT uid, table_rows, paragraphs FROM contexts "
                 "WHERE uid IN (SELECT unnest(?::VARCHAR[]))",
-                [needed[start : start + page_size]],
+                [needed],
             ).fetchall():
                 contexts[uid] = (
                     tuple(tuple(r) for r in table),
                     tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in paragraphs),
                 )
-    for row in rows:
-        table, paragraphs = contexts[row[2]]
-        yield CuratedRecord(
-            seq=row[0],
-            uid=row[1],
-            context_uid=row[2],
-            split=row[3],
-            question=row[4],
-            answer=answer_from_json(row[5]),
-            answer_type=row[6],
-            answer_from=row[7],
-            derivation=row[8],
-            scale=row[9],
-            status=row[10],
-            source="reviewed" if row[10] != "unreviewed" else f"judged:{include_judged_correct}",
-            table=table,
-            paragraphs=paragraphs,
-        )
+            page = []
+            for row in rows:
+                table, paragraphs = contexts[row[2]]
+                page.append(
+                    CuratedRecord(
+                        seq=row[0],
+                        uid=row[1],
+                        context_uid=row[2],
+                        split=row[3],
+                        question=row[4],
+                        answer=answer_from_json(row[5]),
+                        answer_type=row[6],
+                        answer_from=row[7],
+                        derivation=row[8],
+                        scale=row[9],
+                        status=row[10],
+                        source=_source(row[10], include_judged_correct),
+                        table=table,
+                        paragraphs=paragraphs,
+                    )
+                )
+            yield page
+
+
+def curated_records(
+    store: Store,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    include_judged_correct: str | None = None,
+    page_size: int = 5000,
+) -> Iterator[CuratedRecord]:
+    """Accepted and edited records (never rejected), plus, when asked, unreviewed records whose
+    latest verdict from `include_judged_correct` is correct. In store order."""
+    for page in curated_pages(
+        store, filt, include_judged_correct=include_judged_correct, page_size=page_size
+    ):
+        yield from page
 
 
 def judge_versions(store: Store) -> list[dict[str, Any]]:

@@ -29,7 +29,13 @@ from curator.export.targets import TARGETS, Target, dumps, estimate_tokens
 from curator.faults import fault_point
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
 from curator.store.db import Store
-from curator.store.exports import CuratedRecord, curated_records, judge_versions
+from curator.store.exports import (
+    CuratedKey,
+    CuratedRecord,
+    curated_keys,
+    curated_pages,
+    judge_versions,
+)
 from curator.store.leaks import DEFAULT_THRESHOLD
 
 TRAIN_FILE = "train.jsonl"
@@ -90,16 +96,23 @@ def _line(
     return dumps(obj), example.assistant
 
 
-def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any]:
-    """Write train/validation JSONL and manifest.json into `out_dir`; return the manifest."""
+def export(
+    store: Store, out_dir: Path, options: ExportOptions, *, page_size: int = 5000
+) -> dict[str, Any]:
+    """Write train/validation JSONL and manifest.json into `out_dir`; return the manifest.
+
+    Streams: the split, the samples and the manifest's counts are made from light keys
+    (`CuratedKey`), then the files are written from `page_size` curated rows at a time, so the
+    questions, answers and tables in memory do not grow with the number of records.
+    """
     if options.target not in TARGETS:
         raise CuratorError(f"unknown target {options.target!r}; expected one of {list(TARGETS)}")
     if options.table_format not in TABLE_FORMATS:
         raise CuratorError(f"unknown table format {options.table_format!r}")
     target = TARGETS[options.target]
     check_destination(out_dir)
-    records = list(
-        curated_records(store, options.filt, include_judged_correct=options.include_judged_correct)
+    records = curated_keys(
+        store, options.filt, include_judged_correct=options.include_judged_correct
     )
     if not records:
         raise CuratorError(
@@ -129,14 +142,18 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
 
     staging = new_staging(out_dir, _NAMES)
     try:
-        stats: dict[str, Any] = {}
-        answers: dict[str, list[int]] = {}
-        for name, part in ((TRAIN_FILE, train), (VALIDATION_FILE, validation)):
-            if name == VALIDATION_FILE and not part:
-                continue
-            stats[name], answers[name] = _write(target, staging / name, part, options)
+        parts = {TRAIN_FILE: train, VALIDATION_FILE: validation}
+        names = [name for name, part in parts.items() if part or name == TRAIN_FILE]
+        pages = curated_pages(
+            store,
+            options.filt,
+            include_judged_correct=options.include_judged_correct,
+            page_size=page_size,
+        )
+        stats, answers = _write(target, staging, {n: parts[n] for n in names}, pages, options)
+        for name in names:
             (staging / UIDS_FILES[name]).write_text(
-                "".join(f"{r.uid}\n" for r in part), "utf-8", newline="\n"
+                "".join(f"{r.uid}\n" for r in parts[name]), "utf-8", newline="\n"
             )
             fault_point("export")
         # Every line was checked as it was built (see _line); the files' limits are checked here.
@@ -200,17 +217,38 @@ def _check_counts(target: Target, n_train: int, n_validation: int) -> None:
 
 
 def _write(
-    target: Target, path: Path, records: Iterable[CuratedRecord], options: ExportOptions
-) -> tuple[list[int], list[int]]:
-    """Write the lines; (estimated tokens per line, estimated tokens per assistant answer)."""
-    tokens, answers = [], []
-    contexts: dict[str, str] = {}
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for record in records:
-            line, answer = _line(target, record, options, contexts)
-            fh.write(line + "\n")
-            tokens.append(estimate_tokens(line))
-            answers.append(estimate_tokens(answer))
+    target: Target,
+    staging: Path,
+    parts: dict[str, list[CuratedKey]],
+    pages: Iterable[list[CuratedRecord]],
+    options: ExportOptions,
+) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """Write each part's lines, in one pass over the curated pages (store order, the order of
+    each part); per file, (estimated tokens per line, estimated tokens per assistant answer)."""
+    file_of = {key.seq: name for name, part in parts.items() for key in part}
+    tokens: dict[str, list[int]] = {name: [] for name in parts}
+    answers: dict[str, list[int]] = {name: [] for name in parts}
+    handles = {name: (staging / name).open("w", encoding="utf-8", newline="\n") for name in parts}
+    try:
+        for page in pages:
+            contexts: dict[str, str] = {}
+            for record in page:
+                name = file_of.pop(record.seq, None)
+                if name is None:
+                    continue
+                line, answer = _line(target, record, options, contexts)
+                handles[name].write(line + "\n")
+                tokens[name].append(estimate_tokens(line))
+                answers[name].append(estimate_tokens(answer))
+    finally:
+        for fh in handles.values():
+            fh.close()
+    if file_of:
+        # The store changed between choosing the records and writing them.
+        raise CuratorError(
+            f"{len(file_of)} chosen records changed while exporting (another reviewer?): "
+            "export again"
+        )
     return tokens, answers
 
 
@@ -237,13 +275,13 @@ def _sha256(path: Path) -> str:
 def _manifest(
     store: Store,
     target: Target,
-    train: list[CuratedRecord],
-    validation: list[CuratedRecord],
+    train: list[CuratedKey],
+    validation: list[CuratedKey],
     tokens: dict[str, list[int]],
     staging: Path,
     options: ExportOptions,
 ) -> dict[str, Any]:
-    def counts(records: list[CuratedRecord]) -> dict[str, Any]:
+    def counts(records: list[CuratedKey]) -> dict[str, Any]:
         return {
             "records": len(records),
             "contexts": len({r.context_uid for r in records}),
