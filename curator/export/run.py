@@ -25,7 +25,7 @@ from curator.export.atomic import check_destination, commit, new_staging
 from curator.export.audit import audit_summary, selection_key, start_audit
 from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
 from curator.export.splits import split_by_context, stratified_sample
-from curator.export.targets import TARGETS, Target, dumps, estimate_tokens
+from curator.export.targets import TARGETS, Target, estimate_tokens
 from curator.faults import fault_point
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
 from curator.store.db import Store
@@ -89,11 +89,10 @@ def _line(
         rationale=options.rationale,
         context=context,
     )
-    obj = target.build(example)
-    problems = target.check(obj)
+    problems = target.check_example(example)
     if problems:
         raise CuratorError(f"record {record.uid!r} cannot be exported: {'; '.join(problems)}")
-    return dumps(obj), example.assistant
+    return target.line(example), example.assistant
 
 
 def export(
