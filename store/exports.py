@@ -136,38 +136,40 @@ def curated_pages(
     sql, params = _curated_sql(filt, include_judged_correct, _FULL_COLUMNS)
     _check_judges(store, include_judged_correct)
     # One pass: the review-state view is computed once, not once per page; its rows come
-    # `page_size` at a time (DuckDB streams the result), each page's contexts on a second cursor.
-    with store.connection() as con, store.connection() as lookup:
+    # `page_size` at a time (DuckDB streams the result). A context's table and paragraphs come
+    # only on a row whose context differs from the row before (a context's questions are
+    # neighbours in store order), so each is converted once and only the current one is held.
+    sql = sql.replace(
+        "SELECT ",
+        "SELECT CASE WHEN lag(r.context_uid) OVER (ORDER BY r.seq) IS NOT DISTINCT FROM "
+        "r.context_uid THEN NULL ELSE c.table_rows END, CASE WHEN lag(r.context_uid) OVER "
+        "(ORDER BY r.seq) IS NOT DISTINCT FROM r.context_uid THEN NULL ELSE c.paragraphs END, ",
+        1,
+    )
+    table: tuple[tuple[str, ...], ...] = ()
+    paragraphs: tuple[Paragraph, ...] = ()
+    with store.connection() as con:
         cursor = con.execute(sql, params)
         while rows := cursor.fetchmany(page_size):
-            needed = sorted({row[2] for row in rows})
-            contexts: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Paragraph, ...]]] = {}
-            for uid, table, paragraphs in lookup.execute(
-                "SELECT uid, table_rows, paragraphs FROM contexts "
-                "WHERE uid IN (SELECT unnest(?::VARCHAR[]))",
-                [needed],
-            ).fetchall():
-                contexts[uid] = (
-                    tuple(tuple(r) for r in table),
-                    tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in paragraphs),
-                )
             page = []
             for row in rows:
-                table, paragraphs = contexts[row[2]]
+                if row[0] is not None:
+                    table = tuple(tuple(r) for r in row[0])
+                    paragraphs = tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in row[1])
                 page.append(
                     CuratedRecord(
-                        seq=row[0],
-                        uid=row[1],
-                        context_uid=row[2],
-                        split=row[3],
-                        question=row[4],
-                        answer=answer_from_json(row[5]),
-                        answer_type=row[6],
-                        answer_from=row[7],
-                        derivation=row[8],
-                        scale=row[9],
-                        status=row[10],
-                        source=_source(row[10], include_judged_correct),
+                        seq=row[2],
+                        uid=row[3],
+                        context_uid=row[4],
+                        split=row[5],
+                        question=row[6],
+                        answer=answer_from_json(row[7]),
+                        answer_type=row[8],
+                        answer_from=row[9],
+                        derivation=row[10],
+                        scale=row[11],
+                        status=row[12],
+                        source=_source(row[12], include_judged_correct),
                         table=table,
                         paragraphs=paragraphs,
                     )

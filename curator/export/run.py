@@ -228,17 +228,23 @@ def _write(
     tokens: dict[str, list[int]] = {name: [] for name in parts}
     answers: dict[str, list[int]] = {name: [] for name in parts}
     handles = {name: (staging / name).open("w", encoding="utf-8", newline="\n") for name in parts}
+    contexts: dict[str, str] = {}  # rendered contexts, a few at a time (see _line)
     try:
         for page in pages:
-            contexts: dict[str, str] = {}
+            if len(contexts) > 64:
+                contexts.clear()
+            lines: dict[str, list[str]] = {name: [] for name in parts}
             for record in page:
                 name = file_of.pop(record.seq, None)
                 if name is None:
                     continue
                 line, answer = _line(target, record, options, contexts)
-                handles[name].write(line + "\n")
+                lines[name].append(line)
                 tokens[name].append(estimate_tokens(line))
                 answers[name].append(estimate_tokens(answer))
+            for name, written in lines.items():
+                if written:
+                    handles[name].write("\n".join(written) + "\n")
     finally:
         for fh in handles.values():
             fh.close()
