@@ -149,7 +149,9 @@ def export(
             include_judged_correct=options.include_judged_correct,
             page_size=page_size,
         )
-        stats, answers = _write(target, staging, {n: parts[n] for n in names}, pages, options)
+        stats, answers, digests = _write(
+            target, staging, {n: parts[n] for n in names}, pages, options
+        )
         for name in names:
             (staging / UIDS_FILES[name]).write_text(
                 "".join(f"{r.uid}\n" for r in parts[name]), "utf-8", newline="\n"
@@ -157,10 +159,12 @@ def export(
             fault_point("export")
         # Every line was checked as it was built (see _line); the files' limits are checked here.
         for name in stats:
-            problems = validate_file(staging / name, options.target, lines=False)
+            problems = validate_file(
+                staging / name, options.target, lines=False, known_lines=len(stats[name])
+            )
             if problems:
                 raise CuratorError(f"export does not fit the target: {problems[0]}")
-        manifest = _manifest(store, target, train, validation, stats, staging, options)
+        manifest = _manifest(store, target, train, validation, stats, digests, staging, options)
         manifest["target_output_tokens"] = {
             name: _token_stats(values) for name, values in answers.items()
         }
@@ -221,13 +225,15 @@ def _write(
     parts: dict[str, list[CuratedKey]],
     pages: Iterable[list[CuratedRecord]],
     options: ExportOptions,
-) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, str]]:
     """Write each part's lines, in one pass over the curated pages (store order, the order of
-    each part); per file, (estimated tokens per line, estimated tokens per assistant answer)."""
+    each part); per file, (estimated tokens per line, estimated tokens per assistant answer,
+    the sha256 of the bytes written)."""
     file_of = {key.seq: name for name, part in parts.items() for key in part}
     tokens: dict[str, list[int]] = {name: [] for name in parts}
     answers: dict[str, list[int]] = {name: [] for name in parts}
-    handles = {name: (staging / name).open("w", encoding="utf-8", newline="\n") for name in parts}
+    digests = {name: hashlib.sha256() for name in parts}
+    handles = {name: (staging / name).open("wb") for name in parts}
     contexts: dict[str, str] = {}  # rendered contexts, a few at a time (see _line)
     try:
         for page in pages:
@@ -244,7 +250,9 @@ def _write(
                 answers[name].append(estimate_tokens(answer))
             for name, written in lines.items():
                 if written:
-                    handles[name].write("\n".join(written) + "\n")
+                    data = ("\n".join(written) + "\n").encode("utf-8")
+                    handles[name].write(data)
+                    digests[name].update(data)
     finally:
         for fh in handles.values():
             fh.close()
@@ -254,7 +262,7 @@ def _write(
             f"{len(file_of)} chosen records changed while exporting (another reviewer?): "
             "export again"
         )
-    return tokens, answers
+    return tokens, answers, {name: digest.hexdigest() for name, digest in digests.items()}
 
 
 def _token_stats(values: list[int]) -> dict[str, Any]:
@@ -283,6 +291,7 @@ def _manifest(
     train: list[CuratedKey],
     validation: list[CuratedKey],
     tokens: dict[str, list[int]],
+    digests: dict[str, str],
     staging: Path,
     options: ExportOptions,
 ) -> dict[str, Any]:
@@ -300,7 +309,8 @@ def _manifest(
         file: {
             "records": len(tokens[name]),
             "bytes": (staging / file).stat().st_size,
-            "sha256": _sha256(staging / file),
+            # The JSONL files were hashed as they were written (see _write).
+            "sha256": digests[file] if file in digests else _sha256(staging / file),
         }
         for name in tokens
         for file in (name, UIDS_FILES[name])
@@ -346,11 +356,17 @@ def _selection(options: ExportOptions) -> str:
 
 
 def validate_file(
-    path: Path, target_name: str, kind: str | None = None, *, lines: bool = True
+    path: Path,
+    target_name: str,
+    kind: str | None = None,
+    *,
+    lines: bool = True,
+    known_lines: int | None = None,
 ) -> list[str]:
     """Every problem in a JSONL file as "FILE:LINE: problem" (an empty list when valid).
 
-    With `lines=False` only the file-level limits are checked (counts, size).
+    With `lines=False` only the file-level limits are checked (counts, size); `known_lines`
+    (the writer's own count) spares reading the file again to count them.
     """
     if target_name not in TARGETS:
         raise CuratorError(f"unknown target {target_name!r}; expected one of {list(TARGETS)}")
@@ -363,6 +379,9 @@ def validate_file(
     except OSError as exc:
         return [f"{path}: cannot read: {exc.strerror or exc}"]
     with fh:
+        if not lines and known_lines is not None:
+            count = known_lines
+            fh.seek(0, 2)  # nothing to read: the writer counted its lines
         for number, raw in enumerate(fh, start=1):
             if not lines:
                 count += 1
