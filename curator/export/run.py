@@ -14,6 +14,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +70,22 @@ class ExportOptions:
 
 
 def _line(
-    target: Target, record: CuratedRecord, options: ExportOptions, contexts: dict[str, str]
+    target: Target,
+    record: CuratedRecord,
+    options: ExportOptions,
+    contexts: dict[str, tuple[str, str]],
 ) -> tuple[str, str]:
     """One checked JSONL line and its assistant turn; raises when the built object breaks the
-    target's rules."""
-    context = contexts.get(record.context_uid)
-    if context is None:
+    target's rules.
+
+    `contexts` keeps each rendered context with its JSON string form: a context's questions
+    share it, so only the question part of the user turn is encoded per line.
+    """
+    cached = contexts.get(record.context_uid)
+    if cached is None:
         context = render_context(record.table, record.paragraphs, options.table_format)
-        contexts[record.context_uid] = context
+        cached = contexts[record.context_uid] = (context, encode_basestring(context))
+    context, context_json = cached
     example = training_example(
         table=record.table,
         paragraphs=record.paragraphs,
@@ -92,7 +101,11 @@ def _line(
     problems = target.check_example(example)
     if problems:
         raise CuratorError(f"record {record.uid!r} cannot be exported: {'; '.join(problems)}")
-    return target.line(example), example.assistant
+    user_json = None
+    if example.user.startswith(context):
+        # JSON escapes character by character, so the parts' forms join into the whole's.
+        user_json = context_json[:-1] + encode_basestring(example.user[len(context) :])[1:]
+    return target.line(example, user_json), example.assistant
 
 
 def export(
@@ -234,7 +247,7 @@ def _write(
     answers: dict[str, list[int]] = {name: [] for name in parts}
     digests = {name: hashlib.sha256() for name in parts}
     handles = {name: (staging / name).open("wb") for name in parts}
-    contexts: dict[str, str] = {}  # rendered contexts, a few at a time (see _line)
+    contexts: dict[str, tuple[str, str]] = {}  # a page's rendered contexts (see _line)
     try:
         for page in pages:
             if len(contexts) > 64:

@@ -42,9 +42,10 @@ class Target:
     def build(self, example: TrainingExample) -> dict[str, Any]:
         raise NotImplementedError
 
-    def line(self, example: TrainingExample) -> str:
+    def line(self, example: TrainingExample, user_json: str | None = None) -> str:
         """`dumps(self.build(example))`, written without the dict: the same bytes, faster (the
-        export writes one per record; `test_export_stream` holds the two to the same output)."""
+        export writes one per record; `test_export_stream` holds the two to the same output).
+        `user_json` is the user turn already encoded as a JSON string, when the caller has it."""
         return dumps(self.build(example))
 
     def problems(self, obj: Any) -> list[str]:
@@ -113,10 +114,10 @@ class BedrockClaude(Target):
             ],
         }
 
-    def line(self, example: TrainingExample) -> str:
+    def line(self, example: TrainingExample, user_json: str | None = None) -> str:
         return (
             f'{{"system":{_encoded(example.system)},"messages":[{{"role":"user","content":'
-            f'{encode_basestring(example.user)}}},{{"role":"assistant","content":'
+            f'{user_json or encode_basestring(example.user)}}},{{"role":"assistant","content":'
             f"{encode_basestring(example.assistant)}}}]}}"
         )
 
@@ -167,11 +168,12 @@ class BedrockNova(Target):
             ],
         }
 
-    def line(self, example: TrainingExample) -> str:
+    def line(self, example: TrainingExample, user_json: str | None = None) -> str:
         return (
             '{"schemaVersion":"bedrock-conversation-2024","system":[{"text":'
             f'{_encoded(example.system)}}}],"messages":[{{"role":"user","content":[{{"text":'
-            f'{encode_basestring(example.user)}}}]}},{{"role":"assistant","content":[{{"text":'
+            f"{user_json or encode_basestring(example.user)}}}]}},"
+            '{"role":"assistant","content":[{"text":'
             f"{encode_basestring(example.assistant)}}}]}}]}}"
         )
 
@@ -227,10 +229,10 @@ class OpenAIChat(Target):
             ]
         }
 
-    def line(self, example: TrainingExample) -> str:
+    def line(self, example: TrainingExample, user_json: str | None = None) -> str:
         return (
             f'{{"messages":[{{"role":"system","content":{_encoded(example.system)}}},'
-            f'{{"role":"user","content":{encode_basestring(example.user)}}},'
+            f'{{"role":"user","content":{user_json or encode_basestring(example.user)}}},'
             f'{{"role":"assistant","content":{encode_basestring(example.assistant)}}}]}}'
         )
 
