@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -136,40 +137,52 @@ def curated_pages(
     sql, params = _curated_sql(filt, include_judged_correct, _FULL_COLUMNS)
     _check_judges(store, include_judged_correct)
     # One pass: the review-state view is computed once, not once per page; its rows come
-    # `page_size` at a time (DuckDB streams the result). A context's table and paragraphs come
-    # only on a row whose context differs from the row before (a context's questions are
-    # neighbours in store order), so each is converted once and only the current one is held.
+    # `page_size` at a time (DuckDB streams the result). A row says whether its context is the
+    # one of the row before (a context's questions are neighbours in store order); the contexts
+    # a page starts are read on a second cursor, as JSON text (far faster to bring into Python
+    # than DuckDB's nested lists), so each is converted about once and only a page's are held.
     sql = sql.replace(
         "SELECT ",
-        "SELECT CASE WHEN lag(r.context_uid) OVER (ORDER BY r.seq) IS NOT DISTINCT FROM "
-        "r.context_uid THEN NULL ELSE c.table_rows END, CASE WHEN lag(r.context_uid) OVER "
-        "(ORDER BY r.seq) IS NOT DISTINCT FROM r.context_uid THEN NULL ELSE c.paragraphs END, ",
+        "SELECT lag(r.context_uid) OVER (ORDER BY r.seq) IS NOT DISTINCT FROM r.context_uid, ",
         1,
     )
     table: tuple[tuple[str, ...], ...] = ()
     paragraphs: tuple[Paragraph, ...] = ()
-    with store.connection() as con:
+    with store.connection() as con, store.connection() as lookup:
         cursor = con.execute(sql, params)
         while rows := cursor.fetchmany(page_size):
+            starts = sorted({row[3] for row in rows if not row[0]})
+            contexts = {
+                uid: (table_json, paragraphs_json)
+                for uid, table_json, paragraphs_json in lookup.execute(
+                    "SELECT uid, to_json(table_rows), to_json(paragraphs) FROM contexts "
+                    "WHERE uid IN (SELECT unnest(?::VARCHAR[]))",
+                    [starts],
+                ).fetchall()
+            }
             page = []
             for row in rows:
-                if row[0] is not None:
-                    table = tuple(tuple(r) for r in row[0])
-                    paragraphs = tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in row[1])
+                if not row[0]:
+                    table_json, paragraphs_json = contexts[row[3]]
+                    table = tuple(tuple(r) for r in json.loads(table_json))
+                    paragraphs = tuple(
+                        Paragraph(p["uid"], p["order"], p["text"])
+                        for p in json.loads(paragraphs_json)
+                    )
                 page.append(
                     CuratedRecord(
-                        seq=row[2],
-                        uid=row[3],
-                        context_uid=row[4],
-                        split=row[5],
-                        question=row[6],
-                        answer=answer_from_json(row[7]),
-                        answer_type=row[8],
-                        answer_from=row[9],
-                        derivation=row[10],
-                        scale=row[11],
-                        status=row[12],
-                        source=_source(row[12], include_judged_correct),
+                        seq=row[1],
+                        uid=row[2],
+                        context_uid=row[3],
+                        split=row[4],
+                        question=row[5],
+                        answer=answer_from_json(row[6]),
+                        answer_type=row[7],
+                        answer_from=row[8],
+                        derivation=row[9],
+                        scale=row[10],
+                        status=row[11],
+                        source=_source(row[11], include_judged_correct),
                         table=table,
                         paragraphs=paragraphs,
                     )
