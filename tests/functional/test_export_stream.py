@@ -136,3 +136,26 @@ def test_pages_are_lazy_and_bounded(sample_store: Path) -> None:
     everything = list(curated_records(Store(sample_store)))
     assert [r.uid for r in [*first, *rest]] == [r.uid for r in everything]
     assert [r.seq for r in everything] == sorted(r.seq for r in everything)
+
+
+def test_a_record_gone_between_the_two_reads_fails_clearly(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record rejected after the keys were read but before its page came is an error that
+    leaves no export behind, never a silently shorter file."""
+    from curator.domain import CuratorError
+    from curator.export import run
+    from curator.store import exports
+
+    real = exports.curated_pages
+
+    def losing_one(*args: Any, **kwargs: Any) -> Any:
+        for i, page in enumerate(real(*args, **kwargs)):
+            yield page[1:] if i == 0 else page
+
+    monkeypatch.setattr(run, "curated_pages", losing_one)
+    out = tmp_path / "out"
+    with pytest.raises(CuratorError, match="changed while exporting"):
+        export(Store(sample_store), out, ExportOptions(**CASES["openai-chat"]))
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".curator-export")]
