@@ -128,7 +128,7 @@ def curated_pages(
     filt: RecordFilter = RecordFilter(),
     *,
     include_judged_correct: str | None = None,
-    page_size: int = 5000,
+    page_size: int = 1000,
 ) -> Iterator[list[CuratedRecord]]:
     """`curated_records` a page at a time, from one streamed query: only one page of rows and
     the contexts it names are in memory at once, however many records the store holds."""

@@ -109,7 +109,7 @@ def _line(
 
 
 def export(
-    store: Store, out_dir: Path, options: ExportOptions, *, page_size: int = 5000
+    store: Store, out_dir: Path, options: ExportOptions, *, page_size: int = 1000
 ) -> dict[str, Any]:
     """Write train/validation JSONL and manifest.json into `out_dir`; return the manifest.
 
