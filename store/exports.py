@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,15 +36,24 @@ def panel_judges(spec: str) -> tuple[str, ...]:
     return names
 
 
-def curated_records(
-    store: Store,
-    filt: RecordFilter = RecordFilter(),
-    *,
-    include_judged_correct: str | None = None,
-    page_size: int = 5000,
-) -> Iterator[CuratedRecord]:
-    """Accepted and edited records (never rejected), plus, when asked, unreviewed records whose
-    latest verdict from `include_judged_correct` is correct. In store order."""
+@dataclass(frozen=True, slots=True)
+class CuratedKey:
+    """What choosing an export's records needs of one record (split, sampling, audit, counts):
+    no question, answer or context, so the whole set of them stays small."""
+
+    seq: int
+    uid: str
+    context_uid: str
+    answer_type: str
+    answer_from: str
+    status: str
+    source: str
+
+
+def _curated_sql(
+    filt: RecordFilter, include_judged_correct: str | None, columns: str
+) -> tuple[str, list[Any]]:
+    """The curated rows' query (in store order) with these columns, and its parameters."""
     filt.validate()
     clauses, params = _where(filt)
     chosen = "s.status IN ('accepted', 'edited')"
@@ -59,13 +69,25 @@ def curated_records(
         extra = list(panel_judges(include_judged_correct))
     where = " AND ".join([chosen, *clauses])
     sql = (
-        f"SELECT r.seq, r.uid, r.context_uid, r.split, {_CURATED['question']}, "
-        f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
-        f"{_CURATED['derivation']}, {_CURATED['scale']}, coalesce(s.status, 'unreviewed') "
+        f"SELECT {columns} "
         "FROM records r JOIN contexts c ON c.uid = r.context_uid "
         "LEFT JOIN record_state s ON s.record_uid = r.uid "
         f"WHERE {where} ORDER BY r.seq"
     )
+    return sql, [*extra, *params]
+
+
+_FULL_COLUMNS = (
+    f"r.seq, r.uid, r.context_uid, r.split, {_CURATED['question']}, "
+    f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
+    f"{_CURATED['derivation']}, {_CURATED['scale']}, coalesce(s.status, 'unreviewed')"
+)
+_KEY_COLUMNS = (
+    "r.seq, r.uid, r.context_uid, r.answer_type, r.answer_from, coalesce(s.status, 'unreviewed')"
+)
+
+
+def _check_judges(store: Store, include_judged_correct: str | None) -> None:
     with store.connection() as con:
         for judge in panel_judges(include_judged_correct) if include_judged_correct else ():
             if not con.execute(
@@ -75,42 +97,110 @@ def curated_records(
                     f"--include-judged-correct: judge {judge!r} has no verdicts in this store "
                     "(run `curator judge --judge " + judge + "` first)"
                 )
-    # One pass: the review-state view is computed once, not once per page. Exports are bounded
-    # by the targets' limits (10k-20k records for Bedrock), so the rows fit in memory.
+
+
+def _source(status: str, include_judged_correct: str | None) -> str:
+    return "reviewed" if status != "unreviewed" else f"judged:{include_judged_correct}"
+
+
+def curated_keys(
+    store: Store,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    include_judged_correct: str | None = None,
+) -> list[CuratedKey]:
+    """The keys of `curated_records`, in store order (what an export splits and samples)."""
+    sql, params = _curated_sql(filt, include_judged_correct, _KEY_COLUMNS)
+    _check_judges(store, include_judged_correct)
     with store.connection() as con:
-        cursor = con.execute(sql, [*extra, *params])
-        rows = cursor.fetchall()
-        needed = sorted({row[2] for row in rows})
-        found: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Paragraph, ...]]] = {}
-        for start in range(0, len(needed), page_size):
-            for uid, table, paragraphs in con.execute(
-                "SELECT uid, table_rows, paragraphs FROM contexts "
-                "WHERE uid IN (SELECT unnest(?::VARCHAR[]))",
-                [needed[start : start + page_size]],
-            ).fetchall():
-                found[uid] = (
-                    tuple(tuple(r) for r in table),
-                    tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in paragraphs),
+        rows = con.execute(sql, params).fetchall()
+    return [
+        CuratedKey(seq, uid, ctx, at, af, status, _source(status, include_judged_correct))
+        for seq, uid, ctx, at, af, status in rows
+    ]
+
+
+def curated_pages(
+    store: Store,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    include_judged_correct: str | None = None,
+    page_size: int = 1000,
+) -> Iterator[list[CuratedRecord]]:
+    """`curated_records` a page at a time, from one streamed query: only one page of rows and
+    the contexts it names are in memory at once, however many records the store holds."""
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    sql, params = _curated_sql(filt, include_judged_correct, _FULL_COLUMNS)
+    _check_judges(store, include_judged_correct)
+    # One pass: the review-state view is computed once, not once per page; its rows come
+    # `page_size` at a time (DuckDB streams the result). A row says whether its context is the
+    # one of the row before (a context's questions are neighbours in store order); the contexts
+    # a page starts are read on a second cursor, as JSON text (far faster to bring into Python
+    # than DuckDB's nested lists), so each is converted about once and only a page's are held.
+    sql = sql.replace(
+        "SELECT ",
+        "SELECT lag(r.context_uid) OVER (ORDER BY r.seq) IS NOT DISTINCT FROM r.context_uid, ",
+        1,
+    )
+    table: tuple[tuple[str, ...], ...] = ()
+    paragraphs: tuple[Paragraph, ...] = ()
+    context: Context | None = None
+    with store.connection() as con, store.connection() as lookup:
+        cursor = con.execute(sql, params)
+        while rows := cursor.fetchmany(page_size):
+            starts = sorted({row[3] for row in rows if not row[0]})
+            contexts = {
+                uid: (table_json, paragraphs_json)
+                for uid, table_json, paragraphs_json in lookup.execute(
+                    "SELECT uid, to_json(table_rows), to_json(paragraphs) FROM contexts "
+                    "WHERE uid IN (SELECT unnest(?::VARCHAR[]))",
+                    [starts],
+                ).fetchall()
+            }
+            page = []
+            for row in rows:
+                if not row[0]:
+                    table_json, paragraphs_json = contexts[row[3]]
+                    table = tuple(tuple(r) for r in json.loads(table_json))
+                    paragraphs = tuple(
+                        Paragraph(p["uid"], p["order"], p["text"])
+                        for p in json.loads(paragraphs_json)
+                    )
+                if context is None or context.uid != row[3] or context.split != row[4]:
+                    # One Context value per run of a context's questions, shared by them.
+                    context = Context(row[3], row[4], table, paragraphs)
+                page.append(
+                    CuratedRecord(
+                        seq=row[1],
+                        uid=row[2],
+                        context=context,
+                        question=row[5],
+                        answer=answer_from_json(row[6]),
+                        answer_type=row[7],
+                        answer_from=row[8],
+                        derivation=row[9],
+                        scale=row[10],
+                        status=row[11],
+                        source=_source(row[11], include_judged_correct),
+                    )
                 )
-    # One Context value per context (and split: the record's), shared by its questions.
-    contexts = {
-        (uid, split): Context(uid, split, *found[uid])
-        for uid, split in {(r[2], r[3]) for r in rows}
-    }
-    for row in rows:
-        yield CuratedRecord(
-            seq=row[0],
-            uid=row[1],
-            context=contexts[row[2], row[3]],
-            question=row[4],
-            answer=answer_from_json(row[5]),
-            answer_type=row[6],
-            answer_from=row[7],
-            derivation=row[8],
-            scale=row[9],
-            status=row[10],
-            source="reviewed" if row[10] != "unreviewed" else f"judged:{include_judged_correct}",
-        )
+            yield page
+
+
+def curated_records(
+    store: Store,
+    filt: RecordFilter = RecordFilter(),
+    *,
+    include_judged_correct: str | None = None,
+    page_size: int = 5000,
+) -> Iterator[CuratedRecord]:
+    """Accepted and edited records (never rejected), plus, when asked, unreviewed records whose
+    latest verdict from `include_judged_correct` is correct. In store order."""
+    for page in curated_pages(
+        store, filt, include_judged_correct=include_judged_correct, page_size=page_size
+    ):
+        yield from page
 
 
 def judge_versions(store: Store) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from curator.store.audits import audit_items, latest_audit, save_audit
 from curator.store.db import Store
-from curator.store.exports import CuratedRecord
+from curator.store.exports import CuratedKey
 from curator.store.verdicts import work_item
 
 NOT_AUDITED = "not audited"
@@ -69,21 +69,21 @@ def allocate(sizes: dict[str, int], n: int) -> dict[str, int]:
     return {k: min(v, sizes[k]) for k, v in out.items()}
 
 
-def draw(records: Sequence[CuratedRecord], n: int, seed: int) -> list[CuratedRecord]:
+def draw(records: Sequence[CuratedKey], n: int, seed: int) -> list[CuratedKey]:
     """A stratified (by answer type) random sample of the records no person reviewed."""
-    strata: dict[str, list[CuratedRecord]] = defaultdict(list)
+    strata: dict[str, list[CuratedKey]] = defaultdict(list)
     for r in sorted(records, key=lambda r: r.uid):
         if r.source != "reviewed":
             strata[r.answer_type].append(r)
     rng = random.Random(seed)
-    picked: list[CuratedRecord] = []
+    picked: list[CuratedKey] = []
     for stratum, k in sorted(allocate({s: len(v) for s, v in strata.items()}, n).items()):
         picked += rng.sample(strata[stratum], k)
     return picked
 
 
 def start_audit(
-    store: Store, records: Sequence[CuratedRecord], n: int, seed: int, selection: str
+    store: Store, records: Sequence[CuratedKey], n: int, seed: int, selection: str
 ) -> int | None:
     """Queue an audit sample for this selection, unless one of this size is already open or
     done for it (re-running the export must not draw again). Returns the audit id."""
@@ -121,7 +121,7 @@ def _human_overlap(store: Store, uids: Sequence[str]) -> tuple[int, int]:
 
 
 def audit_summary(
-    store: Store, records: Sequence[CuratedRecord], selection: str
+    store: Store, records: Sequence[CuratedKey], selection: str
 ) -> dict[str, Any] | str:
     """The manifest's `audit` field: error estimates per source and for the export, or
     "not audited" when no audit sample was ever drawn for this selection."""

@@ -14,6 +14,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,17 @@ from curator.export.atomic import check_destination, commit, new_staging
 from curator.export.audit import audit_summary, selection_key, start_audit
 from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
 from curator.export.splits import split_by_context, stratified_sample
-from curator.export.targets import TARGETS, Target, dumps, estimate_tokens
+from curator.export.targets import TARGETS, Target, estimate_tokens
 from curator.faults import fault_point
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
 from curator.store.db import Store
-from curator.store.exports import CuratedRecord, curated_records, judge_versions
+from curator.store.exports import (
+    CuratedKey,
+    CuratedRecord,
+    curated_keys,
+    curated_pages,
+    judge_versions,
+)
 from curator.store.leaks import DEFAULT_THRESHOLD
 
 TRAIN_FILE = "train.jsonl"
@@ -63,16 +70,24 @@ class ExportOptions:
 
 
 def _line(
-    target: Target, record: CuratedRecord, options: ExportOptions, contexts: dict[str, str]
+    target: Target,
+    record: CuratedRecord,
+    options: ExportOptions,
+    contexts: dict[str, tuple[str, str]],
 ) -> tuple[str, str]:
     """One checked JSONL line and its assistant turn; raises when the built object breaks the
-    target's rules."""
-    context = contexts.get(record.context_uid)
-    if context is None:
+    target's rules.
+
+    `contexts` keeps each rendered context with its JSON string form: a context's questions
+    share it, so only the question part of the user turn is encoded per line.
+    """
+    cached = contexts.get(record.context_uid)
+    if cached is None:
         context = render_context(
             record.context.table, record.context.paragraphs, options.table_format
         )
-        contexts[record.context_uid] = context
+        cached = contexts[record.context_uid] = (context, encode_basestring(context))
+    context, context_json = cached
     example = training_example(
         table=record.context.table,
         paragraphs=record.context.paragraphs,
@@ -85,23 +100,33 @@ def _line(
         rationale=options.rationale,
         context=context,
     )
-    obj = target.build(example)
-    problems = target.check(obj)
+    problems = target.check_example(example)
     if problems:
         raise CuratorError(f"record {record.uid!r} cannot be exported: {'; '.join(problems)}")
-    return dumps(obj), example.assistant
+    user_json = None
+    if example.user.startswith(context):
+        # JSON escapes character by character, so the parts' forms join into the whole's.
+        user_json = context_json[:-1] + encode_basestring(example.user[len(context) :])[1:]
+    return target.line(example, user_json), example.assistant
 
 
-def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any]:
-    """Write train/validation JSONL and manifest.json into `out_dir`; return the manifest."""
+def export(
+    store: Store, out_dir: Path, options: ExportOptions, *, page_size: int = 1000
+) -> dict[str, Any]:
+    """Write train/validation JSONL and manifest.json into `out_dir`; return the manifest.
+
+    Streams: the split, the samples and the manifest's counts are made from light keys
+    (`CuratedKey`), then the files are written from `page_size` curated rows at a time, so the
+    questions, answers and tables in memory do not grow with the number of records.
+    """
     if options.target not in TARGETS:
         raise CuratorError(f"unknown target {options.target!r}; expected one of {list(TARGETS)}")
     if options.table_format not in TABLE_FORMATS:
         raise CuratorError(f"unknown table format {options.table_format!r}")
     target = TARGETS[options.target]
     check_destination(out_dir)
-    records = list(
-        curated_records(store, options.filt, include_judged_correct=options.include_judged_correct)
+    records = curated_keys(
+        store, options.filt, include_judged_correct=options.include_judged_correct
     )
     if not records:
         raise CuratorError(
@@ -131,22 +156,30 @@ def export(store: Store, out_dir: Path, options: ExportOptions) -> dict[str, Any
 
     staging = new_staging(out_dir, _NAMES)
     try:
-        stats: dict[str, Any] = {}
-        answers: dict[str, list[int]] = {}
-        for name, part in ((TRAIN_FILE, train), (VALIDATION_FILE, validation)):
-            if name == VALIDATION_FILE and not part:
-                continue
-            stats[name], answers[name] = _write(target, staging / name, part, options)
+        parts = {TRAIN_FILE: train, VALIDATION_FILE: validation}
+        names = [name for name, part in parts.items() if part or name == TRAIN_FILE]
+        pages = curated_pages(
+            store,
+            options.filt,
+            include_judged_correct=options.include_judged_correct,
+            page_size=page_size,
+        )
+        stats, answers, digests = _write(
+            target, staging, {n: parts[n] for n in names}, pages, options
+        )
+        for name in names:
             (staging / UIDS_FILES[name]).write_text(
-                "".join(f"{r.uid}\n" for r in part), "utf-8", newline="\n"
+                "".join(f"{r.uid}\n" for r in parts[name]), "utf-8", newline="\n"
             )
             fault_point("export")
         # Every line was checked as it was built (see _line); the files' limits are checked here.
         for name in stats:
-            problems = validate_file(staging / name, options.target, lines=False)
+            problems = validate_file(
+                staging / name, options.target, lines=False, known_lines=len(stats[name])
+            )
             if problems:
                 raise CuratorError(f"export does not fit the target: {problems[0]}")
-        manifest = _manifest(store, target, train, validation, stats, staging, options)
+        manifest = _manifest(store, target, train, validation, stats, digests, staging, options)
         manifest["target_output_tokens"] = {
             name: _token_stats(values) for name, values in answers.items()
         }
@@ -202,18 +235,49 @@ def _check_counts(target: Target, n_train: int, n_validation: int) -> None:
 
 
 def _write(
-    target: Target, path: Path, records: Iterable[CuratedRecord], options: ExportOptions
-) -> tuple[list[int], list[int]]:
-    """Write the lines; (estimated tokens per line, estimated tokens per assistant answer)."""
-    tokens, answers = [], []
-    contexts: dict[str, str] = {}
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for record in records:
-            line, answer = _line(target, record, options, contexts)
-            fh.write(line + "\n")
-            tokens.append(estimate_tokens(line))
-            answers.append(estimate_tokens(answer))
-    return tokens, answers
+    target: Target,
+    staging: Path,
+    parts: dict[str, list[CuratedKey]],
+    pages: Iterable[list[CuratedRecord]],
+    options: ExportOptions,
+) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, str]]:
+    """Write each part's lines, in one pass over the curated pages (store order, the order of
+    each part); per file, (estimated tokens per line, estimated tokens per assistant answer,
+    the sha256 of the bytes written)."""
+    file_of = {key.seq: name for name, part in parts.items() for key in part}
+    tokens: dict[str, list[int]] = {name: [] for name in parts}
+    answers: dict[str, list[int]] = {name: [] for name in parts}
+    digests = {name: hashlib.sha256() for name in parts}
+    handles = {name: (staging / name).open("wb") for name in parts}
+    contexts: dict[str, tuple[str, str]] = {}  # a page's rendered contexts (see _line)
+    try:
+        for page in pages:
+            if len(contexts) > 64:
+                contexts.clear()
+            lines: dict[str, list[str]] = {name: [] for name in parts}
+            for record in page:
+                name = file_of.pop(record.seq, None)
+                if name is None:
+                    continue
+                line, answer = _line(target, record, options, contexts)
+                lines[name].append(line)
+                tokens[name].append(estimate_tokens(line))
+                answers[name].append(estimate_tokens(answer))
+            for name, written in lines.items():
+                if written:
+                    data = ("\n".join(written) + "\n").encode("utf-8")
+                    handles[name].write(data)
+                    digests[name].update(data)
+    finally:
+        for fh in handles.values():
+            fh.close()
+    if file_of:
+        # The store changed between choosing the records and writing them.
+        raise CuratorError(
+            f"{len(file_of)} chosen records changed while exporting (another reviewer?): "
+            "export again"
+        )
+    return tokens, answers, {name: digest.hexdigest() for name, digest in digests.items()}
 
 
 def _token_stats(values: list[int]) -> dict[str, Any]:
@@ -239,13 +303,14 @@ def _sha256(path: Path) -> str:
 def _manifest(
     store: Store,
     target: Target,
-    train: list[CuratedRecord],
-    validation: list[CuratedRecord],
+    train: list[CuratedKey],
+    validation: list[CuratedKey],
     tokens: dict[str, list[int]],
+    digests: dict[str, str],
     staging: Path,
     options: ExportOptions,
 ) -> dict[str, Any]:
-    def counts(records: list[CuratedRecord]) -> dict[str, Any]:
+    def counts(records: list[CuratedKey]) -> dict[str, Any]:
         return {
             "records": len(records),
             "contexts": len({r.context_uid for r in records}),
@@ -259,7 +324,8 @@ def _manifest(
         file: {
             "records": len(tokens[name]),
             "bytes": (staging / file).stat().st_size,
-            "sha256": _sha256(staging / file),
+            # The JSONL files were hashed as they were written (see _write).
+            "sha256": digests[file] if file in digests else _sha256(staging / file),
         }
         for name in tokens
         for file in (name, UIDS_FILES[name])
@@ -305,11 +371,17 @@ def _selection(options: ExportOptions) -> str:
 
 
 def validate_file(
-    path: Path, target_name: str, kind: str | None = None, *, lines: bool = True
+    path: Path,
+    target_name: str,
+    kind: str | None = None,
+    *,
+    lines: bool = True,
+    known_lines: int | None = None,
 ) -> list[str]:
     """Every problem in a JSONL file as "FILE:LINE: problem" (an empty list when valid).
 
-    With `lines=False` only the file-level limits are checked (counts, size).
+    With `lines=False` only the file-level limits are checked (counts, size); `known_lines`
+    (the writer's own count) spares reading the file again to count them.
     """
     if target_name not in TARGETS:
         raise CuratorError(f"unknown target {target_name!r}; expected one of {list(TARGETS)}")
@@ -322,6 +394,9 @@ def validate_file(
     except OSError as exc:
         return [f"{path}: cannot read: {exc.strerror or exc}"]
     with fh:
+        if not lines and known_lines is not None:
+            count = known_lines
+            fh.seek(0, 2)  # nothing to read: the writer counted its lines
         for number, raw in enumerate(fh, start=1):
             if not lines:
                 count += 1

@@ -1,0 +1,161 @@
+"""The export streams: its files are byte-identical to the ones the whole-list export wrote.
+
+`tests/fixtures/export_sample_sha256.json` holds the sha256 of every file the export wrote for
+the sample store before it streamed (captured from that code with CURATOR_CAPTURE_EXPORT=1), for
+each target and a spread of options. The streaming export must write the same bytes, with any
+page size (2 makes every page boundary fall inside a context's questions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from curator.export.run import ExportOptions, export
+from curator.store import Store
+from curator.store.importer import import_file
+from curator.store.reviews import decide
+from tests.conftest import SAMPLE_DATA
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "export_sample_sha256.json"
+
+CASES: dict[str, dict[str, Any]] = {
+    "bedrock-claude": {"target": "bedrock-claude", "validation_fraction": 0.3},
+    "bedrock-nova": {"target": "bedrock-nova", "validation_fraction": 0.3, "seed": 7},
+    "openai-chat": {"target": "openai-chat", "validation_fraction": 0.1},
+    "openai-chat-html-rationale": {
+        "target": "openai-chat",
+        "validation_fraction": 0.2,
+        "table_format": "html",
+        "rationale": True,
+        "seed": 3,
+    },
+    "openai-chat-capped": {
+        "target": "openai-chat",
+        "validation_fraction": 0.2,
+        "max_train": 40,
+        "max_validation": 12,
+        "table_format": "json",
+    },
+    "openai-chat-no-validation": {"target": "openai-chat", "validation_fraction": 0.0},
+}
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample store, most records accepted, some rejected, one edited (as test_export)."""
+    os.environ.setdefault("CURATOR_CONFIG", os.devnull)
+    db = tmp_path_factory.mktemp("stream") / "export.duckdb"
+    store = Store.open(db, create=True)
+    for name in ("sample_train.json", "sample_dev.json"):
+        import_file(store, SAMPLE_DATA / name, "train")
+    with store.connection() as con:
+        uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
+    for i, uid in enumerate(uids):
+        if i % 10 == 3:
+            decide(store, uid, "reject", "ana", reason="wrong answer")
+        elif i == 0:
+            decide(store, uid, "edit", "ana", edited={"question": "Edited question?"})
+        else:
+            decide(store, uid, "accept", "ana")
+    store.close()
+    return db
+
+
+def _digests(out: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """sha256 of every file, the manifest without what depends on the machine (store path)."""
+    found = {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.iterdir())
+        if p.name != "manifest.json"
+    }
+    portable = {k: v for k, v in manifest.items() if k not in ("store", "curator_version")}
+    found["manifest"] = hashlib.sha256(json.dumps(portable, sort_keys=True).encode()).hexdigest()
+    return found
+
+
+def _export(db: Path, out: Path, case: str, **extra: Any) -> dict[str, str]:
+    manifest = export(Store(db), out, ExportOptions(**CASES[case]), **extra)
+    return _digests(out, manifest)
+
+
+def test_capture_or_compare(sample_store: Path, tmp_path: Path) -> None:
+    """Every case writes the bytes the whole-list export wrote."""
+    got = {case: _export(sample_store, tmp_path / case, case) for case in CASES}
+    if os.environ.get("CURATOR_CAPTURE_EXPORT") == "1":
+        FIXTURE.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n", "utf-8")
+    expected = json.loads(FIXTURE.read_text("utf-8"))
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    "case", ["bedrock-claude", "openai-chat-html-rationale", "openai-chat-capped"]
+)
+def test_small_pages_write_the_same_bytes(sample_store: Path, tmp_path: Path, case: str) -> None:
+    """Pages of 2 rows (every context's questions spread over pages) change nothing."""
+    expected = json.loads(FIXTURE.read_text("utf-8"))[case]
+    assert _export(sample_store, tmp_path / "out", case, page_size=2) == expected
+
+
+def test_the_writer_reads_pages_not_the_whole_list(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export never holds more than one page of curated rows: it consumes a page iterator
+    (curated_pages) and nothing materialises curated_records as a list."""
+    from curator.export import run
+    from curator.store import exports
+
+    seen: list[int] = []
+    real = exports.curated_pages
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        for page in real(*args, **kwargs):
+            seen.append(len(page))
+            yield page
+
+    monkeypatch.setattr(run, "curated_pages", spy)
+    monkeypatch.delattr(run, "curated_records", raising=False)
+    expected = json.loads(FIXTURE.read_text("utf-8"))["openai-chat"]
+    assert _export(sample_store, tmp_path / "out", "openai-chat", page_size=3) == expected
+    assert seen and max(seen) == 3 and sum(seen) == 137  # 152 records, 15 rejected
+
+
+def test_pages_are_lazy_and_bounded(sample_store: Path) -> None:
+    """The first page arrives before the rest are read, and holds only page_size rows."""
+    from curator.store.exports import curated_pages, curated_records
+
+    pages = curated_pages(Store(sample_store), page_size=4)
+    first = next(pages)
+    assert len(first) == 4
+    rest = [r for page in pages for r in page]
+    everything = list(curated_records(Store(sample_store)))
+    assert [r.uid for r in [*first, *rest]] == [r.uid for r in everything]
+    assert [r.seq for r in everything] == sorted(r.seq for r in everything)
+
+
+def test_a_record_gone_between_the_two_reads_fails_clearly(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record rejected after the keys were read but before its page came is an error that
+    leaves no export behind, never a silently shorter file."""
+    from curator.domain import CuratorError
+    from curator.export import run
+    from curator.store import exports
+
+    real = exports.curated_pages
+
+    def losing_one(*args: Any, **kwargs: Any) -> Any:
+        for i, page in enumerate(real(*args, **kwargs)):
+            yield page[1:] if i == 0 else page
+
+    monkeypatch.setattr(run, "curated_pages", losing_one)
+    out = tmp_path / "out"
+    with pytest.raises(CuratorError, match="changed while exporting"):
+        export(Store(sample_store), out, ExportOptions(**CASES["openai-chat"]))
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".curator-export")]
