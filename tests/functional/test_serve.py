@@ -108,6 +108,7 @@ async def test_a_login_posted_from_another_site_is_refused(
     http, said = client
     form = {"reviewer": "mallory", "password": PASSWORD}
     port = http.port
+    assert port is not None
     for headers in (
         {"Origin": "https://attacker.example"},
         {"Origin": f"http://localhost:{port + 1}"},  # another server on this machine
