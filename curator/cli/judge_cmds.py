@@ -253,12 +253,16 @@ def _judge_live(
     unreadable, failed = summary["verdicts"].get("unparsed", 0), summary["verdicts"].get("error", 0)
     if unreadable:
         click.echo(
-            f"  {unreadable:,} records had unreadable replies (no single clear judgement, or cut "
+            f"  {_records(unreadable)} had unreadable replies (no single clear judgement, or cut "
             "off: 'unparsed', raw reply kept); the next pass asks again"
         )
     if failed:
-        click.echo(f"  {failed:,} records failed ('error'); the next pass asks again")
+        click.echo(f"  {_records(failed)} failed ('error'); the next pass asks again")
     _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
+
+
+def _records(n: int) -> str:
+    return f"{n:,} record" + ("" if n == 1 else "s")
 
 
 def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, int]) -> None:
