@@ -20,27 +20,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 CURATOR = str(Path(sys.executable).with_name("curator"))
 ENV = {**os.environ, "CURATOR_CONFIG": os.devnull}
 
-HOLDER = """
-import sys, time, duckdb
-time.sleep(float(sys.argv[2]))
-while True:
-    try:
-        con = duckdb.connect(sys.argv[1])
-        break
-    except duckdb.IOException:
-        time.sleep(0.005)
-time.sleep(float(sys.argv[3]))
-con.close()
-"""
-BURNER = """
-import sys, time
-end = time.monotonic() + float(sys.argv[1])
-while time.monotonic() < end:
-    pass
-"""
+# The same load as the team-load test (tests/builders.py: type-checked with the tests).
+from tests.builders import burn_cpu, hold_store_later  # noqa: E402
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -68,8 +53,8 @@ def main() -> int:
         total = int(stats["records"])
         finished = 0
         for round_ in range(1, args.rounds + 1):
-            burner = subprocess.Popen([sys.executable, "-c", BURNER, "60"])
-            holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), "0.5", "3"])
+            burner = burn_cpu(60)
+            holder = hold_store_later(db, 0.5, 3)
             started = time.monotonic()
             judged = run("--db", db, "judge", "--judge", "rules", "--rejudge", "--json")
             took = time.monotonic() - started

@@ -107,10 +107,11 @@ def build_store(path: Path, questions: int) -> tuple[int, int]:
             FROM tables
             """
         )
+        # seq from 1, as an import numbers records: a pass selects records after seq 0.
         con.execute(
             f"""
             INSERT INTO records
-            SELECT g.i * 10 + q.q, g.uid || '-q' || q.q, g.uid, g.split, q.q + 1,
+            SELECT g.i * 10 + q.q + 1, g.uid || '-q' || q.q, g.uid, g.split, q.q + 1,
                    'What was ' || c.label || ' in 2019 (item ' || q.q || ')?',
                    to_json([c.answer]), 'span', 'table', '', 'thousand',
                    [], false, md5(g.uid || q.q), 1, 1

@@ -189,6 +189,9 @@ class RunReport:
     run: str
     records: int  # every question scored (missing predictions included, scoring 0)
     answered: int  # questions with a prediction
+    #: Questions whose latest answer was cut off by max_tokens: not answered, so they score 0
+    #: (left out, a rambling model would look better than one that answers every question).
+    truncated: int
     rejected_left_out: int
     token_f1: float
     em: float
@@ -211,6 +214,7 @@ class RunReport:
             "run": self.run,
             "records": self.records,
             "answered": self.answered,
+            "truncated": self.truncated,
             "rejected_left_out": self.rejected_left_out,
             "token_f1": round(self.token_f1, 2),
             "tatqa_em": round(self.em * 100, 2),
@@ -237,6 +241,8 @@ def _group(results: Sequence[QuestionResult]) -> dict[str, float]:
 
 def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
     """Score every row (see store.predictions.ScoredRow) of one run."""
+    from curator.store.predictions import is_truncated
+
     results = [score_row(row) for row in rows]
     by_type: dict[str, list[QuestionResult]] = {}
     by_from: dict[str, list[QuestionResult]] = {}
@@ -252,6 +258,7 @@ def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
         run=run,
         records=n,
         answered=sum(1 for r in results if r.prediction is not None),
+        truncated=sum(1 for row in rows if is_truncated(row.error)),
         rejected_left_out=rejected,
         token_f1=sum(r.token_f1 for r in results) / n if n else 0.0,
         em=summary.em,

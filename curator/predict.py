@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from curator.answer_format import render_target
 from curator.domain import BadInput, CuratorError, JudgeKey, RecordFilter, WorkItem
+from curator.judges.reply import COMPLETE_STOP_REASONS
 from curator.llm.backends import Backend, estimate_tokens
 from curator.llm.passes import RetryPolicy, call_model
 from curator.llm.prices import Price
@@ -25,6 +26,7 @@ from curator.prompts import DEFAULT_SYSTEM_PROMPT, JudgePrompt, prediction_promp
 from curator.settings import Config
 from curator.store.db import Store
 from curator.store.predictions import (
+    TRUNCATED,
     NewPrediction,
     append_predictions,
     count_prediction_work,
@@ -121,7 +123,21 @@ class Predictor:
             cost_usd=call.cost_usd,
             latency_ms=call.latency_ms,
             attempts=call.attempts,
+            error=self.unfinished(completion.stop_reason),
         )
+
+    def unfinished(self, stop_reason: str | None) -> str:
+        """Why an answer the model did not finish is not an answer ('' when it finished).
+
+        A reply cut by max_tokens may end mid-number ("1,2" of "1,234"): scoring it would count
+        a guess the model never made. Stored with this error it keeps its text, tokens and cost,
+        scores as no answer, and the next run asks again (with a higher --max-tokens, say).
+        The same holds for a refused or filtered reply."""
+        if stop_reason in COMPLETE_STOP_REASONS:
+            return ""
+        if stop_reason == "max_tokens":
+            return f"{TRUNCATED} ({self.max_tokens:,} tokens)"
+        return f"reply did not end normally (stop reason {stop_reason or 'missing'})"
 
     async def aclose(self) -> None:
         await self.backend.aclose()
@@ -329,12 +345,15 @@ class PredictionSummary:
     errors: int
     cost_usd: float
     output_tokens: int
+    #: Answers cut off by max_tokens: stored, not scored, asked again by the next run.
+    truncated: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "run": self.run,
             "model": self.model,
             "answered": self.answered,
+            "truncated": self.truncated,
             "errors": self.errors,
             "cost_usd": round(self.cost_usd, 6),
             "output_tokens": self.output_tokens,
@@ -350,6 +369,7 @@ def plan_predictions(
     splits: tuple[str, ...] = (),
     limit: int | None = None,
     manifest: Path | None = None,
+    max_tokens: int = 512,
 ) -> PredictionPlan:
     """Resolve the model, the prompt (the export manifest's, else the default) and the run name
     (default: from the model id), build the backend and register the run."""
@@ -365,6 +385,7 @@ def plan_predictions(
         price=price_for(model_id, config.prices),
         system=system,
         table_format=table_format,
+        max_tokens=max_tokens,
     )
     ensure_run(
         store,
@@ -406,14 +427,22 @@ def run_predictions(
         errors=p.outcomes.get("error", 0),
         cost_usd=p.cost_usd,
         output_tokens=p.output_tokens,
+        truncated=p.outcomes.get("truncated", 0),
     )
 
 
 def check_all_failed(summary: PredictionSummary) -> None:
-    """A run in which no call succeeded is a failure (exit 3), not a success with errors."""
+    """A run in which no call gave an answer (every call failed, or every answer was cut off)
+    is a failure (exit 3), not a success with errors."""
     from curator.domain import EnvironmentFailure
 
-    if summary.errors and not summary.answered:
+    if summary.answered or not (summary.errors or summary.truncated):
+        return
+    if not summary.truncated:
         raise EnvironmentFailure(
             f"every call failed ({summary.errors:,} records; the next run retries them)"
         )
+    raise EnvironmentFailure(
+        f"no answer was finished: {summary.truncated:,} cut off by max_tokens, "
+        f"{summary.errors:,} failed calls; the next run asks again (try a higher --max-tokens)"
+    )

@@ -20,6 +20,15 @@ _PENDING = (
 )
 
 
+#: How the `error` of an answer the model did not finish begins (stop reason `max_tokens`): it is
+#: kept (raw text, tokens, cost), scored as no answer, counted apart by eval, and asked again.
+TRUNCATED = "answer cut off by max_tokens"
+
+
+def is_truncated(error: str) -> bool:
+    return error.startswith(TRUNCATED)
+
+
 @dataclass(frozen=True, slots=True)
 class NewPrediction:
     record_uid: str
@@ -36,7 +45,9 @@ class NewPrediction:
 
     @property
     def outcome(self) -> str:
-        """What a pass counts this prediction as."""
+        """What a pass counts this prediction as: answered, truncated or error."""
+        if is_truncated(self.error):
+            return "truncated"
         return "error" if self.error else "answered"
 
 

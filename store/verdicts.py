@@ -3,7 +3,8 @@
 A record needs a verdict from a judge when no stored verdict has the same judge, model, prompt
 hash and record hash. The record hash covers the imported content, the live edit and the
 context's revision, so an edited or re-imported record is judged again while an unchanged one is
-never requested twice. Verdicts with `error` do not count as done: the next pass retries them.
+never requested twice. Verdicts with `error` (the call failed) or `unparsed` (the reply had no
+readable judgement, or was cut off) do not count as done: the next pass asks again.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _pending_clause(key: JudgeKey, rejudge: bool) -> tuple[str, list[Any]]:
     return (
         "NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.record_uid = r.uid AND v.judge = ? "
         f"AND v.model = ? AND v.prompt_hash = ? AND v.record_hash = {RECORD_HASH_SQL} "
-        "AND v.verdict <> 'error')",
+        "AND v.verdict NOT IN ('error', 'unparsed'))",
         [key.judge, key.model, key.prompt_hash],
     )
 
@@ -230,11 +231,12 @@ def work_item(store: Store, uid: str) -> WorkItem | None:
 
 def verdict_on_version(store: Store, key: JudgeKey, uid: str, record_hash: str) -> str | None:
     """The verdict already stored for this judge key on this version of the record (None when
-    there is none, or only `error`s, which are retried): judging it again would only repeat it."""
+    there is none, or only `error`s and `unparsed`s, which are retried): judging it again would
+    only repeat it."""
     with store.connection() as con:
         found = con.execute(
             "SELECT verdict FROM verdicts WHERE record_uid = ? AND judge = ? AND model = ? "
-            "AND prompt_hash = ? AND record_hash = ? AND verdict <> 'error' "
+            "AND prompt_hash = ? AND record_hash = ? AND verdict NOT IN ('error', 'unparsed') "
             "ORDER BY verdict_id DESC LIMIT 1",
             [uid, key.judge, key.model, key.prompt_hash, record_hash],
         ).fetchall()

@@ -1,5 +1,6 @@
-"""Builders the tests share: records for the judges, another process holding the store, and
-the command lines several tests run. Kept here so a test states only what differs."""
+"""Builders the tests share: records for the judges, other processes loading the machine (one
+holding the store, one burning a core), and the command lines several tests run. Kept here so a
+test states only what differs; the benchmarks (bench/judge_stress.py) use the same load."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 from curator.domain import AnswerValue, Context, Paragraph, QARecord
 
 #: A child process that takes the store file's DuckDB lock, says "held", and keeps it until a
-#: line on stdin (or, given a second argument, for that many seconds).
+#: line on stdin (or, given a second argument, for that many seconds); a third argument makes it
+#: wait that many seconds before it starts trying.
 HOLDER = """
 import sys, time, duckdb
+time.sleep(float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)
 while True:
     try:
         con = duckdb.connect(sys.argv[1])
@@ -40,6 +43,31 @@ def hold_store(db: Path, seconds: float | None = None) -> subprocess.Popen[str]:
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     return holder
+
+
+def hold_store_later(db: Path, after: float, seconds: float) -> subprocess.Popen[str]:
+    """Another process that takes the store's lock `after` seconds from now (waiting its turn
+    when someone has it), keeps it `seconds`, and exits: a writer getting in a pass's way.
+    Returns at once; wait for the process to know it let go."""
+    return subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db), str(seconds), str(after)],
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+#: A child process that keeps one core busy for `argv[1]` seconds.
+BURNER = """
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    pass
+"""
+
+
+def burn_cpu(seconds: float) -> subprocess.Popen[str]:
+    """Another process keeping a core busy for `seconds` (kill it sooner when done)."""
+    return subprocess.Popen([sys.executable, "-c", BURNER, str(seconds)], text=True)
 
 
 def release(holder: subprocess.Popen[str]) -> None:

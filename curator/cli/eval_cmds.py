@@ -22,6 +22,13 @@ from curator.judges.factory import BACKENDS
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None)
 @click.option(
+    "--max-tokens",
+    type=click.IntRange(1, 1_000_000),
+    default=512,
+    show_default=True,
+    help="Output tokens an answer may use; one cut off is not scored and is asked again.",
+)
+@click.option(
     "--from-manifest",
     "manifest",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -50,6 +57,7 @@ def predict(
     run: str | None,
     concurrency: int,
     limit: int | None,
+    max_tokens: int,
     manifest: Path | None,
     region: str | None,
     base_url: str | None,
@@ -97,7 +105,14 @@ def predict(
         concurrency=concurrency,
     )
     plan = plan_predictions(
-        store, choice, settings.config, run=run, splits=splits, limit=limit, manifest=manifest
+        store,
+        choice,
+        settings.config,
+        run=run,
+        splits=splits,
+        limit=limit,
+        manifest=manifest,
+        max_tokens=max_tokens,
     )
     with pass_progress(plan.predictor.key) as on_progress:
         summary = run_predictions(plan, on_progress)
@@ -106,9 +121,14 @@ def predict(
     else:
         click.echo(
             f"run {summary.run!r} ({one_line(summary.model)}): {summary.answered:,} answered, "
-            f"{summary.errors:,} errors, {summary.output_tokens:,} output tokens, "
-            f"${summary.cost_usd:,.4f}"
+            f"{summary.truncated:,} cut off by max_tokens, {summary.errors:,} errors, "
+            f"{summary.output_tokens:,} output tokens, ${summary.cost_usd:,.4f}"
         )
+        if summary.truncated or summary.errors:
+            click.echo(
+                "  answers cut off or failed are stored, not scored, and asked again by the "
+                "next run" + (" (try a higher --max-tokens)" if summary.truncated else "")
+            )
     check_all_failed(summary)
 
 
@@ -197,6 +217,7 @@ def eval_cmd(
 
     row("records scored", [f"{r.records:,}" for r in reports])
     row("answered", [f"{r.answered:,}" for r in reports])
+    row("cut off by max_tokens (0)", [f"{r.truncated:,}" for r in reports])
     row("rejected, left out", [f"{r.rejected_left_out:,}" for r in reports])
     row("token F1 (post)", [f"{r.token_f1:.2f}" for r in reports])
     deltas = [vs_base[r.run] for r in reports[1:]]

@@ -250,20 +250,39 @@ def _judge_live(
         click.echo("  stopped: --max-cost reached; run again with a higher cap to continue")
     if result.progress.total == 0:
         click.echo("  nothing to do: every selected record already has a verdict from this judge")
+    unreadable, failed = summary["verdicts"].get("unparsed", 0), summary["verdicts"].get("error", 0)
+    if unreadable:
+        click.echo(
+            f"  {_records(unreadable)} had unreadable replies (no single clear judgement, or cut "
+            "off: 'unparsed', raw reply kept); the next pass asks again"
+        )
+    if failed:
+        click.echo(f"  {_records(failed)} failed ('error'); the next pass asks again")
     _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
 
 
+def _records(n: int) -> str:
+    return f"{n:,} record" + ("" if n == 1 else "s")
+
+
 def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, int]) -> None:
-    """A pass in which no call succeeded is a failure (exit 3), not a success with errors."""
+    """A pass in which no reply gave a verdict (every call failed, or every reply was
+    unreadable) is a failure (exit 3), not a success with errors."""
     from curator.domain import EnvironmentFailure
     from curator.store.verdicts import first_error
 
-    failed = verdicts.get("error", 0)
-    if failed and failed == sum(verdicts.values()):
+    failed, unreadable = verdicts.get("error", 0), verdicts.get("unparsed", 0)
+    if not (failed or unreadable) or failed + unreadable != sum(verdicts.values()):
+        return
+    if not unreadable:
         raise EnvironmentFailure(
             f"every call failed ({failed:,} records; their verdicts are 'error' and the next "
             f"pass retries them); first error: {first_error(store, run_id)}"
         )
+    raise EnvironmentFailure(
+        f"no reply gave a verdict ({unreadable:,} unreadable replies, stored as 'unparsed', "
+        f"{failed:,} failed calls; the next pass asks again)"
+    )
 
 
 @click.command()

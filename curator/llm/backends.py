@@ -121,7 +121,7 @@ class AnthropicBackend:
             )
             return bytes(await raw.read())
 
-        return completion_from_message(json.loads(await anthropic_call(call)))
+        return completion_from_message(decoded_message(await anthropic_call(call)))
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -214,6 +214,24 @@ def messages_body(
     return body
 
 
+def unreadable_reply(what: str) -> BackendError:
+    """A 200 whose body is not a model reply (a proxy's page, a cut or garbled body): a failed
+    call for that record, retried like a 5xx, never a reason to end the pass."""
+    return BackendError(f"HTTP 200 but {_short(what, 200)}", status=200, retryable=True)
+
+
+def decoded_message(raw: bytes) -> dict[str, Any]:
+    """A Messages API reply body as a dict with a list of content blocks, or BackendError."""
+    try:
+        message = json.loads(raw)
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        raise unreadable_reply(f"the body is not JSON: {raw[:120]!r}") from None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list) or not all(isinstance(b, dict) for b in content):
+        raise unreadable_reply(f"the body is not a message: {raw[:120]!r}")
+    return dict(message)
+
+
 def completion_from_message(message: dict[str, Any]) -> Completion:
     """Text and usage from a Messages API response (also a batch result's message)."""
     text = "".join(b.get("text", "") for b in message.get("content", []) if b.get("type") == "text")
@@ -301,6 +319,13 @@ class BedrockBackend:
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         response: dict[str, Any] = boto_call(lambda: self.client.converse(**request))
+        # A 200 body that is not a Converse reply: botocore keeps nothing of it but its length.
+        output = response.get("output")
+        message = output.get("message") if isinstance(output, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list) or not all(isinstance(b, dict) for b in content):
+            size = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("content-length")
+            raise unreadable_reply(f"the body is not a Converse reply ({size or '?'} bytes)")
         return response
 
     async def complete(self, prompt: JudgePrompt, max_tokens: int) -> Completion:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
@@ -92,6 +93,36 @@ def _host_name(header: str) -> str:
     if header.startswith("["):
         return header[1:].split("]", 1)[0]
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+#: Methods that change something (the login form's POST): a browser sends them cross-site.
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def cross_site_source(request: web.Request) -> str | None:
+    """The page a state-changing request came from when that is not this server, else None.
+
+    The browser says where a form was sent from: `Origin` (every current browser, on every
+    POST), else `Referer`. Its host and port must be the Host the request was sent to (what
+    the browser's address bar holds: behind an SSH tunnel `localhost:9000`, behind a TLS
+    proxy that keeps Host the public name); a proxy that rewrites Host must pass the public
+    name in `X-Forwarded-Host`, which a web page elsewhere cannot set on a form post. The
+    scheme is not compared (this server speaks http; a TLS proxy in front makes it https).
+    `Origin: null` (a sandboxed frame, a data: page) is never this server. With neither
+    header (curl, a script) there is no browser to abuse, so the request is let through.
+    """
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if source is None:
+        return None
+    try:
+        netloc = urlsplit(source).netloc.lower() if source != "null" else ""
+    except ValueError:
+        netloc = ""
+    served = {(request.host or "").lower()}
+    forwarded = request.headers.get("X-Forwarded-Host", "").split(",", 1)[0].strip().lower()
+    if forwarded:
+        served.add(forwarded)
+    return None if netloc and netloc in served else source
 
 
 def _int(value: str | None, default: int, low: int, high: int) -> int:
@@ -165,15 +196,26 @@ class ReviewServer:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         """Served on the loopback only, a request must name the loopback: a web page elsewhere
-        cannot reach this server by pointing a domain name at 127.0.0.1 (DNS rebinding)."""
+        cannot reach this server by pointing a domain name at 127.0.0.1 (DNS rebinding). A form
+        posted from a page elsewhere (CSRF) is refused: see `cross_site_source`."""
         if is_loopback(self.options.host) and not is_loopback(_host_name(request.host or "")):
             return web.Response(status=421, text="this server answers to localhost only\n")
+        if request.method in _UNSAFE and (source := cross_site_source(request)) is not None:
+            # A page elsewhere posting the login form (CSRF) would log this browser in under
+            # a name of its choosing: every decision made then would carry that name.
+            self.say(
+                f"refused a cross-site {request.method} {request.path} from "
+                f"{safe_text.one_line(source)[:200]!r} (this server: {request.host!r})"
+            )
+            return web.Response(status=403, text="cross-site request refused\n")
         response = await handler(request)
         if response.prepared:  # the websocket: its headers are sent
             return response
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on
+        # our own login form's POST, which could not be told from a cross-site one.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     def _html(self, text: str, status: int = 200) -> web.Response:

@@ -62,6 +62,9 @@ class Failure:
     retry_after: str | None = None
     #: With status 200: answer normally, but only after this many seconds (to force timeouts).
     delay: float = 0.0
+    #: With status 200: send these bytes as the whole body instead of a reply (a proxy's HTML
+    #: page, a cut-off or garbled body: what a client must survive).
+    body: bytes | None = None
 
 
 @dataclass
@@ -368,6 +371,9 @@ class FakeAnthropic(FakeBase):
         if self.behaviour.latency:
             time.sleep(self.behaviour.latency)
         failure, message = self.message(body)
+        if failure is not None and failure.status == 200 and failure.body is not None:
+            self.send(handler, 200, failure.body)
+            return
         if failure is not None and failure.status == 200:
             time.sleep(failure.delay)
             failure, message = None, self._reply(body)
@@ -632,6 +638,12 @@ class FakeBedrockRuntime(FakeBase):
                 rest += block.get("text", "")
         prompt = prefix + rest
         failure = self.next_failure(question_of(prompt))
+        if failure is not None and failure.status == 200 and failure.body is not None:
+            self.send(handler, 200, failure.body)
+            return
+        if failure is not None and failure.status == 200:
+            time.sleep(failure.delay)
+            failure = None
         if failure is not None:
             self._error(handler, failure)
             return

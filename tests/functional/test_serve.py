@@ -102,6 +102,43 @@ async def test_a_loopback_server_answers_to_loopback_names_only(
         assert (await http.get("/", headers={"Host": host})).status == 200, host
 
 
+async def test_a_login_posted_from_another_site_is_refused(
+    client: tuple[Client, list[str]],
+) -> None:
+    http, said = client
+    form = {"reviewer": "mallory", "password": PASSWORD}
+    port = http.port
+    assert port is not None
+    for headers in (
+        {"Origin": "https://attacker.example"},
+        {"Origin": f"http://localhost:{port + 1}"},  # another server on this machine
+        {"Origin": "null"},  # a sandboxed frame or a data: page
+        {"Referer": "https://attacker.example/login.html"},  # no Origin: the Referer decides
+        {"Origin": "https://attacker.example", "Referer": f"http://127.0.0.1:{port}/"},
+    ):
+        refused = await http.post("/login", data=form, headers=headers, allow_redirects=False)
+        assert refused.status == 403, headers
+        assert "curator_session" not in refused.cookies
+    assert len(said) == 5 and said[0].startswith("refused a cross-site POST /login from")
+    assert "/ws/" not in await (await http.get("/")).text()  # nobody got logged in
+
+    # The server's own page: the browser sends the Host it shows in its address bar, whether
+    # direct, through an SSH tunnel on another local port, or behind a TLS proxy keeping Host
+    # (or passing it in X-Forwarded-Host); a script sending neither header is not a browser.
+    for headers in (
+        {"Origin": f"http://127.0.0.1:{port}"},
+        {"Origin": "http://localhost:9000", "Host": "localhost:9000"},
+        {"Referer": f"http://127.0.0.1:{port}/?reviewer=ana"},
+        {"Origin": "https://review.example.org", "X-Forwarded-Host": "review.example.org"},
+        {},
+    ):
+        logged = await http.post("/login", data=form, headers=headers, allow_redirects=False)
+        assert logged.status == 303, headers
+    assert len(said) == 5
+    page = await http.get("/")
+    assert page.headers["Referrer-Policy"] == "same-origin"  # else Origin is "null" on our POST
+
+
 async def test_without_a_password_the_name_in_the_url_opens_the_app_page(db: Path) -> None:
     app = ReviewServer(ServeOptions(db=db), Access(None)).make_app()
     async with TestClient(TestServer(app, host="127.0.0.1")) as http:

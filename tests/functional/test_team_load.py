@@ -17,29 +17,11 @@ from pathlib import Path
 import pytest
 
 from curator.store import Store
+from tests.builders import burn_cpu, hold_store_later
 from tests.conftest import ROOT, SAMPLE_DATA
 
 CURATOR = str(Path(sys.executable).with_name("curator"))
 ENV = {**os.environ, "CURATOR_CONFIG": os.devnull, "PYTHONPATH": str(ROOT)}
-
-HOLDER = """
-import sys, time, duckdb
-time.sleep(float(sys.argv[2]))
-while True:
-    try:
-        con = duckdb.connect(sys.argv[1])
-        break
-    except duckdb.IOException:
-        time.sleep(0.005)
-time.sleep(float(sys.argv[3]))
-con.close()
-"""
-BURNER = """
-import sys, time
-end = time.monotonic() + float(sys.argv[1])
-while time.monotonic() < end:
-    pass
-"""
 
 
 def curator(*args: str | Path) -> subprocess.Popen[str]:
@@ -123,9 +105,9 @@ def test_judge_passes_over_the_real_files_finish_under_load(
     with Store(db).connection() as con:
         total = con.execute("SELECT count(*) FROM records").fetchall()[0][0]
     for round_ in range(3):
-        burner = subprocess.Popen([sys.executable, "-c", BURNER, "30"])
+        burner = burn_cpu(30)
         # Another process takes the store a little after the pass starts and keeps it 3 s.
-        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), "0.5", "3"])
+        holder = hold_store_later(db, 0.5, 3)
         judge = curator("--db", db, "judge", "--judge", "rules", "--rejudge", "--json")
         out = finish(f"judge round {round_}", judge)
         holder.wait(timeout=60)
