@@ -78,8 +78,12 @@ class RulesWorkerError(EnvironmentFailure):
 
 
 class _RulesWriter(_Writer):
-    """The pass's writer, storing by volume: `FLUSH_RECORDS` at a time, or what is waiting
+    """The pass's writer, storing by volume: `flush_records` at a time, or what is waiting
     after `FLUSH_SECONDS` (a failed write is retried with backoff, as by every pass)."""
+
+    def __init__(self, work: VerdictSource, options: PassOptions, flush_records: int) -> None:
+        super().__init__(work, options)
+        self.flush_records = flush_records
 
     async def run(self) -> None:
         due = time.monotonic() + FLUSH_SECONDS
@@ -90,7 +94,7 @@ class _RulesWriter(_Writer):
             now = time.monotonic()
             if not self.unsaved:
                 due = now + FLUSH_SECONDS
-            elif now >= due or (not backoff and len(self.unsaved) >= FLUSH_RECORDS):
+            elif now >= due or (not backoff and len(self.unsaved) >= self.flush_records):
                 if await self.flush():
                     backoff, due = 0.0, time.monotonic() + FLUSH_SECONDS
                 else:
@@ -129,6 +133,7 @@ async def run_rules_pass(
     on_progress: Callable[[PassProgress], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
     page_size: int = PAGE_SIZE,
+    flush_records: int = FLUSH_RECORDS,
 ) -> PassResult:
     """Judge every record the rules have no verdict for (on its current version) with
     `workers` processes (default: one per core; 1 judges in this process)."""
@@ -150,7 +155,9 @@ async def run_rules_pass(
     # A slow write (a busy store) pauses handing out work only after a while: judging is
     # free, and what waits is bounded by the chunks in flight and `FLUSH_RECORDS`.
     writer = _RulesWriter(
-        work, dataclasses.replace(options, stall_seconds=max(options.stall_seconds, 5.0))
+        work,
+        dataclasses.replace(options, stall_seconds=max(options.stall_seconds, 5.0)),
+        flush_records,
     )
     writer_task = asyncio.create_task(writer.run())
     # A pass of one chunk is not worth starting processes for.
