@@ -1,11 +1,16 @@
 """The rules judge on every core: a pass whose judging runs in a pool of worker processes.
 
 The rules judge is CPU-bound Python, so one process judges at the speed of one core. Here the
-pass reads keyset pages from the store (each context once per page, shared by its records),
-cuts them into chunks of consecutive records and hands the chunks to `workers` processes; it
-takes the results back in the order the chunks were handed out, and its one writer appends
-them in that order. The verdicts stored are therefore those of a single-process pass, in the
-same order and with the same content (only `latency_ms` differs).
+pass reads keyset pages from the store as plain rows, with each context's table and paragraphs
+once per page as JSON text (`curator.store.work_rows`), cuts them into chunks of consecutive
+records and hands each chunk, with the contexts it refers to, to one of `workers` processes,
+which builds the work items and sends back (verdict, reason, latency, evidence) per record.
+The pass builds no objects it does not need and pickles only strings: its own CPU, which the
+workers share the cores with, stays a small part of the judging's. It takes the results back
+in the order the chunks were handed out, and its one writer appends them in that order, in
+writes of `FLUSH_RECORDS` (one turn on the file each, which costs the same small sum of
+opening and checkpointing whatever it holds). The verdicts stored are therefore those of a
+single-process pass, in the same order and with the same content (only `latency_ms` differs).
 
 Everything else is the pass of `curator.llm.passes`, reused: the scope is fixed at start
 (records imported meanwhile wait for the next pass), a record with a verdict of this rules
@@ -58,8 +63,9 @@ from curator.store.work_rows import WorkRow, work_rows
 #: A page of work: its records as rows, and the contexts they refer to (as JSON text).
 Page = tuple[list[WorkRow], dict[str, tuple[str, str]]]
 
-#: Records read from the store at a time (one keyset page; the next is read meanwhile).
-PAGE_SIZE = 16384
+#: Records read from the store at a time (one keyset page; the next is read meanwhile): one
+#: turn on the file of ~0.1 s on an idle machine.
+PAGE_SIZE = 8192
 #: Records handed to a worker at a time: large enough that handing out costs little, small
 #: enough that every worker stays busy to the end of a page.
 CHUNK_SIZE = 256
@@ -67,7 +73,7 @@ CHUNK_SIZE = 256
 IN_FLIGHT_PER_WORKER = 3
 #: The writer stores verdicts once this many are waiting, or when the oldest has waited
 #: `FLUSH_SECONDS`: a write's turn on the file costs ~40 ms of opening and checkpointing
-#: whatever it stores, so few large writes (each still a short turn, ~0.1-0.2 s) instead of
+#: whatever it stores, so few large writes (each still a short turn, ~0.1 s idle) instead of
 #: one every half second.
 FLUSH_RECORDS = 8192
 FLUSH_SECONDS = 2.0

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from curator.judges.rules_pass import run_rules_pass
-from curator.llm.passes import PassOptions, RulesJudge, run_pass
+from curator.llm.passes import PassOptions, RulesJudge, VerdictSource, run_pass
 from curator.store import Store
 from curator.store.importer import import_file
 from tests.conftest import SAMPLE_DATA
@@ -175,16 +175,14 @@ def test_the_writer_stores_by_volume_in_order(
 ) -> None:
     expected = _single(tmp_path, SAMPLES)
     store = _store(tmp_path / "volume.duckdb", SAMPLES)
-    import curator.llm.passes as passes
-
     writes: list[int] = []
-    real = passes.append_verdicts
+    real = VerdictSource.append
 
-    def counted(store: Store, key: Any, run_id: str, verdicts: list[Any]) -> None:
+    def counted(self: VerdictSource, verdicts: list[Any]) -> None:
         writes.append(len(verdicts))
-        real(store, key, run_id, verdicts)
+        real(self, verdicts)
 
-    monkeypatch.setattr(passes, "append_verdicts", counted)
+    monkeypatch.setattr(VerdictSource, "append", counted)
     asyncio.run(run_rules_pass(store, workers=2, chunk_size=7, page_size=40, flush_records=20))
     # Several writes, each of what had come back by then, all in hand-out order.
     assert len(writes) > 2 and sum(writes) == len(expected)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curator.domain import JudgeKey, NewVerdict, RecordFilter
+from curator.domain import Context, JudgeKey, NewVerdict, RecordFilter
 from curator.store import Store
 from curator.store.importer import import_file
 from curator.store.reviews import decide
@@ -26,7 +26,7 @@ def _both(store: Store, **kwargs: object) -> None:
     assert items == expected
     assert len(items) > 0
     # A context's records share one Context object, as work_page's do.
-    by_uid = {}
+    by_uid: dict[tuple[str, str], Context] = {}
     for item in items:
         assert by_uid.setdefault((item.context.uid, item.split), item.context) is item.context
 
