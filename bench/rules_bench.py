@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import sys
 import time
 from collections import Counter
@@ -85,6 +86,7 @@ def whole_pass(records: int, workers: int | None) -> None:
         with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
             db = Path(tmp) / "store.duckdb"
             shutil.copy(source, db)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(
                 [curator, "--db", str(db), "judge", "--judge", "rules", "--workers", str(count)],
@@ -92,12 +94,19 @@ def whole_pass(records: int, workers: int | None) -> None:
                 stdout=subprocess.DEVNULL,
             )
             elapsed = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             raise SystemExit(f"curator judge failed (exit {done.returncode})")
+        # CPU of the pass and its workers (user + sys): what an idle machine's cores would
+        # have to supply, so the idle rate can be judged on a loaded machine.
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         print(
             f"  whole pass, {count} worker(s): {elapsed:7.2f} s  "
             f"{records / elapsed:8,.0f} records/s"
             + (f"  (target >= {PASS_TARGET:,}/s)" if count != 1 or workers == 1 else "")
+            + f"\n    CPU {cpu:6.2f} s = {cpu / records * 1e3:.3f} ms a record "
+            f"(at most {records / cpu * (os.cpu_count() or 1):,.0f} records/s "
+            f"on {os.cpu_count()} idle cores)"
         )
 
 

@@ -26,6 +26,7 @@ from curator.domain import (
     WorkItem,
     answer_from_json,
 )
+from curator.faults import fault_point
 from curator.store.db import Store
 from curator.store.records import _CURATED, _where
 
@@ -292,6 +293,7 @@ def _insert_verdicts(
         con.execute("INSERT INTO verdicts BY NAME SELECT * FROM incoming_verdicts")
     finally:
         con.unregister("incoming_verdicts")
+    fault_point("verdicts-write")  # the crash tests' kill in the middle of a write
     cited = [(first + i, v.evidence) for i, v in enumerate(verdicts) if v.evidence]
     if cited:
         evidence = pa.table(

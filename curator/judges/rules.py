@@ -1618,11 +1618,26 @@ def judge_record(record: QARecord) -> RuleVerdict:
 
 def context_of(table: Sequence[Sequence[str]], paragraphs: Sequence[Paragraph]) -> _Context:
     """The judged form of a context, built once for its run of questions: a context's
-    questions come one after another (store order), so the last few are kept, by content."""
+    questions come one after another (store order), so the last few are kept, by content.
+
+    Records of one page share their context's very table and paragraphs objects: the last
+    ones asked for (tuples, which cannot change) are recognised by identity first (held here,
+    so their ids are not reused),
+    which spares hashing the whole table for every question."""
+    last = _LAST[0]
+    if last is not None and last[0] is table and last[1] is paragraphs:
+        return last[2]
     try:
-        return _built(tuple(map(tuple, table)), tuple(paragraphs))
+        built = _built(tuple(map(tuple, table)), tuple(paragraphs))
     except TypeError:  # unhashable cells: build it afresh
         return _Context.build(table, paragraphs)
+    if isinstance(table, tuple) and isinstance(paragraphs, tuple):  # never changes later
+        _LAST[0] = (table, paragraphs, built)
+    return built
+
+
+#: The context `context_of` returned last, with the objects it was asked for.
+_LAST: list[tuple[Sequence[Sequence[str]], Sequence[Paragraph], _Context] | None] = [None]
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,11 +1,16 @@
 """The rules judge on every core: a pass whose judging runs in a pool of worker processes.
 
 The rules judge is CPU-bound Python, so one process judges at the speed of one core. Here the
-pass reads keyset pages from the store (each context once per page, shared by its records),
-cuts them into chunks of consecutive records and hands the chunks to `workers` processes; it
-takes the results back in the order the chunks were handed out, and its one writer appends
-them in that order. The verdicts stored are therefore those of a single-process pass, in the
-same order and with the same content (only `latency_ms` differs).
+pass reads keyset pages from the store as plain rows, with each context's table and paragraphs
+once per page as JSON text (`curator.store.work_rows`), cuts them into chunks of consecutive
+records and hands each chunk, with the contexts it refers to, to one of `workers` processes,
+which builds the work items and sends back (verdict, reason, latency, evidence) per record.
+The pass builds no objects it does not need and pickles only strings: its own CPU, which the
+workers share the cores with, stays a small part of the judging's. It takes the results back
+in the order the chunks were handed out, and its one writer appends them in that order, in
+writes of `FLUSH_RECORDS` (one turn on the file each, which costs the same small sum of
+opening and checkpointing whatever it holds). The verdicts stored are therefore those of a
+single-process pass, in the same order and with the same content (only `latency_ms` differs).
 
 Everything else is the pass of `curator.llm.passes`, reused: the scope is fixed at start
 (records imported meanwhile wait for the next pass), a record with a verdict of this rules
@@ -23,18 +28,22 @@ A worker that raises (a bug in a rule) ends the pass with that exception, as in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import functools
 import multiprocessing
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
-from curator.domain import EnvironmentFailure, NewVerdict, WorkItem
+from curator.domain import EnvironmentFailure, NewVerdict
 from curator.faults import fault_point
-from curator.judges.rules_worker import judge_chunk, worker_start
+from curator.judges.rules_worker import Judged, judge_rows, worker_start
 from curator.llm.passes import (
     PassOptions,
     PassProgress,
@@ -49,18 +58,54 @@ from curator.llm.passes import (
 )
 from curator.store.db import Store
 from curator.store.verdicts import last_seq
+from curator.store.work_rows import WorkRow, work_rows
 
-#: Records read from the store at a time (one keyset page; the next is read meanwhile).
-PAGE_SIZE = 4096
+#: A page of work: its records as rows, and the contexts they refer to (as JSON text).
+Page = tuple[list[WorkRow], dict[str, tuple[str, str]]]
+
+#: Records read from the store at a time (one keyset page; the next is read meanwhile): one
+#: turn on the file of ~0.1 s on an idle machine.
+PAGE_SIZE = 8192
 #: Records handed to a worker at a time: large enough that handing out costs little, small
 #: enough that every worker stays busy to the end of a page.
 CHUNK_SIZE = 256
 #: Chunks handed out and not yet taken back, per worker (bounds memory, keeps workers fed).
 IN_FLIGHT_PER_WORKER = 3
+#: The writer stores verdicts once this many are waiting, or when the oldest has waited
+#: `FLUSH_SECONDS`: a write's turn on the file costs ~40 ms of opening and checkpointing
+#: whatever it stores, so few large writes (each still a short turn, ~0.1 s idle) instead of
+#: one every half second.
+FLUSH_RECORDS = 8192
+FLUSH_SECONDS = 2.0
 
 
 class RulesWorkerError(EnvironmentFailure):
     """A worker process of a rules pass died; nothing after its work was stored."""
+
+
+class _RulesWriter(_Writer):
+    """The pass's writer, storing by volume: `flush_records` at a time, or what is waiting
+    after `FLUSH_SECONDS` (a failed write is retried with backoff, as by every pass)."""
+
+    def __init__(self, work: VerdictSource, options: PassOptions, flush_records: int) -> None:
+        super().__init__(work, options)
+        self.flush_records = flush_records
+
+    async def run(self) -> None:
+        due = time.monotonic() + FLUSH_SECONDS
+        backoff = 0.0
+        while not self.stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=0.1)
+            now = time.monotonic()
+            if not self.unsaved:
+                due = now + FLUSH_SECONDS
+            elif now >= due or (not backoff and len(self.unsaved) >= self.flush_records):
+                if await self.flush():
+                    backoff, due = 0.0, time.monotonic() + FLUSH_SECONDS
+                else:
+                    backoff = min(max(backoff * 2, 0.25), 5.0)
+                    due = time.monotonic() + backoff
 
 
 def default_workers() -> int:
@@ -94,6 +139,7 @@ async def run_rules_pass(
     on_progress: Callable[[PassProgress], None] | None = None,
     chunk_size: int = CHUNK_SIZE,
     page_size: int = PAGE_SIZE,
+    flush_records: int = FLUSH_RECORDS,
 ) -> PassResult:
     """Judge every record the rules have no verdict for (on its current version) with
     `workers` processes (default: one per core; 1 judges in this process)."""
@@ -112,32 +158,60 @@ async def run_rules_pass(
     result = PassResult(run_id=run_id, key=judge.key, progress=progress)
     if total == 0:
         return result
-    writer = _Writer(work, options)
+    # A slow write (a busy store) pauses handing out work only after a while: judging is
+    # free, and what waits is bounded by the chunks in flight and `FLUSH_RECORDS`.
+    writer = _RulesWriter(
+        work,
+        dataclasses.replace(options, stall_seconds=max(options.stall_seconds, 5.0)),
+        flush_records,
+    )
     writer_task = asyncio.create_task(writer.run())
     # A pass of one chunk is not worth starting processes for.
     pool: Executor | None = start_pool(count) if count > 1 and total > chunk_size else None
     loop = asyncio.get_running_loop()
-    in_flight: deque[asyncio.Future[list[NewVerdict]]] = deque()
-    reading: asyncio.Future[list[WorkItem]] | None = None
+    in_flight: deque[tuple[asyncio.Future[list[Judged]], list[WorkRow]]] = deque()
+    reading: asyncio.Future[Page] | None = None
 
-    def read(after: int) -> asyncio.Future[list[WorkItem]]:
+    def read(after: int) -> asyncio.Future[Page]:
         return asyncio.ensure_future(
-            _read(wait, functools.partial(work.page, after, page_size, upto))
+            _read(
+                wait,
+                functools.partial(
+                    work_rows,
+                    store,
+                    judge.key,
+                    options.filt,
+                    after_seq=after,
+                    limit=page_size,
+                    rejudge=options.rejudge,
+                    upto_seq=upto,
+                ),
+            )
         )
 
     async def take_oldest() -> None:
+        future, rows = in_flight.popleft()
         try:
-            verdicts = await in_flight.popleft()
+            judged = await future
         except BrokenProcessPool:
             raise RulesWorkerError(
                 "a rules judge worker process ended unexpectedly (killed, or out of memory); "
                 f"the {progress.done:,} verdicts judged before its work were stored and "
                 "nothing after it; run the pass again to continue"
             ) from None
-        writer.unsaved.extend(verdicts)
-        progress.done += len(verdicts)
-        for verdict in verdicts:
-            progress.outcomes[verdict.verdict] += 1
+        writer.unsaved.extend(
+            NewVerdict(
+                record_uid=row[1],
+                record_hash=row[2],
+                verdict=verdict,
+                reason=reason,
+                latency_ms=latency_ms,
+                evidence=evidence,
+            )
+            for row, (verdict, reason, latency_ms, evidence) in zip(rows, judged, strict=True)
+        )
+        progress.done += len(judged)
+        progress.outcomes.update(j[0] for j in judged)
         if on_progress is not None:
             on_progress(progress)
         fault_point("rules-pass")
@@ -147,7 +221,7 @@ async def run_rules_pass(
         current = reading = read(0)
         stop = False
         while not stop:
-            page = await current
+            page, contexts = await current
             reading = None
             if not page:
                 break
@@ -156,7 +230,7 @@ async def run_rules_pass(
                 left -= len(page)
             if left != 0:
                 # The next page is read while this one is judged.
-                current = reading = read(page[-1].seq)
+                current = reading = read(page[-1][0])
             for start in range(0, len(page), chunk_size):
                 if not await writer.may_go_on():
                     stop = True
@@ -164,10 +238,14 @@ async def run_rules_pass(
                 while len(in_flight) >= IN_FLIGHT_PER_WORKER * count:
                     await take_oldest()
                 chunk = page[start : start + chunk_size]
+                # Each context once per chunk, with the records that refer to it.
+                needed = {row[3]: contexts[row[3]] for row in chunk}
+                future: asyncio.Future[list[Judged]]
                 if pool is None:
-                    in_flight.append(asyncio.ensure_future(asyncio.to_thread(judge_chunk, chunk)))
+                    future = asyncio.ensure_future(asyncio.to_thread(judge_rows, chunk, needed))
                 else:
-                    in_flight.append(loop.run_in_executor(pool, judge_chunk, chunk))
+                    future = loop.run_in_executor(pool, judge_rows, chunk, needed)
+                in_flight.append((future, chunk))
             if left == 0:
                 break
         while in_flight:
@@ -189,12 +267,14 @@ async def run_rules_pass(
 
 
 async def _abandon(
-    reading: asyncio.Future[list[WorkItem]] | None,
-    in_flight: deque[asyncio.Future[list[NewVerdict]]],
+    reading: asyncio.Future[Page] | None,
+    in_flight: deque[tuple[asyncio.Future[list[Judged]], list[WorkRow]]],
 ) -> None:
     """Drop work not taken back (after a failure or an interruption): its results are never
     stored, so the next pass judges those records; their errors are not reported twice."""
-    pending = [f for f in (reading, *in_flight) if f is not None]
+    pending: list[asyncio.Future[Any]] = [f for f, _ in in_flight]
+    if reading is not None:
+        pending.append(reading)
     in_flight.clear()
     for future in pending:
         future.cancel()

@@ -10,17 +10,29 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from curator.domain import NewVerdict, WorkItem
 from curator.faults import fault_point
 from curator.judges.rules import verdict_for
+from curator.work_rows import work_items
+
+#: What a worker sends back per record: (verdict, reason, latency in ms, evidence JSON). The
+#: pass pairs it with the record's uid and version, which it kept: nothing else need travel.
+Judged = tuple[str, str, float, str]
 
 
-def judge_chunk(items: Sequence[WorkItem]) -> list[NewVerdict]:
-    """Judge consecutive records (in a worker process, or in the pass's own for one worker)."""
+def judge_rows(
+    rows: Sequence[Sequence[Any]], contexts: Mapping[str, tuple[str, str]]
+) -> list[Judged]:
+    """Judge consecutive records handed over as plain rows (see `curator.store.work_rows`), in
+    a worker process, or in the pass's own thread for one worker."""
     fault_point("rules-worker")
-    return [verdict_for(item) for item in items]
+    out: list[Judged] = []
+    for item in work_items(rows, contexts):
+        verdict = verdict_for(item)
+        out.append((verdict.verdict, verdict.reason, verdict.latency_ms, verdict.evidence))
+    return out
 
 
 def worker_start(parent: int) -> None:

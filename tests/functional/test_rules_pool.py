@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from curator.judges.rules_pass import run_rules_pass
-from curator.llm.passes import PassOptions, RulesJudge, run_pass
+from curator.llm.passes import PassOptions, RulesJudge, VerdictSource, run_pass
 from curator.store import Store
 from curator.store.importer import import_file
 from tests.conftest import SAMPLE_DATA
@@ -165,6 +165,59 @@ def test_a_pass_killed_at_any_chunk_is_finished_by_the_next_one(tmp_path: Path) 
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         stored = _stored(Store.open(db))
         assert stored == expected[: len(stored)]
+    finished = _curator("--db", db, "judge", "--workers", "2")
+    assert finished.returncode == 0, finished.stderr
+    assert _stored(Store.open(db)) == expected
+
+
+def test_the_writer_stores_by_volume_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _single(tmp_path, SAMPLES)
+    store = _store(tmp_path / "volume.duckdb", SAMPLES)
+    writes: list[int] = []
+    real = VerdictSource.append
+
+    def counted(self: VerdictSource, verdicts: list[Any]) -> None:
+        writes.append(len(verdicts))
+        real(self, verdicts)
+
+    monkeypatch.setattr(VerdictSource, "append", counted)
+    asyncio.run(run_rules_pass(store, workers=2, chunk_size=7, page_size=40, flush_records=20))
+    # Several writes, each of what had come back by then, all in hand-out order.
+    assert len(writes) > 2 and sum(writes) == len(expected)
+    assert _stored(store) == expected
+
+
+_KILLED_WRITER = """
+import asyncio, sys
+from curator.judges.rules_pass import run_rules_pass
+from curator.store import Store
+asyncio.run(
+    run_rules_pass(
+        Store.open(sys.argv[1]), workers=2, chunk_size=16, page_size=200, flush_records=50
+    )
+)
+"""
+
+
+def test_a_pass_killed_in_the_middle_of_a_write_keeps_an_in_order_prefix(tmp_path: Path) -> None:
+    files = _copies(tmp_path, 8)
+    expected = _single(tmp_path, files)
+    db = tmp_path / "midwrite.duckdb"
+    _store(db, files)
+    # Killed after a write's verdicts were inserted and before its evidence and its commit.
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(db)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CURATOR_CONFIG": os.devnull, "CURATOR_FAULT_AT": "verdicts-write:3"},
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    stored = _stored(Store.open(db))
+    assert 0 < len(stored) < len(expected)
+    assert stored == expected[: len(stored)]  # the two committed writes, nothing of the third
     finished = _curator("--db", db, "judge", "--workers", "2")
     assert finished.returncode == 0, finished.stderr
     assert _stored(Store.open(db)) == expected
