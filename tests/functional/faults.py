@@ -13,6 +13,7 @@ import pytest
 
 from curator.store import Store
 from curator.store.reviews import decide
+from tests.builders import curator_here as curator_here  # the runs around a kill
 from tests.conftest import SAMPLE_DATA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ def steps(kind: str, *args: str | Path, tmp: Path) -> int:
 def curated_store(db: Path) -> Path:
     """The sample data, every record accepted (enough for an export)."""
     for name in ("sample_train.json", "sample_dev.json"):
-        result = curator("--db", db, "import", SAMPLE_DATA / name, "--split", "train")
+        result = curator_here("--db", db, "import", SAMPLE_DATA / name, "--split", "train")
         assert result.returncode == 0, result.stderr
     store = Store(db)
     store.open_session()
