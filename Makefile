@@ -26,9 +26,11 @@ demo: $(STAMP)
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist; `make test TEST_WORKERS=0` runs it in
 # one). --dist loadgroup keeps the modules with a costly module fixture on one worker (their
-# xdist_group, tests/conftest.py); --durations keeps the slowest tests in sight in CI's log.
+# xdist_group), in the order tests/conftest.py gives (slowest first, not biggest group first);
+# --durations keeps the slowest tests in sight in CI's log.
 TEST_WORKERS ?= 3
-PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=25
+PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+	--durations=25
 
 test: $(STAMP)
 	$(PYTEST)
