@@ -27,7 +27,6 @@ from curator.store.predictions import NewPrediction, append_predictions, ensure_
 from curator.store.reviews import decide_many
 from tests.functional.test_review_tui import current_uid, rendered, settle
 from tests.hostile import RECORDS, big_question_file, names, payloads, raw_controls, uids
-from tests.templates import store_copy_async
 
 SIZE = (160, 50)
 CLICKME = "[@click=app.quit]CLICKME[/]"
@@ -36,24 +35,20 @@ REVIEWERS = names()["reviewers"]
 
 
 async def hostile_store(tmp_path: Path) -> Store:
-    """The corpus under two hostile split names, decided by two hostile reviewers, judged (a
-    copy of one built once per process: tests/templates.py)."""
-
-    async def build(path: Path) -> None:
-        store = Store.open(path, create=True)
-        other = json.loads(RECORDS.read_text("utf-8"))
-        for ctx in other:
-            ctx["table"]["uid"] += "-b"
-            for q in ctx["questions"]:
-                q["uid"] += "-b"
-        other_file = path.parent / "other.json"
-        other_file.write_text(json.dumps(other), "utf-8")
-        import_files(store, [(RECORDS, SPLITS[0]), (other_file, SPLITS[1])])
-        decide_many(store, uids()[:6], "accept", REVIEWERS[0])
-        decide_many(store, uids()[:6], "reject", REVIEWERS[1])
-        await run_pass(store, RulesJudge(), PassOptions())
-
-    return Store.open(await store_copy_async("hostile", build, tmp_path / "hostile.duckdb"))
+    """The corpus under two hostile split names, decided by two hostile reviewers, judged."""
+    store = Store.open(tmp_path / "hostile.duckdb", create=True)
+    other = json.loads(RECORDS.read_text("utf-8"))
+    for ctx in other:
+        ctx["table"]["uid"] += "-b"
+        for q in ctx["questions"]:
+            q["uid"] += "-b"
+    other_file = tmp_path / "other.json"
+    other_file.write_text(json.dumps(other), "utf-8")
+    import_files(store, [(RECORDS, SPLITS[0]), (other_file, SPLITS[1])])
+    decide_many(store, uids()[:6], "accept", REVIEWERS[0])
+    decide_many(store, uids()[:6], "reject", REVIEWERS[1])
+    await run_pass(store, RulesJudge(), PassOptions())
+    return store
 
 
 class QuitWatch:
