@@ -24,12 +24,20 @@ $(STAMP): pyproject.toml setup.py $(LOCK)
 demo: $(STAMP)
 	$(BIN)/curator demo
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; `make test TEST_WORKERS=0` runs it in
+# one). --dist loadgroup keeps the modules with a costly module fixture on one worker (their
+# xdist_group), in the order tests/conftest.py gives (slowest first, not biggest group first);
+# --durations keeps the slowest tests in sight in CI's log.
+TEST_WORKERS ?= 3
+PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+	--durations=25
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # Everything but the wheel-install test (about a minute): for quick rounds while developing.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m 'not packaging'
+	$(PYTEST) -m 'not packaging'
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

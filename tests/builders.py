@@ -4,10 +4,14 @@ test states only what differs; the benchmarks (bench/judge_stress.py) use the sa
 
 from __future__ import annotations
 
+import io
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 from curator.domain import AnswerValue, Context, Paragraph, QARecord
 
@@ -115,3 +119,42 @@ def export_args(out: Path, judges: str = "rules", *extra: str | Path) -> list[st
         "--json",
         *extra,
     ]
+
+
+def curator_here(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`curator ARGS` run in this process through the real entry point (error handling
+    included), with no config file and no fault injection, as a `CompletedProcess`.
+
+    For runs that are not about processes (setting a store up, `check`, `validate`, the run
+    after a killed one) where no `run_cli` fixture is at hand (module fixtures, templates):
+    the same code as `python -m curator`, without a Python start and curator's imports each.
+    """
+    from curator.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CURATOR_FAULT_")}
+    env["CURATOR_CONFIG"] = os.devnull
+    code = 0
+    with mock.patch.dict(os.environ, env, clear=True), redirect_stdout(out), redirect_stderr(err):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess([str(a) for a in args], code, out.getvalue(), err.getvalue())
+
+
+def import_sample_dev(db: Path) -> None:
+    """`curator import sample_data/sample_dev.json` into a new store at `db` (a template)."""
+    from tests.conftest import SAMPLE_DATA
+
+    done = curator_here("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
+    assert done.returncode == 0, done.stderr
+
+
+def import_sample_train(db: Path) -> None:
+    """sample_train.json imported (split "train") into a new store at `db` (a template)."""
+    from curator.store import Store
+    from curator.store.importer import import_file
+    from tests.conftest import SAMPLE_DATA
+
+    import_file(Store.open(db, create=True), SAMPLE_DATA / "sample_train.json", "train")

@@ -1,9 +1,16 @@
-"""Shared fixtures: the real TAT-QA files (skipped when absent), stores, and a CLI runner."""
+"""Shared fixtures: the real TAT-QA files (skipped when absent), stores, and a CLI runner.
+
+`make test` runs the suite on several processes (pytest-xdist, README: Development): every test
+writes only under its own `tmp_path`, binds its servers to port 0 and changes the environment
+through `monkeypatch`. Ready stores several tests start from are copies of templates built once
+per process (tests/templates.py).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +25,54 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_TATQA = ROOT.parent / "shared" / "data" / "tatqa"
 SAMPLE_DATA = ROOT / "sample_data"
 OFFICIAL_TATQA = ROOT.parent / "shared" / "reference" / "tatqa_official"
+
+
+#: Modules whose tests take longest (processes, a wheel and a venv, the real files, kill -9 at
+#: every step): run first, so that on several workers none of them starts last and alone.
+#: Tests of a module whose module-scoped fixture is costly run on one worker (xdist_group).
+SLOW_FIRST = (
+    "tests/functional/test_packaging.py",
+    "tests/functional/test_team_load.py",
+    "tests/functional/test_crashes.py",
+    "tests/functional/test_rules_pool.py",
+    "tests/functional/test_concurrency.py",
+    "tests/functional/test_pass_store_failure.py",
+    "tests/functional/test_hostile_cli.py",
+    "tests/functional/test_serve_browser.py",
+)
+ONE_WORKER = {
+    "tests/functional/test_packaging.py",
+    "tests/functional/test_crashes.py",
+    "tests/functional/test_hostile_cli.py",
+    "tests/functional/test_db_option.py",
+    "tests/functional/test_export_stream.py",
+    "tests/functional/test_environment_failures.py",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow modules first (stable otherwise); costly module fixtures built on one worker."""
+
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(module(item), len(rank)))
+    for item in items:
+        if module(item) in ONE_WORKER:
+            item.add_marker(pytest.mark.xdist_group(module(item)))
+
+
+@pytest.fixture(autouse=True)
+def _no_wall_clock_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review app looks for other writers' changes every `REFRESH_SECONDS` (3 s). On a slow
+    or loaded machine that timer fired in the middle of Pilot tests and, at a moment no test
+    chose, re-read and cancelled the record workers the test was waiting for. Tests call
+    `app.poll_changes()` themselves where other writers matter (test_concurrency)."""
+    app = sys.modules.get("curator.screens.app")
+    if app is not None:
+        monkeypatch.setattr(app, "REFRESH_SECONDS", 24 * 3600.0)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from curator.store import Store
-from curator.store.reviews import decide
+from curator.store.reviews import decide_many
+from tests.builders import curator_here as curator_here  # the runs around a kill
 from tests.conftest import SAMPLE_DATA
+from tests.templates import store_copy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,19 +48,21 @@ def steps(kind: str, *args: str | Path, tmp: Path) -> int:
     return counter.read_text().split().count(kind)
 
 
-def curated_store(db: Path) -> Path:
-    """The sample data, every record accepted (enough for an export)."""
+def _curate(db: Path) -> None:
     for name in ("sample_train.json", "sample_dev.json"):
-        result = curator("--db", db, "import", SAMPLE_DATA / name, "--split", "train")
+        result = curator_here("--db", db, "import", SAMPLE_DATA / name, "--split", "train")
         assert result.returncode == 0, result.stderr
     store = Store(db)
-    store.open_session()
     with store.connection() as con:
         uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
-    for uid in uids:
-        decide(store, uid, "accept", "ana")
-    store.close()
-    return db
+    # One event per record, as single decisions, in one transaction (decide_many).
+    assert decide_many(store, uids, "accept", "ana") == len(uids)
+
+
+def curated_store(db: Path) -> Path:
+    """The sample data, every record accepted (enough for an export): a copy of a store built
+    once per process (tests/templates.py)."""
+    return store_copy("every-record-accepted", _curate, db)
 
 
 def snapshot(folder: Path) -> dict[str, bytes] | None:

@@ -1,7 +1,9 @@
 """kill -9 between every file operation of export and import: old state or new, never a mix.
 
 Each run is a subprocess that `CURATOR_FAULT_AT=KIND:k` makes SIGKILL itself at its k-th step
-(see curator.faults); k walks over every step the operation has.
+(see curator.faults); k walks over every step the operation has. The runs that are not killed
+(the old state put back, `validate`, `check`, `stats`, the run after the kill) run the same entry
+point in this process (`curator_here`): only the killed runs need a process of their own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tests.conftest import SAMPLE_DATA
 from tests.functional.faults import (
     curated_store,
     curator,
+    curator_here,
     litter,
     small_filesystem,
     snapshot,
@@ -37,7 +40,9 @@ def exports(
     refs = []
     for seed in ("1", "2"):
         out = tmp / f"ref{seed}"
-        result = curator("--db", db, "export", out, "--validation-fraction", "0.3", "--seed", seed)
+        result = curator_here(
+            "--db", db, "export", out, "--validation-fraction", "0.3", "--seed", seed
+        )
         assert result.returncode == 0, result.stderr
         ref = snapshot(out)
         assert ref is not None
@@ -69,7 +74,7 @@ def _kill_export_at_every_step(
             if keep is not None:
                 dest.mkdir(exist_ok=True)
                 (dest / keep).write_bytes(b"mine\n")
-            result = curator(
+            result = curator_here(
                 "--db", db, "export", dest, "--validation-fraction", "0.3", "--seed", "1"
             )
             assert result.returncode == 0, result.stderr
@@ -95,7 +100,7 @@ def _kill_export_at_every_step(
         )
         assert killed.returncode == KILLED, (k, killed.stderr)
         state = snapshot(dest)
-        valid = curator("validate", dest) if state is not None else None
+        valid = curator_here("validate", dest) if state is not None else None
         if state in (old, new):
             seen.add("new" if state == new else "old")
             if state is not None:
@@ -105,7 +110,9 @@ def _kill_export_at_every_step(
             assert valid is not None and valid.returncode != 0, (k, sorted(state or {}))
             seen.add("mixed")
         # The next run completes and leaves nothing behind, including the killed run's staging.
-        again = curator("--db", db, "export", dest, "--validation-fraction", "0.3", "--seed", "2")
+        again = curator_here(
+            "--db", db, "export", dest, "--validation-fraction", "0.3", "--seed", "2"
+        )
         assert again.returncode == 0, again.stderr
         assert snapshot(dest) == new, k
         assert litter(dest.parent, dest) == [], (k, litter(dest.parent, dest))
@@ -189,13 +196,13 @@ def test_export_into_a_mount_point_on_another_filesystem(
     db, old, new = exports
     with small_filesystem(tmp_path / "mnt", "16m") as mount:
         for seed, expected in (("1", old), ("2", new)):
-            result = curator(
+            result = curator_here(
                 "--db", db, "export", mount, "--validation-fraction", "0.3", "--seed", seed
             )
             assert result.returncode == 0, result.stderr
             assert snapshot(mount) == expected
             assert litter(mount, mount.parent) == []
-        assert curator("validate", mount).returncode == 0
+        assert curator_here("validate", mount).returncode == 0
 
 
 def test_stale_staging_folders_of_dead_processes_are_removed(
@@ -207,7 +214,7 @@ def test_stale_staging_folders_of_dead_processes_are_removed(
     (dead / "train.jsonl").write_text("half\n")
     alive = tmp_path / ".curator-export-1-live"  # pid 1 is alive: another export at work
     alive.mkdir()
-    result = curator(
+    result = curator_here(
         "--db", db, "export", tmp_path / "out", "--validation-fraction", "0.3", "--seed", "2"
     )
     assert result.returncode == 0, result.stderr
@@ -216,7 +223,7 @@ def test_stale_staging_folders_of_dead_processes_are_removed(
 
 
 def _counts(db: Path) -> int:
-    result = curator("--db", db, "stats", "--json")
+    result = curator_here("--db", db, "stats", "--json")
     assert result.returncode == 0, result.stderr
     import json
 
@@ -225,7 +232,7 @@ def _counts(db: Path) -> int:
 
 def test_import_killed_at_every_step(tmp_path: Path) -> None:
     db = tmp_path / "store.duckdb"
-    first = curator("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
+    first = curator_here("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
     assert first.returncode == 0, first.stderr
     before = _counts(db)
     args = (
@@ -236,7 +243,7 @@ def test_import_killed_at_every_step(tmp_path: Path) -> None:
         SAMPLE_DATA / "sample_dev.json",
     )
     probe = tmp_path / "probe.duckdb"
-    assert curator("--db", probe, "import", SAMPLE_DATA / "sample_dev.json").returncode == 0
+    assert curator_here("--db", probe, "import", SAMPLE_DATA / "sample_dev.json").returncode == 0
     total = steps("import", "--db", probe, *args[2:], tmp=tmp_path)
     after = _counts(probe)
     assert after > before and total >= 6
@@ -244,7 +251,7 @@ def test_import_killed_at_every_step(tmp_path: Path) -> None:
     for k in range(1, total + 1):
         killed = curator(*args, env={"CURATOR_FAULT_AT": f"import:{k}"})
         assert killed.returncode == KILLED, (k, killed.stderr)
-        check = curator("--db", db, "check")
+        check = curator_here("--db", db, "check")
         assert check.returncode == 0, (k, check.stdout, check.stderr)
         n = _counts(db)
         assert n in (before, after), (k, n)
@@ -252,7 +259,9 @@ def test_import_killed_at_every_step(tmp_path: Path) -> None:
         if n == after:  # committed before the kill: start the next round from the old state
             db.unlink()
             db.with_name(db.name + ".wal").unlink(missing_ok=True)
-            assert curator("--db", db, "import", SAMPLE_DATA / "sample_dev.json").returncode == 0
+            assert (
+                curator_here("--db", db, "import", SAMPLE_DATA / "sample_dev.json").returncode == 0
+            )
         assert litter(tmp_path) == [], (k, litter(tmp_path))
     assert seen == {before, after}
 

@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from curator.store import Store
+from tests.builders import import_sample_dev
 from tests.conftest import SAMPLE_DATA, CliResult
 from tests.fakes.aws import apply_env, moto_server
 from tests.fakes.servers import Behaviour, Failure, FakeAnthropic
@@ -31,6 +32,7 @@ from tests.functional.faults import (
     small_filesystem,
     snapshot,
 )
+from tests.templates import store_copy
 
 Run = Callable[..., CliResult]
 
@@ -181,10 +183,9 @@ def test_export_to_s3_without_bucket_credentials_or_network(
 
 
 @pytest.fixture
-def sample_store(tmp_path: Path, run_cli: Run) -> Path:
-    db = tmp_path / "judge.duckdb"
-    assert run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json").code == 0
-    return db
+def sample_store(tmp_path: Path) -> Path:
+    """sample_dev.json imported: a copy of a store built once per process (tests/templates.py)."""
+    return store_copy("sample-dev", import_sample_dev, tmp_path / "judge.duckdb")
 
 
 def test_judge_exits_non_zero_when_every_call_failed(

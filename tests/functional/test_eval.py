@@ -12,16 +12,17 @@ import pytest
 from curator.answer_format import render_target
 from curator.store import Store
 from curator.store.reviews import decide
-from tests.conftest import SAMPLE_DATA, CliResult, write_json
+from tests.builders import import_sample_dev
+from tests.conftest import CliResult, write_json
 from tests.fakes.servers import FakeAnthropic
+from tests.templates import store_copy
 
 Run = Callable[..., CliResult]
 
 
 @pytest.fixture
-def store_with_gold(tmp_path: Path, run_cli: Run) -> tuple[Path, dict[str, str]]:
-    db = tmp_path / "eval.duckdb"
-    assert run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json").code == 0
+def store_with_gold(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    db = store_copy("sample-dev", import_sample_dev, tmp_path / "eval.duckdb")  # as imported
     store = Store(db)
     with store.connection() as con:
         rows = con.execute(

@@ -15,22 +15,22 @@ from curator.domain import Paragraph
 from curator.prompts import judge_prompt, training_example
 from curator.store import Store
 from curator.store.reviews import decide
-from tests.builders import export_args
+from tests.builders import curator_here, export_args
 from tests.conftest import SAMPLE_DATA, CliResult
 from tests.fakes.aws import apply_env, moto_server
+from tests.templates import store_copy
 
 Run = Callable[..., CliResult]
 #: The sample has 150 records; Claude 3 Haiku wants at least 32 in a validation file.
 VF = ("--validation-fraction", "0.3")
 
 
-@pytest.fixture
-def curated(tmp_path: Path, run_cli: Run) -> Path:
+def curate(db: Path) -> None:
     """The sample store with every record decided: most accepted, some rejected, one edited."""
-    db = tmp_path / "export.duckdb"
-    assert run_cli("--db", db, "import", SAMPLE_DATA).code != 0  # a folder is not a file
+    assert curator_here("--db", db, "import", SAMPLE_DATA).returncode != 0  # a folder is no file
     for name in ("sample_train.json", "sample_dev.json"):
-        assert run_cli("--db", db, "import", SAMPLE_DATA / name, "--split", "train").code == 0
+        done = curator_here("--db", db, "import", SAMPLE_DATA / name, "--split", "train")
+        assert done.returncode == 0, done.stderr
     store = Store(db)
     store.open_session()
     with store.connection() as con:
@@ -43,7 +43,12 @@ def curated(tmp_path: Path, run_cli: Run) -> Path:
         else:
             decide(store, uid, "accept", "ana")
     store.close()
-    return db
+
+
+@pytest.fixture
+def curated(tmp_path: Path) -> Path:
+    """A copy of the `curate`d store, built once per test process (tests/templates.py)."""
+    return store_copy("export-curated", curate, tmp_path / "export.duckdb")
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

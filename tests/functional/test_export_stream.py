@@ -56,6 +56,7 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
         import_file(store, SAMPLE_DATA / name, "train")
     with store.connection() as con:
         uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
+    store.open_session()  # as the TUI: the file stays open over the 152 decisions
     for i, uid in enumerate(uids):
         if i % 10 == 3:
             decide(store, uid, "reject", "ana", reason="wrong answer")

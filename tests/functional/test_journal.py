@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from curator.store import Store
-from curator.store.importer import import_file
 from curator.store.journal import journal_dir, journal_for
 from curator.store.reviews import decide, record_detail, undo
-from tests.builders import hold_store, release
-from tests.conftest import ROOT, SAMPLE_DATA
+from tests.builders import hold_store, import_sample_train, release
+from tests.conftest import ROOT
+from tests.templates import store_copy
 
 JOURNALER = """
 import sys
@@ -32,9 +32,8 @@ sys.stdin.readline()
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
-    path = tmp_path / "journal.duckdb"
-    import_file(Store.open(path, create=True), SAMPLE_DATA / "sample_train.json", "train")
-    return path
+    """sample_train.json imported: a copy of a store built once per process (tests/templates)."""
+    return store_copy("sample-train", import_sample_train, tmp_path / "journal.duckdb")
 
 
 def _hashes(db: Path, n: int) -> list[tuple[str, str]]:

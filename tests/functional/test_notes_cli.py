@@ -61,6 +61,7 @@ def test_status_flagged_filters_list_and_export_leaves_flagged_out(
 ) -> None:
     uids = _first_uids(run_cli, db, 40)
     store = Store.open(db)
+    store.open_session()  # as the TUI: one open file for the 40 decisions, not one each
     for uid in uids[:39]:
         decide(store, uid, "accept", "ana")
     decide(store, uids[0], "flag", "bo", reason="scale?")

@@ -107,6 +107,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "*.egg-info",
             "__pycache__",
             ".*_cache",
+            ".hypothesis",  # other test processes may be writing there meanwhile
             "*.duckdb*",
             "out",
         ),

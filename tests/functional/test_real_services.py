@@ -15,7 +15,8 @@ import pytest
 
 from curator.store import Store
 from curator.store.verdicts import verdicts_for
-from tests.conftest import SAMPLE_DATA, CliResult, tiny_context, write_json
+from tests.builders import import_sample_dev
+from tests.conftest import CliResult, tiny_context, write_json
 from tests.fakes.aws import FlakyProxy, apply_env, moto_server
 from tests.fakes.servers import (
     Behaviour,
@@ -24,16 +25,16 @@ from tests.fakes.servers import (
     FakeBedrockBatch,
     FakeBedrockRuntime,
 )
+from tests.templates import store_copy
 
 Run = Callable[..., CliResult]
 ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
 
 
 @pytest.fixture
-def sample_store(tmp_path: Path, run_cli: Run) -> Path:
-    db = tmp_path / "judge.duckdb"
-    assert run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json").code == 0
-    return db
+def sample_store(tmp_path: Path) -> Path:
+    """sample_dev.json imported: a copy of a store built once per process (tests/templates.py)."""
+    return store_copy("sample-dev", import_sample_dev, tmp_path / "judge.duckdb")
 
 
 def unique_store(tmp_path: Path, run_cli: Run, n_contexts: int) -> Path:

@@ -19,16 +19,23 @@ from curator.store import Store
 from curator.store.importer import import_file, import_files
 from curator.store.reviews import record_detail
 from tests.conftest import SAMPLE_DATA, tiny_context, write_json
+from tests.templates import store_copy_async
 
 SIZE = (120, 36)
 
 
 async def make_store(tmp_path: Path, *, judged: bool = True) -> Store:
-    store = Store.open(tmp_path / "review.duckdb", create=True)
-    import_files(store, [(SAMPLE_DATA / "sample_dev.json", "dev")])
-    if judged:
-        await run_pass(store, RulesJudge(), PassOptions())
-    return store
+    """The sample dev file in a store (judged by the rules judge unless `judged` is false): a
+    copy of one built once per test process (tests/templates.py)."""
+
+    async def build(path: Path) -> None:
+        store = Store.open(path, create=True)
+        import_files(store, [(SAMPLE_DATA / "sample_dev.json", "dev")])
+        if judged:
+            await run_pass(store, RulesJudge(), PassOptions())
+
+    name = "review-judged" if judged else "review"
+    return Store.open(await store_copy_async(name, build, tmp_path / "review.duckdb"))
 
 
 def events(store: Store) -> list[tuple[Any, ...]]:

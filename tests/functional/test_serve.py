@@ -21,18 +21,22 @@ from curator.serve.server import ReviewServer
 from curator.store import Store
 from curator.store.importer import import_files
 from tests.conftest import SAMPLE_DATA, CliResult
+from tests.templates import store_copy
 
 PASSWORD = "open sesame"
 Client = TestClient[web.Request, web.Application]
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "team.duckdb"
+def _sample(path: Path) -> None:
     store = Store.open(path, create=True)
     import_files(store, [(SAMPLE_DATA / "sample_dev.json", "dev")])
     store.close()
-    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """The sample dev file in a store: a copy of one built once per process (tests/templates)."""
+    return store_copy("serve-sample", _sample, tmp_path / "team.duckdb")
 
 
 @pytest.fixture

@@ -15,15 +15,21 @@ from curator.screens.app import CuratorApp
 from curator.store import Store
 from curator.store.importer import import_files
 from tests.conftest import SAMPLE_DATA
+from tests.templates import store_copy
 
 SIZE = (120, 36)
 
 
-def make_app(tmp_path: Path) -> CuratorApp:
-    store = Store.open(tmp_path / "snapshot.duckdb", create=True)
+def judged_sample(path: Path) -> None:
+    store = Store.open(path, create=True)
     import_files(store, [(SAMPLE_DATA / "sample_dev.json", "dev")])
     asyncio.run(run_pass(store, RulesJudge(), PassOptions()))
-    return CuratorApp(store, reviewer="snapshot")
+
+
+def make_app(tmp_path: Path) -> CuratorApp:
+    """The app on the judged sample dev file (a copy of a store built once per process)."""
+    db = store_copy("snapshot", judged_sample, tmp_path / "snapshot.duckdb")
+    return CuratorApp(Store.open(db), reviewer="snapshot")
 
 
 async def settled(pilot: Any) -> None:

@@ -13,6 +13,7 @@ from curator.domain import BadInput
 from curator.store import Store
 from curator.store.importer import import_file
 from tests.conftest import tiny_context
+from tests.templates import store_copy
 
 json_values = st.recursive(
     st.none()
@@ -46,10 +47,16 @@ def _set(doc: Any, path: tuple[Any, ...], value: Any) -> None:
     doc[path[-1]] = value
 
 
+def _new_store(path: Path) -> None:
+    Store.open(path, create=True)
+
+
 def _import(tmp_path: Path, payload: bytes) -> None:
     store_file = tmp_path / "fuzz.duckdb"
-    store_file.unlink(missing_ok=True)
-    store = Store.open(store_file, create=True)
+    store_file.with_name(store_file.name + ".wal").unlink(missing_ok=True)
+    # A new, empty store for each example: a copy of one created (and migrated) once per
+    # process, not a migration run per example (tests/templates.py).
+    store = Store.open(store_copy("empty", _new_store, store_file))
     data = tmp_path / "fuzz.json"
     data.write_bytes(payload)
     try:

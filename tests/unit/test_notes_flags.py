@@ -27,14 +27,15 @@ from curator.store.reviews import (
     undo,
 )
 from curator.store.verdicts import append_verdicts, work_item
+from tests.builders import import_sample_train
 from tests.conftest import SAMPLE_DATA
+from tests.templates import store_copy
 
 
 @pytest.fixture
 def sample(tmp_path: Path) -> Store:
-    store = Store.open(tmp_path / "notes.duckdb", create=True)
-    import_file(store, SAMPLE_DATA / "sample_train.json", "train")
-    return store
+    """sample_train.json imported: a copy of a store built once per process (tests/templates)."""
+    return Store.open(store_copy("sample-train", import_sample_train, tmp_path / "notes.duckdb"))
 
 
 def _uids(store: Store, n: int) -> list[str]:
