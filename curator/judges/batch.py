@@ -43,6 +43,7 @@ from curator.judges.batch_chunks import (
     anthropic_limits,
     bedrock_limits,
     even_target,
+    memory_limit_mb,
     spool_chunks,
 )
 from curator.judges.reply import parse_judgement
@@ -785,9 +786,30 @@ def run_batch(
     wait: float | None = None,
     on_stage: StageHook | None = None,
 ) -> dict[str, Any]:
-    """Settle, collect, then submit what still needs a verdict. Returns counts."""
+    """Settle, collect, then submit what still needs a verdict. Returns counts.
+
+    DuckDB's memory is capped for the pass (`[judge] batch_memory_limit_mb`), then restored."""
     if not isinstance(judge, LLMJudge):
         raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
+    settings = store.duckdb_settings
+    before = dict(settings)
+    settings["memory_limit"] = f"{memory_limit_mb(judge_config)}MB"
+    try:
+        return _run_batch(store, judge, options, judge_config, echo, wait, on_stage)
+    finally:
+        settings.clear()
+        settings.update(before)
+
+
+def _run_batch(
+    store: Store,
+    judge: LLMJudge,
+    options: PassOptions,
+    judge_config: JudgeConfig,
+    echo: Echo,
+    wait: float | None,
+    on_stage: StageHook | None,
+) -> dict[str, Any]:
     if judge.key.judge == "anthropic":
         provider: Provider = AnthropicBatches(judge, store, anthropic_limits(judge_config))
         engine = BatchEngine(provider, store, judge, options, echo, on_stage)
