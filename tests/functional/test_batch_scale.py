@@ -245,9 +245,7 @@ def test_bedrock_refuses_a_job_over_its_record_quota(
     assert not bedrock.jobs and not bedrock.requests
 
 
-def test_the_pass_caps_duckdb_memory_and_restores_it(
-    tmp_path: Path, fake: FakeAnthropic
-) -> None:
+def test_the_pass_caps_duckdb_memory_and_restores_it(tmp_path: Path, fake: FakeAnthropic) -> None:
     store = build_store(tmp_path, 2)
     seen: list[str] = []
 

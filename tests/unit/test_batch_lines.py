@@ -52,7 +52,7 @@ def items() -> list[WorkItem]:
     return out
 
 
-def anthropic(request: Any, cid: str, body: dict[str, Any]) -> dict[str, Any]:
+def anthropic(cid: str, body: dict[str, Any]) -> dict[str, Any]:
     return {"custom_id": cid, "params": {"model": "claude-sonnet-5-5", **body}}
 
 
@@ -65,7 +65,7 @@ TEMPLATES = {
     # The context after the question: no context block, the template holds only the record's.
     "context last": JudgeTemplate("sys", "{question}\n{context}\n{answer}"),
     "few-shot": JudgeTemplate(
-        "Be strict. \"Really\" — strict.",
+        'Be strict. "Really" — strict.',
         "C: {context}\nQ: {question}\nA: {answer}",
         examples=(("Q: 1+1?\nA: 2", "<reason>ok</reason><judgement>correct</judgement>"),),
     ),
@@ -84,7 +84,7 @@ def test_lines_are_byte_identical_to_json_dumps(
     )  # fmt: skip
     chosen = TEMPLATES[template]
     judge = LLMJudge(backend, price=None, **({"template": chosen} if chosen else {}))
-    wrap = bedrock if provider == "bedrock" else (lambda cid, body: anthropic(None, cid, body))
+    wrap = bedrock if provider == "bedrock" else anthropic
     end = b"\n" if provider == "bedrock" else b""
     lines = RequestLines(judge, wrap, end)
     for n, item in enumerate(items()):
@@ -98,9 +98,7 @@ def test_lines_are_byte_identical_to_json_dumps(
 
 def test_a_template_is_made_once_per_context() -> None:
     backend = AnthropicBackend("claude-sonnet-5-5", api_key="k", base_url="http://127.0.0.1:9")
-    lines = RequestLines(
-        LLMJudge(backend, price=None), lambda cid, body: {"id": cid, **body}, b""
-    )
+    lines = RequestLines(LLMJudge(backend, price=None), lambda cid, body: {"id": cid, **body}, b"")
     made = 0
     cut = lines._cut
 

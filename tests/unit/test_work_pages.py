@@ -4,6 +4,7 @@ uses yields exactly the same items and leaves no read running when stopped early
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -13,18 +14,28 @@ from curator.llm.work import WorkCursor
 CONTEXT = Context(uid="c", split="dev", table=(), paragraphs=())
 
 
+def work_item(seq: int) -> WorkItem:
+    return WorkItem(
+        seq=seq,
+        uid=f"u{seq}",
+        record_hash="h",
+        question="q",
+        answer="1",
+        answer_type="span",
+        answer_from="table",
+        derivation="",
+        scale="",
+        context=CONTEXT,
+    )
+
+
 def store_of(n: int) -> tuple[list[WorkItem], list[tuple[int, str]]]:
-    items = [
-        WorkItem(
-            seq=s, uid=f"u{s}", record_hash="h", question="q", answer="1", answer_type="span",
-            answer_from="table", derivation="", scale="", context=CONTEXT,
-        )  # fmt: skip
-        for s in range(1, n + 1)
-    ]
-    return items, []
+    return [work_item(s) for s in range(1, n + 1)], []
 
 
-def fetcher(items: list[WorkItem], calls: list[tuple[int, str]]):  # type: ignore[no-untyped-def]
+def fetcher(
+    items: list[WorkItem], calls: list[tuple[int, str]]
+) -> Callable[[int, int], list[WorkItem]]:
     def fetch(after: int, size: int) -> list[WorkItem]:
         calls.append((after, threading.current_thread().name))
         return [i for i in items if i.seq > after][:size]
