@@ -12,7 +12,7 @@ from curator.domain import Context, Paragraph, WorkItem
 from curator.judges.batch import RequestLines
 from curator.llm.backends import AnthropicBackend, messages_body
 from curator.llm.passes import LLMJudge
-from curator.prompts import JudgeTemplate
+from curator.prompts import DEFAULT_JUDGE_TEMPLATE, JudgeTemplate
 
 TRICKY = [
     "What was revenue in 2019?",
@@ -31,7 +31,7 @@ def context(n: int) -> Context:
 
 
 def items() -> list[WorkItem]:
-    out = []
+    out: list[WorkItem] = []
     for c in range(5):
         ctx = context(c)
         for q, text in enumerate(TRICKY):
@@ -83,7 +83,7 @@ def test_lines_are_byte_identical_to_json_dumps(
         cache_min_tokens=1,
     )  # fmt: skip
     chosen = TEMPLATES[template]
-    judge = LLMJudge(backend, price=None, **({"template": chosen} if chosen else {}))
+    judge = LLMJudge(backend, price=None, template=chosen or DEFAULT_JUDGE_TEMPLATE)
     wrap = bedrock if provider == "bedrock" else anthropic
     end = b"\n" if provider == "bedrock" else b""
     lines = RequestLines(judge, wrap, end)
