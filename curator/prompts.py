@@ -49,10 +49,15 @@ def _markdown(rows: Sequence[Sequence[str]]) -> str:
     if not rows:
         return ""
     width = max(len(r) for r in rows)
-    padded = [list(r) + [""] * (width - len(r)) for r in rows]
-    lines = ["| " + " | ".join(_md_cell(c) for c in padded[0]) + " |"]
-    lines.append("|" + "---|" * width)
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in padded[1:]]
+    if not width:
+        return "\n".join(["|  |", "|", *["|  |"] * (len(rows) - 1)])
+    # Every cell as `_md_cell` makes it, escaped in one go: whitespace is collapsed per cell
+    # first, so no cell holds a newline and the cells can be joined by one, escaped together
+    # and cut apart again (a batch pass renders a table per context, a million records' worth).
+    flat = "\n".join(" ".join(c.split()) for r in rows for c in [*r, *[""] * (width - len(r))])
+    cells = escape(flat).replace("|", "\\|").split("\n")
+    lines = ["| " + " | ".join(cells[i : i + width]) + " |" for i in range(0, len(cells), width)]
+    lines.insert(1, "|" + "---|" * width)
     return "\n".join(lines)
 
 
@@ -296,13 +301,25 @@ def judge_prompt(
         "{question}": escape(question),
         "{answer}": escape(render_answer(answer, scale)),
     }
-    head, tail = template.split_user()
+    head, tail = _user_parts(template.user)
 
-    def fill(text: str) -> str:
-        # One pass over the template, so text inserted for one placeholder is never re-scanned.
-        return re.sub(r"\{context\}|\{question\}|\{answer\}", lambda m: values[m.group(0)], text)
+    def fill(parts: tuple[str, ...]) -> str:
+        # Literal text and placeholders alternate: text inserted for one placeholder is never
+        # scanned for another (what one `re.sub` pass over the template did, per record).
+        return "".join([values[part] if i % 2 else part for i, part in enumerate(parts)])
 
     return JudgePrompt(template.system, fill(head), fill(tail), template.examples)
+
+
+_PLACEHOLDER_RE: Final = re.compile(r"(\{context\}|\{question\}|\{answer\})")
+
+
+@functools.lru_cache(maxsize=64)
+def _user_parts(user: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A user template's two parts (`JudgeTemplate.split_user`), each cut once into literal
+    text and placeholders, alternating: a batch pass fills the same template a million times."""
+    head, tail = JudgeTemplate("", user).split_user()
+    return tuple(_PLACEHOLDER_RE.split(head)), tuple(_PLACEHOLDER_RE.split(tail))
 
 
 # -- training examples (export) and prediction prompts (eval) -------------------------------

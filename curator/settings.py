@@ -83,6 +83,8 @@ class JudgeConfig:
     bedrock_batch_max_records: int | None = None
     bedrock_batch_max_bytes: int | None = None
     bedrock_batch_min_records: int | None = None
+    #: DuckDB's memory cap (MB) while a batch pass runs (default: batch_chunks.py).
+    batch_memory_limit_mb: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,7 @@ _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("judge", "bedrock_batch_max_records"): (1, 100_000_000),
     ("judge", "bedrock_batch_max_bytes"): (1, 1 << 40),
     ("judge", "bedrock_batch_min_records"): (1, 100_000_000),
+    ("judge", "batch_memory_limit_mb"): (64, 1 << 20),
 }
 
 

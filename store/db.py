@@ -155,6 +155,9 @@ class Store:
         self.read_only = read_only
         self.migrations = bundled_migrations() if migrations is None else migrations
         self._session = False
+        #: DuckDB settings applied when this process opens the file (a batch pass's
+        #: `memory_limit`): the database is opened per operation, so they hold for the pass.
+        self.duckdb_settings: dict[str, str] = {}
 
     @property
     def latest_version(self) -> int:
@@ -363,7 +366,11 @@ class Store:
         delay = 0.002
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only, config=CONNECT_CONFIG)
+                con = duckdb.connect(
+                    str(self.path),
+                    read_only=read_only,
+                    config={**CONNECT_CONFIG, **self.duckdb_settings},
+                )
             except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     kind = "store is corrupt" if "Corrupt" in str(exc) else "cannot open store"

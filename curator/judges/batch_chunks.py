@@ -33,6 +33,10 @@ ANTHROPIC_MAX_BYTES = 256 * 1000 * 1000
 BEDROCK_MAX_RECORDS = 50_000
 BEDROCK_MAX_BYTES = 1000 * 1000 * 1000
 BEDROCK_MIN_RECORDS = 100
+# DuckDB's memory cap while a batch pass runs (`[judge] batch_memory_limit_mb`). DuckDB's own
+# default is 80% of the machine's memory, and its cache grows with what the pass reads: 1.1 GB
+# at a million records. The pass reads keyset pages, so a small cache costs it nothing.
+BATCH_MEMORY_LIMIT_MB = 384
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,14 @@ def bedrock_limits(config: JudgeConfig) -> ChunkLimits:
         _setting(config, "bedrock_batch_max_bytes", BEDROCK_MAX_BYTES),
         _setting(config, "bedrock_batch_min_records", BEDROCK_MIN_RECORDS),
     )
+
+
+def memory_limit_mb(config: JudgeConfig) -> int:
+    """`[judge] batch_memory_limit_mb`: DuckDB's memory cap (MB) for a batch pass."""
+    value = _setting(config, "batch_memory_limit_mb", BATCH_MEMORY_LIMIT_MB)
+    if value < 64:
+        raise CuratorError(f"config [judge] batch_memory_limit_mb = {value}; expected >= 64")
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,3 +243,33 @@ def test_bedrock_refuses_a_job_over_its_record_quota(
     with pytest.raises(CuratorError, match="quota"):
         run(store, bedrock_judge(), BEDROCK_SECTIONS)  # told 150 a job: the service says no
     assert not bedrock.jobs and not bedrock.requests
+
+
+def test_the_pass_caps_duckdb_memory_and_restores_it(tmp_path: Path, fake: FakeAnthropic) -> None:
+    store = build_store(tmp_path, 2)
+    seen: list[str] = []
+
+    def setting() -> str:
+        with store.connection() as con:
+            return str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+
+    default = setting()
+
+    def stage(name: str) -> None:
+        if name == "intent-recorded":
+            seen.append(setting())
+
+    config = JudgeConfig(batch_memory_limit_mb=200)
+    summary = run_batch(
+        store, anthropic_judge(fake), PassOptions(), judge_config=config,
+        echo=lambda _m: None, wait=5.0, on_stage=stage,
+    )  # fmt: skip
+    assert summary["collected"] == {"correct": 10}
+    # DuckDB reports 200 MB (10^6 bytes) in MiB: 190.7 MiB
+    assert seen == ["190.7 MiB"]
+    assert setting() == default != seen[0]  # the store is left as it was for other commands
+    with pytest.raises(CuratorError, match="batch_memory_limit_mb"):
+        run_batch(
+            store, anthropic_judge(fake), PassOptions(),
+            judge_config=JudgeConfig(batch_memory_limit_mb=10), echo=lambda _m: None,
+        )  # fmt: skip

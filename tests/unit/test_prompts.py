@@ -98,3 +98,28 @@ def test_bad_template_files(tmp_path: Path) -> None:
     path.write_text("sys\n---\n{context} {question}", "utf-8")
     with pytest.raises(BadInput, match=r"\{answer\} exactly once"):
         load_judge_template(path)
+
+
+def _md_reference(rows: list[list[str]]) -> str:
+    """The markdown table as it was built cell by cell (each cell through `_md_cell`)."""
+    from curator.prompts import _md_cell
+
+    width = max(len(r) for r in rows)
+    padded = [list(r) + [""] * (width - len(r)) for r in rows]
+    lines = ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in padded]
+    lines.insert(1, "|" + "---|" * width)
+    return "\n".join(lines)
+
+
+def test_markdown_tables_escape_every_cell_as_one_cell_would() -> None:
+    import random
+
+    alphabet = ["a", " ", "\n", "\t", "|", "&", "<", ">", "\\", "é", "\u2028", "\x85", "", "9"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        rows = [
+            ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5)))
+             for _ in range(rng.randint(0, 4))]
+            for _ in range(rng.randint(1, 4))
+        ]  # fmt: skip
+        assert render_table(rows, "markdown") == _md_reference(rows), rows

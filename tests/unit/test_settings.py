@@ -73,3 +73,11 @@ def test_the_environment_overrides_the_file(tmp_path: Path) -> None:
     keyed = _load(tmp_path, "", ANTHROPIC_API_KEY="k", ANTHROPIC_BASE_URL="http://127.0.0.1:9")
     assert keyed.config.sdk == SdkEnvironment(True, "http://127.0.0.1:9")
     assert _load(tmp_path, "").config.sdk == SdkEnvironment()
+
+
+def test_batch_memory_limit_is_checked(tmp_path: Path) -> None:
+    ok = _load(tmp_path, "[judge]\nbatch_memory_limit_mb = 512\n")
+    assert ok.config.judge.batch_memory_limit_mb == 512
+    for bad in ("32", '"512MB"'):
+        with pytest.raises(BadInput, match="batch_memory_limit_mb"):
+            _load(tmp_path, f"[judge]\nbatch_memory_limit_mb = {bad}\n")
