@@ -49,25 +49,32 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _tokens_sql(cells: str) -> str:
-    """SELECT uid, part, token FROM the (uid, part, cell) relation `cells`.
+#: The characters a number match (`_NUMBER`, group 0) holds besides its digits, separators and
+#: decimal point (group 1): deleting them from the match gives group 1, so one pass of the
+#: regular expression is enough.
+_NUMBER_DECORATION = "(-−–$€£¥ %)"
 
-    One pass of the regular expression gives each number as written (for its sign) and its
-    digits (group 1); the rest is plain string functions, cheap at millions of cells.
+
+def _tokens_sql(cells: str) -> str:
+    """SELECT cell, token FROM the relation `cells` (one `cell` text column): each number of a
+    cell as its normalised figure.
+
+    One pass of the regular expression gives each number as written (for its sign); its digits
+    are that text without the decoration characters; the rest is plain string functions, cheap
+    at millions of cells.
     """
     pattern = _sql_str(_NUMBER)
     return f"""
-        SELECT DISTINCT uid, part, CASE WHEN neg THEN '-' ELSE '' END || sig AS token
+        SELECT DISTINCT cell, CASE WHEN neg THEN '-' ELSE '' END || sig AS token
         FROM (
-            SELECT uid, part, num,
+            SELECT cell, num,
                    (contains(m, '(') AND contains(m, ')')) OR contains(m, '-')
                        OR contains(m, '−') OR contains(m, '–') AS neg,
                    ltrim(rtrim(replace(replace(num, ',', ''), '.', ''), '0'), '0') AS sig
             FROM (
-                SELECT uid, part,
-                       unnest(regexp_extract_all(cell, {pattern}, 0)) AS m,
-                       unnest(regexp_extract_all(cell, {pattern}, 1)) AS num
-                FROM {cells}
+                SELECT cell, m, translate(m, {_sql_str(_NUMBER_DECORATION)}, '') AS num
+                FROM (SELECT cell, unnest(regexp_extract_all(cell, {pattern}, 0)) AS m
+                      FROM {cells})
             )
         )
         WHERE length(sig) >= 3
@@ -108,19 +115,34 @@ def ensure_fingerprints(con: duckdb.DuckDBPyConnection) -> int:
             "SELECT i.id, 'p' AS part, unnest(list_transform(c.paragraphs, lambda p: p.text)) "
             "FROM contexts c JOIN _fp_ids i USING (uid)"
         )
+        # Each distinct cell text is read once (tables repeat years, units, labels and empty
+        # cells; a copied table repeats everything), then its tokens are joined back to the
+        # contexts that hold it.
         con.execute(
-            "INSERT INTO context_figures SELECT uid, part, hash(token) "
-            f"FROM ({_tokens_sql('_fp_cells')})"
+            "CREATE OR REPLACE TEMP TABLE _fp_texts AS SELECT cell, "
+            "bool_or(part = 't') AS in_table FROM _fp_cells WHERE cell <> '' GROUP BY cell"
         )
         con.execute(
-            "INSERT INTO context_labels SELECT DISTINCT uid, hash(label) FROM ("
-            "SELECT uid, trim(regexp_replace(lower(cell), '[^a-z]+', ' ', 'g')) AS label "
+            "CREATE OR REPLACE TEMP TABLE _fp_tokens AS SELECT cell, hash(token) AS token "
+            f"FROM ({_tokens_sql('_fp_texts')})"
+        )
+        con.execute(
+            "INSERT INTO context_figures SELECT DISTINCT c.uid, c.part, t.token "
+            "FROM _fp_cells c JOIN _fp_tokens t USING (cell)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fp_labels AS SELECT cell, hash(label) AS label FROM ("
+            "SELECT cell, trim(regexp_replace(lower(cell), '[^a-z]+', ' ', 'g')) AS label "
             # lower <> upper: the cell has a letter (a cheap test before the expression).
-            "FROM _fp_cells WHERE part = 't' AND lower(cell) <> upper(cell)) "
+            "FROM _fp_texts WHERE in_table AND lower(cell) <> upper(cell)) "
             "WHERE length(label) >= 3"
         )
+        con.execute(
+            "INSERT INTO context_labels SELECT DISTINCT c.uid, l.label "
+            "FROM _fp_cells c JOIN _fp_labels l USING (cell) WHERE c.part = 't'"
+        )
         con.execute("INSERT INTO context_fingerprints SELECT uid, revision, id FROM _fp_ids")
-        for name in ("_fp_cells", "_fp_ids", "_fp_old"):
+        for name in ("_fp_cells", "_fp_ids", "_fp_old", "_fp_texts", "_fp_tokens", "_fp_labels"):
             con.execute(f"DROP TABLE {name}")
     con.execute("DROP TABLE _fp_todo")
     return todo
