@@ -254,8 +254,8 @@ def _write(
     digests: dict[str, str] = {}
     contexts: dict[str, tuple[str, str]] = {}  # a page's rendered contexts (see _line)
     try:
-        for name in parts:
-            sinks[name] = HashingSink(staging / name)
+        for part_name in parts:
+            sinks[part_name] = HashingSink(staging / part_name)
         for page in pages:
             if len(contexts) > 64:
                 contexts.clear()
