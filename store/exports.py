@@ -135,37 +135,34 @@ def curated_pages(
     _check_judges(store, include_judged_correct)
     # One pass: the review-state view is computed once, not once per page; its rows come
     # `page_size` at a time (DuckDB streams the result). A row says whether its context is the
-    # one of the row before (a context's questions are neighbours in store order); the contexts
-    # a page starts are read on a second cursor, as JSON text (far faster to bring into Python
-    # than DuckDB's nested lists), so each is converted about once and only a page's are held.
-    sql = sql.replace(
+    # one of the row before (a context's questions are neighbours in store order); only such a
+    # first row carries its context's table and paragraphs, as JSON text (far faster to bring
+    # into Python than DuckDB's nested lists), so each is converted about once and only a
+    # page's are held. (Reading them per page on a second cursor scanned the contexts table
+    # once a page.)
+    inner = sql.replace(
         "SELECT ",
-        "SELECT lag(r.context_uid) OVER (ORDER BY r.seq) IS NOT DISTINCT FROM r.context_uid, ",
+        "SELECT lag(r.context_uid) OVER (ORDER BY r.seq) IS NOT DISTINCT FROM r.context_uid "
+        "AS same_context, ",
         1,
+    ).removesuffix(" ORDER BY r.seq")
+    sql = (
+        "SELECT x.*, to_json(t.table_rows), to_json(t.paragraphs) "
+        f"FROM ({inner}) x LEFT JOIN contexts t ON NOT x.same_context AND t.uid = x.context_uid "
+        "ORDER BY x.seq"
     )
     table: tuple[tuple[str, ...], ...] = ()
     paragraphs: tuple[Paragraph, ...] = ()
     context: Context | None = None
-    with store.connection() as con, store.connection() as lookup:
+    with store.connection() as con:
         cursor = con.execute(sql, params)
         while rows := cursor.fetchmany(page_size):
-            starts = sorted({row[3] for row in rows if not row[0]})
-            contexts = {
-                uid: (table_json, paragraphs_json)
-                for uid, table_json, paragraphs_json in lookup.execute(
-                    "SELECT uid, to_json(table_rows), to_json(paragraphs) FROM contexts "
-                    "WHERE uid IN (SELECT unnest(?::VARCHAR[]))",
-                    [starts],
-                ).fetchall()
-            }
             page = []
             for row in rows:
                 if not row[0]:
-                    table_json, paragraphs_json = contexts[row[3]]
-                    table = tuple(tuple(r) for r in json.loads(table_json))
+                    table = tuple(tuple(r) for r in json.loads(row[12]))
                     paragraphs = tuple(
-                        Paragraph(p["uid"], p["order"], p["text"])
-                        for p in json.loads(paragraphs_json)
+                        Paragraph(p["uid"], p["order"], p["text"]) for p in json.loads(row[13])
                     )
                 if context is None or context.uid != row[3] or context.split != row[4]:
                     # One Context value per run of a context's questions, shared by them.

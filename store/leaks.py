@@ -49,25 +49,32 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _tokens_sql(cells: str) -> str:
-    """SELECT uid, part, token FROM the (uid, part, cell) relation `cells`.
+#: The characters a number match (`_NUMBER`, group 0) holds besides its digits, separators and
+#: decimal point (group 1): deleting them from the match gives group 1, so one pass of the
+#: regular expression is enough.
+_NUMBER_DECORATION = "(-−–$€£¥ %)"
 
-    One pass of the regular expression gives each number as written (for its sign) and its
-    digits (group 1); the rest is plain string functions, cheap at millions of cells.
+
+def _tokens_sql(cells: str) -> str:
+    """SELECT cell, token FROM the relation `cells` (one `cell` text column): each number of a
+    cell as its normalised figure.
+
+    One pass of the regular expression gives each number as written (for its sign); its digits
+    are that text without the decoration characters; the rest is plain string functions, cheap
+    at millions of cells.
     """
     pattern = _sql_str(_NUMBER)
     return f"""
-        SELECT DISTINCT uid, part, CASE WHEN neg THEN '-' ELSE '' END || sig AS token
+        SELECT DISTINCT cell, CASE WHEN neg THEN '-' ELSE '' END || sig AS token
         FROM (
-            SELECT uid, part, num,
+            SELECT cell, num,
                    (contains(m, '(') AND contains(m, ')')) OR contains(m, '-')
                        OR contains(m, '−') OR contains(m, '–') AS neg,
                    ltrim(rtrim(replace(replace(num, ',', ''), '.', ''), '0'), '0') AS sig
             FROM (
-                SELECT uid, part,
-                       unnest(regexp_extract_all(cell, {pattern}, 0)) AS m,
-                       unnest(regexp_extract_all(cell, {pattern}, 1)) AS num
-                FROM {cells}
+                SELECT cell, m, translate(m, {_sql_str(_NUMBER_DECORATION)}, '') AS num
+                FROM (SELECT cell, unnest(regexp_extract_all(cell, {pattern}, 0)) AS m
+                      FROM {cells})
             )
         )
         WHERE length(sig) >= 3
@@ -108,19 +115,34 @@ def ensure_fingerprints(con: duckdb.DuckDBPyConnection) -> int:
             "SELECT i.id, 'p' AS part, unnest(list_transform(c.paragraphs, lambda p: p.text)) "
             "FROM contexts c JOIN _fp_ids i USING (uid)"
         )
+        # Each distinct cell text is read once (tables repeat years, units, labels and empty
+        # cells; a copied table repeats everything), then its tokens are joined back to the
+        # contexts that hold it.
         con.execute(
-            "INSERT INTO context_figures SELECT uid, part, hash(token) "
-            f"FROM ({_tokens_sql('_fp_cells')})"
+            "CREATE OR REPLACE TEMP TABLE _fp_texts AS SELECT cell, "
+            "bool_or(part = 't') AS in_table FROM _fp_cells WHERE cell <> '' GROUP BY cell"
         )
         con.execute(
-            "INSERT INTO context_labels SELECT DISTINCT uid, hash(label) FROM ("
-            "SELECT uid, trim(regexp_replace(lower(cell), '[^a-z]+', ' ', 'g')) AS label "
+            "CREATE OR REPLACE TEMP TABLE _fp_tokens AS SELECT cell, hash(token) AS token "
+            f"FROM ({_tokens_sql('_fp_texts')})"
+        )
+        con.execute(
+            "INSERT INTO context_figures SELECT DISTINCT c.uid, c.part, t.token "
+            "FROM _fp_cells c JOIN _fp_tokens t USING (cell)"
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _fp_labels AS SELECT cell, hash(label) AS label FROM ("
+            "SELECT cell, trim(regexp_replace(lower(cell), '[^a-z]+', ' ', 'g')) AS label "
             # lower <> upper: the cell has a letter (a cheap test before the expression).
-            "FROM _fp_cells WHERE part = 't' AND lower(cell) <> upper(cell)) "
+            "FROM _fp_texts WHERE in_table AND lower(cell) <> upper(cell)) "
             "WHERE length(label) >= 3"
         )
+        con.execute(
+            "INSERT INTO context_labels SELECT DISTINCT c.uid, l.label "
+            "FROM _fp_cells c JOIN _fp_labels l USING (cell) WHERE c.part = 't'"
+        )
         con.execute("INSERT INTO context_fingerprints SELECT uid, revision, id FROM _fp_ids")
-        for name in ("_fp_cells", "_fp_ids", "_fp_old"):
+        for name in ("_fp_cells", "_fp_ids", "_fp_old", "_fp_texts", "_fp_tokens", "_fp_labels"):
             con.execute(f"DROP TABLE {name}")
     con.execute("DROP TABLE _fp_todo")
     return todo
@@ -191,6 +213,47 @@ def _count_shared(
         f"HAVING count(*) >= {having}"
     )
     con.execute("DROP TABLE _lk_half")
+
+
+def _exact_copies(con: duckdb.DuckDBPyConnection) -> None:
+    """Move the candidates that are exact copies out of `_lk_cand` into `_lk_same`(a, b, n, ln,
+    pn): same figure set, same label set, same paragraph figures.
+
+    Sets are compared by their (size, xor, sum) of hashed values, as the candidate star already
+    does for figures; their shared counts are then the sets' sizes, with no join. A table
+    copied many times (a filing imported twice, a template) would otherwise have every value of
+    every copy joined against the first copy's.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_ids AS SELECT a AS id FROM _lk_cand "
+        "UNION SELECT b FROM _lk_cand"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_sums AS SELECT i.id, "
+        "coalesce(l.n, 0) AS ln, l.x AS lx, l.s AS ls, coalesce(p.n, 0) AS pn, p.x AS px, "
+        "p.s AS ps FROM _lk_ids i "
+        "LEFT JOIN (SELECT id, count(*) AS n, bit_xor(label) AS x, sum(label) AS s "
+        "FROM context_labels SEMI JOIN _lk_ids USING (id) GROUP BY id) l ON l.id = i.id "
+        "LEFT JOIN (SELECT id, count(*) AS n, bit_xor(token) AS x, sum(token) AS s "
+        "FROM context_figures SEMI JOIN _lk_ids USING (id) WHERE part = 'p' GROUP BY id) p "
+        "ON p.id = i.id"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_same AS SELECT c.a, c.b, fa.n, sa.ln, sa.pn "
+        "FROM _lk_cand c JOIN _lk_size fa ON fa.id = c.a JOIN _lk_size fb ON fb.id = c.b "
+        "JOIN _lk_sums sa ON sa.id = c.a JOIN _lk_sums sb ON sb.id = c.b "
+        "WHERE fa.n = fb.n AND fa.x = fb.x AND fa.s = fb.s "
+        "AND sa.ln = sb.ln AND sa.lx IS NOT DISTINCT FROM sb.lx "
+        "AND sa.ls IS NOT DISTINCT FROM sb.ls "
+        "AND sa.pn = sb.pn AND sa.px IS NOT DISTINCT FROM sb.px "
+        "AND sa.ps IS NOT DISTINCT FROM sb.ps"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _lk_cand AS SELECT * FROM _lk_cand "
+        "ANTI JOIN _lk_same USING (a, b)"
+    )
+    con.execute("DROP TABLE _lk_ids")
+    con.execute("DROP TABLE _lk_sums")
 
 
 def _scope_sql(splits: Sequence[str]) -> str:
@@ -271,13 +334,15 @@ def compute_context_pairs(
             "DELETE FROM _lk_cand WHERE a NOT IN (SELECT id FROM _lk_focus_ids) "
             "AND b NOT IN (SELECT id FROM _lk_focus_ids)"
         )
-    # The evidence of each candidate counts every figure, distinctive or not.
+    _exact_copies(con)
+    # The evidence of each other candidate counts every figure, distinctive or not.
     _count_shared(con, "_lk_shared", "_lk_cand", "_lk_fig", "token", having=MIN_SHARED)
     # Each piece of evidence as its own small table: one statement with all of them as CTEs
     # let DuckDB's planner rescan the fingerprint tables per candidate (seconds per thousand).
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _lk_inv AS "
-        "SELECT a AS id FROM _lk_shared UNION SELECT b FROM _lk_shared"
+        "SELECT a AS id FROM _lk_shared UNION SELECT b FROM _lk_shared "
+        "UNION SELECT a FROM _lk_same UNION SELECT b FROM _lk_same"
     )
     # Labels and paragraph figures of the candidates only, before joining them pairwise: a
     # common label joined across the whole store would explode.
@@ -298,6 +363,10 @@ def compute_context_pairs(
     )
     _count_shared(con, "_lk_lab", "_lk_shared", "_lk_l", "label")
     _count_shared(con, "_lk_par", "_lk_shared", "_lk_p", "token")
+    # Exact copies: every figure, label and paragraph figure shared (the sets' sizes).
+    con.execute("INSERT INTO _lk_shared SELECT a, b, n FROM _lk_same")
+    con.execute("INSERT INTO _lk_lab SELECT a, b, ln FROM _lk_same WHERE ln > 0")
+    con.execute("INSERT INTO _lk_par SELECT a, b, pn FROM _lk_same WHERE pn > 0")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _lk_scored AS
@@ -327,7 +396,7 @@ def compute_context_pairs(
     rows = con.execute("SELECT * FROM _lk_pairs ORDER BY score DESC, a, b").fetchall()
     for name in (
         *("_lk_fig", "_lk_dist", "_lk_size", "_lk_scope", "_lk_focus_ids", "_lk_cand"),
-        "_lk_shared",
+        *("_lk_shared", "_lk_same"),
         *("_lk_inv", "_lk_sizes", "_lk_l", "_lk_p", "_lk_lab", "_lk_par", "_lk_scored"),
     ):
         con.execute(f"DROP TABLE {name}")

@@ -25,6 +25,7 @@ from curator.export import leakage
 from curator.export.atomic import check_destination, commit, new_staging
 from curator.export.audit import audit_summary, selection_key, start_audit
 from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
+from curator.export.sink import HashingSink
 from curator.export.splits import split_by_context, stratified_sample
 from curator.export.targets import TARGETS, Target, estimate_tokens
 from curator.faults import fault_point
@@ -247,10 +248,14 @@ def _write(
     file_of = {key.seq: name for name, part in parts.items() for key in part}
     tokens: dict[str, list[int]] = {name: [] for name in parts}
     answers: dict[str, list[int]] = {name: [] for name in parts}
-    digests = {name: hashlib.sha256() for name in parts}
-    handles = {name: (staging / name).open("wb") for name in parts}
+    # Each file is hashed and written on its own thread (see sink.py) while the next page's
+    # lines are built.
+    sinks: dict[str, HashingSink] = {}
+    digests: dict[str, str] = {}
     contexts: dict[str, tuple[str, str]] = {}  # a page's rendered contexts (see _line)
     try:
+        for part_name in parts:
+            sinks[part_name] = HashingSink(staging / part_name)
         for page in pages:
             if len(contexts) > 64:
                 contexts.clear()
@@ -265,19 +270,20 @@ def _write(
                 answers[name].append(estimate_tokens(answer))
             for name, written in lines.items():
                 if written:
-                    data = ("\n".join(written) + "\n").encode("utf-8")
-                    handles[name].write(data)
-                    digests[name].update(data)
+                    written.append("")  # the last line's newline, without copying the page
+                    sinks[name].write("\n".join(written).encode("utf-8"))
+        for name, sink in sinks.items():
+            digests[name] = sink.close()
     finally:
-        for fh in handles.values():
-            fh.close()
+        for sink in sinks.values():
+            sink.abort()
     if file_of:
         # The store changed between choosing the records and writing them.
         raise CuratorError(
             f"{len(file_of)} chosen records changed while exporting (another reviewer?): "
             "export again"
         )
-    return tokens, answers, {name: digest.hexdigest() for name, digest in digests.items()}
+    return tokens, answers, digests
 
 
 def _token_stats(values: list[int]) -> dict[str, Any]:
