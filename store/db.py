@@ -300,30 +300,40 @@ class Store:
         read_only = read_only or self.read_only
         if not read_only:
             self._store_own_journal(about)
-        with self._cursor(read_only=read_only) as cursor:
+        with self._cursor(read_only=read_only, may_yield=True) as cursor:
             yield cursor
 
     @contextmanager
-    def _cursor(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _cursor(
+        self, *, read_only: bool = False, linger: bool = True, may_yield: bool = False
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         handle = _handle_for(self.path)
-        cursor = handle.acquire(self, read_only=read_only)
+        asked = time.monotonic()
+        # Only a thread holding no cursor (and so no transaction) waits for the next turn.
+        may_yield = may_yield and not getattr(_TXN, "cursors", 0)
+        cursor = handle.acquire(self, read_only=read_only, may_yield=may_yield)
+        _TXN.waited = time.monotonic() - asked
+        _TXN.cursors = getattr(_TXN, "cursors", 0) + 1
         try:
             yield cursor
         finally:
-            handle.release(cursor)
+            _TXN.cursors -= 1
+            handle.release(cursor, linger=linger)
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, *, linger: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction: committed when the block ends, rolled back if it raises.
 
         A process's write transactions on one file take turns (a per-file lock): two threads
-        appending at once would otherwise both read the same `max(id)` and collide.
+        appending at once would otherwise both read the same `max(id)` and collide. With
+        `linger` False the file is let go as soon as no thread of the process uses it, even in
+        a session (a background write, such as storing the journal, needs no second query soon).
         """
         if not self.read_only:
             self._store_own_journal()
         handle = _handle_for(self.path)
         # On a read-only store the transaction reads; a write in it is refused by DuckDB.
-        with handle.write_lock, self._cursor(read_only=self.read_only) as con:
+        with handle.write_lock, self._cursor(read_only=self.read_only, linger=linger) as con:
             _TXN.depth = getattr(_TXN, "depth", 0) + 1
             try:
                 con.execute("BEGIN TRANSACTION")
@@ -335,6 +345,13 @@ class Store:
                 con.execute("COMMIT")
             finally:
                 _TXN.depth -= 1
+
+    @staticmethod
+    def last_wait() -> float:
+        """Seconds the calling thread's latest operation waited for the file (for another
+        process's turn, or this process opening it): what a review session sizes its read
+        ahead by."""
+        return float(getattr(_TXN, "waited", 0.0))
 
     def _store_own_journal(self, about: Collection[str] | None = None) -> None:
         """Read your own writes: decisions this process journaled are stored before a query
@@ -385,6 +402,8 @@ _TXN = threading.local()
 
 #: A busy session still lets go of the file after this long, so other processes get a turn.
 MAX_HOLD_S = 0.15
+#: ...and takes it again no sooner than this, when others are waiting for it (they poll).
+YIELD_S = 0.1
 
 _HANDLES: dict[str, _Handle] = {}
 _HANDLES_LOCK = threading.Lock()
@@ -419,6 +438,8 @@ class _Handle:
         self.read_only = False
         self.users = 0
         self.opened_at = 0.0
+        self.waited = 0.0  # how long the current turn waited for the file
+        self.yielded_at = 0.0  # when a session last let the file go after MAX_HOLD_S
         self.last_used = 0.0
         self.sessions: list[float] = []
         self.reaper: threading.Thread | None = None
@@ -427,8 +448,12 @@ class _Handle:
     def idle_release(self) -> float:
         return max(self.sessions, default=0.0)
 
-    def acquire(self, store: Store, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def acquire(
+        self, store: Store, *, read_only: bool, may_yield: bool = False
+    ) -> duckdb.DuckDBPyConnection:
         with self.cond:
+            if may_yield:
+                self._take_turns()
             # A writer needs the file opened for writing: wait for read-only users to finish.
             while self.con is not None and self.read_only and not read_only:
                 if self.users == 0:
@@ -436,9 +461,11 @@ class _Handle:
                     break
                 self.cond.wait()
             if self.con is None:
+                asked = time.monotonic()
                 self.con = store._connect(read_only=read_only)
                 self.read_only = read_only
                 self.opened_at = time.monotonic()
+                self.waited = self.opened_at - asked
             self.users += 1
             try:
                 return self.con.cursor()
@@ -446,7 +473,24 @@ class _Handle:
                 self.users -= 1
                 raise
 
-    def release(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def _take_turns(self) -> None:
+        """In a session, a read does not stretch a turn that has lasted MAX_HOLD_S: it waits
+        until the reads and writes in it finish, lets the file go, and takes it again after
+        YIELD_S, so that the other processes (polling every <= 75 ms) get their turn. Without
+        this a review session's overlapping background reads held the file for seconds."""
+        while self.sessions:
+            now = time.monotonic()
+            if self.con is not None and now - self.opened_at >= MAX_HOLD_S:
+                if self.users == 0:
+                    self._close_root(yielding=True)
+                else:
+                    self.cond.wait(0.05)
+            elif self.con is None and now < self.yielded_at + YIELD_S:
+                self.cond.wait(self.yielded_at + YIELD_S - now)
+            else:
+                return
+
+    def release(self, cursor: duckdb.DuckDBPyConnection, *, linger: bool = True) -> None:
         try:
             cursor.close()
         finally:
@@ -454,14 +498,19 @@ class _Handle:
                 self.users -= 1
                 now = time.monotonic()
                 self.last_used = now
-                if self.users == 0 and (not self.sessions or now - self.opened_at >= MAX_HOLD_S):
-                    self._close_root()
+                held = now - self.opened_at
+                if self.users == 0 and (not linger or not self.sessions or held >= MAX_HOLD_S):
+                    self._close_root(yielding=bool(self.sessions) and held >= MAX_HOLD_S)
                 self.cond.notify_all()
 
-    def _close_root(self) -> None:
+    def _close_root(self, *, yielding: bool = False) -> None:
+        if yielding:
+            self.yielded_at = time.monotonic()
         if self.con is not None:
             self.con.close()
             self.con = None
+            if os.environ.get(TURNS_LOG):
+                _log_turn(self.waited, time.monotonic() - self.opened_at)
 
     def add_session(self, idle_release: float) -> None:
         with self.cond:
@@ -489,6 +538,23 @@ class _Handle:
                 if self.con is not None and self.users == 0 and idle >= self.idle_release:
                     self._close_root()
             self.reaper = None
+
+
+#: An environment variable: when set (benches), every turn of this process on the file is
+#: logged to the file it names, one line "pid role waited_s held_s" (role: CURATOR_TURNS_ROLE).
+TURNS_LOG = "CURATOR_TURNS_LOG"
+
+
+def _log_turn(waited: float, held: float) -> None:
+    """One line per turn, appended (O_APPEND: lines of several processes do not interleave)."""
+    role = os.environ.get("CURATOR_TURNS_ROLE", "")
+    line = f"{os.getpid()} {role or '-'} {waited:.4f} {held:.4f}\n".encode()
+    with contextlib.suppress(OSError):
+        fd = os.open(os.environ[TURNS_LOG], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
 
 
 def _first_line(exc: BaseException) -> str:
