@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 REFRESH_SECONDS = 3.0
 #: Records read ahead of the reviewer at least, so that the next one shows without a store
 #: call...
-PREFETCH = 10
+PREFETCH = 20
 #: ...and at most: the depth follows how long a turn on the store has lately taken (waiting for
 #: other processes' turns included), so that the records in hand last a fast reviewer until the
 #: next turn. A turn reads them all (~1 ms each); a turn per keypress would wait every time.

@@ -34,7 +34,7 @@ from curator.store.ids import new_event_uid
 from curator.store.verdicts import RECORD_HASH_SQL
 
 #: The folder waits this long after a decision for more before taking a turn on the file.
-FOLD_GATHER_S = 0.5
+FOLD_GATHER_S = 0.75
 
 
 def journal_dir(store_path: Path) -> Path:
