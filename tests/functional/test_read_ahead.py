@@ -11,10 +11,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.worker import WorkerCancelled
 
+import curator.store.reviews as reviews
 from curator.screens.app import CuratorApp
 from curator.store import Store
 from curator.store.journal import journal_for
@@ -80,7 +84,9 @@ async def test_next_records_show_while_another_process_holds_the_store(tmp_path:
     assert decisions(store, "ana") == [(uid, "accept") for uid in order[:10]]
 
 
-async def test_read_ahead_shows_decisions_of_others_once_known(tmp_path: Path) -> None:
+async def test_read_ahead_shows_decisions_of_others_once_known(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = await make_store(tmp_path)
     app = CuratorApp(store, reviewer="ana")
     async with app.run_test(size=SIZE) as pilot:
@@ -92,8 +98,10 @@ async def test_read_ahead_shows_decisions_of_others_once_known(tmp_path: Path) -
         assert app.details[target].status == "pending"  # read ahead before bo decides it
         env = {**os.environ, "CURATOR_CONFIG": os.devnull, "PYTHONPATH": str(ROOT)}
         done = subprocess.run(
-            [sys.executable, "-m", "tests.fakes.reviewer", str(store.path), "bo"]
-            + ["--shard", "1/1", "--also", target, "--also-action", "reject", "--count", "1"],
+            [
+                *(sys.executable, "-m", "tests.fakes.reviewer", str(store.path), "bo"),
+                *("--shard", "1/1", "--also", target, "--also-action", "reject", "--count", "1"),
+            ],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -101,8 +109,21 @@ async def test_read_ahead_shows_decisions_of_others_once_known(tmp_path: Path) -
             timeout=120,
         )
         assert done.returncode == 0, done.stderr
+        # From now on no record can be read again (as when others hold the store for long).
+        unblock = threading.Event()
+        read_details = reviews.record_details
+
+        def blocked(store: Store, wanted: list[tuple[str, int]]) -> list[Any]:
+            unblock.wait(60)
+            return read_details(store, wanted)
+
+        monkeypatch.setattr(reviews, "record_details", blocked)
         app.poll_changes()  # bo's decision becomes known (every 3 s in use)
-        await settle(app, pilot)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.seen_event > 0:
+                break
+        assert target in app.stale  # known changed; its new version cannot be read yet
         screen = review_screen(app)
         shown: list[str] = []
         original = screen.show_record
@@ -126,6 +147,7 @@ async def test_read_ahead_shows_decisions_of_others_once_known(tmp_path: Path) -
             assert current_uid(app) == order[5]
             assert not screen.awaiting and not screen.typed_ahead
         finally:
+            unblock.set()
             release(holder)
         assert journal_for(store).wait_stored(timeout=60)
         await settle(app, pilot)
