@@ -300,24 +300,20 @@ class Store:
         read_only = read_only or self.read_only
         if not read_only:
             self._store_own_journal(about)
-        with self._cursor(read_only=read_only, may_yield=True) as cursor:
+        with self._cursor(read_only=read_only) as cursor:
             yield cursor
 
     @contextmanager
     def _cursor(
-        self, *, read_only: bool = False, linger: bool = True, may_yield: bool = False
+        self, *, read_only: bool = False, linger: bool = True
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         handle = _handle_for(self.path)
         asked = time.monotonic()
-        # Only a thread holding no cursor (and so no transaction) waits for the next turn.
-        may_yield = may_yield and not getattr(_TXN, "cursors", 0)
-        cursor = handle.acquire(self, read_only=read_only, may_yield=may_yield)
+        cursor = handle.acquire(self, read_only=read_only)
         _TXN.waited = time.monotonic() - asked
-        _TXN.cursors = getattr(_TXN, "cursors", 0) + 1
         try:
             yield cursor
         finally:
-            _TXN.cursors -= 1
             handle.release(cursor, linger=linger)
 
     @contextmanager
@@ -402,8 +398,6 @@ _TXN = threading.local()
 
 #: A busy session still lets go of the file after this long, so other processes get a turn.
 MAX_HOLD_S = 0.15
-#: ...and takes it again no sooner than this, when others are waiting for it (they poll).
-YIELD_S = 0.1
 
 _HANDLES: dict[str, _Handle] = {}
 _HANDLES_LOCK = threading.Lock()
@@ -439,7 +433,6 @@ class _Handle:
         self.users = 0
         self.opened_at = 0.0
         self.waited = 0.0  # how long the current turn waited for the file
-        self.yielded_at = 0.0  # when a session last let the file go after MAX_HOLD_S
         self.last_used = 0.0
         self.sessions: list[float] = []
         self.reaper: threading.Thread | None = None
@@ -448,12 +441,8 @@ class _Handle:
     def idle_release(self) -> float:
         return max(self.sessions, default=0.0)
 
-    def acquire(
-        self, store: Store, *, read_only: bool, may_yield: bool = False
-    ) -> duckdb.DuckDBPyConnection:
+    def acquire(self, store: Store, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         with self.cond:
-            if may_yield:
-                self._take_turns()
             # A writer needs the file opened for writing: wait for read-only users to finish.
             while self.con is not None and self.read_only and not read_only:
                 if self.users == 0:
@@ -473,23 +462,6 @@ class _Handle:
                 self.users -= 1
                 raise
 
-    def _take_turns(self) -> None:
-        """In a session, a read does not stretch a turn that has lasted MAX_HOLD_S: it waits
-        until the reads and writes in it finish, lets the file go, and takes it again after
-        YIELD_S, so that the other processes (polling every <= 75 ms) get their turn. Without
-        this a review session's overlapping background reads held the file for seconds."""
-        while self.sessions:
-            now = time.monotonic()
-            if self.con is not None and now - self.opened_at >= MAX_HOLD_S:
-                if self.users == 0:
-                    self._close_root(yielding=True)
-                else:
-                    self.cond.wait(0.05)
-            elif self.con is None and now < self.yielded_at + YIELD_S:
-                self.cond.wait(self.yielded_at + YIELD_S - now)
-            else:
-                return
-
     def release(self, cursor: duckdb.DuckDBPyConnection, *, linger: bool = True) -> None:
         try:
             cursor.close()
@@ -500,12 +472,10 @@ class _Handle:
                 self.last_used = now
                 held = now - self.opened_at
                 if self.users == 0 and (not linger or not self.sessions or held >= MAX_HOLD_S):
-                    self._close_root(yielding=bool(self.sessions) and held >= MAX_HOLD_S)
+                    self._close_root()
                 self.cond.notify_all()
 
-    def _close_root(self, *, yielding: bool = False) -> None:
-        if yielding:
-            self.yielded_at = time.monotonic()
+    def _close_root(self) -> None:
         if self.con is not None:
             self.con.close()
             self.con = None
