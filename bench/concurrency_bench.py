@@ -28,11 +28,35 @@ sys.path.insert(0, str(ROOT))
 from bench.tui_timing import Frames, first_record, key_to_next_record  # noqa: E402
 from curator.screens.app import CuratorApp  # noqa: E402
 from curator.store import Store  # noqa: E402
+from curator.store.db import TURNS_LOG  # noqa: E402
 from curator.store.importer import import_file  # noqa: E402
 from curator.store.journal import journal_for  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "CURATOR_CONFIG": os.devnull}
 CURATOR = str(Path(sys.executable).with_name("curator"))
+
+
+def turns_env(db: Path, role: str) -> dict[str, str]:
+    """Every process of a case logs its turns on the file (store/db.py, TURNS_LOG)."""
+    return {**ENV, TURNS_LOG: str(db) + ".turns", "CURATOR_TURNS_ROLE": role}
+
+
+def turns_summary(db: Path) -> str:
+    """Per role: turns, seconds waited for the file (p50 / max) and held it (total, max)."""
+    by_role: dict[str, list[tuple[float, float]]] = {}
+    log = Path(str(db) + ".turns")
+    for line in log.read_text().splitlines() if log.exists() else []:
+        _, role, waited, held = line.split()
+        by_role.setdefault(role, []).append((float(waited), float(held)))
+    parts = []
+    for role, turns in sorted(by_role.items()):
+        waits = sorted(w for w, _ in turns)
+        held = [h for _, h in turns]
+        parts.append(
+            f"{role}: {len(turns)} turns, waited p50 {statistics.median(waits) * 1000:.0f} / "
+            f"max {waits[-1] * 1000:.0f} ms, held {sum(held):.1f}s (max {max(held) * 1000:.0f} ms)"
+        )
+    return "\n    ".join(parts)
 
 
 def other_reviewer(db: Path, n: int, shard: str) -> subprocess.Popen[bytes]:
@@ -51,7 +75,7 @@ def other_reviewer(db: Path, n: int, shard: str) -> subprocess.Popen[bytes]:
             "600",
         ],
         cwd=ROOT,
-        env=ENV,
+        env=turns_env(db, "writer"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -60,6 +84,7 @@ def other_reviewer(db: Path, n: int, shard: str) -> subprocess.Popen[bytes]:
 async def review(db: Path, keys: int, frames: Frames) -> tuple[list[float], int]:
     """Press `a` `keys` times: seconds from each key to the next record drawn, and how
     many times that record had been read ahead (shown without waiting for the store)."""
+    os.environ.update({TURNS_LOG: str(db) + ".turns", "CURATOR_TURNS_ROLE": "tui"})
     app = CuratorApp(Store(db), reviewer=f"bench{time.monotonic_ns()}")
     times: list[float] = []
     ahead = 0
@@ -79,6 +104,7 @@ async def review(db: Path, keys: int, frames: Frames) -> tuple[list[float], int]
 def fresh_store(db: Path) -> Path:
     """A store of its own per case: the earlier cases' reviewers would leave too few records
     pending for the next (the queue would end under the keys)."""
+    os.environ.pop(TURNS_LOG, None)  # the import's turns are not the case's
     store = Store.open(db, create=True)
     import_file(store, ROOT / "sample_data" / "sample_train.json", "train")
     import_file(store, ROOT / "sample_data" / "sample_dev.json", "dev")
@@ -111,16 +137,18 @@ def main() -> None:
                 p.kill()
                 p.wait()
             worst = max(worst, summary(f"{others} other writers", times))
+            print(f"    {turns_summary(db)}")
         db = fresh_store(Path(tmp) / "judge.duckdb")
         judge = subprocess.Popen(
             [CURATOR, "--db", str(db), "judge", "--judge", "rules", "--rejudge"],
-            env=ENV,
+            env=turns_env(db, "judge"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         times = asyncio.run(review(db, args.keys, frames))
         judge.wait()
         worst = max(worst, summary("during a judge pass", times))
+        print(f"    {turns_summary(db)}")
         print(f"worst p95 {worst:.1f} ms: {'OK' if worst <= 150 else 'over'} the 150 ms target")
         print(f"machine load (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -9,10 +9,11 @@ and a decision is on disk before the handler moves to the next record.
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from functools import partial
 from importlib import resources
@@ -56,9 +57,15 @@ if TYPE_CHECKING:
     from curator.store.reviews import RecordDetail
 
 REFRESH_SECONDS = 3.0
-#: Records read ahead of the reviewer, so that the next one shows without a store call: enough
-#: for a fast reviewer to keep typing while other processes take their turns on the store.
-PREFETCH = 5
+#: Records read ahead of the reviewer at least, so that the next one shows without a store
+#: call...
+PREFETCH = 20
+#: ...and at most: the depth follows how long a turn on the store has lately taken (waiting for
+#: other processes' turns included), so that the records in hand last a fast reviewer until the
+#: next turn. A turn reads them all (~1 ms each); a turn per keypress would wait every time.
+MAX_AHEAD = 200
+#: A fast reviewer's seconds per record, for sizing the read ahead to the wait for a turn.
+FAST_KEY_S = 0.15
 #: After a decision the counts on the status line are read again at most this often: two
 #: counts over the whole store per keypress competed with drawing the next record.
 COUNTS_EVERY_S = 1.0
@@ -110,8 +117,14 @@ class CuratorApp(App[None]):
         self.seen_verdict = -1
         # Records read ahead (uid -> RecordDetail) and the record the screen should show next.
         self.details: dict[str, RecordDetail] = {}
-        # Records read ahead that another process changed since: shown as read until read again.
+        # Records read ahead that another process changed since: shown from memory with the
+        # status it gave them (verdicts and history read again when shown) until read again.
         self.stale: set[str] = set()
+        # Records being read whose read must be dropped: changed (decided here or elsewhere)
+        # after the read began, so it may hold the version from before the change.
+        self.outdated_reads: set[str] = set()
+        # Seconds a read of the store has lately taken, waiting for its turn included (decays).
+        self.turn_s = 0.0
         # Near-duplicates of each context seen (context uid -> Twins), read with its record.
         self.twins: dict[str, list[Any]] = {}
         self._counts_timer: Any = None
@@ -306,6 +319,8 @@ class CuratorApp(App[None]):
                 self.move(-1)
         elif self.queue.add_page_after(message.rows):
             self.move(1)
+        else:
+            self.read_ahead()  # the read ahead may reach into the new page
         self.refresh_queue_views()
 
     def refresh_queue_views(self) -> None:
@@ -333,7 +348,7 @@ class CuratorApp(App[None]):
             self.awaiting_record()
             self.load_page(q.rows[0].key, before=True)
             return
-        if q.wants_next_page():
+        if q.wants_next_page(self.ahead_depth):
             self.request_more()
         self.load_current()
 
@@ -374,20 +389,41 @@ class CuratorApp(App[None]):
             self.load_record(row.uid, row.seq, self.queue.generation)
         self.read_ahead()
 
+    @property
+    def ahead_depth(self) -> int:
+        """How many records to hold ahead: enough for two of the latest turns' time."""
+        return max(PREFETCH, min(MAX_AHEAD, math.ceil(2 * self.turn_s / FAST_KEY_S)))
+
+    def turn_took(self, seconds: float) -> None:
+        """A read of the store waited `seconds` for its turn on the file (not the read itself:
+        a deeper read would then deepen the next one): a longer wait counts at once, a
+        shorter one slowly (turns come in bursts while other processes write)."""
+        self.turn_s = max(seconds, self.turn_s * 0.9)
+
     def read_ahead(self) -> None:
-        """Have the next PREFETCH records of the view read (those not read yet, or changed by
-        another process since), and forget those read for records well behind."""
+        """Have the records ahead of the view read (those not read yet, or changed by another
+        process since), and forget those read for records well behind.
+
+        Lazily: a turn on the store only when the records in hand ahead fall below half the
+        depth (or the one on screen changed elsewhere); it then reads the whole depth at once."""
         q = self.queue
-        near = {r.uid for r in q.rows[max(0, q.index - PREFETCH) : q.index + 1 + PREFETCH]}
+        depth = self.ahead_depth
+        near = {r.uid for r in q.rows[max(0, q.index - PREFETCH) : q.index + 1 + depth]}
         near.add(self.wanted_uid or "")  # a record opened outside the view (a twin)
         for uid in [uid for uid in self.details if uid not in near]:
             del self.details[uid]
         self.stale &= set(self.details)
-        ahead = q.rows[q.index + 1 : q.index + 1 + PREFETCH]
+        ahead = q.rows[q.index + 1 : q.index + 1 + depth]
+        in_hand = next((i for i, r in enumerate(ahead) if r.uid not in self.details), len(ahead))
+        current = q.current
+        shown_stale = current is not None and current.uid in self.stale
+        if in_hand >= min(len(ahead), max(PREFETCH, depth // 2)) and not shown_stale:
+            return
+        rows = ([current] if shown_stale and current is not None else []) + ahead
         with self.ahead_lock:
             wanted = [
                 (r.uid, r.seq, q.generation)
-                for r in ahead
+                for r in rows
                 if (r.uid not in self.details or r.uid in self.stale)
                 and r.uid not in self.ahead_reading
             ]
@@ -421,6 +457,7 @@ class CuratorApp(App[None]):
                 self.ahead_reading.update(uid for uid, _, _ in wanted)
             try:
                 details = record_details(self.store, [(uid, seq) for uid, seq, _ in wanted])
+                self.turn_took(self.store.last_wait())
                 twins = {
                     d.record.context_uid: self.reads.twins(d.record.context_uid)
                     for d in details
@@ -438,11 +475,38 @@ class CuratorApp(App[None]):
     def _prefetched(self, message: RecordPrefetched) -> None:
         with self.ahead_lock:
             self.ahead_reading.discard(message.uid)
-        if message.detail is not None and message.generation == self.queue.generation:
-            self.details[message.detail.record.uid] = message.detail
-            self.stale.discard(message.detail.record.uid)
-            if message.twins is not None:
-                self.twins[message.detail.record.context_uid] = message.twins
+        if message.uid in self.outdated_reads:
+            # Decided here, or changed elsewhere, while it was being read: this read may hold
+            # the version from before (a pending status); it stays as the change left it.
+            self.outdated_reads.discard(message.uid)
+            return
+        detail = message.detail
+        if detail is None or message.generation != self.queue.generation:
+            return
+        uid = detail.record.uid
+        was_stale = uid in self.stale
+        self.details[uid] = detail
+        self.stale.discard(uid)
+        if message.twins is not None:
+            self.twins[detail.record.context_uid] = message.twins
+        current = self.queue.current
+        if not was_stale or current is None or current.uid != uid or uid != self.wanted_uid:
+            return
+        # The record on screen, read again after another process changed it: shown as it now
+        # is (keys act on what is on screen: until now, on the version shown before).
+        shown = next(
+            (d for s in self.screen_stack if (d := getattr(s, "detail", None)) is not None), None
+        )
+        if shown is not None and (shown.record_hash, shown.status) == (
+            detail.record_hash,
+            detail.status,
+        ):
+            for screen in self.screen_stack:
+                show = getattr(screen, "show_panes", None)
+                if show is not None:
+                    show(detail)  # same version: only its verdicts and history are new
+            return
+        self.post_message(RecordLoaded(detail, self.queue.generation))
 
     @work(
         thread=True,
@@ -457,6 +521,7 @@ class CuratorApp(App[None]):
         from curator.store.reviews import record_detail
 
         detail = record_detail(self.store, uid, seq=seq, panes=False)
+        self.turn_took(self.store.last_wait())
         self.post_message(RecordLoaded(detail, generation))
 
     @on(RecordLoaded)
@@ -490,6 +555,7 @@ class CuratorApp(App[None]):
 
         record = detail.record
         panes = record_panes(self.store, record.uid, detail.record_hash)
+        self.turn_took(self.store.last_wait())
         twins = self.twins.get(record.context_uid)
         if twins is None:
             twins = self.reads.twins(record.context_uid)
@@ -544,6 +610,7 @@ class CuratorApp(App[None]):
         }[action]
         self.queue.set_statuses({uid: status})
         self.details.pop(uid, None)  # its status and history changed: read it again if shown
+        self._outdate_reads([uid])
         self.refresh_queue_views()
         if advance:
             self.move(1)
@@ -795,7 +862,10 @@ class CuratorApp(App[None]):
     def counts_soon(self) -> None:
         """Read the counts again within COUNTS_EVERY_S: once for a burst of decisions."""
         if self._counts_timer is None:
-            self._counts_timer = self.set_timer(COUNTS_EVERY_S, self._counts_due)
+            # Less often while turns on the store are slow (others writing): each read of the
+            # counts is a turn the others wait for.
+            every = max(COUNTS_EVERY_S, 4 * self.turn_s)
+            self._counts_timer = self.set_timer(every, self._counts_due)
 
     def _counts_due(self) -> None:
         self._counts_timer = None
@@ -809,6 +879,7 @@ class CuratorApp(App[None]):
         q = self.queue
         mine = progress(self.store, self.reviewer)
         in_view = count(self.store, q.filt)
+        self.turn_took(self.store.last_wait())
         before = None
         if q.before is None and q.rows:
             before = queue_position(self.store, q.filt, sort=q.sort, key=q.rows[0].key)
@@ -891,12 +962,18 @@ class CuratorApp(App[None]):
 
     # -- other writers ----------------------------------------------------------------------
 
+    def _outdate_reads(self, uids: Collection[str]) -> None:
+        """Reads in flight of these records began before they changed: drop them on arrival."""
+        with self.ahead_lock:
+            self.outdated_reads.update(u for u in uids if u in self.ahead_reading)
+
     @work(thread=True, exclusive=True, group="poll")
     def poll_changes(self) -> None:
         from curator.store.reviews import changes_since
 
         try:
             changes = changes_since(self.store, max(self.seen_event, 0), max(self.seen_verdict, 0))
+            self.turn_took(self.store.last_wait())
         except Exception:
             return
         self.post_message(ChangesNoticed(changes))
@@ -912,15 +989,20 @@ class CuratorApp(App[None]):
         self.queue.set_statuses(changes.statuses)
         current = self.queue.current
         touched = {e[1] for e in changes.events} | set(changes.verdict_uids)
+        self._outdate_reads(touched)
         for uid in touched:
-            if current is not None and uid == current.uid:
-                self.details.pop(uid, None)
-            elif uid in self.details:
-                # Read again in the background; until then a key shows it as read, rather
-                # than waiting for the store (others' turns on it) with the reviewer.
-                self.stale.add(uid)
+            detail = self.details.get(uid)
+            if detail is None:
+                continue
+            # Known at once, without a turn on the store: the status the change gave it; its
+            # verdicts and history are read again when it is shown ("loading…" until then),
+            # the record itself with the next records read ahead (or now, if on screen). A
+            # key never waits for the store for it: it acts on the version shown.
+            status = changes.statuses.get(uid, detail.status)
+            self.details[uid] = replace(detail, status=status, judges=(), events=(), panes=False)
+            self.stale.add(uid)
         if touched:
-            self.read_ahead()  # read again now the records ahead that changed, not when shown
+            self.read_ahead()
         if current is not None and current.uid in touched:
             mine = [e for e in others if e[1] == current.uid]
             if mine:

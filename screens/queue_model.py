@@ -113,9 +113,10 @@ class QueueModel:
         self.index = target
         return Step.MOVED
 
-    def wants_next_page(self) -> bool:
-        """Few rows left after the cursor and more in the store: prefetch."""
-        return not self.exhausted_after and len(self.rows) - self.index < PREFETCH_MARGIN
+    def wants_next_page(self, ahead: int = 0) -> bool:
+        """Few rows left after the cursor (fewer than the `ahead` records read ahead and a
+        margin) and more in the store: prefetch."""
+        return not self.exhausted_after and len(self.rows) - self.index < ahead + PREFETCH_MARGIN
 
     def select(self, uid: str) -> bool:
         """Put the cursor on `uid` if it is loaded."""

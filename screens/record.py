@@ -130,6 +130,7 @@ class ReviewScreen(Screen[None]):
         #: goes back there, and nowhere when there is none.
         self.came_from: str | None = None
         self._progress_line = Text()
+        self._paragraphs_shown: tuple[Any, ...] | None = None
 
     def on_mount(self) -> None:
         self.query_one("#record-twins", Static).display = False
@@ -194,7 +195,8 @@ class ReviewScreen(Screen[None]):
         if line == self._progress_line:
             return
         self._progress_line = line
-        self.query_one("#record-progress", Static).update(line, layout=False)
+        for widget in self.query("#record-progress").results(Static):  # none while quitting
+            widget.update(line, layout=False)
 
     # -- drawing ----------------------------------------------------------------------------
 
@@ -210,6 +212,7 @@ class ReviewScreen(Screen[None]):
             title.update(Text("No records in this view. Press f to change the filter.", "bold"))
             for name in ("cell", "paragraphs", "qa", "twins", "verdicts", "history"):
                 self.query_one(f"#record-{name}", Static).update("")
+            self._paragraphs_shown = None
             self.query_one(RecordTable).clear(columns=True)
             self.query_one("#record-twins", Static).display = False
             return
@@ -232,9 +235,13 @@ class ReviewScreen(Screen[None]):
         head.append(f" · {record.answer_type} · from {record.answer_from}")
         if record.req_comparison:
             head.append(" · comparison")
-        title.update(head)
+        title.update(head, layout=False)  # one line high
         self._draw_table(detail)
-        self.query_one("#record-paragraphs", Static).update(self._paragraphs(detail))
+        # The next record often asks about the same table and paragraphs: not drawn again.
+        shown = (record.context_uid, record.rel_paragraphs, detail.context.paragraphs)
+        if shown != self._paragraphs_shown:
+            self._paragraphs_shown = shown
+            self.query_one("#record-paragraphs", Static).update(self._paragraphs(detail))
         self._draw_panes(detail)
         self.query_one("#record-paragraphs-box", VerticalScroll).scroll_home(animate=False)
         self.query_one("#record-right", VerticalScroll).scroll_home(animate=False)
@@ -295,7 +302,7 @@ class ReviewScreen(Screen[None]):
             line.append_text(literal(message.path, "dim", one_line=True))
             line.append(": ", style="dim")
         line.append_text(literal(message.text or "(empty)", "bold", one_line=True))
-        self.query_one("#record-cell", Static).update(line)
+        self.query_one("#record-cell", Static).update(line, layout=False)  # one line high
 
     def _verdicts_hidden(self, detail: Any) -> bool:
         mine = [

@@ -307,26 +307,32 @@ class Store:
             yield cursor
 
     @contextmanager
-    def _cursor(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _cursor(
+        self, *, read_only: bool = False, linger: bool = True
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         handle = _handle_for(self.path)
+        asked = time.monotonic()
         cursor = handle.acquire(self, read_only=read_only)
+        _TXN.waited = time.monotonic() - asked
         try:
             yield cursor
         finally:
-            handle.release(cursor)
+            handle.release(cursor, linger=linger)
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, *, linger: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction: committed when the block ends, rolled back if it raises.
 
         A process's write transactions on one file take turns (a per-file lock): two threads
-        appending at once would otherwise both read the same `max(id)` and collide.
+        appending at once would otherwise both read the same `max(id)` and collide. With
+        `linger` False the file is let go as soon as no thread of the process uses it, even in
+        a session (a background write, such as storing the journal, needs no second query soon).
         """
         if not self.read_only:
             self._store_own_journal()
         handle = _handle_for(self.path)
         # On a read-only store the transaction reads; a write in it is refused by DuckDB.
-        with handle.write_lock, self._cursor(read_only=self.read_only) as con:
+        with handle.write_lock, self._cursor(read_only=self.read_only, linger=linger) as con:
             _TXN.depth = getattr(_TXN, "depth", 0) + 1
             try:
                 con.execute("BEGIN TRANSACTION")
@@ -338,6 +344,13 @@ class Store:
                 con.execute("COMMIT")
             finally:
                 _TXN.depth -= 1
+
+    @staticmethod
+    def last_wait() -> float:
+        """Seconds the calling thread's latest operation waited for the file (for another
+        process's turn, or this process opening it): what a review session sizes its read
+        ahead by."""
+        return float(getattr(_TXN, "waited", 0.0))
 
     def _store_own_journal(self, about: Collection[str] | None = None) -> None:
         """Read your own writes: decisions this process journaled are stored before a query
@@ -426,6 +439,7 @@ class _Handle:
         self.read_only = False
         self.users = 0
         self.opened_at = 0.0
+        self.waited = 0.0  # how long the current turn waited for the file
         self.last_used = 0.0
         self.sessions: list[float] = []
         self.reaper: threading.Thread | None = None
@@ -443,9 +457,11 @@ class _Handle:
                     break
                 self.cond.wait()
             if self.con is None:
+                asked = time.monotonic()
                 self.con = store._connect(read_only=read_only)
                 self.read_only = read_only
                 self.opened_at = time.monotonic()
+                self.waited = self.opened_at - asked
             self.users += 1
             try:
                 return self.con.cursor()
@@ -453,7 +469,7 @@ class _Handle:
                 self.users -= 1
                 raise
 
-    def release(self, cursor: duckdb.DuckDBPyConnection) -> None:
+    def release(self, cursor: duckdb.DuckDBPyConnection, *, linger: bool = True) -> None:
         try:
             cursor.close()
         finally:
@@ -461,7 +477,8 @@ class _Handle:
                 self.users -= 1
                 now = time.monotonic()
                 self.last_used = now
-                if self.users == 0 and (not self.sessions or now - self.opened_at >= MAX_HOLD_S):
+                held = now - self.opened_at
+                if self.users == 0 and (not linger or not self.sessions or held >= MAX_HOLD_S):
                     self._close_root()
                 self.cond.notify_all()
 
@@ -469,6 +486,8 @@ class _Handle:
         if self.con is not None:
             self.con.close()
             self.con = None
+            if os.environ.get(TURNS_LOG):
+                _log_turn(self.waited, time.monotonic() - self.opened_at)
 
     def add_session(self, idle_release: float) -> None:
         with self.cond:
@@ -496,6 +515,23 @@ class _Handle:
                 if self.con is not None and self.users == 0 and idle >= self.idle_release:
                     self._close_root()
             self.reaper = None
+
+
+#: An environment variable: when set (benches), every turn of this process on the file is
+#: logged to the file it names, one line "pid role waited_s held_s" (role: CURATOR_TURNS_ROLE).
+TURNS_LOG = "CURATOR_TURNS_LOG"
+
+
+def _log_turn(waited: float, held: float) -> None:
+    """One line per turn, appended (O_APPEND: lines of several processes do not interleave)."""
+    role = os.environ.get("CURATOR_TURNS_ROLE", "")
+    line = f"{os.getpid()} {role or '-'} {waited:.4f} {held:.4f}\n".encode()
+    with contextlib.suppress(OSError):
+        fd = os.open(os.environ[TURNS_LOG], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
 
 
 def _first_line(exc: BaseException) -> str:

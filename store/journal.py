@@ -33,6 +33,9 @@ from curator.store.db import Store
 from curator.store.ids import new_event_uid
 from curator.store.verdicts import RECORD_HASH_SQL
 
+#: The folder waits this long after a decision for more before taking a turn on the file.
+FOLD_GATHER_S = 0.75
+
 
 def journal_dir(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + ".journal")
@@ -63,6 +66,7 @@ class Journal:
         self.failure = ""
         self.fold_lock = threading.Lock()
         self.stopping = False
+        self.waiters = 0  # threads in wait_stored: fold without gathering
 
     # -- appending ----------------------------------------------------------------------------
 
@@ -131,12 +135,17 @@ class Journal:
         """Block until every decision of this process is in the store (or the timeout)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self.cond:
-            while self.pending:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self.cond.wait(left)
-            return True
+            self.waiters += 1
+            self.cond.notify_all()
+            try:
+                while self.pending:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self.cond.wait(left)
+                return True
+            finally:
+                self.waiters -= 1
 
     # -- folding ------------------------------------------------------------------------------
 
@@ -155,8 +164,14 @@ class Journal:
                         return  # idle for long: the next append starts a new folder
                 if self.stopping:
                     return
+                # Decisions made in a burst go in one turn on the file: each turn costs every
+                # other process a wait (opening, a checkpoint when closing). Not when someone
+                # waits for them (quitting, a read of a decided record).
+                gather = time.monotonic() + FOLD_GATHER_S
+                while not self.stopping and not self.waiters and time.monotonic() < gather:
+                    self.cond.wait(max(0.0, gather - time.monotonic()))
             try:
-                fold(store, self)
+                fold(store, self, linger=False)
             except Exception as exc:  # busy or failing store: retry, the journal keeps it all
                 with self.cond:
                     self.failure = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -278,32 +293,29 @@ def folding_here() -> bool:
     return bool(getattr(_FOLDING, "active", False))
 
 
-def fold(store: Store, journal: Journal | None = None) -> int:
-    """Store every journaled event not yet stored, in uid order; how many were stored."""
+def fold(store: Store, journal: Journal | None = None, *, linger: bool = True) -> int:
+    """Store every journaled event not yet stored, in uid order; how many were stored.
+    With `linger` False the file is let go at once (the folder: nothing follows the fold)."""
     journal = journal or journal_for(store)
     with journal.fold_lock:
         _FOLDING.active = True
         try:
-            return _fold(store, journal)
+            with _journals_stored(store, journal, linger=linger) as (_, stored):
+                return stored
         finally:
             _FOLDING.active = False
 
 
-def _fold(store: Store, journal: Journal) -> int:
-    with _journals_stored(store, journal) as (_, stored):
-        return stored
-
-
 @contextlib.contextmanager
 def _journals_stored(
-    store: Store, journal: Journal
+    store: Store, journal: Journal, *, linger: bool = True
 ) -> Iterator[tuple[duckdb.DuckDBPyConnection, int]]:
     """A store transaction that begins by storing every journaled event; the caller may write
     more in it. The journals are marked stored only once it has committed."""
     reads = _read_journals(journal)
     entries = {e["event_uid"]: e for r in reads for e in r.entries}
     try:
-        with store.transaction() as con:
+        with store.transaction(linger=linger) as con:
             yield con, _insert_events(con, [entries[uid] for uid in sorted(entries)])
     except BaseException:
         for read in reads:
@@ -342,14 +354,22 @@ def _insert_events(con: duckdb.DuckDBPyConnection, entries: list[dict[str, Any]]
     new = [e for e in entries if e["event_uid"] not in known]
     if not new:
         return 0
-    hashes = dict(
-        con.execute(
-            f"SELECT r.uid, {RECORD_HASH_SQL} FROM records r "
-            "JOIN contexts c ON c.uid = r.context_uid "
-            "LEFT JOIN record_state s ON s.record_uid = r.uid "
-            "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
-            [sorted({e["record_uid"] for e in new})],
-        ).fetchall()
+    # The version each decision was made on: named by the reviewer's process (what was on
+    # screen); read here only for events journaled without it (folding every event of the
+    # store into record_state made this the longest part of a fold).
+    unhashed = sorted({e["record_uid"] for e in new if not e.get("record_hash")})
+    hashes = (
+        dict(
+            con.execute(
+                f"SELECT r.uid, {RECORD_HASH_SQL} FROM records r "
+                "JOIN contexts c ON c.uid = r.context_uid "
+                "LEFT JOIN record_state s ON s.record_uid = r.uid "
+                "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
+                [unhashed],
+            ).fetchall()
+        )
+        if unhashed
+        else {}
     )
     row = con.execute("SELECT coalesce(max(event_id), 0) FROM review_events").fetchone()
     next_id = int(row[0]) + 1 if row else 1

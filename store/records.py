@@ -224,14 +224,20 @@ def context_of(con: duckdb.DuckDBPyConnection, uid: str, split: str) -> tuple[Co
     table_rows, paragraphs, source_file, revision = con.execute(
         "SELECT table_rows, paragraphs, source_file, revision FROM contexts WHERE uid = ?", [uid]
     ).fetchall()[0]
-    context = Context(
+    return context_from_row(uid, split, table_rows, paragraphs, source_file), int(revision)
+
+
+def context_from_row(
+    uid: str, split: str, table_rows: Any, paragraphs: Any, source_file: str
+) -> Context:
+    """A Context from its columns (table_rows, paragraphs, source_file) as DuckDB returns them."""
+    return Context(
         uid=uid,
         split=split,
         table=tuple(tuple(cells) for cells in table_rows),
         paragraphs=tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in paragraphs),
         source_file=source_file,
     )
-    return context, int(revision)
 
 
 def get_record(store: Store, uid: str) -> tuple[Record, Context] | None:

@@ -102,6 +102,7 @@ class RecordTable(ScrollView, can_focus=True):
         """Draw a record's table; the cursor starts on the first cell a judge cites, else on
         the first highlighted cell, else on the first data cell."""
         width = max((len(r) for r in rows), default=0)
+        height = len(self.cells)
         self.cells = [list(r) + [""] * (width - len(r)) for r in rows]
         styles = cell_styles(rows, derivation, answer_cells, evidence)
         self.widths = column_widths(self.cells, pane_width)
@@ -135,7 +136,9 @@ class RecordTable(ScrollView, can_focus=True):
             self._reveal()  # sized by the record before: the start cell in view at once
         else:
             self.call_after_refresh(self._reveal)
-        self.refresh(layout=True)
+        # A new layout only when the table's height changes (its height is its rows): a layout
+        # of the whole screen per record cost more than drawing it.
+        self.refresh(layout=len(self.cells) != height)
         if start is not None:
             self._announce()
 
