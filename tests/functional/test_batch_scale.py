@@ -251,7 +251,9 @@ def test_the_pass_caps_duckdb_memory_and_restores_it(tmp_path: Path, fake: FakeA
 
     def setting() -> str:
         with store.connection() as con:
-            return str(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+            row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+            assert row is not None
+            return str(row[0])
 
     default = setting()
 
