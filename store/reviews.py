@@ -211,7 +211,7 @@ def resume_page(
     if sort not in ("store", "triage"):
         raise CuratorError(f"unknown sort {sort!r}")
     clauses, params = _where(replace(filt, statuses=()))
-    in_view, view_params = "true", []
+    in_view, view_params = "true", list[Any]()
     if filt.statuses:
         (in_view,), view_params = _where(RecordFilter(statuses=filt.statuses))
         clauses = [*clauses, f"({in_view} OR s.status IS NULL)"]

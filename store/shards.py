@@ -68,6 +68,4 @@ def shard_clause(k: int, n: int, overlap: float = 0.0, alias: str = "r") -> str:
     if OVERLAP_UNITS * n >= 1 << 32:  # beyond 64-bit arithmetic
         return exact
     stored = f"{alias}.uid_md5_hi IS NOT NULL AND {alias}.uid_md5_lo IS NOT NULL"
-    return (
-        f"(({stored} AND {_from_halves(k, n, share_of, alias)}) OR (NOT ({stored}) AND {exact}))"
-    )
+    return f"(({stored} AND {_from_halves(k, n, share_of, alias)}) OR (NOT ({stored}) AND {exact}))"

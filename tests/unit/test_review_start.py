@@ -60,9 +60,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, list[str]]:
     """24 records over four tables, a panel of judges, and accepted, rejected, edited and
     flagged records among the first ones of the triage order."""
     tmp = tmp_path_factory.mktemp("mixed")
-    contexts = [
-        tiny_context(f"ctx-{c}", tuple(f"q-{c}-{i}" for i in range(6))) for c in range(4)
-    ]
+    contexts = [tiny_context(f"ctx-{c}", tuple(f"q-{c}-{i}" for i in range(6))) for c in range(4)]
     for c, context in enumerate(contexts):
         for q in context["questions"][::2]:
             q["answer_type"], q["answer"] = "arithmetic", 1200 + c

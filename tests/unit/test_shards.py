@@ -41,7 +41,9 @@ def in_shard(uid: str, k: int, n: int, overlap: float = 0.0) -> bool:
 def _store(tmp_path: Path, uids: list[str]) -> Store:
     store = Store.open(tmp_path / "shards.duckdb", create=True)
     contexts = [tiny_context(f"ctx-{c}", tuple(uids[c::5])) for c in range(5)]
-    import_file(store, write_json(tmp_path / "dev.json", [c for c in contexts if c["questions"]]), "dev")
+    import_file(
+        store, write_json(tmp_path / "dev.json", [c for c in contexts if c["questions"]]), "dev"
+    )
     return store
 
 
@@ -120,7 +122,9 @@ def test_huge_shard_counts_use_the_exact_formula(store: Store) -> None:
     uids = [u for u in UIDS if u]
     n = 500_000
     assert "uid_md5_hi" not in shard_clause(1, n, 0.5)
-    found = set().union(*(_members(store, k, n, 0.5) for k in {md5_number(u) % n + 1 for u in uids}))
+    found = set().union(
+        *(_members(store, k, n, 0.5) for k in {md5_number(u) % n + 1 for u in uids})
+    )
     assert found >= set(uids)
 
 
