@@ -43,6 +43,7 @@ QUESTIONS = 6
 def build_store(path: Path, questions: int) -> tuple[int, int]:
     """Write the synthetic store; return (contexts, planted near-duplicate pairs)."""
     from curator.store import Store
+    from curator.store.shards import md5_halves_sql
 
     contexts = questions // QUESTIONS
     store = Store.open(path, create=True)
@@ -114,7 +115,7 @@ def build_store(path: Path, questions: int) -> tuple[int, int]:
             SELECT g.i * 10 + q.q + 1, g.uid || '-q' || q.q, g.uid, g.split, q.q + 1,
                    'What was ' || c.label || ' in 2019 (item ' || q.q || ')?',
                    to_json([c.answer]), 'span', 'table', '', 'thousand',
-                   [], false, md5(g.uid || q.q), 1, 1
+                   [], false, md5(g.uid || q.q), 1, 1, {md5_halves_sql("g.uid || '-q' || q.q")}
             FROM g, range({QUESTIONS}) q(q)
             JOIN cells c ON c.i = g.i AND c.r = q.q
             """

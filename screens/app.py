@@ -144,6 +144,8 @@ class CuratorApp(App[None]):
             ReviewEvent | BulkResult
         ] = []  # this session's live decisions, newest last
         self.quitting = False
+        #: A view is opening: its first record is read and drawn before anything else.
+        self.opening = False
         self._unsubscribe: Callable[[], None] | None = None
         self.sub_title = (
             f"{safe_text.one_line(Path(store.path).name)} · reviewer {safe_text.one_line(reviewer)}"
@@ -203,27 +205,28 @@ class CuratorApp(App[None]):
         )
 
     def _read_view(self, filt: RecordFilter | None, sort: str) -> None:
-        from curator.store.reviews import first_pending, load_session, queue_page
+        from curator.store.reviews import load_session, queue_page, resume_page
 
-        after = None
         if filt is None:
             state = load_session(self.store, self.reviewer)
             filt = self.scoped(filter_from_state(state.get("filter", {})))
             saved = state.get("sort")
             sort = saved if saved in ("store", "triage") else "triage"
-            start = first_pending(self.store, filt, sort=sort)
-            after = (start.rank, start.seq - 1) if start else None
-        rows = queue_page(self.store, filt, sort=sort, after=after, limit=PAGE_SIZE)
-        if not rows and after is not None:
-            rows = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
-        self.call_from_thread(self._set_view, filt, sort, rows, after is None)
+            # The first pending record and the page from it, in one scan of the view.
+            found = resume_page(self.store, filt, sort=sort, limit=PAGE_SIZE)
+            rows, before = found.rows, found.before
+        else:
+            rows, before = queue_page(self.store, filt, sort=sort, limit=PAGE_SIZE), 0
+        self.call_from_thread(self._set_view, filt, sort, rows, before)
 
-    def _set_view(self, filt: RecordFilter, sort: str, rows: list[Any], at_start: bool) -> None:
-        self.queue = self.queue.new_view(filt, sort, rows, at_start=at_start)
+    def _set_view(self, filt: RecordFilter, sort: str, rows: list[Any], before: int) -> None:
+        self.queue = self.queue.new_view(filt, sort, rows, at_start=before == 0)
+        self.queue.before = before
         self.twins.clear()  # looked up again as records show (a `leaks` run may have changed them)
         self.refresh_queue_views()
+        # The view's first record alone: reading ahead and counting wait until it is drawn.
+        self.opening = True
         self.load_current()
-        self.load_counts()
 
     @property
     def saving(self) -> int:
@@ -387,7 +390,8 @@ class CuratorApp(App[None]):
             self.post_message(RecordLoaded(cached, self.queue.generation))
         else:
             self.load_record(row.uid, row.seq, self.queue.generation)
-        self.read_ahead()
+        if not self.opening:
+            self.read_ahead()
 
     @property
     def ahead_depth(self) -> int:
@@ -535,6 +539,9 @@ class CuratorApp(App[None]):
             show = getattr(screen, "show_record", None)
             if show is not None:
                 show(message.detail)
+        if self.opening:
+            # After the view's first record is drawn (see below for why twice).
+            self.call_after_refresh(self.call_after_refresh, self._opened)
         if detail is not None and not detail.panes:
             # Verdicts, history and near-duplicates after the record is on screen. Twice: the
             # first idle pass can come before the updated widgets have marked the screen dirty,
@@ -542,6 +549,13 @@ class CuratorApp(App[None]):
             self.call_after_refresh(
                 self.call_after_refresh, self.load_panes, detail, message.generation
             )
+
+    def _opened(self) -> None:
+        """The view's first record is on screen: now read ahead and count."""
+        if self.opening:
+            self.opening = False
+            self.read_ahead()
+            self.load_counts()
 
     @work(
         thread=True,
@@ -949,6 +963,7 @@ class CuratorApp(App[None]):
             markup=False,
         )
         if message.doing.startswith("loading"):
+            self._opened()  # the first record did not come: read ahead and count anyway
             # The next record could not be shown: keys typed for it must not fall on the one
             # still on screen. Go back to that record and drop them.
             for screen in self.screen_stack:

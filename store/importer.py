@@ -24,6 +24,7 @@ from curator.domain import ANSWER_TYPES, BadInput, FieldChange, ImportSummary
 from curator.faults import fault_point
 from curator.store.db import ProgressCallback, Store
 from curator.store.leaks import refresh_for_import
+from curator.store.shards import md5_halves_sql
 from curator.tatqa import (
     ANSWER_RULES,
     MAX_QUOTED,
@@ -661,7 +662,8 @@ def _write(
             "WHERE record_uid IN (SELECT uid FROM rec_changed)",
         )
         con.execute(
-            "INSERT INTO record_revisions SELECT r.*, ? FROM records r "
+            "INSERT INTO record_revisions SELECT r.* EXCLUDE (uid_md5_hi, uid_md5_lo), ? "
+            "FROM records r "
             "WHERE r.uid IN (SELECT uid FROM rec_changed)",
             [import_id],
         )
@@ -678,7 +680,7 @@ def _write(
         con,
         "INSERT INTO records SELECT "
         f"(SELECT coalesce(max(seq), 0) FROM records) + f.ci * {stride} + f.qi, "
-        f"f.uid, {cols}, f.content_hash, 1, ? "
+        f"f.uid, {cols}, f.content_hash, 1, ?, {md5_halves_sql('f.uid')} "
         "FROM fresh f ANTI JOIN records r USING (uid) ORDER BY f.ci, f.qi",
         [import_id],
     )

@@ -24,6 +24,7 @@ from curator.domain import (
 )
 from curator.store.db import Store
 from curator.store.leaks import has_twin_sql
+from curator.store.shards import shard_clause
 
 #: The curated value of each editable field: the live edit when there is one, else the import.
 _CURATED = {
@@ -79,17 +80,7 @@ def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
     if filt.near_duplicates:
         clauses.append(has_twin_sql("r.context_uid"))
     if filt.shard is not None:
-        k, n = filt.shard
-        # md5, not DuckDB's hash(): shards must not move when DuckDB is upgraded.
-        bucket = f"CAST(md5_number(r.uid) % {int(n)} AS INTEGER)"
-        mine = f"{bucket} = {int(k) - 1}"
-        if filt.overlap > 0 and n > 1:
-            share = f"CAST((md5_number(r.uid) // {int(n)}) % 10000 AS INTEGER)"
-            previous = (int(k) - 2) % int(n)
-            mine = (
-                f"({mine} OR ({bucket} = {previous} AND {share} < {round(filt.overlap * 10000)}))"
-            )
-        clauses.append(mine)
+        clauses.append(shard_clause(*filt.shard, filt.overlap))
     if filt.search.strip():
         clauses.append(
             f"({_CURATED['question']} ILIKE ? ESCAPE '\\' OR "

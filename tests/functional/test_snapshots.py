@@ -10,6 +10,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from textual.widgets import Input, TextArea
+
 from curator.llm.passes import PassOptions, RulesJudge, run_pass
 from curator.screens.app import CuratorApp
 from curator.store import Store
@@ -42,12 +44,28 @@ async def settled(pilot: Any) -> None:
             return
 
 
+async def cursor_held_on(pilot: Any) -> None:
+    """Stop the focused text cursor's blink in its visible phase: a blinking cursor is drawn or
+    not depending on how long the screen took to settle, which a snapshot must not depend on.
+    (`cursor_blink = False` is no way to do it: a TextArea keeps its lines as last drawn.)"""
+    focused = pilot.app.focused
+    if isinstance(focused, TextArea):
+        focused._pause_blink(visible=True)
+    elif isinstance(focused, Input):
+        focused._pause_blink()
+        focused._cursor_visible = True
+    if focused is not None:
+        focused.refresh()
+    await pilot.pause()
+
+
 def after(*keys: str) -> Any:
     async def run(pilot: Any) -> None:
         await settled(pilot)
         for key in keys:
             await pilot.press(key)
             await settled(pilot)
+        await cursor_held_on(pilot)
 
     return run
 
