@@ -14,6 +14,7 @@ from pathlib import Path
 from unittest import mock
 
 from curator.domain import AnswerValue, Context, Paragraph, QARecord
+from curator.store import Store
 
 #: A child process that takes the store file's DuckDB lock, says "held", and keeps it until a
 #: line on stdin (or, given a second argument, for that many seconds); a third argument makes it
@@ -158,3 +159,43 @@ def import_sample_train(db: Path) -> None:
     from tests.conftest import SAMPLE_DATA
 
     import_file(Store.open(db, create=True), SAMPLE_DATA / "sample_train.json", "train")
+
+
+def legacy_sample_store(db: Path, before: str) -> Store:
+    """sample_train.json in a store at the schema before the migration named `*_{before}.sql`.
+
+    Today's importer writes columns later migrations added (the shard keys of 0013), so the data
+    is imported into a current store and copied, column by column of the older schema, into the
+    older store: the file then has exactly the older schema, with records, as a store made by an
+    older curator would."""
+    from curator.store.db import bundled_migrations
+    from curator.store.importer import import_file
+    from tests.conftest import SAMPLE_DATA
+
+    migrations = bundled_migrations()
+    upto = next(i for i, m in enumerate(migrations) if m.name.endswith(f"_{before}.sql"))
+    current = db.with_name(db.stem + ".current.duckdb")
+    import_file(Store.open(current, create=True), SAMPLE_DATA / "sample_train.json", "train")
+    store = Store.open(db, create=True, migrations=migrations[:upto])
+    with store.transaction() as con:
+        con.execute(f"ATTACH '{current}' AS current_store (READ_ONLY)")
+        tables = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND table_name <> 'schema_version'"
+        ).fetchall()
+        for (table,) in tables:
+            columns = ", ".join(
+                f'"{name}"'
+                for (name,) in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE database_name = "
+                    "current_database() AND table_name = ? ORDER BY column_index",
+                    [table],
+                ).fetchall()
+            )
+            con.execute(
+                f'INSERT INTO "{table}" ({columns}) '
+                f'SELECT {columns} FROM current_store.main."{table}"'
+            )
+        con.execute("DETACH current_store")
+    current.unlink()
+    return store

@@ -14,6 +14,7 @@ import pytest
 from curator.domain import Paragraph
 from curator.prompts import judge_prompt, training_example
 from curator.store import Store
+from curator.store.journal import journal_for
 from curator.store.reviews import decide
 from tests.builders import curator_here, export_args
 from tests.conftest import SAMPLE_DATA, CliResult
@@ -42,6 +43,8 @@ def curate(db: Path) -> None:
             decide(store, uid, "edit", "ana", edited={"question": "Edited question?"})
         else:
             decide(store, uid, "accept", "ana")
+    assert journal_for(store).wait_stored(timeout=60)  # every decision in the file
+    journal_for(store).close()  # and the emptied journal gone: a closed template
     store.close()
 
 

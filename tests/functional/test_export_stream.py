@@ -19,6 +19,7 @@ import pytest
 from curator.export.run import ExportOptions, export
 from curator.store import Store
 from curator.store.importer import import_file
+from curator.store.journal import journal_for
 from curator.store.reviews import decide
 from tests.conftest import SAMPLE_DATA
 
@@ -64,6 +65,8 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
             decide(store, uid, "edit", "ana", edited={"question": "Edited question?"})
         else:
             decide(store, uid, "accept", "ana")
+    assert journal_for(store).wait_stored(timeout=60)  # every decision in the file
+    journal_for(store).close()  # and the emptied journal gone: a closed template
     store.close()
     return db
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from curator.store import Store
+from curator.store.journal import journal_for
 from curator.store.reviews import decide, record_detail
 from tests.conftest import SAMPLE_DATA, CliResult
 
@@ -65,6 +66,8 @@ def test_status_flagged_filters_list_and_export_leaves_flagged_out(
     for uid in uids[:39]:
         decide(store, uid, "accept", "ana")
     decide(store, uids[0], "flag", "bo", reason="scale?")
+    assert journal_for(store).wait_stored(timeout=60)  # every decision in the file
+    journal_for(store).close()  # and the emptied journal gone: a closed template
     store.close()
     result = run_cli("--db", db, "list", "--status", "flagged", "--json")
     assert result.code == 0, result.err

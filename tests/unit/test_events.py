@@ -11,12 +11,9 @@ import pytest
 
 from curator.store import Store
 from curator.store.check import check
-from curator.store.db import bundled_migrations
 from curator.store.ids import new_event_uid
-from curator.store.importer import import_file
 from curator.store.reviews import decide, undo
-from tests.builders import import_sample_train
-from tests.conftest import SAMPLE_DATA
+from tests.builders import import_sample_train, legacy_sample_store
 from tests.templates import store_copy
 
 
@@ -102,11 +99,7 @@ def test_undo_reverts_exactly_the_event_it_names(sample: Store) -> None:
 
 def _legacy_store(path: Path) -> Store:
     """A store at the schema before unique events, with the collisions the old `max + 1` made."""
-    migrations = bundled_migrations()
-    before = next(i for i, m in enumerate(migrations) if m.name.endswith("_unique_events.sql"))
-    store = Store.open(path, create=True, migrations=migrations[:before])
-    import_file(store, SAMPLE_DATA / "sample_train.json", "train")
-    return store
+    return legacy_sample_store(path, "unique_events")
 
 
 def test_the_migration_renumbers_collided_events_and_repoints_undos(tmp_path: Path) -> None:

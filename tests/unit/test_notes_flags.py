@@ -13,7 +13,6 @@ from curator.judges.factory import JudgeChoice, make_judge
 from curator.settings import Config
 from curator.store import Store
 from curator.store.exports import curated_records
-from curator.store.importer import import_file
 from curator.store.records import count, stats
 from curator.store.reviews import (
     Progress,
@@ -27,8 +26,7 @@ from curator.store.reviews import (
     undo,
 )
 from curator.store.verdicts import append_verdicts, work_item
-from tests.builders import import_sample_train
-from tests.conftest import SAMPLE_DATA
+from tests.builders import import_sample_train, legacy_sample_store
 from tests.templates import store_copy
 
 
@@ -125,11 +123,9 @@ def test_flags_and_notes_are_no_verdicts_for_agreement(sample: Store) -> None:
 def test_stores_from_before_notes_migrate_with_their_events(tmp_path: Path) -> None:
     from curator.store.db import bundled_migrations
 
-    older = bundled_migrations()[:-1]
-    assert older[-1].version == 11
     path = tmp_path / "old.duckdb"
-    store = Store.open(path, create=True, migrations=older)
-    import_file(store, SAMPLE_DATA / "sample_train.json", "train")
+    store = legacy_sample_store(path, "notes_flags")
+    assert store.schema_version() == 11
     a, b = _uids(store, 2)
     decide(store, a, "accept", "ana")
     edit = decide(store, b, "edit", "ana", edited={"question": "What now?"})
