@@ -34,18 +34,22 @@ def work_items(
                     Paragraph(p["uid"], p["order"], p["text"]) for p in json.loads(paragraphs)
                 ),
             )
-        items.append(
-            WorkItem(
-                seq=row[0],
-                uid=row[1],
-                record_hash=row[2],
-                question=row[4],
-                answer=answer_from_json(row[5]),
-                answer_type=row[6],
-                answer_from=row[7],
-                derivation=row[8],
-                scale=row[9],
-                context=context,
-            )
-        )
+        items.append(row_work_item(row, context))
     return items
+
+
+def row_work_item(row: Sequence[Any], context: Context) -> WorkItem:
+    """One work row (see `work_items`) with its built context: the one place a row of a work
+    page becomes a `WorkItem`, for `verdicts.pending_page` and the rules pass's workers."""
+    return WorkItem(
+        seq=row[0],
+        uid=row[1],
+        record_hash=row[2],
+        question=row[4],
+        answer=answer_from_json(row[5]),
+        answer_type=row[6],
+        answer_from=row[7],
+        derivation=row[8],
+        scale=row[9],
+        context=context,
+    )

@@ -24,11 +24,11 @@ from curator.domain import (
     Paragraph,
     RecordFilter,
     WorkItem,
-    answer_from_json,
 )
 from curator.faults import fault_point
 from curator.store.db import Store
 from curator.store.records import _CURATED, _where
+from curator.work_rows import row_work_item
 
 #: Identifies one version of a record as a judge sees it (curated values, context revision).
 RECORD_HASH_SQL = (
@@ -122,19 +122,21 @@ PAGE_WINDOW = 64
 _MAX_WINDOW = 1 << 17
 
 
-def pending_page(
+def page_rows(
     store: Store,
     filt: RecordFilter,
     pending: str,
     pending_params: list[Any],
+    contexts_sql: str,
     *,
-    after_seq: int = 0,
-    limit: int = 200,
-    upto_seq: int | None = None,
-) -> list[WorkItem]:
-    """Records matching `filt` and the `pending` condition, as work items, in store order.
-
-    `upto_seq` fixes a pass's scope: records imported after it started wait for the next pass.
+    after_seq: int,
+    limit: int,
+    upto_seq: int | None,
+) -> tuple[list[Any], list[Any]]:
+    """The rows of a work page (seq, uid, record hash, context uid, question, answer JSON,
+    answer type, answer from, derivation, scale, split) and its contexts as `contexts_sql`
+    (given the context uids) reads them: `pending_page` and `work_rows.work_rows` read the same
+    records, each context in the form its caller builds from.
 
     The page is read window by window of store order (`seq` ranges, which DuckDB prunes by
     its zone maps) rather than as "the first `limit` matches after `after_seq`", which made
@@ -177,17 +179,36 @@ def pending_page(
             # Each context once per page, shared by its records: a context's questions come
             # together, so reading and converting it per record cost several times the records.
             uids = sorted({row[3] for row in rows})
-            contexts_found = (
-                con.execute(
-                    "SELECT uid, table_rows, paragraphs FROM contexts "
-                    "WHERE uid IN (SELECT unnest(?))",
-                    [uids],
-                ).fetchall()
-                if uids
-                else []
-            )
+            contexts = con.execute(contexts_sql, [uids]).fetchall() if uids else []
         finally:
             con.execute("ROLLBACK")
+    return rows, contexts
+
+
+def pending_page(
+    store: Store,
+    filt: RecordFilter,
+    pending: str,
+    pending_params: list[Any],
+    *,
+    after_seq: int = 0,
+    limit: int = 200,
+    upto_seq: int | None = None,
+) -> list[WorkItem]:
+    """Records matching `filt` and the `pending` condition, as work items, in store order.
+
+    `upto_seq` fixes a pass's scope: records imported after it started wait for the next pass.
+    """
+    rows, contexts_found = page_rows(
+        store,
+        filt,
+        pending,
+        pending_params,
+        "SELECT uid, table_rows, paragraphs FROM contexts WHERE uid IN (SELECT unnest(?))",
+        after_seq=after_seq,
+        limit=limit,
+        upto_seq=upto_seq,
+    )
     contents = {
         uid: (
             tuple(tuple(cells) for cells in table),
@@ -203,21 +224,7 @@ def pending_page(
             contexts[(row[3], row[10])] = Context(
                 uid=row[3], split=row[10], table=table_cells, paragraphs=paras
             )
-    return [
-        WorkItem(
-            seq=row[0],
-            uid=row[1],
-            record_hash=row[2],
-            question=row[4],
-            answer=answer_from_json(row[5]),
-            answer_type=row[6],
-            answer_from=row[7],
-            derivation=row[8],
-            scale=row[9],
-            context=contexts[(row[3], row[10])],
-        )
-        for row in rows
-    ]
+    return [row_work_item(row, contexts[(row[3], row[10])]) for row in rows]
 
 
 def work_item(store: Store, uid: str) -> WorkItem | None:
