@@ -170,6 +170,7 @@ async def run_rules_pass(
     pool: Executor | None = start_pool(count) if count > 1 and total > chunk_size else None
     loop = asyncio.get_running_loop()
     in_flight: deque[tuple[asyncio.Future[list[Judged]], list[WorkRow]]] = deque()
+    broken: list[bool] = []  # the pool broke (a worker died): its futures end on their own
     reading: asyncio.Future[Page] | None = None
 
     def read(after: int) -> asyncio.Future[Page]:
@@ -194,6 +195,7 @@ async def run_rules_pass(
         try:
             judged = await future
         except BrokenProcessPool:
+            broken.append(True)
             raise RulesWorkerError(
                 "a rules judge worker process ended unexpectedly (killed, or out of memory); "
                 f"the {progress.done:,} verdicts judged before its work were stored and "
@@ -251,9 +253,12 @@ async def run_rules_pass(
         while in_flight:
             await take_oldest()
     finally:
-        await _abandon(reading, in_flight)
+        # A broken pool's manager thread fails every pending future itself; cancelling them
+        # meanwhile made its set_exception raise InvalidStateError (CPython 3.11), which killed
+        # that thread and left shutdown waiting forever.
+        await _abandon(reading, in_flight, cancel=not broken)
         if pool is not None:
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=not broken)
         writer.stop.set()
         await writer_task
         # Every verdict taken back is stored before the pass ends, waiting while it is busy.
@@ -269,6 +274,8 @@ async def run_rules_pass(
 async def _abandon(
     reading: asyncio.Future[Page] | None,
     in_flight: deque[tuple[asyncio.Future[list[Judged]], list[WorkRow]]],
+    *,
+    cancel: bool = True,
 ) -> None:
     """Drop work not taken back (after a failure or an interruption): its results are never
     stored, so the next pass judges those records; their errors are not reported twice."""
@@ -277,6 +284,7 @@ async def _abandon(
         pending.append(reading)
     in_flight.clear()
     for future in pending:
-        future.cancel()
+        if cancel or future is reading:
+            future.cancel()
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
