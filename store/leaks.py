@@ -36,6 +36,9 @@ MIN_TABLE_FIGURES = 3
 DEFAULT_THRESHOLD = 0.8
 #: DuckDB's buffer limit while pairs are computed (it spills to disk beyond it).
 MEMORY_LIMIT = "1536MB"
+#: Contexts with the same cells and paragraph texts are fingerprinted once (False: each on its
+#: own, the reference the tests compare the shared path with).
+SHARE_COPIES = True
 #: Pairs scoring at least this are kept in the `near_duplicates` cache (read at any threshold
 #: above it by the TUI).
 CACHE_FLOOR = 0.5
@@ -114,7 +117,11 @@ def ensure_fingerprints(con: duckdb.DuckDBPyConnection) -> int:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _fp_groups AS SELECT min(i.id) AS rep, "
             "list(i.id) AS ids, count(*) AS n FROM contexts c JOIN _fp_ids i USING (uid) "
-            "GROUP BY c.table_rows, list_transform(c.paragraphs, lambda p: p.text)"
+            + (
+                "GROUP BY c.table_rows, list_transform(c.paragraphs, lambda p: p.text)"
+                if SHARE_COPIES
+                else "GROUP BY i.id"
+            )
         )
         # The cells are read straight from the contexts each time they are needed: keeping
         # every cell of every context in a table cost more than unnesting the lists again.
