@@ -128,9 +128,7 @@ def test_copied_contexts_and_repeated_uids_store_the_same(
     assert figures[copies[3]["table"]["uid"]] == original
 
 
-def test_changed_reimport_stores_the_same(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_changed_reimport_stores_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A second import that changes a record and a context takes the general path in both
     stores; what the first import left must not make it differ."""
     contexts = json.loads((SAMPLE_DATA / "sample_train.json").read_text("utf-8"))
