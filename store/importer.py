@@ -575,9 +575,10 @@ def _check_duplicates(con: duckdb.DuckDBPyConnection, source: str) -> int:
         )
         raise BadInput(source, f"uid {dup[0]!r}", f"appears at {places} with different content")
     # Keep the first occurrence of each uid; later identical copies are counted as skipped.
+    # Kept in file order, as `incoming` is: the write appends `fresh` as it is read.
     con.execute(
         "CREATE TEMP TABLE fresh AS SELECT * FROM incoming "
-        "QUALIFY row_number() OVER (PARTITION BY uid ORDER BY ci, qi) = 1"
+        "QUALIFY row_number() OVER (PARTITION BY uid ORDER BY ci, qi) = 1 ORDER BY ci, qi"
     )
     return int(counts[0] - counts[1])
 
@@ -598,6 +599,11 @@ def _drop_staging(con: duckdb.DuckDBPyConnection) -> None:
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> int:
     row = con.execute(sql, params or []).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def _empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `table` has no row yet: a first import appends without joining against it."""
+    return con.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
 
 
 def _write(
@@ -634,10 +640,13 @@ def _write(
             "WHERE contexts.uid = f.uid AND f.uid IN (SELECT uid FROM ctx_changed)",
             [split, source, import_id],
         )
+    # Into an empty table (a first import) every context is new: no join against it.
+    first_contexts = _empty(con, "contexts")
     n_new_ctx = _scalar(
         con,
         "INSERT INTO contexts SELECT f.uid, ?, ?, f.table_rows, f.paragraphs, 1, ? "
-        "FROM staged_ctx f ANTI JOIN contexts c USING (uid) "
+        "FROM staged_ctx f "
+        + ("" if first_contexts else "ANTI JOIN contexts c USING (uid) ")
         + (
             "QUALIFY row_number() OVER (PARTITION BY f.uid ORDER BY f.ci) = 1"
             if n_contexts < n_ctx_rows
@@ -674,14 +683,18 @@ def _write(
             [import_id],
         )
     # seq keeps file order without a sort: base + position in file (gaps are harmless).
-    stride = 1 + _scalar(con, "SELECT coalesce(max(len(questions)), 0) FROM raw")
+    stride = 1 + _scalar(con, "SELECT coalesce(max(qi), 0) FROM incoming")
     cols = ", ".join(f"f.{c}" for c in _RECORD_FIELDS)
+    # Into an empty table every record is new and `fresh` is already in file order (DuckDB
+    # keeps insertion order): the rows are appended as read, with no join and no sort. Else
+    # the join may reorder them (its sides are the planner's choice), so they are sorted.
+    first_records = _empty(con, "records")
     n_new = _scalar(
         con,
         "INSERT INTO records SELECT "
         f"(SELECT coalesce(max(seq), 0) FROM records) + f.ci * {stride} + f.qi, "
-        f"f.uid, {cols}, f.content_hash, 1, ?, {md5_halves_sql('f.uid')} "
-        "FROM fresh f ANTI JOIN records r USING (uid) ORDER BY f.ci, f.qi",
+        f"f.uid, {cols}, f.content_hash, 1, ?, {md5_halves_sql('f.uid')} FROM fresh f"
+        + ("" if first_records else " ANTI JOIN records r USING (uid) ORDER BY f.ci, f.qi"),
         [import_id],
     )
     by_type = dict(

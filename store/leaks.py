@@ -36,6 +36,9 @@ MIN_TABLE_FIGURES = 3
 DEFAULT_THRESHOLD = 0.8
 #: DuckDB's buffer limit while pairs are computed (it spills to disk beyond it).
 MEMORY_LIMIT = "1536MB"
+#: Contexts with the same cells and paragraph texts are fingerprinted once (False: each on its
+#: own, the reference the tests compare the shared path with).
+SHARE_COPIES = True
 #: Pairs scoring at least this are kept in the `near_duplicates` cache (read at any threshold
 #: above it by the TUI).
 CACHE_FLOOR = 0.5
@@ -107,28 +110,45 @@ def ensure_fingerprints(con: duckdb.DuckDBPyConnection) -> int:
             "(SELECT coalesce(max(id), 0) FROM context_fingerprints) + row_number() OVER () AS id "
             "FROM _fp_todo"
         )
+        # A fingerprint is a function of a context's cells and paragraph texts alone, so
+        # contexts with the same content (a filing imported twice under other uids, a copied
+        # template) are tokenised once, under their first id, and the result is copied to the
+        # others at the end: the work grows with the distinct contents, not the contexts.
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE _fp_cells AS "
-            "SELECT i.id AS uid, 't' AS part, unnest(flatten(c.table_rows)) AS cell "
-            "FROM contexts c JOIN _fp_ids i USING (uid) "
+            "CREATE OR REPLACE TEMP TABLE _fp_groups AS SELECT min(i.id) AS rep, "
+            "list(i.id) AS ids, count(*) AS n FROM contexts c JOIN _fp_ids i USING (uid) "
+            + (
+                "GROUP BY c.table_rows, list_transform(c.paragraphs, lambda p: p.text)"
+                if SHARE_COPIES
+                else "GROUP BY i.id"
+            )
+        )
+        # The cells are read straight from the contexts each time they are needed: keeping
+        # every cell of every context in a table cost more than unnesting the lists again.
+        cells = (
+            "(SELECT g.rep AS id, 't' AS part, unnest(flatten(c.table_rows)) AS cell "
+            "FROM contexts c JOIN _fp_ids i USING (uid) JOIN _fp_groups g ON g.rep = i.id "
             "UNION ALL "
-            "SELECT i.id, 'p' AS part, unnest(list_transform(c.paragraphs, lambda p: p.text)) "
-            "FROM contexts c JOIN _fp_ids i USING (uid)"
+            "SELECT g.rep, 'p', unnest(list_transform(c.paragraphs, lambda p: p.text)) "
+            "FROM contexts c JOIN _fp_ids i USING (uid) JOIN _fp_groups g ON g.rep = i.id)"
+        )
+        table_cells = (
+            "(SELECT g.rep AS id, unnest(list_distinct(flatten(c.table_rows))) AS cell "
+            "FROM contexts c JOIN _fp_ids i USING (uid) JOIN _fp_groups g ON g.rep = i.id)"
         )
         # Each distinct cell text is read once (tables repeat years, units, labels and empty
-        # cells; a copied table repeats everything), then its tokens are joined back to the
-        # contexts that hold it.
+        # cells), then its tokens are joined back to the contexts that hold it.
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _fp_texts AS SELECT cell, "
-            "bool_or(part = 't') AS in_table FROM _fp_cells WHERE cell <> '' GROUP BY cell"
+            f"bool_or(part = 't') AS in_table FROM {cells} WHERE cell <> '' GROUP BY cell"
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _fp_tokens AS SELECT cell, hash(token) AS token "
             f"FROM ({_tokens_sql('_fp_texts')})"
         )
         con.execute(
-            "INSERT INTO context_figures SELECT DISTINCT c.uid, c.part, t.token "
-            "FROM _fp_cells c JOIN _fp_tokens t USING (cell)"
+            "CREATE OR REPLACE TEMP TABLE _fp_figs AS SELECT DISTINCT c.id, c.part, t.token "
+            f"FROM {cells} c JOIN _fp_tokens t USING (cell)"
         )
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _fp_labels AS SELECT cell, hash(label) AS label FROM ("
@@ -138,11 +158,25 @@ def ensure_fingerprints(con: duckdb.DuckDBPyConnection) -> int:
             "WHERE length(label) >= 3"
         )
         con.execute(
-            "INSERT INTO context_labels SELECT DISTINCT c.uid, l.label "
-            "FROM _fp_cells c JOIN _fp_labels l USING (cell) WHERE c.part = 't'"
+            "CREATE OR REPLACE TEMP TABLE _fp_labs AS SELECT DISTINCT c.id, l.label "
+            f"FROM {table_cells} c JOIN _fp_labels l USING (cell)"
+        )
+        copies = "(SELECT rep, unnest(ids) AS id FROM _fp_groups WHERE n > 1)"
+        con.execute(
+            "INSERT INTO context_figures SELECT id, part, token FROM _fp_figs UNION ALL "
+            f"SELECT g.id, f.part, f.token FROM _fp_figs f JOIN {copies} g ON g.rep = f.id "
+            "WHERE g.id <> g.rep"
+        )
+        con.execute(
+            "INSERT INTO context_labels SELECT id, label FROM _fp_labs UNION ALL "
+            f"SELECT g.id, f.label FROM _fp_labs f JOIN {copies} g ON g.rep = f.id "
+            "WHERE g.id <> g.rep"
         )
         con.execute("INSERT INTO context_fingerprints SELECT uid, revision, id FROM _fp_ids")
-        for name in ("_fp_cells", "_fp_ids", "_fp_old", "_fp_texts", "_fp_tokens", "_fp_labels"):
+        for name in (
+            *("_fp_ids", "_fp_old", "_fp_groups", "_fp_texts", "_fp_tokens"),
+            *("_fp_figs", "_fp_labels", "_fp_labs"),
+        ):
             con.execute(f"DROP TABLE {name}")
     con.execute("DROP TABLE _fp_todo")
     return todo
