@@ -1692,5 +1692,10 @@ def verdict_for(item: WorkItem) -> NewVerdict:
         verdict=result.verdict,
         reason=result.reason,
         latency_ms=(time.perf_counter() - start) * 1000,
-        evidence=json.dumps([e.to_json() for e in result.evidence]) if result.evidence else "",
+        evidence=evidence_json(result),
     )
+
+
+def evidence_json(result: RuleVerdict) -> str:
+    """A verdict's evidence as stored: a JSON list, or "" when it rests on nothing cited."""
+    return json.dumps([e.to_json() for e in result.evidence]) if result.evidence else ""
