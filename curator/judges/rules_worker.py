@@ -57,6 +57,11 @@ def judge_rows(
     return out
 
 
+def worker_ready() -> None:
+    """Nothing: handed to each worker as the pass starts, so that the pool starts its
+    processes (which import the judge) while the pass reads its first page."""
+
+
 def worker_start(parent: int) -> None:
     """Ctrl-C is the parent's to handle (it stops the pass and stores what was judged); and a
     worker whose parent died (`kill -9`) exits instead of waiting forever for work."""
