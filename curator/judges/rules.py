@@ -482,8 +482,11 @@ class _Context:
         found = self._scales.get(scale)
         if found is None:
             pattern = _SCALE_MENTIONS[scale]
-            found = self._scales[scale] = bool(pattern.search(self.text)) or any(
-                pattern.search(cell) for row in self.grid.rows for cell in row
+            # The cells searched as one text, joined by a character no pattern matches (not a
+            # word character, not a space), so no match spans two cells: one search, not one
+            # per cell.
+            found = self._scales[scale] = bool(pattern.search(self.text)) or bool(
+                pattern.search("\0".join(cell for row in self.grid.rows for cell in row))
             )
         return found
 
