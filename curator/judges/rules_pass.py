@@ -4,7 +4,10 @@ The rules judge is CPU-bound Python, so one process judges at the speed of one c
 pass reads keyset pages from the store as plain rows, with each context's table and paragraphs
 once per page as JSON text (`curator.store.work_rows`), cuts them into chunks of consecutive
 records and hands each chunk, with the contexts it refers to, to one of `workers` processes,
-which builds the work items and sends back (verdict, reason, latency, evidence) per record.
+which judges the rows and sends back (verdict, reason, latency, evidence) per record. The
+workers start while the first page is read; chunks are large while much is left (so the
+queued ones keep the workers busy while the pass reads or writes) and shrink towards the end
+(so the workers finish together), see `chunk_for`.
 The pass builds no objects it does not need and pickles only strings: its own CPU, which the
 workers share the cores with, stays a small part of the judging's. It takes the results back
 in the order the chunks were handed out, and its one writer appends them in that order, in
