@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.domain import JudgeKey, RecordFilter
+from curator.domain import JudgeKey, Paragraph, RecordFilter
 from curator.judges import rules
 from curator.judges.rules_pass import MAX_CHUNK_SIZE, chunk_for
 from curator.judges.rules_worker import judge_rows
@@ -78,16 +78,19 @@ def _scale_per_cell(ctx: rules._Context, scale: str) -> bool:
     )
 
 
-def _tables(files: list[Path]) -> list[tuple[list[list[str]], list[rules.Paragraph]]]:
+Table = tuple[list[list[str]], list[Paragraph]]
+
+
+def _tables(files: list[Path]) -> list[Table]:
     out = []
     for file in files:
         for ctx in json.loads(file.read_text("utf-8")):
-            paragraphs = [rules.Paragraph(p["uid"], p["order"], p["text"]) for p in ctx["paragraphs"]]
+            paragraphs = [Paragraph(p["uid"], p["order"], p["text"]) for p in ctx["paragraphs"]]
             out.append((ctx["table"]["table"], paragraphs))
     return out
 
 
-def _check_scales(tables: list[tuple[list[list[str]], list[rules.Paragraph]]]) -> set[bool]:
+def _check_scales(tables: list[Table]) -> set[bool]:
     seen = set()
     for table, paragraphs in tables:
         for scale in rules._SCALE_MENTIONS:
@@ -101,7 +104,7 @@ def _check_scales(tables: list[tuple[list[list[str]], list[rules.Paragraph]]]) -
 def test_the_cells_searched_at_once_mention_a_scale_exactly_when_one_cell_does() -> None:
     # Cells that would make a mention if joined by a space or nothing ("$ k", "in 000", "mn"),
     # and cells holding the joining character itself.
-    tricky = [
+    tricky: list[Table] = [
         ([["", "$"], ["k", "1"]], []),
         ([["in", "000"], ["a", "1"]], []),
         ([["m", "n"], ["a", "\0"]], []),
@@ -120,7 +123,9 @@ def test_the_cells_searched_at_once_mention_a_scale_as_before_on_the_real_files(
     assert _check_scales(_tables(files)) == {True, False}
 
 
-@pytest.mark.parametrize(("total", "workers", "smallest"), [(50_000, 2, 256), (1000, 4, 7), (5, 2, 3)])
+@pytest.mark.parametrize(
+    ("total", "workers", "smallest"), [(50_000, 2, 256), (1000, 4, 7), (5, 2, 3)]
+)
 def test_chunks_shrink_to_the_smallest_as_the_pass_nears_its_end(
     total: int, workers: int, smallest: int
 ) -> None:
