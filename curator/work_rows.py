@@ -25,17 +25,23 @@ def work_items(
     for row in rows:
         context = built.get((row[3], row[10]))
         if context is None:
-            table, paragraphs = contexts[row[3]]
+            table, paragraphs = context_parts(*contexts[row[3]])
             context = built[(row[3], row[10])] = Context(
-                uid=row[3],
-                split=row[10],
-                table=tuple(tuple(cells) for cells in json.loads(table)),
-                paragraphs=tuple(
-                    Paragraph(p["uid"], p["order"], p["text"]) for p in json.loads(paragraphs)
-                ),
+                uid=row[3], split=row[10], table=table, paragraphs=paragraphs
             )
         items.append(row_work_item(row, context))
     return items
+
+
+def context_parts(
+    table: str, paragraphs: str
+) -> tuple[tuple[tuple[str, ...], ...], tuple[Paragraph, ...]]:
+    """A context's table and paragraphs from their JSON text (see `work_items`): the values a
+    `Context` read by `verdicts.work_page` holds."""
+    return (
+        tuple(tuple(cells) for cells in json.loads(table)),
+        tuple(Paragraph(p["uid"], p["order"], p["text"]) for p in json.loads(paragraphs)),
+    )
 
 
 def row_work_item(row: Sequence[Any], context: Context) -> WorkItem:

@@ -482,8 +482,11 @@ class _Context:
         found = self._scales.get(scale)
         if found is None:
             pattern = _SCALE_MENTIONS[scale]
-            found = self._scales[scale] = bool(pattern.search(self.text)) or any(
-                pattern.search(cell) for row in self.grid.rows for cell in row
+            # The cells searched as one text, joined by a character no pattern matches (not a
+            # word character, not a space), so no match spans two cells: one search, not one
+            # per cell.
+            found = self._scales[scale] = bool(pattern.search(self.text)) or bool(
+                pattern.search("\0".join(cell for row in self.grid.rows for cell in row))
             )
         return found
 
@@ -1692,5 +1695,10 @@ def verdict_for(item: WorkItem) -> NewVerdict:
         verdict=result.verdict,
         reason=result.reason,
         latency_ms=(time.perf_counter() - start) * 1000,
-        evidence=json.dumps([e.to_json() for e in result.evidence]) if result.evidence else "",
+        evidence=evidence_json(result),
     )
+
+
+def evidence_json(result: RuleVerdict) -> str:
+    """A verdict's evidence as stored: a JSON list, or "" when it rests on nothing cited."""
+    return json.dumps([e.to_json() for e in result.evidence]) if result.evidence else ""

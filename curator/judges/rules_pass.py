@@ -4,7 +4,10 @@ The rules judge is CPU-bound Python, so one process judges at the speed of one c
 pass reads keyset pages from the store as plain rows, with each context's table and paragraphs
 once per page as JSON text (`curator.store.work_rows`), cuts them into chunks of consecutive
 records and hands each chunk, with the contexts it refers to, to one of `workers` processes,
-which builds the work items and sends back (verdict, reason, latency, evidence) per record.
+which judges the rows and sends back (verdict, reason, latency, evidence) per record. The
+workers start while the first page is read; chunks are large while much is left (so the
+queued ones keep the workers busy while the pass reads or writes) and shrink towards the end
+(so the workers finish together), see `chunk_for`.
 The pass builds no objects it does not need and pickles only strings: its own CPU, which the
 workers share the cores with, stays a small part of the judging's. It takes the results back
 in the order the chunks were handed out, and its one writer appends them in that order, in
@@ -37,13 +40,13 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from curator.domain import EnvironmentFailure, NewVerdict
 from curator.faults import fault_point
-from curator.judges.rules_worker import Judged, judge_rows, worker_start
+from curator.judges.rules_worker import Judged, judge_rows, worker_ready, worker_start
 from curator.llm.passes import (
     PassOptions,
     PassProgress,
@@ -66,9 +69,13 @@ Page = tuple[list[WorkRow], dict[str, tuple[str, str]]]
 #: Records read from the store at a time (one keyset page; the next is read meanwhile): one
 #: turn on the file of ~0.1 s on an idle machine.
 PAGE_SIZE = 8192
-#: Records handed to a worker at a time: large enough that handing out costs little, small
-#: enough that every worker stays busy to the end of a page.
+#: Records handed to a worker at a time near the end of a pass: small enough that every
+#: worker stays busy to the end (see `chunk_for`).
 CHUNK_SIZE = 256
+#: ... and at most, while much is left: each chunk ~0.2 s of judging, so that the queued
+#: chunks keep a worker busy through the pass's own pauses (a page read holds the GIL, and
+#: with it the handing out and taking back of chunks, for tens of milliseconds at a time).
+MAX_CHUNK_SIZE = 1024
 #: Chunks handed out and not yet taken back, per worker (bounds memory, keeps workers fed).
 IN_FLIGHT_PER_WORKER = 3
 #: The writer stores verdicts once this many are waiting, or when the oldest has waited
@@ -106,6 +113,14 @@ class _RulesWriter(_Writer):
                 else:
                     backoff = min(max(backoff * 2, 0.25), 5.0)
                     due = time.monotonic() + backoff
+
+
+def chunk_for(left: int, workers: int, smallest: int) -> int:
+    """How many records to hand out next when `left` are still to be handed out: a share of
+    what is left (guided self-scheduling), between `smallest` and `MAX_CHUNK_SIZE`. Large
+    chunks while much is left cost the pass little to hand out and take back; the last ones
+    shrink, so the workers finish together instead of one judging a large last chunk alone."""
+    return max(smallest, min(MAX_CHUNK_SIZE, left // (IN_FLIGHT_PER_WORKER * workers)))
 
 
 def default_workers() -> int:
@@ -167,7 +182,9 @@ async def run_rules_pass(
     )
     writer_task = asyncio.create_task(writer.run())
     # A pass of one chunk is not worth starting processes for.
-    pool: Executor | None = start_pool(count) if count > 1 and total > chunk_size else None
+    pool: ProcessPoolExecutor | None = (
+        start_pool(count) if count > 1 and total > chunk_size else None
+    )
     loop = asyncio.get_running_loop()
     in_flight: deque[tuple[asyncio.Future[list[Judged]], list[WorkRow]]] = deque()
     broken: list[bool] = []  # the pool broke (a worker died): its futures end on their own
@@ -220,7 +237,13 @@ async def run_rules_pass(
 
     try:
         left = total if options.limit is not None else None
+        handed = 0
         current = reading = read(0)
+        if pool is not None:
+            # The workers start (a fresh interpreter each, importing the judge) while the
+            # first page is read, not after it.
+            for _ in range(count):
+                pool.submit(worker_ready)
         stop = False
         while not stop:
             page, contexts = await current
@@ -233,13 +256,17 @@ async def run_rules_pass(
             if left != 0:
                 # The next page is read while this one is judged.
                 current = reading = read(page[-1][0])
-            for start in range(0, len(page), chunk_size):
+            start = 0
+            while start < len(page):
                 if not await writer.may_go_on():
                     stop = True
                     break
                 while len(in_flight) >= IN_FLIGHT_PER_WORKER * count:
                     await take_oldest()
-                chunk = page[start : start + chunk_size]
+                size = chunk_for(total - handed, count, chunk_size)
+                chunk = page[start : start + size]
+                start += len(chunk)
+                handed += len(chunk)
                 # Each context once per chunk, with the records that refer to it.
                 needed = {row[3]: contexts[row[3]] for row in chunk}
                 future: asyncio.Future[list[Judged]]

@@ -13,9 +13,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from curator.domain import Paragraph, answer_from_json
 from curator.faults import fault_point
-from curator.judges.rules import verdict_for
-from curator.work_rows import work_items
+from curator.judges.rules import evidence_json, judge
+from curator.work_rows import context_parts
 
 #: What a worker sends back per record: (verdict, reason, latency in ms, evidence JSON). The
 #: pass pairs it with the record's uid and version, which it kept: nothing else need travel.
@@ -26,13 +27,39 @@ def judge_rows(
     rows: Sequence[Sequence[Any]], contexts: Mapping[str, tuple[str, str]]
 ) -> list[Judged]:
     """Judge consecutive records handed over as plain rows (see `curator.store.work_rows`), in
-    a worker process, or in the pass's own thread for one worker."""
+    a worker process, or in the pass's own thread for one worker.
+
+    The verdicts of `rules.verdict_for` on the `WorkItem`s `curator.work_rows.work_items`
+    builds from the same rows, without building those items or `NewVerdict`s (objects of a
+    dozen fields each, a tenth of the judging's cost): the same values reach `rules.judge`,
+    and each context's table and paragraphs are built once per chunk, shared by its records.
+    """
     fault_point("rules-worker")
     out: list[Judged] = []
-    for item in work_items(rows, contexts):
-        verdict = verdict_for(item)
-        out.append((verdict.verdict, verdict.reason, verdict.latency_ms, verdict.evidence))
+    built: dict[str, tuple[tuple[tuple[str, ...], ...], tuple[Paragraph, ...]]] = {}
+    clock = time.perf_counter
+    for row in rows:
+        parts = built.get(row[3])
+        if parts is None:
+            parts = built[row[3]] = context_parts(*contexts[row[3]])
+        start = clock()
+        result = judge(
+            question=row[4],
+            answer=answer_from_json(row[5]),
+            answer_type=row[6],
+            answer_from=row[7],
+            derivation=row[8],
+            scale=row[9],
+            table=parts[0],
+            paragraphs=parts[1],
+        )
+        out.append((result.verdict, result.reason, (clock() - start) * 1000, evidence_json(result)))
     return out
+
+
+def worker_ready() -> None:
+    """Nothing: handed to each worker as the pass starts, so that the pool starts its
+    processes (which import the judge) while the pass reads its first page."""
 
 
 def worker_start(parent: int) -> None:
