@@ -104,6 +104,11 @@ class AnthropicBackend:
         self.client = anthropic.AsyncAnthropic(
             api_key=key, base_url=base_url, max_retries=0, timeout=timeout
         )
+        #: The client of live model calls: the same SDK over the aiohttp transport it ships
+        #: (`DefaultAioHttpClient`). httpx's own pool (httpcore on anyio) cost about half of a
+        #: call's client CPU, which a judge pass beside other work cannot spare. Batch control
+        #: calls keep `client` (their streamed result files go through httpx as before).
+        self.live_client = self.client.with_options(http_client=live_http_client())
 
     def request(self, prompt: JudgePrompt, max_tokens: int) -> dict[str, Any]:
         """The Messages API request body (also what a Message Batch carries per record)."""
@@ -116,7 +121,7 @@ class AnthropicBackend:
         # The raw reply, decoded once: building the SDK's typed Message and dumping it back to
         # a dict cost more CPU than the rest of a call, which under load costs throughput.
         async def call() -> bytes:
-            raw = await self.client.messages.with_raw_response.create(
+            raw = await self.live_client.messages.with_raw_response.create(
                 **self.request(prompt, max_tokens)
             )
             return bytes(await raw.read())
@@ -124,7 +129,22 @@ class AnthropicBackend:
         return completion_from_message(decoded_message(await anthropic_call(call)))
 
     async def aclose(self) -> None:
-        await self.client.close()
+        try:
+            await self.live_client.close()
+        finally:
+            await self.client.close()
+
+
+def live_http_client() -> Any:
+    """The HTTP client of live Messages calls: the SDK's aiohttp transport when aiohttp is
+    installed (a dependency of curator), else the SDK's default httpx client. Both keep
+    connections alive in one pool sized far beyond any pass's concurrency (the SDK's 1,000)."""
+    import anthropic
+
+    try:
+        return anthropic.DefaultAioHttpClient()
+    except RuntimeError:  # the SDK's stand-in when aiohttp is missing
+        return anthropic.DefaultAsyncHttpxClient()
 
 
 async def anthropic_call(call: Callable[[], Awaitable[T]]) -> T:
