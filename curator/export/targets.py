@@ -34,6 +34,11 @@ def estimate_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
+def tokens_for_length(chars: int) -> int:
+    """`estimate_tokens` of a text of `chars` characters (for a line known only by its parts)."""
+    return int(chars / CHARS_PER_TOKEN) + 1
+
+
 class Target:
     name: str = ""
     # Claude 3 Haiku (AWS's validator): 32-10,000 training, 32-1,000 validation, 10,000 in all.
