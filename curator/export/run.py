@@ -24,6 +24,7 @@ from curator.environment import describe_os_error
 from curator.export import leakage
 from curator.export.atomic import check_destination, commit, new_staging
 from curator.export.audit import audit_summary, selection_key, start_audit
+from curator.export.checklines import check_lines
 from curator.export.lines import LineWriter
 from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
 from curator.export.sink import HashingSink
@@ -381,6 +382,7 @@ def _selection(options: ExportOptions) -> str:
 # -- validate -------------------------------------------------------------------------------
 
 
+
 def validate_file(
     path: Path,
     target_name: str,
@@ -399,29 +401,16 @@ def validate_file(
     target = TARGETS[target_name]
     kind = kind or ("validation" if "valid" in path.name.lower() else "train")
     problems: list[str] = []
-    count = 0
     try:
-        fh = path.open("rb")
+        path.open("rb").close()
     except OSError as exc:
         return [f"{path}: cannot read: {exc.strerror or exc}"]
-    with fh:
-        if not lines and known_lines is not None:
-            count = known_lines
-            fh.seek(0, 2)  # nothing to read: the writer counted its lines
-        for number, raw in enumerate(fh, start=1):
-            if not lines:
-                count += 1
-                continue
-            if not raw.strip():
-                problems.append(f"{path}:{number}: empty line")
-                continue
-            count += 1
-            try:
-                obj = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                problems.append(f"{path}:{number}: not valid JSON ({exc})")
-                continue
-            problems += [f"{path}:{number}: {p}" for p in target.check(obj)]
+    if not lines and known_lines is not None:
+        count = known_lines  # nothing to read: the writer counted its lines
+    elif not lines:
+        count = count_lines(path, blank=True)
+    else:
+        count, problems = check_lines(path, target_name)
     limits = target.limits
     size = path.stat().st_size
     most = limits.max_validation if kind == "validation" else limits.max_train
@@ -440,11 +429,12 @@ def validate_file(
     return problems
 
 
-def count_lines(path: Path) -> int:
-    """Non-blank lines of a file (0 when it cannot be read; validate_file reports that)."""
+def count_lines(path: Path, *, blank: bool = False) -> int:
+    """Non-blank lines of a file, or all of them with `blank` (0 when it cannot be read;
+    validate_file reports that)."""
     try:
         with path.open("rb") as fh:
-            return sum(1 for raw in fh if raw.strip())
+            return sum(1 for raw in fh if blank or raw.strip())
     except OSError:
         return 0
 
