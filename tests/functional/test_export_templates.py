@@ -135,7 +135,7 @@ def test_a_refused_record_fails_with_the_plain_message(
         with monkeypatch.context() as patch:
             patch.setattr(run, "LineWriter", writer)
             with pytest.raises(CuratorError) as caught:
-                export(store, tmp_path / name, ExportOptions(target="bedrock-claude"))
+                export(store, tmp_path / name, ExportOptions(target="openai-chat"))
         messages.append(str(caught.value))
         assert not (tmp_path / name).exists()
     assert messages[0] == messages[1]
