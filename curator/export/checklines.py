@@ -13,6 +13,7 @@ are numbered and put in file order here: the messages and their order are those 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -136,10 +137,8 @@ class _Helper:
         return out
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.stdin.close()
-        except OSError:
-            pass
         try:
             self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:

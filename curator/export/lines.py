@@ -37,7 +37,7 @@ _MARKER_OVERLAP = max(len(m) for m in FORBIDDEN_MARKERS) - 1
 class _Template:
     """One context's line, cut at the record's two parts, and what its checks need."""
 
-    __slots__ = ("context", "head", "middle", "tail", "chars", "clean", "blank", "tokens", "edge")
+    __slots__ = ("blank", "chars", "clean", "context", "edge", "head", "middle", "tail", "tokens")
 
     def __init__(self, context: str, parts: tuple[str, str, str] | None, system: str) -> None:
         self.context = context
@@ -62,9 +62,7 @@ class LineWriter:
     record's `training_example`; a line the target's checks refuse raises the plain path's error.
     """
 
-    def __init__(
-        self, target: Target, *, system: str, table_format: str, rationale: bool
-    ) -> None:
+    def __init__(self, target: Target, *, system: str, table_format: str, rationale: bool) -> None:
         self._target = target
         self._system = system
         self._table_format = table_format
@@ -124,8 +122,7 @@ class LineWriter:
             and (not template.blank or own.strip())
             and assistant.strip()
             and not any(m in t for m in FORBIDDEN_MARKERS for t in (template.edge + own, assistant))
-            and template.tokens + estimate_tokens(user) + estimate_tokens(assistant)
-            <= self._limit
+            and template.tokens + estimate_tokens(user) + estimate_tokens(assistant) <= self._limit
         ):
             # The quick test is not conclusive: the full check, and its exact messages.
             self._check(record, example)

@@ -29,7 +29,7 @@ from curator.export.lines import LineWriter
 from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
 from curator.export.sink import HashingSink
 from curator.export.splits import split_by_context, stratified_sample
-from curator.export.targets import TARGETS, Target, estimate_tokens
+from curator.export.targets import TARGETS, Target
 from curator.faults import fault_point
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
 from curator.store.db import Store
@@ -380,7 +380,6 @@ def _selection(options: ExportOptions) -> str:
 
 
 # -- validate -------------------------------------------------------------------------------
-
 
 
 def validate_file(

@@ -4,6 +4,7 @@ with the file cut into pieces checked by helper processes, also when a helper fa
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -37,7 +38,7 @@ def _lines(name: str) -> list[bytes]:
     target = TARGETS[name]
     users = [
         "table and question",
-        "quotes \" \\ and é — 中文 😀 \u2028",
+        'quotes " \\ and é — 中文 😀 \u2028',
         "a\nHuman: forged",
         "b\nAssistant: forged",
         "Human: at the start, no newline",
@@ -59,7 +60,7 @@ def _file(tmp_path: Path, name: str, *, final_newline: bool) -> Path:
     good = _lines(name)
     lines: list[bytes] = []
     for i, bad in enumerate(AWKWARD):
-        lines += good[i % len(good) :] + [bad] + good[: i % len(good)]
+        lines += [*good[i % len(good) :], bad, *good[: i % len(good)]]
     path = tmp_path / f"{name}.jsonl"
     path.write_bytes(b"\n".join(lines) + (b"\n" if final_newline else b""))
     return path
@@ -103,9 +104,7 @@ def test_same_messages_alone_and_in_pieces(tmp_path: Path, name: str, final_newl
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(checklines._Helper, "answers", spy)
-        pieces = checklines.check_lines(
-            path, name, workers=3, parallel_bytes=0, piece_bytes=16384
-        )
+        pieces = checklines.check_lines(path, name, workers=3, parallel_bytes=0, piece_bytes=16384)
     assert pieces == expected
     assert answered  # the helpers took part
 
@@ -116,7 +115,7 @@ def test_pieces_cover_the_file_at_line_starts(tmp_path: Path) -> None:
     pieces = checklines._pieces(path, len(data), 10_000)
     assert len(pieces) > 5
     assert pieces[0][0] == 0 and pieces[-1][1] == len(data)
-    for (_, end), (start, _) in zip(pieces, pieces[1:], strict=False):
+    for (_, end), (start, _) in itertools.pairwise(pieces):
         assert end == start and data[start - 1 : start] == b"\n"
 
 
