@@ -277,7 +277,7 @@ class BedrockNova(Target):
             return None
         if type(messages) is not list or len(messages) != 2:
             return None
-        texts = [system[0].get("text")]
+        texts: list[Any] = [system[0].get("text")]
         for message, role in zip(messages, ("user", "assistant"), strict=True):
             if type(message) is not dict or message.get("role") != role:
                 return None
