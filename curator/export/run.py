@@ -24,10 +24,12 @@ from curator.environment import describe_os_error
 from curator.export import leakage
 from curator.export.atomic import check_destination, commit, new_staging
 from curator.export.audit import audit_summary, selection_key, start_audit
+from curator.export.checklines import check_lines
+from curator.export.lines import LineWriter
 from curator.export.manifest import DEFAULT_BASE_MODELS, recommend_hyperparameters
 from curator.export.sink import HashingSink
 from curator.export.splits import split_by_context, stratified_sample
-from curator.export.targets import TARGETS, Target, estimate_tokens
+from curator.export.targets import TARGETS, Target
 from curator.faults import fault_point
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
 from curator.store.db import Store
@@ -77,7 +79,8 @@ def _line(
     contexts: dict[str, tuple[str, str]],
 ) -> tuple[str, str]:
     """One checked JSONL line and its assistant turn; raises when the built object breaks the
-    target's rules.
+    target's rules. The plain path, record by record: the export writes the same bytes from
+    per-context templates (`lines.LineWriter`); tests hold the two to the same output.
 
     `contexts` keeps each rendered context with its JSON string form: a context's questions
     share it, so only the question part of the user turn is encoded per line.
@@ -173,7 +176,7 @@ def export(
                 "".join(f"{r.uid}\n" for r in parts[name]), "utf-8", newline="\n"
             )
             fault_point("export")
-        # Every line was checked as it was built (see _line); the files' limits are checked here.
+        # Every line was checked as it was built (see lines.py); the files' limits are checked here.
         for name in stats:
             problems = validate_file(
                 staging / name, options.target, lines=False, known_lines=len(stats[name])
@@ -252,26 +255,29 @@ def _write(
     # lines are built.
     sinks: dict[str, HashingSink] = {}
     digests: dict[str, str] = {}
-    contexts: dict[str, tuple[str, str]] = {}  # a page's rendered contexts (see _line)
+    # Each line from its context's template (see lines.py): the same bytes as `_line` gives.
+    build = LineWriter(
+        target,
+        system=options.system_prompt,
+        table_format=options.table_format,
+        rationale=options.rationale,
+    )
     try:
         for part_name in parts:
             sinks[part_name] = HashingSink(staging / part_name)
         for page in pages:
-            if len(contexts) > 64:
-                contexts.clear()
-            lines: dict[str, list[str]] = {name: [] for name in parts}
+            lines: dict[str, list[bytes]] = {name: [] for name in parts}
             for record in page:
                 name = file_of.pop(record.seq, None)
                 if name is None:
                     continue
-                line, answer = _line(target, record, options, contexts)
+                line, line_tokens, answer_tokens = build(record)
                 lines[name].append(line)
-                tokens[name].append(estimate_tokens(line))
-                answers[name].append(estimate_tokens(answer))
+                tokens[name].append(line_tokens)
+                answers[name].append(answer_tokens)
             for name, written in lines.items():
                 if written:
-                    written.append("")  # the last line's newline, without copying the page
-                    sinks[name].write("\n".join(written).encode("utf-8"))
+                    sinks[name].write(b"".join(written))
         for name, sink in sinks.items():
             digests[name] = sink.close()
     finally:
@@ -394,29 +400,16 @@ def validate_file(
     target = TARGETS[target_name]
     kind = kind or ("validation" if "valid" in path.name.lower() else "train")
     problems: list[str] = []
-    count = 0
     try:
-        fh = path.open("rb")
+        path.open("rb").close()
     except OSError as exc:
         return [f"{path}: cannot read: {exc.strerror or exc}"]
-    with fh:
-        if not lines and known_lines is not None:
-            count = known_lines
-            fh.seek(0, 2)  # nothing to read: the writer counted its lines
-        for number, raw in enumerate(fh, start=1):
-            if not lines:
-                count += 1
-                continue
-            if not raw.strip():
-                problems.append(f"{path}:{number}: empty line")
-                continue
-            count += 1
-            try:
-                obj = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                problems.append(f"{path}:{number}: not valid JSON ({exc})")
-                continue
-            problems += [f"{path}:{number}: {p}" for p in target.check(obj)]
+    if not lines and known_lines is not None:
+        count = known_lines  # nothing to read: the writer counted its lines
+    elif not lines:
+        count = count_lines(path, blank=True)
+    else:
+        count, problems = check_lines(path, target_name)
     limits = target.limits
     size = path.stat().st_size
     most = limits.max_validation if kind == "validation" else limits.max_train
@@ -435,11 +428,12 @@ def validate_file(
     return problems
 
 
-def count_lines(path: Path) -> int:
-    """Non-blank lines of a file (0 when it cannot be read; validate_file reports that)."""
+def count_lines(path: Path, *, blank: bool = False) -> int:
+    """Non-blank lines of a file, or all of them with `blank` (0 when it cannot be read;
+    validate_file reports that)."""
     try:
         with path.open("rb") as fh:
-            return sum(1 for raw in fh if raw.strip())
+            return sum(1 for raw in fh if blank or raw.strip())
     except OSError:
         return 0
 

@@ -34,6 +34,11 @@ def estimate_tokens(text: str) -> int:
     return int(len(text) / CHARS_PER_TOKEN) + 1
 
 
+def tokens_for_length(chars: int) -> int:
+    """`estimate_tokens` of a text of `chars` characters (for a line known only by its parts)."""
+    return int(chars / CHARS_PER_TOKEN) + 1
+
+
 class Target:
     name: str = ""
     # Claude 3 Haiku (AWS's validator): 32-10,000 training, 32-1,000 validation, 10,000 in all.
@@ -68,6 +73,35 @@ class Target:
         ):
             return []
         return self.check(self.build(example))
+
+    def plain_texts(self, obj: Any) -> tuple[str, ...] | None:
+        """The line's texts when it has exactly the shape this target writes (`problems` finds
+        nothing in such a line), else None: a quick test, never a verdict on other shapes."""
+        return None
+
+    def check_line(self, obj: Any, raw: bytes) -> list[str]:
+        """`check(obj)` for `obj = json.loads(raw)`, faster on a line of the usual shape.
+
+        Such a line's texts are read straight from it; the markers are looked for in the raw
+        bytes: a line with no `\\u00` escape writes every ASCII character of its strings as
+        itself (JSON's other escapes stand for none of the markers' characters), so a marker in
+        a text puts "Human:" or "Assistant:" in the bytes (when `raw` starts with `{"`, which
+        `json.loads` reads as UTF-8). Anything inconclusive, and every line with a problem, gets
+        the full `check`, so the messages are its own."""
+        texts = self.plain_texts(obj)
+        if (
+            texts is not None
+            and raw[:2] == b'{"'
+            and b"\\u00" not in raw
+            and b"Human:" not in raw
+            and b"Assistant:" not in raw
+        ):
+            tokens = 0
+            for text in texts:
+                tokens += int(len(text) / CHARS_PER_TOKEN) + 1
+            if tokens <= self.limits.max_tokens_per_record:
+                return []
+        return self.check(obj)
 
     def check(self, obj: Any) -> list[str]:
         """Every problem with one parsed line (an empty list when it is valid)."""
@@ -150,6 +184,27 @@ class BedrockClaude(Target):
     def texts(self, obj: dict[str, Any]) -> list[str]:
         return [obj.get("system", ""), *(m["content"] for m in obj["messages"])]
 
+    def plain_texts(self, obj: Any) -> tuple[str, ...] | None:
+        # {"system": str, "messages": [user, assistant]}, each {"role", "content": non-blank}.
+        if type(obj) is not dict or len(obj) != 2:
+            return None
+        system, messages = obj.get("system"), obj.get("messages")
+        if type(system) is not str or type(messages) is not list or len(messages) != 2:
+            return None
+        user, assistant = messages
+        if (
+            type(user) is dict
+            and type(assistant) is dict
+            and len(user) == 2
+            and len(assistant) == 2
+            and user.get("role") == "user"
+            and assistant.get("role") == "assistant"
+        ):
+            asked, answered = user.get("content"), assistant.get("content")
+            if type(asked) is str and type(answered) is str and asked.strip() and answered.strip():
+                return system, asked, answered
+        return None
+
 
 class BedrockNova(Target):
     """The `bedrock-conversation-2024` schema: system and content as lists of text blocks."""
@@ -213,6 +268,28 @@ class BedrockNova(Target):
             b["text"] for m in obj["messages"] for b in m["content"]
         ]
 
+    def plain_texts(self, obj: Any) -> tuple[str, ...] | None:
+        # One system block, then a user and an assistant message of one non-blank block each.
+        if type(obj) is not dict or obj.get("schemaVersion") != "bedrock-conversation-2024":
+            return None
+        system, messages = obj.get("system"), obj.get("messages")
+        if type(system) is not list or len(system) != 1 or type(system[0]) is not dict:
+            return None
+        if type(messages) is not list or len(messages) != 2:
+            return None
+        texts: list[Any] = [system[0].get("text")]
+        for message, role in zip(messages, ("user", "assistant"), strict=True):
+            if type(message) is not dict or message.get("role") != role:
+                return None
+            content = message.get("content")
+            if type(content) is not list or len(content) != 1 or type(content[0]) is not dict:
+                return None
+            text = content[0].get("text")
+            if type(text) is not str or not text.strip():
+                return None
+            texts.append(text)
+        return tuple(texts) if type(texts[0]) is str else None
+
 
 class OpenAIChat(Target):
     """`{"messages": [system, user, assistant]}` chat fine-tuning format."""
@@ -252,6 +329,27 @@ class OpenAIChat(Target):
 
     def texts(self, obj: dict[str, Any]) -> list[str]:
         return [m["content"] for m in obj["messages"]]
+
+    def plain_texts(self, obj: Any) -> tuple[str, ...] | None:
+        # {"messages": [system, user, assistant]}, each {"role", "content": str}.
+        if type(obj) is not dict or len(obj) != 1:
+            return None
+        messages = obj.get("messages")
+        if type(messages) is not list or len(messages) != 3:
+            return None
+        system, user, assistant = messages
+        if (
+            type(system) is dict
+            and type(user) is dict
+            and type(assistant) is dict
+            and system.get("role") == "system"
+            and user.get("role") == "user"
+            and assistant.get("role") == "assistant"
+        ):
+            texts = (system.get("content"), user.get("content"), assistant.get("content"))
+            if type(texts[0]) is str and type(texts[1]) is str and type(texts[2]) is str:
+                return texts  # type: ignore[return-value]
+        return None
 
 
 TARGETS: Final[dict[str, Target]] = {
