@@ -46,6 +46,7 @@ from curator.judges.batch_chunks import (
     memory_limit_mb,
     spool_chunks,
 )
+from curator.judges.batch_work import BatchRow, RowLines, batch_rows
 from curator.judges.reply import parse_judgement
 from curator.llm.backends import (
     Completion,
@@ -61,7 +62,6 @@ from curator.llm.passes import (
     RetryPolicy,
     call_with_retries,
 )
-from curator.llm.work import WorkCursor
 from curator.prompts import JudgePrompt
 from curator.settings import JudgeConfig
 from curator.store.db import Store
@@ -77,7 +77,6 @@ from curator.store.verdicts import (
     save_batch,
     set_batch_status,
     update_batch,
-    work_page,
 )
 
 Echo = Callable[[str], None]
@@ -151,6 +150,8 @@ class Provider(Protocol):
     name: str
     limits: ChunkLimits
     framing: Framing
+    #: The request lines (`line` is `lines`); a batch pass writes them from rows (`RowLines`).
+    lines: RequestLines
 
     def line(self, cid: str, item: WorkItem) -> bytes:
         """One request, as it goes into the body."""
@@ -214,6 +215,11 @@ class RequestLines:
 
     def plain(self, cid: str, item: WorkItem) -> bytes:
         return self._dumps(cid, self._judge.prompt(item)).encode()
+
+    def cut(self, prompt: JudgePrompt) -> tuple[str, str, str] | None:
+        """The line of `prompt` as the text before the custom id, between it and the record's
+        part of the user turn, and after that (None: no clean cut; take the plain path)."""
+        return self._cut(prompt)
 
     def _cut(self, prompt: JudgePrompt) -> tuple[str, str, str] | None:
         text = self._dumps(self._cid_mark, replace(prompt, record_part=self._text_mark))
@@ -640,25 +646,17 @@ class BatchEngine:
         self.counts.update(v.verdict for v in verdicts)
         self.echo(f"batch {provider_id(batch)}: {status}, collected {len(verdicts):,} verdicts")
 
-    def _work(self, skip: set[str]) -> Generator[WorkItem, None, None]:
-        options, key = self.options, self.judge.key
-
-        def fetch(after: int, size: int) -> list[WorkItem]:
-            while True:
-                page = work_page(
-                    self.store,
-                    key,
-                    options.filt,
-                    after_seq=after,
-                    limit=size,
-                    rejudge=options.rejudge,
-                )
-                kept = [i for i in page if i.uid not in skip]
-                if kept or not page:
-                    return kept
-                after = page[-1].seq
-
-        return WorkCursor(fetch, page_size=PAGE_SIZE, limit=options.limit).prefetched()
+    def _work(self, skip: set[str]) -> Generator[BatchRow, None, None]:
+        """The records to submit, in store order, read in large windows (`batch_work`)."""
+        options = self.options
+        return batch_rows(
+            self.store,
+            self.judge.key,
+            options.filt,
+            rejudge=options.rejudge,
+            limit=options.limit,
+            skip=skip,
+        )
 
     def pending_total(self) -> int:
         """Records that still need submitting (for even chunk sizes and the minimum check)."""
@@ -677,7 +675,7 @@ class BatchEngine:
         work = self._work(skip)
         chunks = spool_chunks(
             work,
-            self.provider.line,
+            RowLines(self.provider.lines, self.judge),
             self.folder,
             limits,
             self.provider.framing,

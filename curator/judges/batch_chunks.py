@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from curator.domain import CuratorError, WorkItem
+from curator.domain import CuratorError
 from curator.settings import JudgeConfig
 
 # Anthropic Message Batches: "limited to either 100,000 Message requests or 256 MB in size,
@@ -37,6 +37,20 @@ BEDROCK_MIN_RECORDS = 100
 # default is 80% of the machine's memory, and its cache grows with what the pass reads: 1.1 GB
 # at a million records. The pass reads keyset pages, so a small cache costs it nothing.
 BATCH_MEMORY_LIMIT_MB = 384
+
+
+class Versioned(Protocol):
+    """What a chunk records of each request: which version of which record it stands for (a
+    `WorkItem`, or a batch pass's `BatchRow`)."""
+
+    @property
+    def uid(self) -> str: ...
+
+    @property
+    def record_hash(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=Versioned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +150,8 @@ def even_target(total: int, limits: ChunkLimits) -> int:
 
 
 def spool_chunks(
-    items: Iterable[WorkItem],
-    line: Callable[[str, WorkItem], bytes],
+    items: Iterable[Item],
+    line: Callable[[str, Item], bytes],
     folder: Path,
     limits: ChunkLimits,
     framing: Framing,
