@@ -49,10 +49,12 @@ from curator.judges.batch_chunks import (
 from curator.judges.batch_work import BatchRow, RowLines, batch_rows
 from curator.judges.reply import parse_judgement
 from curator.llm.backends import (
+    CHARS_PER_TOKEN,
     Completion,
     anthropic_call,
     boto_call,
     completion_from_message,
+    estimate_tokens,
     messages_body,
 )
 from curator.llm.passes import (
@@ -206,6 +208,8 @@ class RequestLines:
         # Random, so no record can carry them; a template is used only if each occurs once.
         nonce = uuid.uuid4().hex
         self._cid_mark, self._text_mark = f"\x00cid{nonce}", f"\x00text{nonce}"
+        self._context_mark = f"\x00context{nonce}"
+        self._frames: dict[Any, tuple[str, str, str, str] | None] = {}
         self._shared: tuple[str, str, tuple[tuple[str, str], ...]] | None = None
         self._template: tuple[str, str, str] | None = None
 
@@ -219,7 +223,56 @@ class RequestLines:
     def cut(self, prompt: JudgePrompt) -> tuple[str, str, str] | None:
         """The line of `prompt` as the text before the custom id, between it and the record's
         part of the user turn, and after that (None: no clean cut; take the plain path)."""
-        return self._cut(prompt)
+        frame = self._frame(prompt)
+        if frame is None:
+            return self._cut(prompt)
+        before, between, after, tail = frame
+        return before, between + encode_string(prompt.context_part) + after, tail
+
+    def _frame(self, prompt: JudgePrompt) -> tuple[str, str, str, str] | None:
+        """What `_cut` gives every context of one shape (its system text, examples, and whether
+        its context block is long enough to be cached) around the context's text, which goes
+        JSON-encoded between the second and third part: so a context's template costs one
+        encoding of its text instead of a request serialised and searched. Made once per shape
+        and checked there against `_cut` of the context that first needs it."""
+        if not prompt.context_part or not prompt.record_part:
+            return None
+        cached = estimate_tokens(prompt.system + prompt.context_part) >= self._cache_min
+        shape = (prompt.system, prompt.examples, cached)
+        if shape in self._frames:
+            return self._frames[shape]
+        self._frames[shape] = frame = self._make_frame(prompt, cached)
+        if frame is not None:
+            before, between, after, tail = frame
+            made = (before, between + encode_string(prompt.context_part) + after, tail)
+            if made != self._cut(prompt):
+                self._frames[shape] = frame = None
+        return frame
+
+    def _make_frame(self, prompt: JudgePrompt, cached: bool) -> tuple[str, str, str, str] | None:
+        # A stand-in context as long as the cache decision needs (never longer than ~4 MB).
+        mark = self._context_mark
+        if cached:
+            need = self._cache_min * CHARS_PER_TOKEN - len(prompt.system) - len(mark) + 8
+            if need > 1 << 22:
+                return None
+            mark += "x" * max(0, int(need))
+        stand_in = replace(prompt, context_part=mark, record_part=self._text_mark)
+        if (estimate_tokens(prompt.system + mark) >= self._cache_min) != cached:
+            return None
+        text = self._dumps(self._cid_mark, stand_in)
+        marks = [encode_string(m) for m in (self._cid_mark, mark, self._text_mark)]
+        if any(text.count(m) != 1 for m in marks):
+            return None
+        at = [text.index(m) for m in marks]
+        if not at[0] < at[1] < at[2]:
+            return None
+        return (
+            text[: at[0]],
+            text[at[0] + len(marks[0]) : at[1]],
+            text[at[1] + len(marks[1]) : at[2]],
+            text[at[2] + len(marks[2]) :],
+        )
 
     def _cut(self, prompt: JudgePrompt) -> tuple[str, str, str] | None:
         text = self._dumps(self._cid_mark, replace(prompt, record_part=self._text_mark))

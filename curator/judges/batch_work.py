@@ -154,22 +154,54 @@ def _inner(text: str) -> str:
     return encode_string(text)[1:-1]
 
 
-#: A context's template: the line's text before the custom id, between the custom id and the
-#: record's part, after it; and the record's part as pieces (JSON-encoded literal text, or
-#: None where the question and the answer go) with the positions of those two.
-_Template = tuple[str, str, str, list[str], tuple[int, ...], tuple[int, ...]]
+def _answer_text(answer_json: str, scale: str) -> str:
+    """`render_answer` of the stored answer. The commonest answer, one span with nothing to
+    unescape (`["1,234"]`), skips the JSON decoder; the rest is `answer_from_json`'s."""
+    if (
+        answer_json.startswith('["')
+        and answer_json.endswith('"]')
+        and answer_json.count('"') == 2
+        and "\\" not in answer_json
+    ):
+        return render_answer([answer_json[2:-2]], scale)
+    return render_answer(answer_from_json(answer_json), scale)
+
+
+#: A context's template: the text before the custom id, and the pieces after it (the literal
+#: text, JSON-encoded, around the places of the question and the answer).
+_Template = tuple[str, tuple[str, ...]]
 
 
 class RowLines:
-    """`RequestLines` for `BatchRow`s: the same bytes, from a template per context."""
+    """`RequestLines` for `BatchRow`s: the same bytes, from a template per context.
+
+    The record's part of the user turn is the judge template's text after the context
+    (`_user_parts`): literal text around `{question}` and `{answer}`, each JSON-encoded once
+    here; a template whose record part holds `{context}` too takes `RequestLines` per record.
+    """
 
     def __init__(self, lines: RequestLines, judge: LLMJudge) -> None:
         self._lines = lines
         self._judge = judge
         self._context: Context | None = None
         self._template: _Template | None = None
+        literals: list[str] = []
+        slots: list[str] = []
+        self._fast = True
+        for i, part in enumerate(_user_parts(judge.template.user)[1]):
+            if i % 2 == 0:
+                literals.append(_inner(part))
+            elif part in ("{question}", "{answer}"):
+                slots.append(part)
+            else:
+                self._fast = False
+        self._literals = literals
+        self._slots = tuple(slots)
+        self._plain_order = self._slots == ("{question}", "{answer}")
 
     def _make_template(self, row: BatchRow) -> _Template | None:
+        if not self._fast:
+            return None
         prompt = self._judge.prompt(row.work_item())
         if not prompt.record_part:
             return None
@@ -177,38 +209,27 @@ class RowLines:
         if cut is None:
             return None
         head, middle, tail = cut
-        pieces: list[str] = []
-        questions: list[int] = []
-        answers: list[int] = []
-        for i, part in enumerate(_user_parts(self._judge.template.user)[1]):
-            if i % 2 == 0:
-                pieces.append(_inner(part))
-                continue
-            if part == "{question}":
-                questions.append(len(pieces))
-            elif part == "{answer}":
-                answers.append(len(pieces))
-            else:  # {context} after the first per-record placeholder: the context's own
-                return None
-            pieces.append("")
-        template = (head, middle + '"', '"' + tail, pieces, tuple(questions), tuple(answers))
+        pieces = list(self._literals)
+        pieces[0] = middle + '"' + pieces[0]
+        pieces[-1] = pieces[-1] + '"' + tail
+        template = (head, tuple(pieces))
         # Checked on the context's first record: the pieces make its part of the user turn.
         expected = head + encode_string("x") + middle + encode_string(prompt.record_part) + tail
         return template if self._line(template, "x", row) == expected else None
 
-    @staticmethod
-    def _line(template: _Template, cid: str, row: BatchRow) -> str:
-        head, middle, tail, pieces, questions, answers = template
-        parts = pieces.copy()
-        if questions:
-            question = _inner(escape(row.question))
-            for i in questions:
-                parts[i] = question
-        if answers:
-            answer = _inner(escape(render_answer(answer_from_json(row.answer_json), row.scale)))
-            for i in answers:
-                parts[i] = answer
-        return head + encode_string(cid) + middle + "".join(parts) + tail
+    def _line(self, template: _Template, cid: str, row: BatchRow) -> str:
+        head, pieces = template
+        question = _inner(escape(row.question))
+        answer = _inner(escape(_answer_text(row.answer_json, row.scale)))
+        if self._plain_order:  # the built-in template's order: question, then answer
+            return "".join(
+                (head, encode_string(cid), pieces[0], question, pieces[1], answer, pieces[2])
+            )
+        parts = [head, encode_string(cid), pieces[0]]
+        for slot, literal in zip(self._slots, pieces[1:], strict=True):
+            parts.append(question if slot == "{question}" else answer)
+            parts.append(literal)
+        return "".join(parts)
 
     def __call__(self, cid: str, row: BatchRow) -> bytes:
         if row.context is not self._context:
