@@ -53,7 +53,9 @@ def _records_sql(where: str) -> str:
     )
 
 
-_WINDOW_SQL = "SELECT max(seq), count(*) FROM (SELECT seq FROM records WHERE seq > ? ORDER BY seq LIMIT ?)"
+_WINDOW_SQL = (
+    "SELECT max(seq), count(*) FROM (SELECT seq FROM records WHERE seq > ? ORDER BY seq LIMIT ?)"
+)
 _CONTEXTS_SQL = (
     "SELECT uid, CAST(to_json(table_rows) AS VARCHAR), CAST(to_json(paragraphs) AS VARCHAR) "
     "FROM contexts WHERE uid IN (SELECT unnest(?))"
@@ -106,8 +108,8 @@ def iter_work_columns(
     """Every window of the store in order (windows where nothing is pending included, so a
     consumer can stop at any window)."""
     after = 0
-    while (page := work_columns(
-        store, key, filt, rejudge=rejudge, after_seq=after, window=window
-    )) is not None:
+    while (
+        page := work_columns(store, key, filt, rejudge=rejudge, after_seq=after, window=window)
+    ) is not None:
         yield page
         after = page.last_seq

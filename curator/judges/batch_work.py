@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from json.encoder import encode_basestring_ascii as encode_string
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -98,7 +99,19 @@ def page_rows(page: WorkColumns) -> list[BatchRow]:
     return list(
         map(
             make,
-            zip(seq, uid, rhash, contexts, question, answer, atype, afrom, derivation, scale),
+            zip(
+                seq,
+                uid,
+                rhash,
+                contexts,
+                question,
+                answer,
+                atype,
+                afrom,
+                derivation,
+                scale,
+                strict=True,
+            ),
         )
     )
 
@@ -143,10 +156,8 @@ def batch_rows(
         finally:
             upcoming.cancel()
             if not upcoming.cancelled():
-                try:
+                with suppress(Exception):  # a read nobody waits for any more
                     upcoming.result()
-                except Exception:  # noqa: BLE001 - a read nobody waits for any more
-                    pass
 
 
 def _inner(text: str) -> str:

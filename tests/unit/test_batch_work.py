@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from curator.domain import Context, JudgeKey, NewVerdict, RecordFilter, WorkItem
+from curator.domain import (
+    Context,
+    JudgeKey,
+    NewVerdict,
+    RecordFilter,
+    WorkItem,
+    answer_from_json,
+)
 from curator.judges.batch import RequestLines
 from curator.judges.batch_work import BatchRow, RowLines, _answer_text, batch_rows
 from curator.llm.backends import AnthropicBackend
@@ -105,15 +112,7 @@ def test_a_consumer_that_stops_early_leaves_no_read_running(store: Store) -> Non
 )
 @pytest.mark.parametrize("scale", ["", "percent", "million"])
 def test_the_answer_short_cut_renders_what_the_decoder_does(answer: str, scale: str) -> None:
-    assert _answer_text(answer, scale) == render_answer(
-        _decoded(answer), scale
-    ), answer
-
-
-def _decoded(text: str) -> Any:
-    from curator.domain import answer_from_json
-
-    return answer_from_json(text)
+    assert _answer_text(answer, scale) == render_answer(answer_from_json(answer), scale), answer
 
 
 TEMPLATES: dict[str, JudgeTemplate] = {
@@ -194,7 +193,9 @@ def test_row_lines_are_json_dumps_on_sample_hostile_and_edited_records(
 def test_row_lines_follow_the_cache_decision_and_thinking(store: Store, cache_min: int) -> None:
     rows = new_rows(store)
     thinking = {"type": "enabled", "budget_tokens": 2048}
-    assert assert_lines_identical(rows, DEFAULT_JUDGE_TEMPLATE, "anthropic", thinking, cache_min) == 0
+    assert (
+        assert_lines_identical(rows, DEFAULT_JUDGE_TEMPLATE, "anthropic", thinking, cache_min) == 0
+    )
 
 
 @pytest.mark.shared
