@@ -46,12 +46,15 @@ from curator.judges.batch_chunks import (
     memory_limit_mb,
     spool_chunks,
 )
+from curator.judges.batch_work import BatchRow, RowLines, batch_rows
 from curator.judges.reply import parse_judgement
 from curator.llm.backends import (
+    CHARS_PER_TOKEN,
     Completion,
     anthropic_call,
     boto_call,
     completion_from_message,
+    estimate_tokens,
     messages_body,
 )
 from curator.llm.passes import (
@@ -61,7 +64,6 @@ from curator.llm.passes import (
     RetryPolicy,
     call_with_retries,
 )
-from curator.llm.work import WorkCursor
 from curator.prompts import JudgePrompt
 from curator.settings import JudgeConfig
 from curator.store.db import Store
@@ -77,7 +79,6 @@ from curator.store.verdicts import (
     save_batch,
     set_batch_status,
     update_batch,
-    work_page,
 )
 
 Echo = Callable[[str], None]
@@ -151,6 +152,8 @@ class Provider(Protocol):
     name: str
     limits: ChunkLimits
     framing: Framing
+    #: The request lines (`line` is `lines`); a batch pass writes them from rows (`RowLines`).
+    lines: RequestLines
 
     def line(self, cid: str, item: WorkItem) -> bytes:
         """One request, as it goes into the body."""
@@ -205,6 +208,8 @@ class RequestLines:
         # Random, so no record can carry them; a template is used only if each occurs once.
         nonce = uuid.uuid4().hex
         self._cid_mark, self._text_mark = f"\x00cid{nonce}", f"\x00text{nonce}"
+        self._context_mark = f"\x00context{nonce}"
+        self._frames: dict[Any, tuple[str, str, str, str] | None] = {}
         self._shared: tuple[str, str, tuple[tuple[str, str], ...]] | None = None
         self._template: tuple[str, str, str] | None = None
 
@@ -214,6 +219,60 @@ class RequestLines:
 
     def plain(self, cid: str, item: WorkItem) -> bytes:
         return self._dumps(cid, self._judge.prompt(item)).encode()
+
+    def cut(self, prompt: JudgePrompt) -> tuple[str, str, str] | None:
+        """The line of `prompt` as the text before the custom id, between it and the record's
+        part of the user turn, and after that (None: no clean cut; take the plain path)."""
+        frame = self._frame(prompt)
+        if frame is None:
+            return self._cut(prompt)
+        before, between, after, tail = frame
+        return before, between + encode_string(prompt.context_part) + after, tail
+
+    def _frame(self, prompt: JudgePrompt) -> tuple[str, str, str, str] | None:
+        """What `_cut` gives every context of one shape (its system text, examples, and whether
+        its context block is long enough to be cached) around the context's text, which goes
+        JSON-encoded between the second and third part: so a context's template costs one
+        encoding of its text instead of a request serialised and searched. Made once per shape
+        and checked there against `_cut` of the context that first needs it."""
+        if not prompt.context_part or not prompt.record_part:
+            return None
+        cached = estimate_tokens(prompt.system + prompt.context_part) >= self._cache_min
+        shape = (prompt.system, prompt.examples, cached)
+        if shape in self._frames:
+            return self._frames[shape]
+        self._frames[shape] = frame = self._make_frame(prompt, cached)
+        if frame is not None:
+            before, between, after, tail = frame
+            made = (before, between + encode_string(prompt.context_part) + after, tail)
+            if made != self._cut(prompt):
+                self._frames[shape] = frame = None
+        return frame
+
+    def _make_frame(self, prompt: JudgePrompt, cached: bool) -> tuple[str, str, str, str] | None:
+        # A stand-in context as long as the cache decision needs (never longer than ~4 MB).
+        mark = self._context_mark
+        if cached:
+            need = self._cache_min * CHARS_PER_TOKEN - len(prompt.system) - len(mark) + 8
+            if need > 1 << 22:
+                return None
+            mark += "x" * max(0, int(need))
+        stand_in = replace(prompt, context_part=mark, record_part=self._text_mark)
+        if (estimate_tokens(prompt.system + mark) >= self._cache_min) != cached:
+            return None
+        text = self._dumps(self._cid_mark, stand_in)
+        marks = [encode_string(m) for m in (self._cid_mark, mark, self._text_mark)]
+        if any(text.count(m) != 1 for m in marks):
+            return None
+        at = [text.index(m) for m in marks]
+        if not at[0] < at[1] < at[2]:
+            return None
+        return (
+            text[: at[0]],
+            text[at[0] + len(marks[0]) : at[1]],
+            text[at[1] + len(marks[1]) : at[2]],
+            text[at[2] + len(marks[2]) :],
+        )
 
     def _cut(self, prompt: JudgePrompt) -> tuple[str, str, str] | None:
         text = self._dumps(self._cid_mark, replace(prompt, record_part=self._text_mark))
@@ -640,25 +699,17 @@ class BatchEngine:
         self.counts.update(v.verdict for v in verdicts)
         self.echo(f"batch {provider_id(batch)}: {status}, collected {len(verdicts):,} verdicts")
 
-    def _work(self, skip: set[str]) -> Generator[WorkItem, None, None]:
-        options, key = self.options, self.judge.key
-
-        def fetch(after: int, size: int) -> list[WorkItem]:
-            while True:
-                page = work_page(
-                    self.store,
-                    key,
-                    options.filt,
-                    after_seq=after,
-                    limit=size,
-                    rejudge=options.rejudge,
-                )
-                kept = [i for i in page if i.uid not in skip]
-                if kept or not page:
-                    return kept
-                after = page[-1].seq
-
-        return WorkCursor(fetch, page_size=PAGE_SIZE, limit=options.limit).prefetched()
+    def _work(self, skip: set[str]) -> Generator[BatchRow, None, None]:
+        """The records to submit, in store order, read in large windows (`batch_work`)."""
+        options = self.options
+        return batch_rows(
+            self.store,
+            self.judge.key,
+            options.filt,
+            rejudge=options.rejudge,
+            limit=options.limit,
+            skip=skip,
+        )
 
     def pending_total(self) -> int:
         """Records that still need submitting (for even chunk sizes and the minimum check)."""
@@ -677,7 +728,7 @@ class BatchEngine:
         work = self._work(skip)
         chunks = spool_chunks(
             work,
-            self.provider.line,
+            RowLines(self.provider.lines, self.judge),
             self.folder,
             limits,
             self.provider.framing,

@@ -11,14 +11,15 @@ whose defaults are the documented quotas; a team whose quota differs changes the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from curator.domain import CuratorError, WorkItem
+from curator.domain import CuratorError
 from curator.settings import JudgeConfig
 
 # Anthropic Message Batches: "limited to either 100,000 Message requests or 256 MB in size,
@@ -37,6 +38,20 @@ BEDROCK_MIN_RECORDS = 100
 # default is 80% of the machine's memory, and its cache grows with what the pass reads: 1.1 GB
 # at a million records. The pass reads keyset pages, so a small cache costs it nothing.
 BATCH_MEMORY_LIMIT_MB = 384
+
+
+class Versioned(Protocol):
+    """What a chunk records of each request: which version of which record it stands for (a
+    `WorkItem`, or a batch pass's `BatchRow`)."""
+
+    @property
+    def uid(self) -> str: ...
+
+    @property
+    def record_hash(self) -> str: ...
+
+
+Item = TypeVar("Item", bound=Versioned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +150,30 @@ def even_target(total: int, limits: ChunkLimits) -> int:
     return -(-total // chunks)
 
 
+#: Bytes of a chunk written between two nudges of the kernel to write them to disk.
+WRITEBACK_BYTES = 16 << 20
+
+
+def _start_writeback(out: Any, start: int) -> int:
+    """Ask the kernel to start writing a chunk's bytes [start, end) to disk now, without
+    waiting (Linux: fadvise DONTNEED starts an asynchronous writeback of dirty pages), so the
+    fsync that closes a chunk finds little left to write instead of the whole body (~1 s for
+    100,000 requests on this machine's disk, which the pass would wait for). Durability is
+    still the closing fsync's; where the call is missing this is a no-op. Returns where the
+    written bytes end (the next call's `start`)."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return int(out.tell())
+    out.flush()
+    end = int(out.tell())
+    with contextlib.suppress(OSError):
+        advise(out.fileno(), start, end - start, os.POSIX_FADV_DONTNEED)
+    return end
+
+
 def spool_chunks(
-    items: Iterable[WorkItem],
-    line: Callable[[str, WorkItem], bytes],
+    items: Iterable[Item],
+    line: Callable[[str, Item], bytes],
     folder: Path,
     limits: ChunkLimits,
     framing: Framing,
@@ -153,6 +189,7 @@ def spool_chunks(
     frame = len(framing.head) + len(framing.tail)
     chunk: Chunk | None = None
     out: Any = None
+    flushed = 0
 
     def close() -> Chunk:
         assert chunk is not None and out is not None
@@ -183,7 +220,8 @@ def spool_chunks(
                         f"a whole batch may be ({limits.max_bytes:,}); judge it live"
                     )
                 chunk = Chunk(key, folder / f"{key}.body")
-                out = chunk.path.open("wb")
+                flushed = 0
+                out = chunk.path.open("wb", buffering=1 << 20)  # a syscall a MB, not 4 records
                 out.write(framing.head)
                 chunk.size = frame
             else:
@@ -192,6 +230,8 @@ def spool_chunks(
             out.write(data)
             chunk.size += len(data)
             chunk.items.append((cid, item.uid, item.record_hash))
+            if chunk.size - flushed >= WRITEBACK_BYTES:
+                flushed = _start_writeback(out, flushed)
         if chunk is not None:
             done = close()
             chunk = out = None

@@ -130,3 +130,40 @@ def test_limits_are_settings_with_documented_defaults() -> None:
     assert bedrock_limits(custom).max_records == 500 and bedrock_limits(custom).min_records == 10
     with pytest.raises(CuratorError, match="batch_max_bytes"):
         anthropic_limits(JudgeConfig(batch_max_bytes=0))
+
+
+def test_writeback_is_started_while_a_chunk_is_written_and_changes_no_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from curator.judges import batch_chunks
+
+    items = [item(i, "x" * (i % 5 * 30)) for i in range(300)]
+    limits = ChunkLimits(120, 1 << 30)
+
+    def requests(path: Path) -> list[tuple[str, str]]:
+        # (custom id without its random chunk key, question): what the body asks, in order.
+        body = json.loads(path.read_bytes())
+        return [(r["custom_id"].split("n", 1)[1], r["q"]) for r in body["requests"]]
+
+    plain = list(spool_chunks(items, line, tmp_path / "a", limits, ANTHROPIC_FRAMING))
+    advised: list[tuple[int, int]] = []
+    real = getattr(os, "posix_fadvise", None)
+
+    def advise(fd: int, offset: int, length: int, advice: int) -> None:
+        assert os.fstat(fd).st_size >= offset + length  # what it covers is written already
+        advised.append((offset, length))
+        if real is not None:
+            real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", advise, raising=False)
+    monkeypatch.setattr(batch_chunks, "WRITEBACK_BYTES", 1000)
+    chunks = list(spool_chunks(items, line, tmp_path / "b", limits, ANTHROPIC_FRAMING))
+    assert [c.size for c in chunks] == [c.size for c in plain]
+    assert [c.path.stat().st_size for c in chunks] == [c.size for c in chunks]
+    assert [requests(c.path) for c in chunks] == [requests(c.path) for c in plain]
+    assert len(advised) >= 3
+    # Each chunk's ranges follow one another from its start, each at least the step.
+    assert advised[0][0] == 0
+    assert all(length >= 1000 for _, length in advised)
