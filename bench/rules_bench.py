@@ -78,6 +78,11 @@ def whole_pass(records: int, workers: int | None) -> None:
     if not source.exists():
         store = Store.open(source, create=True)
         import_file(store, build_file(records), "bench")
+    from curator.store.records import count as count_records
+
+    held = Store.open(source)
+    records = count_records(held)  # the synthetic file rounds up to whole contexts
+    held.close()
     curator = str(Path(sys.executable).with_name("curator"))
     env = {**os.environ, "CURATOR_CONFIG": os.devnull}
     load = os.getloadavg()[0]
@@ -89,14 +94,21 @@ def whole_pass(records: int, workers: int | None) -> None:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             done = subprocess.run(
-                [curator, "--db", str(db), "judge", "--judge", "rules", "--workers", str(count)],
+                [
+                    *(curator, "--db", str(db), "judge", "--judge", "rules"),
+                    *("--workers", str(count), "--json"),
+                ],
                 env=env,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                text=True,
             )
             elapsed = time.perf_counter() - start
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             raise SystemExit(f"curator judge failed (exit {done.returncode})")
+        judged = json.loads(done.stdout)["judged"]
+        if judged != records:  # a fast pass that skipped records proves nothing
+            raise SystemExit(f"curator judge judged {judged:,} of {records:,} records")
         # CPU of the pass and its workers (user + sys): what an idle machine's cores would
         # have to supply, so the idle rate can be judged on a loaded machine.
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
