@@ -262,58 +262,56 @@ def append_verdicts(store: Store, key: JudgeKey, run_id: str, verdicts: list[New
 def _insert_verdicts(
     con: duckdb.DuckDBPyConnection, key: JudgeKey, run_id: str, verdicts: list[NewVerdict]
 ) -> None:
-    # Imported here: pyarrow (and numpy) take a noticeable part of a second to load, and the
-    # review TUI, which reads this module for the record hash, must not pay that to start.
-    import pyarrow as pa
-
     now = datetime.now(UTC).replace(tzinfo=None)
     first = (
         int(con.execute("SELECT coalesce(max(verdict_id), 0) FROM verdicts").fetchall()[0][0]) + 1
     )
     n = len(verdicts)
-    # One columnar insert: executemany costs a round trip per row, this one per flush.
-    batch = pa.table(
-        {
-            "verdict_id": pa.array(range(first, first + n), pa.int64()),
-            "record_uid": [v.record_uid for v in verdicts],
-            "run_id": [run_id] * n,
-            "judge": [key.judge] * n,
-            "model": [key.model] * n,
-            "prompt_hash": [key.prompt_hash] * n,
-            "record_hash": [v.record_hash for v in verdicts],
-            "verdict": [v.verdict for v in verdicts],
-            "reason": [v.reason for v in verdicts],
-            "raw_output": [v.raw_output for v in verdicts],
-            "input_tokens": pa.array([v.input_tokens for v in verdicts], pa.int64()),
-            "output_tokens": pa.array([v.output_tokens for v in verdicts], pa.int64()),
-            "cache_read_tokens": pa.array([v.cache_read_tokens for v in verdicts], pa.int64()),
-            "cache_write_tokens": pa.array([v.cache_write_tokens for v in verdicts], pa.int64()),
-            "cost_usd": pa.array([v.cost_usd for v in verdicts], pa.float64()),
-            "latency_ms": pa.array([v.latency_ms for v in verdicts], pa.float64()),
-            "attempts": pa.array([v.attempts for v in verdicts], pa.int32()),
-            "error": [v.error for v in verdicts],
-            "created_at": pa.array([now] * n, pa.timestamp("us")),
-        }
+    # One columnar insert: each column travels as one list parameter and `unnest` zips them
+    # back into rows (executemany costs a round trip per row). No pyarrow: its first array
+    # imports pandas when that is installed, most of a second holding the GIL, which stalled
+    # every model call in flight at a judge pass's first flush.
+    con.execute(
+        "INSERT INTO verdicts BY NAME SELECT "
+        "unnest($1::BIGINT[]) AS verdict_id, unnest($2::VARCHAR[]) AS record_uid, "
+        "$3::VARCHAR AS run_id, $4::VARCHAR AS judge, $5::VARCHAR AS model, "
+        "$6::VARCHAR AS prompt_hash, unnest($7::VARCHAR[]) AS record_hash, "
+        "unnest($8::VARCHAR[]) AS verdict, unnest($9::VARCHAR[]) AS reason, "
+        "unnest($10::VARCHAR[]) AS raw_output, unnest($11::BIGINT[]) AS input_tokens, "
+        "unnest($12::BIGINT[]) AS output_tokens, unnest($13::BIGINT[]) AS cache_read_tokens, "
+        "unnest($14::BIGINT[]) AS cache_write_tokens, unnest($15::DOUBLE[]) AS cost_usd, "
+        "unnest($16::DOUBLE[]) AS latency_ms, unnest($17::INTEGER[]) AS attempts, "
+        "unnest($18::VARCHAR[]) AS error, $19::TIMESTAMP AS created_at",
+        [
+            list(range(first, first + n)),
+            [v.record_uid for v in verdicts],
+            run_id,
+            key.judge,
+            key.model,
+            key.prompt_hash,
+            [v.record_hash for v in verdicts],
+            [v.verdict for v in verdicts],
+            [v.reason for v in verdicts],
+            [v.raw_output for v in verdicts],
+            [v.input_tokens for v in verdicts],
+            [v.output_tokens for v in verdicts],
+            [v.cache_read_tokens for v in verdicts],
+            [v.cache_write_tokens for v in verdicts],
+            [float(v.cost_usd) for v in verdicts],
+            [float(v.latency_ms) for v in verdicts],
+            [v.attempts for v in verdicts],
+            [v.error for v in verdicts],
+            now,
+        ],
     )
-    con.register("incoming_verdicts", batch)
-    try:
-        con.execute("INSERT INTO verdicts BY NAME SELECT * FROM incoming_verdicts")
-    finally:
-        con.unregister("incoming_verdicts")
     fault_point("verdicts-write")  # the crash tests' kill in the middle of a write
     cited = [(first + i, v.evidence) for i, v in enumerate(verdicts) if v.evidence]
     if cited:
-        evidence = pa.table(
-            {
-                "verdict_id": pa.array([i for i, _ in cited], pa.int64()),
-                "evidence": [e for _, e in cited],
-            }
+        con.execute(
+            "INSERT INTO verdict_evidence BY NAME SELECT unnest($1::BIGINT[]) AS verdict_id, "
+            "unnest($2::VARCHAR[]) AS evidence",
+            [[i for i, _ in cited], [e for _, e in cited]],
         )
-        con.register("incoming_evidence", evidence)
-        try:
-            con.execute("INSERT INTO verdict_evidence BY NAME SELECT * FROM incoming_evidence")
-        finally:
-            con.unregister("incoming_evidence")
 
 
 @dataclass(frozen=True, slots=True)

@@ -501,14 +501,6 @@ def recover_unsaved(store: Store) -> int:
     return stored
 
 
-def _load_writer_modules() -> None:
-    """Import what a flush needs before the first call starts. pyarrow takes a good part of a
-    second of CPU to import, holding the GIL: imported by the first flush, it stalled every
-    call in flight and, on a busy machine, kept that flush past `stall_seconds`, which pauses
-    the pass (seconds lost at every start)."""
-    import pyarrow  # noqa: F401
-
-
 async def _read(store_wait: float, call: Callable[[], T]) -> T:
     """A store read for the pass, retried while the store is held by others for too long."""
     deadline = time.monotonic() + store_wait
@@ -537,7 +529,6 @@ async def run_pass(
     run_id = uuid.uuid4().hex[:12]
     work = source or VerdictSource(store, task.key, options, run_id)
     await _read(options.store_wait_seconds, lambda: recover_unsaved(store))
-    _load_writer_modules()
     upto = await _read(options.store_wait_seconds, lambda: last_seq(store))
     total = await _read(options.store_wait_seconds, lambda: work.count(upto))
     if options.limit is not None:
