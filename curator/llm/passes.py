@@ -476,11 +476,13 @@ def _spill(store: Store, work: WorkSource, results: list[Any], run_id: str) -> P
 
 def recover_unsaved(store: Store) -> int:
     """Store the results an earlier pass spilled (see `PassStoreError`); how many were stored."""
-    from curator.store.predictions import NewPrediction, append_predictions
-
     folder = store.path.with_name(store.path.name + ".unsaved")
     if not folder.is_dir():
         return 0
+    # Only now: predictions' module loads pyarrow, a fifth of a second before every pass's
+    # first call when imported up front, for spills that are almost never there.
+    from curator.store.predictions import NewPrediction, append_predictions
+
     stored = 0
     for path in sorted(folder.glob("*.jsonl")):
         lines = path.read_text("utf-8").splitlines()

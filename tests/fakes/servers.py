@@ -139,9 +139,11 @@ class FakeBase:
                     return _NOT_JSON
 
             def do_POST(self) -> None:
+                self.received_at = time.monotonic()
                 fake._dispatch(self, "POST", self._body())
 
             def do_GET(self) -> None:
+                self.received_at = time.monotonic()
                 fake._dispatch(self, "GET", None)
 
         self.server = _Server(("127.0.0.1", 0), Handler)
@@ -168,6 +170,17 @@ class FakeBase:
         self.stop()
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def wait_latency(self, handler: BaseHTTPRequestHandler) -> None:
+        """Answer `latency` after the request arrived, as a service whose latency includes
+        its own work: the time this process spent reading, parsing and checking the request
+        (its threads share one GIL, so a burst of requests queues here) is part of it, not
+        added to it, or the fake, not the client, would set the bench's pace."""
+        latency = self.behaviour.latency
+        if latency:
+            arrived = getattr(handler, "received_at", None)
+            spent = time.monotonic() - arrived if arrived is not None else 0.0
+            time.sleep(max(0.0, latency - spent))
 
     def send(
         self,
@@ -368,8 +381,7 @@ class FakeAnthropic(FakeBase):
         self.send(handler, 404, {"type": "error", "error": {"type": "not_found_error"}})
 
     def _live(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
-        if self.behaviour.latency:
-            time.sleep(self.behaviour.latency)
+        self.wait_latency(handler)
         failure, message = self.message(body)
         if failure is not None and failure.status == 200 and failure.body is not None:
             self.send(handler, 200, failure.body)
@@ -621,8 +633,7 @@ class FakeBedrockRuntime(FakeBase):
         except Refused as refused:
             _aws_error(self, handler, refused.status, refused.kind, refused.message)
             return
-        if self.behaviour.latency:
-            time.sleep(self.behaviour.latency)
+        self.wait_latency(handler)
         if match.group(2) == "converse":
             self._converse(handler, body)
         else:
