@@ -191,10 +191,17 @@ def test_the_writer_stores_by_volume_in_order(
     assert _stored(store) == expected
 
 
+# Chunks of 16 records at most (`chunk_size` is only the smallest since chunks are sized from
+# what is left): with ~1,200 records coming back 16 at a time and a write every 50, the third
+# write comes long before the pass ends. With chunks of ~200 (the default sizing here) the whole
+# pass could come back between two of the writer's turns, in fewer than three writes: the kill
+# never came and the pass exited 0 (seen once in nine runs).
 _KILLED_WRITER = """
 import asyncio, sys
+from curator.judges import rules_pass
 from curator.judges.rules_pass import run_rules_pass
 from curator.store import Store
+rules_pass.MAX_CHUNK_SIZE = 16
 asyncio.run(
     run_rules_pass(
         Store.open(sys.argv[1]), workers=2, chunk_size=16, page_size=200, flush_records=50
