@@ -14,7 +14,6 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from curator.export.sink import HashingSink
 from curator.export.splits import split_by_context, stratified_sample
 from curator.export.targets import TARGETS, Target
 from curator.faults import fault_point
-from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, render_context, training_example
+from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS
 from curator.store.db import Store
 from curator.store.exports import (
     CuratedKey,
@@ -70,48 +69,6 @@ class ExportOptions:
     #: Drop records whose table or question reappears in this store split (see export/leakage).
     exclude_overlap_with: str | None = None
     leak_threshold: float = DEFAULT_THRESHOLD
-
-
-def _line(
-    target: Target,
-    record: CuratedRecord,
-    options: ExportOptions,
-    contexts: dict[str, tuple[str, str]],
-) -> tuple[str, str]:
-    """One checked JSONL line and its assistant turn; raises when the built object breaks the
-    target's rules. The plain path, record by record: the export writes the same bytes from
-    per-context templates (`lines.LineWriter`); tests hold the two to the same output.
-
-    `contexts` keeps each rendered context with its JSON string form: a context's questions
-    share it, so only the question part of the user turn is encoded per line.
-    """
-    cached = contexts.get(record.context_uid)
-    if cached is None:
-        context = render_context(
-            record.context.table, record.context.paragraphs, options.table_format
-        )
-        cached = contexts[record.context_uid] = (context, encode_basestring(context))
-    context, context_json = cached
-    example = training_example(
-        table=record.context.table,
-        paragraphs=record.context.paragraphs,
-        question=record.question,
-        answer=record.answer,
-        scale=record.scale,
-        derivation=record.derivation,
-        system=options.system_prompt,
-        table_format=options.table_format,
-        rationale=options.rationale,
-        context=context,
-    )
-    problems = target.check_example(example)
-    if problems:
-        raise CuratorError(f"record {record.uid!r} cannot be exported: {'; '.join(problems)}")
-    user_json = None
-    if example.user.startswith(context):
-        # JSON escapes character by character, so the parts' forms join into the whole's.
-        user_json = context_json[:-1] + encode_basestring(example.user[len(context) :])[1:]
-    return target.line(example, user_json), example.assistant
 
 
 def export(
@@ -255,7 +212,8 @@ def _write(
     # lines are built.
     sinks: dict[str, HashingSink] = {}
     digests: dict[str, str] = {}
-    # Each line from its context's template (see lines.py): the same bytes as `_line` gives.
+    # Each line from its context's template (see lines.py): the same bytes as the record-by-record
+    # path (tests/functional/test_export_templates.py holds them to it).
     build = LineWriter(
         target,
         system=options.system_prompt,

@@ -1,11 +1,12 @@
 """The export's per-context line templates (`lines.LineWriter`) write exactly the files the plain
-record-by-record path (`run._line`, what the export wrote before) writes: every target and
+record-by-record path (`plain_line` here, what the export wrote before) writes: every target and
 table format, with and without rationale, on the sample data and on the real TAT-QA dev file;
 and a record the target refuses fails with the plain path's message."""
 
 from __future__ import annotations
 
 import os
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,54 @@ from curator.domain import CuratorError
 from curator.export import lines, run
 from curator.export.run import ExportOptions, export
 from curator.export.targets import TARGETS, Target, estimate_tokens
-from curator.prompts import TABLE_FORMATS
+from curator.prompts import TABLE_FORMATS, render_context, training_example
 from curator.store import Store
 from curator.store.exports import CuratedRecord
 from curator.store.importer import import_file
 from curator.store.reviews import decide_many
 from tests.conftest import SAMPLE_DATA
+
+
+def plain_line(
+    target: Target,
+    record: CuratedRecord,
+    options: ExportOptions,
+    contexts: dict[str, tuple[str, str]],
+) -> tuple[str, str]:
+    """One checked JSONL line and its assistant turn; raises when the built object breaks the
+    target's rules. The plain path, record by record: the export writes the same bytes from
+    per-context templates (`lines.LineWriter`); tests hold the two to the same output.
+
+    `contexts` keeps each rendered context with its JSON string form: a context's questions
+    share it, so only the question part of the user turn is encoded per line.
+    """
+    cached = contexts.get(record.context_uid)
+    if cached is None:
+        context = render_context(
+            record.context.table, record.context.paragraphs, options.table_format
+        )
+        cached = contexts[record.context_uid] = (context, encode_basestring(context))
+    context, context_json = cached
+    example = training_example(
+        table=record.context.table,
+        paragraphs=record.context.paragraphs,
+        question=record.question,
+        answer=record.answer,
+        scale=record.scale,
+        derivation=record.derivation,
+        system=options.system_prompt,
+        table_format=options.table_format,
+        rationale=options.rationale,
+        context=context,
+    )
+    problems = target.check_example(example)
+    if problems:
+        raise CuratorError(f"record {record.uid!r} cannot be exported: {'; '.join(problems)}")
+    user_json = None
+    if example.user.startswith(context):
+        # JSON escapes character by character, so the parts' forms join into the whole's.
+        user_json = context_json[:-1] + encode_basestring(example.user[len(context) :])[1:]
+    return target.line(example, user_json), example.assistant
 
 
 class PlainLines:
@@ -34,7 +77,7 @@ class PlainLines:
         self.contexts: dict[str, tuple[str, str]] = {}
 
     def __call__(self, record: CuratedRecord) -> tuple[bytes, int, int]:
-        line, answer = run._line(self.target, record, self.options, self.contexts)
+        line, answer = plain_line(self.target, record, self.options, self.contexts)
         return f"{line}\n".encode(), estimate_tokens(line), estimate_tokens(answer)
 
 
