@@ -10,24 +10,56 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from curator.domain import Context, Paragraph, WorkItem, answer_from_json
+
+#: A work row's fields, in order: the one definition of their positions. The store's work
+#: queries select them in this order (`curator.store.verdicts.WORK_ROW_SELECT` is written from
+#: it), `row_work_item` builds from them, and the rules worker (`curator.judges.rules_worker`)
+#: and a batch pass (`curator.judges.batch_work`) read them without building items: each reads
+#: a field at the position below, never at a number of its own, so a field added or moved here
+#: moves every reader with it.
+WORK_ROW_FIELDS: Final = (
+    "seq",
+    "uid",
+    "record_hash",
+    "context_uid",
+    "question",
+    "answer_json",
+    "answer_type",
+    "answer_from",
+    "derivation",
+    "scale",
+    "split",
+)
+SEQ: Final = WORK_ROW_FIELDS.index("seq")
+UID: Final = WORK_ROW_FIELDS.index("uid")
+RECORD_HASH: Final = WORK_ROW_FIELDS.index("record_hash")
+CONTEXT_UID: Final = WORK_ROW_FIELDS.index("context_uid")
+QUESTION: Final = WORK_ROW_FIELDS.index("question")
+#: The curated answer as JSON text (`answer_from_json` decodes it).
+ANSWER_JSON: Final = WORK_ROW_FIELDS.index("answer_json")
+ANSWER_TYPE: Final = WORK_ROW_FIELDS.index("answer_type")
+ANSWER_FROM: Final = WORK_ROW_FIELDS.index("answer_from")
+DERIVATION: Final = WORK_ROW_FIELDS.index("derivation")
+SCALE: Final = WORK_ROW_FIELDS.index("scale")
+SPLIT: Final = WORK_ROW_FIELDS.index("split")
 
 
 def work_items(
     rows: Sequence[Sequence[Any]], contexts: Mapping[str, tuple[str, str]]
 ) -> list[WorkItem]:
-    """`rows` as (seq, uid, record hash, context uid, question, answer JSON, answer type,
-    answer from, derivation, scale, split); `contexts` as uid -> (table JSON, paragraphs JSON)."""
+    """`rows` as `WORK_ROW_FIELDS`; `contexts` as uid -> (table JSON, paragraphs JSON)."""
     built: dict[tuple[str, str], Context] = {}
     items = []
     for row in rows:
-        context = built.get((row[3], row[10]))
+        key = (row[CONTEXT_UID], row[SPLIT])
+        context = built.get(key)
         if context is None:
-            table, paragraphs = context_parts(*contexts[row[3]])
-            context = built[(row[3], row[10])] = Context(
-                uid=row[3], split=row[10], table=table, paragraphs=paragraphs
+            table, paragraphs = context_parts(*contexts[key[0]])
+            context = built[key] = Context(
+                uid=key[0], split=key[1], table=table, paragraphs=paragraphs
             )
         items.append(row_work_item(row, context))
     return items
@@ -48,14 +80,14 @@ def row_work_item(row: Sequence[Any], context: Context) -> WorkItem:
     """One work row (see `work_items`) with its built context: the one place a row of a work
     page becomes a `WorkItem`, for `verdicts.pending_page` and the rules pass's workers."""
     return WorkItem(
-        seq=row[0],
-        uid=row[1],
-        record_hash=row[2],
-        question=row[4],
-        answer=answer_from_json(row[5]),
-        answer_type=row[6],
-        answer_from=row[7],
-        derivation=row[8],
-        scale=row[9],
+        seq=row[SEQ],
+        uid=row[UID],
+        record_hash=row[RECORD_HASH],
+        question=row[QUESTION],
+        answer=answer_from_json(row[ANSWER_JSON]),
+        answer_type=row[ANSWER_TYPE],
+        answer_from=row[ANSWER_FROM],
+        derivation=row[DERIVATION],
+        scale=row[SCALE],
         context=context,
     )

@@ -20,8 +20,9 @@ from typing import Any
 
 from curator.domain import JudgeKey, RecordFilter
 from curator.store.db import Store
-from curator.store.records import _CURATED, _where
-from curator.store.verdicts import _FROM, RECORD_HASH_SQL, _pending_clause
+from curator.store.records import _where
+from curator.store.verdicts import _FROM, WORK_ROW_SELECT, _pending_clause
+from curator.work_rows import CONTEXT_UID
 
 #: Records of store order one window covers (the filter and the pending test may keep fewer).
 WINDOW = 32_768
@@ -32,8 +33,7 @@ class WorkColumns:
     """One window's records needing a verdict, column by column, in store order, with the
     contexts they refer to (uid -> (table rows JSON, paragraphs JSON)).
 
-    Columns: seq, uid, record hash, context uid, question, answer JSON, answer type,
-    answer from, derivation, scale, split: the fields of a work row (`store.work_rows`)."""
+    Columns: the fields of a work row, in the order of `curator.work_rows.WORK_ROW_FIELDS`."""
 
     columns: tuple[list[Any], ...]
     contexts: dict[str, tuple[str, str]]
@@ -45,12 +45,7 @@ class WorkColumns:
 
 
 def _records_sql(where: str) -> str:
-    return (
-        f"SELECT r.seq, r.uid, {RECORD_HASH_SQL}, r.context_uid, {_CURATED['question']}, "
-        f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
-        f"{_CURATED['derivation']}, {_CURATED['scale']}, r.split "
-        f"{_FROM} WHERE {where} ORDER BY r.seq"
-    )
+    return f"SELECT {WORK_ROW_SELECT} {_FROM} WHERE {where} ORDER BY r.seq"
 
 
 _WINDOW_SQL = (
@@ -86,7 +81,7 @@ def work_columns(
             end = int(found[0][0])
             table = con.sql(sql, params=[after_seq, end, *params, *pending_params]).to_arrow_table()
             columns = tuple(column.to_pylist() for column in table.columns)
-            uids = sorted(set(columns[3]))
+            uids = sorted(set(columns[CONTEXT_UID]))
             contexts = (
                 {u: (t, p) for u, t, p in con.execute(_CONTEXTS_SQL, [uids]).fetchall()}
                 if uids

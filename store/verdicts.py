@@ -28,7 +28,7 @@ from curator.domain import (
 from curator.faults import fault_point
 from curator.store.db import Store
 from curator.store.records import _CURATED, _where
-from curator.work_rows import row_work_item
+from curator.work_rows import CONTEXT_UID, SPLIT, WORK_ROW_FIELDS, row_work_item
 
 #: Identifies one version of a record as a judge sees it (curated values, context revision).
 RECORD_HASH_SQL = (
@@ -47,6 +47,24 @@ _FROM = (
     "FROM records r JOIN contexts c ON c.uid = r.context_uid "
     "LEFT JOIN record_state s ON s.record_uid = r.uid"
 )
+
+#: Each field of a work row as SQL over `_FROM`; `WORK_ROW_SELECT` puts them in the order of
+#: `curator.work_rows.WORK_ROW_FIELDS`, the positions every reader of the rows uses.
+_WORK_ROW_SQL = {
+    "seq": "r.seq",
+    "uid": "r.uid",
+    "record_hash": RECORD_HASH_SQL,
+    "context_uid": "r.context_uid",
+    "question": _CURATED["question"],
+    "answer_json": f"CAST({_CURATED['answer']} AS VARCHAR)",
+    "answer_type": "r.answer_type",
+    "answer_from": "r.answer_from",
+    "derivation": _CURATED["derivation"],
+    "scale": _CURATED["scale"],
+    "split": "r.split",
+}
+#: The select list of a work row (a field named there without SQL here fails on import).
+WORK_ROW_SELECT = ", ".join(_WORK_ROW_SQL[name] for name in WORK_ROW_FIELDS)
 
 
 def _pending_clause(key: JudgeKey, rejudge: bool) -> tuple[str, list[Any]]:
@@ -133,10 +151,10 @@ def page_rows(
     limit: int,
     upto_seq: int | None,
 ) -> tuple[list[Any], list[Any]]:
-    """The rows of a work page (seq, uid, record hash, context uid, question, answer JSON,
-    answer type, answer from, derivation, scale, split) and its contexts as `contexts_sql`
-    (given the context uids) reads them: `pending_page` and `work_rows.work_rows` read the same
-    records, each context in the form its caller builds from.
+    """The rows of a work page (`curator.work_rows.WORK_ROW_FIELDS`) and its contexts as
+    `contexts_sql` (given the context uids) reads them: `pending_page` and
+    `work_rows.work_rows` read the same records, each context in the form its caller builds
+    from.
 
     The page is read window by window of store order (`seq` ranges, which DuckDB prunes by
     its zone maps) rather than as "the first `limit` matches after `after_seq`", which made
@@ -145,12 +163,7 @@ def page_rows(
     filt.validate()
     clauses, params = _where(filt)
     where = " AND ".join(["r.seq > ?", "r.seq <= ?", *clauses, pending])
-    sql = (
-        f"SELECT r.seq, r.uid, {RECORD_HASH_SQL}, r.context_uid, {_CURATED['question']}, "
-        f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
-        f"{_CURATED['derivation']}, {_CURATED['scale']}, r.split "
-        f"{_FROM} WHERE {where} ORDER BY r.seq"
-    )
+    sql = f"SELECT {WORK_ROW_SELECT} {_FROM} WHERE {where} ORDER BY r.seq"
     upto = "AND seq <= ?" if upto_seq is not None else ""
     window_sql = (
         f"SELECT max(seq), count(*) FROM (SELECT seq FROM records WHERE seq > ? {upto} "
@@ -178,7 +191,7 @@ def page_rows(
             del rows[limit:]
             # Each context once per page, shared by its records: a context's questions come
             # together, so reading and converting it per record cost several times the records.
-            uids = sorted({row[3] for row in rows})
+            uids = sorted({row[CONTEXT_UID] for row in rows})
             contexts = con.execute(contexts_sql, [uids]).fetchall() if uids else []
         finally:
             con.execute("ROLLBACK")
@@ -219,12 +232,11 @@ def pending_page(
     # One Context per context and split, shared by its records.
     contexts: dict[tuple[str, str], Context] = {}
     for row in rows:
-        if (row[3], row[10]) not in contexts:
-            table_cells, paras = contents[row[3]]
-            contexts[(row[3], row[10])] = Context(
-                uid=row[3], split=row[10], table=table_cells, paragraphs=paras
-            )
-    return [row_work_item(row, contexts[(row[3], row[10])]) for row in rows]
+        key = (row[CONTEXT_UID], row[SPLIT])
+        if key not in contexts:
+            table_cells, paras = contents[key[0]]
+            contexts[key] = Context(uid=key[0], split=key[1], table=table_cells, paragraphs=paras)
+    return [row_work_item(row, contexts[(row[CONTEXT_UID], row[SPLIT])]) for row in rows]
 
 
 def work_item(store: Store, uid: str) -> WorkItem | None:

@@ -17,8 +17,7 @@ from curator.domain import JudgeKey, RecordFilter
 from curator.store.db import Store
 from curator.store.verdicts import _pending_clause, page_rows
 
-#: One record of work: (seq, uid, record hash, context uid, question, answer JSON, answer type,
-#: answer from, derivation, scale, split), the fields `curator.work_rows.work_items` reads.
+#: One record of work: the fields of `curator.work_rows.WORK_ROW_FIELDS`, in that order.
 WorkRow = tuple[Any, ...]
 
 

@@ -27,6 +27,7 @@ from json.encoder import encode_basestring
 from curator.domain import CuratorError
 from curator.export.targets import FORBIDDEN_MARKERS, Target, estimate_tokens, tokens_for_length
 from curator.prompts import TrainingExample, render_context, training_example
+from curator.stand_ins import cut_at
 from curator.store.exports import CuratedRecord
 
 #: Enough characters of a context's end to hold all but the last character of any marker, so a
@@ -79,13 +80,7 @@ class LineWriter:
         text = self._target.line(
             TrainingExample(self._system, context + self._user_mark, self._answer_mark)
         )
-        user, answer = self._user_mark, self._answer_mark
-        if text.count(user) != 1 or text.count(answer) != 1:
-            return None
-        i, j = text.index(user), text.index(answer)
-        if j < i:
-            return None
-        return text[:i], text[i + len(user) : j], text[j + len(answer) :]
+        return cut_at(text, (self._user_mark, self._answer_mark))
 
     def _template_for(self, record: CuratedRecord) -> _Template:
         table, paragraphs = record.context.table, record.context.paragraphs

@@ -66,6 +66,7 @@ from curator.llm.passes import (
 )
 from curator.prompts import JudgePrompt
 from curator.settings import JudgeConfig
+from curator.stand_ins import cut_at
 from curator.store.db import Store
 from curator.store.verdicts import (
     BatchRecord,
@@ -261,28 +262,14 @@ class RequestLines:
         if (estimate_tokens(prompt.system + mark) >= self._cache_min) != cached:
             return None
         text = self._dumps(self._cid_mark, stand_in)
-        marks = [encode_string(m) for m in (self._cid_mark, mark, self._text_mark)]
-        if any(text.count(m) != 1 for m in marks):
-            return None
-        at = [text.index(m) for m in marks]
-        if not at[0] < at[1] < at[2]:
-            return None
-        return (
-            text[: at[0]],
-            text[at[0] + len(marks[0]) : at[1]],
-            text[at[1] + len(marks[1]) : at[2]],
-            text[at[2] + len(marks[2]) :],
+        return cut_at(
+            text,
+            (encode_string(self._cid_mark), encode_string(mark), encode_string(self._text_mark)),
         )
 
     def _cut(self, prompt: JudgePrompt) -> tuple[str, str, str] | None:
         text = self._dumps(self._cid_mark, replace(prompt, record_part=self._text_mark))
-        cid, record = encode_string(self._cid_mark), encode_string(self._text_mark)
-        if text.count(cid) != 1 or text.count(record) != 1:
-            return None
-        i, j = text.index(cid), text.index(record)
-        if j < i:
-            return None
-        return text[:i], text[i + len(cid) : j], text[j + len(record) :]
+        return cut_at(text, (encode_string(self._cid_mark), encode_string(self._text_mark)))
 
     def __call__(self, cid: str, item: WorkItem) -> bytes:
         prompt = self._judge.prompt(item)

@@ -37,6 +37,19 @@ from curator.domain import (
 )
 from curator.prompts import _user_parts, escape, render_answer
 from curator.store.batch_work import WINDOW, WorkColumns, iter_work_columns
+from curator.work_rows import (
+    ANSWER_FROM,
+    ANSWER_JSON,
+    ANSWER_TYPE,
+    CONTEXT_UID,
+    DERIVATION,
+    QUESTION,
+    RECORD_HASH,
+    SCALE,
+    SEQ,
+    SPLIT,
+    UID,
+)
 
 if TYPE_CHECKING:
     from curator.judges.batch import RequestLines
@@ -77,7 +90,7 @@ class BatchRow(NamedTuple):
 
 def page_rows(page: WorkColumns) -> list[BatchRow]:
     """A window's records as rows, one `Context` per context and split, shared by its rows."""
-    seq, uid, rhash, cuid, question, answer, atype, afrom, derivation, scale, split = page.columns
+    columns = page.columns
     built: dict[tuple[str, str], Context] = {}
 
     def context(key: tuple[str, str]) -> Context:
@@ -94,22 +107,22 @@ def page_rows(page: WorkColumns) -> list[BatchRow]:
             )
         return found
 
-    contexts = [context(key) for key in zip(cuid, split, strict=True)]
+    contexts = [context(key) for key in zip(columns[CONTEXT_UID], columns[SPLIT], strict=True)]
     make = BatchRow._make
     return list(
         map(
             make,
             zip(
-                seq,
-                uid,
-                rhash,
+                columns[SEQ],
+                columns[UID],
+                columns[RECORD_HASH],
                 contexts,
-                question,
-                answer,
-                atype,
-                afrom,
-                derivation,
-                scale,
+                columns[QUESTION],
+                columns[ANSWER_JSON],
+                columns[ANSWER_TYPE],
+                columns[ANSWER_FROM],
+                columns[DERIVATION],
+                columns[SCALE],
                 strict=True,
             ),
         )

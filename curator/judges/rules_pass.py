@@ -62,6 +62,7 @@ from curator.llm.passes import (
 from curator.store.db import Store
 from curator.store.verdicts import last_seq
 from curator.store.work_rows import WorkRow, work_rows
+from curator.work_rows import CONTEXT_UID, RECORD_HASH, SEQ, UID
 
 #: A page of work: its records as rows, and the contexts they refer to (as JSON text).
 Page = tuple[list[WorkRow], dict[str, tuple[str, str]]]
@@ -220,8 +221,8 @@ async def run_rules_pass(
             ) from None
         writer.unsaved.extend(
             NewVerdict(
-                record_uid=row[1],
-                record_hash=row[2],
+                record_uid=row[UID],
+                record_hash=row[RECORD_HASH],
                 verdict=verdict,
                 reason=reason,
                 latency_ms=latency_ms,
@@ -255,7 +256,7 @@ async def run_rules_pass(
                 left -= len(page)
             if left != 0:
                 # The next page is read while this one is judged.
-                current = reading = read(page[-1][0])
+                current = reading = read(page[-1][SEQ])
             start = 0
             while start < len(page):
                 if not await writer.may_go_on():
@@ -268,7 +269,7 @@ async def run_rules_pass(
                 start += len(chunk)
                 handed += len(chunk)
                 # Each context once per chunk, with the records that refer to it.
-                needed = {row[3]: contexts[row[3]] for row in chunk}
+                needed = {row[CONTEXT_UID]: contexts[row[CONTEXT_UID]] for row in chunk}
                 future: asyncio.Future[list[Judged]]
                 if pool is None:
                     future = asyncio.ensure_future(asyncio.to_thread(judge_rows, chunk, needed))

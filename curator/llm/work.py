@@ -8,8 +8,7 @@ page comes from (a thread for the async pass, directly for the others).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 
 from curator.domain import WorkItem
 
@@ -52,19 +51,3 @@ class WorkCursor:
     def __iter__(self) -> Iterator[WorkItem]:
         while page := self.next_page():
             yield from page
-
-    def prefetched(self) -> Generator[WorkItem, None, None]:
-        """Like iterating, but the next page is read in a thread while this one is used.
-
-        The store's query runs outside the GIL, so on two cores a batch pass's reading and its
-        request building overlap instead of taking turns. One page ahead at most; a consumer
-        that stops early leaves no read running (the pending one is awaited, then dropped).
-        """
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="work-page") as pool:
-            upcoming: Future[list[WorkItem]] = pool.submit(self.next_page)
-            try:
-                while page := upcoming.result():
-                    upcoming = pool.submit(self.next_page)
-                    yield from page
-            finally:
-                upcoming.cancel()

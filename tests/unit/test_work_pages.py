@@ -1,9 +1,8 @@
-"""Work pages: keyset iteration, trimmed to a limit, and the prefetching variant a batch pass
-uses yields exactly the same items and leaves no read running when stopped early."""
+"""Work pages: keyset iteration in store order, trimmed to a limit, never asking the store again
+once it said there is no more (or the limit is reached)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -29,39 +28,57 @@ def work_item(seq: int) -> WorkItem:
     )
 
 
-def store_of(n: int) -> tuple[list[WorkItem], list[tuple[int, str]]]:
-    return [work_item(s) for s in range(1, n + 1)], []
+def store_of(n: int) -> list[WorkItem]:
+    # Gaps in seq, as a store with deleted or already-judged records has.
+    return [work_item(3 * s + 1) for s in range(n)]
 
 
 def fetcher(
-    items: list[WorkItem], calls: list[tuple[int, str]]
+    items: list[WorkItem], calls: list[tuple[int, int]]
 ) -> Callable[[int, int], list[WorkItem]]:
     def fetch(after: int, size: int) -> list[WorkItem]:
-        calls.append((after, threading.current_thread().name))
+        calls.append((after, size))
         return [i for i in items if i.seq > after][:size]
 
     return fetch
 
 
 @pytest.mark.parametrize(("n", "limit"), [(0, None), (7, None), (25, None), (25, 11), (25, 30)])
-def test_prefetched_yields_what_iterating_yields(n: int, limit: int | None) -> None:
-    items, calls = store_of(n)
-    plain = list(WorkCursor(fetcher(items, []), page_size=4, limit=limit))
-    ahead = list(WorkCursor(fetcher(items, calls), page_size=4, limit=limit).prefetched())
-    assert [i.uid for i in ahead] == [i.uid for i in plain]
-    assert [i.uid for i in plain] == [i.uid for i in items[:limit]]
-    # Pages are read off the consumer's thread, and never past the end asked again.
-    assert all(name.startswith("work-page") for _, name in calls)
-    assert [a for a, _ in calls] == sorted({a for a, _ in calls})
+def test_iterating_yields_the_store_in_order_up_to_the_limit(n: int, limit: int | None) -> None:
+    items = store_of(n)
+    calls: list[tuple[int, int]] = []
+    got = list(WorkCursor(fetcher(items, calls), page_size=4, limit=limit))
+    assert [i.uid for i in got] == [i.uid for i in items[:limit]]
+    # Keyset pages: each read starts after the last seq of the one before, none read twice.
+    afters = [after for after, _ in calls]
+    assert afters[0] == 0
+    assert afters == sorted(set(afters))
+    assert afters[1:] == [items[min(4 * k - 1, n - 1)].seq for k in range(1, len(calls))]
+    assert all(size == 4 for _, size in calls)
 
 
-def test_stopping_early_leaves_no_read_running() -> None:
-    items, calls = store_of(100)
-    work = WorkCursor(fetcher(items, calls), page_size=10).prefetched()
-    assert [next(work).seq for _ in range(3)] == [1, 2, 3]
-    work.close()
-    assert not [t for t in threading.enumerate() if t.name.startswith("work-page")]
-    assert len(calls) <= 2  # the page in use and at most one ahead
+def test_no_read_after_the_end_or_the_limit() -> None:
+    calls: list[tuple[int, int]] = []
+    cursor = WorkCursor(fetcher(store_of(5), calls), page_size=4)
+    assert [i.seq for i in cursor.next_page()] == [1, 4, 7, 10]
+    assert [i.seq for i in cursor.next_page()] == [13]
+    assert cursor.next_page() == []
+    assert cursor.exhausted
+    assert cursor.next_page() == []
+    assert len(calls) == 3  # the empty answer was asked for once, then remembered
+
+    calls.clear()
+    limited = WorkCursor(fetcher(store_of(20), calls), page_size=4, limit=6)
+    assert [len(limited.next_page()) for _ in range(4)] == [4, 2, 0, 0]
+    assert limited.exhausted and limited.taken == 6
+    assert len(calls) == 2  # the limit reached: the store is not asked again
+
+
+def test_a_page_size_below_one_reads_one_at_a_time() -> None:
+    calls: list[tuple[int, int]] = []
+    got = list(WorkCursor(fetcher(store_of(3), calls), page_size=0))
+    assert [i.seq for i in got] == [1, 4, 7]
+    assert {size for _, size in calls} == {1}
 
 
 def test_a_failed_read_is_raised_to_the_consumer() -> None:
@@ -69,4 +86,4 @@ def test_a_failed_read_is_raised_to_the_consumer() -> None:
         raise RuntimeError("store unreadable")
 
     with pytest.raises(RuntimeError, match="store unreadable"):
-        list(WorkCursor(fetch, page_size=10).prefetched())
+        list(WorkCursor(fetch, page_size=10))
