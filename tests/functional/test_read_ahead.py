@@ -29,6 +29,7 @@ from tests.functional.test_review_tui import (
     make_store,
     rendered,
     review_screen,
+    wait_until,
 )
 from tests.functional.test_review_tui import settle as settle_all
 
@@ -119,10 +120,7 @@ async def test_read_ahead_shows_decisions_of_others_once_known(
 
         monkeypatch.setattr(reviews, "record_details", blocked)
         app.poll_changes()  # bo's decision becomes known (every 3 s in use)
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.seen_event > 0:
-                break
+        await wait_until(pilot, lambda: app.seen_event > 0, "learned of bo's decision")
         assert target in app.stale  # known changed; its new version cannot be read yet
         screen = review_screen(app)
         shown: list[str] = []
