@@ -136,13 +136,11 @@ async def test_read_ahead_shows_decisions_of_others_once_known(
         try:
             # Typed in one go: each key waits for its record, none is applied to one unshown.
             await pilot.press("space", "space", "space")
-            await pilot.pause(0.2)
-            assert current_uid(app) == target
+            await wait_until(pilot, lambda: current_uid(app) == target, "showed the changed one")
             title = rendered(app, "#record-title")
             assert "REJECTED" in title and "PENDING" not in title
             await pilot.press("a", "a")
-            await pilot.pause(0.2)
-            assert current_uid(app) == order[5]
+            await wait_until(pilot, lambda: current_uid(app) == order[5], "moved on twice")
             assert not screen.awaiting and not screen.typed_ahead
         finally:
             unblock.set()
