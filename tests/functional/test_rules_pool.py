@@ -170,11 +170,8 @@ def test_a_pass_killed_at_any_chunk_is_finished_by_the_next_one(tmp_path: Path) 
     assert _stored(Store.open(db)) == expected
 
 
-def test_the_writer_stores_by_volume_in_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    expected = _single(tmp_path, SAMPLES)
-    store = _store(tmp_path / "volume.duckdb", SAMPLES)
+def _count_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the writes a pass makes from now on, in order."""
     writes: list[int] = []
     real = VerdictSource.append
 
@@ -183,6 +180,15 @@ def test_the_writer_stores_by_volume_in_order(
         real(self, verdicts)
 
     monkeypatch.setattr(VerdictSource, "append", counted)
+    return writes
+
+
+def test_the_writer_stores_by_volume_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _single(tmp_path, SAMPLES)
+    store = _store(tmp_path / "volume.duckdb", SAMPLES)
+    writes = _count_writes(monkeypatch)
     asyncio.run(run_rules_pass(store, workers=2, chunk_size=7, page_size=40, flush_records=20))
     # Each write stores what had come back by then, all in hand-out order. How many writes that
     # takes depends on when the workers' chunks arrive (two at load 3 in CI, more when loaded),
@@ -196,14 +202,7 @@ def test_write_most_caps_every_write_whatever_the_timing(
 ) -> None:
     expected = _single(tmp_path, SAMPLES)
     store = _store(tmp_path / "capped.duckdb", SAMPLES)
-    writes: list[int] = []
-    real = VerdictSource.append
-
-    def counted(self: VerdictSource, verdicts: list[Any]) -> None:
-        writes.append(len(verdicts))
-        real(self, verdicts)
-
-    monkeypatch.setattr(VerdictSource, "append", counted)
+    writes = _count_writes(monkeypatch)
     # A write is due for far more than comes back between two turns, so without the cap the
     # pass would store everything in one or two writes; with it, 30 at most each time, and
     # the end of the pass stores what is left in as many writes as it takes.
