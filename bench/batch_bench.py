@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -32,8 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.child import in_child, timed  # noqa: E402
 from bench.judge_bench import start_fake  # noqa: E402
-from bench.leaks_bench import QUESTIONS, build_store, timed  # noqa: E402
+from bench.leaks_bench import QUESTIONS, build_store  # noqa: E402
 
 
 def main() -> None:
@@ -58,13 +58,7 @@ def main() -> None:
             # Built in a child: a child's peak resident memory starts at its parent's at fork
             # (Linux keeps the high-water mark across exec), and building a 1M store in this
             # process made both halves report ~1.08 GB, the builder's, not the client's.
-            builder = multiprocessing.get_context("spawn").Process(
-                target=build_store, args=(db, args.questions)
-            )
-            builder.start()
-            builder.join()
-            if builder.exitcode != 0:
-                sys.exit("building the store failed")
+            in_child(build_store, db, args.questions)
             contexts = args.questions // QUESTIONS
             n = contexts * QUESTIONS
             print(f"store: {n:,} questions, {contexts:,} contexts, built in "

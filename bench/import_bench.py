@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,10 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.child import timed  # noqa: E402
+
 DEV = ROOT.parent / "shared" / "data" / "tatqa" / "tatqa_dataset_dev.json"
 CACHE = ROOT / "bench" / ".cache"
 
@@ -53,17 +56,6 @@ def build_file(questions: int) -> Path:
         fh.write("]\n")
     tmp.rename(out)
     return out
-
-
-def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run a child process; return (wall seconds, peak resident MB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(args)}")
-    return elapsed, usage.ru_maxrss / 1024
 
 
 FLOOR = """

@@ -156,9 +156,16 @@ async def run_rules_pass(
     chunk_size: int = CHUNK_SIZE,
     page_size: int = PAGE_SIZE,
     flush_records: int = FLUSH_RECORDS,
+    write_most: int | None = None,
 ) -> PassResult:
     """Judge every record the rules have no verdict for (on its current version) with
-    `workers` processes (default: one per core; 1 judges in this process)."""
+    `workers` processes (default: one per core; 1 judges in this process).
+
+    `write_most` caps each write at that many verdicts (default: none, every verdict waiting
+    goes in one write). How many writes a pass makes otherwise depends on when the chunks come
+    back; with a cap a pass of N records makes at least ceil(N / write_most), which the crash
+    tests rely on to kill it in the middle of a given write (`CURATOR_FAULT_AT=verdicts-write:k`).
+    """
     options = options or PassOptions()
     count = default_workers() if workers is None else max(1, workers)
     judge = RulesJudge()
@@ -181,6 +188,7 @@ async def run_rules_pass(
         dataclasses.replace(options, stall_seconds=max(options.stall_seconds, 5.0)),
         flush_records,
     )
+    writer.most = write_most
     writer_task = asyncio.create_task(writer.run())
     # A pass of one chunk is not worth starting processes for.
     pool: ProcessPoolExecutor | None = (
@@ -289,9 +297,16 @@ async def run_rules_pass(
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=not broken)
         writer.stop.set()
         await writer_task
-        # Every verdict taken back is stored before the pass ends, waiting while it is busy.
-        while not await writer.flush() and not writer.gave_up:
-            await asyncio.sleep(0.5)
+        # Every verdict taken back is stored before the pass ends (in as many writes as
+        # `write_most` takes), waiting while the store is busy.
+        while True:
+            if await writer.flush():
+                if not writer.unsaved:
+                    break
+            elif writer.gave_up:
+                break
+            else:
+                await asyncio.sleep(0.5)
         if writer.unsaved:
             kept = len(writer.unsaved)
             spilled = _spill(store, work, writer.unsaved, run_id)

@@ -404,6 +404,9 @@ class _Writer:
         self.failure = ""
         self.failing_since: float | None = None
         self.stop = asyncio.Event()
+        #: At most this many results per write (None, always outside the crash tests: all
+        #: that are waiting); what is left waits for the next flush.
+        self.most: int | None = None
 
     @property
     def gave_up(self) -> bool:
@@ -430,7 +433,7 @@ class _Writer:
     async def flush(self) -> bool:
         if not self.unsaved:
             return True
-        batch = self.unsaved[:]
+        batch = self.unsaved[: self.most]
         call = asyncio.ensure_future(asyncio.to_thread(self.work.append, batch))
         try:
             done, _ = await asyncio.wait({call}, timeout=self.options.stall_seconds)

@@ -29,6 +29,7 @@ from tests.functional.test_review_tui import (
     make_store,
     rendered,
     review_screen,
+    wait_until,
 )
 from tests.functional.test_review_tui import settle as settle_all
 
@@ -119,10 +120,7 @@ async def test_read_ahead_shows_decisions_of_others_once_known(
 
         monkeypatch.setattr(reviews, "record_details", blocked)
         app.poll_changes()  # bo's decision becomes known (every 3 s in use)
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.seen_event > 0:
-                break
+        await wait_until(pilot, lambda: app.seen_event > 0, "learned of bo's decision")
         assert target in app.stale  # known changed; its new version cannot be read yet
         screen = review_screen(app)
         shown: list[str] = []
@@ -138,13 +136,11 @@ async def test_read_ahead_shows_decisions_of_others_once_known(
         try:
             # Typed in one go: each key waits for its record, none is applied to one unshown.
             await pilot.press("space", "space", "space")
-            await pilot.pause(0.2)
-            assert current_uid(app) == target
+            await wait_until(pilot, lambda: current_uid(app) == target, "showed the changed one")
             title = rendered(app, "#record-title")
             assert "REJECTED" in title and "PENDING" not in title
             await pilot.press("a", "a")
-            await pilot.pause(0.2)
-            assert current_uid(app) == order[5]
+            await wait_until(pilot, lambda: current_uid(app) == order[5], "moved on twice")
             assert not screen.awaiting and not screen.typed_ahead
         finally:
             unblock.set()

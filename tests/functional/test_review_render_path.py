@@ -30,6 +30,7 @@ from tests.functional.test_review_tui import (
     rendered,
     review_screen,
     settle,
+    wait_until,
 )
 
 PANES_WORKER = "reading the verdicts and history"
@@ -74,11 +75,7 @@ async def test_first_record_is_drawn_before_its_panes_are_read(
     monkeypatch.setattr(ReviewScreen, "show_record", counted_show)
     app = CuratorApp(store, reviewer="ana")
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(400):
-            await pilot.pause(0.02)
-            if asked:
-                break
-        assert asked, "the panes were never read"
+        await wait_until(pilot, lambda: bool(asked), "read the panes")
         screen = review_screen(app)
         uid = current_uid(app)
         # On screen already, and the keys act on it, while its panes are still being read.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,17 @@ async def settle(
         if not any(w.is_running for w in app.workers):
             return
     raise AssertionError("workers did not settle")
+
+
+async def wait_until(
+    pilot: Any, condition: Callable[[], bool], what: str, *, seconds: float = 60.0
+) -> None:
+    """Let the app run until `condition()` holds. `seconds` only bounds a hang (a fixed
+    number of short pauses ran out on a loaded machine before the app got there)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"never {what}"
+        await pilot.pause(0.05)
 
 
 def review_screen(app: CuratorApp) -> ReviewScreen:

@@ -17,7 +17,7 @@ from curator.screens.app import CuratorApp
 from curator.store import Store
 from curator.store.journal import journal_for
 from tests.builders import hold_store, release
-from tests.functional.test_review_tui import make_store, rendered, review_screen
+from tests.functional.test_review_tui import make_store, rendered, review_screen, wait_until
 from tests.functional.test_review_tui import settle as settle_all
 
 SIZE = (120, 36)
@@ -57,16 +57,18 @@ async def test_keys_typed_ahead_apply_in_order_to_the_records_as_shown(tmp_path:
         try:
             # Eight accepts and two skips, typed without waiting for anything.
             await pilot.press("a", "a", "a", "space", "a", "a", "a", "space", "a", "a")
-            await pilot.pause(0.5)
-            assert app.saving > 0
-            assert "saving" in rendered(app, "#record-progress")
+            await wait_until(
+                pilot,
+                lambda: app.saving > 0 and "saving" in rendered(app, "#record-progress"),
+                "said it was saving",
+            )
         finally:
             release(holder)
-        for _ in range(20):
-            await settle(app, pilot)
-            if not screen.typed_ahead and app.saving == 0:
-                break
-            await pilot.pause(0.3)
+        await settle(app, pilot)
+        await wait_until(
+            pilot, lambda: not screen.typed_ahead and app.saving == 0, "caught up with the keys"
+        )
+        await settle(app, pilot)
         assert not screen.typed_ahead
         assert journal_for(store).wait_stored(timeout=60)
     expected = [(order[i], "accept") for i in (0, 1, 2, 4, 5, 6, 8, 9)]
@@ -87,14 +89,18 @@ async def test_quitting_waits_until_decisions_are_stored(tmp_path: Path) -> None
             await pilot.press("a")
             await pilot.pause(0.3)
             await pilot.press("q")
-            await pilot.pause(0.5)
-            assert app.quitting and app.is_running  # still here, saying it is saving
+            # Still here, saying it is saving (for as long as the store is held).
+            await wait_until(
+                pilot,
+                lambda: (
+                    not app.is_running
+                    or (app.quitting and "saving 1" in rendered(app, "#record-progress"))
+                ),
+                "said it was saving",
+            )
+            assert app.quitting and app.is_running
             assert "saving 1" in rendered(app, "#record-progress")
         finally:
             release(holder)
-        for _ in range(100):
-            if not app.is_running:
-                break
-            await pilot.pause(0.1)
-        assert not app.is_running
+        await wait_until(pilot, lambda: not app.is_running, "quit")
     assert decisions(store) == [(first, "accept")]

@@ -170,11 +170,8 @@ def test_a_pass_killed_at_any_chunk_is_finished_by_the_next_one(tmp_path: Path) 
     assert _stored(Store.open(db)) == expected
 
 
-def test_the_writer_stores_by_volume_in_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    expected = _single(tmp_path, SAMPLES)
-    store = _store(tmp_path / "volume.duckdb", SAMPLES)
+def _count_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the writes a pass makes from now on, in order."""
     writes: list[int] = []
     real = VerdictSource.append
 
@@ -183,6 +180,15 @@ def test_the_writer_stores_by_volume_in_order(
         real(self, verdicts)
 
     monkeypatch.setattr(VerdictSource, "append", counted)
+    return writes
+
+
+def test_the_writer_stores_by_volume_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _single(tmp_path, SAMPLES)
+    store = _store(tmp_path / "volume.duckdb", SAMPLES)
+    writes = _count_writes(monkeypatch)
     asyncio.run(run_rules_pass(store, workers=2, chunk_size=7, page_size=40, flush_records=20))
     # Each write stores what had come back by then, all in hand-out order. How many writes that
     # takes depends on when the workers' chunks arrive (two at load 3 in CI, more when loaded),
@@ -191,21 +197,36 @@ def test_the_writer_stores_by_volume_in_order(
     assert _stored(store) == expected
 
 
-# Chunks of 16 records at most (`chunk_size` is only the smallest since chunks are sized from
-# what is left): with ~1,200 records coming back 16 at a time and a write every 50, the third
-# write comes long before the pass ends. With chunks of ~200 (the default sizing here) the whole
-# pass could come back between two of the writer's turns, in fewer than three writes: the kill
-# never came and the pass exited 0 (seen once in nine runs).
+def test_write_most_caps_every_write_whatever_the_timing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _single(tmp_path, SAMPLES)
+    store = _store(tmp_path / "capped.duckdb", SAMPLES)
+    writes = _count_writes(monkeypatch)
+    # A write is due for far more than comes back between two turns, so without the cap the
+    # pass would store everything in one or two writes; with it, 30 at most each time, and
+    # the end of the pass stores what is left in as many writes as it takes.
+    asyncio.run(
+        run_rules_pass(
+            store, workers=2, chunk_size=7, page_size=40, flush_records=10_000, write_most=30
+        )
+    )
+    assert max(writes) <= 30 and all(writes) and sum(writes) == len(expected)
+    assert len(writes) >= -(-len(expected) // 30)
+    assert _stored(store) == expected
+
+
+# Writes of 50 verdicts at most (`write_most`): the ~1,200 records take at least 24 writes
+# whatever the timing (chunks that all come back between two of the writer's turns are still
+# stored 50 at a time), so the third write, and the kill in it, always comes, with at most the
+# 100 verdicts of the first two committed. (Sizing chunks and writes by volume alone left the
+# number of writes to timing: a pass could end in fewer than three and exit 0.)
 _KILLED_WRITER = """
 import asyncio, sys
-from curator.judges import rules_pass
 from curator.judges.rules_pass import run_rules_pass
 from curator.store import Store
-rules_pass.MAX_CHUNK_SIZE = 16
 asyncio.run(
-    run_rules_pass(
-        Store.open(sys.argv[1]), workers=2, chunk_size=16, page_size=200, flush_records=50
-    )
+    run_rules_pass(Store.open(sys.argv[1]), workers=2, flush_records=50, write_most=50)
 )
 """
 
@@ -225,7 +246,7 @@ def test_a_pass_killed_in_the_middle_of_a_write_keeps_an_in_order_prefix(tmp_pat
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     stored = _stored(Store.open(db))
-    assert 0 < len(stored) < len(expected)
+    assert 2 <= len(stored) <= 2 * 50 < len(expected)  # two writes of at most 50 committed
     assert stored == expected[: len(stored)]  # the two committed writes, nothing of the third
     finished = _curator("--db", db, "judge", "--workers", "2")
     assert finished.returncode == 0, finished.stderr
