@@ -233,6 +233,23 @@ def test_bedrock_without_credentials_fails_fast(
     assert all(r["verdicts"] == {} for r in rows)  # nothing was stored as an error
 
 
+def test_anthropic_without_a_key_is_exit_3_like_bedrock(
+    run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Missing credentials are the environment (README: exit 3), for the Anthropic API too,
+    for judge and predict alike; nothing is stored."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+    before = sample_store.read_bytes()
+    judged = run_cli("--db", sample_store, "judge", "--judge", "anthropic")
+    one_line_error(judged, 3, "ANTHROPIC_API_KEY")
+    predicted = run_cli(
+        "--db", sample_store, "predict", "--backend", "anthropic", "--model", "claude-haiku-4-5"
+    )
+    one_line_error(predicted, 3, "ANTHROPIC_API_KEY")
+    assert sample_store.read_bytes() == before
+
+
 # -- config ---------------------------------------------------------------------------------
 
 
