@@ -174,7 +174,7 @@ def eval_cmd(
     Example:
       curator eval base ft --plot tokens.png --per-question questions.jsonl
     """
-    from curator.evaluate import compare, histogram, report, write_per_question
+    from curator.evaluate import compare, histogram, json_number, report, write_per_question
     from curator.store.predictions import scored_rows
 
     settings = settings_of(ctx)
@@ -196,8 +196,8 @@ def eval_cmd(
                     run: {
                         "token_f1": round(delta["token_f1"], 2),
                         "tatqa_f1": round(delta["tatqa_f1"], 2),
-                        "output_tokens_reduction_pct": round(
-                            delta["output_tokens_reduction_pct"], 2
+                        "output_tokens_reduction_pct": json_number(
+                            delta["output_tokens_reduction_pct"]
                         ),
                     }
                     for run, delta in vs_base.items()
@@ -226,13 +226,13 @@ def eval_cmd(
     row("TAT-QA F1", [f"{r.f1 * 100:.2f}" for r in reports])
     row("  vs base", ["—"] + [f"{d['tatqa_f1']:+.2f}" for d in deltas])
     row("TAT-QA scale score", [f"{r.scale_accuracy * 100:.2f}" for r in reports])
-    row("output tokens: mean", [f"{r.tokens.mean:.1f}" for r in reports])
+    row("output tokens: mean", [_shown(r.tokens.mean, ".1f") for r in reports])
     row(
         "  vs base",
-        ["—"] + [f"{-d['output_tokens_reduction_pct']:+.1f}%" for d in deltas],
+        ["—"] + [_shown(-d["output_tokens_reduction_pct"], "+.1f", "%") for d in deltas],
     )
-    row("  median", [f"{r.tokens.median:.1f}" for r in reports])
-    row("  std dev", [f"{r.tokens.stdev:.1f}" for r in reports])
+    row("  median", [_shown(r.tokens.median, ".1f") for r in reports])
+    row("  std dev", [_shown(r.tokens.stdev, ".1f") for r in reports])
     row("  min / max", [f"{r.tokens.minimum} / {r.tokens.maximum}" for r in reports])
     console.print(table)
     kinds = sorted({k for r in reports for k in r.by_answer_type})
@@ -270,6 +270,13 @@ def eval_cmd(
         console.print(f"histogram written to {safe_text.markup(str(plot))}")
     if per_question is not None:
         console.print(f"per-question scores written to {safe_text.markup(str(per_question))}")
+
+
+def _shown(value: float, spec: str, suffix: str = "") -> str:
+    """A statistic for the table; "—" when undefined (a run without answers has no mean)."""
+    import math
+
+    return f"{value:{spec}}{suffix}" if math.isfinite(value) else "—"
 
 
 def _plot(reports: list[Any], path: Path) -> None:

@@ -96,6 +96,43 @@ def test_predict_base_and_fine_tuned_then_eval(
     assert "TAT-QA F1" in text.out and "vs base" in text.out and "output tokens, ft" in text.out
 
 
+def test_eval_json_of_a_run_without_answers_is_strict_json(
+    run_cli: Run,
+    store_with_gold: tuple[Path, dict[str, str]],
+    fake: FakeAnthropic,
+) -> None:
+    """A run that answered nothing (here: a split the store lacks) has no token statistics:
+    `--json` says null, never NaN, which is not JSON (jq and strict parsers refuse it)."""
+    db, gold = store_with_gold
+    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
+    empty = run_cli("--db", db, *haiku_run("empty", "--split", "no-such-split"))
+    assert empty.code == 0, empty.err
+    assert json.loads(empty.out)["answered"] == 0
+    full = run_cli("--db", db, *haiku_run("full"))
+    assert full.code == 0, full.err
+
+    def strict(text: str) -> object:
+        def refuse(constant: str) -> object:
+            raise AssertionError(f"{constant} in --json output")
+
+        return json.loads(text, parse_constant=refuse)
+
+    for runs in (("empty", "full"), ("full", "empty")):
+        result = run_cli("--db", db, "eval", *runs, "--json")
+        assert result.code == 0, result.err
+        report = strict(result.out)
+        assert isinstance(report, dict)
+        by_run = {r["run"]: r for r in report["runs"]}
+        assert by_run["empty"]["output_tokens"]["mean"] is None
+        assert by_run["empty"]["output_tokens"]["median"] is None
+        assert by_run["empty"]["output_tokens"]["stdev"] is None
+        assert by_run["full"]["output_tokens"]["mean"] > 0
+        other = runs[1]
+        assert report["vs_base"][other]["output_tokens_reduction_pct"] is None
+    text = run_cli("--db", db, "eval", "empty", "full")
+    assert text.code == 0 and "nan" not in text.out.lower()
+
+
 def test_predict_uses_the_export_manifest(
     run_cli: Run,
     store_with_gold: tuple[Path, dict[str, str]],
