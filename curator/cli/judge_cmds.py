@@ -237,8 +237,8 @@ def _judge_live(
         return
     counts = " · ".join(f"{v} {n:,}" for v, n in sorted(summary["verdicts"].items())) or "nothing"
     click.echo(
-        one_line(f"judge {result.key.judge} ({result.key.model}): ")
-        + f"{result.progress.done:,} records judged — {one_line(counts)}"
+        one_line(f"judge {result.key.judge} ({result.key.model}):")
+        + f" {result.progress.done:,} records judged — {one_line(counts)}"
     )
     if summary["input_tokens"] or summary["cost_usd"]:
         click.echo(
