@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,27 @@ def test_each_target_format(run_cli: Run, curated: Path, tmp_path: Path, target:
         assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
     check = run_cli("validate", out / "train.jsonl", "--target", target)
     assert check.code == 0, check.out
+
+
+@pytest.mark.parametrize("target", ["bedrock-nova", "openai-chat"])
+def test_validate_takes_the_target_from_the_manifest(
+    run_cli: Run, curated: Path, tmp_path: Path, target: str
+) -> None:
+    """`curator validate out/` of a Nova export checks it as Nova (its manifest says so), not
+    as the default bedrock-claude, which reported every line; an explicit --target still wins,
+    and a file with no manifest beside it keeps the default."""
+    out = tmp_path / target
+    assert run_cli("--db", curated, "export", out, *VF, "--target", target).code == 0
+    for args in ((out,), (out / "train.jsonl", out / "validation.jsonl")):
+        check = run_cli("validate", *args)
+        assert check.code == 0, check.out
+        assert check.out.strip() == f"ok: 2 file(s) valid for {target}"
+    forced = run_cli("validate", out, "--target", "bedrock-claude")
+    assert forced.code == 1, forced.out
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(out / "train.jsonl", alone / "train.jsonl")
+    assert run_cli("validate", alone / "train.jsonl").code == 1
 
 
 def test_rationale_table_format_and_system_prompt(
