@@ -282,6 +282,8 @@ def _shown(value: float, spec: str, suffix: str = "") -> str:
 def _plot(reports: list[Any], path: Path) -> None:
     import matplotlib
 
+    from curator.evaluate import OutputUnusable
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -301,11 +303,12 @@ def _plot(reports: list[Any], path: Path) -> None:
     ax.set_xlabel("output tokens per answer")
     ax.set_ylabel("answers")
     ax.set_title("Output-token distribution")
-    ax.legend()
+    if values:  # a legend with no labelled bars warns on stderr (runs without output tokens)
+        ax.legend()
     fig.tight_layout()
     try:
         fig.savefig(path, format="png")
-    except OSError as exc:
-        raise CuratorError(f"{path}: cannot write the plot: {exc.strerror or exc}") from exc
+    except OSError as exc:  # an unusable destination (exit 3), as for --per-question
+        raise OutputUnusable(f"{path}: cannot write the plot: {exc.strerror or exc}") from exc
     finally:
         plt.close(fig)

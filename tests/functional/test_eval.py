@@ -171,6 +171,28 @@ def test_predict_uses_the_export_manifest(
     assert seen[0].startswith("<table>\n<table><tr>")
 
 
+def test_eval_plot_destination_and_runs_without_tokens(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """A plot that cannot be written is an unusable destination (exit 3, as --per-question);
+    a run with no output tokens (imported answers) plots an empty chart without a warning."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uid = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
+    assert uid is not None
+    answers = write_json(tmp_path / "answers.json", {uid[0]: "1"})
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "vendor").code == 0
+    missing = tmp_path / "no-such-folder"
+    plot = run_cli("--db", db, "eval", "vendor", "--plot", missing / "tokens.png")
+    per_question = run_cli("--db", db, "eval", "vendor", "--per-question", missing / "q.jsonl")
+    assert (plot.code, per_question.code) == (3, 3), (plot.err, per_question.err)
+    assert plot.err.startswith("curator: error: ") and "tokens.png" in plot.err
+    assert len(plot.err.strip().splitlines()) == 1
+    drawn = run_cli("--db", db, "eval", "vendor", "--plot", tmp_path / "tokens.png")
+    assert drawn.code == 0 and drawn.err == "", drawn.err
+    assert (tmp_path / "tokens.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_import_predictions_and_bad_files(
     run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
