@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.answer_format import render_target
-from curator.domain import BadInput, CuratorError, JudgeKey, RecordFilter, WorkItem
+from curator.domain import BadInput, BadOption, JudgeKey, RecordFilter, WorkItem
 from curator.judges.reply import COMPLETE_STOP_REASONS
 from curator.llm.backends import Backend, estimate_tokens
 from curator.llm.passes import RetryPolicy, call_model
@@ -320,7 +320,7 @@ def import_predictions(store: Store, path: Path, run: str) -> int:
 
 def check_run_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][\w.-]{0,63}", name):
-        raise CuratorError(f"run name {name!r}: use letters, digits, '.', '-' or '_'")
+        raise BadOption(f"run name {name!r}: use letters, digits, '.', '-' or '_'")
     return name
 
 

@@ -10,7 +10,7 @@ import click
 from curator import safe_text
 from curator.cli.options import db_option, open_existing, settings_of
 from curator.cli.output import echo_json, make_console, one_line, pass_progress
-from curator.domain import CuratorError
+from curator.domain import BadOption
 from curator.judges.factory import BACKENDS
 
 
@@ -84,7 +84,7 @@ def predict(
         from curator.predict import import_predictions
 
         if not run:
-            raise CuratorError("--import needs --name RUN")
+            raise BadOption("--import needs --name RUN")
         n = import_predictions(store, import_file, check_run_name(run))
         if as_json:
             echo_json({"run": run, "imported": n})
@@ -92,7 +92,7 @@ def predict(
             click.echo(one_line(f"run {run!r}: imported {n:,} answers from {import_file}"))
         return
     if backend is None:
-        raise CuratorError("choose --backend anthropic|bedrock (or --import FILE)")
+        raise BadOption("choose --backend anthropic|bedrock (or --import FILE)")
     from curator.judges.factory import JudgeChoice
     from curator.predict import check_all_failed, plan_predictions, run_predictions
 

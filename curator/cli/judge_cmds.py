@@ -15,7 +15,7 @@ from curator.cli.options import (
     settings_of,
 )
 from curator.cli.output import echo_json, one_line, pass_progress
-from curator.domain import CuratorError, RecordFilter
+from curator.domain import BadOption, RecordFilter
 from curator.prompts import TABLE_FORMATS
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def judge(
         from curator.judges.batch import run_batch
 
         if name == "rules":
-            raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
+            raise BadOption("--batch needs --judge anthropic or --judge bedrock")
         summary = run_batch(
             store,
             judge_obj,
