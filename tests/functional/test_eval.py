@@ -243,6 +243,35 @@ def test_import_predictions_and_bad_files(
     assert missing.code == 1 and "no prediction run named 'nobody'" in missing.err
 
 
+def test_import_predictions_refuses_non_numbers_and_deep_nesting(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """NaN and Infinity (Python's json reads them) are not answers: they reached --per-question
+    as NaN, which is not JSON. JSON nested beyond the parser's depth was an internal error (1).
+    Both are bad input (2), and no run is stored."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uid = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
+    assert uid is not None
+    deep = "[" * 100_000 + "]" * 100_000
+    cases = {
+        "nan official": (f'{{"{uid[0]}": [NaN, ""]}}', "not a finite number"),
+        "inf in a list": (f'{{"{uid[0]}": [[1, Infinity], ""]}}', "not a finite number"),
+        "nan line": (f'{{"uid": "{uid[0]}", "answer": NaN}}\n', "not a finite number"),
+        "big": (f'{{"{uid[0]}": [1e999, ""]}}', "not a finite number"),
+        "deep": (f'{{"{uid[0]}": [{deep}, ""]}}', "nested too deeply"),
+        "deep lines": (f'{{"uid": "x", "answer": "1"}}\n{deep}\n', "line 2: JSON nested too"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.json"
+        path.write_text(content, "utf-8")
+        result = run_cli("--db", db, "predict", "--import", path, "--name", "bad")
+        assert result.code == 2, (name, result.err)
+        assert message in result.err and str(path) in result.err, (name, result.err)
+        assert len(result.err.strip().splitlines()) == 1, (name, result.err)
+    assert "no prediction run named 'bad'" in run_cli("--db", db, "eval", "bad").err
+
+
 def test_the_three_import_forms_score_alike(
     run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
 ) -> None:
