@@ -59,7 +59,7 @@ def prompt_settings(manifest: Path | None) -> tuple[str, str]:
         return str(options.get("system_prompt_text") or DEFAULT_SYSTEM_PROMPT), str(
             options["table_format"]
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise BadInput(str(manifest), "", f"not an export manifest ({exc})") from exc
 
 

@@ -431,7 +431,7 @@ def manifest_target(paths: Iterable[Path]) -> str | None:
     for folder in {path.parent for path in paths}:
         try:
             manifest = json.loads((folder / MANIFEST_FILE).read_text("utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue  # no manifest (or an unreadable one, which manifest_problems reports)
         targets.add(manifest.get("target") if isinstance(manifest, dict) else None)
     if len(targets) == 1:
@@ -460,7 +460,7 @@ def manifest_problems(paths: Iterable[Path]) -> list[str]:
             listed = json.loads(manifest_path.read_text("utf-8"))["files"]
             if not isinstance(listed, dict):
                 raise TypeError("files is not an object")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             problems.append(f"{manifest_path}: cannot read the manifest: {exc}")
             continue
         for name in listed:
