@@ -317,6 +317,27 @@ async def test_evaluation_list_keeps_its_place(tmp_path: Path) -> None:
         assert app.screen.query_one("#eval-wrong", OptionList).highlighted == 3
 
 
+async def test_evaluation_list_shows_a_run_without_answers_without_nan(tmp_path: Path) -> None:
+    from curator.store.predictions import NewPrediction, append_predictions, ensure_run
+
+    store = await make_store(tmp_path)
+    with store.connection() as con:
+        uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
+    ensure_run(store, "base", source="import")
+    append_predictions(
+        store, "base", [NewPrediction(u, "", "wrong", output_tokens=1) for u in uids[:6]]
+    )
+    ensure_run(store, "empty", source="import")  # registered, nothing answered yet
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        text = rendered(app, "#eval-table")
+        assert "empty" in text and "base" in text
+        assert "nan" not in text.lower()
+
+
 async def test_answer_marked_edited_only_when_the_answer_was_edited(tmp_path: Path) -> None:
     from curator.store.reviews import decide, queue_page
 
