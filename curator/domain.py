@@ -45,6 +45,13 @@ class BadInput(CuratorError):
         super().__init__(f"{location}: {problem}")
 
 
+class BadOption(CuratorError):
+    """An option value the command itself refuses (click refuses the others): bad input, exit 2,
+    as the README's table says, not the exit 1 of an internal error."""
+
+    exit_code = 2
+
+
 class StoreError(CuratorError):
     """The store cannot be used as asked (missing, newer schema, locked for too long)."""
 
@@ -202,13 +209,13 @@ class RecordFilter:
         if self.shard is not None:
             k, n = self.shard
             if not (n >= 1 and 1 <= k <= n):
-                raise CuratorError(f"shard {k}/{n}: expected K/N with 1 <= K <= N")
+                raise BadOption(f"shard {k}/{n}: expected K/N with 1 <= K <= N")
         if not 0 <= self.overlap < 1:
-            raise CuratorError(f"overlap {self.overlap}: expected a fraction from 0 to below 1")
+            raise BadOption(f"overlap {self.overlap}: expected a fraction from 0 to below 1")
         for name, values, allowed in checks:
             for value in values:
                 if value not in allowed:
-                    raise CuratorError(
+                    raise BadOption(
                         f"unknown {name} {value!r}; expected one of: {', '.join(allowed)}"
                     )
 

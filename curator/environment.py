@@ -22,6 +22,11 @@ _REASONS = {
 }
 
 
+#: The operating system's words for a disk that refuses a write, as DuckDB quotes them in any
+#: kind of error (its I/O errors, and a commit that could not write the WAL).
+_DISK_WORDS = ("No space left on device", "Disk quota exceeded", "Read-only file system")
+
+
 def describe_os_error(exc: OSError, path: Path | str | None = None) -> str:
     """ "PATH: reason" in words a user can act on (full disk, read-only, permission)."""
     where = path if path is not None else (exc.filename or "")
@@ -42,6 +47,7 @@ def describe_store_failure(exc: BaseException) -> str | None:
     first = text.splitlines()[0] if text else type(exc).__name__
     if "Corrupt database file" in text or "checksum" in text.lower():
         return f"the store is corrupt: {first} (see `curator check`)"
-    if isinstance(exc, duckdb.IOException):
+    if isinstance(exc, duckdb.IOException) or any(words in text for words in _DISK_WORDS):
+        # A full disk may also surface as a failed commit (TransactionException on the WAL).
         return f"the store cannot be read or written: {first}"
     return None

@@ -221,9 +221,9 @@ class RunReport:
             "tatqa_f1": round(self.f1 * 100, 2),
             "scale_accuracy": round(self.scale_accuracy * 100, 2),
             "output_tokens": {
-                "mean": round(self.tokens.mean, 2),
-                "median": self.tokens.median,
-                "stdev": round(self.tokens.stdev, 2),
+                "mean": json_number(self.tokens.mean),
+                "median": json_number(self.tokens.median),
+                "stdev": json_number(self.tokens.stdev),
                 "min": self.tokens.minimum,
                 "max": self.tokens.maximum,
             },
@@ -289,6 +289,12 @@ def write_per_question(reports: Sequence[RunReport], path: Path) -> int:
     except OSError as exc:
         raise OutputUnusable(f"{target}: cannot write: {exc.strerror or exc}") from exc
     return len(lines)
+
+
+def json_number(value: float, digits: int = 2) -> float | None:
+    """`value` rounded for JSON, or None when undefined (a run without answers has no mean):
+    NaN is not JSON, and strict parsers (jq, JSON.parse) refuse the whole document."""
+    return round(value, digits) if math.isfinite(value) else None
 
 
 def reduction(base: float, other: float) -> float:

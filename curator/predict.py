@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curator.answer_format import render_target
-from curator.domain import BadInput, CuratorError, JudgeKey, RecordFilter, WorkItem
+from curator.domain import BadInput, BadOption, JudgeKey, RecordFilter, WorkItem
 from curator.judges.reply import COMPLETE_STOP_REASONS
 from curator.llm.backends import Backend, estimate_tokens
 from curator.llm.passes import RetryPolicy, call_model
@@ -58,7 +59,7 @@ def prompt_settings(manifest: Path | None) -> tuple[str, str]:
         return str(options.get("system_prompt_text") or DEFAULT_SYSTEM_PROMPT), str(
             options["table_format"]
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise BadInput(str(manifest), "", f"not an export manifest ({exc})") from exc
 
 
@@ -211,6 +212,11 @@ def _structured(source: str, where: str, answer: Any, scale: Any) -> ImportedAns
             where,
             f"scale {scale!r} is not one of " + ", ".join(repr(s) for s in SCALES),
         )
+    for value in answer if isinstance(answer, list) else [answer]:
+        # Python's json reads NaN and Infinity (and 1e999 as inf); none is an answer, and
+        # they would reach --per-question's JSON, which has no such values.
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadInput(source, where, f"answer {value!r} is not a finite number")
     if isinstance(answer, list):
         if not (all(isinstance(a, str) for a in answer) or all(_is_number(a) for a in answer)):
             raise BadInput(source, where, "a list answer must hold only strings or only numbers")
@@ -249,6 +255,9 @@ def _from_row(source: str, where: str, row: Any) -> tuple[str, ImportedAnswer]:
     return row["uid"], _structured(source, where, answer, "")
 
 
+_TOO_DEEP = "JSON nested too deeply to be an answer file"
+
+
 def read_predictions(path: Path) -> dict[str, ImportedAnswer]:
     """Answers of a file, by uid, in one of three forms (see `_FORMATS`).
 
@@ -268,6 +277,8 @@ def read_predictions(path: Path) -> dict[str, ImportedAnswer]:
         raise BadInput(source, "", "file is empty")
     try:
         data = json.loads(text)
+    except RecursionError as exc:  # the parser's depth, not ours: bad input, not a crash
+        raise BadInput(source, "top level", _TOO_DEEP) from exc
     except json.JSONDecodeError as exc:
         first = next(line for line in text.splitlines() if line.strip())
         try:
@@ -289,6 +300,8 @@ def read_predictions(path: Path) -> dict[str, ImportedAnswer]:
             continue
         try:
             row = json.loads(line)
+        except RecursionError as exc:
+            raise BadInput(source, f"line {number}", _TOO_DEEP) from exc
         except json.JSONDecodeError as exc:
             raise BadInput(source, f"line {number}", f"invalid JSON: {exc.msg}") from exc
         uid, answer = _from_row(source, f"line {number}", row)
@@ -320,7 +333,7 @@ def import_predictions(store: Store, path: Path, run: str) -> int:
 
 def check_run_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][\w.-]{0,63}", name):
-        raise CuratorError(f"run name {name!r}: use letters, digits, '.', '-' or '_'")
+        raise BadOption(f"run name {name!r}: use letters, digits, '.', '-' or '_'")
     return name
 
 

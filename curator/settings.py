@@ -273,6 +273,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
             data = tomllib.loads(path.read_text("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise BadInput(str(path), "", f"invalid config file: {exc}") from exc
+        except RecursionError as exc:  # tomllib recurses per level of nesting
+            raise BadInput(str(path), "", "invalid config file: nested too deeply") from exc
         except OSError as exc:
             raise BadInput(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
         parse_config(path, data)

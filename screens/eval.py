@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -108,7 +109,8 @@ class EvalScreen(Screen[None]):
                 f"{r.token_f1:.2f}",
                 f"{r.em * 100:.2f}",
                 f"{r.f1 * 100:.2f}",
-                f"{r.tokens.mean:.1f}",
+                # A run without answers has no mean (NaN): shown as a dash, as in `curator eval`.
+                f"{r.tokens.mean:.1f}" if math.isfinite(r.tokens.mean) else "—",
                 f"{len(r.wrong):,}",
             )
         self.query_one("#eval-table", Static).update(flatten(table, self.size.width or 100))

@@ -9,8 +9,15 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.keys import KEY_DISPLAY_ALIASES, format_key
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+
+def _shown(key: str) -> str:
+    """A key as the reviewer types it: `!` for Textual's `exclamation_mark` (as the key bar
+    shows it); named keys (escape, down, space) stay words, as they are written in `[keys]`."""
+    return key if key in KEY_DISPLAY_ALIASES else format_key(key)
 
 
 def _keys(bindings: list[Any], keymap: dict[str, str]) -> list[tuple[str, str]]:
@@ -19,10 +26,7 @@ def _keys(bindings: list[Any], keymap: dict[str, str]) -> list[tuple[str, str]]:
     for b in bindings:
         if isinstance(b, Binding):
             bound = keymap.get(b.id, b.key) if b.id else b.key
-            keys = " / ".join(
-                k.strip().replace("question_mark", "?").replace("slash", "/")
-                for k in bound.split(",")
-            )
+            keys = " / ".join(_shown(k.strip()) for k in bound.split(","))
             rows.append((keys, b.description or b.action))
     return rows
 

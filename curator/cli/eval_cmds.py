@@ -10,7 +10,7 @@ import click
 from curator import safe_text
 from curator.cli.options import db_option, open_existing, settings_of
 from curator.cli.output import echo_json, make_console, one_line, pass_progress
-from curator.domain import CuratorError
+from curator.domain import BadOption
 from curator.judges.factory import BACKENDS
 
 
@@ -84,7 +84,7 @@ def predict(
         from curator.predict import import_predictions
 
         if not run:
-            raise CuratorError("--import needs --name RUN")
+            raise BadOption("--import needs --name RUN")
         n = import_predictions(store, import_file, check_run_name(run))
         if as_json:
             echo_json({"run": run, "imported": n})
@@ -92,7 +92,7 @@ def predict(
             click.echo(one_line(f"run {run!r}: imported {n:,} answers from {import_file}"))
         return
     if backend is None:
-        raise CuratorError("choose --backend anthropic|bedrock (or --import FILE)")
+        raise BadOption("choose --backend anthropic|bedrock (or --import FILE)")
     from curator.judges.factory import JudgeChoice
     from curator.predict import check_all_failed, plan_predictions, run_predictions
 
@@ -174,7 +174,7 @@ def eval_cmd(
     Example:
       curator eval base ft --plot tokens.png --per-question questions.jsonl
     """
-    from curator.evaluate import compare, histogram, report, write_per_question
+    from curator.evaluate import compare, histogram, json_number, report, write_per_question
     from curator.store.predictions import scored_rows
 
     settings = settings_of(ctx)
@@ -196,8 +196,8 @@ def eval_cmd(
                     run: {
                         "token_f1": round(delta["token_f1"], 2),
                         "tatqa_f1": round(delta["tatqa_f1"], 2),
-                        "output_tokens_reduction_pct": round(
-                            delta["output_tokens_reduction_pct"], 2
+                        "output_tokens_reduction_pct": json_number(
+                            delta["output_tokens_reduction_pct"]
                         ),
                     }
                     for run, delta in vs_base.items()
@@ -226,13 +226,13 @@ def eval_cmd(
     row("TAT-QA F1", [f"{r.f1 * 100:.2f}" for r in reports])
     row("  vs base", ["—"] + [f"{d['tatqa_f1']:+.2f}" for d in deltas])
     row("TAT-QA scale score", [f"{r.scale_accuracy * 100:.2f}" for r in reports])
-    row("output tokens: mean", [f"{r.tokens.mean:.1f}" for r in reports])
+    row("output tokens: mean", [_shown(r.tokens.mean, ".1f") for r in reports])
     row(
         "  vs base",
-        ["—"] + [f"{-d['output_tokens_reduction_pct']:+.1f}%" for d in deltas],
+        ["—"] + [_shown(-d["output_tokens_reduction_pct"], "+.1f", "%") for d in deltas],
     )
-    row("  median", [f"{r.tokens.median:.1f}" for r in reports])
-    row("  std dev", [f"{r.tokens.stdev:.1f}" for r in reports])
+    row("  median", [_shown(r.tokens.median, ".1f") for r in reports])
+    row("  std dev", [_shown(r.tokens.stdev, ".1f") for r in reports])
     row("  min / max", [f"{r.tokens.minimum} / {r.tokens.maximum}" for r in reports])
     console.print(table)
     kinds = sorted({k for r in reports for k in r.by_answer_type})
@@ -272,8 +272,17 @@ def eval_cmd(
         console.print(f"per-question scores written to {safe_text.markup(str(per_question))}")
 
 
+def _shown(value: float, spec: str, suffix: str = "") -> str:
+    """A statistic for the table; "—" when undefined (a run without answers has no mean)."""
+    import math
+
+    return f"{value:{spec}}{suffix}" if math.isfinite(value) else "—"
+
+
 def _plot(reports: list[Any], path: Path) -> None:
     import matplotlib
+
+    from curator.evaluate import OutputUnusable
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -294,11 +303,12 @@ def _plot(reports: list[Any], path: Path) -> None:
     ax.set_xlabel("output tokens per answer")
     ax.set_ylabel("answers")
     ax.set_title("Output-token distribution")
-    ax.legend()
+    if values:  # a legend with no labelled bars warns on stderr (runs without output tokens)
+        ax.legend()
     fig.tight_layout()
     try:
         fig.savefig(path, format="png")
-    except OSError as exc:
-        raise CuratorError(f"{path}: cannot write the plot: {exc.strerror or exc}") from exc
+    except OSError as exc:  # an unusable destination (exit 3), as for --per-question
+        raise OutputUnusable(f"{path}: cannot write the plot: {exc.strerror or exc}") from exc
     finally:
         plt.close(fig)

@@ -181,28 +181,35 @@ def _print_export_leaks(leaks: dict[str, Any]) -> None:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@_target_option
+@click.option(
+    "--target",
+    type=click.Choice(tuple(TARGETS)),
+    default=None,
+    help="Default: the target of the manifest.json beside the files, else bedrock-claude.",
+)
 @click.option(
     "--kind",
     type=click.Choice(("train", "validation")),
     default=None,
     help="Which limits apply (default: validation when the file name says so).",
 )
-def validate(files: tuple[Path, ...], target: str, kind: str | None) -> None:
+def validate(files: tuple[Path, ...], target: str | None, kind: str | None) -> None:
     """Check JSONL files (or export folders) against a target; print every problem with its line.
 
     Record counts follow AWS's validators (for bedrock-claude, Claude 3 Haiku: 32-10,000
     training and 32-1,000 validation records; bedrock-nova: 8-20,000 each); files given together
     are also checked against the target's total. When a manifest.json sits beside the files,
-    their sizes, sha256 and line counts must match it. Exit code 1 when any problem is found.
+    their sizes, sha256 and line counts must match it, and its target is the default target.
+    Exit code 1 when any problem is found.
 
     \b
     Example:
       curator validate out/train.jsonl out/validation.jsonl --target bedrock-claude
     """
-    from curator.export.run import export_files, manifest_problems, validate_files
+    from curator.export.run import export_files, manifest_problems, manifest_target, validate_files
 
     paths = export_files(files)
+    target = target or manifest_target(paths) or "bedrock-claude"
     problems = validate_files(paths, target, kind)
     problems += manifest_problems(paths)
     for problem in problems:

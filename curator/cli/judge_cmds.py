@@ -15,7 +15,7 @@ from curator.cli.options import (
     settings_of,
 )
 from curator.cli.output import echo_json, one_line, pass_progress
-from curator.domain import CuratorError, RecordFilter
+from curator.domain import BadOption, RecordFilter
 from curator.prompts import TABLE_FORMATS
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def judge(
         from curator.judges.batch import run_batch
 
         if name == "rules":
-            raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
+            raise BadOption("--batch needs --judge anthropic or --judge bedrock")
         summary = run_batch(
             store,
             judge_obj,
@@ -237,8 +237,8 @@ def _judge_live(
         return
     counts = " · ".join(f"{v} {n:,}" for v, n in sorted(summary["verdicts"].items())) or "nothing"
     click.echo(
-        one_line(f"judge {result.key.judge} ({result.key.model}): ")
-        + f"{result.progress.done:,} records judged — {one_line(counts)}"
+        one_line(f"judge {result.key.judge} ({result.key.model}):")
+        + f" {result.progress.done:,} records judged — {one_line(counts)}"
     )
     if summary["input_tokens"] or summary["cost_usd"]:
         click.echo(

@@ -12,7 +12,7 @@ import click
 
 from curator import safe_text
 from curator.cli.options import db_option, judge_option, open_existing, settings_of
-from curator.domain import CuratorError, RecordFilter
+from curator.domain import BadOption, RecordFilter
 
 if TYPE_CHECKING:
     from curator.settings import Settings
@@ -66,7 +66,7 @@ def review(
     if shard is not None:
         match = re.fullmatch(r"(\d+)/(\d+)", shard.strip())
         if not match:
-            raise CuratorError(f"--shard {shard!r}: expected K/N, for example 2/3")
+            raise BadOption(f"--shard {shard!r}: expected K/N, for example 2/3")
         shard_pair = (int(match.group(1)), int(match.group(2)))
         RecordFilter(shard=shard_pair, overlap=overlap).validate()
     run_tui(store, settings, reviewer or settings.reviewer, blind, judge_name, shard_pair, overlap)

@@ -66,6 +66,9 @@ def check_piece(path: str, target_name: str, start: int, end: int | None) -> Pie
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 problems.append((lines, f"not valid JSON ({exc})"))
                 continue
+            except RecursionError:  # deeper than the parser goes: no record of any target
+                problems.append((lines, "not valid JSON (nested too deeply)"))
+                continue
             found = target.check_line(obj, raw)
             if found:
                 problems += [(lines, p) for p in found]

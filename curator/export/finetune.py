@@ -48,7 +48,7 @@ def configured_base_model(export_dir: Path, export: ExportConfig) -> str | None:
     """The [export] setting naming the base model for this export's target, if any."""
     try:
         target = json.loads((export_dir / MANIFEST_FILE).read_text("utf-8")).get("target")
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return None  # start_job reports the unusable manifest
     key = BASE_MODEL_SETTINGS.get(str(target))
     value: str | None = getattr(export, key) if key else None
@@ -163,7 +163,14 @@ def start_job(
     try:
         manifest = json.loads(manifest_path.read_text("utf-8"))
         manifest["hyperparameters"].items()
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, AttributeError) as exc:
+    except (
+        OSError,
+        UnicodeDecodeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+    ) as exc:
         raise BadInput(str(manifest_path), "", f"not an export manifest ({exc})") from exc
     check_job_name(name)
     model = base_model_for(manifest, base_model)

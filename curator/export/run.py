@@ -424,6 +424,23 @@ def export_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+def manifest_target(paths: Iterable[Path]) -> str | None:
+    """The target the `manifest.json` beside the files names, when every such manifest names
+    the same known one: an export is validated as what it was made for."""
+    targets = set()
+    for folder in {path.parent for path in paths}:
+        try:
+            manifest = json.loads((folder / MANIFEST_FILE).read_text("utf-8"))
+        except (OSError, ValueError, RecursionError):
+            continue  # no manifest (or an unreadable one, which manifest_problems reports)
+        targets.add(manifest.get("target") if isinstance(manifest, dict) else None)
+    if len(targets) == 1:
+        (target,) = targets
+        if isinstance(target, str) and target in TARGETS:
+            return target
+    return None
+
+
 def manifest_problems(paths: Iterable[Path]) -> list[str]:
     """Problems with files against the `manifest.json` beside them (none when there is none).
 
@@ -443,7 +460,7 @@ def manifest_problems(paths: Iterable[Path]) -> list[str]:
             listed = json.loads(manifest_path.read_text("utf-8"))["files"]
             if not isinstance(listed, dict):
                 raise TypeError("files is not an object")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             problems.append(f"{manifest_path}: cannot read the manifest: {exc}")
             continue
         for name in listed:

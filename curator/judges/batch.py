@@ -33,7 +33,7 @@ from json.encoder import encode_basestring_ascii as encode_string
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from curator.domain import BadInput, CuratorError, NewVerdict, WorkItem
+from curator.domain import BadInput, BadOption, CuratorError, NewVerdict, WorkItem
 from curator.judges.batch_chunks import (
     ANTHROPIC_FRAMING,
     JSONL_FRAMING,
@@ -828,7 +828,7 @@ def run_batch(
 
     DuckDB's memory is capped for the pass (`[judge] batch_memory_limit_mb`), then restored."""
     if not isinstance(judge, LLMJudge):
-        raise CuratorError("--batch needs --judge anthropic or --judge bedrock")
+        raise BadOption("--batch needs --judge anthropic or --judge bedrock")
     settings = store.duckdb_settings
     before = dict(settings)
     settings["memory_limit"] = f"{memory_limit_mb(judge_config)}MB"

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from curator.domain import CuratorError, EnvironmentFailure
+from curator.domain import EnvironmentFailure
 from curator.prompts import JudgePrompt
 
 T = TypeVar("T")
@@ -93,8 +93,8 @@ class AnthropicBackend:
         import anthropic
 
         key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise CuratorError(
+        if not key:  # missing credentials are the environment's (exit 3), as for Bedrock
+            raise EnvironmentFailure(
                 "the anthropic judge needs ANTHROPIC_API_KEY "
                 "(or use --judge rules, which needs none)"
             )

@@ -233,6 +233,51 @@ def test_bedrock_without_credentials_fails_fast(
     assert all(r["verdicts"] == {} for r in rows)  # nothing was stored as an error
 
 
+def test_anthropic_without_a_key_is_exit_3_like_bedrock(
+    run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Missing credentials are the environment (README: exit 3), for the Anthropic API too,
+    for judge and predict alike; nothing is stored."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+    before = sample_store.read_bytes()
+    judged = run_cli("--db", sample_store, "judge", "--judge", "anthropic")
+    one_line_error(judged, 3, "ANTHROPIC_API_KEY")
+    predicted = run_cli(
+        "--db", sample_store, "predict", "--backend", "anthropic", "--model", "claude-haiku-4-5"
+    )
+    one_line_error(predicted, 3, "ANTHROPIC_API_KEY")
+    assert sample_store.read_bytes() == before
+
+
+def test_import_onto_a_full_disk_is_exit_3_and_keeps_the_store(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's disk filling up during an import is the environment (exit 3, one line),
+    whichever DuckDB error says so (a failed commit of the WAL was an internal error, exit 1),
+    and the store keeps what it had."""
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+    contexts = json.loads((SAMPLE_DATA / "sample_train.json").read_text("utf-8"))
+    big = []
+    for n in range(60):  # ~4 MB of new records: more than the filesystem has left
+        for context in contexts:
+            copy = json.loads(json.dumps(context))
+            copy["table"]["uid"] = f"{n}-{copy['table']['uid']}"
+            for question in copy["questions"]:
+                question["uid"] = f"{n}-{question['uid']}"
+            big.append(copy)
+    data = tmp_path / "big.json"
+    data.write_text(json.dumps(big), "utf-8")
+    with small_filesystem(tmp_path / "mnt", "2m") as mount:
+        db = mount / "store.duckdb"
+        assert run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json").code == 0
+        before = run_cli("--db", db, "list", "--json").json_lines()
+        full = run_cli("--db", db, "import", data)
+        one_line_error(full, 3, "store.duckdb")
+        assert run_cli("--db", db, "list", "--json").json_lines() == before
+        assert run_cli("--db", db, "check").code == 0
+
+
 # -- config ---------------------------------------------------------------------------------
 
 

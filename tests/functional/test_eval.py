@@ -96,6 +96,43 @@ def test_predict_base_and_fine_tuned_then_eval(
     assert "TAT-QA F1" in text.out and "vs base" in text.out and "output tokens, ft" in text.out
 
 
+def test_eval_json_of_a_run_without_answers_is_strict_json(
+    run_cli: Run,
+    store_with_gold: tuple[Path, dict[str, str]],
+    fake: FakeAnthropic,
+) -> None:
+    """A run that answered nothing (here: a split the store lacks) has no token statistics:
+    `--json` says null, never NaN, which is not JSON (jq and strict parsers refuse it)."""
+    db, gold = store_with_gold
+    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
+    empty = run_cli("--db", db, *haiku_run("empty", "--split", "no-such-split"))
+    assert empty.code == 0, empty.err
+    assert json.loads(empty.out)["answered"] == 0
+    full = run_cli("--db", db, *haiku_run("full"))
+    assert full.code == 0, full.err
+
+    def strict(text: str) -> object:
+        def refuse(constant: str) -> object:
+            raise AssertionError(f"{constant} in --json output")
+
+        return json.loads(text, parse_constant=refuse)
+
+    for runs in (("empty", "full"), ("full", "empty")):
+        result = run_cli("--db", db, "eval", *runs, "--json")
+        assert result.code == 0, result.err
+        report = strict(result.out)
+        assert isinstance(report, dict)
+        by_run = {r["run"]: r for r in report["runs"]}
+        assert by_run["empty"]["output_tokens"]["mean"] is None
+        assert by_run["empty"]["output_tokens"]["median"] is None
+        assert by_run["empty"]["output_tokens"]["stdev"] is None
+        assert by_run["full"]["output_tokens"]["mean"] > 0
+        other = runs[1]
+        assert report["vs_base"][other]["output_tokens_reduction_pct"] is None
+    text = run_cli("--db", db, "eval", "empty", "full")
+    assert text.code == 0 and "nan" not in text.out.lower()
+
+
 def test_predict_uses_the_export_manifest(
     run_cli: Run,
     store_with_gold: tuple[Path, dict[str, str]],
@@ -132,6 +169,28 @@ def test_predict_uses_the_export_manifest(
     )
     assert result.code == 0, result.err
     assert seen[0].startswith("<table>\n<table><tr>")
+
+
+def test_eval_plot_destination_and_runs_without_tokens(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """A plot that cannot be written is an unusable destination (exit 3, as --per-question);
+    a run with no output tokens (imported answers) plots an empty chart without a warning."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uid = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
+    assert uid is not None
+    answers = write_json(tmp_path / "answers.json", {uid[0]: "1"})
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "vendor").code == 0
+    missing = tmp_path / "no-such-folder"
+    plot = run_cli("--db", db, "eval", "vendor", "--plot", missing / "tokens.png")
+    per_question = run_cli("--db", db, "eval", "vendor", "--per-question", missing / "q.jsonl")
+    assert (plot.code, per_question.code) == (3, 3), (plot.err, per_question.err)
+    assert plot.err.startswith("curator: error: ") and "tokens.png" in plot.err
+    assert len(plot.err.strip().splitlines()) == 1
+    drawn = run_cli("--db", db, "eval", "vendor", "--plot", tmp_path / "tokens.png")
+    assert drawn.code == 0 and drawn.err == "", drawn.err
+    assert (tmp_path / "tokens.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_import_predictions_and_bad_files(
@@ -182,6 +241,35 @@ def test_import_predictions_and_bad_files(
         assert message in result.err and str(path) in result.err, (name, result.err)
     missing = run_cli("--db", db, "eval", "nobody")
     assert missing.code == 1 and "no prediction run named 'nobody'" in missing.err
+
+
+def test_import_predictions_refuses_non_numbers_and_deep_nesting(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """NaN and Infinity (Python's json reads them) are not answers: they reached --per-question
+    as NaN, which is not JSON. JSON nested beyond the parser's depth was an internal error (1).
+    Both are bad input (2), and no run is stored."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uid = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
+    assert uid is not None
+    deep = "[" * 100_000 + "]" * 100_000
+    cases = {
+        "nan official": (f'{{"{uid[0]}": [NaN, ""]}}', "not a finite number"),
+        "inf in a list": (f'{{"{uid[0]}": [[1, Infinity], ""]}}', "not a finite number"),
+        "nan line": (f'{{"uid": "{uid[0]}", "answer": NaN}}\n', "not a finite number"),
+        "big": (f'{{"{uid[0]}": [1e999, ""]}}', "not a finite number"),
+        "deep": (f'{{"{uid[0]}": [{deep}, ""]}}', "nested too deeply"),
+        "deep lines": (f'{{"uid": "x", "answer": "1"}}\n{deep}\n', "line 2: JSON nested too"),
+    }
+    for name, (content, message) in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.json"
+        path.write_text(content, "utf-8")
+        result = run_cli("--db", db, "predict", "--import", path, "--name", "bad")
+        assert result.code == 2, (name, result.err)
+        assert message in result.err and str(path) in result.err, (name, result.err)
+        assert len(result.err.strip().splitlines()) == 1, (name, result.err)
+    assert "no prediction run named 'bad'" in run_cli("--db", db, "eval", "bad").err
 
 
 def test_the_three_import_forms_score_alike(

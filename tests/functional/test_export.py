@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,60 @@ def test_each_target_format(run_cli: Run, curated: Path, tmp_path: Path, target:
         assert [m["role"] for m in first["messages"]] == ["system", "user", "assistant"]
     check = run_cli("validate", out / "train.jsonl", "--target", target)
     assert check.code == 0, check.out
+
+
+@pytest.mark.parametrize("target", ["bedrock-nova", "openai-chat"])
+def test_validate_takes_the_target_from_the_manifest(
+    run_cli: Run, curated: Path, tmp_path: Path, target: str
+) -> None:
+    """`curator validate out/` of a Nova export checks it as Nova (its manifest says so), not
+    as the default bedrock-claude, which reported every line; an explicit --target still wins,
+    and a file with no manifest beside it keeps the default."""
+    out = tmp_path / target
+    assert run_cli("--db", curated, "export", out, *VF, "--target", target).code == 0
+    for args in ((out,), (out / "train.jsonl", out / "validation.jsonl")):
+        check = run_cli("validate", *args)
+        assert check.code == 0, check.out
+        assert check.out.strip() == f"ok: 2 file(s) valid for {target}"
+    forced = run_cli("validate", out, "--target", "bedrock-claude")
+    assert forced.code == 1, forced.out
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(out / "train.jsonl", alone / "train.jsonl")
+    assert run_cli("validate", alone / "train.jsonl").code == 1
+
+
+def test_deeply_nested_json_is_a_problem_not_a_crash(
+    run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON nested beyond the parser's depth, in a JSONL line or a manifest, was an internal
+    error (RecursionError, exit 1): it is a problem reported with its file (and line)."""
+    deep = "[" * 100_000 + "]" * 100_000
+    lines_file = tmp_path / "lines" / "train.jsonl"
+    lines_file.parent.mkdir()
+    lines_file.write_text(deep + "\n", "utf-8")
+    checked = run_cli("validate", lines_file)
+    assert checked.code == 1, checked.err
+    assert f"{lines_file}:1: not valid JSON (nested too deeply)" in checked.out
+    assert "internal error" not in checked.err
+
+    out = tmp_path / "out"
+    assert run_cli("--db", curated, "export", out, *VF).code == 0
+    (out / "manifest.json").write_text('{"files": ' + deep + "}", "utf-8")
+    checked = run_cli("validate", out)
+    assert checked.code == 1 and "manifest.json: cannot read the manifest" in checked.out
+    assert "internal error" not in checked.err
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # never reached
+    args = ("--backend", "anthropic", "--model", "m", "--name", "ft")
+    predicted = run_cli("--db", curated, "predict", *args, "--from-manifest", out / "manifest.json")
+    assert predicted.code == 2, predicted.err
+    assert "manifest.json: not an export manifest" in predicted.err
+    started = run_cli(
+        "finetune", "start", "--export-dir", out, "--s3", "s3://b/p", "--role-arn", "arn:x"
+    )
+    assert started.code == 2, started.err
+    assert "manifest.json: not an export manifest" in started.err
 
 
 def test_rationale_table_format_and_system_prompt(

@@ -68,6 +68,16 @@ def test_rules_judge_is_the_default_without_a_key(
     assert all(set(r["verdicts"]) == {"rules"} for r in rows)
 
 
+def test_judge_summary_line_reads_as_words(
+    run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+    result = run_cli("--db", sample_store, "judge")
+    assert result.code == 0, result.err
+    assert result.out.startswith("judge rules (rules-v2): 30 records judged — "), result.out
+
+
 def test_anthropic_happy_path_with_cost_and_list(
     run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
 ) -> None:

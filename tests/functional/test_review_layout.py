@@ -285,7 +285,8 @@ async def test_undo_picker_names_the_question_and_the_decision(tmp_path: Path) -
         assert "accepted" in lines[1] and accepted[:40] in lines[1].replace("\n", "")
 
 
-async def test_evaluation_list_keeps_its_place(tmp_path: Path) -> None:
+async def _store_with_a_run(tmp_path: Path) -> Store:
+    """The review store with run "base": six wrong answers, one output token each."""
     from curator.store.predictions import NewPrediction, append_predictions, ensure_run
 
     store = await make_store(tmp_path)
@@ -295,6 +296,11 @@ async def test_evaluation_list_keeps_its_place(tmp_path: Path) -> None:
     append_predictions(
         store, "base", [NewPrediction(u, "", "wrong", output_tokens=1) for u in uids[:6]]
     )
+    return store
+
+
+async def test_evaluation_list_keeps_its_place(tmp_path: Path) -> None:
+    store = await _store_with_a_run(tmp_path)
     app = CuratorApp(store, reviewer="ana")
     async with app.run_test(size=NARROW) as pilot:
         await settle(app, pilot)
@@ -315,6 +321,21 @@ async def test_evaluation_list_keeps_its_place(tmp_path: Path) -> None:
         await settle(app, pilot)
         assert type(app.screen).__name__ == "EvalScreen"
         assert app.screen.query_one("#eval-wrong", OptionList).highlighted == 3
+
+
+async def test_evaluation_list_shows_a_run_without_answers_without_nan(tmp_path: Path) -> None:
+    from curator.store.predictions import ensure_run
+
+    store = await _store_with_a_run(tmp_path)
+    ensure_run(store, "empty", source="import")  # registered, nothing answered yet
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        text = rendered(app, "#eval-table")
+        assert "empty" in text and "base" in text
+        assert "nan" not in text.lower()
 
 
 async def test_answer_marked_edited_only_when_the_answer_was_edited(tmp_path: Path) -> None:

@@ -338,6 +338,24 @@ async def test_help_lists_every_key_and_quit(tmp_path: Path) -> None:
     assert app.return_code == 0
 
 
+async def test_help_names_character_keys_as_typed(tmp_path: Path) -> None:
+    """The help shows `!` for flag, as the key bar does, not Textual's `exclamation_mark`; a
+    remapped key named by its character's name (`full_stop`) is shown as the character too."""
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana", keys={"accept": "full_stop"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        text = "".join(plain(w) for w in app.screen.query(Static))
+        assert "exclamation_mark" not in text and "full_stop" not in text
+        assert "question_mark" not in text and "slash" not in text
+        rows = text.splitlines()
+        assert any(" ! " in row and "Flag" in row for row in rows)
+        assert any(" . " in row and "Accept" in row for row in rows)
+        assert any("escape" in row and "Back" in row for row in rows)
+
+
 async def test_palette_offers_every_record_action(tmp_path: Path) -> None:
     store = await make_store(tmp_path)
     app = CuratorApp(store, reviewer="ana")

@@ -81,3 +81,10 @@ def test_batch_memory_limit_is_checked(tmp_path: Path) -> None:
     for bad in ("32", '"512MB"'):
         with pytest.raises(BadInput, match="batch_memory_limit_mb"):
             _load(tmp_path, f"[judge]\nbatch_memory_limit_mb = {bad}\n")
+
+
+def test_a_config_nested_too_deeply_is_bad_input(tmp_path: Path) -> None:
+    """tomllib recurses per nesting level: a hostile file was an internal error (exit 1)."""
+    with pytest.raises(BadInput, match="invalid config file") as caught:
+        _load(tmp_path, "x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert caught.value.exit_code == 2 and str(tmp_path / "curator.toml") in str(caught.value)
