@@ -122,7 +122,8 @@ def judge(
         table_format=table_format,
         concurrency=conc,
     )
-    judge_obj = make_judge(choice, settings.config)
+    # A dry run builds no client: it estimates without a key or credentials and calls nothing.
+    judge_obj = make_judge(choice, settings.config, estimate_only=dry_run)
     if not dry_run:
         require_price_for_cap(judge_obj, max_cost)
     warning = price_warning(judge_obj)
