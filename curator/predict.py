@@ -360,6 +360,8 @@ class PredictionSummary:
     output_tokens: int
     #: Answers cut off by max_tokens: stored, not scored, asked again by the next run.
     truncated: int = 0
+    #: Records the run lacked when it started (0: nothing to do).
+    pending: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -441,6 +443,7 @@ def run_predictions(
         cost_usd=p.cost_usd,
         output_tokens=p.output_tokens,
         truncated=p.outcomes.get("truncated", 0),
+        pending=p.total,
     )
 
 

@@ -129,6 +129,12 @@ def predict(
                 "  answers cut off or failed are stored, not scored, and asked again by the "
                 "next run" + (" (try a higher --max-tokens)" if summary.truncated else "")
             )
+        if summary.pending == 0:
+            from curator.selection import nothing_to_do
+            from curator.store.records import count
+
+            done = f"already has an answer in run {summary.run!r}"
+            click.echo("  " + one_line(nothing_to_do(count(store, plan.filt), plan.filt, done)))
     check_all_failed(summary)
 
 

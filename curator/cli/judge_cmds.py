@@ -250,7 +250,11 @@ def _judge_live(
     if result.stopped_for_cost:
         click.echo("  stopped: --max-cost reached; run again with a higher cap to continue")
     if result.progress.total == 0:
-        click.echo("  nothing to do: every selected record already has a verdict from this judge")
+        from curator.selection import nothing_to_do
+        from curator.store.records import count
+
+        matched = count(store, options.filt)
+        click.echo("  " + one_line(nothing_to_do(matched, options.filt, _ALREADY_JUDGED)))
     unreadable, failed = summary["verdicts"].get("unparsed", 0), summary["verdicts"].get("error", 0)
     if unreadable:
         click.echo(
@@ -260,6 +264,10 @@ def _judge_live(
     if failed:
         click.echo(f"  {_records(failed)} failed ('error'); the next pass asks again")
     _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
+
+
+#: What is true of every selected record when a judge pass has nothing to do.
+_ALREADY_JUDGED = "already has a verdict from this judge"
 
 
 def _records(n: int) -> str:

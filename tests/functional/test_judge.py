@@ -68,6 +68,27 @@ def test_rules_judge_is_the_default_without_a_key(
     assert all(set(r["verdicts"]) == {"rules"} for r in rows)
 
 
+def test_nothing_to_do_says_whether_nothing_matched_or_all_was_judged(
+    run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+    base = ("--db", sample_store, "judge", "--judge", "rules")
+    # Nothing is judged yet, so no record has an uncertain verdict: nothing matched.
+    for extra, named in (
+        (("--verdict", "uncertain"), "(--verdict uncertain)"),
+        (("--split", "nosuch", "--status", "pending"), "(--status pending --split nosuch)"),
+    ):
+        result = run_cli(*base, *extra)
+        assert result.code == 0, result.err
+        assert f"nothing to do: no record matches the selection {named}" in result.out
+        assert "already has a verdict" not in result.out
+    assert run_cli(*base).code == 0  # judges all 30
+    again = run_cli(*base, "--split", "dev")
+    assert "nothing to do: every selected record (30) already has a verdict" in again.out
+    assert "no record matches" not in again.out
+
+
 def test_judge_summary_line_reads_as_words(
     run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
