@@ -214,8 +214,10 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None) -> None:
         for row in flagged:
             click.echo(f"    {one_line(row.uid)}  {one_line(row.question[:200])[:70]}")
     if not no_tui:
+        from curator.reviewers import reviewer_of
+
         settings = settings_of(ctx).with_db(db_path)
-        review_cmds.run_tui(store, settings, settings.reviewer, False, "rules")
+        review_cmds.run_tui(store, settings, reviewer_of(None, settings.reviewer), False, "rules")
         return
     click.echo()
     print_stats(str(db_path), store_stats(store))
