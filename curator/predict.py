@@ -36,6 +36,7 @@ from curator.store.predictions import (
     replace_imported,
 )
 from curator.tatqa_metric import SCALES, PredictedAnswer
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.judges.factory import JudgeChoice
@@ -456,7 +457,7 @@ def check_all_failed(summary: PredictionSummary) -> None:
         return
     if not summary.truncated:
         raise EnvironmentFailure(
-            f"every call failed ({summary.errors:,} records; the next run retries them)"
+            f"every call failed ({counted(summary.errors, 'record')}; the next run retries them)"
         )
     raise EnvironmentFailure(
         f"no answer was finished: {summary.truncated:,} cut off by max_tokens, "

@@ -17,6 +17,7 @@ from curator.cli.options import (
 from curator.cli.output import echo_json, one_line, pass_progress
 from curator.domain import BadOption, RecordFilter
 from curator.prompts import TABLE_FORMATS
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.llm.passes import Judge, PassOptions
@@ -154,7 +155,7 @@ def judge(
             echo_json(summary)
         else:
             click.echo(
-                f"batch: submitted {summary['submitted']:,} records; collected "
+                f"batch: submitted {counted(summary['submitted'], 'record')}; collected "
                 + (", ".join(f"{k} {v:,}" for k, v in summary["collected"].items()) or "nothing")
             )
         return
@@ -190,8 +191,9 @@ def _judge_dry_run(store: Store, judge_obj: Judge, options: PassOptions, as_json
     if estimate.records > len(estimate.sample):
         click.echo(f"  … and {estimate.records - len(estimate.sample):,} more")
     click.echo(
-        f"{estimate.records:,} records · ~{estimate.input_tokens:,} input tokens · "
-        f"~{estimate.output_tokens:,} output tokens · "
+        f"{counted(estimate.records, 'record')} · "
+        f"~{counted(estimate.input_tokens, 'input token')} · "
+        f"~{counted(estimate.output_tokens, 'output token')} · "
         + (
             f"estimated ${estimate.cost_usd:,.4f} (before prompt caching)"
             if priced
@@ -239,7 +241,7 @@ def _judge_live(
     counts = " · ".join(f"{v} {n:,}" for v, n in sorted(summary["verdicts"].items())) or "nothing"
     click.echo(
         one_line(f"judge {result.key.judge} ({result.key.model}):")
-        + f" {result.progress.done:,} records judged — {one_line(counts)}"
+        + f" {counted(result.progress.done, 'record')} judged — {one_line(counts)}"
     )
     if summary["input_tokens"] or summary["cost_usd"]:
         click.echo(
@@ -258,20 +260,16 @@ def _judge_live(
     unreadable, failed = summary["verdicts"].get("unparsed", 0), summary["verdicts"].get("error", 0)
     if unreadable:
         click.echo(
-            f"  {_records(unreadable)} had unreadable replies (no single clear judgement, or cut "
-            "off: 'unparsed', raw reply kept); the next pass asks again"
+            f"  {counted(unreadable, 'record')} had unreadable replies (no single clear "
+            "judgement, or cut off: 'unparsed', raw reply kept); the next pass asks again"
         )
     if failed:
-        click.echo(f"  {_records(failed)} failed ('error'); the next pass asks again")
+        click.echo(f"  {counted(failed, 'record')} failed ('error'); the next pass asks again")
     _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
 
 
 #: What is true of every selected record when a judge pass has nothing to do.
 _ALREADY_JUDGED = "already has a verdict from this judge"
-
-
-def _records(n: int) -> str:
-    return f"{n:,} record" + ("" if n == 1 else "s")
 
 
 def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, int]) -> None:
@@ -285,8 +283,8 @@ def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, in
         return
     if not unreadable:
         raise EnvironmentFailure(
-            f"every call failed ({failed:,} records; their verdicts are 'error' and the next "
-            f"pass retries them); first error: {first_error(store, run_id)}"
+            f"every call failed ({counted(failed, 'record')}; their verdicts are 'error' and the "
+            f"next pass retries them); first error: {first_error(store, run_id)}"
         )
     raise EnvironmentFailure(
         f"no reply gave a verdict ({unreadable:,} unreadable replies, stored as 'unparsed', "

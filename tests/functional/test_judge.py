@@ -286,6 +286,21 @@ def test_bedrock_dry_run_needs_no_credentials_and_prints_the_same(
         assert run_cli(*args, "--limit", "1").code == 3
 
 
+def test_counts_of_one_read_as_one(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    one = run_cli(
+        "--db", sample_store, "judge", "--judge", "anthropic", "--dry-run", "--limit", "1"
+    )
+    assert one.code == 0, one.err
+    assert one.out.splitlines()[-1].startswith("1 record · ~"), one.out
+    judged = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--limit", "1")
+    assert judged.code == 0, judged.err
+    assert ": 1 record judged — " in judged.out and "1 records" not in judged.out
+    again = run_cli("--db", sample_store, "judge", "--judge", "rules", "--limit", "1")
+    assert "1 record judged" in again.out
+
+
 def test_max_cost_stops_cleanly(
     run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
 ) -> None:
