@@ -219,6 +219,33 @@ class RecordFilter:
                         f"unknown {name} {value!r}; expected one of: {', '.join(allowed)}"
                     )
 
+    def describe(self) -> str:
+        """The selection as the options that make it (`--verdict uncertain --split test`), so a
+        message about what matched names what the user asked for; "" when nothing narrows it."""
+        parts = [
+            f"{option} {value}"
+            for option, values in (
+                ("--status", self.statuses),
+                ("--verdict", self.verdicts),
+                ("--answer-type", self.answer_types),
+                ("--answer-from", self.answer_sources),
+                ("--split", self.splits),
+            )
+            for value in values
+        ]
+        flags = (
+            ("--disagree", self.disagree),
+            ("--conflicts", self.conflicts),
+            ("--audit", self.audit),
+            ("--near-duplicates", self.near_duplicates),
+        )
+        parts += [flag for flag, on in flags if on]
+        if self.search:
+            parts.append(f"--search {self.search!r}")
+        if self.shard is not None:
+            parts.append(f"--shard {self.shard[0]}/{self.shard[1]}")
+        return " ".join(parts)
+
 
 #: Queue orders: store order, or triage (incorrect first, then disagreements, then uncertain).
 SORT_ORDERS: Final = ("store", "triage")

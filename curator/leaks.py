@@ -24,6 +24,7 @@ from curator.store.leaks import (
     find_pairs,
     splits_in_store,
 )
+from curator.wording import counted
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -204,9 +205,9 @@ def listing(store: Store, report: LeakReport, *, top: int = 10, width: int = 160
     and the repeated questions."""
     s = report.summary()
     lines = [
-        f"{s['context_pairs']:,} near-duplicate context pairs "
+        f"{counted(s['context_pairs'], 'near-duplicate context pair')} "
         f"({s['context_pairs_across_splits']:,} across splits), "
-        f"{s['question_pairs']:,} repeated questions "
+        f"{counted(s['question_pairs'], 'repeated question')} "
         f"({s['question_pairs_across_splits']:,} across splits)"
     ]
     shown = report.contexts[:top]

@@ -36,6 +36,7 @@ from curator.store.predictions import (
     replace_imported,
 )
 from curator.tatqa_metric import SCALES, PredictedAnswer
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.judges.factory import JudgeChoice
@@ -360,6 +361,8 @@ class PredictionSummary:
     output_tokens: int
     #: Answers cut off by max_tokens: stored, not scored, asked again by the next run.
     truncated: int = 0
+    #: Records the run lacked when it started (0: nothing to do).
+    pending: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -441,6 +444,7 @@ def run_predictions(
         cost_usd=p.cost_usd,
         output_tokens=p.output_tokens,
         truncated=p.outcomes.get("truncated", 0),
+        pending=p.total,
     )
 
 
@@ -453,7 +457,7 @@ def check_all_failed(summary: PredictionSummary) -> None:
         return
     if not summary.truncated:
         raise EnvironmentFailure(
-            f"every call failed ({summary.errors:,} records; the next run retries them)"
+            f"every call failed ({counted(summary.errors, 'record')}; the next run retries them)"
         )
     raise EnvironmentFailure(
         f"no answer was finished: {summary.truncated:,} cut off by max_tokens, "

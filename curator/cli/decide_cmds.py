@@ -109,9 +109,11 @@ def _run(
     yes: bool,
     as_json: bool,
 ) -> None:
+    from curator.reviewers import reviewer_of
     from curator.store.bulk import BulkRefused, BulkSelection, decide_bulk, preview
 
     settings = settings_of(ctx)
+    name = reviewer_of(reviewer, settings.reviewer)
     selection = BulkSelection(action, judges, verdict, filt).checked()
     store = open_existing(settings, read_only=dry_run)
     found = preview(store, selection)
@@ -124,7 +126,7 @@ def _run(
                 f"{action} {found.count:,} records: confirm with --yes (or count with --dry-run)"
             )
         click.confirm(f"{_summary(found)}. Write these {found.count:,} decisions?", abort=True)
-    result = decide_bulk(store, found, reviewer or settings.reviewer, reason=reason)
+    result = decide_bulk(store, found, name, reason=reason)
     _report(found, result, dry_run=False, as_json=as_json)
 
 
@@ -178,10 +180,12 @@ def _report(found: BulkPreview, result: BulkResult | None, *, dry_run: bool, as_
 @click.pass_context
 def undo(ctx: click.Context, batch_id: str, reviewer: str | None, as_json: bool) -> None:
     """Undo every decision of a batch, as one. Decisions made later on its records stay."""
+    from curator.reviewers import reviewer_of
     from curator.store.bulk import undo_batch
 
     settings = settings_of(ctx)
-    done = undo_batch(open_existing(settings), batch_id, reviewer or settings.reviewer)
+    name = reviewer_of(reviewer, settings.reviewer)
+    done = undo_batch(open_existing(settings), batch_id, name)
     if as_json:
         echo_json(
             {

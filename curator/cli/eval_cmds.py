@@ -12,6 +12,7 @@ from curator.cli.options import db_option, open_existing, settings_of
 from curator.cli.output import echo_json, make_console, one_line, pass_progress
 from curator.domain import BadOption
 from curator.judges.factory import BACKENDS
+from curator.wording import counted
 
 
 @click.command()
@@ -89,7 +90,7 @@ def predict(
         if as_json:
             echo_json({"run": run, "imported": n})
         else:
-            click.echo(one_line(f"run {run!r}: imported {n:,} answers from {import_file}"))
+            click.echo(one_line(f"run {run!r}: imported {counted(n, 'answer')} from {import_file}"))
         return
     if backend is None:
         raise BadOption("choose --backend anthropic|bedrock (or --import FILE)")
@@ -121,14 +122,20 @@ def predict(
     else:
         click.echo(
             f"run {summary.run!r} ({one_line(summary.model)}): {summary.answered:,} answered, "
-            f"{summary.truncated:,} cut off by max_tokens, {summary.errors:,} errors, "
-            f"{summary.output_tokens:,} output tokens, ${summary.cost_usd:,.4f}"
+            f"{summary.truncated:,} cut off by max_tokens, {counted(summary.errors, 'error')}, "
+            f"{counted(summary.output_tokens, 'output token')}, ${summary.cost_usd:,.4f}"
         )
         if summary.truncated or summary.errors:
             click.echo(
                 "  answers cut off or failed are stored, not scored, and asked again by the "
                 "next run" + (" (try a higher --max-tokens)" if summary.truncated else "")
             )
+        if summary.pending == 0:
+            from curator.selection import nothing_to_do
+            from curator.store.records import count
+
+            done = f"already has an answer in run {summary.run!r}"
+            click.echo("  " + one_line(nothing_to_do(count(store, plan.filt), plan.filt, done)))
     check_all_failed(summary)
 
 

@@ -14,6 +14,7 @@ from curator.cli.output import echo_json, one_line
 from curator.domain import ANSWER_TYPES, RecordFilter
 from curator.export.targets import TARGETS
 from curator.prompts import TABLE_FORMATS
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.settings import Settings
@@ -146,12 +147,14 @@ def export_cmd(
     train = manifest["splits"]["train"]
     validation = manifest["splits"]["validation"]
     click.echo(
-        f"{target}: train {train['records']:,} records ({train['contexts']:,} contexts), "
-        f"validation {validation['records']:,} ({validation['contexts']:,} contexts) -> "
+        f"{target}: train {counted(train['records'], 'record')} "
+        f"({counted(train['contexts'], 'context')}), "
+        f"validation {validation['records']:,} ({counted(validation['contexts'], 'context')}) -> "
         f"{one_line(destination)}"
     )
     for name, info in manifest["files"].items():
-        click.echo(f"  {one_line(name)}: {info['bytes']:,} bytes, sha256 {info['sha256'][:16]}…")
+        size = counted(info["bytes"], "byte")
+        click.echo(f"  {one_line(name)}: {size}, sha256 {info['sha256'][:16]}…")
     _print_export_leaks(manifest.get("leaks", {}))
     hp = manifest["hyperparameters"]
     click.echo(
@@ -172,7 +175,7 @@ def _print_export_leaks(leaks: dict[str, Any]) -> None:
     dropped = leaks.get("dropped")
     if dropped is not None:
         click.echo(
-            f"  dropped {dropped['records']:,} records overlapping split "
+            f"  dropped {counted(dropped['records'], 'record')} overlapping split "
             f"{leaks['exclude_overlap_with']!r}: {dropped['in_split']:,} in it, "
             f"{dropped['near_duplicate_table']:,} with a near-duplicate table, "
             f"{dropped['repeated_question']:,} with a repeated question"
@@ -215,7 +218,7 @@ def validate(files: tuple[Path, ...], target: str | None, kind: str | None) -> N
     for problem in problems:
         click.echo(safe_text.error_line(problem))
     if problems:
-        click.echo(f"{len(problems):,} problems", err=True)
+        click.echo(counted(len(problems), "problem"), err=True)
         sys.exit(1)
     click.echo(f"ok: {len(paths)} file(s) valid for {target}")
 

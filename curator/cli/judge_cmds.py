@@ -17,6 +17,7 @@ from curator.cli.options import (
 from curator.cli.output import echo_json, one_line, pass_progress
 from curator.domain import BadOption, RecordFilter
 from curator.prompts import TABLE_FORMATS
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.llm.passes import Judge, PassOptions
@@ -122,7 +123,8 @@ def judge(
         table_format=table_format,
         concurrency=conc,
     )
-    judge_obj = make_judge(choice, settings.config)
+    # A dry run builds no client: it estimates without a key or credentials and calls nothing.
+    judge_obj = make_judge(choice, settings.config, estimate_only=dry_run)
     if not dry_run:
         require_price_for_cap(judge_obj, max_cost)
     warning = price_warning(judge_obj)
@@ -153,7 +155,7 @@ def judge(
             echo_json(summary)
         else:
             click.echo(
-                f"batch: submitted {summary['submitted']:,} records; collected "
+                f"batch: submitted {counted(summary['submitted'], 'record')}; collected "
                 + (", ".join(f"{k} {v:,}" for k, v in summary["collected"].items()) or "nothing")
             )
         return
@@ -189,8 +191,9 @@ def _judge_dry_run(store: Store, judge_obj: Judge, options: PassOptions, as_json
     if estimate.records > len(estimate.sample):
         click.echo(f"  … and {estimate.records - len(estimate.sample):,} more")
     click.echo(
-        f"{estimate.records:,} records · ~{estimate.input_tokens:,} input tokens · "
-        f"~{estimate.output_tokens:,} output tokens · "
+        f"{counted(estimate.records, 'record')} · "
+        f"~{counted(estimate.input_tokens, 'input token')} · "
+        f"~{counted(estimate.output_tokens, 'output token')} · "
         + (
             f"estimated ${estimate.cost_usd:,.4f} (before prompt caching)"
             if priced
@@ -238,7 +241,7 @@ def _judge_live(
     counts = " · ".join(f"{v} {n:,}" for v, n in sorted(summary["verdicts"].items())) or "nothing"
     click.echo(
         one_line(f"judge {result.key.judge} ({result.key.model}):")
-        + f" {result.progress.done:,} records judged — {one_line(counts)}"
+        + f" {counted(result.progress.done, 'record')} judged — {one_line(counts)}"
     )
     if summary["input_tokens"] or summary["cost_usd"]:
         click.echo(
@@ -249,20 +252,24 @@ def _judge_live(
     if result.stopped_for_cost:
         click.echo("  stopped: --max-cost reached; run again with a higher cap to continue")
     if result.progress.total == 0:
-        click.echo("  nothing to do: every selected record already has a verdict from this judge")
+        from curator.selection import nothing_to_do
+        from curator.store.records import count
+
+        matched = count(store, options.filt)
+        click.echo("  " + one_line(nothing_to_do(matched, options.filt, _ALREADY_JUDGED)))
     unreadable, failed = summary["verdicts"].get("unparsed", 0), summary["verdicts"].get("error", 0)
     if unreadable:
         click.echo(
-            f"  {_records(unreadable)} had unreadable replies (no single clear judgement, or cut "
-            "off: 'unparsed', raw reply kept); the next pass asks again"
+            f"  {counted(unreadable, 'record')} had unreadable replies (no single clear "
+            "judgement, or cut off: 'unparsed', raw reply kept); the next pass asks again"
         )
     if failed:
-        click.echo(f"  {_records(failed)} failed ('error'); the next pass asks again")
+        click.echo(f"  {counted(failed, 'record')} failed ('error'); the next pass asks again")
     _fail_if_every_call_failed(store, result.run_id, summary["verdicts"])
 
 
-def _records(n: int) -> str:
-    return f"{n:,} record" + ("" if n == 1 else "s")
+#: What is true of every selected record when a judge pass has nothing to do.
+_ALREADY_JUDGED = "already has a verdict from this judge"
 
 
 def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, int]) -> None:
@@ -276,8 +283,8 @@ def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, in
         return
     if not unreadable:
         raise EnvironmentFailure(
-            f"every call failed ({failed:,} records; their verdicts are 'error' and the next "
-            f"pass retries them); first error: {first_error(store, run_id)}"
+            f"every call failed ({counted(failed, 'record')}; their verdicts are 'error' and the "
+            f"next pass retries them); first error: {first_error(store, run_id)}"
         )
     raise EnvironmentFailure(
         f"no reply gave a verdict ({unreadable:,} unreadable replies, stored as 'unparsed', "

@@ -13,6 +13,7 @@ import click
 
 from curator import safe_text
 from curator.domain import ImportSummary
+from curator.wording import counted
 
 
 def echo_json(value: Any) -> None:
@@ -66,8 +67,8 @@ def import_progress(files: list[Path]) -> Iterator[Callable[[Path, str, float], 
 def print_import(summary: ImportSummary) -> None:
     name = safe_text.one_line(summary.source)
     click.echo(
-        f"{name} (split {safe_text.shown(summary.split)}): {summary.contexts:,} contexts, "
-        f"{summary.questions:,} questions"
+        f"{name} (split {safe_text.shown(summary.split)}): {counted(summary.contexts, 'context')}, "
+        f"{counted(summary.questions, 'question')}"
     )
     click.echo(
         f"  new {summary.new_records:,} · changed {summary.changed_records:,} · "
@@ -86,7 +87,7 @@ def print_import(summary: ImportSummary) -> None:
         )
     if summary.changed_records:
         click.echo(
-            f"  {summary.changed_records:,} records changed since the last import; their "
+            f"  {counted(summary.changed_records, 'record')} changed since the last import; their "
             f"review history is kept ({summary.reviewed_changed:,} had been reviewed). "
             "The previous versions are kept in the store."
         )
@@ -106,8 +107,8 @@ def print_stats(db: str, result: Any) -> None:
 
     console = make_console()
     console.print(
-        f"[b]{safe_text.markup(db)}[/b]: {result.records:,} records in "
-        f"{result.contexts:,} contexts from {result.imports:,} imports"
+        f"[b]{safe_text.markup(db)}[/b]: {counted(result.records, 'record')} in "
+        f"{counted(result.contexts, 'context')} from {counted(result.imports, 'import')}"
     )
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("group", "value", "records"):

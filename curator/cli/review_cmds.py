@@ -60,7 +60,10 @@ def review(
       curator review --reviewer ana
       curator review --blind --db team.duckdb
     """
+    from curator.reviewers import reviewer_of
+
     settings = settings_of(ctx)
+    name = reviewer_of(reviewer, settings.reviewer)
     store = open_existing(settings)
     shard_pair = None
     if shard is not None:
@@ -69,7 +72,7 @@ def review(
             raise BadOption(f"--shard {shard!r}: expected K/N, for example 2/3")
         shard_pair = (int(match.group(1)), int(match.group(2)))
         RecordFilter(shard=shard_pair, overlap=overlap).validate()
-    run_tui(store, settings, reviewer or settings.reviewer, blind, judge_name, shard_pair, overlap)
+    run_tui(store, settings, name, blind, judge_name, shard_pair, overlap)
 
 
 def run_tui(
@@ -231,11 +234,13 @@ def note(ctx: click.Context, uid: str, text: str, reviewer: str | None, as_json:
       curator note 3f2a… "the 2019 column is restated; check with the team"
     """
     from curator.cli.output import echo_json, one_line
+    from curator.reviewers import reviewer_of
     from curator.store.reviews import add_note
 
     settings = settings_of(ctx)
+    name = reviewer_of(reviewer, settings.reviewer)
     store = open_existing(settings)
-    event = add_note(store, uid, reviewer or settings.reviewer, text)
+    event = add_note(store, uid, name, text)
     if as_json:
         echo_json(
             {

@@ -19,6 +19,7 @@ from curator.cli.options import (
 )
 from curator.cli.output import cut, echo_json, import_progress, one_line, print_import, print_stats
 from curator.domain import CuratorError, RecordFilter, answer_to_text
+from curator.wording import counted
 
 
 @click.command("import")
@@ -164,7 +165,7 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
             if f.problems and f.detail:
                 click.echo(f"      what to do: {f.detail}")
         click.echo("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
-        click.echo("store is whole" if problems == 0 else f"{problems:,} problems found")
+        click.echo("store is whole" if problems == 0 else f"{counted(problems, 'problem')} found")
     if problems:
         sys.exit(1)
 
@@ -207,15 +208,17 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None) -> None:
     from curator.store.records import iter_all
 
     result = asyncio.run(run_pass(store, RulesJudge(), PassOptions(concurrency=1)))
-    click.echo(f"offline rules judge: {result.progress.done:,} records judged")
+    click.echo(f"offline rules judge: {counted(result.progress.done, 'record')} judged")
     flagged = list(iter_all(store, RecordFilter(verdicts=("incorrect",))))
     if flagged:
-        click.echo(f"  {len(flagged)} records the rules judge calls incorrect:")
+        click.echo(f"  {counted(len(flagged), 'record')} the rules judge calls incorrect:")
         for row in flagged:
             click.echo(f"    {one_line(row.uid)}  {one_line(row.question[:200])[:70]}")
     if not no_tui:
+        from curator.reviewers import reviewer_of
+
         settings = settings_of(ctx).with_db(db_path)
-        review_cmds.run_tui(store, settings, settings.reviewer, False, "rules")
+        review_cmds.run_tui(store, settings, reviewer_of(None, settings.reviewer), False, "rules")
         return
     click.echo()
     print_stats(str(db_path), store_stats(store))

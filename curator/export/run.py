@@ -90,10 +90,7 @@ def export(
         store, options.filt, include_judged_correct=options.include_judged_correct
     )
     if not records:
-        raise CuratorError(
-            "nothing to export: no accepted or edited records match (review some first, or "
-            "add --include-judged-correct JUDGE)"
-        )
+        raise CuratorError(_nothing_curated(store, options.filt))
     records, leak_plan = leakage.plan(
         store,
         records,
@@ -491,3 +488,17 @@ def _compare(path: Path, entry: dict[str, Any], manifest_path: Path) -> list[str
     if entry.get("records") is not None and entry["records"] != lines:
         return [f"{path}: {lines:,} lines, {manifest_path} says {entry['records']:,} records"]
     return []
+
+
+def _nothing_curated(store: Store, filt: RecordFilter) -> str:
+    """Why an export found nothing: the selection (--split, --answer-type) matched no record
+    at all, or none of what it matched was accepted or edited yet."""
+    from curator.store.records import count
+
+    chosen = filt.describe()
+    if chosen and count(store, filt) == 0:
+        return f"nothing to export: no record matches the selection ({chosen})"
+    return (
+        "nothing to export: no accepted or edited records match (review some first, or "
+        "add --include-judged-correct JUDGE)"
+    )

@@ -81,6 +81,7 @@ from curator.store.verdicts import (
     set_batch_status,
     update_batch,
 )
+from curator.wording import counted
 
 Echo = Callable[[str], None]
 #: Called with the name of each durable step a run passes ("intent-recorded", "submitted",
@@ -684,7 +685,9 @@ class BatchEngine:
         self.stage("results-read")
         collect_batch(self.store, self.judge.key, batch.batch_id, batch.run_id, verdicts)
         self.counts.update(v.verdict for v in verdicts)
-        self.echo(f"batch {provider_id(batch)}: {status}, collected {len(verdicts):,} verdicts")
+        self.echo(
+            f"batch {provider_id(batch)}: {status}, collected {counted(len(verdicts), 'verdict')}"
+        )
 
     def _work(self, skip: set[str]) -> Generator[BatchRow, None, None]:
         """The records to submit, in store order, read in large windows (`batch_work`)."""
@@ -768,7 +771,9 @@ class BatchEngine:
             self.stage("submitted")
             self._submitted(batch, pid, status)
             submitted += n
-            self.echo(f"submitted batch {pid} with {n:,} records ({chunk.size:,} bytes)")
+            self.echo(
+                f"submitted batch {pid} with {counted(n, 'record')} ({counted(chunk.size, 'byte')})"
+            )
         return submitted, 0
 
 

@@ -32,6 +32,7 @@ from curator.domain import RecordFilter, WorkItem, answer_from_json, qa_fields
 from curator.judges.corruptions import KINDS, Case, all_corruptions, by_context, judge_case
 from curator.store.db import Store
 from curator.store.verdicts import pending_page
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.llm.passes import Judge
@@ -329,7 +330,7 @@ def report_lines(report: dict[str, Any]) -> list[str]:
 
     lines = [
         f"judge {report['judge']} · gold: {report['gold']['source']} "
-        f"({report['gold']['records']:,} records)",
+        f"({counted(report['gold']['records'], 'record')})",
         "",
         "corruption detection (one corrupted copy per kind and record)",
     ]
@@ -344,7 +345,8 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     human = report["human"]
     lines += [
         "",
-        f"against human decisions: {human['n']:,} records ({human['abstained']:,} abstained)",
+        f"against human decisions: {counted(human['n'], 'record')} "
+        f"({human['abstained']:,} abstained)",
     ]
     if human["n"]:
         conf = human["confusion"]

@@ -122,14 +122,20 @@ def make_backend(
     config: Config,
     *,
     thinking: dict[str, Any] | None = None,
+    estimate_only: bool = False,
 ) -> Backend:
     """The one place an Anthropic or Bedrock backend is built, for judging and predicting alike.
 
     The SDK clients are imported here, not at module level, so choosing the rules judge (or
-    asking for --help) never loads anthropic or boto3.
+    asking for --help) never loads anthropic or boto3. `estimate_only` (a dry run) builds no
+    client at all: no key or credentials are needed and nothing can be called.
     """
     price = price_for(model, config.prices)
     cache_min = price.cache_min_tokens if price else 1024
+    if estimate_only and choice.name in BACKENDS:
+        from curator.llm.backends import EstimateOnlyBackend
+
+        return EstimateOnlyBackend(choice.name, model, thinking=thinking)
     if choice.name == "anthropic":
         from curator.llm.backends import AnthropicBackend
 
@@ -153,8 +159,9 @@ def make_backend(
     )
 
 
-def make_judge(choice: JudgeChoice, config: Config) -> Judge:
-    """A `Judge` (curator/llm/passes.py): RulesJudge, or LLMJudge over an LLM backend."""
+def make_judge(choice: JudgeChoice, config: Config, *, estimate_only: bool = False) -> Judge:
+    """A `Judge` (curator/llm/passes.py): RulesJudge, or LLMJudge over an LLM backend
+    (`estimate_only`: over a backend without a client, for a dry run)."""
     from curator.llm.passes import LLMJudge, RulesJudge
 
     if choice.name == "rules":
@@ -170,7 +177,13 @@ def make_judge(choice: JudgeChoice, config: Config) -> Judge:
         raise CuratorError(f"unknown table format {table_format!r}")
     price = price_for(model, config.prices)
     max_tokens = config.judge.max_tokens or 1024
-    backend = make_backend(choice, model, config, thinking=thinking_config(model, config.judge))
+    backend = make_backend(
+        choice,
+        model,
+        config,
+        thinking=thinking_config(model, config.judge),
+        estimate_only=estimate_only,
+    )
     return LLMJudge(
         backend, price=price, template=template, table_format=table_format, max_tokens=max_tokens
     )

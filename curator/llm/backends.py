@@ -135,6 +135,23 @@ class AnthropicBackend:
             await self.client.close()
 
 
+class EstimateOnlyBackend:
+    """A backend that only names its provider and model, for a dry run: an estimate needs the
+    judge's key (provider, model, thinking) and its prompts, never a client, so it needs no
+    ANTHROPIC_API_KEY or AWS credentials and touches no network. Calling it is a bug."""
+
+    def __init__(self, provider: str, model: str, *, thinking: dict[str, Any] | None) -> None:
+        self.provider = provider
+        self.model = model
+        self.thinking = thinking
+
+    async def complete(self, prompt: JudgePrompt, max_tokens: int) -> Completion:
+        raise RuntimeError("a dry run's backend was asked to call the model")
+
+    async def aclose(self) -> None:
+        return None
+
+
 def live_http_client() -> Any:
     """The HTTP client of live Messages calls: the SDK's aiohttp transport when aiohttp is
     installed (a dependency of curator), else the SDK's default httpx client. Both keep

@@ -16,43 +16,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from curator import safe_text
 from curator.domain import CuratorError
+from curator.reviewers import MAX_REVIEWER, BadReviewer, clean_reviewer
 
-#: Longest reviewer name accepted (names are stored on every decision and shown in the TUI).
-MAX_REVIEWER = 64
+__all__ = [
+    "MAX_REVIEWER",
+    "SESSION_SECONDS",
+    "TICKET_SECONDS",
+    "Access",
+    "BadReviewer",
+    "WrongPassword",
+    "clean_reviewer",
+]
+
 #: A ticket is for the page that was just served: it must be used within this many seconds.
 TICKET_SECONDS = 60.0
 #: A browser session (the cookie) lasts a working day.
 SESSION_SECONDS = 12 * 3600.0
-
-
-class BadReviewer(CuratorError):
-    """A reviewer name that cannot be stored as given."""
-
-    exit_code = 2
-
-
-def clean_reviewer(name: str) -> str:
-    """The reviewer name as stored, or BadReviewer saying why it is refused.
-
-    Names come from a URL or a form anyone can type into, and end up on every decision and on
-    screen: control, bidi and invisible characters are refused rather than escaped (a name is an
-    identity, it should look like what it is), and so is a leading '-' (it would read as an
-    option on the app's command line).
-    """
-    name = " ".join(name.split())
-    if not name:
-        raise BadReviewer("the reviewer name is empty")
-    if len(name) > MAX_REVIEWER:
-        raise BadReviewer(f"the reviewer name is longer than {MAX_REVIEWER} characters")
-    if any(safe_text.is_unsafe(ch) for ch in name):
-        raise BadReviewer(
-            f"the reviewer name {safe_text.one_line(name)!r} has invisible characters"
-        )
-    if name.startswith("-"):
-        raise BadReviewer("the reviewer name cannot start with '-'")
-    return name
 
 
 def _digest(password: str) -> bytes:

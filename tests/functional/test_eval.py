@@ -133,6 +133,26 @@ def test_eval_json_of_a_run_without_answers_is_strict_json(
     assert text.code == 0 and "nan" not in text.out.lower()
 
 
+def test_predict_with_nothing_to_answer_says_why(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic
+) -> None:
+    db, _ = store_with_gold
+    model = ("predict", "--backend", "anthropic", "--model", "claude-haiku-4-5", "--name", "r")
+    missing = run_cli("--db", db, *model, "--split", "nosuch")
+    assert missing.code == 0, missing.err
+    assert "nothing to do: no record matches the selection (--split nosuch)" in missing.out
+    assert sum(fake.requests.values()) == 0
+    assert run_cli("--db", db, *model, "--limit", "2").code == 0
+    partly = run_cli("--db", db, *model, "--limit", "1")
+    assert "nothing to do" not in partly.out  # records were still missing
+    done = run_cli("--db", db, *model)
+    assert "nothing to do" not in done.out
+    again = run_cli("--db", db, *model)
+    assert "nothing to do: every selected record" in again.out
+    assert "already has an answer in run 'r'" in again.out
+    assert "no record matches" not in again.out
+
+
 def test_predict_uses_the_export_manifest(
     run_cli: Run,
     store_with_gold: tuple[Path, dict[str, str]],

@@ -214,6 +214,12 @@ def test_nothing_to_export_is_a_clear_error(run_cli: Run, tmp_path: Path) -> Non
     run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
     result = run_cli("--db", db, "export", tmp_path / "out", *VF)
     assert result.code == 1 and "nothing to export" in result.err
+    assert "review some first" in result.err
+    # A selection that matches no record at all says so, not "review some first".
+    unknown = run_cli("--db", db, "export", tmp_path / "out", *VF, "--split", "nosuch")
+    assert unknown.code == 1
+    assert "nothing to export: no record matches the selection (--split nosuch)" in unknown.err
+    assert "review some first" not in unknown.err
     judged = run_cli("--db", db, "judge", "--judge", "rules")
     assert judged.code == 0
     result = run_cli("--db", db, *export_args(tmp_path / "out"))

@@ -68,6 +68,27 @@ def test_rules_judge_is_the_default_without_a_key(
     assert all(set(r["verdicts"]) == {"rules"} for r in rows)
 
 
+def test_nothing_to_do_says_whether_nothing_matched_or_all_was_judged(
+    run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+    base = ("--db", sample_store, "judge", "--judge", "rules")
+    # Nothing is judged yet, so no record has an uncertain verdict: nothing matched.
+    for extra, named in (
+        (("--verdict", "uncertain"), "(--verdict uncertain)"),
+        (("--split", "nosuch", "--status", "pending"), "(--status pending --split nosuch)"),
+    ):
+        result = run_cli(*base, *extra)
+        assert result.code == 0, result.err
+        assert f"nothing to do: no record matches the selection {named}" in result.out
+        assert "already has a verdict" not in result.out
+    assert run_cli(*base).code == 0  # judges all 30
+    again = run_cli(*base, "--split", "dev")
+    assert "nothing to do: every selected record (30) already has a verdict" in again.out
+    assert "no record matches" not in again.out
+
+
 def test_judge_summary_line_reads_as_words(
     run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -209,6 +230,75 @@ def test_dry_run_calls_nothing_and_estimates_cost(
     assert sum(anthropic_fake.requests.values()) == 0
     text = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--dry-run")
     assert "30 records" in text.out and "estimated $" in text.out
+
+
+def _without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Anthropic key and no AWS credentials anywhere boto3 looks (no config file either)."""
+    for key in (
+        "ANTHROPIC_API_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"], ["--batch"], ["--batch", "--json"]])
+def test_anthropic_dry_run_needs_no_key_and_prints_the_same(
+    run_cli: Run,
+    sample_store: Path,
+    anthropic_fake: FakeAnthropic,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+) -> None:
+    args = ("--db", sample_store, "judge", "--judge", "anthropic", "--dry-run", *extra)
+    with_key = run_cli(*args)
+    assert with_key.code == 0, with_key.err
+    _without_credentials(monkeypatch)  # ANTHROPIC_BASE_URL still points at the fake
+    without = run_cli(*args)
+    assert without.code == 0, without.err
+    assert (without.out, without.err) == (with_key.out, with_key.err)
+    assert "30 records" in without.out or '"records": 30' in without.out
+    assert sum(anthropic_fake.calls.values()) == 0 and sum(anthropic_fake.requests.values()) == 0
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"], ["--batch"]])
+def test_bedrock_dry_run_needs_no_credentials_and_prints_the_same(
+    run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch, extra: list[str]
+) -> None:
+    apply_env(monkeypatch, {"CURATOR_CONFIG": os.devnull})
+    with FakeBedrockRuntime() as fake:
+        args = ("--db", sample_store, "judge", "--judge", "bedrock", "--endpoint-url", fake.url)
+        with_credentials = run_cli(*args, "--dry-run", *extra)
+        assert with_credentials.code == 0, with_credentials.err
+        _without_credentials(monkeypatch)
+        without = run_cli(*args, "--dry-run", *extra)
+        assert without.code == 0, without.err
+        assert (without.out, without.err) == (with_credentials.out, with_credentials.err)
+        assert "30 records" in without.out or '"records": 30' in without.out
+        assert sum(fake.calls.values()) == 0 and sum(fake.requests.values()) == 0
+        # A real pass without credentials still fails fast, as before.
+        assert run_cli(*args, "--limit", "1").code == 3
+
+
+def test_counts_of_one_read_as_one(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    one = run_cli(
+        "--db", sample_store, "judge", "--judge", "anthropic", "--dry-run", "--limit", "1"
+    )
+    assert one.code == 0, one.err
+    assert one.out.splitlines()[-1].startswith("1 record · ~"), one.out
+    judged = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--limit", "1")
+    assert judged.code == 0, judged.err
+    assert ": 1 record judged — " in judged.out and "1 records" not in judged.out
+    again = run_cli("--db", sample_store, "judge", "--judge", "rules", "--limit", "1")
+    assert "1 record judged" in again.out
 
 
 def test_max_cost_stops_cleanly(

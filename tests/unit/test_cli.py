@@ -31,7 +31,7 @@ def test_import_stats_list_round_trip(run_cli: Run, tmp_path: Path, store_path: 
     data = write_json(tmp_path / "acme_dev.json", [tiny_context("c", ("q1", "q2"))])
     result = run_cli("--db", store_path, "import", data)
     assert result.code == 0, result.err
-    assert "(split 'dev'): 1 contexts, 2 questions" in result.out
+    assert "(split 'dev'): 1 context, 2 questions" in result.out
     assert "new 2" in result.out
     again = run_cli("--db", store_path, "import", data, "--json")
     assert again.code == 0
@@ -134,3 +134,15 @@ def test_list_shows_hostile_text_on_one_inert_line(
     assert "\\x1b[31m" in out and "[bold]x[/bold]" in out
     rows = run_cli("--db", store_path, "list", "--json").json_lines()
     assert rows[0]["question"] == ctx["questions"][0]["question"]
+
+
+def test_import_and_stats_lines_count_one_as_one(
+    run_cli: Run, tmp_path: Path, store_path: Path
+) -> None:
+    data = write_json(tmp_path / "acme_dev.json", [tiny_context("c", ("q1",))])
+    result = run_cli("--db", store_path, "import", data)
+    assert result.code == 0, result.err
+    assert "(split 'dev'): 1 context, 1 question" in result.out
+    stats = run_cli("--db", store_path, "stats")
+    assert stats.code == 0, stats.err
+    assert "1 record in 1 context from 1 import" in stats.out, stats.out
