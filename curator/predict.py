@@ -380,6 +380,7 @@ def plan_predictions(
     *,
     run: str | None,
     splits: tuple[str, ...] = (),
+    uids: tuple[str, ...] = (),
     limit: int | None = None,
     manifest: Path | None = None,
     max_tokens: int = 512,
@@ -410,7 +411,13 @@ def plan_predictions(
         options={"table_format": table_format, "manifest": str(manifest) if manifest else None},
     )
     return PredictionPlan(
-        store, name, model_id, predictor, RecordFilter(splits=splits), limit, choice.concurrency
+        store,
+        name,
+        model_id,
+        predictor,
+        RecordFilter(splits=splits, uids=uids),
+        limit,
+        choice.concurrency,
     )
 
 

@@ -17,7 +17,13 @@ from curator.judges.factory import BACKENDS
 @click.command()
 @click.option("--backend", type=click.Choice(BACKENDS), default=None)
 @click.option("--model", default=None, help="Model id, or a Bedrock custom model / ARN.")
-@click.option("--split", "splits", multiple=True, help="Splits to answer (default: all).")
+@click.option(
+    "--split",
+    "splits",
+    multiple=True,
+    help="Splits to answer (default: all); with --from-manifest, train / validation are the "
+    "export's files.",
+)
 @click.option("--name", "run", default=None, help="Run name (default: the model id).")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None)
@@ -33,7 +39,8 @@ from curator.judges.factory import BACKENDS
     "manifest",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Export manifest: use its system prompt and table format.",
+    help="Export manifest: use its system prompt and table format (and its files' records for "
+    "--split train / validation).",
 )
 @click.option("--region", default=None)
 @click.option("--base-url", default=None)
@@ -71,7 +78,8 @@ def predict(
 
     \b
     Examples:
-      curator predict --backend anthropic --model claude-haiku-4-5 --split validation --name base
+      curator predict --backend anthropic --model claude-haiku-4-5 \\
+          --from-manifest out/manifest.json --split validation --name base
       curator predict --backend bedrock --model arn:aws:bedrock:...:provisioned-model/abc \\
           --from-manifest out/manifest.json --split validation --name ft
       curator predict --import answers.jsonl --name vendor
@@ -95,7 +103,9 @@ def predict(
         raise BadOption("choose --backend anthropic|bedrock (or --import FILE)")
     from curator.judges.factory import JudgeChoice
     from curator.predict import check_all_failed, plan_predictions, run_predictions
+    from curator.split_choice import choose_splits
 
+    chosen = choose_splits(store, splits, manifest)
     choice = JudgeChoice(
         backend,
         model=model,
@@ -109,7 +119,8 @@ def predict(
         choice,
         settings.config,
         run=run,
-        splits=splits,
+        splits=chosen.splits,
+        uids=chosen.uids,
         limit=limit,
         manifest=manifest,
         max_tokens=max_tokens,
@@ -152,7 +163,15 @@ def predict(
     "--split",
     "splits",
     multiple=True,
-    help="Score the questions of these splits (default: the splits the run answered in).",
+    help="Score the questions of these splits (default: the splits the run answered in); "
+    "with --from-manifest, train / validation are the export's files.",
+)
+@click.option(
+    "--from-manifest",
+    "manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Export manifest whose files' records --split train / validation mean.",
 )
 @db_option
 @click.pass_context
@@ -163,6 +182,7 @@ def eval_cmd(
     plot: Path | None,
     per_question: Path | None,
     splits: tuple[str, ...],
+    manifest: Path | None,
 ) -> None:
     """Score runs against the curated answers: token F1, TAT-QA EM/F1/scale, output tokens.
 
@@ -171,17 +191,20 @@ def eval_cmd(
     Gold is the curated answer (the edit when edited); rejected records are left out and counted.
 
     \b
-    Example:
+    Examples:
       curator eval base ft --plot tokens.png --per-question questions.jsonl
+      curator eval base ft --from-manifest out/manifest.json --split validation
     """
     from curator.evaluate import compare, histogram, json_number, report, write_per_question
+    from curator.split_choice import choose_splits
     from curator.store.predictions import scored_rows
 
     settings = settings_of(ctx)
     store = open_existing(settings, read_only=True)
+    chosen = choose_splits(store, splits, manifest)
     reports = []
     for run in runs:
-        rows, rejected = scored_rows(store, run, splits)
+        rows, rejected = scored_rows(store, run, chosen.splits, chosen.uids)
         reports.append(report(run, rows, rejected))
     if plot is not None:
         _plot(reports, plot)
