@@ -48,9 +48,35 @@ class SplitChoice:
 
     splits: tuple[str, ...] = ()
     uids: tuple[str, ...] = ()
+    #: The export's files `uids` came from ("train", "validation") and their manifest (absolute).
+    export_splits: tuple[str, ...] = ()
+    manifest: str | None = None
 
     def record_filter(self) -> RecordFilter:
         return RecordFilter(splits=self.splits, uids=self.uids)
+
+    def run_options(self) -> dict[str, object]:
+        """What a prediction run stores of this choice, so that `eval` of the run scores the
+        same records by default (an empty dict for store splits: the default was always
+        right for them, and a run's stored options stay as they were)."""
+        if not self.export_splits:
+            return {}
+        return {
+            "splits": list(self.splits),
+            "export_splits": list(self.export_splits),
+            "manifest_path": self.manifest,
+        }
+
+
+def stored_choice(store: Store, options: dict[str, object]) -> SplitChoice | None:
+    """The records a run was asked to answer when they were an export's file (see
+    `SplitChoice.run_options`), read again from its manifest; None for any other run."""
+    exported, manifest = options.get("export_splits"), options.get("manifest_path")
+    if not isinstance(exported, list) or not exported or not isinstance(manifest, str):
+        return None
+    given = options.get("splits")
+    splits = [str(s) for s in given] if isinstance(given, list) else []
+    return choose_splits(store, [*splits, *(str(s) for s in exported)], Path(manifest))
 
 
 def choose_splits(store: Store, splits: Sequence[str], manifest: Path | None) -> SplitChoice:
@@ -59,15 +85,22 @@ def choose_splits(store: Store, splits: Sequence[str], manifest: Path | None) ->
         return SplitChoice()
     known = splits_in_store(store)
     chosen: list[str] = []
+    exported: list[str] = []
     uids: list[str] = []
     for split in dict.fromkeys(splits):
         if manifest is not None and split in EXPORT_SPLITS:
             uids += export_uids(store, manifest, split)
+            exported.append(split)
         elif split in known:
             chosen.append(split)
         else:
             raise BadInput("--split", "", _unknown(split, known))
-    return SplitChoice(tuple(chosen), tuple(dict.fromkeys(uids)))
+    return SplitChoice(
+        tuple(chosen),
+        tuple(dict.fromkeys(uids)),
+        tuple(exported),
+        str(manifest.resolve()) if exported and manifest is not None else None,
+    )
 
 
 def export_uids(store: Store, manifest: Path, split: str) -> list[str]:

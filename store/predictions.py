@@ -172,6 +172,17 @@ def run_names(store: Store) -> list[str]:
     return [r[0] for r in rows]
 
 
+def run_options(store: Store, run: str) -> dict[str, Any]:
+    """The options a run was registered with ({} for an unknown run or unreadable options)."""
+    with store.connection() as con:
+        rows = con.execute("SELECT options FROM prediction_runs WHERE name = ?", [run]).fetchall()
+    try:
+        options = json.loads(rows[0][0]) if rows and rows[0][0] else {}
+    except ValueError:
+        return {}
+    return options if isinstance(options, dict) else {}
+
+
 def scored_rows(
     store: Store, run: str, splits: tuple[str, ...] = (), uids: tuple[str, ...] = ()
 ) -> tuple[list[ScoredRow], int]:

@@ -91,12 +91,12 @@ def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
     among("r.answer_type", filt.answer_types)
     among("r.answer_from", filt.answer_sources)
     if filt.uids:
-        named = "r.uid IN (SELECT unnest(?::VARCHAR[]))"
+        by_uid = "r.uid IN (SELECT unnest(?::VARCHAR[]))"
         if filt.splits:
-            clauses.append(f"(r.split IN ({', '.join('?' for _ in filt.splits)}) OR {named})")
+            clauses.append(f"(r.split IN ({', '.join('?' for _ in filt.splits)}) OR {by_uid})")
             params.extend(filt.splits)
         else:
-            clauses.append(named)
+            clauses.append(by_uid)
         params.append(list(filt.uids))
     else:
         among("r.split", filt.splits)

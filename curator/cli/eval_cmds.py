@@ -119,8 +119,7 @@ def predict(
         choice,
         settings.config,
         run=run,
-        splits=chosen.splits,
-        uids=chosen.uids,
+        splits=chosen,
         limit=limit,
         manifest=manifest,
         max_tokens=max_tokens,
@@ -163,7 +162,8 @@ def predict(
     "--split",
     "splits",
     multiple=True,
-    help="Score the questions of these splits (default: the splits the run answered in); "
+    help="Score the questions of these splits (default: the splits the run answered in, or the "
+    "export file it was asked); "
     "with --from-manifest, train / validation are the export's files.",
 )
 @click.option(
@@ -196,15 +196,16 @@ def eval_cmd(
       curator eval base ft --from-manifest out/manifest.json --split validation
     """
     from curator.evaluate import compare, histogram, json_number, report, write_per_question
-    from curator.split_choice import choose_splits
-    from curator.store.predictions import scored_rows
+    from curator.split_choice import choose_splits, stored_choice
+    from curator.store.predictions import run_options, scored_rows
 
     settings = settings_of(ctx)
     store = open_existing(settings, read_only=True)
     chosen = choose_splits(store, splits, manifest)
     reports = []
     for run in runs:
-        rows, rejected = scored_rows(store, run, chosen.splits, chosen.uids)
+        scope = chosen if splits else (stored_choice(store, run_options(store, run)) or chosen)
+        rows, rejected = scored_rows(store, run, scope.splits, scope.uids)
         reports.append(report(run, rows, rejected))
     if plot is not None:
         _plot(reports, plot)

@@ -347,7 +347,9 @@ def test_predict_and_eval_of_an_exports_validation_file(
     assert validation and train and not set(validation) & set(train)
     manifest = out / "manifest.json"
     fake.behaviour.responder = lambda prompt: gold[question(prompt)]
-    ft = run_cli("--db", db, *haiku_run("ft", "--from-manifest", manifest, "--split", "validation"))
+    ft = run_cli(
+        "--db", db, *haiku_run("ft", "--from-manifest", str(manifest), "--split", "validation")
+    )
     assert ft.code == 0, ft.err
     assert json.loads(ft.out)["answered"] == len(validation)
     assert sum(fake.requests.values()) == len(validation)
@@ -365,6 +367,11 @@ def test_predict_and_eval_of_an_exports_validation_file(
     (report,) = json.loads(as_json.out)["runs"]
     assert report["records"] == report["answered"] == len(validation)
     assert report["tatqa_em"] == 100.0
+    # By default a run is scored on what it was asked (README: `curator eval base ft`), not on
+    # every question of the store splits its records come from (scored 0 when unanswered).
+    default = run_cli("--db", db, "eval", "ft", "--json")
+    assert default.code == 0, default.err
+    assert json.loads(default.out)["runs"] == [report]
     both = run_cli(
         "--db", db, "eval", "ft", "--json", "--from-manifest", manifest,
         "--split", "validation", "--split", "train",
