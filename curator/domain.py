@@ -182,6 +182,9 @@ class RecordFilter:
     answer_types: tuple[str, ...] = ()
     answer_sources: tuple[str, ...] = ()
     splits: tuple[str, ...] = ()
+    #: Records chosen by uid besides `splits` (an export file's records, `--from-manifest`):
+    #: a record of `splits` or of `uids` matches.
+    uids: tuple[str, ...] = ()
     #: Only records whose judges' latest verdicts disagree (correct, incorrect, uncertain differ).
     disagree: bool = False
     #: Case-insensitive text that must occur in the question or the answer.

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curator.domain import BadInput
+from curator.split_choice import check_splits
 from curator.store.db import Store
 from curator.store.leaks import (
     DEFAULT_THRESHOLD,
@@ -22,7 +23,6 @@ from curator.store.leaks import (
     QuestionPair,
     context_tables,
     find_pairs,
-    splits_in_store,
 )
 from curator.wording import counted
 
@@ -91,16 +91,6 @@ class LeakReport:
 def check_threshold(threshold: float) -> None:
     if not 0 < threshold <= 1:
         raise BadInput("--threshold", "", f"{threshold} is not a score in (0, 1]")
-
-
-def check_splits(store: Store, splits: Sequence[str], option: str = "--split") -> None:
-    """Refuse a split the store does not have: a typo would otherwise find (or drop) nothing."""
-    known = splits_in_store(store)
-    for split in splits:
-        if split not in known:
-            raise BadInput(
-                option, "", f"unknown split {split!r}; the store has: {', '.join(known) or 'none'}"
-            )
 
 
 def find_leaks(

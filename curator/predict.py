@@ -25,6 +25,7 @@ from curator.llm.passes import RetryPolicy, call_model
 from curator.llm.prices import Price
 from curator.prompts import DEFAULT_SYSTEM_PROMPT, JudgePrompt, prediction_prompt
 from curator.settings import Config
+from curator.split_choice import SplitChoice
 from curator.store.db import Store
 from curator.store.predictions import (
     TRUNCATED,
@@ -382,17 +383,19 @@ def plan_predictions(
     config: Config,
     *,
     run: str | None,
-    splits: tuple[str, ...] = (),
+    splits: SplitChoice | None = None,
     limit: int | None = None,
     manifest: Path | None = None,
     max_tokens: int = 512,
 ) -> PredictionPlan:
     """Resolve the model, the prompt (the export manifest's, else the default) and the run name
-    (default: from the model id), build the backend and register the run."""
+    (default: from the model id), build the backend and register the run. `splits` are the
+    records to answer (`curator.split_choice.choose_splits`; default: every record)."""
     from curator.judges.factory import make_backend, resolved_model
     from curator.llm.prices import price_for
     from curator.store.predictions import ensure_run
 
+    splits = splits or SplitChoice()
     model_id = resolved_model(choice, config)
     system, table_format = prompt_settings(manifest)
     name = check_run_name(run or re.sub(r"[^\w.-]+", "-", model_id)[-60:].strip("-") or "run")
@@ -410,10 +413,20 @@ def plan_predictions(
         backend=choice.name,
         model=model_id,
         prompt_hash=predictor.key.prompt_hash,
-        options={"table_format": table_format, "manifest": str(manifest) if manifest else None},
+        options={
+            "table_format": table_format,
+            "manifest": str(manifest) if manifest else None,
+            **splits.run_options(),
+        },
     )
     return PredictionPlan(
-        store, name, model_id, predictor, RecordFilter(splits=splits), limit, choice.concurrency
+        store,
+        name,
+        model_id,
+        predictor,
+        splits.record_filter(),
+        limit,
+        choice.concurrency,
     )
 
 

@@ -172,21 +172,33 @@ def run_names(store: Store) -> list[str]:
     return [r[0] for r in rows]
 
 
+def run_options(store: Store, run: str) -> dict[str, Any]:
+    """The options a run was registered with ({} for an unknown run or unreadable options)."""
+    with store.connection() as con:
+        rows = con.execute("SELECT options FROM prediction_runs WHERE name = ?", [run]).fetchall()
+    try:
+        options = json.loads(rows[0][0]) if rows and rows[0][0] else {}
+    except ValueError:
+        return {}
+    return options if isinstance(options, dict) else {}
+
+
 def scored_rows(
-    store: Store, run: str, splits: tuple[str, ...] = ()
+    store: Store, run: str, splits: tuple[str, ...] = (), uids: tuple[str, ...] = ()
 ) -> tuple[list[ScoredRow], int]:
     """Every record the run is scored on, with its latest answer (None when it has none), in
     record order, and how many rejected records were left out.
 
-    The records scored are those of `splits`, by default the splits the run answered anything
-    in: a question of those splits without an answer is scored as missing (0), as the official
-    TAT-QA script scores a question missing from the prediction file.
+    The records scored are those of `splits` and `uids` (an export file's records), by default
+    the splits the run answered anything in: a question of those without an answer is scored as
+    missing (0), as the official TAT-QA script scores a question missing from the prediction
+    file.
     """
     with store.connection() as con:
         exists = con.execute("SELECT 1 FROM prediction_runs WHERE name = ?", [run]).fetchall()
         if not exists:
             raise CuratorError(f"no prediction run named {run!r}; see `curator predict`")
-        if not splits:
+        if not splits and not uids:
             splits = tuple(
                 r[0]
                 for r in con.execute(
@@ -204,8 +216,9 @@ def scored_rows(
             "QUALIFY row_number() OVER (PARTITION BY record_uid ORDER BY created_at DESC, "
             "error = '' DESC) = 1) p ON r.uid = p.record_uid "
             "LEFT JOIN record_state s ON s.record_uid = r.uid "
-            "WHERE r.split IN (SELECT unnest(?::VARCHAR[])) ORDER BY r.seq",
-            [run, list(splits)],
+            "WHERE r.split IN (SELECT unnest(?::VARCHAR[])) "
+            "OR r.uid IN (SELECT unnest(?::VARCHAR[])) ORDER BY r.seq",
+            [run, list(splits), list(uids)],
         ).fetchall()
     out, rejected = [], 0
     for (

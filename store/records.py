@@ -90,7 +90,16 @@ def _where(filt: RecordFilter) -> tuple[list[str], list[Any]]:
         params.extend([pattern, pattern])
     among("r.answer_type", filt.answer_types)
     among("r.answer_from", filt.answer_sources)
-    among("r.split", filt.splits)
+    if filt.uids:
+        by_uid = "r.uid IN (SELECT unnest(?::VARCHAR[]))"
+        if filt.splits:
+            clauses.append(f"(r.split IN ({', '.join('?' for _ in filt.splits)}) OR {by_uid})")
+            params.extend(filt.splits)
+        else:
+            clauses.append(by_uid)
+        params.append(list(filt.uids))
+    else:
+        among("r.split", filt.splits)
     return clauses, params
 
 

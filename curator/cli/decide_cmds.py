@@ -110,12 +110,14 @@ def _run(
     as_json: bool,
 ) -> None:
     from curator.reviewers import reviewer_of
+    from curator.split_choice import check_splits
     from curator.store.bulk import BulkRefused, BulkSelection, decide_bulk, preview
 
     settings = settings_of(ctx)
     name = reviewer_of(reviewer, settings.reviewer)
     selection = BulkSelection(action, judges, verdict, filt).checked()
     store = open_existing(settings, read_only=dry_run)
+    check_splits(store, filt.splits)
     found = preview(store, selection)
     if dry_run or not found.count:
         _report(found, None, dry_run=dry_run, as_json=as_json)

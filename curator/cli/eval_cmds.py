@@ -18,7 +18,13 @@ from curator.wording import counted
 @click.command()
 @click.option("--backend", type=click.Choice(BACKENDS), default=None)
 @click.option("--model", default=None, help="Model id, or a Bedrock custom model / ARN.")
-@click.option("--split", "splits", multiple=True, help="Splits to answer (default: all).")
+@click.option(
+    "--split",
+    "splits",
+    multiple=True,
+    help="Splits to answer (default: all); with --from-manifest, train / validation are the "
+    "export's files.",
+)
 @click.option("--name", "run", default=None, help="Run name (default: the model id).")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), default=None)
@@ -34,7 +40,8 @@ from curator.wording import counted
     "manifest",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="Export manifest: use its system prompt and table format.",
+    help="Export manifest: use its system prompt and table format (and its files' records for "
+    "--split train / validation).",
 )
 @click.option("--region", default=None)
 @click.option("--base-url", default=None)
@@ -72,7 +79,8 @@ def predict(
 
     \b
     Examples:
-      curator predict --backend anthropic --model claude-haiku-4-5 --split validation --name base
+      curator predict --backend anthropic --model claude-haiku-4-5 \\
+          --from-manifest out/manifest.json --split validation --name base
       curator predict --backend bedrock --model arn:aws:bedrock:...:provisioned-model/abc \\
           --from-manifest out/manifest.json --split validation --name ft
       curator predict --import answers.jsonl --name vendor
@@ -96,7 +104,9 @@ def predict(
         raise BadOption("choose --backend anthropic|bedrock (or --import FILE)")
     from curator.judges.factory import JudgeChoice
     from curator.predict import check_all_failed, plan_predictions, run_predictions
+    from curator.split_choice import choose_splits
 
+    chosen = choose_splits(store, splits, manifest)
     choice = JudgeChoice(
         backend,
         model=model,
@@ -110,7 +120,7 @@ def predict(
         choice,
         settings.config,
         run=run,
-        splits=splits,
+        splits=chosen,
         limit=limit,
         manifest=manifest,
         max_tokens=max_tokens,
@@ -159,7 +169,16 @@ def predict(
     "--split",
     "splits",
     multiple=True,
-    help="Score the questions of these splits (default: the splits the run answered in).",
+    help="Score the questions of these splits (default: the splits the run answered in, or the "
+    "export file it was asked); "
+    "with --from-manifest, train / validation are the export's files.",
+)
+@click.option(
+    "--from-manifest",
+    "manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Export manifest whose files' records --split train / validation mean.",
 )
 @db_option
 @click.pass_context
@@ -170,6 +189,7 @@ def eval_cmd(
     plot: Path | None,
     per_question: Path | None,
     splits: tuple[str, ...],
+    manifest: Path | None,
 ) -> None:
     """Score runs against the curated answers: token F1, TAT-QA EM/F1/scale, output tokens.
 
@@ -178,17 +198,21 @@ def eval_cmd(
     Gold is the curated answer (the edit when edited); rejected records are left out and counted.
 
     \b
-    Example:
+    Examples:
       curator eval base ft --plot tokens.png --per-question questions.jsonl
+      curator eval base ft --from-manifest out/manifest.json --split validation
     """
     from curator.evaluate import compare, histogram, json_number, report, write_per_question
-    from curator.store.predictions import scored_rows
+    from curator.split_choice import choose_splits, stored_choice
+    from curator.store.predictions import run_options, scored_rows
 
     settings = settings_of(ctx)
     store = open_existing(settings, read_only=True)
+    chosen = choose_splits(store, splits, manifest)
     reports = []
     for run in runs:
-        rows, rejected = scored_rows(store, run, splits)
+        scope = chosen if splits else (stored_choice(store, run_options(store, run)) or chosen)
+        rows, rejected = scored_rows(store, run, scope.splits, scope.uids)
         reports.append(report(run, rows, rejected))
     if plot is not None:
         _plot(reports, plot)

@@ -111,10 +111,12 @@ def export_cmd(
     """
     from curator.export.run import ExportOptions, export
     from curator.prompts import load_system_prompt
+    from curator.split_choice import check_splits
 
     settings = settings_of(ctx)
     # Only --audit writes (its sample); the near-duplicate search works on a read-only store.
     store = open_existing(settings, read_only=not audit)
+    check_splits(store, splits)
     system = load_system_prompt(system_prompt_file)
     options = ExportOptions(
         target=target,

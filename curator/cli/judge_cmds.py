@@ -108,9 +108,11 @@ def judge(
         price_warning,
         require_price_for_cap,
     )
+    from curator.split_choice import check_splits
 
     settings = settings_of(ctx)
     store = open_existing(settings)
+    check_splits(store, filt.splits)
     name = judge_name or default_judge(settings.config)
     conc = concurrency or settings.config.judge.concurrency or 8
     choice = JudgeChoice(
@@ -332,9 +334,11 @@ def calibrate(
     """
     from curator.judges import calibrate as cal
     from curator.judges.factory import JudgeChoice, make_judge
+    from curator.split_choice import check_splits
 
     settings = settings_of(ctx)
     store = open_existing(settings)
+    check_splits(store, [assume_gold] if assume_gold is not None else [], "--assume-gold")
     if judge_name == "rules":
         verdicts: cal.Verdicter = cal.rules_verdicts
     else:

@@ -100,10 +100,12 @@ def list_cmd(
       curator list --verdict incorrect --answer-type arithmetic --limit 10
       curator list --json | jq -r 'select(.status == "pending") | .uid'
     """
+    from curator.split_choice import check_splits
     from curator.store.records import iter_all
 
     settings = settings_of(ctx)
     store = open_existing(settings, read_only=True)
+    check_splits(store, filt.splits)
     out = sys.stdout
     try:
         for row in iter_all(store, filt, limit=limit):

@@ -18,7 +18,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from curator.leaks import check_splits, clusters
+from curator.leaks import clusters
+from curator.split_choice import check_splits
 from curator.store.db import Store
 from curator.store.leaks import ContextPair, context_pairs, overlapping_records
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from curator import __version__
-from curator.domain import CuratorError, EnvironmentFailure, RecordFilter
+from curator.domain import BadInput, CuratorError, EnvironmentFailure, RecordFilter
 from curator.environment import describe_os_error
 from curator.export import leakage
 from curator.export.atomic import check_destination, commit, new_staging
@@ -162,31 +162,39 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+class CountRefused(CuratorError):
+    """The export's record counts fall outside the target's limits: the data and options
+    cannot give what was asked, a refusal of the request (exit 2, as the README's table
+    says), not an internal error."""
+
+    exit_code = 2
+
+
 def _check_counts(target: Target, n_train: int, n_validation: int) -> None:
     limits = target.limits
     if n_train > limits.max_train:
-        raise CuratorError(
+        raise CountRefused(
             f"{n_train:,} training records; {target.name} allows at most {limits.max_train:,}: "
             f"pass --max-train {limits.max_train} to sample (keeping the answer-type mix)"
         )
     if n_validation > limits.max_validation:
-        raise CuratorError(
+        raise CountRefused(
             f"{n_validation:,} validation records; {target.name} allows at most "
             f"{limits.max_validation:,}: pass --max-validation {limits.max_validation} or a "
             "smaller --validation-fraction"
         )
     if n_train + n_validation > limits.max_total:
-        raise CuratorError(
+        raise CountRefused(
             f"{n_train + n_validation:,} records in all; {target.name} allows at most "
             f"{limits.max_total:,}: lower --max-train"
         )
     if 0 < n_validation < limits.min_validation:
-        raise CuratorError(
+        raise CountRefused(
             f"only {n_validation} validation records; {target.name} needs at least "
             f"{limits.min_validation} (raise --validation-fraction, or 0 for no validation file)"
         )
     if n_train < limits.min_train:
-        raise CuratorError(
+        raise CountRefused(
             f"only {n_train} training records; {target.name} needs at least {limits.min_train} "
             "(review more records, or add --include-judged-correct JUDGE)"
         )
@@ -395,7 +403,16 @@ def count_lines(path: Path, *, blank: bool = False) -> int:
 
 def validate_files(paths: list[Path], target_name: str, kind: str | None = None) -> list[str]:
     """`validate_file` for each file, and the target's limit on all records together (a
-    training and a validation file given together count towards one total)."""
+    training and a validation file given together count towards one total).
+
+    A file that cannot be read is bad input (exit 2, as `import` says of a missing file), not a
+    problem found in the data (exit 1): nothing was checked.
+    """
+    for path in paths:
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            raise BadInput(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
     problems: list[str] = []
     for path in paths:
         problems += validate_file(path, target_name, kind)

@@ -101,13 +101,16 @@ def test_eval_json_of_a_run_without_answers_is_strict_json(
     store_with_gold: tuple[Path, dict[str, str]],
     fake: FakeAnthropic,
 ) -> None:
-    """A run that answered nothing (here: a split the store lacks) has no token statistics:
+    """A run that answered nothing (here: registered, never run) has no token statistics:
     `--json` says null, never NaN, which is not JSON (jq and strict parsers refuse it)."""
+    from curator.store.predictions import ensure_run
+
     db, gold = store_with_gold
     fake.behaviour.responder = lambda prompt: gold[question(prompt)]
-    empty = run_cli("--db", db, *haiku_run("empty", "--split", "no-such-split"))
-    assert empty.code == 0, empty.err
-    assert json.loads(empty.out)["answered"] == 0
+    # A --split the store lacks made such a run before; it is refused now (exit 2).
+    store = Store(db)
+    ensure_run(store, "empty", source="model", backend="anthropic", model="claude-haiku-4-5")
+    store.close()
     full = run_cli("--db", db, *haiku_run("full"))
     assert full.code == 0, full.err
 
@@ -337,5 +340,82 @@ def test_the_three_import_forms_score_alike(
         "--db", db, "eval", "official", "--per-question", tmp_path / "no" / "such" / "x.jsonl"
     )
     assert unwritable.code == 3 and "cannot write" in unwritable.err
-    other = json.loads(run_cli("--db", db, "eval", "official", "--split", "test", "--json").out)
-    assert other["runs"][0]["records"] == 0
+    # A split the store lacks scored 0 records with exit 0; it is refused now (exit 2).
+    other = run_cli("--db", db, "eval", "official", "--split", "test", "--json")
+    assert other.code == 2 and "unknown split 'test'; the store has: dev" in other.err
+
+
+def test_predict_and_eval_of_an_exports_validation_file(
+    run_cli: Run,
+    store_with_gold: tuple[Path, dict[str, str]],
+    fake: FakeAnthropic,
+    tmp_path: Path,
+) -> None:
+    """The README's `predict --from-manifest out/manifest.json --split validation` answered
+    nothing (the store has no split "validation"): with a manifest, train / validation are the
+    records of the export's files (its *.uids.txt), and eval scores exactly those."""
+    db, gold = store_with_gold
+    assert run_cli("--db", db, "judge", "--judge", "rules").code == 0
+    out = tmp_path / "out"
+    exported = run_cli(
+        "--db", db, "export", out, "--include-judged-correct", "rules", "--target", "bedrock-nova",
+        "--validation-fraction", "0.4",
+    )  # fmt: skip
+    assert exported.code == 0, exported.err
+    validation = (out / "validation.uids.txt").read_text("utf-8").split()
+    train = (out / "train.uids.txt").read_text("utf-8").split()
+    assert validation and train and not set(validation) & set(train)
+    manifest = out / "manifest.json"
+    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
+    ft = run_cli(
+        "--db", db, *haiku_run("ft", "--from-manifest", str(manifest), "--split", "validation")
+    )
+    assert ft.code == 0, ft.err
+    assert json.loads(ft.out)["answered"] == len(validation)
+    assert sum(fake.requests.values()) == len(validation)
+    store = Store(db)
+    with store.connection() as con:
+        answered = {r[0] for r in con.execute("SELECT record_uid FROM predictions").fetchall()}
+    store.close()
+    assert answered == set(validation)
+
+    scored = run_cli("--db", db, "eval", "ft", "--from-manifest", manifest, "--split", "validation")
+    assert scored.code == 0, scored.err
+    as_json = run_cli(
+        "--db", db, "eval", "ft", "--json", "--from-manifest", manifest, "--split", "validation"
+    )
+    (report,) = json.loads(as_json.out)["runs"]
+    assert report["records"] == report["answered"] == len(validation)
+    assert report["tatqa_em"] == 100.0
+    # By default a run is scored on what it was asked (README: `curator eval base ft`), not on
+    # every question of the store splits its records come from (scored 0 when unanswered).
+    default = run_cli("--db", db, "eval", "ft", "--json")
+    assert default.code == 0, default.err
+    assert json.loads(default.out)["runs"] == [report]
+    both = run_cli(
+        "--db", db, "eval", "ft", "--json", "--from-manifest", manifest,
+        "--split", "validation", "--split", "train",
+    )  # fmt: skip
+    (report,) = json.loads(both.out)["runs"]
+    assert report["records"] == len(validation) + len(train)
+    assert report["answered"] == len(validation)
+    # Without the manifest, "validation" is a store split, which this store lacks.
+    bare = run_cli("--db", db, "eval", "ft", "--split", "validation")
+    assert bare.code == 2 and "--from-manifest" in bare.err
+
+    # A uids file changed since the export is refused, naming it; so is a split it lacks.
+    (out / "validation.uids.txt").write_text("\n".join(validation[1:]) + "\n", "utf-8")
+    changed = run_cli(
+        "--db", db, "eval", "ft", "--from-manifest", manifest, "--split", "validation"
+    )
+    assert changed.code == 2 and "validation.uids.txt: does not match manifest.json" in changed.err
+    none = tmp_path / "none"
+    exported = run_cli(
+        "--db", db, "export", none, "--include-judged-correct", "rules", "--target", "bedrock-nova",
+        "--validation-fraction", "0",
+    )  # fmt: skip
+    assert exported.code == 0, exported.err
+    lacking = run_cli(
+        "--db", db, "eval", "ft", "--from-manifest", none / "manifest.json", "--split", "validation"
+    )
+    assert lacking.code == 2 and "the export has no validation.jsonl" in lacking.err

@@ -205,7 +205,9 @@ def test_caps_and_sampling(run_cli: Run, curated: Path, tmp_path: Path) -> None:
     types = manifest["splits"]["train"]["answer_type"]
     assert set(types) == {"arithmetic", "count", "multi-span", "span"}  # the mix is kept
     too_few = run_cli("--db", curated, "export", tmp_path / "t", *VF, "--max-train", "10")
-    assert too_few.code == 1 and "needs at least 32" in too_few.err
+    # Too few records for the target is a refusal of the request (exit 2), not a bug (exit 1).
+    assert too_few.code == 2 and "only 10 training records" in too_few.err, too_few.err
+    assert "internal error" not in too_few.err
     assert not (tmp_path / "t").exists()
 
 
@@ -271,6 +273,23 @@ def test_validate_reports_every_problem_with_its_line(run_cli: Run, tmp_path: Pa
     assert f"{path}:7: empty line" in out
     assert "needs at least 32" in out
     assert f"{path}:1:" not in out
+
+
+def test_validate_a_missing_or_unreadable_file_is_bad_input(run_cli: Run, tmp_path: Path) -> None:
+    """A file validate cannot read was reported like a problem in the data, with exit 1 (the
+    code of problems found and of internal errors); nothing was checked: exit 2, one line naming
+    the file, as `import` says of a missing file."""
+    good = tmp_path / "train.jsonl"
+    good.write_text("", "utf-8")
+    missing = tmp_path / "validation.jsonl"
+    result = run_cli("validate", good, missing)
+    assert result.code == 2, (result.code, result.out, result.err)
+    assert f"{missing}: cannot read: No such file or directory" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and result.out == ""
+    empty_folder = tmp_path / "folder"
+    empty_folder.mkdir()
+    result = run_cli("validate", empty_folder)
+    assert result.code == 2 and f"{empty_folder / 'train.jsonl'}: cannot read" in result.err
 
 
 def test_one_prompt_builder_serves_judge_and_export() -> None:

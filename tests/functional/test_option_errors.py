@@ -54,3 +54,61 @@ def test_options_checked_by_the_command_are_exit_2(
     for word in words:
         assert word in lines[0], (word, lines[0])
     assert sample_store.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("list", "--split", "{split}"),
+        ("judge", "--judge", "rules", "--split", "{split}"),
+        ("judge", "--judge", "rules", "--split", "dev", "--split", "{split}"),
+        (
+            "decide",
+            "accept",
+            "--verdict",
+            "correct",
+            "--judge",
+            "rules",
+            "--split",
+            "{split}",
+            "--yes",
+        ),
+        ("export", "{out}", "--split", "{split}"),
+        ("predict", "--backend", "anthropic", "--model", "m", "--split", "{split}", "--name", "r"),
+        ("eval", "run", "--split", "{split}"),
+        ("calibrate", "--judge", "rules", "--assume-gold", "{split}"),
+    ],
+)
+@pytest.mark.parametrize("split", ["validation", "devv"])
+def test_a_split_the_store_lacks_is_refused(
+    run_cli: Run,
+    sample_store: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    split: str,
+) -> None:
+    """A --split the store does not have selected nothing and exited 0 (the README's own
+    `predict --split validation` answered 0 records: the store's splits are not the export's).
+    Every command that takes a split refuses it: exit 2, one line naming the option, the split
+    and the store's splits, the store untouched, nothing written, no model asked."""
+    from curator.store import Store
+    from curator.store.predictions import ensure_run
+
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # never reached
+    store = Store(sample_store)
+    ensure_run(store, "run", source="import")
+    store.close()
+    before = sample_store.read_bytes()
+    out = tmp_path / "out"
+    result = run_cli("--db", sample_store, *(a.format(split=split, out=out) for a in args))
+    assert result.code == 2, (result.code, result.out, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("curator: error: "), result.err
+    option = "--assume-gold" if "calibrate" in args else "--split"
+    assert f"{option}: unknown split {split!r}; the store has: dev" in lines[0], lines[0]
+    if split == "validation":
+        assert "--from-manifest" in lines[0]  # an export's split: how to name it
+    assert sample_store.read_bytes() == before and not out.exists()

@@ -110,3 +110,25 @@ def test_filters_by_status_and_verdict(tmp_path: Path, store_path: Path) -> None
     assert rows[0].verdicts == {"rules": "incorrect"} and rows[0].status == "rejected"
     with pytest.raises(Exception, match="unknown status"):
         page(store, RecordFilter(statuses=("done",)))
+
+
+def test_filter_by_uids_alone_and_with_splits(tmp_path: Path, store_path: Path) -> None:
+    """RecordFilter.uids (an export file's records, `--from-manifest --split validation`):
+    alone it keeps exactly those records; with splits, a record of either matches; the
+    other clauses still apply to both."""
+    store = Store.open(store_path, create=True)
+    import_file(store, write_json(tmp_path / "t.json", [tiny_context("t", ("t1", "t2"))]), "train")
+    ctx = tiny_context("d", ("d1", "d2", "d3"))
+    ctx["questions"][2].update(answer=5, answer_type="arithmetic")
+    import_file(store, write_json(tmp_path / "d.json", [ctx]), "dev")
+
+    def uids(**kw: Any) -> list[str]:
+        filt = RecordFilter(**kw)
+        assert count(store, filt) == len(page(store, filt))
+        return [r.uid for r in page(store, filt)]
+
+    assert uids(uids=("d3", "t1")) == ["t1", "d3"]
+    assert uids(uids=("d3",), splits=("train",)) == ["t1", "t2", "d3"]
+    assert uids(uids=("d3", "t1"), answer_types=("arithmetic",)) == ["d3"]
+    assert uids(splits=("dev",)) == ["d1", "d2", "d3"]
+    store.close()
