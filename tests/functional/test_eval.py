@@ -141,9 +141,11 @@ def test_predict_with_nothing_to_answer_says_why(
 ) -> None:
     db, _ = store_with_gold
     model = ("predict", "--backend", "anthropic", "--model", "claude-haiku-4-5", "--name", "r")
+    # A split the store lacks is refused before anything is asked (a store split always has
+    # records, so predict's selection can only come out empty when everything is answered).
     missing = run_cli("--db", db, *model, "--split", "nosuch")
-    assert missing.code == 0, missing.err
-    assert "nothing to do: no record matches the selection (--split nosuch)" in missing.out
+    assert missing.code == 2, missing.err
+    assert "--split: unknown split 'nosuch'" in missing.err
     assert sum(fake.requests.values()) == 0
     assert run_cli("--db", db, *model, "--limit", "2").code == 0
     partly = run_cli("--db", db, *model, "--limit", "1")

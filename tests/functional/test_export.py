@@ -218,10 +218,14 @@ def test_nothing_to_export_is_a_clear_error(run_cli: Run, tmp_path: Path) -> Non
     assert result.code == 1 and "nothing to export" in result.err
     assert "review some first" in result.err
     # A selection that matches no record at all says so, not "review some first".
+    # A split the store lacks is refused; a selection whose records are all uncurated (dev's two
+    # count questions, neither judged nor reviewed) still says to review some first.
     unknown = run_cli("--db", db, "export", tmp_path / "out", *VF, "--split", "nosuch")
-    assert unknown.code == 1
-    assert "nothing to export: no record matches the selection (--split nosuch)" in unknown.err
-    assert "review some first" not in unknown.err
+    assert unknown.code == 2 and "--split: unknown split 'nosuch'" in unknown.err
+    empty = ("--split", "dev", "--answer-type", "count")
+    nothing = run_cli("--db", db, "export", tmp_path / "out", *VF, *empty)
+    assert nothing.code == 1
+    assert "review some first" in nothing.err
     judged = run_cli("--db", db, "judge", "--judge", "rules")
     assert judged.code == 0
     result = run_cli("--db", db, *export_args(tmp_path / "out"))

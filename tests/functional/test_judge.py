@@ -77,12 +77,18 @@ def test_nothing_to_do_says_whether_nothing_matched_or_all_was_judged(
     # Nothing is judged yet, so no record has an uncertain verdict: nothing matched.
     for extra, named in (
         (("--verdict", "uncertain"), "(--verdict uncertain)"),
-        (("--split", "nosuch", "--status", "pending"), "(--status pending --split nosuch)"),
+        (
+            ("--split", "dev", "--status", "pending", "--answer-from", "table-text"),
+            "(--status pending --answer-from table-text --split dev)",
+        ),
     ):
         result = run_cli(*base, *extra)
         assert result.code == 0, result.err
         assert f"nothing to do: no record matches the selection {named}" in result.out
         assert "already has a verdict" not in result.out
+    # A split the store lacks is refused (exit 2), not an empty selection.
+    unknown = run_cli(*base, "--split", "nosuch")
+    assert unknown.code == 2 and "--split: unknown split 'nosuch'" in unknown.err
     assert run_cli(*base).code == 0  # judges all 30
     again = run_cli(*base, "--split", "dev")
     assert "nothing to do: every selected record (30) already has a verdict" in again.out
