@@ -35,10 +35,16 @@ def check_splits(store: Store, splits: Sequence[str], option: str = "--split") -
             raise BadInput(option, "", _unknown(split, known))
 
 
-def _unknown(split: str, known: Sequence[str]) -> str:
+def _unknown(split: str, known: Sequence[str], *, takes_manifest: bool = False) -> str:
+    """The refusal; for an export's split name, what it is (and, for the commands that take
+    `--from-manifest`, how to name its records)."""
     hint = ""
     if split in EXPORT_SPLITS and split not in known:
-        hint = f" ({split!r} is an export's file: add --from-manifest DIR/manifest.json)"
+        hint = (
+            f" ({split!r} is an export's file: add --from-manifest DIR/manifest.json)"
+            if takes_manifest
+            else f" ({split!r} names an export's file, not a split of the store)"
+        )
     return f"unknown split {split!r}; the store has: {', '.join(known) or 'none'}{hint}"
 
 
@@ -94,7 +100,7 @@ def choose_splits(store: Store, splits: Sequence[str], manifest: Path | None) ->
         elif split in known:
             chosen.append(split)
         else:
-            raise BadInput("--split", "", _unknown(split, known))
+            raise BadInput("--split", "", _unknown(split, known, takes_manifest=True))
     return SplitChoice(
         tuple(chosen),
         tuple(dict.fromkeys(uids)),
