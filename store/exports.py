@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from curator.domain import (
+    BadOption,
     Context,
-    CuratorError,
     Paragraph,
     QARecord,
     RecordFilter,
@@ -32,7 +32,7 @@ def panel_judges(spec: str) -> tuple[str, ...]:
     """ "rules+anthropic" -> ("rules", "anthropic"): the judges that must all agree."""
     names = tuple(dict.fromkeys(part.strip() for part in spec.split("+")))
     if not names or any(not n for n in names):
-        raise CuratorError(f"--include-judged-correct {spec!r}: expected JUDGE or JUDGE+JUDGE...")
+        raise BadOption(f"--include-judged-correct {spec!r}: expected JUDGE or JUDGE+JUDGE...")
     return names
 
 
@@ -93,7 +93,7 @@ def _check_judges(store: Store, include_judged_correct: str | None) -> None:
             if not con.execute(
                 "SELECT 1 FROM verdicts WHERE judge = ? LIMIT 1", [judge]
             ).fetchall():
-                raise CuratorError(
+                raise BadOption(
                     f"--include-judged-correct: judge {judge!r} has no verdicts in this store "
                     "(run `curator judge --judge " + judge + "` first)"
                 )

@@ -111,7 +111,8 @@ def judge(
     from curator.split_choice import check_splits
 
     settings = settings_of(ctx)
-    store = open_existing(settings)
+    # A dry run only reads: it works on a store it may not write (read-only media, a snapshot).
+    store = open_existing(settings, read_only=dry_run)
     check_splits(store, filt.splits)
     name = judge_name or default_judge(settings.config)
     conc = concurrency or settings.config.judge.concurrency or 8

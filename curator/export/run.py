@@ -90,7 +90,7 @@ def export(
         store, options.filt, include_judged_correct=options.include_judged_correct
     )
     if not records:
-        raise CuratorError(_nothing_curated(store, options.filt))
+        raise CountRefused(_nothing_curated(store, options.filt))
     records, leak_plan = leakage.plan(
         store,
         records,
@@ -98,7 +98,7 @@ def export(
         exclude_overlap_with=options.exclude_overlap_with,
     )
     if not records:
-        raise CuratorError(
+        raise CountRefused(
             f"nothing to export: every record overlaps split {options.exclude_overlap_with!r}"
         )
     train, validation = split_by_context(
@@ -163,9 +163,9 @@ def _remove(folder: Path) -> None:
 
 
 class CountRefused(CuratorError):
-    """The export's record counts fall outside the target's limits: the data and options
-    cannot give what was asked, a refusal of the request (exit 2, as the README's table
-    says), not an internal error."""
+    """The export's record counts fall outside the target's limits, or there is nothing to
+    export: the data and options cannot give what was asked, a refusal of the request (exit 2,
+    as the README's table says), not an internal error."""
 
     exit_code = 2
 

@@ -411,6 +411,9 @@ def test_reading_commands_work_on_a_read_only_filesystem(
         exported = run_cli("--db", db, "export", out, "--validation-fraction", "0.3")
         assert exported.code == 0, exported.err
         assert run_cli("validate", out).code == 0
+        # A judge's dry run only reads (estimates, no calls), so it works here too.
+        dry = run_cli("--db", db, "judge", "--judge", "rules", "--dry-run", "--json")
+        assert dry.code == 0, dry.err
         # Writing commands fail with one line.
         imported = run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
         one_line_error(imported, 3, str(db))

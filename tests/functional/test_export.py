@@ -215,7 +215,7 @@ def test_nothing_to_export_is_a_clear_error(run_cli: Run, tmp_path: Path) -> Non
     db = tmp_path / "empty.duckdb"
     run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
     result = run_cli("--db", db, "export", tmp_path / "out", *VF)
-    assert result.code == 1 and "nothing to export" in result.err
+    assert result.code == 2 and "nothing to export" in result.err  # a refusal (README table)
     assert "review some first" in result.err
     # A selection that matches no record at all says so, not "review some first".
     # A split the store lacks is refused; a selection whose records are all uncurated (dev's two
@@ -224,7 +224,7 @@ def test_nothing_to_export_is_a_clear_error(run_cli: Run, tmp_path: Path) -> Non
     assert unknown.code == 2 and "--split: unknown split 'nosuch'" in unknown.err
     empty = ("--split", "dev", "--answer-type", "count")
     nothing = run_cli("--db", db, "export", tmp_path / "out", *VF, *empty)
-    assert nothing.code == 1
+    assert nothing.code == 2
     assert "review some first" in nothing.err
     judged = run_cli("--db", db, "judge", "--judge", "rules")
     assert judged.code == 0

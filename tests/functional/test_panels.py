@@ -79,7 +79,12 @@ def test_panel_export_takes_only_what_every_judge_calls_correct(
     typo = run_cli(
         "--db", store.path, "export", tmp_path / "o2", "--include-judged-correct", "rules+antropic"
     )
-    assert typo.code != 0 and "'antropic' has no verdicts" in typo.err
+    # A bad option (README's exit-code table: 2), not an internal error.
+    assert typo.code == 2 and "'antropic' has no verdicts" in typo.err
+    malformed = run_cli(
+        "--db", store.path, "export", tmp_path / "o3", "--include-judged-correct", "rules+"
+    )
+    assert malformed.code == 2 and "expected JUDGE or JUDGE+JUDGE" in malformed.err
 
 
 def test_triage_puts_disagreements_right_after_incorrect(tmp_path: Path, run_cli: Run) -> None:
