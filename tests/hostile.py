@@ -14,7 +14,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from curator.domain import JudgeKey, WorkItem
+    from curator.store import Store
 
 HOSTILE_DIR = Path(__file__).resolve().parent / "data" / "hostile"
 RECORDS = HOSTILE_DIR / "records.json"
@@ -92,3 +96,21 @@ def big_question_file(folder: Path, chars: int = 10_000_000) -> Path:
     path = folder / "big.json"
     path.write_text(json.dumps([ctx]), "utf-8")
     return path
+
+
+def edit_hostile(store: Store, key: JudgeKey) -> list[WorkItem]:
+    """Edit the second record of `key`'s first work page with text a reader must carry through
+    untouched (quotes, an escape sequence, a line separator) and another scale; return that
+    page as it was read before the edit (the tests of work rows compare every path on it)."""
+    from curator.store.reviews import decide
+    from curator.store.verdicts import work_page
+
+    first = work_page(store, key, limit=3)
+    decide(
+        store,
+        first[1].uid,
+        "edit",
+        "ana",
+        edited={"question": 'Edited "q"\n\x1b[31m', "answer": ["a", "b\u2028"], "scale": "million"},
+    )
+    return first

@@ -30,7 +30,7 @@ from curator.store.importer import import_file
 from curator.store.reviews import decide
 from curator.store.verdicts import append_verdicts, work_page
 from tests.conftest import SAMPLE_DATA
-from tests.hostile import RECORDS
+from tests.hostile import RECORDS, edit_hostile
 
 KEY = JudgeKey("anthropic", "claude-sonnet-5-5", "p")
 
@@ -63,14 +63,7 @@ def store(tmp_path: Path) -> Store:
     import_file(store, RECORDS, "train")
     for path in sorted(SAMPLE_DATA.glob("*.json")):
         import_file(store, path, path.stem.rsplit("_", 1)[-1])
-    first = work_page(store, KEY, limit=3)
-    decide(
-        store,
-        first[1].uid,
-        "edit",
-        "ana",
-        edited={"question": 'Edited "q"\n\x1b[31m', "answer": ["a", "b\u2028"], "scale": "million"},
-    )
+    first = edit_hostile(store, KEY)
     decide(store, first[2].uid, "edit", "ana", edited={"answer": 12.0, "scale": "percent"})
     return store
 

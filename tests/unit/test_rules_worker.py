@@ -17,11 +17,10 @@ from curator.judges.rules_pass import MAX_CHUNK_SIZE, chunk_for
 from curator.judges.rules_worker import judge_rows
 from curator.store import Store
 from curator.store.importer import import_file
-from curator.store.reviews import decide
 from curator.store.verdicts import work_page
 from curator.store.work_rows import work_rows
 from tests.conftest import SAMPLE_DATA
-from tests.hostile import RECORDS
+from tests.hostile import RECORDS, edit_hostile
 
 KEY = JudgeKey("rules", "v", "v")
 
@@ -48,14 +47,7 @@ def test_rows_get_the_verdicts_of_work_items_on_hostile_and_edited_records(
     import_file(store, RECORDS, "train")
     import_file(store, SAMPLE_DATA / "sample_dev.json", "dev")
     import_file(store, SAMPLE_DATA / "sample_train.json", "train")
-    first = work_page(store, KEY, limit=3)
-    decide(
-        store,
-        first[1].uid,
-        "edit",
-        "ana",
-        edited={"question": 'Edited "q"\n\x1b[31m', "answer": ["a", "b\u2028"], "scale": "million"},
-    )
+    edit_hostile(store, KEY)
     for chunk in (1, 7, 1000):
         assert _same_verdicts(store, chunk) > 100
 

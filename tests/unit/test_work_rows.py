@@ -9,12 +9,11 @@ from pathlib import Path
 from curator.domain import Context, JudgeKey, NewVerdict, RecordFilter
 from curator.store import Store
 from curator.store.importer import import_file
-from curator.store.reviews import decide
 from curator.store.verdicts import append_verdicts, work_page
 from curator.store.work_rows import work_rows
 from curator.work_rows import work_items
 from tests.conftest import SAMPLE_DATA
-from tests.hostile import RECORDS
+from tests.hostile import RECORDS, edit_hostile
 
 KEY = JudgeKey("rules", "v", "v")
 
@@ -35,14 +34,7 @@ def test_rows_make_the_same_items_on_hostile_and_edited_records(tmp_path: Path) 
     store = Store.open(tmp_path / "s.duckdb", create=True)
     import_file(store, RECORDS, "train")
     import_file(store, SAMPLE_DATA / "sample_dev.json", "dev")
-    first = work_page(store, KEY, limit=3)
-    decide(
-        store,
-        first[1].uid,
-        "edit",
-        "ana",
-        edited={"question": 'Edited "q"\n\x1b[31m', "answer": ["a", "b\u2028"], "scale": "million"},
-    )
+    first = edit_hostile(store, KEY)
     _both(store, limit=100_000)
     _both(store, after_seq=first[0].seq, limit=5)
     _both(store, limit=100_000, filt=RecordFilter(splits=("dev",)))
