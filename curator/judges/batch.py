@@ -107,7 +107,7 @@ async def _control(what: str, call: Callable[[], Awaitable[T]], policy: RetryPol
     try:
         result, _ = await call_with_retries(call, policy)
     except AttemptsExhausted as exc:
-        raise ServiceError(f"{what}: failed after {exc.attempts} attempt(s): {exc.last}") from exc
+        raise ServiceError(f"{what}: failed after {counted(exc.attempts, 'attempt')}: {exc.last}") from exc
     return result
 
 
