@@ -211,7 +211,7 @@ def eval_cmd(
     chosen = choose_splits(store, splits, manifest)
     reports = []
     for run in runs:
-        scope = chosen if splits else (stored_choice(store, run_options(store, run)) or chosen)
+        scope = chosen if splits else (stored_choice(store, run, run_options(store, run)) or chosen)
         rows, rejected = scored_rows(store, run, scope.splits, scope.uids)
         reports.append(report(run, rows, rejected))
     if plot is not None:

@@ -421,3 +421,41 @@ def test_predict_and_eval_of_an_exports_validation_file(
         "--db", db, "eval", "ft", "--from-manifest", none / "manifest.json", "--split", "validation"
     )
     assert lacking.code == 2 and "the export has no validation.jsonl" in lacking.err
+
+
+def test_eval_of_a_run_whose_export_manifest_is_gone_says_which_and_what_to_do(
+    run_cli: Run,
+    store_with_gold: tuple[Path, dict[str, str]],
+    fake: FakeAnthropic,
+    tmp_path: Path,
+) -> None:
+    """`eval RUN` of a run asked an export's file reads that file's records from the manifest
+    again: with the manifest deleted it said "not an export manifest ([Errno 2] ...)"; it names
+    the run and the missing file and says what to do (exit 2, a missing input file)."""
+    db, gold = store_with_gold
+    assert run_cli("--db", db, "judge", "--judge", "rules").code == 0
+    out = tmp_path / "out"
+    exported = run_cli(
+        "--db", db, "export", out, "--include-judged-correct", "rules", "--target", "bedrock-nova",
+        "--validation-fraction", "0.4",
+    )  # fmt: skip
+    assert exported.code == 0, exported.err
+    manifest = out / "manifest.json"
+    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
+    ft = run_cli(
+        "--db", db, *haiku_run("ft", "--from-manifest", str(manifest), "--split", "validation")
+    )
+    assert ft.code == 0, ft.err
+    assert run_cli("--db", db, "eval", "ft").code == 0
+    manifest.unlink()
+    gone = run_cli("--db", db, "eval", "ft")
+    assert gone.code == 2, gone.err
+    assert gone.err == (
+        f"curator: error: {manifest.resolve()}: no such file: run 'ft' was asked this export's "
+        "validation file, and eval scores it on those records by default; restore the export, "
+        "or name the records to score with --split (an export's file with --from-manifest FILE "
+        "--split NAME)\n"
+    )
+    assert "Errno" not in gone.err and "not an export manifest" not in gone.err
+    # The way on it names works: the records chosen with --split instead.
+    assert run_cli("--db", db, "eval", "ft", "--split", "dev").code == 0
