@@ -110,7 +110,8 @@ def list_cmd(
     out = sys.stdout
     listed = 0
     try:
-        for listed, row in enumerate(iter_all(store, filt, limit=limit), start=1):
+        for row in iter_all(store, filt, limit=limit):
+            listed += 1
             if as_json:
                 out.write(safe_text.dumps(row.to_json()) + "\n")
             else:
