@@ -13,7 +13,7 @@ from curator.answer_format import render_target
 from curator.store import Store
 from curator.store.reviews import decide
 from tests.builders import import_sample_dev
-from tests.conftest import CliResult, write_json
+from tests.conftest import CliResult, tiny_context, write_json
 from tests.fakes.servers import FakeAnthropic
 from tests.templates import store_copy
 
@@ -141,8 +141,8 @@ def test_predict_with_nothing_to_answer_says_why(
 ) -> None:
     db, _ = store_with_gold
     model = ("predict", "--backend", "anthropic", "--model", "claude-haiku-4-5", "--name", "r")
-    # A split the store lacks is refused before anything is asked (a store split always has
-    # records, so predict's selection can only come out empty when everything is answered).
+    # A split the store lacks is refused before anything is asked (a store split without
+    # records: test_predict_of_a_split_without_records_says_nothing_matched).
     missing = run_cli("--db", db, *model, "--split", "nosuch")
     assert missing.code == 2, missing.err
     assert "--split: unknown split 'nosuch'" in missing.err
@@ -156,6 +156,30 @@ def test_predict_with_nothing_to_answer_says_why(
     assert "nothing to do: every selected record" in again.out
     assert "already has an answer in run 'r'" in again.out
     assert "no record matches" not in again.out
+
+
+def test_predict_of_a_split_without_records_says_nothing_matched(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic, tmp_path: Path
+) -> None:
+    """An unknown split is refused, but a store split can still hold no record: a file whose
+    contexts have no questions imports contexts only. predict then has nothing to do because
+    nothing matched (naming --split), not because the run has answered everything; and in a
+    store with no records at all it says that."""
+    db, _ = store_with_gold
+    model = ("predict", "--backend", "anthropic", "--model", "claude-haiku-4-5", "--name", "r")
+    empty = write_json(tmp_path / "empty.json", [tiny_context("lonely", ())])
+    assert run_cli("--db", db, "import", empty, "--split", "lonely").code == 0
+    lonely = run_cli("--db", db, *model, "--split", "lonely")
+    assert lonely.code == 0, lonely.err
+    assert lonely.out.splitlines()[1:] == [
+        "  nothing to do: no record matches the selection (--split lonely)"
+    ]
+    only_contexts = tmp_path / "contexts.duckdb"
+    assert run_cli("--db", only_contexts, "import", empty).code == 0
+    bare = run_cli("--db", only_contexts, *model)
+    assert bare.code == 0, bare.err
+    assert bare.out.splitlines()[1:] == ["  nothing to do: the store has no records"]
+    assert sum(fake.requests.values()) == 0
 
 
 def test_predict_uses_the_export_manifest(
