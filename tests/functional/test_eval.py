@@ -371,6 +371,17 @@ def test_the_three_import_forms_score_alike(
     assert other.code == 2 and "unknown split 'test'; the store has: dev" in other.err
 
 
+def export_judged_correct(run_cli: Run, db: Path, out: Path) -> None:
+    """Judge the store with the rules judge and export what it calls correct to `out` (Nova
+    target, 40% validation), so that both export files have records."""
+    assert run_cli("--db", db, "judge", "--judge", "rules").code == 0
+    exported = run_cli(
+        "--db", db, "export", out, "--include-judged-correct", "rules", "--target", "bedrock-nova",
+        "--validation-fraction", "0.4",
+    )  # fmt: skip
+    assert exported.code == 0, exported.err
+
+
 def test_predict_and_eval_of_an_exports_validation_file(
     run_cli: Run,
     store_with_gold: tuple[Path, dict[str, str]],
@@ -381,13 +392,8 @@ def test_predict_and_eval_of_an_exports_validation_file(
     nothing (the store has no split "validation"): with a manifest, train / validation are the
     records of the export's files (its *.uids.txt), and eval scores exactly those."""
     db, gold = store_with_gold
-    assert run_cli("--db", db, "judge", "--judge", "rules").code == 0
     out = tmp_path / "out"
-    exported = run_cli(
-        "--db", db, "export", out, "--include-judged-correct", "rules", "--target", "bedrock-nova",
-        "--validation-fraction", "0.4",
-    )  # fmt: skip
-    assert exported.code == 0, exported.err
+    export_judged_correct(run_cli, db, out)
     validation = (out / "validation.uids.txt").read_text("utf-8").split()
     train = (out / "train.uids.txt").read_text("utf-8").split()
     assert validation and train and not set(validation) & set(train)
@@ -457,13 +463,8 @@ def test_eval_of_a_run_whose_export_manifest_is_gone_says_which_and_what_to_do(
     again: with the manifest deleted it said "not an export manifest ([Errno 2] ...)"; it names
     the run and the missing file and says what to do (exit 2, a missing input file)."""
     db, gold = store_with_gold
-    assert run_cli("--db", db, "judge", "--judge", "rules").code == 0
     out = tmp_path / "out"
-    exported = run_cli(
-        "--db", db, "export", out, "--include-judged-correct", "rules", "--target", "bedrock-nova",
-        "--validation-fraction", "0.4",
-    )  # fmt: skip
-    assert exported.code == 0, exported.err
+    export_judged_correct(run_cli, db, out)
     manifest = out / "manifest.json"
     fake.behaviour.responder = lambda prompt: gold[question(prompt)]
     ft = run_cli(
