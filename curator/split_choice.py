@@ -74,12 +74,23 @@ class SplitChoice:
         }
 
 
-def stored_choice(store: Store, options: dict[str, object]) -> SplitChoice | None:
-    """The records a run was asked to answer when they were an export's file (see
+def stored_choice(store: Store, run: str, options: dict[str, object]) -> SplitChoice | None:
+    """The records run `run` was asked to answer when they were an export's file (see
     `SplitChoice.run_options`), read again from its manifest; None for any other run."""
     exported, manifest = options.get("export_splits"), options.get("manifest_path")
     if not isinstance(exported, list) or not exported or not isinstance(manifest, str):
         return None
+    if not Path(manifest).exists():
+        # Said plainly (not "not an export manifest ([Errno 2] ...)"): which run needs it,
+        # for what, and the two ways on.
+        files = " and ".join(f"{s} file" for s in exported)
+        raise BadInput(
+            manifest,
+            "",
+            f"no such file: run {run!r} was asked this export's {files}, and eval scores it on "
+            "those records by default; restore the export, or name the records to score with "
+            "--split (an export's file with --from-manifest FILE --split NAME)",
+        )
     given = options.get("splits")
     splits = [str(s) for s in given] if isinstance(given, list) else []
     return choose_splits(store, [*splits, *(str(s) for s in exported)], Path(manifest))

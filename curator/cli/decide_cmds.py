@@ -16,6 +16,7 @@ from curator import safe_text
 from curator.cli.options import db_option, filter_options_but_verdict, open_existing, settings_of
 from curator.cli.output import echo_json
 from curator.domain import CuratorError, RecordFilter
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.store.bulk import BulkPreview, BulkResult
@@ -125,16 +126,20 @@ def _run(
     if not yes:
         if not sys.stdin.isatty():
             raise BulkRefused(
-                f"{action} {found.count:,} records: confirm with --yes (or count with --dry-run)"
+                f"{action} {counted(found.count, 'record')}: confirm with --yes "
+                "(or count with --dry-run)"
             )
-        click.confirm(f"{_summary(found)}. Write these {found.count:,} decisions?", abort=True)
+        these = "this decision" if found.count == 1 else f"these {found.count:,} decisions"
+        click.confirm(f"{_summary(found)}. Write {these}?", abort=True)
     result = decide_bulk(store, found, name, reason=reason)
     _report(found, result, dry_run=False, as_json=as_json)
 
 
 def _summary(found: BulkPreview) -> str:
     s = found.selection
-    text = f"{s.action} {found.count:,} pending record(s): {safe_text.one_line(s.describe())}"
+    text = (
+        f"{s.action} {counted(found.count, 'pending record')}: {safe_text.one_line(s.describe())}"
+    )
     if found.already_decided:
         text += f" ({found.already_decided:,} more already decided, left as they are)"
     return text
@@ -167,7 +172,7 @@ def _report(found: BulkPreview, result: BulkResult | None, *, dry_run: bool, as_
         click.echo(safe_text.one_line(line))
         return
     done = {"accept": "accepted", "reject": "rejected"}[s.action]
-    line = f"{done} {result.decided:,} record(s) as batch {result.batch_id}"
+    line = f"{done} {counted(result.decided, 'record')} as batch {result.batch_id}"
     if result.skipped:
         line += f"; {result.skipped:,} skipped (decided or re-judged by someone else meanwhile)"
     click.echo(line)
@@ -199,9 +204,11 @@ def undo(ctx: click.Context, batch_id: str, reviewer: str | None, as_json: bool)
             }
         )
         return
-    line = f"undid {done.undone:,} decision(s) of batch {safe_text.one_line(done.batch_id)}"
+    line = f"undid {counted(done.undone, 'decision')} of batch {safe_text.one_line(done.batch_id)}"
     if done.decided_later:
-        line += f"; {done.decided_later:,} record(s) keep a decision made after the batch"
+        keep = "keeps" if done.decided_later == 1 else "keep"
+        line += f"; {counted(done.decided_later, 'record')} {keep} a decision made after the batch"
     if done.already_undone:
-        line += f"; {done.already_undone:,} were already undone"
+        were = "was" if done.already_undone == 1 else "were"
+        line += f"; {done.already_undone:,} {were} already undone"
     click.echo(line)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from curator import safe_text
-from curator.cli.options import db_option, open_existing, settings_of
+from curator.cli.options import db_option, manifest_option, open_existing, settings_of
 from curator.cli.output import echo_json, make_console, one_line, pass_progress
 from curator.domain import BadOption
 from curator.judges.factory import BACKENDS
@@ -35,11 +35,7 @@ from curator.wording import counted
     show_default=True,
     help="Output tokens an answer may use; one cut off is not scored and is asked again.",
 )
-@click.option(
-    "--from-manifest",
-    "manifest",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
+@manifest_option(
     help="Export manifest: use its system prompt and table format (and its files' records for "
     "--split train / validation).",
 )
@@ -173,13 +169,7 @@ def predict(
     "export file it was asked); "
     "with --from-manifest, train / validation are the export's files.",
 )
-@click.option(
-    "--from-manifest",
-    "manifest",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Export manifest whose files' records --split train / validation mean.",
-)
+@manifest_option(help="Export manifest whose files' records --split train / validation mean.")
 @db_option
 @click.pass_context
 def eval_cmd(
@@ -211,7 +201,7 @@ def eval_cmd(
     chosen = choose_splits(store, splits, manifest)
     reports = []
     for run in runs:
-        scope = chosen if splits else (stored_choice(store, run_options(store, run)) or chosen)
+        scope = chosen if splits else (stored_choice(store, run, run_options(store, run)) or chosen)
         rows, rejected = scored_rows(store, run, scope.splits, scope.uids)
         reports.append(report(run, rows, rejected))
     if plot is not None:

@@ -222,7 +222,7 @@ def validate(files: tuple[Path, ...], target: str | None, kind: str | None) -> N
     if problems:
         click.echo(counted(len(problems), "problem"), err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(paths)} file(s) valid for {target}")
+    click.echo(f"ok: {counted(len(paths), 'file')} valid for {target}")
 
 
 @click.group()

@@ -89,6 +89,19 @@ def judge_option(*, required: bool = False, help: str) -> Callable[[F], F]:
     )
 
 
+def manifest_option(*, help: str) -> Callable[[F], F]:
+    """`--from-manifest FILE` (into `manifest`): an export's manifest.json, for predict and eval
+    (what it is used for differs, so each command gives its own `help`). The file must exist
+    and not be a folder; click refuses anything else (exit 2) before the store is opened."""
+    return click.option(
+        "--from-manifest",
+        "manifest",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help=help,
+    )
+
+
 _FILTER_FIELDS = ("statuses", "verdicts", "answer_types", "answer_sources", "splits", "conflicts")
 
 

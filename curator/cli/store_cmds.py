@@ -93,7 +93,8 @@ def list_cmd(
     """One record per line, in store order, with review status and latest verdict per judge.
 
     With --json the keys are stable for scripts: uid, split, context_uid, question, answer,
-    answer_type, answer_from, scale, status, verdicts ({judge: verdict}).
+    answer_type, answer_from, scale, status, verdicts ({judge: verdict}). When no record
+    matches, one line on stderr says so (stdout stays empty) and the exit code is 0.
 
     \b
     Example:
@@ -107,8 +108,10 @@ def list_cmd(
     store = open_existing(settings, read_only=True)
     check_splits(store, filt.splits)
     out = sys.stdout
+    listed = 0
     try:
         for row in iter_all(store, filt, limit=limit):
+            listed += 1
             if as_json:
                 out.write(safe_text.dumps(row.to_json()) + "\n")
             else:
@@ -123,6 +126,12 @@ def list_cmd(
         # `curator list | head` closes the pipe early: not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        return
+    if listed == 0 and limit != 0:
+        # On stderr, so that stdout (a pipe, JSON Lines) stays empty: zero lines, zero records.
+        from curator.selection import nothing_matched
+
+        click.echo(one_line(f"nothing to list: {nothing_matched(filt)}"), err=True)
 
 
 @click.command("check")

@@ -107,7 +107,8 @@ async def _control(what: str, call: Callable[[], Awaitable[T]], policy: RetryPol
     try:
         result, _ = await call_with_retries(call, policy)
     except AttemptsExhausted as exc:
-        raise ServiceError(f"{what}: failed after {exc.attempts} attempt(s): {exc.last}") from exc
+        tries = counted(exc.attempts, "attempt")
+        raise ServiceError(f"{what}: failed after {tries}: {exc.last}") from exc
     return result
 
 

@@ -13,7 +13,7 @@ from curator.answer_format import render_target
 from curator.store import Store
 from curator.store.reviews import decide
 from tests.builders import import_sample_dev
-from tests.conftest import CliResult, write_json
+from tests.conftest import CliResult, tiny_context, write_json
 from tests.fakes.servers import FakeAnthropic
 from tests.templates import store_copy
 
@@ -141,8 +141,8 @@ def test_predict_with_nothing_to_answer_says_why(
 ) -> None:
     db, _ = store_with_gold
     model = ("predict", "--backend", "anthropic", "--model", "claude-haiku-4-5", "--name", "r")
-    # A split the store lacks is refused before anything is asked (a store split always has
-    # records, so predict's selection can only come out empty when everything is answered).
+    # A split the store lacks is refused before anything is asked (a store split without
+    # records: test_predict_of_a_split_without_records_says_nothing_matched).
     missing = run_cli("--db", db, *model, "--split", "nosuch")
     assert missing.code == 2, missing.err
     assert "--split: unknown split 'nosuch'" in missing.err
@@ -156,6 +156,30 @@ def test_predict_with_nothing_to_answer_says_why(
     assert "nothing to do: every selected record" in again.out
     assert "already has an answer in run 'r'" in again.out
     assert "no record matches" not in again.out
+
+
+def test_predict_of_a_split_without_records_says_nothing_matched(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic, tmp_path: Path
+) -> None:
+    """An unknown split is refused, but a store split can still hold no record: a file whose
+    contexts have no questions imports contexts only. predict then has nothing to do because
+    nothing matched (naming --split), not because the run has answered everything; and in a
+    store with no records at all it says that."""
+    db, _ = store_with_gold
+    model = ("predict", "--backend", "anthropic", "--model", "claude-haiku-4-5", "--name", "r")
+    empty = write_json(tmp_path / "empty.json", [tiny_context("lonely", ())])
+    assert run_cli("--db", db, "import", empty, "--split", "lonely").code == 0
+    lonely = run_cli("--db", db, *model, "--split", "lonely")
+    assert lonely.code == 0, lonely.err
+    assert lonely.out.splitlines()[1:] == [
+        "  nothing to do: no record matches the selection (--split lonely)"
+    ]
+    only_contexts = tmp_path / "contexts.duckdb"
+    assert run_cli("--db", only_contexts, "import", empty).code == 0
+    bare = run_cli("--db", only_contexts, *model)
+    assert bare.code == 0, bare.err
+    assert bare.out.splitlines()[1:] == ["  nothing to do: the store has no records"]
+    assert sum(fake.requests.values()) == 0
 
 
 def test_predict_uses_the_export_manifest(
@@ -347,6 +371,17 @@ def test_the_three_import_forms_score_alike(
     assert other.code == 2 and "unknown split 'test'; the store has: dev" in other.err
 
 
+def export_judged_correct(run_cli: Run, db: Path, out: Path) -> None:
+    """Judge the store with the rules judge and export what it calls correct to `out` (Nova
+    target, 40% validation), so that both export files have records."""
+    assert run_cli("--db", db, "judge", "--judge", "rules").code == 0
+    exported = run_cli(
+        "--db", db, "export", out, "--include-judged-correct", "rules", "--target", "bedrock-nova",
+        "--validation-fraction", "0.4",
+    )  # fmt: skip
+    assert exported.code == 0, exported.err
+
+
 def test_predict_and_eval_of_an_exports_validation_file(
     run_cli: Run,
     store_with_gold: tuple[Path, dict[str, str]],
@@ -357,13 +392,8 @@ def test_predict_and_eval_of_an_exports_validation_file(
     nothing (the store has no split "validation"): with a manifest, train / validation are the
     records of the export's files (its *.uids.txt), and eval scores exactly those."""
     db, gold = store_with_gold
-    assert run_cli("--db", db, "judge", "--judge", "rules").code == 0
     out = tmp_path / "out"
-    exported = run_cli(
-        "--db", db, "export", out, "--include-judged-correct", "rules", "--target", "bedrock-nova",
-        "--validation-fraction", "0.4",
-    )  # fmt: skip
-    assert exported.code == 0, exported.err
+    export_judged_correct(run_cli, db, out)
     validation = (out / "validation.uids.txt").read_text("utf-8").split()
     train = (out / "train.uids.txt").read_text("utf-8").split()
     assert validation and train and not set(validation) & set(train)
@@ -421,3 +451,36 @@ def test_predict_and_eval_of_an_exports_validation_file(
         "--db", db, "eval", "ft", "--from-manifest", none / "manifest.json", "--split", "validation"
     )
     assert lacking.code == 2 and "the export has no validation.jsonl" in lacking.err
+
+
+def test_eval_of_a_run_whose_export_manifest_is_gone_says_which_and_what_to_do(
+    run_cli: Run,
+    store_with_gold: tuple[Path, dict[str, str]],
+    fake: FakeAnthropic,
+    tmp_path: Path,
+) -> None:
+    """`eval RUN` of a run asked an export's file reads that file's records from the manifest
+    again: with the manifest deleted it said "not an export manifest ([Errno 2] ...)"; it names
+    the run and the missing file and says what to do (exit 2, a missing input file)."""
+    db, gold = store_with_gold
+    out = tmp_path / "out"
+    export_judged_correct(run_cli, db, out)
+    manifest = out / "manifest.json"
+    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
+    ft = run_cli(
+        "--db", db, *haiku_run("ft", "--from-manifest", str(manifest), "--split", "validation")
+    )
+    assert ft.code == 0, ft.err
+    assert run_cli("--db", db, "eval", "ft").code == 0
+    manifest.unlink()
+    gone = run_cli("--db", db, "eval", "ft")
+    assert gone.code == 2, gone.err
+    assert gone.err == (
+        f"curator: error: {manifest.resolve()}: no such file: run 'ft' was asked this export's "
+        "validation file, and eval scores it on those records by default; restore the export, "
+        "or name the records to score with --split (an export's file with --from-manifest FILE "
+        "--split NAME)\n"
+    )
+    assert "Errno" not in gone.err and "not an export manifest" not in gone.err
+    # The way on it names works: the records chosen with --split instead.
+    assert run_cli("--db", db, "eval", "ft", "--split", "dev").code == 0

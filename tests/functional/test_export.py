@@ -130,7 +130,9 @@ def test_validate_takes_the_target_from_the_manifest(
     for args in ((out,), (out / "train.jsonl", out / "validation.jsonl")):
         check = run_cli("validate", *args)
         assert check.code == 0, check.out
-        assert check.out.strip() == f"ok: 2 file(s) valid for {target}"
+        assert check.out.strip() == f"ok: 2 files valid for {target}"
+    one = run_cli("validate", out / "train.jsonl")  # the count takes its noun in the singular
+    assert one.code == 0 and one.out.strip() == f"ok: 1 file valid for {target}", one.out
     forced = run_cli("validate", out, "--target", "bedrock-claude")
     assert forced.code == 1, forced.out
     alone = tmp_path / "alone"

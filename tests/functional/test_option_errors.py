@@ -115,3 +115,48 @@ def test_a_split_the_store_lacks_is_refused(
         assert "names an export's file, not a split of the store" in lines[0], lines[0]
         assert "--from-manifest" not in lines[0]
     assert sample_store.read_bytes() == before and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "used_for"),
+    [
+        (
+            ("predict", "--backend", "anthropic", "--model", "m", "--name", "r"),
+            "Export manifest: use its system prompt and table format (and its files' records "
+            "for --split train / validation).",
+        ),
+        (("eval",), "Export manifest whose files' records --split train / validation mean."),
+    ],
+)
+def test_from_manifest_is_one_option_with_each_commands_help(
+    run_cli: Run,
+    sample_store: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
+    used_for: str,
+) -> None:
+    """predict and eval declare `--from-manifest` through one helper (curator.cli.options):
+    each `--help` still shows it with what that command uses it for, and both refuse a missing
+    file or a folder before anything is opened (click: exit 2, the option named)."""
+    monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")  # never reached
+    name = command[0]
+    shown = run_cli(name, "--help")
+    assert shown.code == 0, shown.err
+    assert shown.out.startswith(f"Usage: curator {name} [OPTIONS]")
+    flat = " ".join(shown.out.split())
+    assert f"--from-manifest FILE {used_for}" in flat, flat
+    before = sample_store.read_bytes()
+    args = (*command, "run") if name == "eval" else command
+    missing = run_cli("--db", sample_store, *args, "--from-manifest", tmp_path / "none.json")
+    assert missing.code == 2, missing.err
+    assert (
+        f"Invalid value for '--from-manifest': File '{tmp_path / 'none.json'}' does not exist."
+        in missing.err
+    )
+    folder = run_cli("--db", sample_store, *args, "--from-manifest", tmp_path)
+    assert folder.code == 2, folder.err
+    assert f"Invalid value for '--from-manifest': File '{tmp_path}' is a directory." in folder.err
+    assert sample_store.read_bytes() == before

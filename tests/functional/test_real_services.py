@@ -114,7 +114,7 @@ def test_a_batch_control_call_that_keeps_failing_is_one_line_exit_3(
     result = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--batch")
     assert result.code == 3
     lines = result.err.strip().splitlines()
-    assert len(lines) == 1 and "after 6 attempt(s)" in lines[0] and "529" in lines[0]
+    assert len(lines) == 1 and "after 6 attempts" in lines[0] and "529" in lines[0]
     assert "Traceback" not in result.err
     # One create, then five looks for a batch it may have made (each refused with a 529).
     calls = anthropic_fake.calls

@@ -64,6 +64,40 @@ def test_list_filters(run_cli: Run, tmp_path: Path, store_path: Path) -> None:
     assert bad.code == 2 and "Invalid value for '--status'" in bad.err
 
 
+def test_list_matching_nothing_says_so_on_stderr(
+    run_cli: Run, tmp_path: Path, store_path: Path
+) -> None:
+    """`list` whose filters match nothing printed nothing at all: one line on stderr now says
+    which options matched nothing (or that the store has no records), exit 0, and stdout stays
+    empty, so a pipe (`list --json | jq`) reads zero records, as before."""
+    run_cli("--db", store_path, "import", write_json(tmp_path / "f.json", [tiny_context("c")]))
+    for json_flag in ((), ("--json",)):
+        none = run_cli("--db", store_path, "list", *json_flag, "--status", "accepted")
+        assert (none.code, none.out) == (0, ""), none.err
+        assert none.err == "nothing to list: no record matches the selection (--status accepted)\n"
+        assert none.json_lines() == []
+    both = run_cli("--db", store_path, "list", "--split", "train", "--answer-type", "count")
+    assert (both.code, both.out) == (0, "")
+    assert both.err == (
+        "nothing to list: no record matches the selection (--answer-type count --split train)\n"
+    )
+    found = run_cli("--db", store_path, "list", "--status", "pending")
+    assert found.code == 0 and "q-1" in found.out and found.err == ""
+    asked_none = run_cli("--db", store_path, "list", "--limit", "0")  # what was asked: no line
+    assert (asked_none.code, asked_none.out, asked_none.err) == (0, "", "")
+
+    # A store whose only context has no questions: a split, but not one record.
+    empty_db = tmp_path / "empty.duckdb"
+    lonely = tiny_context("lonely", ())
+    assert run_cli("--db", empty_db, "import", write_json(tmp_path / "e.json", [lonely])).code == 0
+    for json_flag in ((), ("--json",)):
+        empty = run_cli("--db", empty_db, "list", *json_flag)
+        assert (empty.code, empty.out) == (0, "")
+        assert empty.err == "nothing to list: the store has no records\n"
+    named = run_cli("--db", empty_db, "list", "--split", "train")
+    assert named.err == "nothing to list: no record matches the selection (--split train)\n"
+
+
 def test_bad_input_is_one_line_exit_2_and_no_store_left(
     run_cli: Run, tmp_path: Path, store_path: Path
 ) -> None:

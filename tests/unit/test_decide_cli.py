@@ -11,6 +11,7 @@ import pytest
 from curator.domain import JudgeKey, NewVerdict
 from curator.store import Store
 from curator.store.importer import import_file
+from curator.store.reviews import decide
 from curator.store.verdicts import append_verdicts, work_item
 from tests.conftest import CliResult, tiny_context, write_json
 
@@ -48,7 +49,7 @@ def test_dry_run_counts_and_writes_nothing(run_cli: Run, db: Path) -> None:
     args = ("--db", db, "decide", "accept", "--verdict", "correct", "--judge", "rules")
     result = run_cli(*args, "--dry-run")
     assert result.code == 0, result.err
-    assert result.out.strip() == "would accept 4 pending record(s): rules says correct"
+    assert result.out.strip() == "would accept 4 pending records: rules says correct"
     typed = run_cli(*args, "--dry-run", "--answer-type", "span", "--json").json_lines()[0]
     assert typed["count"] == 3 and typed["dry_run"] is True and typed["batch"] is None
     assert decisions(db) == []
@@ -72,7 +73,7 @@ def test_yes_writes_one_batch_and_undo_reverts_it(run_cli: Run, db: Path) -> Non
 
     undone = run_cli("--db", db, "decide", "undo", "--batch", report["batch"], "--reviewer", "ana")
     assert undone.code == 0, undone.err
-    assert undone.out.strip() == f"undid 4 decision(s) of batch {report['batch']}"
+    assert undone.out.strip() == f"undid 4 decisions of batch {report['batch']}"
     assert [d[1] for d in decisions(db)].count("undo") == 4
     stats = run_cli("--db", db, "stats", "--json").json_lines()[0]
     assert stats["statuses"]["pending"] == 4 and stats["statuses"]["rejected"] == 1
@@ -122,4 +123,44 @@ def test_missing_judge_and_unknown_batch(run_cli: Run, db: Path) -> None:
     unknown = run_cli("--db", db, "decide", "undo", "--batch", "nope")
     assert (
         unknown.code == 2 and unknown.err.strip() == "curator: error: no batch 'nope' in this store"
+    )
+
+
+def test_counts_are_exact_in_the_singular_and_the_plural(run_cli: Run, db: Path) -> None:
+    """Every count `decide` prints takes its noun in the right number ("1 record", "3 records"),
+    never a hedged "record(s)"; a verb that goes with a count agrees with it too."""
+    accept = ("--db", db, "decide", "accept", "--verdict", "correct", "--judge", "rules")
+    one = ("--answer-type", "multi-span")  # q5 only
+    dry = run_cli(*accept, *one, "--dry-run")
+    assert dry.out.strip() == "would accept 1 pending record: rules says correct"
+    refused = run_cli(*accept, *one)
+    assert refused.code == 2 and refused.err.strip() == (
+        "curator: error: accept 1 record: confirm with --yes (or count with --dry-run)"
+    )
+    single = run_cli(*accept, *one, "--yes").out.splitlines()
+    batch = single[0].removeprefix("accepted 1 record as batch ")
+    assert single[0] == f"accepted 1 record as batch {batch}"
+    undone = run_cli("--db", db, "decide", "undo", "--batch", batch)
+    assert undone.out.strip() == f"undid 1 decision of batch {batch}"
+
+    several = run_cli(*accept, "--answer-type", "span", "--yes").out.splitlines()
+    batch = several[0].removeprefix("accepted 3 records as batch ")
+    assert several[0] == f"accepted 3 records as batch {batch}"
+    store = Store(db)
+    decide(store, "q1", "reject", "ana")  # decided after the batch: the undo leaves it
+    store.close()
+    kept = run_cli("--db", db, "decide", "undo", "--batch", batch)
+    assert kept.out.strip() == (
+        f"undid 3 decisions of batch {batch}; 1 record keeps a decision made after the batch"
+    )
+    several = run_cli(*accept, "--answer-type", "span", "--yes").out.splitlines()
+    batch = several[0].removeprefix("accepted 2 records as batch ")
+    assert several[0] == f"accepted 2 records as batch {batch}"
+    store = Store(db)
+    for uid in ("q2", "q3"):
+        decide(store, uid, "reject", "ana")
+    store.close()
+    kept = run_cli("--db", db, "decide", "undo", "--batch", batch)
+    assert kept.out.strip() == (
+        f"undid 2 decisions of batch {batch}; 2 records keep a decision made after the batch"
     )
