@@ -93,7 +93,17 @@ def stored_choice(store: Store, run: str, options: dict[str, object]) -> SplitCh
         )
     given = options.get("splits")
     splits = [str(s) for s in given] if isinstance(given, list) else []
-    return choose_splits(store, [*splits, *(str(s) for s in exported)], Path(manifest))
+    try:
+        return choose_splits(store, [*splits, *(str(s) for s in exported)], Path(manifest))
+    except BadInput as exc:
+        # The export's own files (the uids lists) gone or changed: the same two ways on, and
+        # which run needed them, as for the manifest above.
+        raise BadInput(
+            exc.source,
+            exc.where,
+            f"{exc.problem}; run {run!r} is scored on this export file's records by default: "
+            "restore the export, or name the records to score with --split",
+        ) from exc
 
 
 def choose_splits(store: Store, splits: Sequence[str], manifest: Path | None) -> SplitChoice:

@@ -49,6 +49,7 @@ from curator.screens.store_reads import StoreReads
 from curator.settings import Config
 from curator.store import Store
 from curator.store.bulk import BulkResult
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.domain import NewVerdict, ReviewEvent, WorkItem
@@ -241,8 +242,8 @@ class CuratorApp(App[None]):
             return
         self.quitting = True
         self.notify(
-            f"Saving {self.saving} decision(s) before quitting… (q again quits now; they are "
-            "safe in the journal)",
+            f"Saving {counted(self.saving, 'decision')} before quitting… "
+            "(q again quits now; they are safe in the journal)",
             timeout=10,
         )
         self.refresh_saving()
@@ -769,7 +770,7 @@ class CuratorApp(App[None]):
     def _bulk_decided(self, message: BulkDecided) -> None:
         result = message.result
         done = {"accept": "Accepted", "reject": "Rejected"}.get(message.action, message.action)
-        text = f"{done} {result.decided:,} record(s) as one batch; u undoes the whole batch."
+        text = f"{done} {counted(result.decided, 'record')} as one batch; u undoes the whole batch."
         if result.skipped:
             text += f" {result.skipped:,} skipped: decided or re-judged by someone else meanwhile."
         self.notify(text, timeout=8)
@@ -791,9 +792,11 @@ class CuratorApp(App[None]):
             for e in self.session_events
             if not (isinstance(e, BulkResult) and e.batch_id == result.batch_id)
         ]
-        text = f"Undone: the batch of {result.undone:,} decision(s)."
+        text = f"Undone: the batch of {counted(result.undone, 'decision')}."
         if result.decided_later:
-            text += f" {result.decided_later:,} record(s) keep a decision made after it."
+            later = result.decided_later
+            keeps = "keeps" if later == 1 else "keep"
+            text += f" {counted(later, 'record')} {keeps} a decision made after it."
         self.notify(text, timeout=6)
         self._statuses_changed(result.statuses)
 

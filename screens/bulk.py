@@ -22,6 +22,7 @@ from textual.worker import Worker
 from curator.domain import RecordFilter
 from curator.screens.text import label
 from curator.screens.workers import forward_worker_state
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.screens.store_reads import StoreReads
@@ -143,11 +144,16 @@ def describe(found: BulkPreview) -> Text:
     s = found.selection
     line = Text()
     line.append(f"{found.count:,}", style="bold")
-    line.append(" pending record(s) of this view where ")
+    line.append(f" pending {'record' if found.count == 1 else 'records'} of this view where ")
     line.append_text(label(s.describe()))
     if found.already_decided:
         line.append(
-            f"\n{found.already_decided:,} more are already decided and are left as they are."
+            f"\n{found.already_decided:,} more "
+            + (
+                "is already decided and is left as it is."
+                if found.already_decided == 1
+                else "are already decided and are left as they are."
+            )
         )
     return line
 
@@ -166,7 +172,7 @@ class ConfirmBulkScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         s = self.found.selection
-        question = Text(f"{s.action.capitalize()} {self.found.count:,} record(s)?", "bold")
+        question = Text(f"{s.action.capitalize()} {counted(self.found.count, 'record')}?", "bold")
         with Vertical(id="bulk-confirm", classes="dialog"):
             yield Label(question, classes="title", id="bulk-question")
             yield Static(describe(self.found))

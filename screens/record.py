@@ -23,6 +23,7 @@ from curator.screens.text import label, literal, preview
 from curator.screens.widgets.key_bar import KeyBar
 from curator.screens.widgets.record_table import RecordTable
 from curator.screens.workers import forward_worker_state
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.screens.app import CuratorApp
@@ -169,7 +170,9 @@ class ReviewScreen(Screen[None]):
         """The awaited record will not come (end of queue, load failed): drop the typed keys."""
         self.awaiting = False
         if self.typed_ahead:
-            self.notify(f"{len(self.typed_ahead)} typed-ahead key(s) not applied.", timeout=4)
+            self.notify(
+                f"{counted(len(self.typed_ahead), 'typed-ahead key')} not applied.", timeout=4
+            )
             self.typed_ahead.clear()
 
     def _key(self, name: str) -> None:

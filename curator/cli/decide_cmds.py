@@ -135,13 +135,17 @@ def _run(
     _report(found, result, dry_run=False, as_json=as_json)
 
 
+def _left(n: int) -> str:
+    return "left as it is" if n == 1 else "left as they are"
+
+
 def _summary(found: BulkPreview) -> str:
     s = found.selection
     text = (
         f"{s.action} {counted(found.count, 'pending record')}: {safe_text.one_line(s.describe())}"
     )
     if found.already_decided:
-        text += f" ({found.already_decided:,} more already decided, left as they are)"
+        text += f" ({found.already_decided:,} more already decided, {_left(found.already_decided)})"
     return text
 
 
@@ -168,7 +172,7 @@ def _report(found: BulkPreview, result: BulkResult | None, *, dry_run: bool, as_
     if result is None:
         line = f"nothing to {s.action}: no pending record where {s.describe()}"
         if found.already_decided:
-            line += f" ({found.already_decided:,} already decided, left as they are)"
+            line += f" ({found.already_decided:,} already decided, {_left(found.already_decided)})"
         click.echo(safe_text.one_line(line))
         return
     done = {"accept": "accepted", "reject": "rejected"}[s.action]

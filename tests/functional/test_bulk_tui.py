@@ -35,24 +35,25 @@ def notes_of(app: CuratorApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return notes
 
 
-async def test_bulk_accept_shows_the_count_confirms_and_undoes_as_one(tmp_path: Path) -> None:
+async def test_bulk_accept_shows_the_count_confirms_and_undoes_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = await make_store(tmp_path)
     expected = preview(store, BulkSelection("accept", ("rules",)))
     assert expected.count > 10  # the sample's rules judge calls most records correct
     app = CuratorApp(store, reviewer="ana")
     async with app.run_test(size=SIZE) as pilot:
+        notes = notes_of(app, monkeypatch)
         await settle(app, pilot)
         await pilot.press("B")
         await settle(app, pilot)
         assert isinstance(app.screen, BulkScreen)
         count = rendered(app, "#bulk-count")
-        assert (
-            f"{expected.count:,} pending record(s) of this view where rules says correct" in count
-        )
+        assert f"{expected.count:,} pending records of this view where rules says correct" in count
         await pilot.press("c")
         await settle(app, pilot)
         assert isinstance(app.screen, ConfirmBulkScreen)
-        assert f"Accept {expected.count:,} record(s)?" in str(
+        assert f"Accept {expected.count:,} records?" in str(
             app.screen.query_one("#bulk-question").render()
         )
         await pilot.press("y")
@@ -63,12 +64,15 @@ async def test_bulk_accept_shows_the_count_confirms_and_undoes_as_one(tmp_path: 
         assert {w[2] for w in written} == {"accept"}
         assert len({batch_of(w[0]) for w in written}) == 1
         assert all(r.status == "accepted" for r in app.queue.rows if r.uid in expected.uids)
+        n = expected.count
+        assert f"Accepted {n:,} records as one batch; u undoes the whole batch." in notes
         # u undoes the whole batch, not only its last record.
         await pilot.press("u")
         await settle(app, pilot)
         undone = decisions(store)[len(written) :]
         assert len(undone) == expected.count and {u[2] for u in undone} == {"undo"}
         assert all(r.status == "pending" for r in app.queue.rows)
+        assert f"Undone: the batch of {n:,} decisions." in notes
 
 
 async def test_cancel_at_either_step_writes_nothing(
@@ -143,3 +147,31 @@ async def test_judge_now_after_a_pass_adds_nothing(tmp_path: Path) -> None:
         await settle(app, pilot)
     with store.connection() as con:
         assert con.execute("SELECT count(*) FROM verdicts").fetchone() == before
+
+
+@pytest.mark.parametrize(
+    ("uids", "decided", "expected"),
+    [
+        (
+            ("q1",),
+            1,
+            "1 pending record of this view where rules says correct\n"
+            "1 more is already decided and is left as it is.",
+        ),
+        (
+            ("q1", "q2"),
+            3,
+            "2 pending records of this view where rules says correct\n"
+            "3 more are already decided and are left as they are.",
+        ),
+    ],
+)
+def test_bulk_dialog_counts_take_their_number(
+    uids: tuple[str, ...], decided: int, expected: str
+) -> None:
+    """The dialog's count line says "1 pending record … 1 more is", never "record(s)"."""
+    from curator.screens.bulk import describe
+    from curator.store.bulk import BulkPreview
+
+    found = BulkPreview(BulkSelection("accept", ("rules",)).checked(), uids, decided)
+    assert describe(found).plain == expected

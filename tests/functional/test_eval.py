@@ -484,3 +484,42 @@ def test_eval_of_a_run_whose_export_manifest_is_gone_says_which_and_what_to_do(
     assert "Errno" not in gone.err and "not an export manifest" not in gone.err
     # The way on it names works: the records chosen with --split instead.
     assert run_cli("--db", db, "eval", "ft", "--split", "dev").code == 0
+
+
+def test_eval_of_a_run_whose_export_uids_file_is_gone_or_changed_names_the_run(
+    run_cli: Run,
+    store_with_gold: tuple[Path, dict[str, str]],
+    fake: FakeAnthropic,
+    tmp_path: Path,
+) -> None:
+    """The manifest still there but its `validation.uids.txt` deleted (or edited): the error names
+    the file, what is wrong with it, the run that needs it and the way on (exit 2)."""
+    db, gold = store_with_gold
+    out = tmp_path / "out"
+    export_judged_correct(run_cli, db, out)
+    manifest = out / "manifest.json"
+    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
+    ft = run_cli(
+        "--db", db, *haiku_run("ft", "--from-manifest", str(manifest), "--split", "validation")
+    )
+    assert ft.code == 0, ft.err
+    uids = out / "validation.uids.txt"
+    way_on = (
+        "; run 'ft' is scored on this export file's records by default: restore the export, "
+        "or name the records to score with --split\n"
+    )
+    kept = uids.read_bytes()
+    uids.write_bytes(kept + b"extra\n")
+    changed = run_cli("--db", db, "eval", "ft")
+    assert changed.code == 2, changed.err
+    assert changed.err == (
+        f"curator: error: {uids.resolve()}: does not match manifest.json (changed since the "
+        "export)" + way_on
+    )
+    uids.unlink()
+    gone = run_cli("--db", db, "eval", "ft")
+    assert gone.code == 2, gone.err
+    assert gone.err == (
+        f"curator: error: {uids.resolve()}: cannot read: No such file or directory" + way_on
+    )
+    assert run_cli("--db", db, "eval", "ft", "--split", "dev").code == 0

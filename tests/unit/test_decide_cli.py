@@ -140,6 +140,10 @@ def test_counts_are_exact_in_the_singular_and_the_plural(run_cli: Run, db: Path)
     single = run_cli(*accept, *one, "--yes").out.splitlines()
     batch = single[0].removeprefix("accepted 1 record as batch ")
     assert single[0] == f"accepted 1 record as batch {batch}"
+    again = run_cli(*accept, *one, "--dry-run")
+    assert again.out.strip() == (
+        "would accept 0 pending records: rules says correct (1 more already decided, left as it is)"
+    )
     undone = run_cli("--db", db, "decide", "undo", "--batch", batch)
     assert undone.out.strip() == f"undid 1 decision of batch {batch}"
 
@@ -149,6 +153,10 @@ def test_counts_are_exact_in_the_singular_and_the_plural(run_cli: Run, db: Path)
     store = Store(db)
     decide(store, "q1", "reject", "ana")  # decided after the batch: the undo leaves it
     store.close()
+    assert run_cli(*accept, "--answer-type", "span", "--dry-run").out.strip() == (
+        "would accept 0 pending records: rules says correct (3 more already decided, "
+        "left as they are)"
+    )
     kept = run_cli("--db", db, "decide", "undo", "--batch", batch)
     assert kept.out.strip() == (
         f"undid 3 decisions of batch {batch}; 1 record keeps a decision made after the batch"
