@@ -397,7 +397,7 @@ def record_details(store: Store, wanted: list[tuple[str, int]]) -> list[RecordDe
         context = context_from_row(
             record.context_uid, record.split, table_rows, paragraphs, source_file
         )
-        record_hash = record_hash_of(record.content_hash, row[D_EDITED_JSON], int(revision))
+        record_hash = _row_hash(record, row, int(revision))
         panes = RecordPanes(
             tuple(_judge_view(j, record_hash) for j in judges.get(uid, ())),
             tuple(events.get(uid, ())),
@@ -427,9 +427,14 @@ def _read_detail(
     row = rows[0]
     record = record_from_row(row)
     context, revision = context_of(con, record.context_uid, record.split)
-    record_hash = record_hash_of(record.content_hash, row[D_EDITED_JSON], revision)
+    record_hash = _row_hash(record, row, revision)
     found = _panes(con, record.uid, record_hash) if panes else RecordPanes((), ())
     return _detail(record, context, row, record_hash, found, panes)
+
+
+def _row_hash(record: Record, row: Any, context_revision: int) -> str:
+    """The version hash of the record of a row of `DETAIL_COLUMNS` (`RECORD_HASH_SQL`)."""
+    return record_hash_of(record.content_hash, row[D_EDITED_JSON], context_revision)
 
 
 def _detail(
