@@ -12,19 +12,20 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import time
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pytest
 
+from curator.llm import passes
 from curator.store import Store
 from tests.builders import import_sample_dev
 from tests.conftest import SAMPLE_DATA, CliResult
 from tests.fakes.aws import apply_env, moto_server
-from tests.fakes.servers import Behaviour, Failure, FakeAnthropic
+from tests.fakes.servers import Behaviour, Failure, FakeAnthropic, FakeBedrockRuntime
 from tests.functional.faults import (
     curated_store,
     litter,
@@ -35,6 +36,7 @@ from tests.functional.faults import (
 from tests.templates import store_copy
 
 Run = Callable[..., CliResult]
+T = TypeVar("T")
 
 
 def one_line_error(result: CliResult, code: int, *words: str) -> str:
@@ -210,6 +212,10 @@ def test_judge_exits_non_zero_when_every_call_failed(
 def test_bedrock_without_credentials_fails_fast(
     run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without credentials every call would fail the same way, record after record (six
+    attempts each, with backoff between them): the judge refuses before its first call. No
+    model call is attempted, no retry waited for, no request reaches the service, nothing is
+    stored."""
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
@@ -217,18 +223,34 @@ def test_bedrock_without_credentials_fails_fast(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
-    start = time.monotonic()
-    result = run_cli(
-        "--db",
-        sample_store,
-        "judge",
-        "--judge",
-        "bedrock",
-        "--endpoint-url",
-        "http://127.0.0.1:9",
-    )
+    # Every model call of a pass goes through the one retry loop: record its attempts and the
+    # waits between them (recorded, not slept, so a regression fails here instead of hanging).
+    attempts: list[str] = []
+    waits: list[float] = []
+    real_call_with_retries = passes.call_with_retries
+
+    async def recording_call_with_retries(
+        call: Callable[[], Awaitable[T]], policy: passes.RetryPolicy = passes.RetryPolicy()
+    ) -> tuple[T, int]:
+        async def attempt() -> T:
+            attempts.append("call")
+            return await call()
+
+        async def wait(delay: float) -> None:
+            waits.append(delay)
+
+        return await real_call_with_retries(attempt, policy, sleep=wait)
+
+    monkeypatch.setattr(passes, "call_with_retries", recording_call_with_retries)
+    before = sample_store.read_bytes()
+    with FakeBedrockRuntime() as fake:
+        result = run_cli(
+            "--db", sample_store, "judge", "--judge", "bedrock", "--endpoint-url", fake.url
+        )
+    assert (attempts, waits) == ([], [])  # not six retries per record: not one call
     one_line_error(result, 3, "Bedrock", "no AWS credentials")
-    assert time.monotonic() - start < 20  # not six retries per record
+    assert (fake.calls, fake.requests) == (Counter(), Counter())
+    assert sample_store.read_bytes() == before
     rows = run_cli("--db", sample_store, "list", "--json").json_lines()
     assert all(r["verdicts"] == {} for r in rows)  # nothing was stored as an error
 
