@@ -22,7 +22,7 @@ import pytest
 
 from curator.llm import passes
 from curator.store import Store
-from tests.builders import import_sample_dev
+from tests.builders import import_sample_dev, write_transactions
 from tests.conftest import SAMPLE_DATA, CliResult
 from tests.fakes.aws import apply_env, moto_server
 from tests.fakes.servers import Behaviour, Failure, FakeAnthropic, FakeBedrockRuntime
@@ -412,7 +412,7 @@ def test_check_reports_a_corrupt_store(run_cli: Run, curated: Path, tmp_path: Pa
 
 
 def test_reading_commands_work_on_a_read_only_filesystem(
-    run_cli: Run, curated: Path, tmp_path: Path
+    run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "media"
     folder.mkdir()
@@ -422,6 +422,11 @@ def test_reading_commands_work_on_a_read_only_filesystem(
         shutil.copy(wal, folder / "store.duckdb.wal")
     with read_only_view(folder, tmp_path / "ro") as ro:
         db = ro / "store.duckdb"
+        # Opening reads the schema version in no write transaction, and no reading command
+        # takes one.
+        taken = write_transactions(monkeypatch)
+        opened = Store.open(db, read_only=True)
+        assert opened.schema_version() == opened.latest_version
         stats = run_cli("--db", db, "stats", "--json")
         assert stats.code == 0, stats.err
         assert json.loads(stats.out)["records"] == 152
@@ -436,6 +441,7 @@ def test_reading_commands_work_on_a_read_only_filesystem(
         # A judge's dry run only reads (estimates, no calls), so it works here too.
         dry = run_cli("--db", db, "judge", "--judge", "rules", "--dry-run", "--json")
         assert dry.code == 0, dry.err
+        assert taken == []
         # Writing commands fail with one line.
         imported = run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
         one_line_error(imported, 3, str(db))
