@@ -292,6 +292,18 @@ class Store:
             self._session = True
 
     def close(self) -> None:
+        """End this store's session: the file is let go once no thread of the process uses it.
+
+        It does not wait for the process's review journal (`curator.store.journal`), and need
+        not: the journal belongs to the process, not to a session. A decision is acknowledged
+        only once its line is fsynced in the journal (`Journal.append`), and a line leaves the
+        journal only after the transaction storing it committed (`Journal.folded`). Decisions
+        still waiting for a turn on the file when a session closes are stored by the folder
+        while the process lives; at exit (`_stop_folders`) the folder is stopped between folds,
+        and what it did not store stays in the journal, whose lock the exit frees, for the next
+        process that opens the store or folds (`Store.open`, `fold`). The review screen waits
+        for them before closing (`wait_stored`), unless the reviewer quits at once.
+        """
         if self._session:
             self._session = False
             _handle_for(self.path).remove_session()
