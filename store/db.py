@@ -197,7 +197,13 @@ class Store:
             store._store_journals_if_writable()
             return store
         try:
-            store.migrate()
+            # The version is read without a write transaction (no wait for this process's
+            # writers); only a store that needs migrating takes one (`migrate` reads it again
+            # there, so two processes opening an old store migrate it once).
+            version = store.schema_version()
+            store._refuse_newer(version)
+            if version < store.latest_version:
+                store.migrate()
         except BaseException:
             if not existed:
                 remove_store_files(store.path)
@@ -209,13 +215,17 @@ class Store:
             fold(store)
         return store
 
-    def _check_readable_version(self) -> None:
-        version = self.schema_version()
+    def _refuse_newer(self, version: int) -> None:
+        """A store written by a newer curator is refused rather than guessed at."""
         if version > self.latest_version:
             raise StoreError(
                 f"{self.path}: store has schema version {version}, newer than this curator "
                 f"understands ({self.latest_version}); upgrade curator to open it"
             )
+
+    def _check_readable_version(self) -> None:
+        version = self.schema_version()
+        self._refuse_newer(version)
         if version < self.latest_version:
             writer = Store(self.path, lock_timeout=self.lock_timeout, migrations=self.migrations)
             try:
@@ -242,6 +252,7 @@ class Store:
             fold(writer)
 
     def schema_version(self) -> int:
+        """The store's schema version, read in no transaction of this process's writers."""
         with self.connection() as con:
             return _read_version(con)
 
@@ -249,11 +260,7 @@ class Store:
         """Bring the file to the latest schema in one transaction; return the version now."""
         with self.transaction() as con:
             current = _read_version(con)
-            if current > self.latest_version:
-                raise StoreError(
-                    f"{self.path}: store has schema version {current}, newer than this curator "
-                    f"understands ({self.latest_version}); upgrade curator to open it"
-                )
+            self._refuse_newer(current)
             if current == 0:
                 con.execute(
                     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, "
@@ -285,6 +292,18 @@ class Store:
             self._session = True
 
     def close(self) -> None:
+        """End this store's session: the file is let go once no thread of the process uses it.
+
+        It does not wait for the process's review journal (`curator.store.journal`), and need
+        not: the journal belongs to the process, not to a session. A decision is acknowledged
+        only once its line is fsynced in the journal (`Journal.append`), and a line leaves the
+        journal only after the transaction storing it committed (`Journal.folded`). Decisions
+        still waiting for a turn on the file when a session closes are stored by the folder
+        while the process lives; at exit (`_stop_folders`) the folder is stopped between folds,
+        and what it did not store stays in the journal, whose lock the exit frees, for the next
+        process that opens the store or folds (`Store.open`, `fold`). The review screen waits
+        for them before closing (`wait_stored`), unless the reviewer quits at once.
+        """
         if self._session:
             self._session = False
             _handle_for(self.path).remove_session()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from curator.domain import (
     BadOption,
@@ -77,11 +77,65 @@ def _curated_sql(
     return sql, [*extra, *params]
 
 
-_FULL_COLUMNS = (
-    f"r.seq, r.uid, r.context_uid, r.split, {_CURATED['question']}, "
-    f"CAST({_CURATED['answer']} AS VARCHAR), r.answer_type, r.answer_from, "
-    f"{_CURATED['derivation']}, {_CURATED['scale']}, coalesce(s.status, 'unreviewed')"
+#: A row of `curated_pages`' query, in order: the one definition of its fields' positions.
+#: The query selects them in this order (`_curated_row_sql` writes its select list from it)
+#: and the reader reads each at the position below, never at a number of its own, so a field
+#: added or moved here moves the query and the reader together.
+CURATED_ROW_FIELDS: Final = (
+    "same_context",
+    "seq",
+    "uid",
+    "context_uid",
+    "split",
+    "question",
+    "answer_json",
+    "answer_type",
+    "answer_from",
+    "derivation",
+    "scale",
+    "status",
+    "table_json",
+    "paragraphs_json",
 )
+#: Whether the row's context is the one of the row before (store order): only a first row of
+#: a context carries its table and paragraphs.
+SAME_CONTEXT: Final = CURATED_ROW_FIELDS.index("same_context")
+SEQ: Final = CURATED_ROW_FIELDS.index("seq")
+UID: Final = CURATED_ROW_FIELDS.index("uid")
+CONTEXT_UID: Final = CURATED_ROW_FIELDS.index("context_uid")
+SPLIT: Final = CURATED_ROW_FIELDS.index("split")
+QUESTION: Final = CURATED_ROW_FIELDS.index("question")
+#: The curated answer as JSON text (`answer_from_json` decodes it).
+ANSWER_JSON: Final = CURATED_ROW_FIELDS.index("answer_json")
+ANSWER_TYPE: Final = CURATED_ROW_FIELDS.index("answer_type")
+ANSWER_FROM: Final = CURATED_ROW_FIELDS.index("answer_from")
+DERIVATION: Final = CURATED_ROW_FIELDS.index("derivation")
+SCALE: Final = CURATED_ROW_FIELDS.index("scale")
+STATUS: Final = CURATED_ROW_FIELDS.index("status")
+#: The context's table rows and paragraphs as JSON text; NULL unless `same_context` is false.
+TABLE_JSON: Final = CURATED_ROW_FIELDS.index("table_json")
+PARAGRAPHS_JSON: Final = CURATED_ROW_FIELDS.index("paragraphs_json")
+
+#: Each field of a curated row as SQL: over the curated records' query (records r, contexts c,
+#: record_state s), named there, and the contexts' columns over the outer query's join (t).
+_CURATED_ROW_SQL = {
+    "same_context": "lag(r.context_uid) OVER (ORDER BY r.seq) IS NOT DISTINCT FROM r.context_uid",
+    "seq": "r.seq",
+    "uid": "r.uid",
+    "context_uid": "r.context_uid",
+    "split": "r.split",
+    "question": _CURATED["question"],
+    "answer_json": f"CAST({_CURATED['answer']} AS VARCHAR)",
+    "answer_type": "r.answer_type",
+    "answer_from": "r.answer_from",
+    "derivation": _CURATED["derivation"],
+    "scale": _CURATED["scale"],
+    "status": "coalesce(s.status, 'unreviewed')",
+}
+_CONTEXT_JSON_SQL = {
+    "table_json": "to_json(t.table_rows)",
+    "paragraphs_json": "to_json(t.paragraphs)",
+}
 _KEY_COLUMNS = (
     "r.seq, r.uid, r.context_uid, r.answer_type, r.answer_from, coalesce(s.status, 'unreviewed')"
 )
@@ -131,26 +185,14 @@ def curated_pages(
     the contexts it names are in memory at once, however many records the store holds."""
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
-    sql, params = _curated_sql(filt, include_judged_correct, _FULL_COLUMNS)
+    sql, params = _curated_row_sql(filt, include_judged_correct)
     _check_judges(store, include_judged_correct)
-    # One pass: the review-state view is computed once, not once per page; its rows come
-    # `page_size` at a time (DuckDB streams the result). A row says whether its context is the
-    # one of the row before (a context's questions are neighbours in store order); only such a
-    # first row carries its context's table and paragraphs, as JSON text (far faster to bring
-    # into Python than DuckDB's nested lists), so each is converted about once and only a
-    # page's are held. (Reading them per page on a second cursor scanned the contexts table
-    # once a page.)
-    inner = sql.replace(
-        "SELECT ",
-        "SELECT lag(r.context_uid) OVER (ORDER BY r.seq) IS NOT DISTINCT FROM r.context_uid "
-        "AS same_context, ",
-        1,
-    ).removesuffix(" ORDER BY r.seq")
-    sql = (
-        "SELECT x.*, to_json(t.table_rows), to_json(t.paragraphs) "
-        f"FROM ({inner}) x LEFT JOIN contexts t ON NOT x.same_context AND t.uid = x.context_uid "
-        "ORDER BY x.seq"
-    )
+    # The fields' positions (`CURATED_ROW_FIELDS`) as locals: the loop indexes the rows as fast
+    # as with literal numbers.
+    same_at, seq_at, uid_at, context_at, split_at = SAME_CONTEXT, SEQ, UID, CONTEXT_UID, SPLIT
+    question_at, answer_at, type_at, from_at = QUESTION, ANSWER_JSON, ANSWER_TYPE, ANSWER_FROM
+    derivation_at, scale_at, status_at = DERIVATION, SCALE, STATUS
+    table_at, paragraphs_at = TABLE_JSON, PARAGRAPHS_JSON
     table: tuple[tuple[str, ...], ...] = ()
     paragraphs: tuple[Paragraph, ...] = ()
     context: Context | None = None
@@ -159,30 +201,59 @@ def curated_pages(
         while rows := cursor.fetchmany(page_size):
             page = []
             for row in rows:
-                if not row[0]:
-                    table = tuple(tuple(r) for r in json.loads(row[12]))
+                if not row[same_at]:
+                    table = tuple(tuple(r) for r in json.loads(row[table_at]))
                     paragraphs = tuple(
-                        Paragraph(p["uid"], p["order"], p["text"]) for p in json.loads(row[13])
+                        Paragraph(p["uid"], p["order"], p["text"])
+                        for p in json.loads(row[paragraphs_at])
                     )
-                if context is None or context.uid != row[3] or context.split != row[4]:
+                if (
+                    context is None
+                    or context.uid != row[context_at]
+                    or context.split != row[split_at]
+                ):
                     # One Context value per run of a context's questions, shared by them.
-                    context = Context(row[3], row[4], table, paragraphs)
+                    context = Context(row[context_at], row[split_at], table, paragraphs)
                 page.append(
                     CuratedRecord(
-                        seq=row[1],
-                        uid=row[2],
+                        seq=row[seq_at],
+                        uid=row[uid_at],
                         context=context,
-                        question=row[5],
-                        answer=answer_from_json(row[6]),
-                        answer_type=row[7],
-                        answer_from=row[8],
-                        derivation=row[9],
-                        scale=row[10],
-                        status=row[11],
-                        source=_source(row[11], include_judged_correct),
+                        question=row[question_at],
+                        answer=answer_from_json(row[answer_at]),
+                        answer_type=row[type_at],
+                        answer_from=row[from_at],
+                        derivation=row[derivation_at],
+                        scale=row[scale_at],
+                        status=row[status_at],
+                        source=_source(row[status_at], include_judged_correct),
                     )
                 )
             yield page
+
+
+def _curated_row_sql(
+    filt: RecordFilter, include_judged_correct: str | None
+) -> tuple[str, list[Any]]:
+    """`curated_pages`' query and its parameters: the fields of `CURATED_ROW_FIELDS`, in that
+    order (written from it when called), in store order.
+
+    One pass: the review-state view is computed once, not once per page; its rows come a page
+    at a time (DuckDB streams the result). A row says whether its context is the one of the row
+    before (a context's questions are neighbours in store order); only such a first row carries
+    its context's table and paragraphs, as JSON text (far faster to bring into Python than
+    DuckDB's nested lists), so each is converted about once and only a page's are held.
+    (Reading them per page on a second cursor scanned the contexts table once a page.)
+    """
+    named = ", ".join(f"{sql} AS {name}" for name, sql in _CURATED_ROW_SQL.items())
+    inner, params = _curated_sql(filt, include_judged_correct, named)
+    outer = {**{name: f"x.{name}" for name in _CURATED_ROW_SQL}, **_CONTEXT_JSON_SQL}
+    columns = ", ".join(f"{outer[name]} AS {name}" for name in CURATED_ROW_FIELDS)
+    sql = (
+        f"SELECT {columns} FROM ({inner.removesuffix(' ORDER BY r.seq')}) x "
+        "LEFT JOIN contexts t ON NOT x.same_context AND t.uid = x.context_uid ORDER BY x.seq"
+    )
+    return sql, params
 
 
 def curated_records(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 
@@ -190,32 +190,80 @@ def _latest_verdicts(con: duckdb.DuckDBPyConnection, uids: list[str]) -> dict[st
     return out
 
 
-#: The imported fields of a record, in the order `record_from_row` reads them.
-RECORD_COLUMNS = (
-    "r.seq, r.uid, r.context_uid, r.split, r.q_order, r.question, CAST(r.answer AS VARCHAR), "
-    "r.answer_type, r.answer_from, r.derivation, r.scale, r.rel_paragraphs, r.req_comparison, "
-    "r.content_hash"
+#: A record's imported fields, in order: the one definition of their positions in a row
+#: selected with `RECORD_COLUMNS` (written from it), which `record_from_row` reads at the
+#: positions below, never at numbers of its own. Rows that select more after them
+#: (`curator.store.reviews.DETAIL_FIELDS`) place those after `RECORD_COLUMN_COUNT`.
+RECORD_FIELDS: Final = (
+    "seq",
+    "uid",
+    "context_uid",
+    "split",
+    "order",
+    "question",
+    "answer_json",
+    "answer_type",
+    "answer_from",
+    "derivation",
+    "scale",
+    "rel_paragraphs",
+    "req_comparison",
+    "content_hash",
 )
-RECORD_COLUMN_COUNT = 14
+R_SEQ: Final = RECORD_FIELDS.index("seq")
+R_UID: Final = RECORD_FIELDS.index("uid")
+R_CONTEXT_UID: Final = RECORD_FIELDS.index("context_uid")
+R_SPLIT: Final = RECORD_FIELDS.index("split")
+R_ORDER: Final = RECORD_FIELDS.index("order")
+R_QUESTION: Final = RECORD_FIELDS.index("question")
+R_ANSWER_JSON: Final = RECORD_FIELDS.index("answer_json")
+R_ANSWER_TYPE: Final = RECORD_FIELDS.index("answer_type")
+R_ANSWER_FROM: Final = RECORD_FIELDS.index("answer_from")
+R_DERIVATION: Final = RECORD_FIELDS.index("derivation")
+R_SCALE: Final = RECORD_FIELDS.index("scale")
+R_REL_PARAGRAPHS: Final = RECORD_FIELDS.index("rel_paragraphs")
+R_REQ_COMPARISON: Final = RECORD_FIELDS.index("req_comparison")
+R_CONTENT_HASH: Final = RECORD_FIELDS.index("content_hash")
+
+#: Each imported field as SQL over `records r`.
+_RECORD_SQL = {
+    "seq": "r.seq",
+    "uid": "r.uid",
+    "context_uid": "r.context_uid",
+    "split": "r.split",
+    "order": "r.q_order",
+    "question": "r.question",
+    "answer_json": "CAST(r.answer AS VARCHAR)",
+    "answer_type": "r.answer_type",
+    "answer_from": "r.answer_from",
+    "derivation": "r.derivation",
+    "scale": "r.scale",
+    "rel_paragraphs": "r.rel_paragraphs",
+    "req_comparison": "r.req_comparison",
+    "content_hash": "r.content_hash",
+}
+#: The select list of `RECORD_FIELDS` (a field named there without SQL here fails on import).
+RECORD_COLUMNS = ", ".join(_RECORD_SQL[name] for name in RECORD_FIELDS)
+RECORD_COLUMN_COUNT = len(RECORD_FIELDS)
 
 
 def record_from_row(row: Sequence[Any]) -> Record:
     """A Record from the first RECORD_COLUMN_COUNT values of a row selected with RECORD_COLUMNS."""
     return Record(
-        seq=row[0],
-        uid=row[1],
-        context_uid=row[2],
-        split=row[3],
-        order=row[4],
-        question=row[5],
-        answer=answer_from_json(row[6]),
-        answer_type=row[7],
-        answer_from=row[8],
-        derivation=row[9],
-        scale=row[10],
-        rel_paragraphs=tuple(row[11]),
-        req_comparison=bool(row[12]),
-        content_hash=row[13],
+        seq=row[R_SEQ],
+        uid=row[R_UID],
+        context_uid=row[R_CONTEXT_UID],
+        split=row[R_SPLIT],
+        order=row[R_ORDER],
+        question=row[R_QUESTION],
+        answer=answer_from_json(row[R_ANSWER_JSON]),
+        answer_type=row[R_ANSWER_TYPE],
+        answer_from=row[R_ANSWER_FROM],
+        derivation=row[R_DERIVATION],
+        scale=row[R_SCALE],
+        rel_paragraphs=tuple(row[R_REL_PARAGRAPHS]),
+        req_comparison=bool(row[R_REQ_COMPARISON]),
+        content_hash=row[R_CONTENT_HASH],
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 
@@ -32,6 +32,10 @@ from curator.store.ids import new_event_uid
 from curator.store.journal import fold, journal_for
 from curator.store.records import (
     _CURATED,
+    R_CONTEXT_UID,
+    R_SEQ,
+    R_UID,
+    RECORD_COLUMN_COUNT,
     RECORD_COLUMNS,
     _latest_verdicts,
     _where,
@@ -286,6 +290,43 @@ class RecordPanes:
     events: tuple[ReviewEvent, ...]
 
 
+#: What a record's detail reads after its imported fields (`RECORD_FIELDS`), in order: the
+#: one definition of their positions. `DETAIL_COLUMNS` selects them in this order (written from
+#: it) and `_detail` reads each at the position below, never at a number of its own.
+DETAIL_FIELDS: Final = (
+    "question",
+    "answer_json",
+    "derivation",
+    "scale",
+    "status",
+    "edited_json",
+    "conflict",
+)
+#: The curated values (the live edit's when there is one).
+D_QUESTION: Final = RECORD_COLUMN_COUNT + DETAIL_FIELDS.index("question")
+D_ANSWER_JSON: Final = RECORD_COLUMN_COUNT + DETAIL_FIELDS.index("answer_json")
+D_DERIVATION: Final = RECORD_COLUMN_COUNT + DETAIL_FIELDS.index("derivation")
+D_SCALE: Final = RECORD_COLUMN_COUNT + DETAIL_FIELDS.index("scale")
+D_STATUS: Final = RECORD_COLUMN_COUNT + DETAIL_FIELDS.index("status")
+#: The live edit as JSON text (NULL when none): part of the record's hash.
+D_EDITED_JSON: Final = RECORD_COLUMN_COUNT + DETAIL_FIELDS.index("edited_json")
+D_CONFLICT: Final = RECORD_COLUMN_COUNT + DETAIL_FIELDS.index("conflict")
+
+#: Each field of `DETAIL_FIELDS` as SQL over records r and its review state s.
+_DETAIL_SQL = {
+    "question": _CURATED["question"],
+    "answer_json": f"CAST({_CURATED['answer']} AS VARCHAR)",
+    "derivation": _CURATED["derivation"],
+    "scale": _CURATED["scale"],
+    "status": "coalesce(s.status, 'pending')",
+    "edited_json": "CAST(s.edited AS VARCHAR)",
+    "conflict": "coalesce(s.conflict, false)",
+}
+#: A detail row's select list: `RECORD_COLUMNS`, then `DETAIL_FIELDS` (a field named there
+#: without SQL here fails on import).
+DETAIL_COLUMNS = ", ".join([RECORD_COLUMNS, *(_DETAIL_SQL[name] for name in DETAIL_FIELDS)])
+
+
 def record_detail(
     store: Store, uid: str, *, seq: int | None = None, panes: bool = True
 ) -> RecordDetail | None:
@@ -313,22 +354,19 @@ def record_details(store: Store, wanted: list[tuple[str, int]]) -> list[RecordDe
         # Constant lists, not joined arrays: DuckDB pushes them into the scans (and the
         # uid into record_state's fold of events, as `_read_detail` does for one).
         rows = con.execute(
-            f"SELECT {RECORD_COLUMNS}, {_CURATED['question']}, "
-            f"CAST({_CURATED['answer']} AS VARCHAR), {_CURATED['derivation']}, "
-            f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR), "
-            "coalesce(s.conflict, false) FROM records r LEFT JOIN record_state s "
+            f"SELECT {DETAIL_COLUMNS} FROM records r LEFT JOIN record_state s "
             f"ON s.record_uid = r.uid AND s.record_uid IN ({marks}) "
             f"WHERE r.seq BETWEEN ? AND ? AND r.uid IN ({marks})",
             [*uids, min(seqs), max(seqs), *uids],
         ).fetchall()
-        found = {(row[1], row[0]): row for row in rows}
+        found = {(row[R_UID], row[R_SEQ]): row for row in rows}
         contexts = (
             {
                 c[0]: c[1:]
                 for c in con.execute(
                     "SELECT uid, table_rows, paragraphs, source_file, revision FROM contexts "
-                    f"WHERE uid IN ({', '.join('?' * len({r[2] for r in rows}))})",
-                    sorted({r[2] for r in rows}),
+                    f"WHERE uid IN ({', '.join('?' * len({r[R_CONTEXT_UID] for r in rows}))})",
+                    sorted({r[R_CONTEXT_UID] for r in rows}),
                 ).fetchall()
             }
             if rows
@@ -354,12 +392,12 @@ def record_details(store: Store, wanted: list[tuple[str, int]]) -> list[RecordDe
         if row is None:
             details.append(None)
             continue
-        table_rows, paragraphs, source_file, revision = contexts[row[2]]
         record = record_from_row(row)
+        table_rows, paragraphs, source_file, revision = contexts[record.context_uid]
         context = context_from_row(
             record.context_uid, record.split, table_rows, paragraphs, source_file
         )
-        record_hash = record_hash_of(record.content_hash, row[19], int(revision))
+        record_hash = _row_hash(record, row, int(revision))
         panes = RecordPanes(
             tuple(_judge_view(j, record_hash) for j in judges.get(uid, ())),
             tuple(events.get(uid, ())),
@@ -379,10 +417,7 @@ def _read_detail(
     # uid in the join's condition lets DuckDB fold only this record's events into its state
     # (a few times faster than folding every event of the store).
     rows = con.execute(
-        f"SELECT {RECORD_COLUMNS}, {_CURATED['question']}, "
-        f"CAST({_CURATED['answer']} AS VARCHAR), {_CURATED['derivation']}, "
-        f"{_CURATED['scale']}, coalesce(s.status, 'pending'), CAST(s.edited AS VARCHAR), "
-        "coalesce(s.conflict, false) "
+        f"SELECT {DETAIL_COLUMNS} "
         "FROM records r LEFT JOIN record_state s ON s.record_uid = r.uid AND s.record_uid = ? "
         f"WHERE {where}",
         [uid, *key],
@@ -392,9 +427,14 @@ def _read_detail(
     row = rows[0]
     record = record_from_row(row)
     context, revision = context_of(con, record.context_uid, record.split)
-    record_hash = record_hash_of(record.content_hash, row[19], revision)
+    record_hash = _row_hash(record, row, revision)
     found = _panes(con, record.uid, record_hash) if panes else RecordPanes((), ())
     return _detail(record, context, row, record_hash, found, panes)
+
+
+def _row_hash(record: Record, row: Any, context_revision: int) -> str:
+    """The version hash of the record of a row of `DETAIL_COLUMNS` (`RECORD_HASH_SQL`)."""
+    return record_hash_of(record.content_hash, row[D_EDITED_JSON], context_revision)
 
 
 def _detail(
@@ -405,7 +445,7 @@ def _detail(
     found: RecordPanes,
     panes: bool,
 ) -> RecordDetail:
-    """A RecordDetail from a row selected as `_read_detail` selects it."""
+    """A RecordDetail from a row of `DETAIL_COLUMNS`."""
     return RecordDetail(
         record=record,
         uid=record.uid,
@@ -413,15 +453,15 @@ def _detail(
         answer_type=record.answer_type,
         answer_from=record.answer_from,
         context=context,
-        question=row[14],
-        answer=answer_from_json(row[15]),
-        derivation=row[16],
-        scale=row[17],
-        status=row[18],
+        question=row[D_QUESTION],
+        answer=answer_from_json(row[D_ANSWER_JSON]),
+        derivation=row[D_DERIVATION],
+        scale=row[D_SCALE],
+        status=row[D_STATUS],
         record_hash=record_hash,
         judges=found.judges,
         events=found.events,
-        conflict=bool(row[20]),
+        conflict=bool(row[D_CONFLICT]),
         panes=panes,
     )
 

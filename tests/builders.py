@@ -11,7 +11,10 @@ import sys
 from collections.abc import Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from typing import Any
 from unittest import mock
+
+import pytest
 
 from curator.domain import AnswerValue, Context, Paragraph, QARecord
 from curator.store import Store
@@ -35,6 +38,21 @@ else:
     sys.stdin.readline()
 con.close()
 """
+
+
+def write_transactions(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The stores whose write transaction (`Store.transaction` of a store that may write) this
+    process enters from now on, in order: what opening or reading a store must not need."""
+    taken: list[Path] = []
+    real = Store.transaction
+
+    def recording(self: Store, *, linger: bool = True) -> Any:
+        if not self.read_only:
+            taken.append(self.path)
+        return real(self, linger=linger)
+
+    monkeypatch.setattr(Store, "transaction", recording)
+    return taken
 
 
 def hold_store(db: Path, seconds: float | None = None) -> subprocess.Popen[str]:

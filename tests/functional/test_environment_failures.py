@@ -12,19 +12,20 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import time
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pytest
 
+from curator.llm import passes
 from curator.store import Store
-from tests.builders import import_sample_dev
+from tests.builders import import_sample_dev, write_transactions
 from tests.conftest import SAMPLE_DATA, CliResult
 from tests.fakes.aws import apply_env, moto_server
-from tests.fakes.servers import Behaviour, Failure, FakeAnthropic
+from tests.fakes.servers import Behaviour, Failure, FakeAnthropic, FakeBedrockRuntime
 from tests.functional.faults import (
     curated_store,
     litter,
@@ -35,6 +36,7 @@ from tests.functional.faults import (
 from tests.templates import store_copy
 
 Run = Callable[..., CliResult]
+T = TypeVar("T")
 
 
 def one_line_error(result: CliResult, code: int, *words: str) -> str:
@@ -210,6 +212,10 @@ def test_judge_exits_non_zero_when_every_call_failed(
 def test_bedrock_without_credentials_fails_fast(
     run_cli: Run, sample_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without credentials every call would fail the same way, record after record (six
+    attempts each, with backoff between them): the judge refuses before its first call. No
+    model call is attempted, no retry waited for, no request reaches the service, nothing is
+    stored."""
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
@@ -217,18 +223,34 @@ def test_bedrock_without_credentials_fails_fast(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("CURATOR_CONFIG", os.devnull)
-    start = time.monotonic()
-    result = run_cli(
-        "--db",
-        sample_store,
-        "judge",
-        "--judge",
-        "bedrock",
-        "--endpoint-url",
-        "http://127.0.0.1:9",
-    )
+    # Every model call of a pass goes through the one retry loop: record its attempts and the
+    # waits between them (recorded, not slept, so a regression fails here instead of hanging).
+    attempts: list[str] = []
+    waits: list[float] = []
+    real_call_with_retries = passes.call_with_retries
+
+    async def recording_call_with_retries(
+        call: Callable[[], Awaitable[T]], policy: passes.RetryPolicy = passes.RetryPolicy()
+    ) -> tuple[T, int]:
+        async def attempt() -> T:
+            attempts.append("call")
+            return await call()
+
+        async def wait(delay: float) -> None:
+            waits.append(delay)
+
+        return await real_call_with_retries(attempt, policy, sleep=wait)
+
+    monkeypatch.setattr(passes, "call_with_retries", recording_call_with_retries)
+    before = sample_store.read_bytes()
+    with FakeBedrockRuntime() as fake:
+        result = run_cli(
+            "--db", sample_store, "judge", "--judge", "bedrock", "--endpoint-url", fake.url
+        )
+    assert (attempts, waits) == ([], [])  # not six retries per record: not one call
     one_line_error(result, 3, "Bedrock", "no AWS credentials")
-    assert time.monotonic() - start < 20  # not six retries per record
+    assert (fake.calls, fake.requests) == (Counter(), Counter())
+    assert sample_store.read_bytes() == before
     rows = run_cli("--db", sample_store, "list", "--json").json_lines()
     assert all(r["verdicts"] == {} for r in rows)  # nothing was stored as an error
 
@@ -390,7 +412,7 @@ def test_check_reports_a_corrupt_store(run_cli: Run, curated: Path, tmp_path: Pa
 
 
 def test_reading_commands_work_on_a_read_only_filesystem(
-    run_cli: Run, curated: Path, tmp_path: Path
+    run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "media"
     folder.mkdir()
@@ -400,6 +422,11 @@ def test_reading_commands_work_on_a_read_only_filesystem(
         shutil.copy(wal, folder / "store.duckdb.wal")
     with read_only_view(folder, tmp_path / "ro") as ro:
         db = ro / "store.duckdb"
+        # Opening reads the schema version in no write transaction, and no reading command
+        # takes one.
+        taken = write_transactions(monkeypatch)
+        opened = Store.open(db, read_only=True)
+        assert opened.schema_version() == opened.latest_version
         stats = run_cli("--db", db, "stats", "--json")
         assert stats.code == 0, stats.err
         assert json.loads(stats.out)["records"] == 152
@@ -414,6 +441,7 @@ def test_reading_commands_work_on_a_read_only_filesystem(
         # A judge's dry run only reads (estimates, no calls), so it works here too.
         dry = run_cli("--db", db, "judge", "--judge", "rules", "--dry-run", "--json")
         assert dry.code == 0, dry.err
+        assert taken == []
         # Writing commands fail with one line.
         imported = run_cli("--db", db, "import", SAMPLE_DATA / "sample_dev.json")
         one_line_error(imported, 3, str(db))

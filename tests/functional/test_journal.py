@@ -127,3 +127,69 @@ def test_a_killed_process_s_journaled_decisions_are_stored_by_the_next_open(db: 
     stored = _stored(db)
     assert set(acked) <= set(stored)
     assert not any(p.stat().st_size for p in journal_dir(db).glob("*.jsonl"))
+
+
+SESSION_JOURNALER = """
+import sys
+from curator.store import Store
+from curator.store.reviews import decide
+store = Store(sys.argv[1])
+store.open_session()
+for uid, rhash in zip(sys.argv[2::2], sys.argv[3::2]):
+    event = decide(store, uid, "accept", "quitter", record_hash=rhash, wait=False)
+    print("ack", event.event_uid, flush=True)
+store.close()
+print("closed", flush=True)
+"""
+
+
+def test_a_closed_session_s_decisions_are_stored_while_its_process_lives(db: Path) -> None:
+    """`Store.close` ends a session's hold on the file, not the process's journal: decisions
+    still waiting for a turn are neither dropped nor waited for, and the folder stores them."""
+    records = _hashes(db, 3)
+    store = Store(db, lock_timeout=30)
+    store.open_session()
+    holder = hold_store(db)
+    try:
+        events = [
+            decide(store, uid, "accept", "ana", record_hash=rhash, wait=False)
+            for uid, rhash in records
+        ]
+        store.close()
+        journal = journal_for(store)
+        assert journal.unsaved == 3
+    finally:
+        release(holder)
+    assert journal.wait_stored(timeout=60)
+    stored = _stored(db)
+    assert {e.event_uid: (e.record_uid, "accept") for e in events}.items() <= stored.items()
+
+
+def test_a_session_closed_and_exited_before_its_decisions_were_stored_loses_none(
+    db: Path,
+) -> None:
+    """A process that closes its session and exits normally while the store is taken (a
+    reviewer quitting at once) leaves its acknowledged decisions in its journal, and the next
+    open stores them."""
+    records = _hashes(db, 3)
+    holder = hold_store(db)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", SESSION_JOURNALER, str(db), *(x for p in records for x in p)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=120,  # only bounds a hang
+        )
+    finally:
+        release(holder)
+    assert done.returncode == 0, done.stderr
+    acked = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("ack")]
+    assert len(acked) == 3 and done.stdout.rstrip().endswith("closed")
+    lines = b"".join(p.read_bytes() for p in journal_dir(db).glob("*.jsonl"))
+    assert all(uid.encode() in lines for uid in acked)
+    assert not set(acked) & set(_stored(db))  # nothing was stored: the store was taken
+    Store.open(db)
+    assert set(acked) <= set(_stored(db))
+    assert not any(p.stat().st_size for p in journal_dir(db).glob("*.jsonl"))

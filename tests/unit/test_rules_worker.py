@@ -19,6 +19,7 @@ from curator.store import Store
 from curator.store.importer import import_file
 from curator.store.verdicts import work_page
 from curator.store.work_rows import work_rows
+from curator.work_rows import CONTEXT_UID
 from tests.conftest import SAMPLE_DATA
 from tests.hostile import RECORDS, edit_hostile
 
@@ -34,7 +35,7 @@ def _same_verdicts(store: Store, chunk: int) -> int:
     got = []
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
-        needed = {row[3]: contexts[row[3]] for row in part}
+        needed = {row[CONTEXT_UID]: contexts[row[CONTEXT_UID]] for row in part}
         got += [(v, reason, evidence) for v, reason, _, evidence in judge_rows(part, needed)]
     assert got == expected
     return len(got)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from curator.store import Store
 from curator.store.db import Migration, bundled_migrations
 from curator.store.importer import import_file
 from curator.store.records import count, iter_all, page
+from tests.builders import write_transactions
 from tests.conftest import tiny_context, write_json
 
 
@@ -45,6 +48,61 @@ def test_a_newer_store_is_refused(store_path: Path) -> None:
         con.execute("INSERT INTO schema_version VALUES (999, 'future', now()::TIMESTAMP)")
     with pytest.raises(StoreError, match="schema version 999, newer than this curator"):
         Store.open(store_path)
+
+
+def test_opening_reads_the_version_without_a_write_transaction(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    v1 = bundled_migrations()
+    taken = write_transactions(monkeypatch)
+    Store.open(store_path, create=True, migrations=v1)
+    assert taken == [store_path]  # creating is migrating: in one write transaction
+    taken.clear()
+    Store.open(store_path, migrations=v1)
+    Store.open(store_path, migrations=v1, read_only=True)
+    assert taken == []  # a current store is only read
+    extra = Migration(len(v1) + 1, "9999_test.sql", "CREATE TABLE added_later (x INTEGER);")
+    assert Store.open(store_path, migrations=(*v1, extra)).schema_version() == len(v1) + 1
+    assert taken == [store_path]  # an older one is migrated in one
+    taken.clear()
+    with pytest.raises(StoreError, match=f"schema version {len(v1) + 1}, newer than this"):
+        Store.open(store_path, migrations=v1)
+    assert taken == []  # a newer one is refused without one
+
+
+class _RolledBack(Exception):
+    """Ends a test's write transaction without committing it."""
+
+
+def test_a_store_opens_while_another_thread_of_the_process_writes(
+    store_path: Path,
+) -> None:
+    """Opening waits for no write transaction of the process (a review session's flush, a
+    pass's verdicts): only the version is read, and a cursor reads beside a writer."""
+    store = Store.open(store_path, create=True)
+    started, opened = threading.Event(), threading.Event()
+    writing: list[bool] = []
+
+    def write() -> None:
+        with contextlib.suppress(_RolledBack), store.transaction() as con:
+            con.execute("INSERT INTO schema_version VALUES (0, 'uncommitted', now()::TIMESTAMP)")
+            writing.append(True)
+            started.set()
+            opened.wait(10)  # a regression: the open waits for this, then fails below
+            writing.append(False)
+            raise _RolledBack
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert started.wait(30)
+    try:
+        again = Store.open(store_path)
+        assert writing == [True]  # opened while the other thread's transaction was open
+        assert again.schema_version() == bundled_migrations()[-1].version
+    finally:
+        opened.set()
+        writer.join()
+    assert writing == [True, False]
 
 
 def test_a_foreign_duckdb_file_is_refused(store_path: Path) -> None:
