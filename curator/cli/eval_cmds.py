@@ -140,6 +140,8 @@ def predict(
                 "  answers cut off or failed are stored, not scored, and asked again by the "
                 "next run" + (" (try a higher --max-tokens)" if summary.truncated else "")
             )
+        if summary.errors and summary.answered:
+            click.echo("  last error: " + safe_text.error_line(summary.last_error))
         if summary.pending == 0:
             from curator.selection import nothing_to_do
             from curator.store.records import count

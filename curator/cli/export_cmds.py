@@ -135,11 +135,14 @@ def export_cmd(
     )
     if destination.startswith("s3://"):
         from curator.export.atomic import local_scratch
-        from curator.export.finetune import upload_export
+        from curator.export.finetune import split_s3, upload_export
 
+        split_s3(destination, "DESTINATION")  # refused before the export, not after it
         with local_scratch() as tmp:
             manifest = export(store, tmp / "export", options)
-            uploaded = upload_export(tmp / "export", destination, region=region)
+            uploaded = upload_export(
+                tmp / "export", destination, region=aws_region(settings, region)
+            )
         manifest["uploaded"] = uploaded
     else:
         manifest = export(store, Path(destination), options)
@@ -266,7 +269,14 @@ def finetune_start(
     model = base_model or configured_base_model(export_dir, settings.config.export)
     job_name = name or datetime.datetime.now().strftime("curator-%Y%m%d-%H%M%S")
     result = start_job(
-        export_dir, s3_uri, role_arn=role_arn, name=job_name, base_model=model, region=region
+        export_dir,
+        s3_uri,
+        role_arn=role_arn,
+        name=job_name,
+        base_model=model,
+        region=aws_region(settings, region),
+        # Before the request: a run interrupted from here on may have started the job.
+        on_creating=lambda: click.echo(one_line(f"creating {job_name} ...")),
     )
     click.echo(one_line(f"started {job_name}: {result['jobArn']}"))
     click.echo(one_line(f"base model: {result['request']['baseModelIdentifier']}"))
@@ -278,14 +288,22 @@ def finetune_start(
 @click.argument("name")
 @click.option("--region", default=None)
 @click.option("--json", "as_json", is_flag=True)
-def finetune_status(name: str, region: str | None, as_json: bool) -> None:
-    """Status and losses of a fine-tuning job."""
+@click.pass_context
+def finetune_status(ctx: click.Context, name: str, region: str | None, as_json: bool) -> None:
+    """Status and losses of a fine-tuning job (NAME: the one `finetune start` printed)."""
     from curator.export.finetune import job_status
 
-    status = job_status(name, region=region)
+    status = job_status(name, region=aws_region(ctx.find_root().obj, region))
     if as_json:
         echo_json(status)
         return
     for key, value in status.items():
         if value not in (None, [], {}):
-            click.echo(one_line(f"{key}: {value}"))
+            shown = value if isinstance(value, str) else safe_text.dumps(value)
+            click.echo(one_line(f"{key}: {shown}"))
+
+
+def aws_region(settings: Settings, region: str | None) -> str | None:
+    """--region, else AWS_REGION / AWS_DEFAULT_REGION / `[judge] region` (as the judge and
+    predict take it), else None: boto3's own chain (the AWS profile's region)."""
+    return region or settings.config.judge.region
