@@ -33,12 +33,31 @@ def check_job_name(name: str, source: str = "--name") -> str:
     return name
 
 
+#: Bedrock's pattern for customModelName: stricter than jobName's (no '+', '.' or '--').
+_MODEL_NAME = re.compile(r"([0-9a-zA-Z][_-]?){1,63}")
+#: Bedrock's pattern for the roleArn of a customization job.
+_ROLE_ARN = re.compile(r"arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+")
+
+
 def custom_model_name(job_name: str) -> str:
-    """`<job name>-model`, made to fit Bedrock's customModelName pattern and 63 characters."""
-    cleaned = re.sub(r"[^a-zA-Z0-9+\-.]", "-", job_name).lstrip("-+.") or "curator"
-    name = f"{cleaned[: _NAME_MAX - len('-model')]}-model"
-    assert _BEDROCK_NAME.fullmatch(name), name
+    """`<job name>-model`, made to fit Bedrock's customModelName pattern and 63 characters
+    (a job name's '+' and '.', and runs of '-', become one '-')."""
+    cleaned = re.sub(r"[^a-zA-Z0-9]+", "-", job_name).strip("-") or "curator"
+    name = f"{cleaned[: _NAME_MAX - len('-model')].rstrip('-')}-model"
+    assert _MODEL_NAME.fullmatch(name) and len(name) <= _NAME_MAX, name
     return name
+
+
+def check_role_arn(role_arn: str) -> str:
+    """An IAM role ARN as Bedrock's pattern wants it, or bad input (exit 2) before any upload."""
+    if len(role_arn) > 2048 or not _ROLE_ARN.fullmatch(role_arn):
+        raise BadInput(
+            "--role-arn",
+            "",
+            f"{role_arn[:80]!r}: expected an IAM role ARN such as "
+            "arn:aws:iam::123456789012:role/BedrockFineTune",
+        )
+    return role_arn
 
 
 #: The setting ([export] section) that overrides each target's base model.
@@ -254,6 +273,7 @@ def start_job(
     """
     manifest = read_export(export_dir)
     check_job_name(name)
+    check_role_arn(role_arn)
     model = base_model_for(manifest, base_model)
     bucket, prefix = split_s3(s3_uri)
     bedrock = aws_client("bedrock", region, f"Bedrock fine-tuning job {name!r}")

@@ -36,13 +36,14 @@ def curated(tmp_path: Path) -> Path:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto for S3 and Bedrock, as a user points curator at it (the SDK's endpoint variables),
     with an empty bucket `tatqa` and no jobs (moto keeps its state per process, not per server:
-    it is reset)."""
+    it is reset before and after)."""
     import urllib.request
 
     import boto3
 
     with moto_server() as url:
-        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
+        reset = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset).close()
         apply_env(
             monkeypatch,
             {
@@ -52,7 +53,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             },
         )
         boto3.client("s3", endpoint_url=url).create_bucket(Bucket="tatqa")
-        yield url
+        try:
+            yield url
+        finally:  # and left as found for the next test of this process
+            urllib.request.urlopen(reset).close()
 
 
 def s3_objects(url: str) -> dict[str, bytes]:
@@ -151,6 +155,15 @@ def test_bad_s3_uris_and_job_names_are_bad_input(
         "--region",
     )
     one_line(run_cli("finetune", "status", "bad name!"), 2, "NAME: job name 'bad name!'")
+    # moto takes any role; Bedrock refuses one that is no IAM role ARN (after the upload).
+    refused = run_cli("finetune", "start", "--export-dir", out, "--s3", "s3://tatqa/ft")
+    assert refused.code == 2 and "--role-arn" in refused.err  # click: required
+    bad_role = ("--role-arn", "arn:x")
+    one_line(
+        run_cli("finetune", "start", "--export-dir", out, "--s3", "s3://tatqa/ft", *bad_role),
+        2,
+        "--role-arn: 'arn:x': expected an IAM role ARN",
+    )
     assert s3_objects(aws) == {} and jobs(aws) == []
 
 
