@@ -226,8 +226,8 @@ def read_export(export_dir: Path) -> dict[str, Any]:
         raise BadInput(
             str(export_dir),
             "",
-            f"not as exported: {problems[0]}{more}; nothing was uploaded (`curator validate {export_dir}` "
-            "lists every problem)",
+            f"not as exported: {problems[0]}{more}; nothing was uploaded "
+            f"(`curator validate {export_dir}` lists every problem)",
         )
     return dict(manifest)
 

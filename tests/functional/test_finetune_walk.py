@@ -239,7 +239,9 @@ def test_throttled_and_failing_services(
         one_line(failed, 3, "s3://tatqa/ft/train.jsonl: upload failed", "InternalError")
         assert "started" not in failed.out
     assert jobs(aws) == ["ft-created", "ft-retried"]
-    held = {f"{prefix}/{p.name}": p.read_bytes() for p in out.iterdir() for prefix in ("ft", "again")}
+    held = {
+        f"{prefix}/{p.name}": p.read_bytes() for p in out.iterdir() for prefix in ("ft", "again")
+    }
     assert s3_objects(aws) == held
 
 
@@ -290,7 +292,8 @@ def test_predict_with_a_model_bedrock_refuses_says_why(
     out = export(run_cli, curated, tmp_path / "out")
     with FakeBedrockRuntime() as fake:
         apply_env(
-            monkeypatch, {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url, "CURATOR_CONFIG": os.devnull}
+            monkeypatch,
+            {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url, "CURATOR_CONFIG": os.devnull},
         )
         arn = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc"
         refused = run_cli(
