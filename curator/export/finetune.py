@@ -111,7 +111,13 @@ def upload_export(
     names: tuple[str, ...] | None = None,
 ) -> dict[str, str]:
     """Upload train/validation (and their uid lists) then the manifest to s3://bucket/prefix/;
-    returns their S3 URIs. `names`: only those files (the ones a manifest lists)."""
+    returns their S3 URIs. `names`: only those files (the ones a manifest lists).
+
+    Each file is one PutObject from this thread, not boto3's threaded multipart transfer (the
+    files Bedrock takes are far below S3's 5 GB for one PUT): an object is stored whole or not
+    at all, so a killed upload leaves no parts behind (stored and billed, invisible, until a
+    lifecycle rule aborts them), and Ctrl-C stops the request in flight at once.
+    """
     bucket, prefix = split_s3(s3_uri)
     s3 = aws_client("s3", region, f"s3://{bucket}")
     uris = {}
@@ -121,7 +127,8 @@ def upload_export(
         if (names is None or name in names or name == MANIFEST_FILE) and path.exists():
             key = f"{prefix}/{name}" if prefix else name
             try:
-                s3.upload_file(str(path), bucket, key)
+                with path.open("rb") as body:
+                    s3.put_object(Bucket=bucket, Key=key, Body=body)
             except Exception as exc:  # botocore's errors share no base class with boto3's
                 raise aws_failure(exc, f"s3://{bucket}/{key}", "upload") from exc
             uris[name] = f"s3://{bucket}/{key}"

@@ -47,8 +47,8 @@ class FlakyProxy:
 
     moto cannot inject faults; this lets a test see that S3 calls are retried. Requests are
     forwarded byte for byte (moto does not check signatures), responses relayed as they come.
-    A request whose path contains `stall` sets `stalled`, is held until `release` is set (at
-    most a minute) and is then dropped unanswered, never forwarded: a test can kill its client
+    A PUT whose path contains `stall` sets `stalled`, is held until `release` is set (at most a
+    minute) and is then dropped unanswered, never forwarded: a test can kill its client
     mid-upload and see what the service holds.
     """
 
@@ -77,7 +77,7 @@ class FlakyProxy:
             def _relay(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                if proxy.stall is not None and proxy.stall in self.path:
+                if self.command == "PUT" and proxy.stall is not None and proxy.stall in self.path:
                     proxy.stalled.set()
                     proxy.release.wait(60)
                     self.close_connection = True

@@ -223,7 +223,7 @@ def test_throttled_and_failing_services(
     attempts a call): one job, the export uploaded whole. A service that keeps failing is one
     line, exit 3, and no job."""
     out = export(run_cli, curated, tmp_path / "out")
-    with FlakyProxy(aws, [503, 500]) as proxy:
+    with FlakyProxy(aws, [503, 500, 0, 503, 500]) as proxy:  # the look-up, then the first PUT
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", proxy.url)
         started = start(run_cli, out, "--name", "ft-retried")
@@ -302,3 +302,62 @@ def test_predict_with_a_model_bedrock_refuses_says_why(
         )  # fmt: skip
         line = one_line(refused, 3, "every call failed", "last error: HTTP 400 ValidationException")
         assert "The provided model identifier is invalid" in line
+
+
+def inflate(export_dir: Path, times: int) -> int:
+    """train.jsonl repeated `times` over, with the manifest updated to match: a real-size file
+    (over boto3's 8 MB multipart threshold) from the sample. Returns its size."""
+    import hashlib
+    import json
+
+    train = export_dir / "train.jsonl"
+    data = train.read_bytes() * times
+    train.write_bytes(data)
+    manifest = json.loads((export_dir / "manifest.json").read_text("utf-8"))
+    entry = manifest["files"]["train.jsonl"]
+    entry.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    entry["records"] *= times
+    (export_dir / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    return len(data)
+
+
+@pytest.mark.parametrize("how", ["kill", "interrupt"])
+def test_a_large_file_stopped_mid_upload_leaves_no_parts_and_stops_at_once(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str, how: str
+) -> None:
+    """A file over 8 MB went up as a multipart upload: kill -9 mid-upload left its parts in
+    the bucket (stored and billed, invisible, until a lifecycle rule aborts them), and Ctrl-C
+    waited for the parts in flight (up to a minute on a stalled connection). Each file is one
+    PUT in the main thread: an object is there whole or not at all, and Ctrl-C stops at once."""
+    import boto3
+
+    out = export(run_cli, curated, tmp_path / "out")
+    assert inflate(out, 70) > 8 * 1024 * 1024
+    args = ["finetune", "start", "--export-dir", str(out), "--s3", "s3://tatqa/ft", *ROLE]
+    with FlakyProxy(aws, [], stall="/ft/train.jsonl") as proxy:
+        env = {**os.environ, "AWS_ENDPOINT_URL_S3": proxy.url, "AWS_MAX_ATTEMPTS": "1"}
+        proc = subprocess.Popen(
+            [CURATOR, *args, "--name", "ft-big"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proxy.stalled.wait(60), "the upload never reached the training file"
+            if how == "kill":
+                proc.kill()
+            else:
+                proc.send_signal(signal.SIGINT)
+            # Well before the proxy lets the held request go (a minute): not waiting for it.
+            proc.communicate(timeout=40)
+            assert not proxy.release.is_set()
+        finally:
+            proc.kill()
+        assert proc.returncode == (-signal.SIGKILL if how == "kill" else 130)
+    s3 = boto3.client("s3", endpoint_url=aws)
+    assert s3.list_multipart_uploads(Bucket="tatqa").get("Uploads", []) == []
+    assert s3_objects(aws) == {} and jobs(aws) == []
+    again = start(run_cli, out, "--name", "ft-big")
+    assert again.code == 0, again.err
+    assert s3_objects(aws) == {f"ft/{p.name}": p.read_bytes() for p in out.iterdir()}
