@@ -250,7 +250,7 @@ def eval_cmd(
 
     row("records scored", [f"{r.records:,}" for r in reports])
     row("answered", [f"{r.answered:,}" for r in reports])
-    row("cut off by max_tokens (0)", [f"{r.truncated:,}" for r in reports])
+    row("cut off by max_tokens (scored 0)", [f"{r.truncated:,}" for r in reports])
     row("rejected, left out", [f"{r.rejected_left_out:,}" for r in reports])
     row("token F1 (post)", [f"{r.token_f1:.2f}" for r in reports])
     deltas = [vs_base[r.run] for r in reports[1:]]

@@ -291,16 +291,14 @@ def finetune_start(
 @click.pass_context
 def finetune_status(ctx: click.Context, name: str, region: str | None, as_json: bool) -> None:
     """Status and losses of a fine-tuning job (NAME: the one `finetune start` printed)."""
-    from curator.export.finetune import job_status
+    from curator.export.finetune import job_status, status_lines
 
     status = job_status(name, region=aws_region(ctx.find_root().obj, region))
     if as_json:
         echo_json(status)
         return
-    for key, value in status.items():
-        if value not in (None, [], {}):
-            shown = value if isinstance(value, str) else safe_text.dumps(value)
-            click.echo(one_line(f"{key}: {shown}"))
+    for line in status_lines(status):
+        click.echo(one_line(line))
 
 
 def aws_region(settings: Settings, region: str | None) -> str | None:

@@ -339,3 +339,23 @@ def job_status(name: str, *, region: str | None = None) -> dict[str, Any]:
         "outputModel": job.get("outputModelArn"),
         "failureMessage": job.get("failureMessage"),
     }
+
+
+def status_lines(status: dict[str, Any]) -> list[str]:
+    """`finetune status` as text: each field that has a value (objects and lists as JSON, as
+    `start` prints them) and, once the job is completed, what comes next: Bedrock answers a
+    custom model only once it is served (provisioned throughput), under that ARN."""
+    from curator import safe_text
+
+    lines = [
+        f"{key}: {value if isinstance(value, str) else safe_text.dumps(value)}"
+        for key, value in status.items()
+        if value not in (None, [], {})
+    ]
+    if status.get("status") == "Completed" and status.get("outputModel"):
+        lines.append(
+            "next: serve outputModel with Bedrock provisioned throughput, then "
+            "`curator predict --backend bedrock --model <its provisioned-model ARN> "
+            "--from-manifest out/manifest.json --split validation --name ft`"
+        )
+    return lines

@@ -302,6 +302,10 @@ def test_predict_with_a_model_bedrock_refuses_says_why(
         )  # fmt: skip
         line = one_line(refused, 3, "every call failed", "last error: HTTP 400 ValidationException")
         assert "The provided model identifier is invalid" in line
+    # eval's row said "cut off by max_tokens (0)": (0) was the score such an answer gets.
+    scored = run_cli("--db", curated, "eval", "ft", "--from-manifest", out / "manifest.json")
+    assert scored.code == 0, scored.err
+    assert "cut off by max_tokens (scored 0)" in scored.out
 
 
 def inflate(export_dir: Path, times: int) -> int:

@@ -14,6 +14,7 @@ from curator.export.finetune import (
     check_job_name,
     check_role_arn,
     custom_model_name,
+    status_lines,
 )
 from curator.export.manifest import recommend_hyperparameters
 
@@ -80,3 +81,29 @@ def test_role_arns_are_checked() -> None:
         with pytest.raises(CuratorError, match="--role-arn") as raised:
             check_role_arn(bad)
         assert raised.value.exit_code == 2
+
+
+def test_status_lines_say_what_comes_after_a_completed_job() -> None:
+    """`finetune status` printed Python reprs of its objects and left a user with a completed
+    job and no word of how to ask it (a custom model must be served first)."""
+    status = {
+        "jobName": "ft-1",
+        "status": "Completed",
+        "hyperParameters": {"epochCount": "2"},
+        "validationLoss": [0.5],
+        "outputModel": "arn:aws:bedrock:us-east-1:123456789012:custom-model/ft-1-model/x",
+        "failureMessage": None,
+    }
+    lines = status_lines(status)
+    assert lines[:4] == [
+        "jobName: ft-1",
+        "status: Completed",
+        'hyperParameters: {"epochCount": "2"}',
+        "validationLoss: [0.5]",
+    ]
+    assert (
+        "provisioned throughput" in lines[-1] and "--model <its provisioned-model ARN>" in lines[-1]
+    )
+    assert not any(
+        "provisioned" in line for line in status_lines({**status, "status": "InProgress"})
+    )
