@@ -307,7 +307,11 @@ def start_job(
         response = bedrock.create_model_customization_job(**request)
     except Exception as exc:
         if _error_code(exc) == "ResourceInUseException":
-            raise _name_taken(name, where, "started meanwhile", "not started again") from exc
+            # Another run's, or this request's own when a retry follows a lost answer and
+            # the service did not match the idempotency token: one job either way.
+            raise _name_taken(
+                name, where, "created meanwhile", "not started a second time"
+            ) from exc
         raise aws_failure(exc, f"Bedrock fine-tuning job {name!r}", "create") from exc
     return {"jobArn": response["jobArn"], "request": request, "uploaded": uris}
 

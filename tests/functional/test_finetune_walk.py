@@ -168,7 +168,7 @@ def test_bad_s3_uris_and_job_names_are_bad_input(
 
 
 def test_a_taken_job_name_is_refused_before_the_upload(
-    run_cli: Run, curated: Path, tmp_path: Path, aws: str
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Running `finetune start --name N` again (after an interrupted run, or by mistake) used to
     upload over the running job's data and only then hear 'already exists' (exit 3). It is
@@ -188,6 +188,18 @@ def test_a_taken_job_name_is_refused_before_the_upload(
         "curator finetune status ft-1",
     )
     assert s3_objects(aws) == before and jobs(aws) == ["ft-1"]
+    # When the look-up fails (here three 500s), create still refuses the name: exit 2, one job.
+    with FlakyProxy(aws, [500, 500, 500]) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", proxy.url)
+        line = one_line(
+            start(run_cli, other, "--name", "ft-1", s3="s3://tatqa/other"),
+            2,
+            "'ft-1' already exists in us-east-1 (created meanwhile)",
+            "not started a second time",
+        )
+        assert "nothing was uploaded" not in line and not proxy.failures
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", aws)
+    assert jobs(aws) == ["ft-1"]
     status = run_cli("finetune", "status", "ft-1")
     assert status.code == 0, status.err
     assert 'hyperParameters: {"epochCount": "' in status.out  # JSON, as `start` prints them
