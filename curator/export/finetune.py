@@ -225,6 +225,13 @@ def read_export(export_dir: Path) -> dict[str, Any]:
         RecursionError,
     ) as exc:
         raise BadInput(str(manifest_path), "", f"not an export manifest ({exc})") from exc
+    for key, entry in manifest["hyperparameters"].items():
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise BadInput(
+                str(manifest_path),
+                f"hyperparameters.{key}",
+                f'expected {{"value": ..., "rule": ...}} as the export wrote it, got {entry!r:.60}',
+            )
     if TRAIN_FILE not in listed:
         raise BadInput(str(manifest_path), "", f"lists no {TRAIN_FILE}: nothing to train on")
     problems = manifest_problems([export_dir / str(name) for name in listed])

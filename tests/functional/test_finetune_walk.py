@@ -126,6 +126,19 @@ def test_an_export_not_as_exported_is_refused_before_anything_is_sent(
 
     unlisted = broken("unlisted", unlist_train)
     one_line(start(run_cli, unlisted), 2, "manifest.json", "lists no train.jsonl")
+
+    def plain_epochs(d: Path) -> None:
+        """An edit a user may make: it was uploaded, then an internal error (exit 1)."""
+        manifest = json.loads((d / "manifest.json").read_text("utf-8"))
+        manifest["hyperparameters"]["epochCount"] = 3
+        (d / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+    one_line(
+        start(run_cli, broken("plain", plain_epochs)),
+        2,
+        'manifest.json: hyperparameters.epochCount: expected {"value"',
+        "got 3",
+    )
     one_line(start(run_cli, tmp_path / "nowhere"), 2, "no manifest.json", "curator export")
     assert s3_objects(aws) == {} and jobs(aws) == []
     # The untouched export goes through, and what was uploaded is what was exported.
