@@ -135,13 +135,13 @@ def export_cmd(
     )
     if destination.startswith("s3://"):
         from curator.export.atomic import local_scratch
-        from curator.export.finetune import split_s3, upload_export
+        from curator.export.finetune import aws_region, split_s3, upload_export
 
         split_s3(destination, "DESTINATION")  # refused before the export, not after it
         with local_scratch() as tmp:
             manifest = export(store, tmp / "export", options)
             uploaded = upload_export(
-                tmp / "export", destination, region=aws_region(settings, region)
+                tmp / "export", destination, region=aws_region(settings.config, region)
             )
         manifest["uploaded"] = uploaded
     else:
@@ -263,7 +263,7 @@ def finetune_start(
     """
     import datetime
 
-    from curator.export.finetune import configured_base_model, start_job
+    from curator.export.finetune import aws_region, configured_base_model, start_job
 
     settings: Settings = ctx.find_root().obj
     model = base_model or configured_base_model(export_dir, settings.config.export)
@@ -274,7 +274,7 @@ def finetune_start(
         role_arn=role_arn,
         name=job_name,
         base_model=model,
-        region=aws_region(settings, region),
+        region=aws_region(settings.config, region),
         # Before the request: a run interrupted from here on may have started the job.
         on_creating=lambda: click.echo(one_line(f"creating {job_name} ...")),
     )
@@ -291,17 +291,11 @@ def finetune_start(
 @click.pass_context
 def finetune_status(ctx: click.Context, name: str, region: str | None, as_json: bool) -> None:
     """Status and losses of a fine-tuning job (NAME: the one `finetune start` printed)."""
-    from curator.export.finetune import job_status, status_lines
+    from curator.export.finetune import aws_region, job_status, status_lines
 
-    status = job_status(name, region=aws_region(ctx.find_root().obj, region))
+    status = job_status(name, region=aws_region(ctx.find_root().obj.config, region))
     if as_json:
         echo_json(status)
         return
     for line in status_lines(status):
         click.echo(one_line(line))
-
-
-def aws_region(settings: Settings, region: str | None) -> str | None:
-    """--region, else AWS_REGION / AWS_DEFAULT_REGION / `[judge] region` (as the judge and
-    predict take it), else None: boto3's own chain (the AWS profile's region)."""
-    return region or settings.config.judge.region

@@ -11,7 +11,7 @@ from typing import Any, Final
 from curator.domain import BadInput, BadOption, CuratorError, EnvironmentFailure
 from curator.export.manifest import DEFAULT_BASE_MODELS, api_hyperparameters
 from curator.export.run import MANIFEST_FILE, TRAIN_FILE, UIDS_FILES, VALIDATION_FILE
-from curator.settings import ExportConfig
+from curator.settings import Config, ExportConfig
 
 #: The base model the Bedrock fine-tuning post used (the bedrock-claude target's default).
 DEFAULT_BASE_MODEL = DEFAULT_BASE_MODELS["bedrock-claude"]
@@ -133,6 +133,12 @@ def upload_export(
                 raise aws_failure(exc, f"s3://{bucket}/{key}", "upload") from exc
             uris[name] = f"s3://{bucket}/{key}"
     return uris
+
+
+def aws_region(config: Config, region: str | None) -> str | None:
+    """--region, else AWS_REGION / AWS_DEFAULT_REGION / `[judge] region` (as the judge and
+    predict take it), else None: boto3's own chain (the AWS profile's region)."""
+    return region or config.judge.region
 
 
 def aws_client(service: str, region: str | None, where: str) -> Any:
