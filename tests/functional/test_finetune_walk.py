@@ -5,6 +5,7 @@ and predict with a model Bedrock refuses."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 
 from tests.conftest import CliResult
 from tests.fakes.aws import FlakyProxy, apply_env, moto_server
-from tests.fakes.servers import FakeBedrockRuntime
+from tests.fakes.servers import Behaviour, Failure, FakeBedrockRuntime
 from tests.functional.faults import curated_store
 
 Run = Callable[..., CliResult]
@@ -101,7 +102,6 @@ def test_an_export_not_as_exported_is_refused_before_anything_is_sent(
     """Bedrock trains on what is uploaded: a file edited, cut or removed since the export was
     uploaded and trained on (exit 0), a missing train.jsonl was an internal error and a missing
     folder exit 1. Each is bad input (exit 2) naming the file, with nothing uploaded."""
-    import json
     import shutil
 
     out = export(run_cli, curated, tmp_path / "out")
@@ -337,7 +337,6 @@ def inflate(export_dir: Path, times: int) -> int:
     """train.jsonl repeated `times` over, with the manifest updated to match: a real-size file
     (over boto3's 8 MB multipart threshold) from the sample. Returns its size."""
     import hashlib
-    import json
 
     train = export_dir / "train.jsonl"
     data = train.read_bytes() * times
@@ -390,3 +389,37 @@ def test_a_large_file_stopped_mid_upload_leaves_no_parts_and_stops_at_once(
     again = start(run_cli, out, "--name", "ft-big")
     assert again.code == 0, again.err
     assert s3_objects(aws) == {f"ft/{p.name}": p.read_bytes() for p in out.iterdir()}
+
+
+def test_predict_through_a_throttled_bedrock_answers_everything_once(
+    run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's predict against Bedrock runtime answering 429 ThrottlingException and 500
+    in bursts: every record answered (retried, not stored as errors), none asked twice once
+    answered, and running it again asks nothing."""
+    from collections import deque
+
+    out = export(run_cli, curated, tmp_path / "out")
+    # Five in all: even one record meeting every one still has its sixth attempt (of six).
+    bursts = [Failure(429, retry_after="0")] * 3 + [Failure(500)] * 2
+    with FakeBedrockRuntime(Behaviour(failures=deque(bursts))) as fake:
+        apply_env(
+            monkeypatch,
+            {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url, "CURATOR_CONFIG": os.devnull},
+        )
+        args = (
+            "--db", curated, "predict", "--backend", "bedrock",
+            "--model", "anthropic.claude-3-haiku-20240307-v1:0",
+            "--from-manifest", out / "manifest.json", "--split", "validation",
+            "--name", "base", "--concurrency", "8", "--json",
+        )  # fmt: skip
+        first = run_cli(*args)
+        assert first.code == 0, first.err
+        summary = json.loads(first.out)
+        validation = (out / "validation.uids.txt").read_text("utf-8").split()
+        assert summary["answered"] == len(validation) and summary["errors"] == 0
+        assert not fake.behaviour.failures
+        assert fake.calls["converse"] == len(validation) + len(bursts)
+        again = run_cli(*args)
+        assert again.code == 0 and json.loads(again.out)["answered"] == 0
+        assert fake.calls["converse"] == len(validation) + len(bursts)
