@@ -166,7 +166,6 @@ def aws_failure(exc: Exception, where: str, action: str) -> CuratorError:
 
     Anything else that is not an AWS error is re-raised unchanged (a bug must not be disguised).
     """
-    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -192,9 +191,6 @@ def aws_failure(exc: Exception, where: str, action: str) -> CuratorError:
             reason = f"access denied ({message})"
         else:
             reason = f"{code}: {message}"
-    elif isinstance(exc, S3UploadFailedError):
-        text = str(exc)
-        reason = "the bucket does not exist" if "NoSuchBucket" in text else text
     elif isinstance(exc, BotoCoreError):
         reason = str(exc)
     else:
