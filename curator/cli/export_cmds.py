@@ -281,7 +281,9 @@ def finetune_start(
     click.echo(one_line(f"started {job_name}: {result['jobArn']}"))
     click.echo(one_line(f"base model: {result['request']['baseModelIdentifier']}"))
     click.echo("hyperparameters: " + safe_text.dumps(result["request"]["hyperParameters"]))
-    click.echo(one_line(f"follow it with: curator finetune status {job_name}"))
+    # A job is found in its region: a --region given here must be given there too.
+    where = f" --region {region}" if region else ""
+    click.echo(one_line(f"follow it with: curator finetune status {job_name}{where}"))
 
 
 @finetune.command("status")

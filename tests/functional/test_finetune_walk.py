@@ -236,6 +236,10 @@ def test_the_region_is_taken_as_the_judge_takes_it(
         2,
         "no fine-tuning job 'ft-eu' in us-east-1",
     )
+    # A --region given to start is in the command it prints to follow the job.
+    started = start(run_cli, out, "--name", "ft-ap", "--region", "ap-southeast-2")
+    assert "curator finetune status ft-ap --region ap-southeast-2" in started.out
+    assert jobs(aws, "ap-southeast-2") == ["ft-ap"]
     monkeypatch.delenv("AWS_REGION")
     one_line(run_cli("finetune", "status", "ft-eu"), 3, "no AWS region")
     one_line(start(run_cli, out, "--name", "ft-2"), 3, "no AWS region")
