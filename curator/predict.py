@@ -33,6 +33,7 @@ from curator.store.predictions import (
     append_predictions,
     count_prediction_work,
     known_uids,
+    last_error,
     prediction_page,
     replace_imported,
 )
@@ -364,6 +365,8 @@ class PredictionSummary:
     truncated: int = 0
     #: Records the run lacked when it started (0: nothing to do).
     pending: int = 0
+    #: The message of one failed call of this pass ('' when none failed): why calls failed.
+    last_error: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -449,15 +452,17 @@ def run_predictions(
         )
     )
     p = result.progress
+    errors = p.outcomes.get("error", 0)
     return PredictionSummary(
         run=plan.run,
         model=plan.model,
         answered=p.outcomes.get("answered", 0),
-        errors=p.outcomes.get("error", 0),
+        errors=errors,
         cost_usd=p.cost_usd,
         output_tokens=p.output_tokens,
         truncated=p.outcomes.get("truncated", 0),
         pending=p.total,
+        last_error=last_error(plan.store, plan.run) if errors else "",
     )
 
 
@@ -470,7 +475,8 @@ def check_all_failed(summary: PredictionSummary) -> None:
         return
     if not summary.truncated:
         raise EnvironmentFailure(
-            f"every call failed ({counted(summary.errors, 'record')}; the next run retries them)"
+            f"every call failed ({counted(summary.errors, 'record')}; the next run retries them); "
+            f"last error: {summary.last_error}"
         )
     raise EnvironmentFailure(
         f"no answer was finished: {summary.truncated:,} cut off by max_tokens, "

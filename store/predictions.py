@@ -133,6 +133,18 @@ def append_predictions(store: Store, run: str, predictions: list[NewPrediction])
             con.unregister("incoming_predictions")
 
 
+def last_error(store: Store, run: str) -> str:
+    """The message of the run's latest failed call ('' when none failed; an answer cut off by
+    max_tokens is not a failed call), for the CLI to say why calls failed."""
+    with store.connection() as con:
+        row = con.execute(
+            "SELECT error FROM predictions WHERE run_name = ? AND error <> '' "
+            "AND NOT starts_with(error, ?) ORDER BY created_at DESC LIMIT 1",
+            [run, TRUNCATED],
+        ).fetchone()
+    return str(row[0]) if row else ""
+
+
 def known_uids(store: Store, uids: list[str]) -> set[str]:
     with store.connection() as con:
         rows = con.execute(

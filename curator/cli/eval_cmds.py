@@ -136,6 +136,8 @@ def predict(
                 "  answers cut off or failed are stored, not scored, and asked again by the "
                 "next run" + (" (try a higher --max-tokens)" if summary.truncated else "")
             )
+        if summary.errors and summary.answered:
+            click.echo("  last error: " + safe_text.error_line(summary.last_error))
         if summary.pending == 0:
             from curator.selection import nothing_to_do
             from curator.store.records import count
@@ -238,7 +240,7 @@ def eval_cmd(
 
     row("records scored", [f"{r.records:,}" for r in reports])
     row("answered", [f"{r.answered:,}" for r in reports])
-    row("cut off by max_tokens (0)", [f"{r.truncated:,}" for r in reports])
+    row("cut off by max_tokens (scored 0)", [f"{r.truncated:,}" for r in reports])
     row("rejected, left out", [f"{r.rejected_left_out:,}" for r in reports])
     row("token F1 (post)", [f"{r.token_f1:.2f}" for r in reports])
     deltas = [vs_base[r.run] for r in reports[1:]]

@@ -135,11 +135,14 @@ def export_cmd(
     )
     if destination.startswith("s3://"):
         from curator.export.atomic import local_scratch
-        from curator.export.finetune import upload_export
+        from curator.export.finetune import aws_region, split_s3, upload_export
 
+        split_s3(destination, "DESTINATION")  # refused before the export, not after it
         with local_scratch() as tmp:
             manifest = export(store, tmp / "export", options)
-            uploaded = upload_export(tmp / "export", destination, region=region)
+            uploaded = upload_export(
+                tmp / "export", destination, region=aws_region(settings.config, region)
+            )
         manifest["uploaded"] = uploaded
     else:
         manifest = export(store, Path(destination), options)
@@ -260,32 +263,41 @@ def finetune_start(
     """
     import datetime
 
-    from curator.export.finetune import configured_base_model, start_job
+    from curator.export.finetune import aws_region, configured_base_model, start_job
 
     settings: Settings = ctx.find_root().obj
     model = base_model or configured_base_model(export_dir, settings.config.export)
     job_name = name or datetime.datetime.now().strftime("curator-%Y%m%d-%H%M%S")
     result = start_job(
-        export_dir, s3_uri, role_arn=role_arn, name=job_name, base_model=model, region=region
+        export_dir,
+        s3_uri,
+        role_arn=role_arn,
+        name=job_name,
+        base_model=model,
+        region=aws_region(settings.config, region),
+        # Before the request: a run interrupted from here on may have started the job.
+        on_creating=lambda: click.echo(one_line(f"creating {job_name} ...")),
     )
     click.echo(one_line(f"started {job_name}: {result['jobArn']}"))
     click.echo(one_line(f"base model: {result['request']['baseModelIdentifier']}"))
     click.echo("hyperparameters: " + safe_text.dumps(result["request"]["hyperParameters"]))
-    click.echo(one_line(f"follow it with: curator finetune status {job_name}"))
+    # A job is found in its region: a --region given here must be given there too.
+    where = f" --region {region}" if region else ""
+    click.echo(one_line(f"follow it with: curator finetune status {job_name}{where}"))
 
 
 @finetune.command("status")
 @click.argument("name")
 @click.option("--region", default=None)
 @click.option("--json", "as_json", is_flag=True)
-def finetune_status(name: str, region: str | None, as_json: bool) -> None:
-    """Status and losses of a fine-tuning job."""
-    from curator.export.finetune import job_status
+@click.pass_context
+def finetune_status(ctx: click.Context, name: str, region: str | None, as_json: bool) -> None:
+    """Status and losses of a fine-tuning job (NAME: the one `finetune start` printed)."""
+    from curator.export.finetune import aws_region, job_status, status_lines
 
-    status = job_status(name, region=region)
+    status = job_status(name, region=aws_region(ctx.find_root().obj.config, region))
     if as_json:
         echo_json(status)
         return
-    for key, value in status.items():
-        if value not in (None, [], {}):
-            click.echo(one_line(f"{key}: {value}"))
+    for line in status_lines(status):
+        click.echo(one_line(line))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-from curator.domain import BadInput, CuratorError, EnvironmentFailure
+from curator.domain import BadInput, BadOption, CuratorError, EnvironmentFailure
 from curator.export.manifest import DEFAULT_BASE_MODELS, api_hyperparameters
 from curator.export.run import MANIFEST_FILE, TRAIN_FILE, UIDS_FILES, VALIDATION_FILE
-from curator.settings import ExportConfig
+from curator.settings import Config, ExportConfig
 
 #: The base model the Bedrock fine-tuning post used (the bedrock-claude target's default).
 DEFAULT_BASE_MODEL = DEFAULT_BASE_MODELS["bedrock-claude"]
@@ -20,11 +21,11 @@ _NAME_MAX = 63
 _FAMILY = {"bedrock-claude": "anthropic.", "bedrock-nova": "amazon.nova"}
 
 
-def check_job_name(name: str) -> str:
-    """A job name Bedrock accepts, or a clear error."""
+def check_job_name(name: str, source: str = "--name") -> str:
+    """A job name Bedrock accepts, or a clear error (bad input, exit 2) naming `source`."""
     if len(name) > _NAME_MAX or not _BEDROCK_NAME.fullmatch(name):
         raise BadInput(
-            "--name",
+            source,
             "",
             f"job name {name!r}: Bedrock wants at most {_NAME_MAX} letters, digits, '-', '+' "
             "or '.', starting with a letter or digit",
@@ -32,12 +33,31 @@ def check_job_name(name: str) -> str:
     return name
 
 
+#: Bedrock's pattern for customModelName: stricter than jobName's (no '+', '.' or '--').
+_MODEL_NAME = re.compile(r"([0-9a-zA-Z][_-]?){1,63}")
+#: Bedrock's pattern for the roleArn of a customization job.
+_ROLE_ARN = re.compile(r"arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+")
+
+
 def custom_model_name(job_name: str) -> str:
-    """`<job name>-model`, made to fit Bedrock's customModelName pattern and 63 characters."""
-    cleaned = re.sub(r"[^a-zA-Z0-9+\-.]", "-", job_name).lstrip("-+.") or "curator"
-    name = f"{cleaned[: _NAME_MAX - len('-model')]}-model"
-    assert _BEDROCK_NAME.fullmatch(name), name
+    """`<job name>-model`, made to fit Bedrock's customModelName pattern and 63 characters
+    (a job name's '+' and '.', and runs of '-', become one '-')."""
+    cleaned = re.sub(r"[^a-zA-Z0-9]+", "-", job_name).strip("-") or "curator"
+    name = f"{cleaned[: _NAME_MAX - len('-model')].rstrip('-')}-model"
+    assert _MODEL_NAME.fullmatch(name) and len(name) <= _NAME_MAX, name
     return name
+
+
+def check_role_arn(role_arn: str) -> str:
+    """An IAM role ARN as Bedrock's pattern wants it, or bad input (exit 2) before any upload."""
+    if len(role_arn) > 2048 or not _ROLE_ARN.fullmatch(role_arn):
+        raise BadInput(
+            "--role-arn",
+            "",
+            f"{role_arn[:80]!r}: expected an IAM role ARN such as "
+            "arn:aws:iam::123456789012:role/BedrockFineTune",
+        )
+    return role_arn
 
 
 #: The setting ([export] section) that overrides each target's base model.
@@ -60,7 +80,7 @@ def base_model_for(manifest: dict[str, Any], override: str | None = None) -> str
     default; refused when it belongs to another family than the export's target."""
     target = str(manifest.get("target", "bedrock-claude"))
     if target not in DEFAULT_BASE_MODELS:
-        raise CuratorError(
+        raise BadOption(
             f"the export's target is {target!r}; Bedrock fine-tunes only "
             f"{' and '.join(DEFAULT_BASE_MODELS)} exports"
         )
@@ -68,39 +88,77 @@ def base_model_for(manifest: dict[str, Any], override: str | None = None) -> str
     family = _FAMILY[target]
     bare = str(model).rsplit("/", 1)[-1]  # an ARN ends with the model id
     if not bare.startswith(family):
-        raise CuratorError(
+        raise BadOption(
             f"base model {model!r} does not match the export's target {target} "
             f"(expected a {family}* model such as {DEFAULT_BASE_MODELS[target]})"
         )
     return str(model)
 
 
-def split_s3(uri: str) -> tuple[str, str]:
+def split_s3(uri: str, source: str = "--s3") -> tuple[str, str]:
+    """Bucket and prefix of an s3:// URI; anything else is bad input (exit 2) naming `source`."""
     if not uri.startswith("s3://") or not uri[5:].split("/", 1)[0]:
-        raise CuratorError(f"{uri}: expected s3://bucket/prefix")
+        raise BadInput(source, "", f"{uri!r}: expected s3://bucket/prefix")
     bucket, _, prefix = uri[5:].partition("/")
     return bucket, prefix.strip("/")
 
 
-def upload_export(export_dir: Path, s3_uri: str, *, region: str | None = None) -> dict[str, str]:
-    """Upload train/validation/manifest to s3://bucket/prefix/; returns their S3 URIs."""
-    import boto3
+def upload_export(
+    export_dir: Path,
+    s3_uri: str,
+    *,
+    region: str | None = None,
+    names: tuple[str, ...] | None = None,
+) -> dict[str, str]:
+    """Upload train/validation (and their uid lists) then the manifest to s3://bucket/prefix/;
+    returns their S3 URIs. `names`: only those files (the ones a manifest lists).
 
+    Each file is one PutObject from this thread, not boto3's threaded multipart transfer (the
+    files Bedrock takes are far below S3's 5 GB for one PUT): an object is stored whole or not
+    at all, so a killed upload leaves no parts behind (stored and billed, invisible, until a
+    lifecycle rule aborts them), and Ctrl-C stops the request in flight at once.
+    """
     bucket, prefix = split_s3(s3_uri)
-    # A fresh session, not boto3's process-wide default: credentials are looked up now.
-    s3 = boto3.Session(region_name=region).client("s3")
+    s3 = aws_client("s3", region, f"s3://{bucket}")
     uris = {}
     # The manifest goes last: a reader that finds it finds the files it describes.
     for name in (TRAIN_FILE, VALIDATION_FILE, *UIDS_FILES.values(), MANIFEST_FILE):
         path = export_dir / name
-        if path.exists():
+        if (names is None or name in names or name == MANIFEST_FILE) and path.exists():
             key = f"{prefix}/{name}" if prefix else name
             try:
-                s3.upload_file(str(path), bucket, key)
+                with path.open("rb") as body:
+                    s3.put_object(Bucket=bucket, Key=key, Body=body)
             except Exception as exc:  # botocore's errors share no base class with boto3's
                 raise aws_failure(exc, f"s3://{bucket}/{key}", "upload") from exc
             uris[name] = f"s3://{bucket}/{key}"
     return uris
+
+
+def aws_region(config: Config, region: str | None) -> str | None:
+    """--region, else AWS_REGION / AWS_DEFAULT_REGION / `[judge] region` (as the judge and
+    predict take it), else None: boto3's own chain (the AWS profile's region)."""
+    return region or config.judge.region
+
+
+def aws_client(service: str, region: str | None, where: str) -> Any:
+    """A boto3 client from a fresh session, not boto3's process-wide default (credentials are
+    looked up now). No region anywhere is one line (exit 3), not an internal error."""
+    import boto3
+    from botocore.exceptions import NoRegionError
+
+    try:
+        return boto3.Session(region_name=region).client(service)
+    except NoRegionError as exc:
+        raise aws_failure(exc, where, "connect") from exc
+
+
+def _error_code(exc: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
 
 
 def aws_failure(exc: Exception, where: str, action: str) -> CuratorError:
@@ -108,7 +166,6 @@ def aws_failure(exc: Exception, where: str, action: str) -> CuratorError:
 
     Anything else that is not an AWS error is re-raised unchanged (a bug must not be disguised).
     """
-    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import (
         BotoCoreError,
         ClientError,
@@ -134,14 +191,81 @@ def aws_failure(exc: Exception, where: str, action: str) -> CuratorError:
             reason = f"access denied ({message})"
         else:
             reason = f"{code}: {message}"
-    elif isinstance(exc, S3UploadFailedError):
-        text = str(exc)
-        reason = "the bucket does not exist" if "NoSuchBucket" in text else text
     elif isinstance(exc, BotoCoreError):
         reason = str(exc)
     else:
         raise exc
     return EnvironmentFailure(f"{where}: {action} failed: {reason}")
+
+
+def read_export(export_dir: Path) -> dict[str, Any]:
+    """The manifest of an export folder whose files are the ones the export wrote.
+
+    Nothing is sent for a folder without a manifest, a manifest that lists no training file, or
+    a file missing, edited or cut short since the export (`curator validate` names every
+    problem): Bedrock would train on what was uploaded, not on what the manifest describes.
+    """
+    from curator.export.run import manifest_problems
+
+    manifest_path = export_dir / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise BadInput(
+            str(export_dir), "", f"no {MANIFEST_FILE}; run `curator export {export_dir}` first"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text("utf-8"))
+        manifest["hyperparameters"].items()
+        listed = manifest["files"]
+        listed.items()
+    except (
+        OSError,
+        UnicodeDecodeError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        TypeError,
+        RecursionError,
+    ) as exc:
+        raise BadInput(str(manifest_path), "", f"not an export manifest ({exc})") from exc
+    for key, entry in manifest["hyperparameters"].items():
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise BadInput(
+                str(manifest_path),
+                f"hyperparameters.{key}",
+                f'expected {{"value": ..., "rule": ...}} as the export wrote it, got {entry!r:.60}',
+            )
+    if TRAIN_FILE not in listed:
+        raise BadInput(str(manifest_path), "", f"lists no {TRAIN_FILE}: nothing to train on")
+    problems = manifest_problems([export_dir / str(name) for name in listed])
+    if problems:
+        more = f" (and {len(problems) - 1:,} more)" if len(problems) > 1 else ""
+        raise BadInput(
+            str(export_dir),
+            "",
+            f"not as exported: {problems[0]}{more}; nothing was uploaded "
+            f"(`curator validate {export_dir}` lists every problem)",
+        )
+    return dict(manifest)
+
+
+def _job_exists(bedrock: Any, name: str) -> str | None:
+    """The status of the job called `name` when one is found, else None. The look-up is a
+    courtesy before the upload: when it fails (no such job, a role that may not read jobs, no
+    network) the upload and the create go on and report their own failures as before, and
+    create still refuses a name taken."""
+    try:
+        job = bedrock.get_model_customization_job(jobIdentifier=name)
+    except Exception as exc:
+        aws_failure(exc, name, "look-up")  # re-raises anything that is not an AWS error
+        return None
+    return str(job.get("status") or "unknown")
+
+
+def _name_taken(name: str, region: str, status: str, what: str) -> BadOption:
+    return BadOption(
+        f"a fine-tuning job named {name!r} already exists in {region} ({status}); {what}: "
+        f"follow it with `curator finetune status {name}`, or choose another --name"
+    )
 
 
 def start_job(
@@ -152,31 +276,28 @@ def start_job(
     name: str,
     base_model: str | None = None,
     region: str | None = None,
+    on_creating: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Upload the export and call create_model_customization_job with its hyperparameters and
-    the base model of its target (`base_model` overrides it)."""
-    import boto3
+    the base model of its target (`base_model` overrides it).
 
-    manifest_path = export_dir / MANIFEST_FILE
-    if not manifest_path.exists():
-        raise CuratorError(f"{export_dir}: no {MANIFEST_FILE}; run `curator export` first")
-    try:
-        manifest = json.loads(manifest_path.read_text("utf-8"))
-        manifest["hyperparameters"].items()
-    except (
-        OSError,
-        UnicodeDecodeError,
-        ValueError,
-        KeyError,
-        AttributeError,
-        RecursionError,
-    ) as exc:
-        raise BadInput(str(manifest_path), "", f"not an export manifest ({exc})") from exc
+    Everything that can be checked is checked before anything is sent (the name, the files
+    against the manifest, the base model, the URI), and a job name already taken is refused
+    before the upload, so a re-run with the same --name never starts (or pays for) a second
+    job nor overwrites the data of the first. `on_creating` is called just before the create
+    request: a run interrupted after it may have started the job.
+    """
+    manifest = read_export(export_dir)
     check_job_name(name)
+    check_role_arn(role_arn)
     model = base_model_for(manifest, base_model)
-    uris = upload_export(export_dir, s3_uri, region=region)
     bucket, prefix = split_s3(s3_uri)
-    bedrock = boto3.client("bedrock", region_name=region)
+    bedrock = aws_client("bedrock", region, f"Bedrock fine-tuning job {name!r}")
+    where = str(bedrock.meta.region_name)
+    taken = _job_exists(bedrock, name)
+    if taken is not None:
+        raise _name_taken(name, where, taken, "nothing was uploaded")
+    uris = upload_export(export_dir, s3_uri, region=region, names=tuple(manifest["files"]))
     request: dict[str, Any] = {
         "jobName": name,
         "customModelName": custom_model_name(name),
@@ -189,20 +310,36 @@ def start_job(
     }
     if VALIDATION_FILE in uris:
         request["validationDataConfig"] = {"validators": [{"s3Uri": uris[VALIDATION_FILE]}]}
+    if on_creating is not None:
+        on_creating()
     try:
         response = bedrock.create_model_customization_job(**request)
     except Exception as exc:
+        if _error_code(exc) == "ResourceInUseException":
+            # Another run's, or this request's own when a retry follows a lost answer and
+            # the service did not match the idempotency token: one job either way.
+            raise _name_taken(
+                name, where, "created meanwhile", "not started a second time"
+            ) from exc
         raise aws_failure(exc, f"Bedrock fine-tuning job {name!r}", "create") from exc
     return {"jobArn": response["jobArn"], "request": request, "uploaded": uris}
 
 
 def job_status(name: str, *, region: str | None = None) -> dict[str, Any]:
-    import boto3
-
-    bedrock = boto3.client("bedrock", region_name=region)
+    """The job's status, losses and output model; a name no job has is bad input (exit 2)
+    naming the region looked in (a job lives in the region it was started in)."""
+    if not name.startswith("arn:"):
+        check_job_name(name, "NAME")
+    bedrock = aws_client("bedrock", region, f"Bedrock fine-tuning job {name!r}")
     try:
         job = bedrock.get_model_customization_job(jobIdentifier=name)
     except Exception as exc:
+        if _error_code(exc) == "ResourceNotFoundException":
+            raise BadOption(
+                f"no fine-tuning job {name!r} in {bedrock.meta.region_name} (the name is the "
+                "one `curator finetune start` printed; a job started in another region needs "
+                "--region)"
+            ) from exc
         raise aws_failure(exc, f"Bedrock fine-tuning job {name!r}", "status") from exc
     return {
         "jobName": job.get("jobName"),
@@ -215,3 +352,23 @@ def job_status(name: str, *, region: str | None = None) -> dict[str, Any]:
         "outputModel": job.get("outputModelArn"),
         "failureMessage": job.get("failureMessage"),
     }
+
+
+def status_lines(status: dict[str, Any]) -> list[str]:
+    """`finetune status` as text: each field that has a value (objects and lists as JSON, as
+    `start` prints them) and, once the job is completed, what comes next: Bedrock answers a
+    custom model only once it is served (provisioned throughput), under that ARN."""
+    from curator import safe_text
+
+    lines = [
+        f"{key}: {value if isinstance(value, str) else safe_text.dumps(value)}"
+        for key, value in status.items()
+        if value not in (None, [], {})
+    ]
+    if status.get("status") == "Completed" and status.get("outputModel"):
+        lines.append(
+            "next: serve outputModel with Bedrock provisioned throughput, then "
+            "`curator predict --backend bedrock --model <its provisioned-model ARN> "
+            "--from-manifest out/manifest.json --split validation --name ft`"
+        )
+    return lines

@@ -42,13 +42,17 @@ def apply_env(monkeypatch: object, extra: dict[str, str] | None = None) -> None:
 
 class FlakyProxy:
     """A loopback HTTP proxy in front of moto's server that fails the first requests with the
-    given S3 errors (503 SlowDown, 500 InternalError), then forwards everything unchanged.
+    given S3 errors (503 SlowDown, 500 InternalError; 0 lets one through), then forwards
+    everything unchanged.
 
     moto cannot inject faults; this lets a test see that S3 calls are retried. Requests are
     forwarded byte for byte (moto does not check signatures), responses relayed as they come.
+    A PUT whose path contains `stall` sets `stalled`, is held until `release` is set (at most a
+    minute) and is then dropped unanswered, never forwarded: a test can kill its client
+    mid-upload and see what the service holds.
     """
 
-    def __init__(self, upstream: str, failures: list[int]) -> None:
+    def __init__(self, upstream: str, failures: list[int], stall: str | None = None) -> None:
         import http.client
         import threading
         from collections import Counter
@@ -58,6 +62,9 @@ class FlakyProxy:
         self.failures = list(failures)
         self.calls: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.stall = stall
+        self.stalled = threading.Event()
+        self.release = threading.Event()
         target = urlsplit(upstream)
         proxy = self
 
@@ -70,10 +77,15 @@ class FlakyProxy:
             def _relay(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if self.command == "PUT" and proxy.stall is not None and proxy.stall in self.path:
+                    proxy.stalled.set()
+                    proxy.release.wait(60)
+                    self.close_connection = True
+                    return
                 with proxy.lock:
                     proxy.calls[self.command] += 1
                     status = proxy.failures.pop(0) if proxy.failures else None
-                if status is not None:
+                if status:  # 0: this request passes
                     code = "SlowDown" if status == 503 else "InternalError"
                     data = (
                         f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
@@ -118,5 +130,6 @@ class FlakyProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()

@@ -414,7 +414,7 @@ def test_export_to_s3_and_finetune_against_moto(
             "--base-model",
             "anthropic.claude-3-haiku-20240307-v1:0:200k",
         )
-        assert mismatch.code == 1 and "does not match the export's target" in mismatch.err
+        assert mismatch.code == 2 and "does not match the export's target" in mismatch.err
 
 
 def test_export_round_trips_through_predict_import_and_eval(

@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from curator.domain import CuratorError
-from curator.export.finetune import base_model_for, check_job_name, custom_model_name
+from curator.export.finetune import (
+    base_model_for,
+    check_job_name,
+    check_role_arn,
+    custom_model_name,
+    status_lines,
+)
 from curator.export.manifest import recommend_hyperparameters
 
 BEDROCK_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9+\-.])*")
@@ -47,3 +53,57 @@ def test_the_base_model_follows_the_manifests_target() -> None:
         base_model_for({"target": "bedrock-nova"}, "anthropic.claude-3-haiku-20240307-v1:0:200k")
     with pytest.raises(CuratorError, match="Bedrock fine-tunes only"):
         base_model_for({"target": "openai-chat"})
+
+
+#: Bedrock's customModelName pattern (botocore's service model): stricter than a job name's.
+MODEL_NAME = re.compile(r"([0-9a-zA-Z][_-]?){1,63}")
+
+
+@given(st.text(max_size=120))
+def test_custom_model_name_matches_bedrocks_model_name_pattern(job: str) -> None:
+    """A job name with '+', '.' or '--' (all valid job names) gave a customModelName Bedrock
+    refuses, after the upload."""
+    name = custom_model_name(job)
+    assert MODEL_NAME.fullmatch(name) and len(name) <= 63
+
+
+def test_custom_model_names_of_valid_job_names() -> None:
+    assert custom_model_name("curator-20261126-101500") == "curator-20261126-101500-model"
+    assert custom_model_name("tatqa.v2+nova") == "tatqa-v2-nova-model"
+    assert custom_model_name("a--b") == "a-b-model"
+
+
+def test_role_arns_are_checked() -> None:
+    role = "arn:aws:iam::123456789012:role/BedrockFineTune"
+    assert check_role_arn(role) == role
+    assert check_role_arn("arn:aws-cn:iam::123456789012:role/x")
+    for bad in ("arn:x", "BedrockFineTune", "arn:aws:iam::123456789012:user/x", ""):
+        with pytest.raises(CuratorError, match="--role-arn") as raised:
+            check_role_arn(bad)
+        assert raised.value.exit_code == 2
+
+
+def test_status_lines_say_what_comes_after_a_completed_job() -> None:
+    """`finetune status` printed Python reprs of its objects and left a user with a completed
+    job and no word of how to ask it (a custom model must be served first)."""
+    status = {
+        "jobName": "ft-1",
+        "status": "Completed",
+        "hyperParameters": {"epochCount": "2"},
+        "validationLoss": [0.5],
+        "outputModel": "arn:aws:bedrock:us-east-1:123456789012:custom-model/ft-1-model/x",
+        "failureMessage": None,
+    }
+    lines = status_lines(status)
+    assert lines[:4] == [
+        "jobName: ft-1",
+        "status: Completed",
+        'hyperParameters: {"epochCount": "2"}',
+        "validationLoss: [0.5]",
+    ]
+    assert (
+        "provisioned throughput" in lines[-1] and "--model <its provisioned-model ARN>" in lines[-1]
+    )
+    assert not any(
+        "provisioned" in line for line in status_lines({**status, "status": "InProgress"})
+    )
