@@ -88,6 +88,14 @@ def _main(argv: list[str] | None) -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # a group given no command: its help, as click shows it
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # A bad option is bad input like any other: one line naming the command and option
+        # (click's own form is a usage block, a blank line and then the error), exit 2.
+        click.echo(f"curator: error: {_usage_line(exc, argv)}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -122,3 +130,20 @@ def _main(argv: list[str] | None) -> None:
         sys.exit(1)
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _usage_line(exc: click.UsageError, argv: list[str] | None) -> str:
+    """`judge: Invalid value for '--backend': … (curator judge --help)`: the command the option
+    belongs to, click's message, and where the options are listed. Click gives some errors
+    (an option missing its value) no context: the command is then the first argument that
+    names one."""
+    message = safe_text.error_line(exc.format_message())
+    ctx = exc.ctx
+    if ctx is not None and ctx.parent is not None:
+        path = ctx.command_path  # "curator judge", "curator decide accept"
+    else:
+        args = sys.argv[1:] if argv is None else argv
+        named = next((a for a in args if a in cli.commands), None) if ctx is None else None
+        path = f"curator {named}" if named else "curator"
+    where = path.removeprefix("curator").strip()
+    return f"{where + ': ' if where else ''}{message} ({path} --help)"

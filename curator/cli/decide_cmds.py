@@ -15,30 +15,11 @@ import click
 from curator import safe_text
 from curator.cli.options import db_option, filter_options_but_verdict, open_existing, settings_of
 from curator.cli.output import echo_json
-from curator.domain import CuratorError, RecordFilter
+from curator.domain import RecordFilter
 from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.store.bulk import BulkPreview, BulkResult
-
-
-class _OneLineErrors(click.Command):
-    """A bad option (an unknown status, a missing --judge) is one line and exit 2, like every
-    other bad input of this command, instead of click's usage block."""
-
-    def make_context(
-        self,
-        info_name: str | None,
-        args: list[str],
-        parent: click.Context | None = None,
-        **extra: Any,
-    ) -> click.Context:
-        try:
-            return super().make_context(info_name, args, parent, **extra)
-        except click.UsageError as exc:
-            error = CuratorError(f"decide {info_name}: {exc.format_message()}")
-            error.exit_code = 2
-            raise error from exc
 
 
 @click.group()
@@ -83,14 +64,14 @@ def _bulk_options(func: Any) -> Any:
     return func
 
 
-@decide.command("accept", cls=_OneLineErrors)
+@decide.command("accept")
 @_bulk_options
 def accept(ctx: click.Context, **kwargs: Any) -> None:
     """Accept every pending record of the selection that the judge(s) call correct."""
     _run(ctx, "accept", **kwargs)
 
 
-@decide.command("reject", cls=_OneLineErrors)
+@decide.command("reject")
 @_bulk_options
 def reject(ctx: click.Context, **kwargs: Any) -> None:
     """Reject every pending record of the selection that the judge(s) call incorrect."""
@@ -183,7 +164,7 @@ def _report(found: BulkPreview, result: BulkResult | None, *, dry_run: bool, as_
     click.echo(f"undo: curator decide undo --batch {result.batch_id}")
 
 
-@decide.command("undo", cls=_OneLineErrors)
+@decide.command("undo")
 @click.option("--batch", "batch_id", required=True, help="The batch id a bulk decision printed.")
 @click.option("--reviewer", default=None, help="Name stored on the undo events.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

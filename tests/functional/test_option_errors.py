@@ -160,3 +160,53 @@ def test_from_manifest_is_one_option_with_each_commands_help(
     assert folder.code == 2, folder.err
     assert f"Invalid value for '--from-manifest': File '{tmp_path}' is a directory." in folder.err
     assert sample_store.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("predict", "--backend", "nope"),
+            "curator: error: predict: Invalid value for '--backend': 'nope' is not one of",
+        ),
+        (
+            ("list", "--split"),
+            "curator: error: list: Option '--split' requires an argument. (curator list --help)",
+        ),
+        (
+            ("import",),
+            "curator: error: import: Missing argument 'FILES...'. (curator import --help)",
+        ),
+        (
+            ("decide", "accept", "--status", "done"),
+            "curator: error: decide accept: Invalid value for '--status': 'done' is not one of",
+        ),
+        (
+            ("lst",),
+            "curator: error: No such command 'lst'. Did you mean 'list'? (curator --help)",
+        ),
+        (
+            ("list", "--status", "\x1b]0;owned\x07"),
+            "curator: error: list: Invalid value for '--status': '\\x1b]0;owned\\x07' is not",
+        ),
+    ],
+)
+def test_a_bad_option_is_one_line_naming_the_command(
+    run_cli: Run, sample_store: Path, args: tuple[str, ...], expected: str
+) -> None:
+    """Click's own form is a usage block, a blank line and the error: curator prints one line,
+    the command, click's message and where its options are listed (exit 2), and escapes what
+    the user typed like any other data."""
+    result = run_cli("--db", sample_store, *args)
+    assert result.code == 2, result.err
+    assert result.out == ""
+    lines = result.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), result.err
+    assert "\x1b" not in result.err
+
+
+def test_a_group_without_a_command_still_shows_its_help(run_cli: Run) -> None:
+    result = run_cli("decide")
+    assert result.code == 2
+    assert result.err.startswith("Usage: curator decide [OPTIONS] COMMAND [ARGS]...")
+    assert "accept" in result.err and "undo" in result.err
