@@ -30,6 +30,7 @@ from curator.numbers import (
     numbers_in,
     parse_number,
 )
+from curator.wording import counted
 
 JUDGE_NAME = "rules"
 #: Bumped whenever the rules change what they decide; stored as the verdict's "prompt hash".
@@ -1143,7 +1144,7 @@ def _count_per_year(question: str, spans: list[str]) -> RuleVerdict | None:
     return RuleVerdict(
         "incorrect",
         f"the question names {len(years)} years ({', '.join(years)}) but the answer gives "
-        f"{len(spans)} values",
+        f"{counted(len(spans), 'value')}",
         (Evidence("list", " | ".join(spans)),),
     )
 
@@ -1375,7 +1376,7 @@ def _judge_count(ctx: _Context, answer: AnswerValue, derivation: str) -> RuleVer
     if len(items) != int(value):
         return RuleVerdict(
             "incorrect",
-            f"the derivation lists {len(items)} items but the answer is {int(value)}",
+            f"the derivation lists {counted(len(items), 'item')} but the answer is {int(value)}",
             (Evidence("list", " ## ".join(i.strip() for i in items)),),
         )
     missing = [
@@ -1389,7 +1390,7 @@ def _judge_count(ctx: _Context, answer: AnswerValue, derivation: str) -> RuleVer
         return RuleVerdict("uncertain", f"counted item {missing[0]!r} is not in the context")
     return RuleVerdict(
         "correct",
-        f"the derivation lists {len(items)} items, all in the context",
+        f"the derivation lists {counted(len(items), 'item')}, all in the context",
         (Evidence("list", " ## ".join(i.strip() for i in items)),),
     )
 
@@ -1567,7 +1568,7 @@ def _kind_mismatch(ctx: _Context, question: str, spans: list[str]) -> RuleVerdic
             return RuleVerdict(
                 "incorrect",
                 f"the question asks for {count.group(0).strip()!r} but the answer has "
-                f"{len(spans)} items",
+                f"{counted(len(spans), 'item')}",
                 (Evidence("list", " | ".join(spans)),),
             )
     words_only = [

@@ -110,6 +110,21 @@ def test_count_matches_listed_items() -> None:
     assert verdict(q, "2", "count", "2019") == "incorrect"
 
 
+def test_count_reasons_say_item_or_items() -> None:
+    """A reason a reviewer reads: "lists 1 item", "lists 2 items", never "1 items"."""
+    q = "How many years did total sales exceed $1,100 million?"
+
+    def reason(answer: str, derivation: str) -> str:
+        record = qa_record(
+            q, answer, "count", "table", "", derivation, table=TABLE, paragraphs=PARAS
+        )
+        return judge_record(record).reason
+
+    assert reason("2", "2019") == "the derivation lists 1 item but the answer is 2"
+    assert reason("1", "2019") == "the derivation lists 1 item, all in the context"
+    assert reason("2", "2019##2018") == "the derivation lists 2 items, all in the context"
+
+
 def test_multi_span_needs_one_cell_per_named_year() -> None:
     q = "What were the total sales in 2019 and 2018?"
     assert verdict(q, ["$1,496.5", "$1,202.9"], "multi-span", scale="million") == "correct"
