@@ -22,6 +22,7 @@ from curator import safe_text
 from curator.screens.text import flatten, label, literal, preview
 from curator.screens.widgets.key_bar import KeyBar
 from curator.screens.workers import forward_worker_state
+from curator.wording import counted
 
 if TYPE_CHECKING:
     from curator.evaluate import RunReport
@@ -126,7 +127,8 @@ class EvalScreen(Screen[None]):
         run = self.reports[self.run_index]
         self.query_one("#eval-run", Static).update(
             Text(
-                f" {safe_text.one_line(run.run)}: {len(run.wrong):,} questions not exactly right"
+                f" {safe_text.one_line(run.run)}: {counted(len(run.wrong), 'question')} "
+                "not exactly right"
                 " (tab: next run)",
                 style="bold",
             )

@@ -40,6 +40,7 @@ from curator.store.exports import (
     judge_versions,
 )
 from curator.store.leaks import DEFAULT_THRESHOLD
+from curator.wording import counted
 
 TRAIN_FILE = "train.jsonl"
 VALIDATION_FILE = "validation.jsonl"
@@ -377,12 +378,17 @@ def validate_file(
     size = path.stat().st_size
     most = limits.max_validation if kind == "validation" else limits.max_train
     if count > most:
-        problems.append(f"{path}: {count:,} records; {target.name} allows {most:,} for {kind}")
+        problems.append(
+            f"{path}: {counted(count, 'record')}; {target.name} allows {most:,} for {kind}"
+        )
     if kind == "train" and count < limits.min_train:
-        problems.append(f"{path}: {count} records; {target.name} needs at least {limits.min_train}")
+        problems.append(
+            f"{path}: {counted(count, 'record')}; {target.name} needs at least {limits.min_train}"
+        )
     if kind == "validation" and count < limits.min_validation:
         problems.append(
-            f"{path}: {count} records; {target.name} needs at least {limits.min_validation} "
+            f"{path}: {counted(count, 'record')}; {target.name} needs at least "
+            f"{limits.min_validation} "
             "for validation"
         )
     max_bytes = limits.max_validation_bytes if kind == "validation" else limits.max_train_bytes
@@ -503,7 +509,10 @@ def _compare(path: Path, entry: dict[str, Any], manifest_path: Path) -> list[str
     with path.open("rb") as fh:
         lines = sum(1 for _ in fh)
     if entry.get("records") is not None and entry["records"] != lines:
-        return [f"{path}: {lines:,} lines, {manifest_path} says {entry['records']:,} records"]
+        return [
+            f"{path}: {counted(lines, 'line')}, {manifest_path} says "
+            f"{counted(entry['records'], 'record')}"
+        ]
     return []
 
 

@@ -792,7 +792,8 @@ async def _run(
             needs_config()
         if check_minimum and 0 < total < minimum:
             problem = (
-                f"{total} records need a verdict, but a Bedrock batch job needs at least "
+                f"{counted(total, 'record')} {'needs' if total == 1 else 'need'} a verdict, but a "
+                f"Bedrock batch job needs at least "
                 f"{minimum}; judge them live (without --batch)"
             )
             if not engine.counts and not engine.resumed:

@@ -1191,9 +1191,10 @@ def _judge_multispan(
     cut = _enumeration_cut(ctx, spans)
     if cut is not None:
         listing = next((x for x in ctx.sentences() if all(_norm(s) in _norm(x) for s in spans)), "")
-        counted = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+        number_words = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
         says_count = any(
-            re.search(rf"\b{w}\b", question, re.I) and n == len(spans) for w, n in counted.items()
+            re.search(rf"\b{w}\b", question, re.I) and n == len(spans)
+            for w, n in number_words.items()
         )
         if (
             answer_from == "text"
@@ -1212,7 +1213,10 @@ def _judge_multispan(
             "uncertain", f"every span is grounded, but the list they come from goes on ({cut!r})"
         )
     return RuleVerdict(
-        "correct", f"all {len(spans)} spans grounded: " + verdict.reason, verdict.evidence
+        "correct",
+        (f"all {len(spans)} spans grounded: " if len(spans) > 1 else "the span is grounded: ")
+        + verdict.reason,
+        verdict.evidence,
     )
 
 

@@ -62,6 +62,7 @@ from curator.llm.passes import (
 from curator.store.db import Store
 from curator.store.verdicts import last_seq
 from curator.store.work_rows import WorkRow, work_rows
+from curator.wording import counted
 from curator.work_rows import CONTEXT_UID, RECORD_HASH, SEQ, UID
 
 #: A page of work: its records as rows, and the contexts they refer to (as JSON text).
@@ -224,7 +225,8 @@ async def run_rules_pass(
             broken.append(True)
             raise RulesWorkerError(
                 "a rules judge worker process ended unexpectedly (killed, or out of memory); "
-                f"the {progress.done:,} verdicts judged before its work were stored and "
+                f"the {counted(progress.done, 'verdict')} judged before its work "
+                f"{'was' if progress.done == 1 else 'were'} stored and "
                 "nothing after it; run the pass again to continue"
             ) from None
         writer.unsaved.extend(

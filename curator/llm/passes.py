@@ -45,6 +45,7 @@ from curator.prompts import (
 )
 from curator.store.db import Store
 from curator.store.verdicts import append_verdicts, count_work, last_seq, work_page
+from curator.wording import counted
 
 T = TypeVar("T")
 
@@ -329,7 +330,7 @@ class PassStoreError(StoreError):
         )
         super().__init__(
             f"the store stopped accepting results ({cause}); no more model calls were made; "
-            f"{kept:,} answers were not stored yet: {where}"
+            f"{counted(kept, 'answer')} {'was' if kept == 1 else 'were'} not stored yet: {where}"
         )
         self.kept = kept
         self.spilled = spilled

@@ -470,6 +470,9 @@ def test_validate_checks_validation_and_total_limits(run_cli: Run, tmp_path: Pat
     assert result.code == 1
     assert f"{validation}: 5 records; bedrock-claude needs at least 32 for validation" in result.out
     assert "records in all" not in result.out
+    validation.write_text(line + "\n", "utf-8")
+    one = run_cli("validate", train, validation)
+    assert f"{validation}: 1 record; bedrock-claude needs at least 32 for validation" in one.out
     validation.write_text((line + "\n") * 600, "utf-8")
     result = run_cli("validate", train, validation)
     assert result.code == 1 and "10,100 records in all; bedrock-claude allows at most 10,000" in (
