@@ -154,7 +154,7 @@ def export_cmd(
     click.echo(
         f"{target}: train {counted(train['records'], 'record')} "
         f"({counted(train['contexts'], 'context')}), "
-        f"validation {validation['records']:,} ({counted(validation['contexts'], 'context')}) -> "
+        f"validation {counted(validation['records'], 'record')} ({counted(validation['contexts'], 'context')}) -> "
         f"{one_line(destination)}"
     )
     for name, info in manifest["files"].items():
