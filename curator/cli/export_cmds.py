@@ -154,7 +154,8 @@ def export_cmd(
     click.echo(
         f"{target}: train {counted(train['records'], 'record')} "
         f"({counted(train['contexts'], 'context')}), "
-        f"validation {counted(validation['records'], 'record')} ({counted(validation['contexts'], 'context')}) -> "
+        f"validation {counted(validation['records'], 'record')} "
+        f"({counted(validation['contexts'], 'context')}) -> "
         f"{one_line(destination)}"
     )
     for name, info in manifest["files"].items():
