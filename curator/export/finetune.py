@@ -75,24 +75,69 @@ def configured_base_model(export_dir: Path, export: ExportConfig) -> str | None:
     return value or None
 
 
+#: What CreateModelCustomizationJob takes as baseModelIdentifier (botocore's service model):
+#: a foundation model's ARN, a custom model's ARN (continued fine-tuning; it embeds its base
+#: model's id: custom-model/<base id>/<12-character id>), a model id, or a custom model's name.
+_FOUNDATION_ARN = re.compile(
+    r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/"
+    r"(?P<id>[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2})"
+)
+_CUSTOM_ARN = re.compile(
+    r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/"
+    r"(?P<id>[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})"
+    r"/[a-z0-9]{12}"
+)
+_MODEL_ID = re.compile(
+    r"[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2}"
+)
+_CUSTOM_NAME = re.compile(r"([0-9a-zA-Z][_-]?)+")
+
+
+def base_model_id(model: str) -> str | None:
+    """The model id a base model identifier names: its own, or the base model a custom model's
+    ARN embeds; None for a custom model's name (only Bedrock knows its base model). Anything
+    Bedrock would not take is bad input (exit 2) naming --base-model."""
+    for pattern in (_FOUNDATION_ARN, _CUSTOM_ARN):
+        found = pattern.fullmatch(model)
+        if found:
+            return found["id"]
+    if len(model) <= 2048 and _MODEL_ID.fullmatch(model):
+        return model
+    if len(model) <= 2048 and _CUSTOM_NAME.fullmatch(model):
+        return None
+    raise BadInput(
+        "base model",
+        "",
+        f"{model[:120]!r}: expected a model id such as {DEFAULT_BASE_MODEL}, a foundation or "
+        "custom model's ARN, or a custom model's name",
+    )
+
+
+def check_family(model: str, model_id: str, target: str) -> None:
+    """A base model of another family than the export's target is bad input (exit 2)."""
+    family = _FAMILY[target]
+    if not model_id.startswith(family):
+        raise BadOption(
+            f"base model {model!r} does not match the export's target {target} "
+            f"(expected a {family}* model such as {DEFAULT_BASE_MODELS[target]})"
+        )
+
+
 def base_model_for(manifest: dict[str, Any], override: str | None = None) -> str:
     """The base model: `override` (flag or setting), else the manifest's, else its target's
-    default; refused when it belongs to another family than the export's target."""
+    default; refused when it belongs to another family than the export's target (a custom
+    model's name is looked up at Bedrock by `start_job`)."""
     target = str(manifest.get("target", "bedrock-claude"))
     if target not in DEFAULT_BASE_MODELS:
         raise BadOption(
             f"the export's target is {target!r}; Bedrock fine-tunes only "
             f"{' and '.join(DEFAULT_BASE_MODELS)} exports"
         )
-    model = override or manifest.get("base_model") or DEFAULT_BASE_MODELS[target]
-    family = _FAMILY[target]
-    bare = str(model).rsplit("/", 1)[-1]  # an ARN ends with the model id
-    if not bare.startswith(family):
-        raise BadOption(
-            f"base model {model!r} does not match the export's target {target} "
-            f"(expected a {family}* model such as {DEFAULT_BASE_MODELS[target]})"
-        )
-    return str(model)
+    model = str(override or manifest.get("base_model") or DEFAULT_BASE_MODELS[target])
+    model_id = base_model_id(model)
+    if model_id is not None:
+        check_family(model, model_id, target)
+    return model
 
 
 def split_s3(uri: str, source: str = "--s3") -> tuple[str, str]:
@@ -261,6 +306,27 @@ def _job_exists(bedrock: Any, name: str) -> str | None:
     return str(job.get("status") or "unknown")
 
 
+def _check_custom_model(bedrock: Any, name: str, target: str, region: str) -> None:
+    """A custom model named as the base model (continued fine-tuning): one this account has in
+    `region`, of the export's target's family, or bad input (exit 2) before the upload. When the
+    look-up itself fails (a role that may not read models, no network), create decides."""
+    try:
+        found = bedrock.get_custom_model(modelIdentifier=name)
+    except Exception as exc:
+        if _error_code(exc) == "ResourceNotFoundException":
+            raise BadOption(
+                f"base model {name!r}: no custom model of that name in {region}, and no model "
+                f"id (such as {DEFAULT_BASE_MODELS[target]}); nothing was uploaded"
+            ) from exc
+        aws_failure(exc, name, "look-up")  # re-raises anything that is not an AWS error
+        return
+    base = str(found.get("baseModelArn") or "")
+    for pattern in (_FOUNDATION_ARN, _CUSTOM_ARN):
+        model_id = pattern.fullmatch(base)
+        if model_id is not None:
+            check_family(name, model_id["id"], target)
+
+
 def _name_taken(name: str, region: str, status: str, what: str) -> BadOption:
     return BadOption(
         f"a fine-tuning job named {name!r} already exists in {region} ({status}); {what}: "
@@ -297,6 +363,8 @@ def start_job(
     taken = _job_exists(bedrock, name)
     if taken is not None:
         raise _name_taken(name, where, taken, "nothing was uploaded")
+    if base_model_id(model) is None:
+        _check_custom_model(bedrock, model, str(manifest.get("target", "bedrock-claude")), where)
     uris = upload_export(export_dir, s3_uri, region=region, names=tuple(manifest["files"]))
     request: dict[str, Any] = {
         "jobName": name,

@@ -430,3 +430,58 @@ def test_predict_through_a_throttled_bedrock_answers_everything_once(
         again = run_cli(*args)
         assert again.code == 0 and json.loads(again.out)["answered"] == 0
         assert fake.calls["converse"] == len(validation) + len(bursts)
+
+
+def test_continued_fine_tuning_of_a_custom_model(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str
+) -> None:
+    """A custom model's ARN as --base-model (continued fine-tuning) was refused as another
+    family: its last part is the model's own id. It is sent as given, as is a custom model's
+    name this account has; a name it has not, or a custom model of the other family, is exit
+    2 before anything is uploaded."""
+    import boto3
+
+    out = export(run_cli, curated, tmp_path / "out")
+    haiku = "anthropic.claude-3-haiku-20240307-v1:0:200k"
+    arn = f"arn:aws:bedrock:us-east-1:123456789012:custom-model/{haiku}/a1b2c3d4e5f6"
+    started = start(run_cli, out, "--name", "ft-more", "--base-model", arn)
+    assert started.code == 0, started.err
+    assert f"base model: {arn}" in started.out
+    bedrock = boto3.client("bedrock", endpoint_url=aws)
+    job = bedrock.get_model_customization_job(jobIdentifier="ft-more")
+    assert job["baseModelArn"].endswith(arn)  # moto puts a foundation-model ARN before it
+    # By name: the custom model the first job made (its base model is read from Bedrock).
+    by_name = start(run_cli, out, "--name", "ft-again", "--base-model", "ft-more-model")
+    assert by_name.code == 0, by_name.err
+    before = s3_objects(aws)
+    none = ("--name", "ft-none", "--base-model", "no-such-model")
+    one_line(
+        start(run_cli, out, *none, s3="s3://tatqa/x"),
+        2,
+        "base model 'no-such-model': no custom model of that name in us-east-1",
+        "nothing was uploaded",
+    )
+    nova = arn.replace(haiku, "amazon.nova-lite-v1:0:300k")
+    bedrock.create_model_customization_job(
+        jobName="nova-job", customModelName="nova-tuned", roleArn=ROLE[1],
+        baseModelIdentifier="amazon.nova-lite-v1:0:300k",
+        trainingDataConfig={"s3Uri": "s3://tatqa/n/train.jsonl"},
+        outputDataConfig={"s3Uri": "s3://tatqa/n/output/"}, hyperParameters={},
+    )  # fmt: skip
+    one_line(
+        start(run_cli, out, "--name", "ft-nova", "--base-model", "nova-tuned", s3="s3://tatqa/x"),
+        2,
+        "base model 'nova-tuned' does not match the export's target bedrock-claude",
+    )
+    one_line(
+        start(run_cli, out, "--name", "ft-nova", "--base-model", nova, s3="s3://tatqa/x"),
+        2,
+        "does not match the export's target bedrock-claude",
+    )
+    bad = ("--name", "ft-bad", "--base-model", "arn:aws:bedrock:x")
+    one_line(
+        start(run_cli, out, *bad, s3="s3://tatqa/x"),
+        2,
+        "base model: 'arn:aws:bedrock:x': expected a model id",
+    )
+    assert s3_objects(aws) == before and jobs(aws) == ["ft-again", "ft-more", "nova-job"]
