@@ -485,3 +485,54 @@ def test_continued_fine_tuning_of_a_custom_model(
         "base model: 'arn:aws:bedrock:x': expected a model id",
     )
     assert s3_objects(aws) == before and jobs(aws) == ["ft-again", "ft-more", "nova-job"]
+
+
+def test_an_arn_model_is_asked_in_its_own_region(
+    run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A us-east-1 provisioned-model ARN with AWS_REGION=eu-west-1 was asked in eu-west-1,
+    where Bedrock does not find it: every call failed. The ARN names its region and is asked
+    there, by predict and the judge alike; a --region that disagrees is exit 2 naming both."""
+    out = export(run_cli, curated, tmp_path / "out")
+    arn = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/ft0haiku0tqa"
+    with FakeBedrockRuntime() as fake:
+        apply_env(
+            monkeypatch,
+            {
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
+                "CURATOR_CONFIG": os.devnull,
+                "AWS_REGION": "eu-west-1",
+                "AWS_DEFAULT_REGION": "eu-west-1",
+            },
+        )
+        args = (
+            "--db", curated, "predict", "--backend", "bedrock", "--model", arn,
+            "--from-manifest", out / "manifest.json", "--split", "validation", "--name", "ft",
+            "--limit", "3", "--json",
+        )  # fmt: skip
+        answered = run_cli(*args)
+        assert answered.code == 0, answered.err
+        assert json.loads(answered.out)["answered"] == 3 and fake.calls["converse"] == 3
+        refused = run_cli(*args[:-5], "--name", "ft2", "--region", "eu-west-1")
+        one_line(refused, 2, "--region: 'eu-west-1'", arn, "'us-east-1'", "--region us-east-1")
+        same = run_cli(*args[:-5], "--name", "ft3", "--limit", "1", "--region", "us-east-1")
+        assert same.code == 0, same.err
+        assert fake.calls["converse"] == 4
+        judged = run_cli(
+            "--db", curated, "judge", "--judge", "bedrock", "--model", arn, "--limit", "2",
+            "--json",
+        )  # fmt: skip
+        assert judged.code == 0, judged.err
+        assert sum(json.loads(judged.out)["verdicts"].values()) == 2
+        one_line(
+            run_cli("--db", curated, "judge", "--judge", "bedrock", "--model", arn,
+                    "--region", "ap-southeast-2", "--limit", "2"),
+            2,
+            "--region: 'ap-southeast-2'",
+        )  # fmt: skip
+        assert fake.calls["converse"] == 6
+        # The fake is no kinder than Bedrock: asked in another region, the ARN is not found.
+        from tests.fakes.validation import Refused, bedrock_model
+
+        with pytest.raises(Refused, match="model identifier is invalid"):
+            bedrock_model(arn, "eu-west-1")
