@@ -135,14 +135,13 @@ def export_cmd(
     )
     if destination.startswith("s3://"):
         from curator.export.atomic import local_scratch
-        from curator.export.finetune import aws_region, split_s3, upload_export
+        from curator.export.finetune import aws_region, check_bucket, upload_export
 
-        split_s3(destination, "DESTINATION")  # refused before the export, not after it
+        where = aws_region(settings.config, region)
+        check_bucket(destination, region=where)  # refused before the export, not after it
         with local_scratch() as tmp:
             manifest = export(store, tmp / "export", options)
-            uploaded = upload_export(
-                tmp / "export", destination, region=aws_region(settings.config, region)
-            )
+            uploaded = upload_export(tmp / "export", destination, region=where)
         manifest["uploaded"] = uploaded
     else:
         manifest = export(store, Path(destination), options)

@@ -148,6 +148,18 @@ def split_s3(uri: str, source: str = "--s3") -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
+def check_bucket(s3_uri: str, *, region: str | None = None) -> None:
+    """The bucket of an s3:// destination exists and this account may use it (one HeadBucket),
+    so an export to a bucket that is not there fails at once (exit 3), not after the whole
+    export. A bucket that may be read but not written is still found out by the upload."""
+    bucket, _ = split_s3(s3_uri, "DESTINATION")
+    s3 = aws_client("s3", region, f"s3://{bucket}")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except Exception as exc:  # botocore's errors share no base class with boto3's
+        raise aws_failure(exc, s3_uri, "export") from exc
+
+
 def upload_export(
     export_dir: Path,
     s3_uri: str,

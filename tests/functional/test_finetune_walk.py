@@ -536,3 +536,40 @@ def test_an_arn_model_is_asked_in_its_own_region(
 
         with pytest.raises(Refused, match="model identifier is invalid"):
             bedrock_model(arn, "eu-west-1")
+
+
+def test_an_export_to_a_bucket_that_does_not_exist_fails_first(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export s3://no-such-bucket/...` built the whole export locally and only then failed
+    at the upload. The bucket is looked at first: exit 3 naming it, before any export work
+    (here an export that would be refused as too small for its target is not even tried), and
+    with the audit sample of `--audit` not drawn (the store left as it was)."""
+    import hashlib
+
+    def digest() -> str:
+        return hashlib.sha256(curated.read_bytes()).hexdigest()
+
+    before = digest()
+    for extra in ((), VF, (*VF, "--include-judged-correct", "rules", "--audit", "5")):
+        refused = run_cli("--db", curated, "export", "s3://no-such-bucket/v1", *extra)
+        one_line(refused, 3, "s3://no-such-bucket", "the bucket does not exist")
+        assert refused.out == ""
+    assert digest() == before
+    # Unreachable S3 (nothing listens there) is exit 3 too, before the export.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    one_line(
+        run_cli("--db", curated, "export", "s3://tatqa/v1"), 3, "s3://tatqa", "cannot reach"
+    )
+    # An existing bucket: exported and uploaded as before.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", aws)
+    done = run_cli("--db", curated, "export", "s3://tatqa/v1", *VF)
+    assert done.code == 0, done.err
+    assert sorted(s3_objects(aws)) == sorted(
+        f"v1/{name}"
+        for name in (
+            "manifest.json", "train.jsonl", "validation.jsonl", "train.uids.txt",
+            "validation.uids.txt",
+        )
+    )  # fmt: skip
