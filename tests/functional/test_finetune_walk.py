@@ -559,9 +559,7 @@ def test_an_export_to_a_bucket_that_does_not_exist_fails_first(
     # Unreachable S3 (nothing listens there) is exit 3 too, before the export.
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    one_line(
-        run_cli("--db", curated, "export", "s3://tatqa/v1"), 3, "s3://tatqa", "cannot reach"
-    )
+    one_line(run_cli("--db", curated, "export", "s3://tatqa/v1"), 3, "s3://tatqa", "cannot reach")
     # An existing bucket: exported and uploaded as before.
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", aws)
     done = run_cli("--db", curated, "export", "s3://tatqa/v1", *VF)
