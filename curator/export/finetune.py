@@ -346,15 +346,31 @@ def _name_taken(name: str, region: str, status: str, what: str) -> BadOption:
     )
 
 
+def default_job_name(export_dir: Path, base_model: str) -> str:
+    """`curator-<16 hex>`: a digest of the export's manifest.json (which hashes every file it
+    lists) and the base model. The same export and model give the same name, so a re-run of a
+    `finetune start` stopped after its create request finds the job it started instead of
+    starting (and paying for) a second one; another export or base model is another job."""
+    import hashlib
+
+    digest = hashlib.sha256((export_dir / MANIFEST_FILE).read_bytes())
+    digest.update(b"\0" + base_model.encode())
+    return f"curator-{digest.hexdigest()[:16]}"
+
+
+#: States of a job that is (or was) training this export: a re-run leaves it be (exit 0).
+_STARTED = ("InProgress", "Stopping", "Completed")
+
+
 def start_job(
     export_dir: Path,
     s3_uri: str,
     *,
     role_arn: str,
-    name: str,
+    name: str | None = None,
     base_model: str | None = None,
     region: str | None = None,
-    on_creating: Callable[[], None] | None = None,
+    on_creating: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Upload the export and call create_model_customization_job with its hyperparameters and
     the base model of its target (`base_model` overrides it).
@@ -362,18 +378,26 @@ def start_job(
     Everything that can be checked is checked before anything is sent (the name, the files
     against the manifest, the base model, the URI), and a job name already taken is refused
     before the upload, so a re-run with the same --name never starts (or pays for) a second
-    job nor overwrites the data of the first. `on_creating` is called just before the create
-    request: a run interrupted after it may have started the job.
+    job nor overwrites the data of the first. Without `name` the job is named after the export
+    and the base model (`default_job_name`): when that job already exists and is running or
+    done, nothing is sent and the result says so (`already`: its status). `on_creating` is
+    called with the name just before the create request: a run interrupted after it may have
+    started the job.
     """
     manifest = read_export(export_dir)
-    check_job_name(name)
+    if name is not None:
+        check_job_name(name)
     check_role_arn(role_arn)
     model = base_model_for(manifest, base_model)
+    derived = name is None
+    name = default_job_name(export_dir, model) if name is None else name
     bucket, prefix = split_s3(s3_uri)
     bedrock = aws_client("bedrock", region, f"Bedrock fine-tuning job {name!r}")
     where = str(bedrock.meta.region_name)
     taken = _job_exists(bedrock, name)
     if taken is not None:
+        if derived and taken in _STARTED:
+            return {"name": name, "already": taken, "region": where}
         raise _name_taken(name, where, taken, "nothing was uploaded")
     if base_model_id(model) is None:
         _check_custom_model(bedrock, model, str(manifest.get("target", "bedrock-claude")), where)
@@ -391,7 +415,7 @@ def start_job(
     if VALIDATION_FILE in uris:
         request["validationDataConfig"] = {"validators": [{"s3Uri": uris[VALIDATION_FILE]}]}
     if on_creating is not None:
-        on_creating()
+        on_creating(name)
     try:
         response = bedrock.create_model_customization_job(**request)
     except Exception as exc:
@@ -402,7 +426,7 @@ def start_job(
                 name, where, "created meanwhile", "not started a second time"
             ) from exc
         raise aws_failure(exc, f"Bedrock fine-tuning job {name!r}", "create") from exc
-    return {"jobArn": response["jobArn"], "request": request, "uploaded": uris}
+    return {"name": name, "jobArn": response["jobArn"], "request": request, "uploaded": uris}
 
 
 def job_status(name: str, *, region: str | None = None) -> dict[str, Any]:

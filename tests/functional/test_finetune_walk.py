@@ -571,3 +571,49 @@ def test_an_export_to_a_bucket_that_does_not_exist_fails_first(
             "validation.uids.txt",
         )
     )  # fmt: skip
+
+
+def test_a_rerun_after_the_create_request_finds_the_job_it_started(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str
+) -> None:
+    """Without --name the job was named after the clock: a run killed just after its create
+    request reached Bedrock, run again, started (and paid for) a second job. The default name
+    comes from the export and the base model: the re-run finds the job, says so, uploads
+    nothing and exits 0. Another base model is another job; a job of this export that failed
+    or was stopped is exit 2 (start another with --name)."""
+    out = export(run_cli, curated, tmp_path / "out")
+    args = ["finetune", "start", "--export-dir", str(out), "--s3", "s3://tatqa/ft", *ROLE]
+    with FlakyProxy(aws, [], hold="POST /model-customization-jobs") as proxy:
+        env = {**os.environ, "AWS_ENDPOINT_URL_BEDROCK": proxy.url, "AWS_MAX_ATTEMPTS": "1"}
+        proc = subprocess.Popen(
+            [CURATOR, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert proxy.stalled.wait(60), "the create request never reached the service"
+            proc.kill()
+            stdout, _ = proc.communicate(timeout=40)
+        finally:
+            proc.kill()
+    (name,) = jobs(aws)  # the killed run started it, and never heard so
+    assert name.startswith("curator-") and f"creating {name} ..." in stdout
+    assert "started" not in stdout
+    uploaded = s3_objects(aws)
+    again = run_cli(*args)
+    assert again.code == 0, again.err
+    assert again.out.splitlines() == [
+        f"already started {name} for this export and base model in us-east-1 (InProgress): "
+        "nothing was uploaded",
+        f"follow it with: curator finetune status {name}",
+    ]
+    assert jobs(aws) == [name] and s3_objects(aws) == uploaded
+    # The same export on another base model is another job, under another name.
+    other_model = run_cli(*args, "--base-model", "anthropic.claude-3-haiku-20240307-v1:0:48k")
+    assert other_model.code == 0, other_model.err
+    assert len(jobs(aws)) == 2 and name not in other_model.out
+    # A job of this export that was stopped is not taken for a started one.
+    import boto3
+
+    bedrock = boto3.client("bedrock", endpoint_url=aws)
+    bedrock.stop_model_customization_job(jobIdentifier=name)
+    assert bedrock.get_model_customization_job(jobIdentifier=name)["status"] == "Stopped"
+    one_line(run_cli(*args), 2, f"{name!r} already exists in us-east-1 (Stopped)", "--name")
