@@ -135,14 +135,13 @@ def export_cmd(
     )
     if destination.startswith("s3://"):
         from curator.export.atomic import local_scratch
-        from curator.export.finetune import aws_region, split_s3, upload_export
+        from curator.export.finetune import aws_region, check_bucket, upload_export
 
-        split_s3(destination, "DESTINATION")  # refused before the export, not after it
+        where = aws_region(settings.config, region)
+        check_bucket(destination, region=where)  # refused before the export, not after it
         with local_scratch() as tmp:
             manifest = export(store, tmp / "export", options)
-            uploaded = upload_export(
-                tmp / "export", destination, region=aws_region(settings.config, region)
-            )
+            uploaded = upload_export(tmp / "export", destination, region=where)
         manifest["uploaded"] = uploaded
     else:
         manifest = export(store, Path(destination), options)
@@ -154,7 +153,8 @@ def export_cmd(
     click.echo(
         f"{target}: train {counted(train['records'], 'record')} "
         f"({counted(train['contexts'], 'context')}), "
-        f"validation {validation['records']:,} ({counted(validation['contexts'], 'context')}) -> "
+        f"validation {counted(validation['records'], 'record')} "
+        f"({counted(validation['contexts'], 'context')}) -> "
         f"{one_line(destination)}"
     )
     for name, info in manifest["files"].items():
@@ -242,7 +242,12 @@ def finetune() -> None:
     default=None,
     help="Default: the export target's (Claude 3 Haiku, or Nova Lite for bedrock-nova).",
 )
-@click.option("--name", default=None, help="Job name (default: curator-<date>-<time>).")
+@click.option(
+    "--name",
+    default=None,
+    help="Job name (default: curator-<digest of the export and base model>: running the same "
+    "command again finds the job it started).",
+)
 @click.option("--region", default=None)
 @click.pass_context
 def finetune_start(
@@ -261,26 +266,32 @@ def finetune_start(
       curator finetune start --export-dir out --s3 s3://bucket/tatqa \\
           --role-arn arn:aws:iam::123456789012:role/BedrockFineTune
     """
-    import datetime
-
     from curator.export.finetune import aws_region, configured_base_model, start_job
 
     settings: Settings = ctx.find_root().obj
     model = base_model or configured_base_model(export_dir, settings.config.export)
-    job_name = name or datetime.datetime.now().strftime("curator-%Y%m%d-%H%M%S")
     result = start_job(
         export_dir,
         s3_uri,
         role_arn=role_arn,
-        name=job_name,
+        name=name,
         base_model=model,
         region=aws_region(settings.config, region),
         # Before the request: a run interrupted from here on may have started the job.
-        on_creating=lambda: click.echo(one_line(f"creating {job_name} ...")),
+        on_creating=lambda job: click.echo(one_line(f"creating {job} ...")),
     )
-    click.echo(one_line(f"started {job_name}: {result['jobArn']}"))
-    click.echo(one_line(f"base model: {result['request']['baseModelIdentifier']}"))
-    click.echo("hyperparameters: " + safe_text.dumps(result["request"]["hyperParameters"]))
+    job_name = result["name"]
+    if "already" in result:
+        click.echo(
+            one_line(
+                f"already started {job_name} for this export and base model in "
+                f"{result['region']} ({result['already']}): nothing was uploaded"
+            )
+        )
+    else:
+        click.echo(one_line(f"started {job_name}: {result['jobArn']}"))
+        click.echo(one_line(f"base model: {result['request']['baseModelIdentifier']}"))
+        click.echo("hyperparameters: " + safe_text.dumps(result["request"]["hyperParameters"]))
     # A job is found in its region: a --region given here must be given there too.
     where = f" --region {region}" if region else ""
     click.echo(one_line(f"follow it with: curator finetune status {job_name}{where}"))

@@ -75,24 +75,69 @@ def configured_base_model(export_dir: Path, export: ExportConfig) -> str | None:
     return value or None
 
 
+#: What CreateModelCustomizationJob takes as baseModelIdentifier (botocore's service model):
+#: a foundation model's ARN, a custom model's ARN (continued fine-tuning; it embeds its base
+#: model's id: custom-model/<base id>/<12-character id>), a model id, or a custom model's name.
+_FOUNDATION_ARN = re.compile(
+    r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/"
+    r"(?P<id>[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2})"
+)
+_CUSTOM_ARN = re.compile(
+    r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/"
+    r"(?P<id>[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})"
+    r"/[a-z0-9]{12}"
+)
+_MODEL_ID = re.compile(
+    r"[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2}"
+)
+_CUSTOM_NAME = re.compile(r"([0-9a-zA-Z][_-]?)+")
+
+
+def base_model_id(model: str) -> str | None:
+    """The model id a base model identifier names: its own, or the base model a custom model's
+    ARN embeds; None for a custom model's name (only Bedrock knows its base model). Anything
+    Bedrock would not take is bad input (exit 2) naming --base-model."""
+    for pattern in (_FOUNDATION_ARN, _CUSTOM_ARN):
+        found = pattern.fullmatch(model)
+        if found:
+            return found["id"]
+    if len(model) <= 2048 and _MODEL_ID.fullmatch(model):
+        return model
+    if len(model) <= 2048 and _CUSTOM_NAME.fullmatch(model):
+        return None
+    raise BadInput(
+        "base model",
+        "",
+        f"{model[:120]!r}: expected a model id such as {DEFAULT_BASE_MODEL}, a foundation or "
+        "custom model's ARN, or a custom model's name",
+    )
+
+
+def check_family(model: str, model_id: str, target: str) -> None:
+    """A base model of another family than the export's target is bad input (exit 2)."""
+    family = _FAMILY[target]
+    if not model_id.startswith(family):
+        raise BadOption(
+            f"base model {model!r} does not match the export's target {target} "
+            f"(expected a {family}* model such as {DEFAULT_BASE_MODELS[target]})"
+        )
+
+
 def base_model_for(manifest: dict[str, Any], override: str | None = None) -> str:
     """The base model: `override` (flag or setting), else the manifest's, else its target's
-    default; refused when it belongs to another family than the export's target."""
+    default; refused when it belongs to another family than the export's target (a custom
+    model's name is looked up at Bedrock by `start_job`)."""
     target = str(manifest.get("target", "bedrock-claude"))
     if target not in DEFAULT_BASE_MODELS:
         raise BadOption(
             f"the export's target is {target!r}; Bedrock fine-tunes only "
             f"{' and '.join(DEFAULT_BASE_MODELS)} exports"
         )
-    model = override or manifest.get("base_model") or DEFAULT_BASE_MODELS[target]
-    family = _FAMILY[target]
-    bare = str(model).rsplit("/", 1)[-1]  # an ARN ends with the model id
-    if not bare.startswith(family):
-        raise BadOption(
-            f"base model {model!r} does not match the export's target {target} "
-            f"(expected a {family}* model such as {DEFAULT_BASE_MODELS[target]})"
-        )
-    return str(model)
+    model = str(override or manifest.get("base_model") or DEFAULT_BASE_MODELS[target])
+    model_id = base_model_id(model)
+    if model_id is not None:
+        check_family(model, model_id, target)
+    return model
 
 
 def split_s3(uri: str, source: str = "--s3") -> tuple[str, str]:
@@ -101,6 +146,18 @@ def split_s3(uri: str, source: str = "--s3") -> tuple[str, str]:
         raise BadInput(source, "", f"{uri!r}: expected s3://bucket/prefix")
     bucket, _, prefix = uri[5:].partition("/")
     return bucket, prefix.strip("/")
+
+
+def check_bucket(s3_uri: str, *, region: str | None = None) -> None:
+    """The bucket of an s3:// destination exists and this account may use it (one HeadBucket),
+    so an export to a bucket that is not there fails at once (exit 3), not after the whole
+    export. A bucket that may be read but not written is still found out by the upload."""
+    bucket, _ = split_s3(s3_uri, "DESTINATION")
+    s3 = aws_client("s3", region, f"s3://{bucket}")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except Exception as exc:  # botocore's errors share no base class with boto3's
+        raise aws_failure(exc, s3_uri, "export") from exc
 
 
 def upload_export(
@@ -261,6 +318,27 @@ def _job_exists(bedrock: Any, name: str) -> str | None:
     return str(job.get("status") or "unknown")
 
 
+def _check_custom_model(bedrock: Any, name: str, target: str, region: str) -> None:
+    """A custom model named as the base model (continued fine-tuning): one this account has in
+    `region`, of the export's target's family, or bad input (exit 2) before the upload. When the
+    look-up itself fails (a role that may not read models, no network), create decides."""
+    try:
+        found = bedrock.get_custom_model(modelIdentifier=name)
+    except Exception as exc:
+        if _error_code(exc) == "ResourceNotFoundException":
+            raise BadOption(
+                f"base model {name!r}: no custom model of that name in {region}, and no model "
+                f"id (such as {DEFAULT_BASE_MODELS[target]}); nothing was uploaded"
+            ) from exc
+        aws_failure(exc, name, "look-up")  # re-raises anything that is not an AWS error
+        return
+    base = str(found.get("baseModelArn") or "")
+    for pattern in (_FOUNDATION_ARN, _CUSTOM_ARN):
+        model_id = pattern.fullmatch(base)
+        if model_id is not None:
+            check_family(name, model_id["id"], target)
+
+
 def _name_taken(name: str, region: str, status: str, what: str) -> BadOption:
     return BadOption(
         f"a fine-tuning job named {name!r} already exists in {region} ({status}); {what}: "
@@ -268,15 +346,31 @@ def _name_taken(name: str, region: str, status: str, what: str) -> BadOption:
     )
 
 
+def default_job_name(export_dir: Path, base_model: str) -> str:
+    """`curator-<16 hex>`: a digest of the export's manifest.json (which hashes every file it
+    lists) and the base model. The same export and model give the same name, so a re-run of a
+    `finetune start` stopped after its create request finds the job it started instead of
+    starting (and paying for) a second one; another export or base model is another job."""
+    import hashlib
+
+    digest = hashlib.sha256((export_dir / MANIFEST_FILE).read_bytes())
+    digest.update(b"\0" + base_model.encode())
+    return f"curator-{digest.hexdigest()[:16]}"
+
+
+#: States of a job that is (or was) training this export: a re-run leaves it be (exit 0).
+_STARTED = ("InProgress", "Stopping", "Completed")
+
+
 def start_job(
     export_dir: Path,
     s3_uri: str,
     *,
     role_arn: str,
-    name: str,
+    name: str | None = None,
     base_model: str | None = None,
     region: str | None = None,
-    on_creating: Callable[[], None] | None = None,
+    on_creating: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Upload the export and call create_model_customization_job with its hyperparameters and
     the base model of its target (`base_model` overrides it).
@@ -284,19 +378,29 @@ def start_job(
     Everything that can be checked is checked before anything is sent (the name, the files
     against the manifest, the base model, the URI), and a job name already taken is refused
     before the upload, so a re-run with the same --name never starts (or pays for) a second
-    job nor overwrites the data of the first. `on_creating` is called just before the create
-    request: a run interrupted after it may have started the job.
+    job nor overwrites the data of the first. Without `name` the job is named after the export
+    and the base model (`default_job_name`): when that job already exists and is running or
+    done, nothing is sent and the result says so (`already`: its status). `on_creating` is
+    called with the name just before the create request: a run interrupted after it may have
+    started the job.
     """
     manifest = read_export(export_dir)
-    check_job_name(name)
+    if name is not None:
+        check_job_name(name)
     check_role_arn(role_arn)
     model = base_model_for(manifest, base_model)
+    derived = name is None
+    name = default_job_name(export_dir, model) if name is None else name
     bucket, prefix = split_s3(s3_uri)
     bedrock = aws_client("bedrock", region, f"Bedrock fine-tuning job {name!r}")
     where = str(bedrock.meta.region_name)
     taken = _job_exists(bedrock, name)
     if taken is not None:
+        if derived and taken in _STARTED:
+            return {"name": name, "already": taken, "region": where}
         raise _name_taken(name, where, taken, "nothing was uploaded")
+    if base_model_id(model) is None:
+        _check_custom_model(bedrock, model, str(manifest.get("target", "bedrock-claude")), where)
     uris = upload_export(export_dir, s3_uri, region=region, names=tuple(manifest["files"]))
     request: dict[str, Any] = {
         "jobName": name,
@@ -311,7 +415,7 @@ def start_job(
     if VALIDATION_FILE in uris:
         request["validationDataConfig"] = {"validators": [{"s3Uri": uris[VALIDATION_FILE]}]}
     if on_creating is not None:
-        on_creating()
+        on_creating(name)
     try:
         response = bedrock.create_model_customization_job(**request)
     except Exception as exc:
@@ -322,7 +426,7 @@ def start_job(
                 name, where, "created meanwhile", "not started a second time"
             ) from exc
         raise aws_failure(exc, f"Bedrock fine-tuning job {name!r}", "create") from exc
-    return {"jobArn": response["jobArn"], "request": request, "uploaded": uris}
+    return {"name": name, "jobArn": response["jobArn"], "request": request, "uploaded": uris}
 
 
 def job_status(name: str, *, region: str | None = None) -> dict[str, Any]:

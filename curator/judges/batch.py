@@ -436,10 +436,16 @@ def _anthropic_outcome(entry: dict[str, Any]) -> Completion | str:
 # -- Bedrock batch inference ----------------------------------------------------------------
 
 
+#: Where `batch_s3` comes from, as an error names it (the environment overrides the file).
+BATCH_S3_SETTING = "[judge] batch_s3 (or CURATOR_BATCH_S3)"
+
+
 def _split_s3(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise CuratorError(f"{uri}: expected s3://bucket/prefix")
-    bucket, prefix = uri[5:].split("/", 1)
+    """Bucket and prefix of `batch_s3` (or of a location built from it); anything that is not
+    s3://bucket/prefix is bad input (exit 2) naming the setting."""
+    bucket, slash, prefix = uri[5:].partition("/")
+    if not uri.startswith("s3://") or not bucket or not slash:
+        raise BadInput(BATCH_S3_SETTING, "", f"{uri[:200]!r}: expected s3://bucket/prefix")
     return bucket, prefix.rstrip("/")
 
 
@@ -862,6 +868,8 @@ def _run_batch(
     # CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN are applied over the file by settings.load().
     s3_uri = judge_config.batch_s3 or ""
     role_arn = judge_config.batch_role_arn or ""
+    if s3_uri:
+        _split_s3(s3_uri)  # a malformed setting is refused before anything is done
 
     def needs_config() -> None:
         if not s3_uri or not role_arn:

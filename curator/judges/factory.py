@@ -57,10 +57,33 @@ def default_judge(config: Config) -> str:
     return "anthropic" if config.sdk.anthropic_key_set else "rules"
 
 
+def arn_region(model: str | None) -> str | None:
+    """The region an ARN model id names (arn:PARTITION:bedrock:REGION:...), else None."""
+    if model is None or not model.startswith("arn:"):
+        return None
+    parts = model.split(":", 4)
+    return (parts[3] or None) if len(parts) == 5 else None
+
+
 def resolved_region(choice: JudgeChoice, config: Config) -> str:
-    """--region, else AWS_REGION / AWS_DEFAULT_REGION, else `[judge] region`, else us-east-1
-    (the environment is applied to the config by settings.load)."""
-    return choice.region or config.judge.region or DEFAULT_REGION
+    """The region of an ARN model id (provisioned throughput, a custom model, an inference
+    profile: the resource lives there and is found nowhere else), else --region, else
+    AWS_REGION / AWS_DEFAULT_REGION, else `[judge] region`, else us-east-1 (the environment
+    is applied to the config by settings.load). A --region that disagrees with the ARN is bad
+    input naming both, not a guess."""
+    model = (choice.model or config.judge.bedrock_model) if choice.name == "bedrock" else None
+    in_arn = arn_region(model)
+    if model is None or in_arn is None:
+        return choice.region or config.judge.region or DEFAULT_REGION
+    if choice.region and choice.region != in_arn:
+        where = "--model" if choice.model else "config [judge] bedrock_model"
+        raise BadInput(
+            "--region",
+            "",
+            f"{choice.region!r}, but {where} {model[:200]!r} is a resource of {in_arn!r}: "
+            f"drop --region, or pass --region {in_arn}",
+        )
+    return in_arn
 
 
 def resolved_model(choice: JudgeChoice, config: Config) -> str:

@@ -49,10 +49,18 @@ class FlakyProxy:
     forwarded byte for byte (moto does not check signatures), responses relayed as they come.
     A PUT whose path contains `stall` sets `stalled`, is held until `release` is set (at most a
     minute) and is then dropped unanswered, never forwarded: a test can kill its client
-    mid-upload and see what the service holds.
+    mid-upload and see what the service holds. The request `hold` names ("POST /path") is
+    forwarded, and its answer held the same way (`stalled` set once the service has done it):
+    a test can kill its client after a request reached the service, before it heard back.
     """
 
-    def __init__(self, upstream: str, failures: list[int], stall: str | None = None) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        failures: list[int],
+        stall: str | None = None,
+        hold: str | None = None,
+    ) -> None:
         import http.client
         import threading
         from collections import Counter
@@ -63,6 +71,7 @@ class FlakyProxy:
         self.calls: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.stall = stall
+        self.hold = hold
         self.stalled = threading.Event()
         self.release = threading.Event()
         target = urlsplit(upstream)
@@ -103,6 +112,12 @@ class FlakyProxy:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
+                if proxy.hold == f"{self.command} {self.path.split('?')[0]}":
+                    proxy.stalled.set()  # done at the service; its answer never comes
+                    proxy.release.wait(60)
+                    self.close_connection = True
+                    conn.close()
+                    return
                 self.send_response(response.status)
                 for key, value in response.getheaders():
                     if key.lower() not in ("content-length", "transfer-encoding", "connection"):

@@ -62,11 +62,29 @@ BEDROCK_MODELS: dict[str, BedrockModel] = {
     "anthropic.claude-3-haiku-20240307-v1:0": BedrockModel(4_096, on_demand=True, profiles=("us",)),
 }
 
+#: Provisioned-model ids (the last part of their ARN) this fake account serves: a fine-tuned
+#: Claude 3 Haiku, served through provisioned throughput (any other id is unknown).
+PROVISIONED_MODELS: dict[str, BedrockModel] = {
+    "ft0haiku0tqa": BedrockModel(4_096, on_demand=True, profiles=()),
+}
+
 _REGION_GEOGRAPHY = (("us-gov-", "us-gov"), ("us-", "us"), ("eu-", "eu"), ("ap-", "apac"))
 
 
 def bedrock_model(model_id: str, region: str) -> BedrockModel:
-    """The model behind an id as Bedrock in `region` resolves it, or Refused as Bedrock says."""
+    """The model behind an id as Bedrock in `region` resolves it, or Refused as Bedrock says.
+    An ARN names a resource of its own region: asked in another, Bedrock does not find it."""
+    if model_id.startswith("arn:"):
+        parts = model_id.split(":", 5)
+        if len(parts) < 6 or parts[3] != region:
+            raise Refused(400, "ValidationException", "The provided model identifier is invalid.")
+        kind, _, resource = parts[5].partition("/")
+        if kind == "provisioned-model":
+            if resource not in PROVISIONED_MODELS:
+                raise Refused(
+                    400, "ValidationException", "The provided model identifier is invalid."
+                )
+            return PROVISIONED_MODELS[resource]
     name = model_id.rsplit("/", 1)[-1] if model_id.startswith("arn:") else model_id
     geo, _, base = name.partition(".")
     if base in BEDROCK_MODELS and "." in base:

@@ -480,3 +480,23 @@ def test_validate_checks_validation_and_total_limits(run_cli: Run, tmp_path: Pat
     )
     nova = run_cli("validate", validation, "--target", "bedrock-nova")
     assert "needs at least" not in nova.out and "allows" not in nova.out
+
+
+def test_the_summary_counts_records_in_each_split(
+    run_cli: Run, curated: Path, tmp_path: Path
+) -> None:
+    """The summary line said 'validation 41' where it said 'train 96 records': both say
+    records, in the number they take (one validation record is '1 record')."""
+    done = run_cli("--db", curated, "export", tmp_path / "out", *VF)
+    assert done.code == 0, done.err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text("utf-8"))
+    train, validation = (manifest["splits"][s] for s in ("train", "validation"))
+    first = done.out.splitlines()[0]
+    assert f"train {train['records']:,} records (" in first
+    assert f"validation {validation['records']:,} records (" in first
+    one = run_cli(
+        "--db", curated, "export", tmp_path / "one", "--target", "openai-chat", *VF,
+        "--max-validation", "1",
+    )  # fmt: skip
+    assert one.code == 0, one.err
+    assert "validation 1 record (1 context)" in one.out.splitlines()[0]

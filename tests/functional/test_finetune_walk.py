@@ -430,3 +430,190 @@ def test_predict_through_a_throttled_bedrock_answers_everything_once(
         again = run_cli(*args)
         assert again.code == 0 and json.loads(again.out)["answered"] == 0
         assert fake.calls["converse"] == len(validation) + len(bursts)
+
+
+def test_continued_fine_tuning_of_a_custom_model(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str
+) -> None:
+    """A custom model's ARN as --base-model (continued fine-tuning) was refused as another
+    family: its last part is the model's own id. It is sent as given, as is a custom model's
+    name this account has; a name it has not, or a custom model of the other family, is exit
+    2 before anything is uploaded."""
+    import boto3
+
+    out = export(run_cli, curated, tmp_path / "out")
+    haiku = "anthropic.claude-3-haiku-20240307-v1:0:200k"
+    arn = f"arn:aws:bedrock:us-east-1:123456789012:custom-model/{haiku}/a1b2c3d4e5f6"
+    started = start(run_cli, out, "--name", "ft-more", "--base-model", arn)
+    assert started.code == 0, started.err
+    assert f"base model: {arn}" in started.out
+    bedrock = boto3.client("bedrock", endpoint_url=aws)
+    job = bedrock.get_model_customization_job(jobIdentifier="ft-more")
+    assert job["baseModelArn"].endswith(arn)  # moto puts a foundation-model ARN before it
+    # By name: the custom model the first job made (its base model is read from Bedrock).
+    by_name = start(run_cli, out, "--name", "ft-again", "--base-model", "ft-more-model")
+    assert by_name.code == 0, by_name.err
+    before = s3_objects(aws)
+    none = ("--name", "ft-none", "--base-model", "no-such-model")
+    one_line(
+        start(run_cli, out, *none, s3="s3://tatqa/x"),
+        2,
+        "base model 'no-such-model': no custom model of that name in us-east-1",
+        "nothing was uploaded",
+    )
+    nova = arn.replace(haiku, "amazon.nova-lite-v1:0:300k")
+    bedrock.create_model_customization_job(
+        jobName="nova-job", customModelName="nova-tuned", roleArn=ROLE[1],
+        baseModelIdentifier="amazon.nova-lite-v1:0:300k",
+        trainingDataConfig={"s3Uri": "s3://tatqa/n/train.jsonl"},
+        outputDataConfig={"s3Uri": "s3://tatqa/n/output/"}, hyperParameters={},
+    )  # fmt: skip
+    one_line(
+        start(run_cli, out, "--name", "ft-nova", "--base-model", "nova-tuned", s3="s3://tatqa/x"),
+        2,
+        "base model 'nova-tuned' does not match the export's target bedrock-claude",
+    )
+    one_line(
+        start(run_cli, out, "--name", "ft-nova", "--base-model", nova, s3="s3://tatqa/x"),
+        2,
+        "does not match the export's target bedrock-claude",
+    )
+    bad = ("--name", "ft-bad", "--base-model", "arn:aws:bedrock:x")
+    one_line(
+        start(run_cli, out, *bad, s3="s3://tatqa/x"),
+        2,
+        "base model: 'arn:aws:bedrock:x': expected a model id",
+    )
+    assert s3_objects(aws) == before and jobs(aws) == ["ft-again", "ft-more", "nova-job"]
+
+
+def test_an_arn_model_is_asked_in_its_own_region(
+    run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A us-east-1 provisioned-model ARN with AWS_REGION=eu-west-1 was asked in eu-west-1,
+    where Bedrock does not find it: every call failed. The ARN names its region and is asked
+    there, by predict and the judge alike; a --region that disagrees is exit 2 naming both."""
+    out = export(run_cli, curated, tmp_path / "out")
+    arn = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/ft0haiku0tqa"
+    with FakeBedrockRuntime() as fake:
+        apply_env(
+            monkeypatch,
+            {
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
+                "CURATOR_CONFIG": os.devnull,
+                "AWS_REGION": "eu-west-1",
+                "AWS_DEFAULT_REGION": "eu-west-1",
+            },
+        )
+        args = (
+            "--db", curated, "predict", "--backend", "bedrock", "--model", arn,
+            "--from-manifest", out / "manifest.json", "--split", "validation", "--name", "ft",
+            "--limit", "3", "--json",
+        )  # fmt: skip
+        answered = run_cli(*args)
+        assert answered.code == 0, answered.err
+        assert json.loads(answered.out)["answered"] == 3 and fake.calls["converse"] == 3
+        refused = run_cli(*args[:-5], "--name", "ft2", "--region", "eu-west-1")
+        one_line(refused, 2, "--region: 'eu-west-1'", arn, "'us-east-1'", "--region us-east-1")
+        same = run_cli(*args[:-5], "--name", "ft3", "--limit", "1", "--region", "us-east-1")
+        assert same.code == 0, same.err
+        assert fake.calls["converse"] == 4
+        judged = run_cli(
+            "--db", curated, "judge", "--judge", "bedrock", "--model", arn, "--limit", "2",
+            "--json",
+        )  # fmt: skip
+        assert judged.code == 0, judged.err
+        assert sum(json.loads(judged.out)["verdicts"].values()) == 2
+        one_line(
+            run_cli("--db", curated, "judge", "--judge", "bedrock", "--model", arn,
+                    "--region", "ap-southeast-2", "--limit", "2"),
+            2,
+            "--region: 'ap-southeast-2'",
+        )  # fmt: skip
+        assert fake.calls["converse"] == 6
+        # The fake is no kinder than Bedrock: asked in another region, the ARN is not found.
+        from tests.fakes.validation import Refused, bedrock_model
+
+        with pytest.raises(Refused, match="model identifier is invalid"):
+            bedrock_model(arn, "eu-west-1")
+
+
+def test_an_export_to_a_bucket_that_does_not_exist_fails_first(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`export s3://no-such-bucket/...` built the whole export locally and only then failed
+    at the upload. The bucket is looked at first: exit 3 naming it, before any export work
+    (here an export that would be refused as too small for its target is not even tried), and
+    with the audit sample of `--audit` not drawn (the store left as it was)."""
+    import hashlib
+
+    def digest() -> str:
+        return hashlib.sha256(curated.read_bytes()).hexdigest()
+
+    before = digest()
+    for extra in ((), VF, (*VF, "--include-judged-correct", "rules", "--audit", "5")):
+        refused = run_cli("--db", curated, "export", "s3://no-such-bucket/v1", *extra)
+        one_line(refused, 3, "s3://no-such-bucket", "the bucket does not exist")
+        assert refused.out == ""
+    assert digest() == before
+    # Unreachable S3 (nothing listens there) is exit 3 too, before the export.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    one_line(run_cli("--db", curated, "export", "s3://tatqa/v1"), 3, "s3://tatqa", "cannot reach")
+    # An existing bucket: exported and uploaded as before.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", aws)
+    done = run_cli("--db", curated, "export", "s3://tatqa/v1", *VF)
+    assert done.code == 0, done.err
+    assert sorted(s3_objects(aws)) == sorted(
+        f"v1/{name}"
+        for name in (
+            "manifest.json", "train.jsonl", "validation.jsonl", "train.uids.txt",
+            "validation.uids.txt",
+        )
+    )  # fmt: skip
+
+
+def test_a_rerun_after_the_create_request_finds_the_job_it_started(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str
+) -> None:
+    """Without --name the job was named after the clock: a run killed just after its create
+    request reached Bedrock, run again, started (and paid for) a second job. The default name
+    comes from the export and the base model: the re-run finds the job, says so, uploads
+    nothing and exits 0. Another base model is another job; a job of this export that failed
+    or was stopped is exit 2 (start another with --name)."""
+    out = export(run_cli, curated, tmp_path / "out")
+    args = ["finetune", "start", "--export-dir", str(out), "--s3", "s3://tatqa/ft", *ROLE]
+    with FlakyProxy(aws, [], hold="POST /model-customization-jobs") as proxy:
+        env = {**os.environ, "AWS_ENDPOINT_URL_BEDROCK": proxy.url, "AWS_MAX_ATTEMPTS": "1"}
+        proc = subprocess.Popen(
+            [CURATOR, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert proxy.stalled.wait(60), "the create request never reached the service"
+            proc.kill()
+            stdout, _ = proc.communicate(timeout=40)
+        finally:
+            proc.kill()
+    (name,) = jobs(aws)  # the killed run started it, and never heard so
+    assert name.startswith("curator-") and f"creating {name} ..." in stdout
+    assert "started" not in stdout
+    uploaded = s3_objects(aws)
+    again = run_cli(*args)
+    assert again.code == 0, again.err
+    assert again.out.splitlines() == [
+        f"already started {name} for this export and base model in us-east-1 (InProgress): "
+        "nothing was uploaded",
+        f"follow it with: curator finetune status {name}",
+    ]
+    assert jobs(aws) == [name] and s3_objects(aws) == uploaded
+    # The same export on another base model is another job, under another name.
+    other_model = run_cli(*args, "--base-model", "anthropic.claude-3-haiku-20240307-v1:0:48k")
+    assert other_model.code == 0, other_model.err
+    assert len(jobs(aws)) == 2 and name not in other_model.out
+    # A job of this export that was stopped is not taken for a started one.
+    import boto3
+
+    bedrock = boto3.client("bedrock", endpoint_url=aws)
+    bedrock.stop_model_customization_job(jobIdentifier=name)
+    assert bedrock.get_model_customization_job(jobIdentifier=name)["status"] == "Stopped"
+    one_line(run_cli(*args), 2, f"{name!r} already exists in us-east-1 (Stopped)", "--name")

@@ -516,6 +516,44 @@ def test_bedrock_batch_inference_via_s3(
             assert third == {"submitted": 0, "collected": {}}
 
 
+@pytest.mark.parametrize("uri", ["judge-bucket/curator", "s3://", "s3:///curator", "s3://b"])
+def test_a_malformed_batch_s3_is_bad_input_naming_it(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str
+) -> None:
+    """`[judge] batch_s3` (or CURATOR_BATCH_S3) that is no s3://bucket/prefix was exit 1, an
+    internal error by the README's table, after the pass had started. It is bad input (exit 2)
+    naming the setting and the value, before anything is sent."""
+    sample_store = many_records_store(tmp_path, run_cli)
+    with moto_server() as s3_url:
+        fake = FakeBedrockBatch(s3_url, Behaviour(polls_until_done=2))
+        with fake:
+            apply_env(
+                monkeypatch,
+                {
+                    "CURATOR_CONFIG": os.devnull,
+                    "AWS_ENDPOINT_URL_S3": s3_url,
+                    "AWS_ENDPOINT_URL_BEDROCK": fake.url,
+                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
+                    "CURATOR_BATCH_S3": uri,
+                    "CURATOR_BATCH_ROLE_ARN": "arn:aws:iam::123456789012:role/bedrock-batch",
+                },
+            )
+            args = ("--db", sample_store, "judge", "--judge", "bedrock", "--batch")
+            refused = run_cli(*args)
+            assert refused.code == 2, (refused.code, refused.err)
+            line = refused.err.strip()
+            assert line.startswith("curator: error: [judge] batch_s3 (or CURATOR_BATCH_S3): ")
+            assert f"{uri!r}: expected s3://bucket/prefix" in line and "\n" not in line
+            # The same from the config file.
+            config = tmp_path / "curator.toml"
+            config.write_text(f'[judge]\nbatch_s3 = "{uri}"\n', "utf-8")
+            monkeypatch.setenv("CURATOR_CONFIG", str(config))
+            monkeypatch.delenv("CURATOR_BATCH_S3")
+            again = run_cli(*args)
+            assert again.code == 2 and again.err == refused.err
+            assert not fake.calls and stored(sample_store, "bedrock") == {}
+
+
 def test_prompt_file_and_configured_prices(
     run_cli: Run,
     tmp_path: Path,

@@ -107,3 +107,37 @@ def test_status_lines_say_what_comes_after_a_completed_job() -> None:
     assert not any(
         "provisioned" in line for line in status_lines({**status, "status": "InProgress"})
     )
+
+
+def test_base_models_are_what_create_model_customization_job_takes() -> None:
+    """A custom model's ARN (continued fine-tuning) was refused: its last part is its own
+    12-character id, not a model id. Each form Bedrock's pattern takes is taken, with the
+    family read where the identifier carries it; anything else is bad input."""
+    from curator.export.finetune import base_model_id
+
+    haiku = "anthropic.claude-3-haiku-20240307-v1:0:200k"
+    custom = f"arn:aws:bedrock:us-east-1:123456789012:custom-model/{haiku}/a1b2c3d4e5f6"
+    foundation = f"arn:aws:bedrock:us-east-1::foundation-model/{haiku}"
+    for model in (haiku, custom, foundation):
+        assert base_model_id(model) == haiku
+        assert base_model_for({"target": "bedrock-claude"}, model) == model
+        with pytest.raises(CuratorError, match="does not match the export's target bedrock-nova"):
+            base_model_for({"target": "bedrock-nova"}, model)
+    nova = (
+        "arn:aws-us-gov:bedrock:us-gov-west-1:123456789012:custom-model/"
+        "amazon.nova-lite-v1:0:300k/0123456789ab"
+    )
+    assert base_model_for({"target": "bedrock-nova"}, nova) == nova
+    # A custom model's name: only Bedrock knows its base model (start_job asks it).
+    assert base_model_id("my-tuned_model1") is None
+    assert base_model_for({"target": "bedrock-nova"}, "my-tuned_model1") == "my-tuned_model1"
+    for bad in (
+        "arn:aws:bedrock:us-east-1:123456789012:custom-model/a1b2c3d4e5f6",
+        "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abc",
+        f"arn:aws:s3:::{haiku}",
+        "anthropic claude",
+        "x" * 2049,
+    ):
+        with pytest.raises(CuratorError, match=r"base model: .*expected a model id") as error:
+            base_model_for({"target": "bedrock-claude"}, bad)
+        assert error.value.exit_code == 2

@@ -143,3 +143,25 @@ def test_resolved_bedrock_model(monkeypatch: pytest.MonkeyPatch) -> None:
     for given in ("anthropic.claude-3-haiku-20240307-v1:0", "us.anthropic.claude-opus-5"):
         assert resolved_model(JudgeChoice("bedrock", model=given), none) == given
     assert resolved_model(JudgeChoice("anthropic"), none) == "claude-sonnet-5-5"
+
+
+def test_an_arn_model_names_its_region() -> None:
+    """An ARN's resource lives in the region it names: that is the region asked, over
+    AWS_REGION / [judge] region; an explicit --region that disagrees is bad input."""
+    from curator.judges.factory import resolved_region
+
+    arn = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdef123456"
+    in_eu = Config(judge=JudgeConfig(region="eu-west-1"))
+    assert resolved_region(JudgeChoice("bedrock", model=arn), in_eu) == "us-east-1"
+    assert resolved_region(JudgeChoice("bedrock", model=arn, region="us-east-1"), in_eu)
+    configured = Config(judge=JudgeConfig(region="eu-west-1", bedrock_model=arn))
+    assert resolved_region(JudgeChoice("bedrock"), configured) == "us-east-1"
+    with pytest.raises(BadInput, match=r"config \[judge\] bedrock_model .*'us-east-1'") as e:
+        resolved_region(JudgeChoice("bedrock", region="eu-west-1"), configured)
+    assert e.value.exit_code == 2 and "--region: 'eu-west-1'" in str(e.value)
+    # Not an ARN, or not the Bedrock backend: as before.
+    assert resolved_region(JudgeChoice("bedrock", model="anthropic.x-v1:0"), in_eu) == "eu-west-1"
+    assert resolved_region(JudgeChoice("anthropic", model=arn), in_eu) == "eu-west-1"
+    assert resolved_region(JudgeChoice("bedrock", model="arn:aws:bedrock::1:x"), in_eu) == (
+        "eu-west-1"
+    )
