@@ -23,6 +23,20 @@ from tests.functional.faults import curated_store
 
 Run = Callable[..., CliResult]
 CURATOR = str(Path(sys.executable).with_name("curator"))
+
+
+def ctrl_c_able(argv: list[str]) -> list[str]:
+    """`argv` started with SIGINT at its default, so that the test's Ctrl-C reaches it as a
+    user's would: a process inherits an ignored SIGINT (a CI runner started with `&` by a shell
+    without job control has it so), and Python then never raises KeyboardInterrupt. Through an
+    exec, not Popen's preexec_fn (unsafe here: the moto server runs threads in this process)."""
+    restore = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", restore, *argv]
+
+
 #: The sample has 150 records; Claude 3 Haiku wants at least 32 in a validation file.
 VF = ("--validation-fraction", "0.3")
 ROLE = ("--role-arn", "arn:aws:iam::123456789012:role/ft")
@@ -287,7 +301,7 @@ def test_a_run_stopped_mid_upload_started_nothing_and_a_rerun_finishes(
     with FlakyProxy(aws, [], stall="/ft/validation.jsonl") as proxy:
         env = {**os.environ, "AWS_ENDPOINT_URL_S3": proxy.url, "AWS_MAX_ATTEMPTS": "1"}
         proc = subprocess.Popen(
-            [CURATOR, *args, "--name", "ft-k"],
+            ctrl_c_able([CURATOR, *args, "--name", "ft-k"]),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -372,7 +386,7 @@ def test_a_large_file_stopped_mid_upload_leaves_no_parts_and_stops_at_once(
     with FlakyProxy(aws, [], stall="/ft/train.jsonl") as proxy:
         env = {**os.environ, "AWS_ENDPOINT_URL_S3": proxy.url, "AWS_MAX_ATTEMPTS": "1"}
         proc = subprocess.Popen(
-            [CURATOR, *args, "--name", "ft-big"],
+            ctrl_c_able([CURATOR, *args, "--name", "ft-big"]),
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
