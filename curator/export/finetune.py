@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+from curator.aws_ids import check_role_arn
 from curator.domain import BadInput, BadOption, CuratorError, EnvironmentFailure
 from curator.export.manifest import DEFAULT_BASE_MODELS, api_hyperparameters
 from curator.export.run import MANIFEST_FILE, TRAIN_FILE, UIDS_FILES, VALIDATION_FILE
@@ -35,8 +36,6 @@ def check_job_name(name: str, source: str = "--name") -> str:
 
 #: Bedrock's pattern for customModelName: stricter than jobName's (no '+', '.' or '--').
 _MODEL_NAME = re.compile(r"([0-9a-zA-Z][_-]?){1,63}")
-#: Bedrock's pattern for the roleArn of a customization job.
-_ROLE_ARN = re.compile(r"arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+")
 
 
 def custom_model_name(job_name: str) -> str:
@@ -46,18 +45,6 @@ def custom_model_name(job_name: str) -> str:
     name = f"{cleaned[: _NAME_MAX - len('-model')].rstrip('-')}-model"
     assert _MODEL_NAME.fullmatch(name) and len(name) <= _NAME_MAX, name
     return name
-
-
-def check_role_arn(role_arn: str) -> str:
-    """An IAM role ARN as Bedrock's pattern wants it, or bad input (exit 2) before any upload."""
-    if len(role_arn) > 2048 or not _ROLE_ARN.fullmatch(role_arn):
-        raise BadInput(
-            "--role-arn",
-            "",
-            f"{role_arn[:80]!r}: expected an IAM role ARN such as "
-            "arn:aws:iam::123456789012:role/BedrockFineTune",
-        )
-    return role_arn
 
 
 #: The setting ([export] section) that overrides each target's base model.

@@ -33,6 +33,7 @@ from json.encoder import encode_basestring_ascii as encode_string
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from curator.aws_ids import check_role_arn
 from curator.domain import BadInput, BadOption, CuratorError, NewVerdict, WorkItem
 from curator.judges.batch_chunks import (
     ANTHROPIC_FRAMING,
@@ -438,6 +439,7 @@ def _anthropic_outcome(entry: dict[str, Any]) -> Completion | str:
 
 #: Where `batch_s3` comes from, as an error names it (the environment overrides the file).
 BATCH_S3_SETTING = "[judge] batch_s3 (or CURATOR_BATCH_S3)"
+BATCH_ROLE_SETTING = "[judge] batch_role_arn (or CURATOR_BATCH_ROLE_ARN)"
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -447,6 +449,12 @@ def _split_s3(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://") or not bucket or not slash:
         raise BadInput(BATCH_S3_SETTING, "", f"{uri[:200]!r}: expected s3://bucket/prefix")
     return bucket, prefix.rstrip("/")
+
+
+def _s3_join(bucket: str, *parts: str) -> str:
+    """s3://bucket/a/b: an empty prefix (`s3://bucket/`) adds no empty segment (a key that
+    starts with '/', which the S3 console shows as a folder named '')."""
+    return f"s3://{bucket}/" + "/".join(p.strip("/") for p in parts if p.strip("/"))
 
 
 #: Job states after which a Bedrock batch job's output (if any) is final.
@@ -491,9 +499,9 @@ class BedrockJobs:
             # The same token on every attempt and every resumed run: creating again returns
             # the job the first create started, never a second one.
             "token": uuid.uuid4().hex,
-            "input_s3": f"s3://{bucket}/{prefix}/input/{name}.jsonl",
+            "input_s3": _s3_join(bucket, prefix, "input", f"{name}.jsonl"),
             "input_name": f"{name}.jsonl",
-            "output_s3": f"s3://{bucket}/{prefix}/output",
+            "output_s3": _s3_join(bucket, prefix, "output"),
         }
 
     async def find(self, batch: BatchRecord) -> tuple[str, str] | None:
@@ -870,10 +878,12 @@ def _run_batch(
     role_arn = judge_config.batch_role_arn or ""
     if s3_uri:
         _split_s3(s3_uri)  # a malformed setting is refused before anything is done
+    if role_arn:
+        check_role_arn(role_arn, BATCH_ROLE_SETTING)
 
     def needs_config() -> None:
         if not s3_uri or not role_arn:
-            raise CuratorError(
+            raise BadOption(
                 'Bedrock batch inference needs [judge] batch_s3 = "s3://bucket/prefix" and '
                 "batch_role_arn in the config (or CURATOR_BATCH_S3 / CURATOR_BATCH_ROLE_ARN)"
             )

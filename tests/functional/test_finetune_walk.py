@@ -332,9 +332,9 @@ def test_a_run_stopped_mid_upload_started_nothing_and_a_rerun_finishes(
 def test_predict_with_a_model_bedrock_refuses_says_why(
     run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The README's provisioned-model ARN (whose id is no real one) makes every call fail; the
-    error said only 'every call failed', not what Bedrock answered. It now gives the last
-    error, as the judge does."""
+    """A provisioned-model ARN whose id is no real one (Bedrock's are 12 characters) makes
+    every call fail; the error said only 'every call failed', not what Bedrock answered. It
+    now gives the last error, as the judge does."""
     out = export(run_cli, curated, tmp_path / "out")
     with FakeBedrockRuntime() as fake:
         apply_env(

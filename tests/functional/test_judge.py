@@ -481,9 +481,12 @@ def many_records_store(tmp_path: Path, run_cli: Run, n_contexts: int = 21) -> Pa
     return db
 
 
+@pytest.mark.parametrize(("bucket", "top"), [("judge-bucket", "curator/"), ("judge-root", "")])
 def test_bedrock_batch_inference_via_s3(
-    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bucket: str, top: str
 ) -> None:
+    """A whole batch pass; with a bucket and no prefix (`s3://judge-root/`) the objects are
+    `input/…` and `output/…`, not `/input/…` (an empty folder name in the console)."""
     sample_store = many_records_store(tmp_path, run_cli)
     with moto_server() as s3_url:
         fake = FakeBedrockBatch(s3_url, Behaviour(polls_until_done=2))
@@ -495,13 +498,14 @@ def test_bedrock_batch_inference_via_s3(
                     "AWS_ENDPOINT_URL_S3": s3_url,
                     "AWS_ENDPOINT_URL_BEDROCK": fake.url,
                     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
-                    "CURATOR_BATCH_S3": "s3://judge-bucket/curator",
+                    "CURATOR_BATCH_S3": f"s3://{bucket}/{top}",
                     "CURATOR_BATCH_ROLE_ARN": "arn:aws:iam::123456789012:role/bedrock-batch",
                 },
             )
             import boto3
 
-            boto3.client("s3", endpoint_url=s3_url).create_bucket(Bucket="judge-bucket")
+            s3 = boto3.client("s3", endpoint_url=s3_url)
+            s3.create_bucket(Bucket=bucket)
             args = ("--db", sample_store, "judge", "--judge", "bedrock", "--batch", "--json")
             first = json.loads(run_cli(*args).out)
             assert first["submitted"] == 105
@@ -514,6 +518,53 @@ def test_bedrock_batch_inference_via_s3(
             assert fake.calls["POST model-invocation-job"] == 1
             third = json.loads(run_cli(*args).out)
             assert third == {"submitted": 0, "collected": {}}
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
+            assert keys and all(k.startswith((f"{top}input/", f"{top}output/")) for k in keys), keys
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (
+            "",
+            "curator: error: Bedrock batch inference needs [judge] batch_s3",
+        ),
+        (
+            "bedrock-batch",
+            "curator: error: [judge] batch_role_arn (or CURATOR_BATCH_ROLE_ARN): 'bedrock-batch': "
+            "expected an IAM role ARN",
+        ),
+    ],
+)
+def test_a_missing_or_malformed_batch_role_is_bad_input(
+    run_cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, role: str, expected: str
+) -> None:
+    """No `batch_role_arn` was exit 1 (an internal error by the README's table), and a value
+    that is no IAM role ARN was sent to Bedrock after the input was uploaded: both are bad
+    input (exit 2) naming the setting, and nothing is sent."""
+    sample_store = many_records_store(tmp_path, run_cli)
+    with moto_server() as s3_url:
+        fake = FakeBedrockBatch(s3_url, Behaviour(polls_until_done=2))
+        with fake:
+            apply_env(
+                monkeypatch,
+                {
+                    "CURATOR_CONFIG": os.devnull,
+                    "AWS_ENDPOINT_URL_S3": s3_url,
+                    "AWS_ENDPOINT_URL_BEDROCK": fake.url,
+                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
+                    "CURATOR_BATCH_S3": "s3://judge-bucket/curator",
+                },
+            )
+            if role:
+                monkeypatch.setenv("CURATOR_BATCH_ROLE_ARN", role)
+            else:
+                monkeypatch.delenv("CURATOR_BATCH_ROLE_ARN", raising=False)
+            refused = run_cli("--db", sample_store, "judge", "--judge", "bedrock", "--batch")
+            assert refused.code == 2, (refused.code, refused.err)
+            lines = refused.err.splitlines()
+            assert len(lines) == 1 and lines[0].startswith(expected), refused.err
+            assert not fake.calls and stored(sample_store, "bedrock") == {}
 
 
 @pytest.mark.parametrize("uri", ["judge-bucket/curator", "s3://", "s3:///curator", "s3://b"])

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from curator.aws_ids import check_role_arn
 from curator.domain import CuratorError
 from curator.export.finetune import (
     base_model_for,
     check_job_name,
-    check_role_arn,
     custom_model_name,
     status_lines,
 )
