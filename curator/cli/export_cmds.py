@@ -174,8 +174,9 @@ def export_cmd(
 
 def _print_export_leaks(leaks: dict[str, Any]) -> None:
     click.echo(
-        f"  near-duplicate tables kept on one side: {leaks.get('near_duplicate_clusters', 0):,} "
-        f"clusters; pairs across train/validation: {leaks.get('cross_split_pairs', 0):,}"
+        "  near-duplicate tables kept on one side: "
+        f"{counted(leaks.get('near_duplicate_clusters', 0), 'cluster')}; "
+        f"pairs across train/validation: {leaks.get('cross_split_pairs', 0):,}"
     )
     dropped = leaks.get("dropped")
     if dropped is not None:

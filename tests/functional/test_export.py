@@ -500,3 +500,6 @@ def test_the_summary_counts_records_in_each_split(
     )  # fmt: skip
     assert one.code == 0, one.err
     assert "validation 1 record (1 context)" in one.out.splitlines()[0]
+    # The sample data holds one pair of near-duplicate tables: "1 cluster", not "1 clusters".
+    assert manifest["leaks"]["near_duplicate_clusters"] == 1
+    assert "near-duplicate tables kept on one side: 1 cluster;" in done.out
