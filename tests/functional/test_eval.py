@@ -453,6 +453,20 @@ def test_predict_and_eval_of_an_exports_validation_file(
     assert lacking.code == 2 and "the export has no validation.jsonl" in lacking.err
 
 
+def run_on_exported_validation(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic, out: Path
+) -> Path:
+    """The store, after run 'ft' answered (with gold answers) the validation file of an export
+    written to `out`."""
+    db, gold = store_with_gold
+    export_judged_correct(run_cli, db, out)
+    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
+    args = ("--from-manifest", str(out / "manifest.json"), "--split", "validation")
+    ft = run_cli("--db", db, *haiku_run("ft", *args))
+    assert ft.code == 0, ft.err
+    return db
+
+
 def test_eval_of_a_run_whose_export_manifest_is_gone_says_which_and_what_to_do(
     run_cli: Run,
     store_with_gold: tuple[Path, dict[str, str]],
@@ -462,15 +476,8 @@ def test_eval_of_a_run_whose_export_manifest_is_gone_says_which_and_what_to_do(
     """`eval RUN` of a run asked an export's file reads that file's records from the manifest
     again: with the manifest deleted it said "not an export manifest ([Errno 2] ...)"; it names
     the run and the missing file and says what to do (exit 2, a missing input file)."""
-    db, gold = store_with_gold
-    out = tmp_path / "out"
-    export_judged_correct(run_cli, db, out)
-    manifest = out / "manifest.json"
-    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
-    ft = run_cli(
-        "--db", db, *haiku_run("ft", "--from-manifest", str(manifest), "--split", "validation")
-    )
-    assert ft.code == 0, ft.err
+    db = run_on_exported_validation(run_cli, store_with_gold, fake, tmp_path / "out")
+    manifest = tmp_path / "out" / "manifest.json"
     assert run_cli("--db", db, "eval", "ft").code == 0
     manifest.unlink()
     gone = run_cli("--db", db, "eval", "ft")
@@ -494,16 +501,8 @@ def test_eval_of_a_run_whose_export_uids_file_is_gone_or_changed_names_the_run(
 ) -> None:
     """The manifest still there but its `validation.uids.txt` deleted (or edited): the error names
     the file, what is wrong with it, the run that needs it and the way on (exit 2)."""
-    db, gold = store_with_gold
-    out = tmp_path / "out"
-    export_judged_correct(run_cli, db, out)
-    manifest = out / "manifest.json"
-    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
-    ft = run_cli(
-        "--db", db, *haiku_run("ft", "--from-manifest", str(manifest), "--split", "validation")
-    )
-    assert ft.code == 0, ft.err
-    uids = out / "validation.uids.txt"
+    db = run_on_exported_validation(run_cli, store_with_gold, fake, tmp_path / "out")
+    uids = tmp_path / "out" / "validation.uids.txt"
     way_on = (
         "; run 'ft' is scored on this export file's records by default: restore the export, "
         "or name the records to score with --split\n"

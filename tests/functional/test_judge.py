@@ -468,6 +468,27 @@ def test_bedrock_converse_with_throttling(
     assert summary["cost_usd"] > 0
 
 
+BATCH_ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
+
+
+def bedrock_batch_env(
+    monkeypatch: pytest.MonkeyPatch, s3_url: str, fake: FakeBedrockBatch, batch_s3: str
+) -> None:
+    """A `judge --judge bedrock --batch` pointed at moto's S3 and the Bedrock batch fake, with
+    `batch_s3` and a valid `batch_role_arn` (a test removes or changes it after)."""
+    apply_env(
+        monkeypatch,
+        {
+            "CURATOR_CONFIG": os.devnull,
+            "AWS_ENDPOINT_URL_S3": s3_url,
+            "AWS_ENDPOINT_URL_BEDROCK": fake.url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
+            "CURATOR_BATCH_S3": batch_s3,
+            "CURATOR_BATCH_ROLE_ARN": BATCH_ROLE,
+        },
+    )
+
+
 def many_records_store(tmp_path: Path, run_cli: Run, n_contexts: int = 21) -> Path:
     """A store of 5 * n_contexts records, each question unique (Bedrock batch needs >= 100)."""
     contexts = [
@@ -491,17 +512,7 @@ def test_bedrock_batch_inference_via_s3(
     with moto_server() as s3_url:
         fake = FakeBedrockBatch(s3_url, Behaviour(polls_until_done=2))
         with fake:
-            apply_env(
-                monkeypatch,
-                {
-                    "CURATOR_CONFIG": os.devnull,
-                    "AWS_ENDPOINT_URL_S3": s3_url,
-                    "AWS_ENDPOINT_URL_BEDROCK": fake.url,
-                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
-                    "CURATOR_BATCH_S3": f"s3://{bucket}/{top}",
-                    "CURATOR_BATCH_ROLE_ARN": "arn:aws:iam::123456789012:role/bedrock-batch",
-                },
-            )
+            bedrock_batch_env(monkeypatch, s3_url, fake, f"s3://{bucket}/{top}")
             import boto3
 
             s3 = boto3.client("s3", endpoint_url=s3_url)
@@ -546,16 +557,7 @@ def test_a_missing_or_malformed_batch_role_is_bad_input(
     with moto_server() as s3_url:
         fake = FakeBedrockBatch(s3_url, Behaviour(polls_until_done=2))
         with fake:
-            apply_env(
-                monkeypatch,
-                {
-                    "CURATOR_CONFIG": os.devnull,
-                    "AWS_ENDPOINT_URL_S3": s3_url,
-                    "AWS_ENDPOINT_URL_BEDROCK": fake.url,
-                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
-                    "CURATOR_BATCH_S3": "s3://judge-bucket/curator",
-                },
-            )
+            bedrock_batch_env(monkeypatch, s3_url, fake, "s3://judge-bucket/curator")
             if role:
                 monkeypatch.setenv("CURATOR_BATCH_ROLE_ARN", role)
             else:
@@ -578,17 +580,7 @@ def test_a_malformed_batch_s3_is_bad_input_naming_it(
     with moto_server() as s3_url:
         fake = FakeBedrockBatch(s3_url, Behaviour(polls_until_done=2))
         with fake:
-            apply_env(
-                monkeypatch,
-                {
-                    "CURATOR_CONFIG": os.devnull,
-                    "AWS_ENDPOINT_URL_S3": s3_url,
-                    "AWS_ENDPOINT_URL_BEDROCK": fake.url,
-                    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
-                    "CURATOR_BATCH_S3": uri,
-                    "CURATOR_BATCH_ROLE_ARN": "arn:aws:iam::123456789012:role/bedrock-batch",
-                },
-            )
+            bedrock_batch_env(monkeypatch, s3_url, fake, uri)
             args = ("--db", sample_store, "judge", "--judge", "bedrock", "--batch")
             refused = run_cli(*args)
             assert refused.code == 2, (refused.code, refused.err)
