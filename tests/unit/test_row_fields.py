@@ -2,10 +2,10 @@
 (`records.RECORD_FIELDS`, then `reviews.DETAIL_FIELDS`), of the listing
 (`records.LISTING_FIELDS`), of the queue (`reviews.QUEUE_FIELDS`), of a judge's latest verdict
 (`reviews.JUDGE_VIEW_FIELDS`) and of open batches (`verdicts.BATCH_FIELDS`) each have one
-definition of their fields' order: the query selects them in that order and the reader reads each field at the
-position that definition gives it, also when the order changes, so a field added or moved
-cannot shift the reader against the query (every field would silently take its neighbour's
-value). Checked on the layouts themselves, on rows read from a store with edited, hostile and
+definition of their fields' order: the query selects them in that order and the reader reads
+each field at the position that definition gives it, also when the order changes, so a field
+added or moved cannot shift the reader against the query (every field would silently take its
+neighbour's value). Checked on the layouts themselves, on rows read from a store with edited, hostile and
 rejected records, and against another reader of the same records. And a record's value after
 its latest edit (`records.CURATED_VALUES_SQL`) is the same for the judge, the export and the
 record screen."""
