@@ -31,7 +31,6 @@ from curator.store.db import Store
 from curator.store.ids import new_event_uid
 from curator.store.journal import fold, journal_for
 from curator.store.records import (
-    _CURATED,
     CURATED_VALUES_SQL,
     R_CONTEXT_UID,
     R_SEQ,
@@ -830,7 +829,7 @@ def curated_questions(store: Store, uids: list[str]) -> dict[str, str]:
         return {}
     with store.connection() as con:
         rows = con.execute(
-            f"SELECT r.uid, {_CURATED['question']} FROM records r "
+            f"SELECT r.uid, {CURATED_VALUES_SQL['question']} FROM records r "
             "LEFT JOIN record_state s ON s.record_uid = r.uid "
             "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
             [uids],
