@@ -60,6 +60,7 @@ class Journal:
         self.cond = threading.Condition()
         self.path: Path | None = None
         self.fd: int | None = None
+        self.owner = 0  # the process that opened `fd` (a forked child inherits both)
         self.pending: dict[str, dict[str, Any]] = {}  # event uid -> entry, not yet stored
         self.listeners: list[Callable[[int], None]] = []
         self.folder: threading.Thread | None = None
@@ -99,7 +100,7 @@ class Journal:
             os.rename(hidden, self.dir / name)
         except OSError as exc:
             raise StoreError(f"{self.dir}: cannot write the review journal: {exc}") from exc
-        self.fd, self.path = fd, self.dir / name
+        self.fd, self.path, self.owner = fd, self.dir / name, os.getpid()
 
     @property
     def unsaved(self) -> int:
@@ -231,7 +232,7 @@ class Journal:
     def _remove_if_stored(self) -> bool:
         # `pending` holds every line appended and not yet stored: a line leaves it only once the
         # transaction storing it committed (`folded`). Appends wait for `cond`, held here.
-        if self.fd is None or self.pending:
+        if self.fd is None or self.pending or self.owner != os.getpid():
             return False
         # Unlinked before its lock is let go: no other process can take it for a dead one's.
         if self.path is not None:

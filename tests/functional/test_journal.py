@@ -264,3 +264,21 @@ def test_a_journal_holding_a_decision_not_stored_is_never_removed(db: Path) -> N
     assert journal.path.stat().st_size == 0  # stored, and emptied by its owner
     assert journal.remove_if_stored()
     assert _journal_files(db) == []
+
+
+def test_a_forked_child_never_removes_its_parent_s_journal(db: Path) -> None:
+    """A child forked after the journal was opened inherits it: exiting, it must not remove
+    the file its parent still writes to (the parent's next decision would live only in an
+    unlinked file)."""
+    ((uid, rhash),) = _hashes(db, 1)
+    journal = journal_for(Store(db))
+    decide(Store(db), uid, "accept", "ana", record_hash=rhash)  # stored; the file stays open
+    path = journal.path
+    assert path is not None and path.exists()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        os._exit(1 if journal.remove_if_stored() else 0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert path.exists()
+    assert journal.remove_if_stored() and not path.exists()
