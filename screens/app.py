@@ -184,7 +184,10 @@ class CuratorApp(App[None]):
         deadline = time.monotonic() + 10
         while self.writer_running and time.monotonic() < deadline:
             time.sleep(0.01)
-        journal_for(self.store).wait_stored(timeout=10)
+        journal = journal_for(self.store)
+        journal.wait_stored(timeout=10)
+        # All stored: no empty journal file left behind (one with a decision not stored stays).
+        journal.remove_if_stored()
         if self._unsubscribe is not None:
             self._unsubscribe()
         self.store.close()

@@ -16,7 +16,7 @@ from curator.domain import (
     answer_from_json,
 )
 from curator.store.db import Store
-from curator.store.records import _CURATED, _where
+from curator.store.records import CURATED_VALUES_SQL, _where
 from curator.store.verdicts import RECORD_HASH_SQL
 
 
@@ -124,12 +124,12 @@ _CURATED_ROW_SQL = {
     "uid": "r.uid",
     "context_uid": "r.context_uid",
     "split": "r.split",
-    "question": _CURATED["question"],
-    "answer_json": f"CAST({_CURATED['answer']} AS VARCHAR)",
+    "question": CURATED_VALUES_SQL["question"],
+    "answer_json": CURATED_VALUES_SQL["answer_json"],
     "answer_type": "r.answer_type",
     "answer_from": "r.answer_from",
-    "derivation": _CURATED["derivation"],
-    "scale": _CURATED["scale"],
+    "derivation": CURATED_VALUES_SQL["derivation"],
+    "scale": CURATED_VALUES_SQL["scale"],
     "status": "coalesce(s.status, 'unreviewed')",
 }
 _CONTEXT_JSON_SQL = {

@@ -60,6 +60,7 @@ class Journal:
         self.cond = threading.Condition()
         self.path: Path | None = None
         self.fd: int | None = None
+        self.owner = 0  # the process that opened `fd` (a forked child inherits both)
         self.pending: dict[str, dict[str, Any]] = {}  # event uid -> entry, not yet stored
         self.listeners: list[Callable[[int], None]] = []
         self.folder: threading.Thread | None = None
@@ -99,7 +100,7 @@ class Journal:
             os.rename(hidden, self.dir / name)
         except OSError as exc:
             raise StoreError(f"{self.dir}: cannot write the review journal: {exc}") from exc
-        self.fd, self.path = fd, self.dir / name
+        self.fd, self.path, self.owner = fd, self.dir / name, os.getpid()
 
     @property
     def unsaved(self) -> int:
@@ -212,14 +213,34 @@ class Journal:
             self.stopping = False
 
     def close(self) -> None:
+        """Stop the folder and let go of the file (at exit): removed when it holds nothing
+        unstored (`remove_if_stored`), else left, its lock freed, for whoever folds next (this
+        process too: it is then a journal of nobody's, folded and deleted like a dead one's)."""
         self.stop()
         with self.cond:
-            if self.fd is not None:
+            if not self._remove_if_stored() and self.fd is not None:
                 os.close(self.fd)
-                self.fd = None
-                if self.path is not None and not self.pending:
-                    with contextlib.suppress(OSError):
-                        self.path.unlink()
+                self.fd, self.path = None, None
+
+    def remove_if_stored(self) -> bool:
+        """Remove this process's journal file when every decision it holds is in the store (a
+        process closing cleanly leaves no empty file behind); a later decision starts a new
+        one. Whether it was removed: never while a line of it is not yet stored."""
+        with self.cond:
+            return self._remove_if_stored()
+
+    def _remove_if_stored(self) -> bool:
+        # `pending` holds every line appended and not yet stored: a line leaves it only once the
+        # transaction storing it committed (`folded`). Appends wait for `cond`, held here.
+        if self.fd is None or self.pending or self.owner != os.getpid():
+            return False
+        # Unlinked before its lock is let go: no other process can take it for a dead one's.
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+        os.close(self.fd)
+        self.fd, self.path = None, None
+        return True
 
 
 _JOURNALS: dict[str, Journal] = {}
@@ -238,10 +259,12 @@ def journal_for(store: Store) -> Journal:
 
 @atexit.register
 def _stop_folders() -> None:
+    """At exit: each folder stopped between folds, and each journal closed (its file removed
+    when everything in it is stored; kept for the next process otherwise)."""
     with _JOURNALS_LOCK:
         journals = list(_JOURNALS.values())
     for journal in journals:
-        journal.stop()
+        journal.close()
 
 
 def existing_journal(store: Store) -> Journal | None:

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from curator.domain import AnswerValue, CuratorError, RecordFilter, WorkItem, answer_from_json
 from curator.store.db import Store
-from curator.store.records import _CURATED
+from curator.store.records import CURATED_VALUES_SQL
 from curator.store.verdicts import count_pending, pending_page
 
 _PENDING = (
@@ -219,9 +219,10 @@ def scored_rows(
                     [run],
                 ).fetchall()
             )
+        curated = CURATED_VALUES_SQL
         rows = con.execute(
-            f"SELECT r.uid, {_CURATED['question']}, CAST({_CURATED['answer']} AS VARCHAR), "
-            f"{_CURATED['scale']}, r.answer_type, r.answer_from, p.answer_text, p.output_tokens, "
+            f"SELECT r.uid, {curated['question']}, {curated['answer_json']}, "
+            f"{curated['scale']}, r.answer_type, r.answer_from, p.answer_text, p.output_tokens, "
             "p.error, coalesce(s.status, 'pending'), p.answer_json, r.split, "
             "p.record_uid IS NOT NULL FROM records r LEFT JOIN ("
             "SELECT * FROM predictions WHERE run_name = ? "

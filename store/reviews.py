@@ -31,7 +31,7 @@ from curator.store.db import Store
 from curator.store.ids import new_event_uid
 from curator.store.journal import fold, journal_for
 from curator.store.records import (
-    _CURATED,
+    CURATED_VALUES_SQL,
     R_CONTEXT_UID,
     R_SEQ,
     R_UID,
@@ -129,38 +129,80 @@ def queue_page(
     return out[::-1] if before is not None else out
 
 
+#: A queue row's fields (`_page_rows`), in order: the one definition of their positions. The
+#: query selects them in this order (its select list is written from it when called), then the
+#: caller's extra columns, and the reader reads each at the position below, never at a number
+#: of its own.
+QUEUE_FIELDS: Final = (
+    "seq",
+    "rank",
+    "uid",
+    "status",
+    "answer_type",
+    "split",
+    "question",
+    "answer_json",
+    "scale",
+)
+Q_SEQ: Final = QUEUE_FIELDS.index("seq")
+#: The view's order: (rank, seq) is a row's key.
+Q_RANK: Final = QUEUE_FIELDS.index("rank")
+Q_UID: Final = QUEUE_FIELDS.index("uid")
+Q_STATUS: Final = QUEUE_FIELDS.index("status")
+Q_ANSWER_TYPE: Final = QUEUE_FIELDS.index("answer_type")
+Q_SPLIT: Final = QUEUE_FIELDS.index("split")
+Q_QUESTION: Final = QUEUE_FIELDS.index("question")
+#: The curated answer as JSON text (`_answer_or_text` decodes it).
+Q_ANSWER_JSON: Final = QUEUE_FIELDS.index("answer_json")
+Q_SCALE: Final = QUEUE_FIELDS.index("scale")
+
+#: Each field of a queue row as SQL over the page's keys p, records r and review state s.
+_QUEUE_SQL = {
+    "seq": "p.seq",
+    "rank": "p.rank",
+    "uid": "r.uid",
+    "status": "coalesce(s.status, 'pending')",
+    "answer_type": "r.answer_type",
+    "split": "r.split",
+    "question": CURATED_VALUES_SQL["question"],
+    "answer_json": CURATED_VALUES_SQL["answer_json"],
+    "scale": CURATED_VALUES_SQL["scale"],
+}
+
+
 def _page_rows(
     con: duckdb.DuckDBPyConnection, ctes: str, params: list[Any], order: str, extra: str = ""
 ) -> tuple[list[QueueRow], tuple[Any, ...]]:
     """The queue rows of a page whose keys a CTE `page` (seq, rank) among `ctes` selects, in
     `order`; and the values of the `extra` columns (", expr, ...") of its first row."""
     page_order = order.replace("rank", "p.rank").replace("seq", "p.seq")
+    columns = ", ".join(f"{_QUEUE_SQL[name]} AS {name}" for name in QUEUE_FIELDS)
     sql = (
-        f"WITH {ctes} "
-        "SELECT p.seq, p.rank, r.uid, coalesce(s.status, 'pending') AS status, "
-        f"r.answer_type, r.split, {_CURATED['question']} AS question, "
-        f"CAST({_CURATED['answer']} AS VARCHAR) AS answer, {_CURATED['scale']} AS scale{extra} "
+        f"WITH {ctes} SELECT {columns}{extra} "
         "FROM page p JOIN records r ON r.seq = p.seq "
         f"LEFT JOIN record_state s ON s.record_uid = r.uid ORDER BY {page_order}"
     )
     rows = con.execute(sql, params).fetchall()
-    verdicts = _latest_verdicts(con, [row[2] for row in rows])
+    # The fields' positions (`QUEUE_FIELDS`) as locals: as fast as literal numbers.
+    seq_at, rank_at, uid_at, status_at, type_at = Q_SEQ, Q_RANK, Q_UID, Q_STATUS, Q_ANSWER_TYPE
+    split_at, question_at, answer_at, scale_at = Q_SPLIT, Q_QUESTION, Q_ANSWER_JSON, Q_SCALE
+    verdicts = _latest_verdicts(con, [row[uid_at] for row in rows])
     out = [
         QueueRow(
-            seq=row[0],
-            rank=row[1],
-            uid=row[2],
-            status=row[3],
-            answer_type=row[4],
-            split=row[5],
-            question=row[6],
-            verdicts=verdicts.get(row[2], {}),
-            answer=_answer_or_text(row[7]),
-            scale=row[8] or "",
+            seq=row[seq_at],
+            rank=row[rank_at],
+            uid=row[uid_at],
+            status=row[status_at],
+            answer_type=row[type_at],
+            split=row[split_at],
+            question=row[question_at],
+            verdicts=verdicts.get(row[uid_at], {}),
+            answer=_answer_or_text(row[answer_at]),
+            scale=row[scale_at] or "",
         )
         for row in rows
     ]
-    return out, tuple(rows[0][9:]) if rows else ()
+    return out, tuple(rows[0][len(QUEUE_FIELDS) :]) if rows else ()
 
 
 def _answer_or_text(text: str | None) -> AnswerValue:
@@ -314,10 +356,10 @@ D_CONFLICT: Final = RECORD_COLUMN_COUNT + DETAIL_FIELDS.index("conflict")
 
 #: Each field of `DETAIL_FIELDS` as SQL over records r and its review state s.
 _DETAIL_SQL = {
-    "question": _CURATED["question"],
-    "answer_json": f"CAST({_CURATED['answer']} AS VARCHAR)",
-    "derivation": _CURATED["derivation"],
-    "scale": _CURATED["scale"],
+    "question": CURATED_VALUES_SQL["question"],
+    "answer_json": CURATED_VALUES_SQL["answer_json"],
+    "derivation": CURATED_VALUES_SQL["derivation"],
+    "scale": CURATED_VALUES_SQL["scale"],
     "status": "coalesce(s.status, 'pending')",
     "edited_json": "CAST(s.edited AS VARCHAR)",
     "conflict": "coalesce(s.conflict, false)",
@@ -373,16 +415,12 @@ def record_details(store: Store, wanted: list[tuple[str, int]]) -> list[RecordDe
             else {}
         )
         judges: dict[str, list[Any]] = {}
+        # Each judge view's row, then its record's uid.
+        uid_at = len(JUDGE_VIEW_FIELDS)
         for j in con.execute(
-            "WITH v AS (SELECT verdict_id, record_uid, judge, model, verdict, reason, cost_usd, "
-            f"created_at, record_hash FROM verdicts WHERE record_uid IN ({marks}) QUALIFY "
-            "row_number() OVER (PARTITION BY record_uid, judge ORDER BY verdict_id DESC) = 1) "
-            "SELECT record_uid, judge, model, verdict, reason, cost_usd, created_at, record_hash, "
-            "coalesce((SELECT max(x.evidence) FROM verdict_evidence x "
-            "WHERE x.verdict_id = v.verdict_id), '') FROM v ORDER BY record_uid, judge",
-            uids,
+            _latest_judges_sql(f"record_uid IN ({marks})", per_record=True), uids
         ).fetchall():
-            judges.setdefault(j[0], []).append(j[1:])
+            judges.setdefault(j[uid_at], []).append(j)
         events: dict[str, list[ReviewEvent]] = {}
         for event in _events(con, f"e.record_uid IN ({marks})", uids):
             events.setdefault(event.record_uid, []).append(event)
@@ -474,34 +512,77 @@ def record_panes(store: Store, uid: str, record_hash: str) -> RecordPanes:
 
 
 def _panes(con: duckdb.DuckDBPyConnection, uid: str, record_hash: str) -> RecordPanes:
-    # The latest verdict per judge first, then the evidence of those only.
-    judges = con.execute(
-        "WITH v AS (SELECT verdict_id, judge, model, verdict, reason, cost_usd, created_at, "
-        "record_hash FROM verdicts WHERE record_uid = ? "
-        "QUALIFY row_number() OVER (PARTITION BY judge ORDER BY verdict_id DESC) = 1) "
-        "SELECT judge, model, verdict, reason, cost_usd, created_at, record_hash, "
-        "coalesce((SELECT max(x.evidence) FROM verdict_evidence x "
-        "WHERE x.verdict_id = v.verdict_id), '') FROM v ORDER BY judge",
-        [uid],
-    ).fetchall()
+    judges = con.execute(_latest_judges_sql("record_uid = ?"), [uid]).fetchall()
     events = _events(con, "record_uid = ?", [uid])
     return RecordPanes(
         judges=tuple(_judge_view(j, record_hash) for j in judges), events=tuple(events)
     )
 
 
+#: A judge's latest verdict on a record as `_judge_view` reads it, in order: the one definition
+#: of its fields' positions in the rows of `_latest_judges_sql` (written from it when called),
+#: which a record's panes and `record_details` both read.
+JUDGE_VIEW_FIELDS: Final = (
+    "judge",
+    "model",
+    "verdict",
+    "reason",
+    "cost_usd",
+    "created_at",
+    "record_hash",
+    "evidence",
+)
+J_JUDGE: Final = JUDGE_VIEW_FIELDS.index("judge")
+J_MODEL: Final = JUDGE_VIEW_FIELDS.index("model")
+J_VERDICT: Final = JUDGE_VIEW_FIELDS.index("verdict")
+J_REASON: Final = JUDGE_VIEW_FIELDS.index("reason")
+J_COST_USD: Final = JUDGE_VIEW_FIELDS.index("cost_usd")
+J_CREATED_AT: Final = JUDGE_VIEW_FIELDS.index("created_at")
+#: The version of the record the verdict judged (`current` when it is the record's hash now).
+J_RECORD_HASH: Final = JUDGE_VIEW_FIELDS.index("record_hash")
+#: The verdict's evidence as JSON text ('' when it has none).
+J_EVIDENCE: Final = JUDGE_VIEW_FIELDS.index("evidence")
+
+#: Each field of a judge view as SQL over the latest verdicts v.
+_JUDGE_VIEW_SQL = {
+    "judge": "judge",
+    "model": "model",
+    "verdict": "verdict",
+    "reason": "reason",
+    "cost_usd": "cost_usd",
+    "created_at": "created_at",
+    "record_hash": "record_hash",
+    "evidence": "coalesce((SELECT max(x.evidence) FROM verdict_evidence x "
+    "WHERE x.verdict_id = v.verdict_id), '')",
+}
+
+
+def _latest_judges_sql(where: str, *, per_record: bool = False) -> str:
+    """The latest verdict per judge (per record and judge with `per_record`, the record's uid
+    selected after the judge view's fields) of the verdicts `where` selects, then the evidence
+    of those only."""
+    key, uid = ("record_uid, judge", ", record_uid") if per_record else ("judge", "")
+    columns = ", ".join(_JUDGE_VIEW_SQL[name] for name in JUDGE_VIEW_FIELDS)
+    return (
+        f"WITH v AS (SELECT verdict_id{uid}, judge, model, verdict, reason, cost_usd, "
+        f"created_at, record_hash FROM verdicts WHERE {where} QUALIFY row_number() OVER "
+        f"(PARTITION BY {key} ORDER BY verdict_id DESC) = 1) "
+        f"SELECT {columns}{uid} FROM v ORDER BY {key}"
+    )
+
+
 def _judge_view(j: Any, record_hash: str) -> JudgeView:
-    """A judge's latest verdict from (judge, model, verdict, reason, cost, created_at,
-    record_hash, evidence): `current` when it judged `record_hash`."""
+    """A judge's latest verdict from a row of `JUDGE_VIEW_FIELDS`: `current` when it judged
+    `record_hash`."""
     return JudgeView(
-        judge=j[0],
-        model=j[1],
-        verdict=j[2],
-        reason=j[3],
-        cost_usd=j[4],
-        created_at=j[5],
-        current=j[6] == record_hash,
-        evidence=_evidence(j[7]),
+        judge=j[J_JUDGE],
+        model=j[J_MODEL],
+        verdict=j[J_VERDICT],
+        reason=j[J_REASON],
+        cost_usd=j[J_COST_USD],
+        created_at=j[J_CREATED_AT],
+        current=j[J_RECORD_HASH] == record_hash,
+        evidence=_evidence(j[J_EVIDENCE]),
     )
 
 
@@ -748,7 +829,7 @@ def curated_questions(store: Store, uids: list[str]) -> dict[str, str]:
         return {}
     with store.connection() as con:
         rows = con.execute(
-            f"SELECT r.uid, {_CURATED['question']} FROM records r "
+            f"SELECT r.uid, {CURATED_VALUES_SQL['question']} FROM records r "
             "LEFT JOIN record_state s ON s.record_uid = r.uid "
             "WHERE r.uid IN (SELECT unnest(?::VARCHAR[]))",
             [uids],

@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import duckdb
 
@@ -27,7 +27,7 @@ from curator.domain import (
 )
 from curator.faults import fault_point
 from curator.store.db import Store
-from curator.store.records import _CURATED, _where
+from curator.store.records import CURATED_VALUES_SQL, _where
 from curator.work_rows import CONTEXT_UID, SPLIT, WORK_ROW_FIELDS, row_work_item
 
 #: Identifies one version of a record as a judge sees it (curated values, context revision).
@@ -55,12 +55,12 @@ _WORK_ROW_SQL = {
     "uid": "r.uid",
     "record_hash": RECORD_HASH_SQL,
     "context_uid": "r.context_uid",
-    "question": _CURATED["question"],
-    "answer_json": f"CAST({_CURATED['answer']} AS VARCHAR)",
+    "question": CURATED_VALUES_SQL["question"],
+    "answer_json": CURATED_VALUES_SQL["answer_json"],
     "answer_type": "r.answer_type",
     "answer_from": "r.answer_from",
-    "derivation": _CURATED["derivation"],
-    "scale": _CURATED["scale"],
+    "derivation": CURATED_VALUES_SQL["derivation"],
+    "scale": CURATED_VALUES_SQL["scale"],
     "split": "r.split",
 }
 #: The select list of a work row (a field named there without SQL here fails on import).
@@ -465,25 +465,61 @@ def known_provider_ids(store: Store, provider: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+#: A batch's row as `open_batches` reads it, in order: the one definition of its fields'
+#: positions. The query selects them in this order (written from it when called) and the
+#: reader reads each at the position below, never at a number of its own.
+BATCH_FIELDS: Final = (
+    "batch_id",
+    "provider",
+    "judge",
+    "model",
+    "prompt_hash",
+    "run_id",
+    "status",
+    "details_json",
+)
+B_BATCH_ID: Final = BATCH_FIELDS.index("batch_id")
+B_PROVIDER: Final = BATCH_FIELDS.index("provider")
+B_JUDGE: Final = BATCH_FIELDS.index("judge")
+B_MODEL: Final = BATCH_FIELDS.index("model")
+B_PROMPT_HASH: Final = BATCH_FIELDS.index("prompt_hash")
+B_RUN_ID: Final = BATCH_FIELDS.index("run_id")
+B_STATUS: Final = BATCH_FIELDS.index("status")
+#: The batch's details as JSON text.
+B_DETAILS_JSON: Final = BATCH_FIELDS.index("details_json")
+
+#: Each field of a batch's row as SQL over `judge_batches`.
+_BATCH_SQL = {
+    "batch_id": "batch_id",
+    "provider": "provider",
+    "judge": "judge",
+    "model": "model",
+    "prompt_hash": "prompt_hash",
+    "run_id": "run_id",
+    "status": "status",
+    "details_json": "CAST(details AS VARCHAR)",
+}
+
+
 def open_batches(store: Store, provider: str, key: JudgeKey) -> list[BatchRecord]:
     """Submitted batches whose results have not been collected yet."""
+    columns = ", ".join(_BATCH_SQL[name] for name in BATCH_FIELDS)
     with store.connection() as con:
         rows = con.execute(
-            "SELECT batch_id, provider, judge, model, prompt_hash, run_id, status, "
-            "CAST(details AS VARCHAR) FROM judge_batches WHERE provider = ? AND judge = ? "
+            f"SELECT {columns} FROM judge_batches WHERE provider = ? AND judge = ? "
             "AND model = ? AND prompt_hash = ? AND collected_at IS NULL ORDER BY submitted_at",
             [provider, key.judge, key.model, key.prompt_hash],
         ).fetchall()
     return [
         BatchRecord(
-            batch_id=row[0],
-            provider=row[1],
-            judge=row[2],
-            model=row[3],
-            prompt_hash=row[4],
-            run_id=row[5],
-            status=row[6],
-            details=json.loads(row[7] or "{}"),
+            batch_id=row[B_BATCH_ID],
+            provider=row[B_PROVIDER],
+            judge=row[B_JUDGE],
+            model=row[B_MODEL],
+            prompt_hash=row[B_PROMPT_HASH],
+            run_id=row[B_RUN_ID],
+            status=row[B_STATUS],
+            details=json.loads(row[B_DETAILS_JSON] or "{}"),
         )
         for row in rows
     ]

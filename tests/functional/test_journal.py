@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from curator.screens.app import CuratorApp
 from curator.store import Store
 from curator.store.journal import journal_dir, journal_for
 from curator.store.reviews import decide, record_detail, undo
@@ -193,3 +195,90 @@ def test_a_session_closed_and_exited_before_its_decisions_were_stored_loses_none
     Store.open(db)
     assert set(acked) <= set(_stored(db))
     assert not any(p.stat().st_size for p in journal_dir(db).glob("*.jsonl"))
+
+
+def _journal_files(db: Path) -> list[str]:
+    folder = journal_dir(db)
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_curator_note_leaves_no_journal_file(db: Path) -> None:
+    """A process that wrote a decision and closed cleanly removes its journal once everything
+    in it is stored: users saw one empty file per `curator note` accumulate in the folder."""
+    ((uid, _),) = _hashes(db, 1)
+    done = subprocess.run(
+        [sys.executable, "-m", "curator", "--db", str(db), "note", uid, "look again", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "CURATOR_CONFIG": os.devnull},
+        timeout=120,  # only bounds a hang
+    )
+    assert done.returncode == 0, done.stderr
+    assert journal_dir(db).is_dir()  # the note went through the journal
+    assert _journal_files(db) == []
+    assert _stored(db)[json.loads(done.stdout)["event_uid"]] == (uid, "note")
+
+
+async def test_a_review_session_closing_leaves_no_journal_file(tmp_path: Path) -> None:
+    from tests.functional.test_review_tui import current_uid, events, make_store, settle
+
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        uid = current_uid(app)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert journal_dir(store.path).is_dir()
+        await pilot.press("q")
+        await pilot.pause()
+    assert [(e[1], e[2]) for e in events(store)] == [(uid, "accept")]
+    assert _journal_files(store.path) == []
+
+
+def test_a_journal_holding_a_decision_not_stored_is_never_removed(db: Path) -> None:
+    """Neither asked to (`remove_if_stored`, what a closing review session does) nor when its
+    process closes it at exit (`close`): the line is the decision's only copy."""
+    (uid, rhash), *_ = _hashes(db, 1)
+    store = Store(db, lock_timeout=30)
+    journal = journal_for(store)
+    holder = hold_store(db)  # the decision cannot be stored
+    try:
+        event = decide(store, uid, "accept", "ana", record_hash=rhash, wait=False)
+        assert journal.path is not None
+        path = journal.path
+        assert not journal.remove_if_stored()
+        journal.close()
+        assert event.event_uid.encode() in path.read_bytes()
+    finally:
+        release(holder)
+    assert _journal_files(db) == [path.name]
+    Store.open(db)  # the next open stores it, and removes the journal its owner let go
+    assert _stored(db)[event.event_uid] == (uid, "accept")
+    assert _journal_files(db) == []
+    # The same journal again: a new decision starts a new file, which goes once stored.
+    (uid2, rhash2), *_ = _hashes(db, 2)[1:]
+    decide(store, uid2, "reject", "ana", record_hash=rhash2)
+    assert journal.path is not None and journal.path != path
+    assert journal.path.stat().st_size == 0  # stored, and emptied by its owner
+    assert journal.remove_if_stored()
+    assert _journal_files(db) == []
+
+
+def test_a_forked_child_never_removes_its_parent_s_journal(db: Path) -> None:
+    """A child forked after the journal was opened inherits it: exiting, it must not remove
+    the file its parent still writes to (the parent's next decision would live only in an
+    unlinked file)."""
+    ((uid, rhash),) = _hashes(db, 1)
+    journal = journal_for(Store(db))
+    decide(Store(db), uid, "accept", "ana", record_hash=rhash)  # stored; the file stays open
+    path = journal.path
+    assert path is not None and path.exists()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        os._exit(1 if journal.remove_if_stored() else 0)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert path.exists()
+    assert journal.remove_if_stored() and not path.exists()

@@ -1,20 +1,26 @@
-"""The rows an export reads (`exports.CURATED_ROW_FIELDS`) and the rows of a record's detail
-(`records.RECORD_FIELDS`, then `reviews.DETAIL_FIELDS`) each have one definition of their
-fields' order: the query selects them in that order and the reader reads each field at the
-position that definition gives it, also when the order changes, so a field added or moved
-cannot shift the reader against the query (every field would silently take its neighbour's
-value). Checked on the layouts themselves, on rows read from a store with edited, hostile and
-rejected records, and against another reader of the same records."""
+"""The rows an export reads (`exports.CURATED_ROW_FIELDS`), the rows of a record's detail
+(`records.RECORD_FIELDS`, then `reviews.DETAIL_FIELDS`), of the listing
+(`records.LISTING_FIELDS`), of the queue (`reviews.QUEUE_FIELDS`), of a judge's latest verdict
+(`reviews.JUDGE_VIEW_FIELDS`) and of open batches (`verdicts.BATCH_FIELDS`) each have one
+definition of their fields' order: the query selects them in that order and the reader reads
+each field at the position that definition gives it, also when the order changes, so a field
+added or moved cannot shift the reader against the query (every field would silently take its
+neighbour's value). Checked on the layouts themselves, on rows read from a store with edited,
+hostile and rejected records, and against another reader of the same records. And a record's
+value after its latest edit (`records.CURATED_VALUES_SQL`) is the same for the judge, the
+export and the record screen."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from curator.domain import Context, JudgeKey, Paragraph, RecordFilter
-from curator.store import Store, exports, records, reviews
+from curator.domain import Context, JudgeKey, NewVerdict, Paragraph, RecordFilter, RecordRow
+from curator.store import Store, exports, records, reviews, verdicts
 from curator.store.exports import CURATED_ROW_FIELDS, curated_records
 from curator.store.importer import import_file
 from curator.store.records import RECORD_COLUMNS, RECORD_FIELDS, record_from_row
@@ -27,7 +33,7 @@ from curator.store.reviews import (
     record_detail,
     record_details,
 )
-from curator.store.verdicts import record_hash_of, work_page
+from curator.store.verdicts import append_verdicts, record_hash_of, work_item, work_page
 from tests.conftest import SAMPLE_DATA
 from tests.hostile import RECORDS, edit_hostile
 
@@ -227,3 +233,220 @@ def test_details_read_one_by_one_and_together_agree_with_the_judges_work(store: 
             curated = (many.question, many.derivation, many.scale)
             assert curated != (many.record.question, many.record.derivation, many.record.scale)
     assert edited == 2
+
+
+# -- the listing, the queue, a judge's latest verdict, open batches ---------------------------
+
+
+def _permuted(
+    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, prefix: str, layout: int
+) -> None:
+    """`module.<name>` in another order, each position constant (`prefix` + FIELD) with it."""
+    fields = _layouts(getattr(module, name))[layout]
+    monkeypatch.setattr(module, name, fields)
+    for field in fields:
+        monkeypatch.setattr(module, prefix + field.upper(), fields.index(field))
+
+
+@pytest.fixture(scope="module")
+def judged(store: Store) -> Store:
+    """The store with two judges' verdicts (the latest of each counts), one citing evidence."""
+    items = work_page(store, KEY, RecordFilter(), rejudge=True, limit=100_000)
+    evidence = json.dumps([{"kind": "table", "text": "1,200", "row": 1, "col": 2}])
+    append_verdicts(
+        store, KEY, "r1", [NewVerdict(i.uid, i.record_hash, "incorrect") for i in items]
+    )
+    other = JudgeKey("panel", "m-2", "p-2")
+    append_verdicts(
+        store,
+        other,
+        "r2",
+        [
+            NewVerdict(i.uid, "old-hash", "correct", "looks right", cost_usd=0.25 * n)
+            for n, i in enumerate(items[::3])
+        ],
+    )
+    latest = [
+        NewVerdict(i.uid, i.record_hash, "uncertain", "why", evidence=evidence) for i in items[::2]
+    ]
+    append_verdicts(store, KEY, "r3", latest)
+    return store
+
+
+def test_listing_queue_judge_and_batch_rows_select_each_field_at_its_position() -> None:
+    for module, fields, prefix, sql in (
+        (records, records.LISTING_FIELDS, "L_", records._LISTING_SQL),
+        (reviews, reviews.QUEUE_FIELDS, "Q_", reviews._QUEUE_SQL),
+        (reviews, reviews.JUDGE_VIEW_FIELDS, "J_", reviews._JUDGE_VIEW_SQL),
+        (verdicts, verdicts.BATCH_FIELDS, "B_", verdicts._BATCH_SQL),
+    ):
+        assert _positions(module, fields, prefix) == {name: i for i, name in enumerate(fields)}
+        assert set(sql) == set(fields)
+
+
+@pytest.mark.parametrize("layout", range(1, 3), ids=["reversed", "rotated"])
+def test_listing_reads_each_field_where_the_query_puts_it_in_any_layout(
+    judged: Store, layout: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = records.page(judged, limit=100_000)
+    searched = records.page(judged, RecordFilter(search="edited"), limit=100_000)
+    _permuted(monkeypatch, records, "LISTING_FIELDS", "L_", layout)
+    assert records.page(judged, limit=100_000) == expected
+    assert records.page(judged, RecordFilter(search="edited"), limit=100_000) == searched
+
+
+def test_listing_and_queue_rows_hold_the_values_the_record_detail_reads(judged: Store) -> None:
+    listed = records.page(judged, limit=100_000)
+    queued = reviews.queue_page(judged, sort="triage", limit=100_000)
+    assert len(listed) == len(queued) > 100
+    assert {r.status for r in listed} == {"accepted", "edited", "rejected"}
+    details = record_details(judged, [(r.uid, r.seq) for r in listed])
+    by_uid = {d.uid: d for d in details if d is not None}
+    assert len(by_uid) == len(listed)
+    rows: list[RecordRow | reviews.QueueRow] = [*listed, *queued]
+    for row in rows:
+        detail = by_uid[row.uid]
+        assert (row.seq, row.split, row.status) == (detail.seq, detail.split, detail.status)
+        assert (row.question, row.answer, row.scale) == (
+            detail.question,
+            detail.answer,
+            detail.scale,
+        )
+        assert row.answer_type == detail.answer_type
+        latest = {j.judge: j.verdict for j in detail.judges}
+        assert row.verdicts == latest
+    for row in listed:
+        detail = by_uid[row.uid]
+        assert (row.context_uid, row.answer_from) == (detail.context_uid, detail.answer_from)
+    # Triage order: judged incorrect (rank 0) first, then the disagreements (rank 1).
+    assert [r.rank for r in queued] == sorted(r.rank for r in queued)
+    assert {r.rank for r in queued} == {0, 1, 2}
+
+
+@pytest.mark.parametrize("layout", range(1, 3), ids=["reversed", "rotated"])
+def test_queue_reads_each_field_where_the_query_puts_it_in_any_layout(
+    judged: Store, layout: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The page's own columns and, after them, the extra columns of `resume_page`.
+    expected = reviews.queue_page(judged, sort="triage", limit=100_000)
+    before = reviews.queue_page(judged, sort="store", before=(0, expected[40].seq), limit=7)
+    view = RecordFilter(statuses=("edited", "rejected"))
+    resumed = reviews.resume_page(judged, view, sort="triage", limit=5)
+    assert resumed.rows and len(before) == 7
+    _permuted(monkeypatch, reviews, "QUEUE_FIELDS", "Q_", layout)
+    assert reviews.queue_page(judged, sort="triage", limit=100_000) == expected
+    assert reviews.queue_page(judged, sort="store", before=(0, expected[40].seq), limit=7) == before
+    assert reviews.resume_page(judged, view, sort="triage", limit=5) == resumed
+
+
+@pytest.mark.parametrize("layout", range(1, 3), ids=["reversed", "rotated"])
+def test_judge_views_read_each_field_where_the_query_puts_it_in_any_layout(
+    judged: Store, layout: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One layout for both queries: a record's panes and several records read together.
+    items = work_page(judged, KEY, RecordFilter(), rejudge=True, limit=12)
+    wanted = [(i.uid, i.seq) for i in items]
+    expected = record_details(judged, wanted)
+    one_by_one = [record_detail(judged, uid, seq=seq) for uid, seq in wanted]
+    assert one_by_one == expected
+    views = [j for d in expected if d is not None for j in d.judges]
+    assert {(j.judge, j.model, j.verdict) for j in views} == {
+        ("rules", "v", "uncertain"),
+        ("rules", "v", "incorrect"),
+        ("panel", "m-2", "correct"),
+    }
+    assert {j.current for j in views if j.judge == "rules"} == {True}
+    assert {(j.current, j.reason) for j in views if j.judge == "panel"} == {(False, "looks right")}
+    assert {j.cost_usd for j in views if j.judge == "panel"} > {0.0}
+    assert all(isinstance(j.created_at, datetime) for j in views)
+    cited = [j.evidence for j in views if j.verdict == "uncertain"]
+    assert cited and all(
+        e == ({"kind": "table", "text": "1,200", "row": 1, "col": 2},) for e in cited
+    )
+    _permuted(monkeypatch, reviews, "JUDGE_VIEW_FIELDS", "J_", layout)
+    assert record_details(judged, wanted) == expected
+    assert [record_detail(judged, uid, seq=seq) for uid, seq in wanted] == expected
+
+
+@pytest.mark.parametrize("layout", range(3), ids=["as-defined", "reversed", "rotated"])
+def test_open_batches_read_each_field_where_the_query_puts_it_in_any_layout(
+    tmp_path: Path, layout: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.open(tmp_path / "b.duckdb", create=True)
+    key = JudgeKey("anthropic", "model-1", "prompt-1")
+    saved = [
+        verdicts.BatchRecord(
+            f"batch-{n}",
+            "anthropic",
+            key.judge,
+            key.model,
+            key.prompt_hash,
+            f"run-{n}",
+            status,
+            {"provider_id": f"msgbatch_{n}"},
+        )
+        for n, status in enumerate(("intent", "submitted"))
+    ]
+    for batch in saved:
+        verdicts.save_batch(store, batch, [(f"c-{batch.batch_id}", "uid", "hash")])
+    verdicts.save_batch(
+        store, verdicts.BatchRecord("other", "anthropic", "x", "m", "p", "run", "submitted", {}), []
+    )
+    _permuted(monkeypatch, verdicts, "BATCH_FIELDS", "B_", layout)
+    assert verdicts.open_batches(store, "anthropic", key) == saved
+
+
+# -- a record's value after its latest edit -------------------------------------------------
+
+
+def test_judge_export_and_detail_read_the_same_edited_values(tmp_path: Path) -> None:
+    """One definition of the curated values (`records.CURATED_VALUES_SQL`): the judge's prompt,
+    the exported line and the record screen all show the edit, not the import."""
+    from curator.export.run import ExportOptions, export
+    from curator.prompts import judge_prompt, render_answer
+
+    store = Store.open(tmp_path / "e.duckdb", create=True)
+    import_file(store, SAMPLE_DATA / "sample_dev.json", "dev")
+    items = work_page(store, KEY, RecordFilter(), limit=100_000)
+    target = items[4]
+    question = "What was the edited total in 2019?"
+    edit: dict[str, Any] = {
+        "question": question,
+        "answer": ["4321.5"],
+        "derivation": "4000 + 321.5",
+        "scale": "million",
+    }
+    assert all(getattr(target, name) != value for name, value in edit.items())
+    decide(store, target.uid, "edit", "ana", edited=edit)
+    decide_many(store, [i.uid for i in items if i.uid != target.uid], "accept", "ana")
+    judged = work_item(store, target.uid)
+    (exported,) = [r for r in curated_records(store) if r.uid == target.uid]
+    detail = record_detail(store, target.uid)
+    assert judged is not None and detail is not None
+    for reader in (judged, exported, detail):
+        values = {name: getattr(reader, name) for name in edit}
+        assert values == edit, type(reader).__name__
+    assert detail.record.question == target.question  # the import is kept, not shown
+    prompt = judge_prompt(
+        table=judged.context.table,
+        paragraphs=judged.context.paragraphs,
+        question=judged.question,
+        answer=judged.answer,
+        scale=judged.scale,
+    )
+    assert question in prompt.user and target.question not in prompt.user
+    assert render_answer(["4321.5"], "million") in prompt.user
+    out = tmp_path / "out"
+    export(store, out, ExportOptions(target="openai-chat", rationale=True))
+    lines = {
+        uid: line
+        for name in ("train", "validation")
+        for uid, line in zip(
+            (out / f"{name}.uids.txt").read_text("utf-8").split(),
+            (out / f"{name}.jsonl").read_text("utf-8").splitlines(),
+            strict=True,
+        )
+    }
+    line = lines[target.uid]
+    assert question in line and target.question not in line
+    assert "4321.5 million" in line and "4000 + 321.5" in line
