@@ -43,6 +43,7 @@ from curator.store.records import (
     context_of,
     record_from_row,
 )
+from curator.store.row_select import dataclass_columns
 from curator.store.verdicts import RECORD_HASH_SQL, record_hash_of
 
 #: Each record's latest verdict per judge as one bit (incorrect 1, correct 2, uncertain 4; any
@@ -595,30 +596,84 @@ def _evidence(text: str) -> tuple[dict[str, Any], ...]:
     return tuple(i for i in items if isinstance(i, dict)) if isinstance(items, list) else ()
 
 
+#: A review event's row as `_events` reads it, in order: the one definition of its fields'
+#: positions. The query selects them in this order (written from it when called) and the reader
+#: reads each at the position below, never at a number of its own.
+EVENT_FIELDS: Final = (
+    "event_id",
+    "record_uid",
+    "action",
+    "reviewer",
+    "created_at",
+    "reason",
+    "note",
+    "edited_json",
+    "undoes",
+    "blind",
+    "undone",
+    "event_uid",
+    "undoes_uid",
+)
+E_EVENT_ID: Final = EVENT_FIELDS.index("event_id")
+E_RECORD_UID: Final = EVENT_FIELDS.index("record_uid")
+E_ACTION: Final = EVENT_FIELDS.index("action")
+E_REVIEWER: Final = EVENT_FIELDS.index("reviewer")
+E_CREATED_AT: Final = EVENT_FIELDS.index("created_at")
+E_REASON: Final = EVENT_FIELDS.index("reason")
+E_NOTE: Final = EVENT_FIELDS.index("note")
+#: An edit's new values as JSON text (None for any other event).
+E_EDITED_JSON: Final = EVENT_FIELDS.index("edited_json")
+E_UNDOES: Final = EVENT_FIELDS.index("undoes")
+E_BLIND: Final = EVENT_FIELDS.index("blind")
+#: Whether a later undo reverts this event.
+E_UNDONE: Final = EVENT_FIELDS.index("undone")
+E_EVENT_UID: Final = EVENT_FIELDS.index("event_uid")
+E_UNDOES_UID: Final = EVENT_FIELDS.index("undoes_uid")
+
+#: Each field of an event's row as SQL over review_events e.
+_EVENT_SQL: Final = {
+    "event_id": "e.event_id",
+    "record_uid": "e.record_uid",
+    "action": "e.action",
+    "reviewer": "e.reviewer",
+    "created_at": "e.created_at",
+    "reason": "e.reason",
+    "note": "e.note",
+    "edited_json": "CAST(e.edited AS VARCHAR)",
+    "undoes": "e.undoes",
+    "blind": "e.blind",
+    "undone": "EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' "
+    "AND u.undoes = e.event_id)",
+    "event_uid": "e.event_uid",
+    "undoes_uid": "e.undoes_uid",
+}
+
+
 def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list[ReviewEvent]:
+    columns = ", ".join(_EVENT_SQL[name] for name in EVENT_FIELDS)
     rows = con.execute(
-        "SELECT e.event_id, e.record_uid, e.action, e.reviewer, e.created_at, e.reason, e.note, "
-        "CAST(e.edited AS VARCHAR), e.undoes, e.blind, "
-        "EXISTS (SELECT 1 FROM review_events u WHERE u.action = 'undo' AND u.undoes = e.event_id), "
-        "e.event_uid, e.undoes_uid "
-        f"FROM review_events e WHERE {where} ORDER BY e.event_id",
-        params,
+        f"SELECT {columns} FROM review_events e WHERE {where} ORDER BY e.event_id", params
     ).fetchall()
+    # The fields' positions (`EVENT_FIELDS`) as locals: as fast as literal numbers.
+    id_at, uid_at, action_at, reviewer_at = E_EVENT_ID, E_RECORD_UID, E_ACTION, E_REVIEWER
+    when_at, reason_at, note_at, edited_at = E_CREATED_AT, E_REASON, E_NOTE, E_EDITED_JSON
+    undoes_at, blind_at = E_UNDOES, E_BLIND
+    undone_at, event_uid_at, undoes_uid_at = E_UNDONE, E_EVENT_UID, E_UNDOES_UID
     return [
         ReviewEvent(
-            event_id=r[0],
-            record_uid=r[1],
-            action=r[2],
-            reviewer=r[3],
-            created_at=r[4],
-            reason=r[5],
-            note=r[6],
-            edited=json.loads(r[7]) if r[7] else None,
-            undoes=r[8],
-            blind=bool(r[9]),
-            undone=bool(r[10]),
-            event_uid=r[11],
-            undoes_uid=r[12],
+            event_id=r[id_at],
+            record_uid=r[uid_at],
+            action=r[action_at],
+            reviewer=r[reviewer_at],
+            created_at=r[when_at],
+            reason=r[reason_at],
+            note=r[note_at],
+            edited=json.loads(r[edited_at]) if r[edited_at] else None,
+            undoes=r[undoes_at],
+            blind=bool(r[blind_at]),
+            undone=bool(r[undone_at]),
+            event_uid=r[event_uid_at],
+            undoes_uid=r[undoes_uid_at],
         )
         for r in rows
     ]
@@ -940,13 +995,28 @@ class ReviewerActivity:
     last: Any
 
 
+#: Each field of `ReviewerActivity` as SQL over review_events grouped by reviewer: the select
+#: list is written from the dataclass's fields (`row_select.dataclass_columns`), so
+#: `ReviewerActivity(*row)` reads each one.
+_ACTIVITY_SQL: Final = {
+    "reviewer": "reviewer",
+    "decisions": "count(*) FILTER (WHERE action NOT IN ('undo', 'note'))",
+    "accepted": "count(*) FILTER (WHERE action = 'accept')",
+    "rejected": "count(*) FILTER (WHERE action = 'reject')",
+    "edited": "count(*) FILTER (WHERE action = 'edit')",
+    "undos": "count(*) FILTER (WHERE action = 'undo')",
+    "first": "min(created_at)",
+    "last": "max(created_at)",
+}
+
+
 def reviewer_activity(store: Store) -> list[ReviewerActivity]:
+    """Each reviewer's decisions by kind, undos and first and last event, most decisions
+    first."""
+    columns = dataclass_columns(ReviewerActivity, _ACTIVITY_SQL)
     with store.connection() as con:
         rows = con.execute(
-            "SELECT reviewer, count(*) FILTER (WHERE action NOT IN ('undo', 'note')), "
-            "count(*) FILTER (WHERE action = 'accept'), count(*) FILTER (WHERE action = 'reject'), "
-            "count(*) FILTER (WHERE action = 'edit'), count(*) FILTER (WHERE action = 'undo'), "
-            "min(created_at), max(created_at) FROM review_events GROUP BY reviewer ORDER BY 2 DESC"
+            f'SELECT {columns} FROM review_events GROUP BY reviewer ORDER BY "decisions" DESC'
         ).fetchall()
     return [ReviewerActivity(*row) for row in rows]
 

@@ -28,6 +28,7 @@ from curator.domain import (
 from curator.faults import fault_point
 from curator.store.db import Store
 from curator.store.records import CURATED_VALUES_SQL, _where
+from curator.store.row_select import dataclass_columns
 from curator.work_rows import CONTEXT_UID, SPLIT, WORK_ROW_FIELDS, row_work_item
 
 #: Identifies one version of a record as a judge sees it (curated values, context revision).
@@ -340,13 +341,28 @@ class StoredVerdict:
     created_at: datetime
 
 
+#: Each field of `StoredVerdict` as SQL over `verdicts`: the select list is written from the
+#: dataclass's fields (`row_select.dataclass_columns`), so `StoredVerdict(*row)` reads each one.
+_STORED_VERDICT_SQL: Final = {
+    "verdict_id": "verdict_id",
+    "record_uid": "record_uid",
+    "judge": "judge",
+    "model": "model",
+    "verdict": "verdict",
+    "reason": "reason",
+    "cost_usd": "cost_usd",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "created_at": "created_at",
+}
+
+
 def verdicts_for(store: Store, uid: str) -> list[StoredVerdict]:
     """Every verdict of one record, newest first (for the record screen and tests)."""
+    columns = dataclass_columns(StoredVerdict, _STORED_VERDICT_SQL)
     with store.connection() as con:
         rows = con.execute(
-            "SELECT verdict_id, record_uid, judge, model, verdict, reason, cost_usd, "
-            "input_tokens, output_tokens, created_at FROM verdicts WHERE record_uid = ? "
-            "ORDER BY verdict_id DESC",
+            f"SELECT {columns} FROM verdicts WHERE record_uid = ? ORDER BY verdict_id DESC",
             [uid],
         ).fetchall()
     return [StoredVerdict(*row) for row in rows]

@@ -283,10 +283,16 @@ def finetune_start(
     )
     job_name = result["name"]
     if "already" in result:
+        # Found before the upload, or started meanwhile (by another run) after it.
+        done = (
+            "started meanwhile, not a second time"
+            if "uploaded" in result
+            else "nothing was uploaded"
+        )
         click.echo(
             one_line(
                 f"already started {job_name} for this export and base model in "
-                f"{result['region']} ({result['already']}): nothing was uploaded"
+                f"{result['region']} ({result['already']}): {done}"
             )
         )
     else:

@@ -70,7 +70,7 @@ _FOUNDATION_ARN = re.compile(
     r"(?P<id>[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2})"
 )
 _CUSTOM_ARN = re.compile(
-    r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/"
+    r"arn:aws(-[^:]+)?:bedrock:(?P<region>[a-z0-9-]{1,20}):[0-9]{12}:custom-model/"
     r"(?P<id>[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})"
     r"/[a-z0-9]{12}"
 )
@@ -107,6 +107,19 @@ def check_family(model: str, model_id: str, target: str) -> None:
         raise BadOption(
             f"base model {model!r} does not match the export's target {target} "
             f"(expected a {family}* model such as {DEFAULT_BASE_MODELS[target]})"
+        )
+
+
+def check_model_region(model: str, region: str) -> None:
+    """A custom model's ARN names the region the model lives in, and a job can only fine-tune a
+    custom model of its own region: Bedrock refuses another only after the upload. Bad input
+    (exit 2) naming both regions, before anything is sent."""
+    found = _CUSTOM_ARN.fullmatch(model)
+    if found is not None and found["region"] != region:
+        raise BadOption(
+            f"base model {model!r} is a custom model in {found['region']}, and the job would "
+            f"start in {region} (a job fine-tunes a custom model of its own region): pass "
+            f"--region {found['region']}; nothing was uploaded"
         )
 
 
@@ -363,13 +376,15 @@ def start_job(
     the base model of its target (`base_model` overrides it).
 
     Everything that can be checked is checked before anything is sent (the name, the files
-    against the manifest, the base model, the URI), and a job name already taken is refused
-    before the upload, so a re-run with the same --name never starts (or pays for) a second
-    job nor overwrites the data of the first. Without `name` the job is named after the export
-    and the base model (`default_job_name`): when that job already exists and is running or
-    done, nothing is sent and the result says so (`already`: its status). `on_creating` is
-    called with the name just before the create request: a run interrupted after it may have
-    started the job.
+    against the manifest, the base model and a custom model's region, the URI), and a job name
+    already taken is refused before the upload, so a re-run with the same --name never starts
+    (or pays for) a second job nor overwrites the data of the first. Without `name` the job is
+    named after the export and the base model (`default_job_name`): when that job already
+    exists and is running or done, nothing is sent and the result says so (`already`: its
+    status); so it does when the job appears between the look-up and the create (another run
+    of the same command started it meanwhile): `uploaded` then says what this run uploaded.
+    `on_creating` is called with the name just before the create request: a run interrupted
+    after it may have started the job.
     """
     manifest = read_export(export_dir)
     if name is not None:
@@ -381,6 +396,7 @@ def start_job(
     bucket, prefix = split_s3(s3_uri)
     bedrock = aws_client("bedrock", region, f"Bedrock fine-tuning job {name!r}")
     where = str(bedrock.meta.region_name)
+    check_model_region(model, where)
     taken = _job_exists(bedrock, name)
     if taken is not None:
         if derived and taken in _STARTED:
@@ -408,9 +424,14 @@ def start_job(
     except Exception as exc:
         if _error_code(exc) == "ResourceInUseException":
             # Another run's, or this request's own when a retry follows a lost answer and
-            # the service did not match the idempotency token: one job either way.
+            # the service did not match the idempotency token: one job either way. For the
+            # default name it is this export's on this base model: the outcome a re-run that
+            # finds it reports (exit 0), not an error; a --name is the user's to choose again.
+            status = _job_exists(bedrock, name) if derived else None
+            if status in _STARTED:
+                return {"name": name, "already": status, "region": where, "uploaded": uris}
             raise _name_taken(
-                name, where, "created meanwhile", "not started a second time"
+                name, where, status or "created meanwhile", "not started a second time"
             ) from exc
         raise aws_failure(exc, f"Bedrock fine-tuning job {name!r}", "create") from exc
     return {"name": name, "jobArn": response["jobArn"], "request": request, "uploaded": uris}

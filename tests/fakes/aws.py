@@ -52,6 +52,9 @@ class FlakyProxy:
     mid-upload and see what the service holds. The request `hold` names ("POST /path") is
     forwarded, and its answer held the same way (`stalled` set once the service has done it):
     a test can kill its client after a request reached the service, before it heard back.
+    The request `gate` names ("POST /path") is held before it is forwarded (`stalled` set once
+    it arrived) until `release` is set, then forwarded and answered as any other: a test can
+    let another client act between a request's sending and its arrival (a race).
     """
 
     def __init__(
@@ -60,6 +63,7 @@ class FlakyProxy:
         failures: list[int],
         stall: str | None = None,
         hold: str | None = None,
+        gate: str | None = None,
     ) -> None:
         import http.client
         import threading
@@ -72,6 +76,7 @@ class FlakyProxy:
         self.lock = threading.Lock()
         self.stall = stall
         self.hold = hold
+        self.gate = gate
         self.stalled = threading.Event()
         self.release = threading.Event()
         target = urlsplit(upstream)
@@ -91,6 +96,9 @@ class FlakyProxy:
                     proxy.release.wait(60)
                     self.close_connection = True
                     return
+                if proxy.gate == f"{self.command} {self.path.split('?')[0]}":
+                    proxy.stalled.set()  # not at the service yet
+                    proxy.release.wait(60)
                 with proxy.lock:
                     proxy.calls[self.command] += 1
                     status = proxy.failures.pop(0) if proxy.failures else None

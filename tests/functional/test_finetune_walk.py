@@ -501,6 +501,47 @@ def test_continued_fine_tuning_of_a_custom_model(
     assert s3_objects(aws) == before and jobs(aws) == ["ft-again", "ft-more", "nova-job"]
 
 
+def test_a_custom_model_of_another_region_is_refused_before_anything_is_sent(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A custom model's ARN from another region than the job's was sent as it was: Bedrock
+    refuses it only once the export is uploaded. It is exit 2 naming both regions and the
+    --region to pass, with no request made at all; in its own region it is started."""
+    out = export(run_cli, curated, tmp_path / "out")
+    haiku = "anthropic.claude-3-haiku-20240307-v1:0:200k"
+    arn = f"arn:aws:bedrock:eu-west-1:123456789012:custom-model/{haiku}/a1b2c3d4e5f6"
+    with FlakyProxy(aws, []) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", proxy.url)
+        for extra in ((), ("--name", "ft-eu")):
+            one_line(
+                start(run_cli, out, *extra, "--base-model", arn),
+                2,
+                f"base model {arn!r} is a custom model in eu-west-1",
+                "the job would start in us-east-1",
+                "--region eu-west-1",
+                "nothing was uploaded",
+            )
+        one_line(
+            start(run_cli, out, "--base-model", arn, "--region", "ap-southeast-2"),
+            2,
+            "custom model in eu-west-1, and the job would start in ap-southeast-2",
+        )
+        assert sum(proxy.calls.values()) == 0
+        assert s3_objects(aws) == {} and jobs(aws) == [] and jobs(aws, "eu-west-1") == []
+        # The model's own region (from --region or AWS_REGION): started as before.
+        started = start(
+            run_cli, out, "--name", "ft-eu", "--base-model", arn, "--region", "eu-west-1"
+        )
+        assert started.code == 0, started.err
+        assert f"base model: {arn}" in started.out
+        monkeypatch.setenv("AWS_REGION", "eu-west-1")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+        again = start(run_cli, out, "--name", "ft-eu-2", "--base-model", arn)
+        assert again.code == 0, again.err
+    assert jobs(aws, "eu-west-1") == ["ft-eu", "ft-eu-2"] and jobs(aws) == []
+
+
 def test_an_arn_model_is_asked_in_its_own_region(
     run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -631,3 +672,78 @@ def test_a_rerun_after_the_create_request_finds_the_job_it_started(
     bedrock.stop_model_customization_job(jobIdentifier=name)
     assert bedrock.get_model_customization_job(jobIdentifier=name)["status"] == "Stopped"
     one_line(run_cli(*args), 2, f"{name!r} already exists in us-east-1 (Stopped)", "--name")
+
+
+def race(
+    run_cli: Run, aws: str, args: list[str], between: Callable[[], Any] = lambda: None
+) -> tuple[CliResult, int, str, str]:
+    """`curator ARGS` run twice at once: the second run (a process) looks and finds no job,
+    uploads, and its create request is held on its way to Bedrock while the first (in this
+    process) starts the job and `between` is called; then the request goes on. The first run's
+    result, and the second's exit code, stdout and stderr."""
+    with FlakyProxy(aws, [], gate="POST /model-customization-jobs") as proxy:
+        env = {**os.environ, "AWS_ENDPOINT_URL_BEDROCK": proxy.url}
+        proc = subprocess.Popen(
+            [CURATOR, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert proxy.stalled.wait(60), "the create request never came"
+            first = run_cli(*args)
+            between()
+            proxy.release.set()
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    return first, proc.returncode, stdout, stderr
+
+
+def test_the_same_command_run_twice_at_once_starts_one_job_and_both_succeed(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str
+) -> None:
+    """Two runs of the same `finetune start` (default name) at once: the one whose create came
+    second heard 'in use' and exited 2 'created meanwhile', while a run after the first one
+    exits 0 'already started' for the same outcome. It exits 0 'already started' too, one job
+    started; with a --name the user chose, the name taken meanwhile stays exit 2."""
+    out = export(run_cli, curated, tmp_path / "out")
+    args = ["finetune", "start", "--export-dir", str(out), "--s3", "s3://tatqa/ft", *ROLE]
+    first, code, stdout, stderr = race(run_cli, aws, args)
+    assert first.code == 0, first.err
+    (name,) = jobs(aws)
+    assert f"started {name}: arn:aws:bedrock:" in first.out
+    assert code == 0, stderr
+    assert stdout.splitlines() == [
+        f"creating {name} ...",
+        f"already started {name} for this export and base model in us-east-1 (InProgress): "
+        "started meanwhile, not a second time",
+        f"follow it with: curator finetune status {name}",
+    ]
+    assert stderr == "" and jobs(aws) == [name]
+    # As for a re-run, a job of this export stopped (here before the second create arrives)
+    # is not taken for a started one: exit 2 with its status.
+    import boto3
+
+    bedrock = boto3.client("bedrock", endpoint_url=aws)
+    other = [*args, "--base-model", "anthropic.claude-3-haiku-20240307-v1:0:48k"]
+    first, code, stdout, stderr = race(
+        run_cli,
+        aws,
+        other,
+        lambda: bedrock.stop_model_customization_job(
+            jobIdentifier=next(job for job in jobs(aws) if job != name)
+        ),
+    )
+    (stopped,) = set(jobs(aws)) - {name}
+    assert first.code == 0 and f"started {stopped}: " in first.out, first.err
+    assert code == 2 and "started" not in stdout
+    assert f"{stopped!r} already exists in us-east-1 (Stopped); not started a second time" in stderr
+    # A --name the user chose: the second run is refused (exit 2), still one job of that name.
+    named = [*args, "--name", "ft-race"]
+    first, code, stdout, stderr = race(run_cli, aws, named)
+    assert first.code == 0 and "started ft-race: " in first.out, first.err
+    assert code == 2 and "creating ft-race ..." in stdout and "started" not in stdout
+    assert stderr.strip() == (
+        "curator: error: a fine-tuning job named 'ft-race' already exists in us-east-1 (created "
+        "meanwhile); not started a second time: follow it with `curator finetune status "
+        "ft-race`, or choose another --name"
+    )
+    assert jobs(aws) == sorted([name, stopped, "ft-race"])

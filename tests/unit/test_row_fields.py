@@ -1,17 +1,20 @@
 """The rows an export reads (`exports.CURATED_ROW_FIELDS`), the rows of a record's detail
 (`records.RECORD_FIELDS`, then `reviews.DETAIL_FIELDS`), of the listing
 (`records.LISTING_FIELDS`), of the queue (`reviews.QUEUE_FIELDS`), of a judge's latest verdict
-(`reviews.JUDGE_VIEW_FIELDS`) and of open batches (`verdicts.BATCH_FIELDS`) each have one
+(`reviews.JUDGE_VIEW_FIELDS`), of open batches (`verdicts.BATCH_FIELDS`) and of a record's
+history (`reviews.EVENT_FIELDS`) each have one
 definition of their fields' order: the query selects them in that order and the reader reads
 each field at the position that definition gives it, also when the order changes, so a field
 added or moved cannot shift the reader against the query (every field would silently take its
 neighbour's value). Checked on the layouts themselves, on rows read from a store with edited,
 hostile and rejected records, and against another reader of the same records. And a record's
 value after its latest edit (`records.CURATED_VALUES_SQL`) is the same for the judge, the
-export and the record screen."""
+export and the record screen. Rows read straight into a dataclass (`StoredVerdict`,
+`ReviewerActivity`) are selected in the dataclass's own field order, also when it changes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
@@ -450,3 +453,152 @@ def test_judge_export_and_detail_read_the_same_edited_values(tmp_path: Path) -> 
     line = lines[target.uid]
     assert question in line and target.question not in line
     assert "4321.5 million" in line and "4000 + 321.5" in line
+
+
+# -- a record's history, its verdicts, reviewers' activity -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """Records with every kind of event, each field of each event a value of its own: an
+    accept with a note, a blind accept, a reject with a reason, an edit, an undo (and the
+    event it undoes), a note; two reviewers; verdicts with costs and token counts."""
+    store = Store.open(tmp_path_factory.mktemp("events") / "s.duckdb", create=True)
+    import_file(store, SAMPLE_DATA / "sample_dev.json", "dev")
+    items = work_page(store, KEY, RecordFilter(), rejudge=True, limit=100_000)
+    a, b, c = items[0].uid, items[1].uid, items[2].uid
+    decide(store, a, "accept", "ana", note="checked the table")
+    decide(store, a, "reject", "bo", reason="wrong scale", note="see row 3")
+    decide(store, b, "edit", "ana", edited={"scale": "percent"}, reason="scale")
+    undone = decide(store, b, "accept", "ana", blind=True)
+    reviews.undo(store, undone.event_id, "ana")
+    reviews.add_note(store, c, "bo", "ask the team")
+    decide_many(store, [i.uid for i in items[3:8]], "accept", "bo")
+    append_verdicts(
+        store,
+        KEY,
+        "r1",
+        [
+            NewVerdict(i.uid, i.record_hash, "incorrect", "why", input_tokens=11 + n,
+                       output_tokens=3 + n, cost_usd=0.5 + n)
+            for n, i in enumerate(items[:3])
+        ],
+    )  # fmt: skip
+    append_verdicts(
+        store, JudgeKey("panel", "m-2", "p-2"), "r2", [NewVerdict(a, "h", "correct", "ok")]
+    )
+    return store
+
+
+def _history(store: Store) -> list[Any]:
+    """Every way the history is read: a record's panes, several records' together, and each
+    reviewer's live decisions."""
+    wanted = [(i.uid, i.seq) for i in work_page(store, KEY, RecordFilter(), rejudge=True, limit=8)]
+    details = record_details(store, wanted)
+    one_by_one = [record_detail(store, uid) for uid, _ in wanted]
+    return [
+        [d.events if d else None for d in details],
+        [d.events if d else None for d in one_by_one],
+        reviews.recent_decisions(store, "ana"),
+        reviews.recent_decisions(store, "bo"),
+    ]
+
+
+def test_event_rows_select_each_field_at_its_position() -> None:
+    assert _positions(reviews, reviews.EVENT_FIELDS, "E_") == {
+        name: i for i, name in enumerate(reviews.EVENT_FIELDS)
+    }
+    assert set(reviews._EVENT_SQL) == set(reviews.EVENT_FIELDS)
+
+
+def test_history_rows_hold_each_events_own_values(reviewed: Store) -> None:
+    uids = [item.uid for item in work_page(reviewed, KEY, RecordFilter(), rejudge=True, limit=3)]
+    found = [record_detail(reviewed, uid) for uid in uids]
+    assert all(d is not None for d in found)
+    a, b, c = (d.events for d in found if d is not None)
+    assert [(e.action, e.reviewer, e.reason, e.note, e.edited) for e in a] == [
+        ("accept", "ana", "", "checked the table", None),
+        ("reject", "bo", "wrong scale", "see row 3", None),
+    ]
+    edit, blind, undo = b
+    assert (edit.action, edit.edited, edit.reason, edit.blind) == (
+        "edit",
+        {"scale": "percent"},
+        "scale",
+        False,
+    )
+    assert (blind.action, blind.blind, blind.undone, blind.undoes) == ("accept", True, True, None)
+    assert (undo.action, undo.undoes, undo.undoes_uid, undo.undone) == (
+        "undo",
+        blind.event_id,
+        blind.event_uid,
+        False,
+    )
+    assert [(e.action, e.reviewer, e.note) for e in c] == [("note", "bo", "ask the team")]
+    every = [*a, *b, *c]
+    assert all(e.record_uid == uid for e, uid in zip(a, [uids[0]] * 2, strict=True))
+    assert len({e.event_id for e in every}) == len({e.event_uid for e in every}) == len(every)
+    assert [e.event_id for e in every] == sorted(e.event_id for e in every)
+    assert all(isinstance(e.created_at, datetime) and e.event_uid for e in every)
+    # `recent_decisions`: live ones only, newest first (the undone accept and the undo are not).
+    ana = reviews.recent_decisions(reviewed, "ana")
+    assert [(e.record_uid, e.action) for e in ana] == [(uids[1], "edit"), (uids[0], "accept")]
+
+
+@pytest.mark.parametrize("layout", range(1, 3), ids=["reversed", "rotated"])
+def test_history_reads_each_field_where_the_query_puts_it_in_any_layout(
+    reviewed: Store, layout: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = _history(reviewed)
+    assert sum(len(events) for events in expected[0] if events) >= 10
+    _permuted(monkeypatch, reviews, "EVENT_FIELDS", "E_", layout)
+    assert _history(reviewed) == expected
+
+
+def _reordered(cls: Any, layout: int) -> Any:
+    """`cls` with its fields in another order (same names and types): a dataclass the query
+    must follow for `cls(*row)` to read each field right."""
+    fields = {f.name: f.type for f in dataclasses.fields(cls)}
+    names = _layouts(tuple(fields))[layout]
+    return dataclasses.make_dataclass(cls.__name__, [(n, fields[n]) for n in names], frozen=True)
+
+
+def test_verdicts_and_activity_select_their_dataclass_fields(reviewed: Store) -> None:
+    for cls, sql in (
+        (verdicts.StoredVerdict, verdicts._STORED_VERDICT_SQL),
+        (reviews.ReviewerActivity, reviews._ACTIVITY_SQL),
+    ):
+        assert list(sql) == [f.name for f in dataclasses.fields(cls)], cls.__name__
+    a = work_page(reviewed, KEY, RecordFilter(), rejudge=True, limit=1)[0].uid
+    got = verdicts.verdicts_for(reviewed, a)
+    assert [(v.judge, v.model, v.verdict, v.reason) for v in got] == [
+        ("panel", "m-2", "correct", "ok"),
+        ("rules", "v", "incorrect", "why"),
+    ]
+    assert [(v.input_tokens, v.output_tokens, v.cost_usd) for v in got] == [(0, 0, 0), (11, 3, 0.5)]
+    assert {v.record_uid for v in got} == {a} and got[0].verdict_id > got[1].verdict_id
+    assert all(isinstance(v.created_at, datetime) for v in got)
+    activity = {r.reviewer: r for r in reviews.reviewer_activity(reviewed)}
+    ana, bo = activity["ana"], activity["bo"]
+    assert [r.reviewer for r in reviews.reviewer_activity(reviewed)] == ["bo", "ana"]
+    assert (ana.decisions, ana.accepted, ana.rejected, ana.edited, ana.undos) == (3, 2, 0, 1, 1)
+    assert (bo.decisions, bo.accepted, bo.rejected, bo.edited, bo.undos) == (6, 5, 1, 0, 0)
+    assert isinstance(ana.first, datetime) and ana.first < ana.last
+
+
+@pytest.mark.parametrize("layout", range(1, 3), ids=["reversed", "rotated"])
+def test_verdicts_and_activity_follow_their_dataclass_in_any_order(
+    reviewed: Store, layout: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `StoredVerdict(*row)` and `ReviewerActivity(*row)` read each value into the field at its
+    # position: the select list is written from the dataclass, so another order reads the same.
+    uids = [item.uid for item in work_page(reviewed, KEY, RecordFilter(), rejudge=True, limit=3)]
+    expected = [dataclasses.asdict(v) for uid in uids for v in verdicts.verdicts_for(reviewed, uid)]
+    activity = [dataclasses.asdict(r) for r in reviews.reviewer_activity(reviewed)]
+    assert len(expected) == 4 and len(activity) == 2
+    monkeypatch.setattr(verdicts, "StoredVerdict", _reordered(verdicts.StoredVerdict, layout))
+    monkeypatch.setattr(reviews, "ReviewerActivity", _reordered(reviews.ReviewerActivity, layout))
+    got = [verdicts.verdicts_for(reviewed, uid) for uid in uids]
+    assert all(type(v) is verdicts.StoredVerdict for vs in got for v in vs)
+    assert [dataclasses.asdict(v) for vs in got for v in vs] == expected
+    assert [dataclasses.asdict(r) for r in reviews.reviewer_activity(reviewed)] == activity
