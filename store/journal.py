@@ -171,6 +171,10 @@ class Journal:
                 gather = time.monotonic() + FOLD_GATHER_S
                 while not self.stopping and not self.waiters and time.monotonic() < gather:
                     self.cond.wait(max(0.0, gather - time.monotonic()))
+                if not self.pending:
+                    # Stored meanwhile (a `wait_stored` folded them): no empty turn on the
+                    # file, which would make every other process wait for nothing.
+                    continue
             try:
                 fold(store, self, linger=False)
             except Exception as exc:  # busy or failing store: retry, the journal keeps it all

@@ -40,14 +40,16 @@ con.close()
 """
 
 
-def write_transactions(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+def write_transactions(monkeypatch: pytest.MonkeyPatch, only: Path | None = None) -> list[Path]:
     """The stores whose write transaction (`Store.transaction` of a store that may write) this
-    process enters from now on, in order: what opening or reading a store must not need."""
+    process enters from now on, in order: what opening or reading a store must not need.
+    `only`: that store's alone (another test's journal folder may still store its decisions
+    in its own store meanwhile: this process's, but not the test's)."""
     taken: list[Path] = []
     real = Store.transaction
 
     def recording(self: Store, *, linger: bool = True) -> Any:
-        if not self.read_only:
+        if not self.read_only and (only is None or self.path == only):
             taken.append(self.path)
         return real(self, linger=linger)
 

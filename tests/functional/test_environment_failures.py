@@ -424,7 +424,7 @@ def test_reading_commands_work_on_a_read_only_filesystem(
         db = ro / "store.duckdb"
         # Opening reads the schema version in no write transaction, and no reading command
         # takes one.
-        taken = write_transactions(monkeypatch)
+        taken = write_transactions(monkeypatch, only=db)
         opened = Store.open(db, read_only=True)
         assert opened.schema_version() == opened.latest_version
         stats = run_cli("--db", db, "stats", "--json")

@@ -7,15 +7,16 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from curator.screens.app import CuratorApp
 from curator.store import Store
-from curator.store.journal import journal_dir, journal_for
+from curator.store.journal import FOLD_GATHER_S, fold, journal_dir, journal_for
 from curator.store.reviews import decide, record_detail, undo
-from tests.builders import hold_store, import_sample_train, release
+from tests.builders import hold_store, import_sample_train, release, write_transactions
 from tests.conftest import ROOT
 from tests.templates import store_copy
 
@@ -282,3 +283,22 @@ def test_a_forked_child_never_removes_its_parent_s_journal(db: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert path.exists()
     assert journal.remove_if_stored() and not path.exists()
+
+
+def test_the_folder_takes_no_empty_turn_when_its_decisions_were_stored_meanwhile(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A decision's folder gathers for FOLD_GATHER_S before its turn on the store; when this
+    process stored the decision meanwhile (a read of the record, an open, a quit fold), the
+    folder found nothing to do but still took a write transaction: every other process waited
+    for nothing (and a test counting this process's transactions saw one it did not make)."""
+    ((uid, rhash),) = _hashes(db, 1)
+    store = Store(db)
+    decide(store, uid, "accept", "ana", record_hash=rhash, wait=False)
+    journal = journal_for(store)
+    assert journal.unsaved == 1
+    assert fold(store) == 1  # stored here, while the folder still gathers
+    taken = write_transactions(monkeypatch, only=db)
+    time.sleep(FOLD_GATHER_S + 0.5)
+    assert journal.unsaved == 0 and taken == []
+    assert list(_stored(db).values()) == [(uid, "accept")]

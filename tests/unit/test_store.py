@@ -54,7 +54,7 @@ def test_opening_reads_the_version_without_a_write_transaction(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     v1 = bundled_migrations()
-    taken = write_transactions(monkeypatch)
+    taken = write_transactions(monkeypatch, only=store_path)
     Store.open(store_path, create=True, migrations=v1)
     assert taken == [store_path]  # creating is migrating: in one write transaction
     taken.clear()
