@@ -68,19 +68,27 @@ class RejectScreen(ModalScreen[str | None]):
                 placeholder="other reason… (Enter saves)", id="reject-other", select_on_focus=False
             )
 
+    #: Typing has started and the focus is on its way to the "other reason" field: keys that
+    #: arrive before it lands (a burst over SSH, a fast typist) are the reason's, digits and
+    #: spaces too (they were dropped, and a digit rejected with a listed reason).
+    typing = False
+
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.typing = False
 
     def on_key(self, event: events.Key) -> None:
         """On the list: a digit picks its reason; any other printable key starts typing."""
         other = self.query_one("#reject-other", Input)
         if other.has_focus or event.character is None or not event.is_printable:
             return
-        if event.character == " ":
+        if event.character == " " and not self.typing:
             return  # space is no start of a reason
         event.stop()
         event.prevent_default()
-        if event.character.isdigit():
+        if event.character.isdigit() and not self.typing:
             n = int(event.character)
             if n == 0:
                 self.dismiss("")
@@ -89,6 +97,7 @@ class RejectScreen(ModalScreen[str | None]):
             else:
                 self.notify(f"No reason {n}: 1-{len(REJECT_REASONS)}, or 0 for none.", timeout=3)
             return
+        self.typing = True
         other.focus()
         other.insert_text_at_cursor(event.character)
 

@@ -148,6 +148,47 @@ async def test_reject_with_a_listed_or_typed_reason(tmp_path: Path) -> None:
     assert got == [(first, "reject", "wrong answer"), (second, "reject", "table is from 2017")]
 
 
+def type_burst(app: CuratorApp, text: str) -> None:
+    """`text` as keys that all arrive before the app handles any (one SSH packet, a fast
+    typist): unlike `pilot.press`, nothing runs between them."""
+    from textual import events
+
+    driver = app._driver
+    assert driver is not None
+    for char in text:
+        key = {" ": "space"}.get(char, char)
+        event = events.Key(key, char)
+        event.set_sender(app)
+        driver.send_message(event)
+
+
+async def test_reject_reason_typed_in_one_burst_keeps_its_digits_and_spaces(
+    tmp_path: Path,
+) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        first = current_uid(app)
+        await pilot.press("r")
+        await pilot.pause()
+        # The first key starts the typed reason; the focus reaches its field only after the
+        # burst: the 4 must not pick "answer not supported…", the spaces must stay.
+        type_burst(app, "q4 revenue is 2019")
+        await pilot.pause()
+        assert app.screen.query_one("#reject-other", Input).value == "q4 revenue is 2019"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # A digit on the list (nothing typed yet) still picks its reason.
+        second = current_uid(app)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("2")
+        await settle(app, pilot)
+    got = [(e[1], e[2], e[4]) for e in events(store)]
+    assert got == [(first, "reject", "q4 revenue is 2019"), (second, "reject", "wrong derivation")]
+
+
 async def test_edit_keeps_the_original_and_shows_a_diff(tmp_path: Path) -> None:
     store = await make_store(tmp_path)
     app = CuratorApp(store, reviewer="ana")
