@@ -237,7 +237,8 @@ def undo_line(event: Any, question: str) -> Text:
         line.append_text(label(safe_text.clip(event.reason, 40), "italic"))
         line.append(" ")
     if event.edited:
-        line.append_text(label(f"({', '.join(sorted(event.edited))}) ", "italic"))
+        line.append_text(label(f"({', '.join(sorted(event.edited))})", "italic"))
+        line.append(" ")  # not in the label: a label's edges are trimmed
     line.append("· ", style="dim")
     if question:
         line.append_text(label(safe_text.clip(question, 90)))

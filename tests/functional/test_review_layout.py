@@ -285,6 +285,24 @@ async def test_undo_picker_names_the_question_and_the_decision(tmp_path: Path) -
         assert "accepted" in lines[1] and accepted[:40] in lines[1].replace("\n", "")
 
 
+def test_undo_picker_line_of_an_edit_keeps_a_space_before_the_question() -> None:
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from curator.screens.modals import undo_line
+
+    event = SimpleNamespace(
+        created_at=datetime(2026, 1, 2, 4, 52),
+        action="edit",
+        reason="",
+        edited={"scale": "billion", "answer": ["795"]},
+        record_uid="r-1",
+    )
+    assert undo_line(event, "Net deferred tax?").plain == (
+        "04:52 edited   (answer, scale) · Net deferred tax?  r-1"
+    )
+
+
 async def _store_with_a_run(tmp_path: Path) -> Store:
     """The review store with run "base": six wrong answers, one output token each."""
     from curator.store.predictions import NewPrediction, append_predictions, ensure_run
