@@ -285,6 +285,31 @@ async def test_undo_picker_names_the_question_and_the_decision(tmp_path: Path) -
         assert "accepted" in lines[1] and accepted[:40] in lines[1].replace("\n", "")
 
 
+async def test_dialog_titles_wrap_on_an_80_column_terminal(tmp_path: Path) -> None:
+    """A dialog's title is its instructions: on 80x24 it wraps instead of ending in "(Enter"."""
+    from textual.geometry import Region
+    from textual.widgets import Label
+
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        for key, words in (("r", "type your own (Enter saves)"), ("!", "look at? (Enter")):
+            await pilot.press(key)
+            await pilot.pause()
+            title = app.screen.query_one(".title", Label)
+            width, height = title.size
+            drawn = " ".join(
+                "".join(s.text for s in strip).strip()
+                for strip in title.render_lines(Region(0, 0, width, height))
+            )
+            assert words in drawn, drawn
+            # ... and all of it inside the dialog (a wider label is cut at the dialog's edge).
+            assert title.region.right <= title.parent.content_region.right  # type: ignore[union-attr]
+            await pilot.press("escape")
+            await pilot.pause()
+
+
 def test_undo_picker_line_of_an_edit_keeps_a_space_before_the_question() -> None:
     from datetime import datetime
     from types import SimpleNamespace
