@@ -225,7 +225,7 @@ class UndoScreen(ModalScreen[int | None]):
 
 
 #: A decision as the undo picker names it.
-DECIDED = {"accept": "accepted", "reject": "rejected", "edit": "edited"}
+DECIDED = {"accept": "accepted", "reject": "rejected", "edit": "edited", "flag": "flagged"}
 
 
 def undo_line(event: Any, question: str) -> Text:

@@ -326,6 +326,9 @@ def test_undo_picker_line_of_an_edit_keeps_a_space_before_the_question() -> None
     assert undo_line(event, "Net deferred tax?").plain == (
         "04:52 edited   (answer, scale) · Net deferred tax?  r-1"
     )
+    # A flag reads like the other decisions ("flagged", as its status is named), not "flag".
+    event.action, event.edited, event.reason = "flag", None, "scale?"
+    assert undo_line(event, "Q?").plain == "04:52 flagged  scale? · Q?  r-1"
 
 
 async def _store_with_a_run(tmp_path: Path) -> Store:
