@@ -438,8 +438,12 @@ class ReviewScreen(Screen[None]):
         q = self.curator.queue
         line = Text(" ")
         where = q.position()
+        total = message.total_in_view
         shown = f"{where:,}" if where is not None else "?"
-        line.append(f"{shown} / {message.total_in_view:,}", style="bold")
+        if where is not None and where > total:
+            # Decided out of a filtered view (its last flagged record accepted): no "1 / 0".
+            shown = "–"
+        line.append(f"{shown} / {total:,}", style="bold")
         line.append("  ")
         for chip in filter_chips(q.filt):
             line.append(f" {chip} ", style="bold black on cyan")
