@@ -310,6 +310,26 @@ async def test_dialog_titles_wrap_on_an_80_column_terminal(tmp_path: Path) -> No
             await pilot.pause()
 
 
+async def test_whole_text_lines_fit_the_viewer_on_an_80_column_terminal(tmp_path: Path) -> None:
+    """Each line is cut to the width the viewer shows: none ends under its scrollbar (the last
+    character of every wrapped line was hidden there, "…done in 201" for "…in 2019?")."""
+    from textual.widgets import Log
+
+    from curator.screens.fulltext import FullTextScreen
+
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FullTextScreen)
+        log = app.screen.query_one(Log)
+        lines = list(log.lines)
+        assert any(line.startswith("── paragraph") for line in lines)
+        assert max(len(line) for line in lines) <= log.scrollable_content_region.width
+
+
 def test_undo_picker_line_of_an_edit_keeps_a_space_before_the_question() -> None:
     from datetime import datetime
     from types import SimpleNamespace
