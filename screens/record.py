@@ -440,8 +440,9 @@ class ReviewScreen(Screen[None]):
         where = q.position()
         total = message.total_in_view
         shown = f"{where:,}" if where is not None else "?"
-        if where is not None and where > total:
-            # Decided out of a filtered view (its last flagged record accepted): no "1 / 0".
+        if total == 0 or (where is not None and where > total):
+            # An empty view, or a record decided out of it (its last flagged record accepted):
+            # not "? / 0" (? is "not known yet") nor "1 / 0".
             shown = "–"
         line.append(f"{shown} / {total:,}", style="bold")
         line.append("  ")

@@ -113,6 +113,13 @@ async def test_deciding_the_last_record_of_a_filtered_view_shows_no_position_pas
         await pilot.press("a")  # the only flagged record leaves the view
         await wait_until(pilot, lambda: " / 0 " in rendered(app, "#record-progress"), "counted")
         assert rendered(app, "#record-progress").startswith(" – / 0 ")
+        # The view opened again, empty: "–" too, not "?" (a place not known yet).
+        await pilot.press("f")
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert not app.queue.rows
+        assert rendered(app, "#record-progress").startswith(" – / 0 ")
 
 
 async def test_the_guidelines_panel_shows_the_configured_file(tmp_path: Path) -> None:
