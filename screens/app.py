@@ -1010,6 +1010,7 @@ class CuratorApp(App[None]):
         self.queue.set_statuses(changes.statuses)
         current = self.queue.current
         touched = {e[1] for e in changes.events} | set(changes.verdict_uids)
+        shown = self.details.get(current.uid) if current is not None else None
         self._outdate_reads(touched)
         for uid in touched:
             detail = self.details.get(uid)
@@ -1028,10 +1029,21 @@ class CuratorApp(App[None]):
             mine = [e for e in others if e[1] == current.uid]
             if mine:
                 _, _, who, action = mine[-1]
+                # "Both kept" only when this reviewer has a decision of their own on it too.
+                decided = any(
+                    e[1] == current.uid and e[2] == self.reviewer and e[3] in _DECISIONS
+                    for e in changes.events
+                ) or (
+                    shown is not None
+                    and any(
+                        e.reviewer == self.reviewer and e.action in _DECISIONS and not e.undone
+                        for e in shown.events
+                    )
+                )
                 self.notify(
                     f"{safe_text.clip(safe_text.one_line(who), 60)} "
                     f"{_PAST.get(action, action)} this record meanwhile"
-                    + ("." if action == "note" else "; both decisions are kept."),
+                    + ("; both decisions are kept." if decided and action != "note" else "."),
                     timeout=6,
                     markup=False,
                 )
@@ -1048,6 +1060,9 @@ class CuratorApp(App[None]):
         for title, help_text, action in actions:
             yield SystemCommand(title, help_text, _runner(screen, action))
 
+
+#: The actions that decide a record (a note does not; an undo takes one back).
+_DECISIONS = frozenset({"accept", "reject", "edit", "flag"})
 
 _PAST = {
     "accept": "accepted",
