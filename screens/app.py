@@ -246,7 +246,8 @@ class CuratorApp(App[None]):
         self.quitting = True
         self.notify(
             f"Saving {counted(self.saving, 'decision')} before quitting… "
-            "(q again quits now; they are safe in the journal)",
+            f"(q again quits now; {'it is' if self.saving == 1 else 'they are'} safe in the "
+            "journal)",
             timeout=10,
         )
         self.refresh_saving()
