@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -175,6 +175,14 @@ class CuratorApp(App[None]):
     def _journal_changed(self, unstored: int) -> None:
         """From any thread: the journal's count of decisions not yet in the store changed."""
         self.post_message(SavingChanged(unstored))
+
+    def on_key(self, event: events.Key) -> None:
+        """A key that bubbled up here after a dialog opened: keys typed in one burst with the key
+        that opens a text dialog (a fast typist, keystrokes batched over SSH) all went to the
+        screen below, before the dialog was there, and were lost. The dialog takes them."""
+        take = getattr(self.screen, "take_typed", None)
+        if take is not None:
+            take(event)
 
     def on_unmount(self) -> None:
         from curator.store.journal import journal_for

@@ -42,6 +42,22 @@ REJECT_REASONS = (
 )
 
 
+def type_into(field: Input, event: events.Key, *, replace: bool = False) -> None:
+    """Put a printable key that did not reach `field` into it (see `take_typed`).
+
+    `replace`: the first one replaces the field's value, as typing into it does once it has the
+    focus (it selects its value on focus)."""
+    if event.character is None or not event.is_printable:
+        return
+    event.stop()
+    event.prevent_default()
+    if field.select_on_focus:
+        if replace:
+            field.value = ""
+        field.select_on_focus = False  # what was typed is not selected, to be typed over
+    field.insert_text_at_cursor(event.character)
+
+
 class RejectScreen(ModalScreen[str | None]):
     """Pick a reason for a rejection: its digit, or Enter on it; or just type your own.
 
@@ -81,8 +97,18 @@ class RejectScreen(ModalScreen[str | None]):
 
     def on_key(self, event: events.Key) -> None:
         """On the list: a digit picks its reason; any other printable key starts typing."""
+        if not self.query_one("#reject-other", Input).has_focus:
+            self.take_typed(event)
+
+    def take_typed(self, event: events.Key) -> None:
+        """A key for this dialog that did not reach its field: typed with the `r` that opened
+        it, in one burst (a fast typist, keystrokes batched over SSH), it went to the record
+        screen, and the app hands it here (`CuratorApp.on_key`)."""
         other = self.query_one("#reject-other", Input)
-        if other.has_focus or event.character is None or not event.is_printable:
+        if event.character is None or not event.is_printable:
+            return
+        if other.has_focus:
+            type_into(other, event)
             return
         if event.character == " " and not self.typing:
             return  # space is no start of a reason
@@ -163,6 +189,16 @@ class TextPromptScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if not self.query_one(Input).has_focus:
+            self.take_typed(event)
+
+    def take_typed(self, event: events.Key) -> None:
+        """A key typed for the field before it had the focus, or with the key that opened this
+        dialog in one burst (then it went to the record screen, and the app hands it here):
+        "cTest note" saved an empty note."""
+        type_into(self.query_one(Input), event)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -263,6 +299,14 @@ class SearchScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if not self.query_one(Input).has_focus:
+            self.take_typed(event)
+
+    def take_typed(self, event: events.Key) -> None:
+        """As `TextPromptScreen.take_typed`; the first key replaces the current search."""
+        type_into(self.query_one(Input), event, replace=True)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
