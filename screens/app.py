@@ -826,9 +826,11 @@ class CuratorApp(App[None]):
         self.in_writer = max(0, self.in_writer - 1)
         self.refresh_saving()
         self.notify(
-            f"NOT SAVED: your {message.action} of {message.uid}: {message.error}",
+            f"NOT SAVED: your {message.action} of {safe_text.one_line(message.uid)}: "
+            f"{safe_text.error_line(message.error, 500)}",
             severity="error",
             timeout=15,
+            markup=False,  # a record's uid and an error naming a path are data, not markup
         )
 
     @on(SavingChanged)

@@ -716,7 +716,9 @@ class ReviewScreen(Screen[None]):
             return
         twin = openable[self.twin_cursor % len(openable)]
         self.twin_cursor += 1
-        self.notify(f"Near-duplicate: {safe_text.one_line(twin.context_uid)}", timeout=2)
+        self.notify(
+            f"Near-duplicate: {safe_text.one_line(twin.context_uid)}", timeout=2, markup=False
+        )
         self.curator.open_uid(twin.record_uid)
 
     def action_evaluation(self) -> None:
