@@ -97,7 +97,7 @@ async def test_data_in_notifications_is_shown_as_typed_not_as_markup(
     from curator.screens.messages import WriteFailed
 
     store = sample_store(tmp_path)
-    a, b, twinned = twin_contexts(store)
+    *_, twinned = twin_contexts(store)
     app = CuratorApp(store, reviewer="ana")
     shown_for = app.notify
 
