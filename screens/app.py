@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -176,6 +176,14 @@ class CuratorApp(App[None]):
         """From any thread: the journal's count of decisions not yet in the store changed."""
         self.post_message(SavingChanged(unstored))
 
+    def on_key(self, event: events.Key) -> None:
+        """A key that bubbled up here after a dialog opened: keys typed in one burst with the key
+        that opens a text dialog (a fast typist, keystrokes batched over SSH) all went to the
+        screen below, before the dialog was there, and were lost. The dialog takes them."""
+        take = getattr(self.screen, "take_typed", None)
+        if take is not None:
+            take(event)
+
     def on_unmount(self) -> None:
         from curator.store.journal import journal_for
 
@@ -246,7 +254,8 @@ class CuratorApp(App[None]):
         self.quitting = True
         self.notify(
             f"Saving {counted(self.saving, 'decision')} before quitting… "
-            "(q again quits now; they are safe in the journal)",
+            f"(q again quits now; {'it is' if self.saving == 1 else 'they are'} safe in the "
+            "journal)",
             timeout=10,
         )
         self.refresh_saving()
@@ -817,9 +826,11 @@ class CuratorApp(App[None]):
         self.in_writer = max(0, self.in_writer - 1)
         self.refresh_saving()
         self.notify(
-            f"NOT SAVED: your {message.action} of {message.uid}: {message.error}",
+            f"NOT SAVED: your {message.action} of {safe_text.one_line(message.uid)}: "
+            f"{safe_text.error_line(message.error, 500)}",
             severity="error",
             timeout=15,
+            markup=False,  # a record's uid and an error naming a path are data, not markup
         )
 
     @on(SavingChanged)
@@ -1010,6 +1021,7 @@ class CuratorApp(App[None]):
         self.queue.set_statuses(changes.statuses)
         current = self.queue.current
         touched = {e[1] for e in changes.events} | set(changes.verdict_uids)
+        shown = self.details.get(current.uid) if current is not None else None
         self._outdate_reads(touched)
         for uid in touched:
             detail = self.details.get(uid)
@@ -1028,10 +1040,21 @@ class CuratorApp(App[None]):
             mine = [e for e in others if e[1] == current.uid]
             if mine:
                 _, _, who, action = mine[-1]
+                # "Both kept" only when this reviewer has a decision of their own on it too.
+                decided = any(
+                    e[1] == current.uid and e[2] == self.reviewer and e[3] in _DECISIONS
+                    for e in changes.events
+                ) or (
+                    shown is not None
+                    and any(
+                        e.reviewer == self.reviewer and e.action in _DECISIONS and not e.undone
+                        for e in shown.events
+                    )
+                )
                 self.notify(
                     f"{safe_text.clip(safe_text.one_line(who), 60)} "
                     f"{_PAST.get(action, action)} this record meanwhile"
-                    + ("." if action == "note" else "; both decisions are kept."),
+                    + ("; both decisions are kept." if decided and action != "note" else "."),
                     timeout=6,
                     markup=False,
                 )
@@ -1048,6 +1071,9 @@ class CuratorApp(App[None]):
         for title, help_text, action in actions:
             yield SystemCommand(title, help_text, _runner(screen, action))
 
+
+#: The actions that decide a record (a note does not; an undo takes one back).
+_DECISIONS = frozenset({"accept", "reject", "edit", "flag"})
 
 _PAST = {
     "accept": "accepted",

@@ -178,10 +178,11 @@ class ConfirmBulkScreen(ModalScreen[bool]):
             yield Static(describe(self.found))
             yield Static(
                 Text(
-                    "They are written as one batch: u right after undoes the whole batch "
-                    "(or `curator decide undo --batch ID`).",
+                    f"{'It is' if self.found.count == 1 else 'They are'} written as one batch: "
+                    "u right after undoes the whole batch (or `curator decide undo --batch ID`).",
                     "dim",
-                )
+                ),
+                id="bulk-batch",
             )
             with Horizontal(classes="buttons"):
                 yield Button(

@@ -46,6 +46,12 @@ class FullTextScreen(Screen[None]):
         log = self.query_one(Log)
         log.write_line("preparing the text…")
         log.focus()
+        # Measured once laid out (at mount the log has no size yet, and the screen's width
+        # counted the scrollbar's columns: each line's last character was hidden under it).
+        self.call_after_refresh(self._measured)
+
+    def _measured(self) -> None:
+        log = self.query_one(Log)
         self.prepare((log.scrollable_content_region.width or self.size.width or 80) - 1)
 
     @work(thread=True, exclusive=True, exit_on_error=False, description="laying out the text")

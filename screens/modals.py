@@ -42,6 +42,22 @@ REJECT_REASONS = (
 )
 
 
+def type_into(field: Input, event: events.Key, *, replace: bool = False) -> None:
+    """Put a printable key that did not reach `field` into it (see `take_typed`).
+
+    `replace`: the first one replaces the field's value, as typing into it does once it has the
+    focus (it selects its value on focus)."""
+    if event.character is None or not event.is_printable:
+        return
+    event.stop()
+    event.prevent_default()
+    if field.select_on_focus:
+        if replace:
+            field.value = ""
+        field.select_on_focus = False  # what was typed is not selected, to be typed over
+    field.insert_text_at_cursor(event.character)
+
+
 class RejectScreen(ModalScreen[str | None]):
     """Pick a reason for a rejection: its digit, or Enter on it; or just type your own.
 
@@ -68,19 +84,37 @@ class RejectScreen(ModalScreen[str | None]):
                 placeholder="other reason… (Enter saves)", id="reject-other", select_on_focus=False
             )
 
+    #: Typing has started and the focus is on its way to the "other reason" field: keys that
+    #: arrive before it lands (a burst over SSH, a fast typist) are the reason's, digits and
+    #: spaces too (they were dropped, and a digit rejected with a listed reason).
+    typing = False
+
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self.typing = False
+
     def on_key(self, event: events.Key) -> None:
         """On the list: a digit picks its reason; any other printable key starts typing."""
+        if not self.query_one("#reject-other", Input).has_focus:
+            self.take_typed(event)
+
+    def take_typed(self, event: events.Key) -> None:
+        """A key for this dialog that did not reach its field: typed with the `r` that opened
+        it, in one burst (a fast typist, keystrokes batched over SSH), it went to the record
+        screen, and the app hands it here (`CuratorApp.on_key`)."""
         other = self.query_one("#reject-other", Input)
-        if other.has_focus or event.character is None or not event.is_printable:
+        if event.character is None or not event.is_printable:
             return
-        if event.character == " ":
+        if other.has_focus:
+            type_into(other, event)
+            return
+        if event.character == " " and not self.typing:
             return  # space is no start of a reason
         event.stop()
         event.prevent_default()
-        if event.character.isdigit():
+        if event.character.isdigit() and not self.typing:
             n = int(event.character)
             if n == 0:
                 self.dismiss("")
@@ -89,6 +123,7 @@ class RejectScreen(ModalScreen[str | None]):
             else:
                 self.notify(f"No reason {n}: 1-{len(REJECT_REASONS)}, or 0 for none.", timeout=3)
             return
+        self.typing = True
         other.focus()
         other.insert_text_at_cursor(event.character)
 
@@ -155,6 +190,16 @@ class TextPromptScreen(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
+    def on_key(self, event: events.Key) -> None:
+        if not self.query_one(Input).has_focus:
+            self.take_typed(event)
+
+    def take_typed(self, event: events.Key) -> None:
+        """A key typed for the field before it had the focus, or with the key that opened this
+        dialog in one burst (then it went to the record screen, and the app hands it here):
+        "cTest note" saved an empty note."""
+        type_into(self.query_one(Input), event)
+
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -216,7 +261,7 @@ class UndoScreen(ModalScreen[int | None]):
 
 
 #: A decision as the undo picker names it.
-DECIDED = {"accept": "accepted", "reject": "rejected", "edit": "edited"}
+DECIDED = {"accept": "accepted", "reject": "rejected", "edit": "edited", "flag": "flagged"}
 
 
 def undo_line(event: Any, question: str) -> Text:
@@ -228,7 +273,8 @@ def undo_line(event: Any, question: str) -> Text:
         line.append_text(label(safe_text.clip(event.reason, 40), "italic"))
         line.append(" ")
     if event.edited:
-        line.append_text(label(f"({', '.join(sorted(event.edited))}) ", "italic"))
+        line.append_text(label(f"({', '.join(sorted(event.edited))})", "italic"))
+        line.append(" ")  # not in the label: a label's edges are trimmed
     line.append("· ", style="dim")
     if question:
         line.append_text(label(safe_text.clip(question, 90)))
@@ -253,6 +299,14 @@ class SearchScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if not self.query_one(Input).has_focus:
+            self.take_typed(event)
+
+    def take_typed(self, event: events.Key) -> None:
+        """As `TextPromptScreen.take_typed`; the first key replaces the current search."""
+        type_into(self.query_one(Input), event, replace=True)
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

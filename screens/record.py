@@ -438,8 +438,13 @@ class ReviewScreen(Screen[None]):
         q = self.curator.queue
         line = Text(" ")
         where = q.position()
+        total = message.total_in_view
         shown = f"{where:,}" if where is not None else "?"
-        line.append(f"{shown} / {message.total_in_view:,}", style="bold")
+        if total == 0 or (where is not None and where > total):
+            # An empty view, or a record decided out of it (its last flagged record accepted):
+            # not "? / 0" (? is "not known yet") nor "1 / 0".
+            shown = "–"
+        line.append(f"{shown} / {total:,}", style="bold")
         line.append("  ")
         for chip in filter_chips(q.filt):
             line.append(f" {chip} ", style="bold black on cyan")
@@ -711,7 +716,9 @@ class ReviewScreen(Screen[None]):
             return
         twin = openable[self.twin_cursor % len(openable)]
         self.twin_cursor += 1
-        self.notify(f"Near-duplicate: {safe_text.one_line(twin.context_uid)}", timeout=2)
+        self.notify(
+            f"Near-duplicate: {safe_text.one_line(twin.context_uid)}", timeout=2, markup=False
+        )
         self.curator.open_uid(twin.record_uid)
 
     def action_evaluation(self) -> None:

@@ -75,6 +75,41 @@ async def test_bulk_accept_shows_the_count_confirms_and_undoes_as_one(
         assert f"Undone: the batch of {n:,} decisions." in notes
 
 
+async def test_bulk_of_one_record_says_so_in_the_singular(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curator.store.reviews import record_detail
+
+    store = await make_store(tmp_path)
+    one = preview(store, BulkSelection("accept", ("rules",))).uids[0]
+    detail = record_detail(store, one)
+    assert detail is not None
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        notes = notes_of(app, monkeypatch)
+        await settle(app, pilot)
+        await pilot.press("slash")
+        await pilot.pause()
+        app.screen.query_one("#search-input").value = detail.question  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert [r.uid for r in app.queue.rows] == [one]
+        await pilot.press("B")
+        await settle(app, pilot)
+        assert "1 pending record of this view where" in rendered(app, "#bulk-count")
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert "Accept 1 record?" in str(app.screen.query_one("#bulk-question").render())
+        assert rendered(app, "#bulk-batch").startswith("It is written as one batch")
+        await pilot.press("y")
+        await settle(app, pilot)
+        await pilot.press("u")
+        await settle(app, pilot)
+    assert "Accepted 1 record as one batch; u undoes the whole batch." in notes
+    assert "Undone: the batch of 1 decision." in notes
+    assert [d[2] for d in decisions(store)] == ["accept", "undo"]
+
+
 async def test_cancel_at_either_step_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

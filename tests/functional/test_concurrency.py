@@ -222,3 +222,36 @@ async def test_the_tui_notices_another_reviewers_decision(db: Path) -> None:
         await settle(app, pilot)
         assert "bo rejected: from another terminal" in rendered(app, "#record-history")
         assert app.queue.current is not None and app.queue.current.status == "rejected"
+
+
+async def test_another_reviewers_decision_says_both_are_kept_only_when_both_decided(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curator.screens.app import CuratorApp
+    from curator.store.journal import journal_for
+    from curator.store.reviews import decide
+    from tests.functional.test_bulk_tui import notes_of
+    from tests.functional.test_review_tui import current_uid, settle
+
+    app = CuratorApp(Store(db), reviewer="ana")
+    async with app.run_test(size=(120, 36)) as pilot:
+        notes = notes_of(app, monkeypatch)
+        await settle(app, pilot)
+        app.poll_changes()  # the first look records where the store is
+        await settle(app, pilot)
+        uid = current_uid(app)
+        decide(Store(db), uid, "reject", "bo", reason="from another terminal")
+        app.poll_changes()
+        await settle(app, pilot)
+        # ana has not decided it: there is only bo's decision.
+        assert notes[-1] == "bo rejected this record meanwhile."
+        await pilot.press("a", "p")  # ana accepts it too, and goes back to it
+        await settle(app, pilot)
+        journal_for(app.store).wait_stored(10)
+        assert current_uid(app) == uid
+        app.poll_changes()  # ana's own accept: no notice
+        await settle(app, pilot)
+        decide(Store(db), uid, "reject", "bo", reason="still wrong")
+        app.poll_changes()
+        await settle(app, pilot)
+        assert notes[-1] == "bo rejected this record meanwhile; both decisions are kept."

@@ -10,7 +10,14 @@ from curator.screens.app import CuratorApp
 from curator.screens.guidelines import GuidelinesScreen
 from curator.screens.modals import FilterScreen
 from curator.store.reviews import record_detail
-from tests.functional.test_review_tui import current_uid, events, make_store, rendered, settle
+from tests.functional.test_review_tui import (
+    current_uid,
+    events,
+    make_store,
+    rendered,
+    settle,
+    wait_until,
+)
 
 SMALL = (100, 30)
 
@@ -84,6 +91,35 @@ async def test_flag_for_discussion_shows_filters_and_undoes(tmp_path: Path) -> N
     assert detail is not None and detail.status == "pending"
     actions = [e[2] for e in events(store)]
     assert actions == ["flag", "accept", "undo", "undo"]
+
+
+async def test_deciding_the_last_record_of_a_filtered_view_shows_no_position_past_its_end(
+    tmp_path: Path,
+) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(app, pilot)
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press("f")
+        await settle(app, pilot)
+        app.screen.query_one("#f-status", SelectionList).select("flagged")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert rendered(app, "#record-progress").startswith(" 1 / 1 ")
+        await pilot.press("a")  # the only flagged record leaves the view
+        await wait_until(pilot, lambda: " / 0 " in rendered(app, "#record-progress"), "counted")
+        assert rendered(app, "#record-progress").startswith(" – / 0 ")
+        # The view opened again, empty: "–" too, not "?" (a place not known yet).
+        await pilot.press("f")
+        await settle(app, pilot)
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert not app.queue.rows
+        assert rendered(app, "#record-progress").startswith(" – / 0 ")
 
 
 async def test_the_guidelines_panel_shows_the_configured_file(tmp_path: Path) -> None:

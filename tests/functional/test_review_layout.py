@@ -285,6 +285,72 @@ async def test_undo_picker_names_the_question_and_the_decision(tmp_path: Path) -
         assert "accepted" in lines[1] and accepted[:40] in lines[1].replace("\n", "")
 
 
+async def test_dialog_titles_wrap_on_an_80_column_terminal(tmp_path: Path) -> None:
+    """A dialog's title is its instructions: on 80x24 it wraps instead of ending in "(Enter"."""
+    from textual.geometry import Region
+    from textual.widgets import Label
+
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        for key, words in (("r", "type your own (Enter saves)"), ("!", "look at? (Enter")):
+            await pilot.press(key)
+            await pilot.pause()
+            title = app.screen.query_one(".title", Label)
+            width, height = title.size
+            drawn = " ".join(
+                "".join(s.text for s in strip).strip()
+                for strip in title.render_lines(Region(0, 0, width, height))
+            )
+            assert words in drawn, drawn
+            # ... and all of it inside the dialog (a wider label is cut at the dialog's edge).
+            assert title.region.right <= title.parent.content_region.right  # type: ignore[union-attr]
+            await pilot.press("escape")
+            await pilot.pause()
+
+
+async def test_whole_text_lines_fit_the_viewer_on_an_80_column_terminal(tmp_path: Path) -> None:
+    """Each line is cut to the width the viewer shows: none ends under its scrollbar (the last
+    character of every wrapped line was hidden there, "…done in 201" for "…in 2019?")."""
+    from textual.widgets import Log
+
+    from curator.screens.fulltext import FullTextScreen
+
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FullTextScreen)
+        log = app.screen.query_one(Log)
+        lines = list(log.lines)
+        assert any(line.startswith("── paragraph") for line in lines)
+        assert max(len(line) for line in lines) <= log.scrollable_content_region.width
+
+
+def test_undo_picker_line_of_an_edit_keeps_a_space_before_the_question() -> None:
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from curator.screens.modals import undo_line
+
+    event = SimpleNamespace(
+        created_at=datetime(2026, 1, 2, 4, 52),
+        action="edit",
+        reason="",
+        edited={"scale": "billion", "answer": ["795"]},
+        record_uid="r-1",
+    )
+    assert undo_line(event, "Net deferred tax?").plain == (
+        "04:52 edited   (answer, scale) · Net deferred tax?  r-1"
+    )
+    # A flag reads like the other decisions ("flagged", as its status is named), not "flag".
+    event.action, event.edited, event.reason = "flag", None, "scale?"
+    assert undo_line(event, "Q?").plain == "04:52 flagged  scale? · Q?  r-1"
+
+
 async def _store_with_a_run(tmp_path: Path) -> Store:
     """The review store with run "base": six wrong answers, one output token each."""
     from curator.store.predictions import NewPrediction, append_predictions, ensure_run

@@ -148,6 +148,91 @@ async def test_reject_with_a_listed_or_typed_reason(tmp_path: Path) -> None:
     assert got == [(first, "reject", "wrong answer"), (second, "reject", "table is from 2017")]
 
 
+def type_burst(app: CuratorApp, text: str) -> None:
+    """`text` as keys that all arrive before the app handles any (one SSH packet, a fast
+    typist): unlike `pilot.press`, nothing runs between them."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    driver = app._driver
+    assert driver is not None
+    for char in text:
+        key = char if char.isalnum() else _character_to_key(char)  # "/" is "slash"
+        event = events.Key(key, char)
+        event.set_sender(app)
+        driver.send_message(event)
+
+
+async def test_reject_reason_typed_in_one_burst_keeps_its_digits_and_spaces(
+    tmp_path: Path,
+) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        first = current_uid(app)
+        await pilot.press("r")
+        await pilot.pause()
+        # The first key starts the typed reason; the focus reaches its field only after the
+        # burst: the 4 must not pick "answer not supported…", the spaces must stay.
+        type_burst(app, "q4 revenue is 2019")
+        await pilot.pause()
+        assert app.screen.query_one("#reject-other", Input).value == "q4 revenue is 2019"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # The r itself in the burst: the reason went to the record screen before the dialog
+        # was there (and was lost, the dialog left open and empty).
+        third = current_uid(app)
+        type_burst(app, "rq3 scale")
+        await pilot.pause()
+        assert app.screen.query_one("#reject-other", Input).value == "q3 scale"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # A digit on the list (nothing typed yet) still picks its reason.
+        second = current_uid(app)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("2")
+        await settle(app, pilot)
+    got = [(e[1], e[2], e[4]) for e in events(store)]
+    assert got == [
+        (first, "reject", "q4 revenue is 2019"),
+        (third, "reject", "q3 scale"),
+        (second, "reject", "wrong derivation"),
+    ]
+
+
+async def test_a_note_and_a_search_typed_in_one_burst_with_their_key_keep_every_character(
+    tmp_path: Path,
+) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        uid = current_uid(app)
+        # The key that opens the dialog and the text after it in one burst: the text reaches
+        # the dialog before the focus reaches its field (it was lost: an empty note).
+        type_burst(app, "cTest note 1")
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        # The search field starts with the current search: typing replaces it, as when focused.
+        type_burst(app, "/revenue")
+        await pilot.pause()
+        assert app.screen.query_one("#search-input", Input).value == "revenue"
+        await pilot.press("escape")
+        await settle(app, pilot)
+        app.queue.filt = app.queue.filt.__class__(search="old")
+        type_burst(app, "/q4 rev")
+        await pilot.pause()
+        assert app.screen.query_one("#search-input", Input).value == "q4 rev"
+        await pilot.press("escape")
+        await settle(app, pilot)
+    assert [(e[1], e[2]) for e in events(store)] == [(uid, "note")]
+    detail = record_detail(store, uid)
+    assert detail is not None and [e.note for e in detail.events] == ["Test note 1"]
+
+
 async def test_edit_keeps_the_original_and_shows_a_diff(tmp_path: Path) -> None:
     store = await make_store(tmp_path)
     app = CuratorApp(store, reviewer="ana")

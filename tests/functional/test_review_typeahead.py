@@ -104,3 +104,30 @@ async def test_quitting_waits_until_decisions_are_stored(tmp_path: Path) -> None
             release(holder)
         await wait_until(pilot, lambda: not app.is_running, "quit")
     assert decisions(store) == [(first, "accept")]
+
+
+async def test_quitting_while_saving_one_decision_says_it_in_the_singular(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from tests.functional.test_bulk_tui import notes_of
+
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        notes = notes_of(app, monkeypatch)
+        await settle(app, pilot)
+        holder = hold_store(Path(store.path))
+        try:
+            await pilot.press("a")
+            await wait_until(pilot, lambda: app.saving == 1, "journaled the accept")
+            await pilot.press("q")
+            # The store is held: the accept cannot be stored, so quitting waits for it.
+            await wait_until(pilot, lambda: app.quitting, "asked to quit")
+            assert app.is_running
+            assert notes[-1] == (
+                "Saving 1 decision before quitting… (q again quits now; it is safe in the journal)"
+            )
+        finally:
+            release(holder)
+        await wait_until(pilot, lambda: not app.is_running, "quit")
+    assert [a for _, a in decisions(store)] == ["accept"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.widgets import Checkbox
 
 from curator.screens.app import CuratorApp
@@ -76,3 +78,45 @@ async def test_filter_shows_records_with_a_twin_and_d_opens_it(tmp_path: Path) -
     async with again.run_test(size=SIZE) as pilot:
         await settle(again, pilot)
         assert again.queue.filt.near_duplicates  # the view is remembered
+
+
+def toasts(app: CuratorApp) -> list[str]:
+    """The text of every toast on screen, as drawn (markup parsed only if the toast has it)."""
+    from textual.widgets._toast import Toast
+
+    return [toast.render().plain for toast in app.screen.query(Toast)]
+
+
+async def test_data_in_notifications_is_shown_as_typed_not_as_markup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A context uid and a failed write's record uid and error reach a toast: as text (with
+    markup on, "[b]ctx-1[/b]" showed as a bold "ctx-1", and a stray "[/]" was an error)."""
+    from dataclasses import replace
+
+    from curator.screens.messages import WriteFailed
+
+    store = sample_store(tmp_path)
+    *_, twinned = twin_contexts(store)
+    app = CuratorApp(store, reviewer="ana")
+    shown_for = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        kwargs["timeout"] = 600  # still on screen when read, however slow the machine
+        shown_for(message, **kwargs)
+
+    monkeypatch.setattr(app, "notify", notify)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(app, pilot)
+        app.open_uid(next(iter(twinned)))
+        await settle(app, pilot)
+        screen = review_screen(app)
+        assert screen.twins
+        screen.twins = [replace(t, context_uid="[b]ctx-1[/b]") for t in screen.twins]
+        await pilot.press("d")
+        await settle(app, pilot)
+        app.post_message(WriteFailed("[i]r-1[/]", "accept", "/data/t[1].duckdb: disk full"))
+        await settle(app, pilot)
+        shown = toasts(app)
+    assert "Near-duplicate: [b]ctx-1[/b]" in shown
+    assert "NOT SAVED: your accept of [i]r-1[/]: /data/t[1].duckdb: disk full" in shown
