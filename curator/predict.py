@@ -475,7 +475,8 @@ def check_all_failed(summary: PredictionSummary) -> None:
         return
     if not summary.truncated:
         raise EnvironmentFailure(
-            f"every call failed ({counted(summary.errors, 'record')}; the next run retries them); "
+            f"every call failed ({counted(summary.errors, 'record')}; the next run retries "
+            f"{'it' if summary.errors == 1 else 'them'}); "
             f"last error: {summary.last_error}"
         )
     raise EnvironmentFailure(

@@ -286,8 +286,13 @@ def _fail_if_every_call_failed(store: Store, run_id: str, verdicts: dict[str, in
         return
     if not unreadable:
         raise EnvironmentFailure(
-            f"every call failed ({counted(failed, 'record')}; their verdicts are 'error' and the "
-            f"next pass retries them); first error: {first_error(store, run_id)}"
+            f"every call failed ({counted(failed, 'record')}; "
+            + (
+                "its verdict is 'error' and the next pass retries it"
+                if failed == 1
+                else "their verdicts are 'error' and the next pass retries them"
+            )
+            + f"); first error: {first_error(store, run_id)}"
         )
     raise EnvironmentFailure(
         f"no reply gave a verdict ({unreadable:,} unreadable replies, stored as 'unparsed', "

@@ -1357,7 +1357,9 @@ def _judge_arithmetic(
         return RuleVerdict("incorrect", why, evidence)
     if state == "unknown":
         return RuleVerdict("uncertain", f"the arithmetic holds, but {why}")
-    how = " (as a percentage)" if as_percent else ""
+    # As a percentage the answer is 100 times the derivation's value: both are written out, so
+    # a reader need not do that sum to see the rounding ("= -0.121447, -12.1447%").
+    how = f", {ev.value * 100:,.6g}%" if as_percent else ""
     return RuleVerdict(
         "correct",
         f"{derivation.strip()} = {ev.value:,.6g}{how}, which rounds to the answer {value:g}; "

@@ -171,3 +171,18 @@ def test_real_gold_and_corruptions_within_targets(tatqa_dir: Path) -> None:
     assert bad["correct"] / n_bad <= 0.05
     assert gold["uncertain"] / n_gold <= 0.30
     assert bad["incorrect"] / n_bad >= 0.40
+
+
+def test_a_percentage_reason_writes_the_percentage_out() -> None:
+    """ "= 0.244077 (as a percentage), which rounds to the answer 24.41" left the sum to the
+    reader; the percentage itself is written beside the derivation's value."""
+    q = "What was the percentage change in total sales from 2018 to 2019?"
+    record = qa_record(
+        q, 24.41, "arithmetic", "table", "percent", "(1,496.5-1,202.9)/1,202.9",
+        table=TABLE, paragraphs=PARAS,
+    )  # fmt: skip
+    result = judge_record(record)
+    assert result.verdict == "correct", result.reason
+    assert result.reason.startswith(
+        "(1,496.5-1,202.9)/1,202.9 = 0.244077, 24.4077%, which rounds to the answer 24.41; "
+    ), result.reason
