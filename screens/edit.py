@@ -178,6 +178,34 @@ class EditScreen(Screen[dict[str, Any] | None]):
                 break
         self._update()
 
+    #: Until a text field has the focus: keys typed in one burst with the `e` that opened
+    #: this screen arrive while the focus is on its way (at first on the table).
+    opening = True
+
+    def take_typed(self, event: events.Key) -> None:
+        """A printable key typed in one burst with the `e` that opened this screen (a fast
+        typist, keystrokes batched over SSH) reached no field: the app hands it here
+        (`CuratorApp.on_key`), and while the screen opens it goes where typing goes once it is
+        open, the first field (the answer, at its end). Later keys (picking a cell) never."""
+        if not self.opening or event.character is None or not event.is_printable:
+            return
+        target = next(
+            (
+                self.query_one(f"#edit-{name}")
+                for name in ("answer", "question", "derivation")
+                if name not in self.too_long
+            ),
+            None,
+        )
+        if isinstance(target, TextArea):
+            target.insert(event.character, target.document.end)
+        elif isinstance(target, Input):
+            target.insert_text_at_cursor(event.character)
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
     def _fill_table(self) -> None:
         """The record's table with frozen header rows and label column; every cell one line."""
         rows = self.detail.context.table
@@ -206,6 +234,8 @@ class EditScreen(Screen[dict[str, Any] | None]):
     # -- picking a cell -----------------------------------------------------------------------
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, TextArea | Input):
+            self.opening = False  # typed keys now reach their field themselves
         widget_id = event.widget.id or ""
         if widget_id in ("edit-answer", "edit-derivation"):
             self.target = widget_id.removeprefix("edit-")

@@ -233,6 +233,29 @@ async def test_a_note_and_a_search_typed_in_one_burst_with_their_key_keep_every_
     assert detail is not None and [e.note for e in detail.events] == ["Test note 1"]
 
 
+async def test_an_answer_typed_in_one_burst_with_e_reaches_the_edit_panel(
+    tmp_path: Path,
+) -> None:
+    """`e` and the text after it in one burst: the text reached the record screen before the
+    edit panel had its focus, and was lost (or, a letter, taken as a record-screen key)."""
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        before = review_screen(app).detail
+        type_burst(app, "e 1.5")
+        await pilot.pause()
+        await settle(app, pilot)
+        area = app.screen.query_one("#edit-answer", TextArea)
+        from curator.editing import answer_to_form
+
+        assert area.text == answer_to_form(before.answer) + " 1.5"  # typed at the answer's end
+        await pilot.press("escape")
+        await settle(app, pilot)
+    assert events(store) == []
+    assert record_detail(store, before.record.uid) == before
+
+
 async def test_edit_keeps_the_original_and_shows_a_diff(tmp_path: Path) -> None:
     store = await make_store(tmp_path)
     app = CuratorApp(store, reviewer="ana")
