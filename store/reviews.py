@@ -1016,7 +1016,8 @@ def reviewer_activity(store: Store) -> list[ReviewerActivity]:
     columns = dataclass_columns(ReviewerActivity, _ACTIVITY_SQL)
     with store.connection() as con:
         rows = con.execute(
-            f'SELECT {columns} FROM review_events GROUP BY reviewer ORDER BY "decisions" DESC'
+            f"SELECT {columns} FROM review_events GROUP BY reviewer "
+            'ORDER BY "decisions" DESC, "reviewer"'
         ).fetchall()
     return [ReviewerActivity(*row) for row in rows]
 

@@ -602,3 +602,17 @@ def test_verdicts_and_activity_follow_their_dataclass_in_any_order(
     assert all(type(v) is verdicts.StoredVerdict for vs in got for v in vs)
     assert [dataclasses.asdict(v) for vs in got for v in vs] == expected
     assert [dataclasses.asdict(r) for r in reviews.reviewer_activity(reviewed)] == activity
+
+
+def test_reviewers_with_as_many_decisions_are_listed_by_name(tmp_path: Path) -> None:
+    """Most decisions first, and between equals by name: the same order on every run (the stats
+    screen and `curator stats` list it)."""
+    store = Store.open(tmp_path / "s.duckdb", create=True)
+    import_file(store, SAMPLE_DATA / "sample_dev.json", "dev")
+    names = ("zed", "amy", "mo", "kai", "bea", "lu", "ines")
+    items = work_page(store, KEY, RecordFilter(), rejudge=True, limit=len(names))
+    for reviewer, item in zip(names, items, strict=True):
+        decide(store, item.uid, "accept", reviewer)
+    decide(store, items[0].uid, "reject", "mo")
+    expected = ["mo", *sorted(n for n in names if n != "mo")]
+    assert [r.reviewer for r in reviews.reviewer_activity(store)] == expected
