@@ -116,6 +116,7 @@ class CuratorApp(App[None]):
         # Ids of the newest event and verdict seen, for noticing other processes' writes.
         self.seen_event = -1
         self.seen_verdict = -1
+        self.seen_import = 0
         # Records read ahead (uid -> RecordDetail) and the record the screen should show next.
         self.details: dict[str, RecordDetail] = {}
         # Records read ahead that another process changed since: shown from memory with the
@@ -1015,8 +1016,18 @@ class CuratorApp(App[None]):
         changes = message.changes
         first_look = self.seen_event < 0
         self.seen_event, self.seen_verdict = changes.last_event, changes.last_verdict
+        imported = changes.last_import > self.seen_import and not first_look
+        self.seen_import = changes.last_import
         if first_look:
             return
+        if imported:
+            # Records another process imported: the counts (and the pages not read yet) have
+            # them; the pages already read are read again as the view refreshes.
+            self.notify(
+                "New records were imported into this store meanwhile: the counts include them.",
+                timeout=6,
+                markup=False,
+            )
         others = [e for e in changes.events if e[2] != self.reviewer]
         self.queue.set_statuses(changes.statuses)
         current = self.queue.current
@@ -1059,7 +1070,7 @@ class CuratorApp(App[None]):
                     markup=False,
                 )
             self.load_current()
-        if others or changes.verdict_uids:
+        if others or changes.verdict_uids or imported:
             self.refresh_queue_views()
             self.load_counts()
 

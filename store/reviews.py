@@ -1031,6 +1031,8 @@ class Changes:
     last_event: int
     last_verdict: int
     statuses: dict[str, str]
+    #: The store's latest import (0: none): records another process imported change counts.
+    last_import: int = 0
 
 
 def changes_since(store: Store, last_event: int, last_verdict: int) -> Changes:
@@ -1045,6 +1047,7 @@ def changes_since(store: Store, last_event: int, last_verdict: int) -> Changes:
             "SELECT verdict_id, record_uid FROM verdicts WHERE verdict_id > ? ORDER BY verdict_id",
             [last_verdict],
         ).fetchall()
+        imported = con.execute("SELECT coalesce(max(import_id), 0) FROM imports").fetchone()
         uids = sorted({e[1] for e in events})
         statuses = (
             dict(
@@ -1063,6 +1066,7 @@ def changes_since(store: Store, last_event: int, last_verdict: int) -> Changes:
         last_event=max([last_event, *(int(e[0]) for e in events)]),
         last_verdict=max([last_verdict, *(int(v[0]) for v in verdicts)]),
         statuses={u: statuses.get(u, "pending") for u in uids},
+        last_import=int(imported[0]) if imported else 0,
     )
 
 

@@ -255,3 +255,36 @@ async def test_another_reviewers_decision_says_both_are_kept_only_when_both_deci
         app.poll_changes()
         await settle(app, pilot)
         assert notes[-1] == "bo rejected this record meanwhile; both decisions are kept."
+
+
+async def test_records_imported_by_another_process_reach_the_counts(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import by another process while a session is open: the total stayed at the old count
+    ("12 / 122") until the reviewer's next decision; the session notices it, says so and counts
+    the new records."""
+    from curator.screens.app import CuratorApp
+    from curator.store.importer import import_file
+    from tests.functional.test_bulk_tui import notes_of
+    from tests.functional.test_review_tui import review_screen, settle
+
+    app = CuratorApp(Store(db), reviewer="ana")
+    async with app.run_test(size=(120, 36)) as pilot:
+        notes = notes_of(app, monkeypatch)
+        await settle(app, pilot)
+        app.poll_changes()  # the first look records where the store is
+        await settle(app, pilot)
+        counts = review_screen(app).counts
+        assert counts is not None and counts.total_in_view == 122
+        import_file(Store(db), SAMPLE_DATA / "sample_dev.json", "dev")
+        app.poll_changes()
+        await settle(app, pilot)
+        assert notes[-1] == (
+            "New records were imported into this store meanwhile: the counts include them."
+        )
+        counts = review_screen(app).counts
+        assert counts is not None and counts.total_in_view == 152
+        assert counts.progress.total == 152
+        app.poll_changes()  # nothing new: no second notice
+        await settle(app, pilot)
+        assert notes.count(notes[-1]) == 1
