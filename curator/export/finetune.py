@@ -66,7 +66,7 @@ def configured_base_model(export_dir: Path, export: ExportConfig) -> str | None:
 #: a foundation model's ARN, a custom model's ARN (continued fine-tuning; it embeds its base
 #: model's id: custom-model/<base id>/<12-character id>), a model id, or a custom model's name.
 _FOUNDATION_ARN = re.compile(
-    r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/"
+    r"arn:aws(-[^:]+)?:bedrock:(?P<region>[a-z0-9-]{1,20})::foundation-model/"
     r"(?P<id>[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2})"
 )
 _CUSTOM_ARN = re.compile(
@@ -111,16 +111,17 @@ def check_family(model: str, model_id: str, target: str) -> None:
 
 
 def check_model_region(model: str, region: str) -> None:
-    """A custom model's ARN names the region the model lives in, and a job can only fine-tune a
-    custom model of its own region: Bedrock refuses another only after the upload. Bad input
-    (exit 2) naming both regions, before anything is sent."""
-    found = _CUSTOM_ARN.fullmatch(model)
-    if found is not None and found["region"] != region:
-        raise BadOption(
-            f"base model {model!r} is a custom model in {found['region']}, and the job would "
-            f"start in {region} (a job fine-tunes a custom model of its own region): pass "
-            f"--region {found['region']}; nothing was uploaded"
-        )
+    """A model's ARN (a custom model's, a foundation model's) names the region the model is
+    in, and a job can only fine-tune a model of its own region: Bedrock refuses another only
+    after the upload. Bad input (exit 2) naming both regions, before anything is sent."""
+    for pattern, kind in ((_CUSTOM_ARN, "custom model"), (_FOUNDATION_ARN, "foundation model")):
+        found = pattern.fullmatch(model)
+        if found is not None and found["region"] != region:
+            raise BadOption(
+                f"base model {model!r} is a {kind} in {found['region']}, and the job would "
+                f"start in {region} (a job fine-tunes a model of its own region): pass "
+                f"--region {found['region']}; nothing was uploaded"
+            )
 
 
 def base_model_for(manifest: dict[str, Any], override: str | None = None) -> str:

@@ -542,6 +542,28 @@ def test_a_custom_model_of_another_region_is_refused_before_anything_is_sent(
     assert jobs(aws, "eu-west-1") == ["ft-eu", "ft-eu-2"] and jobs(aws) == []
 
 
+def test_a_foundation_model_arn_of_another_region_is_refused_before_anything_is_sent(
+    run_cli: Run, curated: Path, tmp_path: Path, aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a custom model's: a foundation model's ARN names its region, and a job in another
+    region was sent it after the upload (Bedrock refuses it; moto does not)."""
+    out = export(run_cli, curated, tmp_path / "out")
+    arn = "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0:200k"
+    with FlakyProxy(aws, []) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", proxy.url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", proxy.url)
+        one_line(
+            start(run_cli, out, "--name", "ft-f", "--base-model", arn),
+            2,
+            f"base model {arn!r} is a foundation model in eu-west-1",
+            "the job would start in us-east-1",
+            "--region eu-west-1",
+            "nothing was uploaded",
+        )
+        assert sum(proxy.calls.values()) == 0
+    assert s3_objects(aws) == {} and jobs(aws) == []
+
+
 def test_an_arn_model_is_asked_in_its_own_region(
     run_cli: Run, curated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
