@@ -17,6 +17,7 @@ from curator.domain import (
 )
 from curator.store.db import Store
 from curator.store.records import CURATED_VALUES_SQL, _where
+from curator.store.row_select import select_list
 from curator.store.verdicts import RECORD_HASH_SQL
 
 
@@ -248,7 +249,7 @@ def _curated_row_sql(
     named = ", ".join(f"{sql} AS {name}" for name, sql in _CURATED_ROW_SQL.items())
     inner, params = _curated_sql(filt, include_judged_correct, named)
     outer = {**{name: f"x.{name}" for name in _CURATED_ROW_SQL}, **_CONTEXT_JSON_SQL}
-    columns = ", ".join(f"{outer[name]} AS {name}" for name in CURATED_ROW_FIELDS)
+    columns = select_list(CURATED_ROW_FIELDS, outer, alias=True)
     sql = (
         f"SELECT {columns} FROM ({inner.removesuffix(' ORDER BY r.seq')}) x "
         "LEFT JOIN contexts t ON NOT x.same_context AND t.uid = x.context_uid ORDER BY x.seq"

@@ -24,6 +24,7 @@ from curator.domain import (
 )
 from curator.store.db import Store
 from curator.store.leaks import has_twin_sql
+from curator.store.row_select import select_list
 from curator.store.shards import shard_clause
 
 #: The curated value of each editable field: the live edit when there is one, else the import.
@@ -168,7 +169,7 @@ def page(
     filt.validate()
     clauses, params = _where(filt)
     where = " AND ".join(["r.seq > ?", *clauses])
-    columns = ", ".join(_LISTING_SQL[name] for name in LISTING_FIELDS)
+    columns = select_list(LISTING_FIELDS, _LISTING_SQL)
     sql = f"SELECT {columns} {_FROM} WHERE {where} ORDER BY r.seq LIMIT ?"
     # The fields' positions (`LISTING_FIELDS`) as locals: the rows are indexed as fast as with
     # literal numbers (`curator list` reads a million of them).
@@ -300,7 +301,7 @@ _RECORD_SQL = {
     "content_hash": "r.content_hash",
 }
 #: The select list of `RECORD_FIELDS` (a field named there without SQL here fails on import).
-RECORD_COLUMNS = ", ".join(_RECORD_SQL[name] for name in RECORD_FIELDS)
+RECORD_COLUMNS = select_list(RECORD_FIELDS, _RECORD_SQL)
 RECORD_COLUMN_COUNT = len(RECORD_FIELDS)
 
 

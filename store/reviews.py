@@ -43,7 +43,7 @@ from curator.store.records import (
     context_of,
     record_from_row,
 )
-from curator.store.row_select import dataclass_columns
+from curator.store.row_select import dataclass_columns, select_list
 from curator.store.verdicts import RECORD_HASH_SQL, record_hash_of
 
 #: Each record's latest verdict per judge as one bit (incorrect 1, correct 2, uncertain 4; any
@@ -177,7 +177,7 @@ def _page_rows(
     """The queue rows of a page whose keys a CTE `page` (seq, rank) among `ctes` selects, in
     `order`; and the values of the `extra` columns (", expr, ...") of its first row."""
     page_order = order.replace("rank", "p.rank").replace("seq", "p.seq")
-    columns = ", ".join(f"{_QUEUE_SQL[name]} AS {name}" for name in QUEUE_FIELDS)
+    columns = select_list(QUEUE_FIELDS, _QUEUE_SQL, alias=True)
     sql = (
         f"WITH {ctes} SELECT {columns}{extra} "
         "FROM page p JOIN records r ON r.seq = p.seq "
@@ -367,7 +367,7 @@ _DETAIL_SQL = {
 }
 #: A detail row's select list: `RECORD_COLUMNS`, then `DETAIL_FIELDS` (a field named there
 #: without SQL here fails on import).
-DETAIL_COLUMNS = ", ".join([RECORD_COLUMNS, *(_DETAIL_SQL[name] for name in DETAIL_FIELDS)])
+DETAIL_COLUMNS = f"{RECORD_COLUMNS}, {select_list(DETAIL_FIELDS, _DETAIL_SQL)}"
 
 
 def record_detail(
@@ -563,7 +563,7 @@ def _latest_judges_sql(where: str, *, per_record: bool = False) -> str:
     selected after the judge view's fields) of the verdicts `where` selects, then the evidence
     of those only."""
     key, uid = ("record_uid, judge", ", record_uid") if per_record else ("judge", "")
-    columns = ", ".join(_JUDGE_VIEW_SQL[name] for name in JUDGE_VIEW_FIELDS)
+    columns = select_list(JUDGE_VIEW_FIELDS, _JUDGE_VIEW_SQL)
     return (
         f"WITH v AS (SELECT verdict_id{uid}, judge, model, verdict, reason, cost_usd, "
         f"created_at, record_hash FROM verdicts WHERE {where} QUALIFY row_number() OVER "
@@ -650,7 +650,7 @@ _EVENT_SQL: Final = {
 
 
 def _events(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> list[ReviewEvent]:
-    columns = ", ".join(_EVENT_SQL[name] for name in EVENT_FIELDS)
+    columns = select_list(EVENT_FIELDS, _EVENT_SQL)
     rows = con.execute(
         f"SELECT {columns} FROM review_events e WHERE {where} ORDER BY e.event_id", params
     ).fetchall()

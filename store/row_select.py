@@ -9,11 +9,18 @@ KeyError naming it), never as a shifted row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
 
+def select_list(names: Iterable[str], sql_of: Mapping[str, str], *, alias: bool = False) -> str:
+    """The select list of a row layout (a tuple of field names, the order its reader reads):
+    each field's SQL from `sql_of`, in that order; with `alias`, each as `<sql> AS "<field>"`.
+    A field without SQL fails at once (a KeyError naming it), never as a shifted row."""
+    return ", ".join(f'{sql_of[n]} AS "{n}"' if alias else sql_of[n] for n in names)
+
+
 def dataclass_columns(cls: Any, sql_of: Mapping[str, str]) -> str:
     """The select list of `cls`'s fields in `cls`'s order, each as `<sql> AS "<field>"`."""
-    return ", ".join(f'{sql_of[f.name]} AS "{f.name}"' for f in fields(cls))
+    return select_list((f.name for f in fields(cls)), sql_of, alias=True)

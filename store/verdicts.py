@@ -28,7 +28,7 @@ from curator.domain import (
 from curator.faults import fault_point
 from curator.store.db import Store
 from curator.store.records import CURATED_VALUES_SQL, _where
-from curator.store.row_select import dataclass_columns
+from curator.store.row_select import dataclass_columns, select_list
 from curator.work_rows import CONTEXT_UID, SPLIT, WORK_ROW_FIELDS, row_work_item
 
 #: Identifies one version of a record as a judge sees it (curated values, context revision).
@@ -519,7 +519,7 @@ _BATCH_SQL = {
 
 def open_batches(store: Store, provider: str, key: JudgeKey) -> list[BatchRecord]:
     """Submitted batches whose results have not been collected yet."""
-    columns = ", ".join(_BATCH_SQL[name] for name in BATCH_FIELDS)
+    columns = select_list(BATCH_FIELDS, _BATCH_SQL)
     with store.connection() as con:
         rows = con.execute(
             f"SELECT {columns} FROM judge_batches WHERE provider = ? AND judge = ? "
