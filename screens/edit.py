@@ -28,6 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, DataTable, Footer, Input, Select, Static, TextArea
 from textual.widgets._select import SelectCurrent
 
@@ -172,11 +173,18 @@ class EditScreen(Screen[dict[str, Any] | None]):
         if "answer" not in self.too_long:
             area = self.query_one("#edit-answer", TextArea)
             area.move_cursor(area.document.end)
+        first = self._first_field()
+        if first is not None:
+            first.focus()
+        self._update()
+
+    def _first_field(self) -> Widget | None:
+        """The field the screen opens on: the answer, else the question or the derivation (a
+        field too long to edit here is shown, not edited)."""
         for name in ("answer", "question", "derivation"):
             if name not in self.too_long:
-                self.query_one(f"#edit-{name}").focus()
-                break
-        self._update()
+                return self.query_one(f"#edit-{name}")
+        return None
 
     #: Until a text field has the focus: keys typed in one burst with the `e` that opened
     #: this screen arrive while the focus is on its way (at first on the table).
@@ -189,14 +197,7 @@ class EditScreen(Screen[dict[str, Any] | None]):
         open, the first field (the answer, at its end). Later keys (picking a cell) never."""
         if not self.opening or event.character is None or not event.is_printable:
             return
-        target = next(
-            (
-                self.query_one(f"#edit-{name}")
-                for name in ("answer", "question", "derivation")
-                if name not in self.too_long
-            ),
-            None,
-        )
+        target = self._first_field()
         if isinstance(target, TextArea):
             target.insert(event.character, target.document.end)
         elif isinstance(target, Input):
