@@ -37,6 +37,7 @@ from curator.domain import SCALES
 from curator.editing import EditError, answer_to_form, validate_edit
 from curator.judges.rules import DerivationCheck, check_derivation
 from curator.screens.text import WHOLE_TEXT_HINT, label, literal, preview, visible
+from curator.screens.widgets.fields import OrderedInput, OrderedTextArea
 from curator.screens.widgets.table_grid import header_rows
 
 #: Longest field edited in a widget; an input holding megabytes freezes the screen for seconds.
@@ -147,10 +148,10 @@ class EditScreen(Screen[dict[str, Any] | None]):
             )
             widget = Static(Text(note, style="dim italic"), id=f"edit-{name}")
         elif kind is TextArea:
-            widget = TextArea(self.shown[name], id=f"edit-{name}", soft_wrap=True)
+            widget = OrderedTextArea(self.shown[name], id=f"edit-{name}", soft_wrap=True)
         else:
             # Not select-on-focus: coming back from picking a cell, typing must add, not replace.
-            widget = Input(self.shown[name], id=f"edit-{name}", select_on_focus=False)
+            widget = OrderedInput(self.shown[name], id=f"edit-{name}", select_on_focus=False)
         widget.border_title = title
         return widget
 

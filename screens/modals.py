@@ -27,6 +27,7 @@ from curator.domain import (
     RecordFilter,
 )
 from curator.screens.text import label
+from curator.screens.widgets.fields import OrderedInput
 from curator.screens.workers import forward_worker_state
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class RejectScreen(ModalScreen[str | None]):
                 id="reject-reasons",
             )
             # Not select-on-focus: the first typed character is put in before the focus lands.
-            yield Input(
+            yield OrderedInput(
                 placeholder="other reason… (Enter saves)", id="reject-other", select_on_focus=False
             )
 
@@ -185,7 +186,7 @@ class TextPromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-dialog", classes="dialog"):
             yield Label(self.title_text, classes="title")
-            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield OrderedInput(placeholder=self.placeholder, id="prompt-input")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -295,7 +296,7 @@ class SearchScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="search-dialog", classes="dialog"):
             yield Label("Search question and answer (empty clears):", classes="title")
-            yield Input(value=self.current, id="search-input")
+            yield OrderedInput(value=self.current, id="search-input")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
