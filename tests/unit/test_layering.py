@@ -74,3 +74,20 @@ def test_every_core_module_is_under_the_import_contract() -> None:
     }
     core -= {"curator.cli"}
     assert core | {"curator.store"} == listed
+
+
+def test_every_text_field_of_the_tui_keeps_typing_order() -> None:
+    """Text fields are `OrderedInput`/`OrderedTextArea` (screens/widgets/fields.py): Textual's
+    own fields apply a backspace typed in a burst after the characters that followed it."""
+    import ast
+
+    plain = []
+    for path in sorted((ROOT / "screens").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name in ("Input", "TextArea", "MaskedInput"):
+                plain.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert plain == []
