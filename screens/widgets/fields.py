@@ -31,13 +31,28 @@ async def run_own_binding(widget: Widget, event: events.Key) -> bool:
 
 
 class OrderedInput(Input):
-    """An `Input` whose bound keys take effect in typing order (see the module docstring)."""
+    """An `Input` whose bound keys take effect in typing order (see the module docstring), and
+    which keeps all of a pasted text."""
 
     async def _on_key(self, event: events.Key) -> None:
         if not event.is_printable and await run_own_binding(self, event):
             self._restart_blink()
             return
         await super()._on_key(event)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """A pasted text is one line, its line breaks spaces: Textual's `Input` keeps only the
+        first line and drops the rest without a word (a question copied from a report over two
+        lines lost its second half)."""
+        lines = event.text.splitlines()
+        text = lines[0] if len(lines) == 1 else " ".join(p.strip() for p in lines if p.strip())
+        if text:
+            if self.selection.is_empty:
+                self.insert_text_at_cursor(text)
+            else:
+                self.replace(text, *self.selection)
+        event.stop()
+        event.prevent_default()
 
 
 class OrderedTextArea(TextArea):

@@ -118,3 +118,31 @@ async def test_a_reject_reason_typed_with_corrections_in_one_burst_is_saved_as_t
         await pilot.press("enter")
         await settle(app, pilot)
     assert [e[4] for e in review_events(store) if e[2] == "reject"] == ["Yf"]
+
+
+async def test_a_question_pasted_over_several_lines_is_kept_whole_on_one_line(
+    tmp_path: Path,
+) -> None:
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        uid = first_uid(store, "arithmetic")
+        screen = await open_edit(app, pilot, uid)
+        question = screen.query_one("#edit-question", Input)
+        question.focus()
+        question.value = ""
+        await settle(app, pilot)
+        # As a terminal delivers a bracketed paste: one event with the whole text.
+        question.post_message(
+            events.Paste("What was the change in\r\n  revenue between\n\n2018 and 2019?\n")
+        )
+        await settle(app, pilot)
+        assert question.value == "What was the change in revenue between 2018 and 2019?"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        if isinstance(app.screen, ModalScreen):
+            await pilot.press("y")
+            await settle(app, pilot)
+    detail = record_detail(store, uid)
+    assert detail is not None
+    assert detail.question == "What was the change in revenue between 2018 and 2019?"
