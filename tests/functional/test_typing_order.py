@@ -146,3 +146,22 @@ async def test_a_question_pasted_over_several_lines_is_kept_whole_on_one_line(
     detail = record_detail(store, uid)
     assert detail is not None
     assert detail.question == "What was the change in revenue between 2018 and 2019?"
+
+
+async def test_tab_typed_in_a_burst_moves_on_before_the_next_characters(tmp_path: Path) -> None:
+    """`12⇥34`: 12 ends the answer, 34 goes to the next field (it went into the answer)."""
+    store = await make_store(tmp_path)
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        uid = first_uid(store, "arithmetic")
+        screen = await open_edit(app, pilot, uid)
+        answer = screen.query_one("#edit-answer", TextArea)
+        derivation = screen.query_one("#edit-derivation", Input)
+        answer.focus()
+        answer.text = ""
+        derivation.value = ""
+        await settle(app, pilot)
+        send_burst(app, [("1", "1"), ("2", "2"), ("tab", None), ("3", "3"), ("4", "4")])
+        await settle(app, pilot)
+        assert (answer.text, derivation.value) == ("12", "34")
+        assert derivation.has_focus
