@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from curator.answer_format import parse_answer
+from curator.answer_format import parse_answer, render_target
 from curator.evaluate import TokenStats, histogram, reduction, tatqa_score, token_f1
 
 GENERATED = "The cat sits on the mat in the sun"
@@ -85,3 +85,19 @@ def test_token_stats_reduction_and_histogram() -> None:
     assert reduction(34, 22) == pytest.approx(35.29, abs=0.01)
     lines = histogram([1, 2, 2, 3, 10], bins=3)
     assert sum(int(line.split()[-1]) for line in lines) == 5
+
+
+def test_a_sentences_final_point_after_the_percent_sign_is_not_part_of_the_answer() -> None:
+    # "12.5 percent." was read as 12.5 percent, "12.5%." as the text "12.5%." (scale ""),
+    # which the official script reads as no number at all: EM 0 for a right answer.
+    for text in ("12.5%.", "12.5 %.", "<answer>12.5%.</answer>"):
+        parsed = parse_answer(text)
+        assert (parsed.spans, parsed.scale) == (["12.5"], "percent"), text
+    assert tatqa_score("12.5%.", 12.5, "percent", "arithmetic").em == 1.0
+    assert parse_answer('"2.1%."').spans == ["2.1%."]  # quoted: verbatim, as before
+    # A span that is a sentence ending in "%." stays text (exports wrote it unquoted), and the
+    # target of a numeric span ending in "%." is quoted, so it reads back as written.
+    sentence = "The rate of return is 3.3%."
+    assert (parse_answer(sentence).spans, parse_answer(sentence).scale) == ([sentence], "")
+    assert render_target([sentence], "") == sentence
+    assert parse_answer(render_target(["12.5%."], "")).spans == ["12.5%."]
