@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from curator.domain import AnswerValue, CuratorError, RecordFilter, WorkItem, answer_from_json
+from curator.domain import AnswerValue, BadOption, RecordFilter, WorkItem, answer_from_json
 from curator.store.db import Store
 from curator.store.records import CURATED_VALUES_SQL
 from curator.store.verdicts import count_pending, pending_page
@@ -73,7 +73,7 @@ def ensure_run(
         ).fetchall()
         if rows:
             if rows[0] != (source, backend, model, prompt_hash):
-                raise CuratorError(
+                raise BadOption(
                     f"run {name!r} already exists with {rows[0][1] or rows[0][0]} "
                     f"{rows[0][2]}; choose another --name"
                 )
@@ -209,7 +209,9 @@ def scored_rows(
     with store.connection() as con:
         exists = con.execute("SELECT 1 FROM prediction_runs WHERE name = ?", [run]).fetchall()
         if not exists:
-            raise CuratorError(f"no prediction run named {run!r}; see `curator predict`")
+            names = [r[0] for r in con.execute("SELECT name FROM prediction_runs ORDER BY 1").fetchall()]
+            have = f"the store has: {', '.join(names)}" if names else "the store has none"
+            raise BadOption(f"no prediction run named {run!r} ({have}); see `curator predict`")
         if not splits and not uids:
             splits = tuple(
                 r[0]

@@ -289,7 +289,7 @@ def test_import_predictions_and_bad_files(
         assert result.code == 2, name
         assert message in result.err and str(path) in result.err, (name, result.err)
     missing = run_cli("--db", db, "eval", "nobody")
-    assert missing.code == 1 and "no prediction run named 'nobody'" in missing.err
+    assert missing.code == 2 and "no prediction run named 'nobody'" in missing.err
 
 
 def test_import_predictions_refuses_non_numbers_and_deep_nesting(
@@ -522,3 +522,29 @@ def test_eval_of_a_run_whose_export_uids_file_is_gone_or_changed_names_the_run(
         f"curator: error: {uids.resolve()}: cannot read: No such file or directory" + way_on
     )
     assert run_cli("--db", db, "eval", "ft", "--split", "dev").code == 0
+
+
+def test_an_unknown_run_or_a_name_taken_by_another_kind_of_run_is_bad_input(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path, fake: FakeAnthropic
+) -> None:
+    """Both were exit 1, which the README keeps for findings and bugs: a run name the store
+    does not have (as a --split it does not have) and a --name already used by another kind of
+    run are bad input (2), on one line naming the runs there are, and the store is unchanged."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uid = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
+    assert uid is not None
+    answers = write_json(tmp_path / "answers.json", {uid[0]: ["1", ""]})
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "vendor").code == 0
+    before = db.read_bytes()
+    for args in (("eval", "nobody"), ("eval", "vendor", "nobody")):
+        missing = run_cli("--db", db, *args)
+        assert missing.code == 2, (args, missing.err)
+        assert missing.err.strip() == (
+            "curator: error: no prediction run named 'nobody' (the store has: vendor); "
+            "see `curator predict`"
+        ), missing.err
+    taken = run_cli("--db", db, *haiku_run("vendor"))
+    assert taken.code == 2 and "run 'vendor' already exists with import" in taken.err, taken.err
+    assert len(taken.err.strip().splitlines()) == 1, taken.err
+    assert db.read_bytes() == before and sum(fake.requests.values()) == 0
