@@ -276,6 +276,9 @@ def read_predictions(path: Path) -> dict[str, ImportedAnswer]:
         raise BadInput(source, f"byte {exc.start}", "not UTF-8 text") from exc
     except OSError as exc:
         raise BadInput(source, "", f"cannot read: {exc.strerror or exc}") from exc
+    # A byte-order mark (Windows editors, PowerShell's Out-File) is not part of the JSON; the
+    # data import reads such files, so answers written by the same tools must be read too.
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise BadInput(source, "", "file is empty")
     try:

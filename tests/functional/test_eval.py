@@ -548,3 +548,34 @@ def test_an_unknown_run_or_a_name_taken_by_another_kind_of_run_is_bad_input(
     assert taken.code == 2 and "run 'vendor' already exists with import" in taken.err, taken.err
     assert len(taken.err.strip().splitlines()) == 1, taken.err
     assert db.read_bytes() == before and sum(fake.requests.values()) == 0
+
+
+def test_answer_files_with_a_byte_order_mark_are_read(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """A UTF-8 BOM (as Windows tools write) was refused as invalid JSON at line 1, column 1,
+    in all three forms, though `curator import` reads a TAT-QA file that starts with one."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq LIMIT 2").fetchall()]
+    forms = {
+        "official.json": json.dumps({uids[0]: [["a"], ""], uids[1]: [3.5, "million"]}),
+        "text.json": json.dumps({uids[0]: "a", uids[1]: "3.5 million"}),
+        "lines.jsonl": "".join(
+            json.dumps(row) + "\n"
+            for row in ({"uid": uids[0], "answer": ["a"], "scale": ""},
+                        {"uid": uids[1], "answer": 3.5, "scale": "million"})
+        ),
+    }  # fmt: skip
+    scored = []
+    for name, content in forms.items():
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+        run = name.split(".")[0]
+        result = run_cli("--db", db, "predict", "--import", path, "--name", run)
+        assert result.code == 0 and "imported 2 answers" in result.out, result.err
+        lines = tmp_path / f"{run}.jsonl"
+        assert run_cli("--db", db, "eval", run, "--per-question", lines).code == 0
+        rows = [json.loads(line) for line in lines.read_text().splitlines()]
+        scored.append({r["uid"]: (r["prediction"] or {}).get("answer") for r in rows})
+    assert scored[0][uids[1]] == 3.5 and scored[1][uids[1]] == ["3.5"] and scored[2] == scored[0]
