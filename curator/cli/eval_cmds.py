@@ -228,6 +228,7 @@ def eval_cmd(
             }
         )
         return
+    from rich.markup import escape
     from rich.table import Table
 
     console = make_console()
@@ -288,7 +289,9 @@ def eval_cmd(
     for r in reports:
         console.print(f"output tokens, {safe_text.markup(r.run)}:")
         for line in histogram(r.output_tokens):
-            console.print("  " + safe_text.markup(line))
+            # Our own figures and bars, padded into columns: escaped, never made one line
+            # (safe_text.markup collapses the padding, and the bars lose their column).
+            console.print("  " + escape(line))
     if plot is not None:
         console.print(f"histogram written to {safe_text.markup(str(plot))}")
     if per_question is not None:

@@ -579,3 +579,25 @@ def test_answer_files_with_a_byte_order_mark_are_read(
         rows = [json.loads(line) for line in lines.read_text().splitlines()]
         scored.append({r["uid"]: (r["prediction"] or {}).get("answer") for r in rows})
     assert scored[0][uids[1]] == 3.5 and scored[1][uids[1]] == ["3.5"] and scored[2] == scored[0]
+
+
+def test_the_terminal_histogram_keeps_its_columns(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """The histogram's bin labels are padded so that the bars start in one column; the table
+    printer made each line one line of text and collapsed the padding ("2-29 █ 5")."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
+    # Answers from 1 to ~300 output tokens (3 characters a token), so bins of many widths.
+    answers = {uid: ["x" * (1 + (i * 37) % 900)] for i, uid in enumerate(uids)}
+    path = write_json(tmp_path / "answers.json", {u: [a, ""] for u, a in answers.items()})
+    assert run_cli("--db", db, "predict", "--import", path, "--name", "long").code == 0
+    result = run_cli("--db", db, "eval", "long")
+    assert result.code == 0, result.err
+    lines = result.out.split("output tokens, long:\n", 1)[1].splitlines()
+    bins = [line for line in lines if re.match(r"^\s+\d+-\d+\s", line)]
+    assert len(bins) >= 5, lines
+    assert len({line.index("-") for line in bins}) == 1, bins  # labels right-aligned
+    bars = {line.index("█") for line in bins if "█" in line}
+    assert len(bars) == 1 and len([b for b in bins if "█" in b]) >= 5, bins
