@@ -318,6 +318,14 @@ def histogram(values: Sequence[int], *, bins: int = 10, width: int = 40) -> list
     return lines
 
 
+def plot_bins(top: int, most: int = 30) -> list[int]:
+    """Bin edges from 0 for the PNG histogram of answers of up to `top` tokens: at most about
+    `most` bins of one width, the last edge above `top`, so the longest answers are drawn too
+    (edges that stopped short of `top` left them out of the plot without a word)."""
+    step = max(1, math.ceil((top + 1) / most))
+    return list(range(0, top + step + 1, step))
+
+
 def compare(reports: Sequence[RunReport]) -> dict[str, dict[str, float]]:
     """Each run against the first (the baseline): token F1 and TAT-QA F1 points gained, and the
     % fewer output tokens. Both the JSON and the table print these numbers."""

@@ -308,7 +308,7 @@ def _shown(value: float, spec: str, suffix: str = "") -> str:
 def _plot(reports: list[Any], path: Path) -> None:
     import matplotlib
 
-    from curator.evaluate import OutputUnusable
+    from curator.evaluate import OutputUnusable, plot_bins
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -316,8 +316,7 @@ def _plot(reports: list[Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     values = [r.output_tokens for r in reports if r.output_tokens]
     if values:
-        top = max(max(v) for v in values)
-        bins = list(range(0, top + 5, max(1, (top + 5) // 30)))
+        bins = plot_bins(max(max(v) for v in values))
         for r in reports:
             if r.output_tokens:
                 ax.hist(
