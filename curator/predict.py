@@ -150,6 +150,10 @@ class Predictor:
 class PredictionSource:
     """Records of the chosen splits without an answer in this run; results are predictions."""
 
+    #: Each answer is journaled as it arrives (curator.llm.pass_journal): a killed run's
+    #: answers are stored by the next, never asked and paid for again.
+    journaled = True
+
     def __init__(self, store: Store, run: str, filt: RecordFilter) -> None:
         self.store, self.run, self.filt = store, run, filt
 

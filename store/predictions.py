@@ -104,7 +104,12 @@ def prediction_page(
     )
 
 
-def append_predictions(store: Store, run: str, predictions: list[NewPrediction]) -> None:
+def append_predictions(
+    store: Store, run: str, predictions: list[NewPrediction], *, skip_stored: bool = False
+) -> None:
+    """Append predictions in one transaction. `skip_stored` leaves out those already stored (the
+    same record, latency, output and error in this run): a killed pass's journal (see
+    curator.llm.pass_journal) may hold answers its last write stored just before the kill."""
     if not predictions:
         return
     now = _now()
@@ -128,7 +133,16 @@ def append_predictions(store: Store, run: str, predictions: list[NewPrediction])
     with store.transaction() as con:
         con.register("incoming_predictions", table)
         try:
-            con.execute("INSERT INTO predictions BY NAME SELECT * FROM incoming_predictions")
+            con.execute(
+                "INSERT INTO predictions BY NAME SELECT * FROM incoming_predictions i"
+                + (
+                    " WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_name = i.run_name "
+                    "AND p.record_uid = i.record_uid AND p.latency_ms = i.latency_ms "
+                    "AND p.raw_output = i.raw_output AND p.error = i.error)"
+                    if skip_stored
+                    else ""
+                )
+            )
         finally:
             con.unregister("incoming_predictions")
 
@@ -209,7 +223,9 @@ def scored_rows(
     with store.connection() as con:
         exists = con.execute("SELECT 1 FROM prediction_runs WHERE name = ?", [run]).fetchall()
         if not exists:
-            names = [r[0] for r in con.execute("SELECT name FROM prediction_runs ORDER BY 1").fetchall()]
+            names = [
+                r[0] for r in con.execute("SELECT name FROM prediction_runs ORDER BY 1").fetchall()
+            ]
             have = f"the store has: {', '.join(names)}" if names else "the store has none"
             raise BadOption(f"no prediction run named {run!r} ({have}); see `curator predict`")
         if not splits and not uids:
