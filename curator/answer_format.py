@@ -19,7 +19,8 @@ The parser reads any model's text with the same rules: the last <answer>...</ans
 there is one (its &lt; &gt; &amp; unescaped), else the whole text; lines are spans (blank lines
 dropped, each stripped); the last line's trailing "%" / "percent" / "thousand(s)" / "million(s)"
 / "billion(s)" (any case, an optional final "."; "%." only after a number) is the scale and is
-removed; a line in double quotes is unquoted. A text with no span left is an empty answer, which scores 0.
+removed; a line in double quotes is unquoted. A text with no span left is an empty answer,
+which scores 0.
 """
 
 from __future__ import annotations
