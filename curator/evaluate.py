@@ -27,7 +27,7 @@ from typing import Any
 
 from curator.answer_format import parse_answer, render_target
 from curator.domain import CuratorError
-from curator.tatqa_metric import PredictedAnswer, QuestionScore, Scalar, score_question
+from curator.tatqa_metric import SCALES, PredictedAnswer, QuestionScore, Scalar, score_question
 
 
 class OutputUnusable(CuratorError):
@@ -203,6 +203,8 @@ class RunReport:
     by_type_and_from: dict[str, dict[str, dict[str, float]]]
     output_tokens: list[int]
     questions: list[QuestionResult]
+    #: By the gold answer's scale ("" = none): n, EM, F1 and the scale score of those questions.
+    by_scale: dict[str, dict[str, float]]
 
     @property
     def wrong(self) -> list[QuestionResult]:
@@ -230,6 +232,7 @@ class RunReport:
             "by_answer_type": self.by_answer_type,
             "by_answer_from": self.by_answer_from,
             "by_answer_type_and_from": self.by_type_and_from,
+            "by_scale": self.by_scale,
             "wrong": len(self.wrong),
         }
 
@@ -237,6 +240,10 @@ class RunReport:
 def _group(results: Sequence[QuestionResult]) -> dict[str, float]:
     summary = official_summary(results)
     return {"n": summary.n, "em": round(summary.em * 100, 2), "f1": round(summary.f1 * 100, 2)}
+
+
+def _scale_group(results: Sequence[QuestionResult]) -> dict[str, float]:
+    return {**_group(results), "scale": round(official_summary(results).scale * 100, 2)}
 
 
 def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
@@ -247,7 +254,9 @@ def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
     by_type: dict[str, list[QuestionResult]] = {}
     by_from: dict[str, list[QuestionResult]] = {}
     by_both: dict[str, dict[str, list[QuestionResult]]] = {}
+    by_scale: dict[str, list[QuestionResult]] = {}
     for r in results:
+        by_scale.setdefault(r.gold_scale, []).append(r)
         by_type.setdefault(r.answer_type, []).append(r)
         by_from.setdefault(r.answer_from, []).append(r)
         by_both.setdefault(r.answer_type, {}).setdefault(r.answer_from, []).append(r)
@@ -273,7 +282,16 @@ def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
         },
         output_tokens=tokens,
         questions=results,
+        by_scale={k: _scale_group(by_scale[k]) for k in SCALES if k in by_scale}
+        | {k: _scale_group(v) for k, v in sorted(by_scale.items()) if k not in SCALES},
     )
+
+
+def same_questions(reports: Sequence[RunReport]) -> bool:
+    """Whether every run was scored on the same questions: otherwise the "vs base" figures
+    compare scores over different sets (a run asked one split, the other another)."""
+    sets = {frozenset(q.uid for q in r.questions) for r in reports}
+    return len(sets) <= 1
 
 
 def write_per_question(reports: Sequence[RunReport], path: Path) -> int:

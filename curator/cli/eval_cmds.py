@@ -194,7 +194,14 @@ def eval_cmd(
       curator eval base ft --plot tokens.png --per-question questions.jsonl
       curator eval base ft --from-manifest out/manifest.json --split validation
     """
-    from curator.evaluate import compare, histogram, json_number, report, write_per_question
+    from curator.evaluate import (
+        compare,
+        histogram,
+        json_number,
+        report,
+        same_questions,
+        write_per_question,
+    )
     from curator.split_choice import choose_splits, stored_choice
     from curator.store.predictions import run_options, scored_rows
 
@@ -215,6 +222,7 @@ def eval_cmd(
         echo_json(
             {
                 "runs": [r.to_json() for r in reports],
+                "same_questions": same_questions(reports),
                 "vs_base": {
                     run: {
                         "token_f1": round(delta["token_f1"], 2),
@@ -259,6 +267,12 @@ def eval_cmd(
     row("  std dev", [_shown(r.tokens.stdev, ".1f") for r in reports])
     row("  min / max", [f"{r.tokens.minimum} / {r.tokens.maximum}" for r in reports])
     console.print(table)
+    if not same_questions(reports):
+        console.print(
+            "note: the runs were scored on different questions ("
+            + "; ".join(f"{safe_text.markup(r.run)}: {r.records:,}" for r in reports)
+            + '), so "vs base" compares different sets; choose them with --split'
+        )
     kinds = sorted({k for r in reports for k in r.by_answer_type})
     by_type = Table(title="TAT-QA F1 by answer type", title_justify="left")
     by_type.add_column("answer type")
@@ -270,6 +284,17 @@ def eval_cmd(
             *[f"{r.by_answer_type.get(kind, {}).get('f1', 0):.2f}" for r in reports],
         )
     console.print(by_type)
+    by_scale = Table(title="TAT-QA EM / F1 / scale score by gold scale", title_justify="left")
+    by_scale.add_column("gold scale")
+    for r in reports:
+        by_scale.add_column(safe_text.markup(r.run), justify="right")
+    for scale in dict.fromkeys(k for r in reports for k in r.by_scale):
+        cells = [r.by_scale.get(scale) for r in reports]
+        by_scale.add_row(
+            safe_text.markup(scale or "(none)"),
+            *[f"{c['em']:.2f} / {c['f1']:.2f} / {c['scale']:.2f}" if c else "-" for c in cells],
+        )
+    console.print(by_scale)
     for r in reports:
         pivot = Table(
             title=f"{safe_text.markup(r.run)}: TAT-QA EM / F1 by answer type and source",

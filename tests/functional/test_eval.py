@@ -669,3 +669,55 @@ def _first_uid(db: Path) -> str:
         row = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
     assert row is not None
     return str(row[0])
+
+
+def test_eval_breaks_scores_down_by_gold_scale_and_says_when_runs_saw_different_questions(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """The by-scale figures are the official scores of each gold scale's questions; two runs
+    scored on different questions (one asked dev, the other another split) are said to be, so
+    the "vs base" columns are not read as a comparison of one set."""
+    db, _ = store_with_gold
+    extra = write_json(tmp_path / "other.json", [tiny_context("other", ("o-1", "o-2"))])
+    assert run_cli("--db", db, "import", extra, "--split", "other").code == 0
+    with Store(db).connection() as con:
+        rows = con.execute(
+            "SELECT uid, CAST(answer AS VARCHAR), scale, split FROM records ORDER BY seq"
+        ).fetchall()
+    # Right answers with their scale for even rows, the right figure with no scale for odd.
+    answers = {
+        uid: [json.loads(answer), scale if i % 2 == 0 else ""]
+        for i, (uid, answer, scale, split) in enumerate(rows)
+        if split != "other"
+    }
+    dev = write_json(tmp_path / "dev.json", answers)
+    other = write_json(tmp_path / "o.json", {"o-1": [["$1,200"], "thousand"]})
+    assert run_cli("--db", db, "predict", "--import", dev, "--name", "dev").code == 0
+    assert run_cli("--db", db, "predict", "--import", other, "--name", "other").code == 0
+
+    lines = tmp_path / "q.jsonl"
+    result = run_cli("--db", db, "eval", "dev", "--json", "--per-question", lines)
+    report = json.loads(result.out)
+    assert report["same_questions"] is True
+    by_scale = report["runs"][0]["by_scale"]
+    questions = [json.loads(line) for line in lines.read_text().splitlines()]
+    expected: dict[str, list[dict[str, object]]] = {}
+    for q in questions:
+        expected.setdefault(q["gold"]["scale"], []).append(q)
+    assert set(by_scale) == set(expected) and len(expected) >= 2, by_scale
+    for scale, group in expected.items():
+        n = len(group)
+        assert by_scale[scale] == {
+            "n": n,
+            "em": round(sum(float(q["em"]) for q in group) / n * 100, 2),  # type: ignore[arg-type]
+            "f1": round(sum(float(q["f1"]) for q in group) / n * 100, 2),  # type: ignore[arg-type]
+            "scale": round(sum(1 for q in group if q["scale_correct"]) / n * 100, 2),
+        }, scale
+    assert by_scale[""]["scale"] > 0 and by_scale["thousand"]["scale"] < 100
+
+    both = json.loads(run_cli("--db", db, "eval", "dev", "other", "--json").out)
+    assert both["same_questions"] is False
+    text = run_cli("--db", db, "eval", "dev", "other").out
+    assert 'scored on different questions (dev: 29; other: 2), so "vs base"' in text, text
+    assert "by gold scale" in text and "(none)" in text
+    assert "different questions" not in run_cli("--db", db, "eval", "dev", "dev").out
