@@ -323,8 +323,6 @@ def read_predictions(path: Path) -> dict[str, ImportedAnswer]:
 
 def import_predictions(store: Store, path: Path, run: str) -> int:
     """Store a file of answers as run `run` (replacing an earlier import of that name)."""
-    from curator.store.predictions import ensure_run
-
     answers = read_predictions(path)
     if not answers:
         raise BadInput(str(path), "", "holds no answers")
@@ -336,8 +334,8 @@ def import_predictions(store: Store, path: Path, run: str) -> int:
             f"uid {unknown[0]!r}",
             f"not in the store ({len(unknown)} unknown uid{'s' if len(unknown) > 1 else ''})",
         )
-    ensure_run(store, run, source="import", options={"file": str(path)})
-    replace_imported(store, run, [answer.stored(uid) for uid, answer in answers.items()])
+    stored = [answer.stored(uid) for uid, answer in answers.items()]
+    replace_imported(store, run, stored, options={"file": str(path)})
     return len(answers)
 
 

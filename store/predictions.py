@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from curator.domain import AnswerValue, BadOption, RecordFilter, WorkItem, answer_from_json
@@ -67,21 +68,33 @@ def ensure_run(
 ) -> None:
     """Create the run, or check that an existing run of that name is the same kind of run."""
     with store.transaction() as con:
-        rows = con.execute(
-            "SELECT source, backend, model, prompt_hash FROM prediction_runs WHERE name = ?",
-            [name],
-        ).fetchall()
-        if rows:
-            if rows[0] != (source, backend, model, prompt_hash):
-                raise BadOption(
-                    f"run {name!r} already exists with {rows[0][1] or rows[0][0]} "
-                    f"{rows[0][2]}; choose another --name"
-                )
-            return
-        con.execute(
-            "INSERT INTO prediction_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [name, source, backend, model, prompt_hash, json.dumps(options or {}), _now()],
-        )
+        _ensure_run(con, name, source, backend, model, prompt_hash, options)
+
+
+def _ensure_run(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    source: str,
+    backend: str,
+    model: str,
+    prompt_hash: str,
+    options: dict[str, Any] | None,
+) -> None:
+    rows = con.execute(
+        "SELECT source, backend, model, prompt_hash FROM prediction_runs WHERE name = ?",
+        [name],
+    ).fetchall()
+    if rows:
+        if rows[0] != (source, backend, model, prompt_hash):
+            raise BadOption(
+                f"run {name!r} already exists with {rows[0][1] or rows[0][0]} "
+                f"{rows[0][2]}; choose another --name"
+            )
+        return
+    con.execute(
+        "INSERT INTO prediction_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [name, source, backend, model, prompt_hash, json.dumps(options or {}), _now()],
+    )
 
 
 def count_prediction_work(
@@ -112,6 +125,13 @@ def append_predictions(
     curator.llm.pass_journal) may hold answers its last write stored just before the kill."""
     if not predictions:
         return
+    with store.transaction() as con:
+        _insert(con, run, predictions, skip_stored)
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection, run: str, predictions: list[NewPrediction], skip_stored: bool
+) -> None:
     now = _now()
     table = pa.table(
         {
@@ -130,21 +150,20 @@ def append_predictions(
             "created_at": pa.array([now] * len(predictions), pa.timestamp("us")),
         }
     )
-    with store.transaction() as con:
-        con.register("incoming_predictions", table)
-        try:
-            con.execute(
-                "INSERT INTO predictions BY NAME SELECT * FROM incoming_predictions i"
-                + (
-                    " WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_name = i.run_name "
-                    "AND p.record_uid = i.record_uid AND p.latency_ms = i.latency_ms "
-                    "AND p.raw_output = i.raw_output AND p.error = i.error)"
-                    if skip_stored
-                    else ""
-                )
+    con.register("incoming_predictions", table)
+    try:
+        con.execute(
+            "INSERT INTO predictions BY NAME SELECT * FROM incoming_predictions i"
+            + (
+                " WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_name = i.run_name "
+                "AND p.record_uid = i.record_uid AND p.latency_ms = i.latency_ms "
+                "AND p.raw_output = i.raw_output AND p.error = i.error)"
+                if skip_stored
+                else ""
             )
-        finally:
-            con.unregister("incoming_predictions")
+        )
+    finally:
+        con.unregister("incoming_predictions")
 
 
 def last_error(store: Store, run: str) -> str:
@@ -167,11 +186,20 @@ def known_uids(store: Store, uids: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def replace_imported(store: Store, run: str, predictions: list[NewPrediction]) -> None:
-    """An imported run is replaced whole by a new import of the same name, in one transaction."""
+def replace_imported(
+    store: Store, run: str, predictions: list[NewPrediction], options: dict[str, Any]
+) -> None:
+    """An imported run is registered (or checked) and replaced whole by a new import of the same
+    name, in one transaction: a failed or killed import leaves the old answers (it deleted them
+    and committed before storing the new ones, which a kill or a failure then lost)."""
+    from curator.faults import fault_point
+
     with store.transaction() as con:
+        _ensure_run(con, run, "import", "", "", "", options)
         con.execute("DELETE FROM predictions WHERE run_name = ?", [run])
-    append_predictions(store, run, predictions)
+        fault_point("predictions-import")  # the crash test's kill between delete and insert
+        if predictions:
+            _insert(con, run, predictions, False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -721,3 +721,39 @@ def test_eval_breaks_scores_down_by_gold_scale_and_says_when_runs_saw_different_
     assert 'scored on different questions (dev: 29; other: 2), so "vs base"' in text, text
     assert "by gold scale" in text and "(none)" in text
     assert "different questions" not in run_cli("--db", db, "eval", "dev", "dev").out
+
+
+def test_a_killed_reimport_keeps_the_old_answers_and_a_killed_import_registers_no_run(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """`predict --import` into an existing name deleted the old answers and committed before
+    storing the new ones (and registered a new run before either): a kill or failure in between
+    left the run empty, or registered with no answers. Now all of it is one transaction."""
+    import signal
+
+    from tests.functional.faults import curator
+
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        row = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1 OFFSET 1").fetchone()
+    assert row is not None  # the second: the first is rejected, so eval leaves it out
+    uid = str(row[0])
+    old = write_json(tmp_path / "old.json", {uid: [["old answer"], ""]})
+    new = write_json(tmp_path / "new.json", {uid: [["new answer"], ""]})
+    assert run_cli("--db", db, "predict", "--import", old, "--name", "vendor").code == 0
+
+    def answers(run: str) -> list[object]:
+        lines = tmp_path / f"{run}.jsonl"
+        assert run_cli("--db", db, "eval", run, "--per-question", lines).code == 0
+        rows = [json.loads(line) for line in lines.read_text().splitlines()]
+        return [r["prediction"]["answer"] for r in rows if r["prediction"]]
+
+    env = {"CURATOR_FAULT_AT": "predictions-import:1"}
+    for name, source in (("vendor", new), ("fresh", new)):
+        killed = curator("--db", db, "predict", "--import", source, "--name", name, env=env)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert answers("vendor") == [["old answer"]]
+    gone = run_cli("--db", db, "eval", "fresh")
+    assert gone.code == 2 and "no prediction run named 'fresh'" in gone.err, gone.err
+    assert run_cli("--db", db, "predict", "--import", new, "--name", "vendor").code == 0
+    assert answers("vendor") == [["new answer"]]
