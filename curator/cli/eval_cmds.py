@@ -83,6 +83,8 @@ def predict(
     """
     from curator.predict import check_run_name
 
+    if import_file is not None:
+        _refuse_model_options(ctx)
     settings = settings_of(ctx)
     store = open_existing(settings)
     if import_file is not None:
@@ -145,6 +147,39 @@ def predict(
             done = f"already has an answer in run {summary.run!r}"
             click.echo("  " + one_line(nothing_to_do(count(store, plan.filt), plan.filt, done)))
     check_all_failed(summary)
+
+
+#: predict's options that choose what a model is asked and how: an import takes none of them.
+_MODEL_OPTIONS = {
+    "backend": "--backend",
+    "model": "--model",
+    "splits": "--split",
+    "concurrency": "--concurrency",
+    "limit": "--limit",
+    "max_tokens": "--max-tokens",
+    "manifest": "--from-manifest",
+    "region": "--region",
+    "base_url": "--base-url",
+    "endpoint_url": "--endpoint-url",
+}
+
+
+def _refuse_model_options(ctx: click.Context) -> None:
+    """`predict --import` stores a file's answers as they are: a --split or --from-manifest
+    given with it was ignored without a word (the run then scored on the file's splits)."""
+    from click.core import ParameterSource
+
+    given = [
+        flag
+        for name, flag in _MODEL_OPTIONS.items()
+        if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    ]
+    if given:
+        raise BadOption(
+            f"--import stores a file's answers as they are; {', '.join(given)} "
+            f"{'applies' if len(given) == 1 else 'apply'} only to a model run "
+            "(eval --split / --from-manifest choose the questions scored)"
+        )
 
 
 @click.command("eval")

@@ -757,3 +757,27 @@ def test_a_killed_reimport_keeps_the_old_answers_and_a_killed_import_registers_n
     assert gone.code == 2 and "no prediction run named 'fresh'" in gone.err, gone.err
     assert run_cli("--db", db, "predict", "--import", new, "--name", "vendor").code == 0
     assert answers("vendor") == [["new answer"]]
+
+
+def test_predict_import_refuses_the_options_of_a_model_run(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """They were ignored without a word: `--import f --from-manifest m --split validation` stored
+    the file's answers and eval then scored them on the file's splits, not the export's file."""
+    db, _ = store_with_gold
+    answers = write_json(tmp_path / "a.json", {_first_uid(db): ["1", ""]})
+    before = db.read_bytes()
+    for extra in (
+        ("--split", "dev"),
+        ("--from-manifest", str(answers)),
+        ("--backend", "anthropic", "--model", "claude-haiku-4-5"),
+        ("--limit", "3"),
+        ("--max-tokens", "512"),  # even the default, when given
+        ("--concurrency", "2"),
+    ):
+        refused = run_cli("--db", db, "predict", "--import", answers, "--name", "v", *extra)
+        assert refused.code == 2, (extra, refused.err)
+        assert refused.err.startswith("curator: error: --import stores a file's answers as they")
+        assert extra[0] in refused.err and len(refused.err.strip().splitlines()) == 1
+    assert db.read_bytes() == before
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "v").code == 0
