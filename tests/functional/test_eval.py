@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -701,7 +702,7 @@ def test_eval_breaks_scores_down_by_gold_scale_and_says_when_runs_saw_different_
     assert report["same_questions"] is True
     by_scale = report["runs"][0]["by_scale"]
     questions = [json.loads(line) for line in lines.read_text().splitlines()]
-    expected: dict[str, list[dict[str, object]]] = {}
+    expected: dict[str, list[dict[str, Any]]] = {}
     for q in questions:
         expected.setdefault(q["gold"]["scale"], []).append(q)
     assert set(by_scale) == set(expected) and len(expected) >= 2, by_scale
@@ -709,8 +710,8 @@ def test_eval_breaks_scores_down_by_gold_scale_and_says_when_runs_saw_different_
         n = len(group)
         assert by_scale[scale] == {
             "n": n,
-            "em": round(sum(float(q["em"]) for q in group) / n * 100, 2),  # type: ignore[arg-type]
-            "f1": round(sum(float(q["f1"]) for q in group) / n * 100, 2),  # type: ignore[arg-type]
+            "em": round(sum(float(q["em"]) for q in group) / n * 100, 2),
+            "f1": round(sum(float(q["f1"]) for q in group) / n * 100, 2),
             "scale": round(sum(1 for q in group if q["scale_correct"]) / n * 100, 2),
         }, scale
     assert by_scale[""]["scale"] > 0 and by_scale["thousand"]["scale"] < 100
