@@ -445,17 +445,20 @@ def run_predictions(
     is an environment failure (exit 3; the next run retries those records)."""
     import asyncio
 
+    from curator.llm.pass_journal import run_lock
     from curator.llm.passes import PassOptions, run_pass
 
-    result = asyncio.run(
-        run_pass(
-            plan.store,
-            plan.predictor,
-            PassOptions(filt=plan.filt, limit=plan.limit, concurrency=plan.concurrency),
-            on_progress=on_progress,
-            source=PredictionSource(plan.store, plan.run, plan.filt),
+    # Two processes running the same run at once would both ask for every missing answer.
+    with run_lock(plan.store.path, f"predict-{plan.run}", f"predict of run {plan.run!r}"):
+        result = asyncio.run(
+            run_pass(
+                plan.store,
+                plan.predictor,
+                PassOptions(filt=plan.filt, limit=plan.limit, concurrency=plan.concurrency),
+                on_progress=on_progress,
+                source=PredictionSource(plan.store, plan.run, plan.filt),
+            )
         )
-    )
     p = result.progress
     errors = p.outcomes.get("error", 0)
     return PredictionSummary(

@@ -25,8 +25,11 @@ import fcntl
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from curator.domain import StoreError
 
 
 def unsaved_dir(store_path: Path) -> Path:
@@ -139,3 +142,32 @@ def read_lines(text: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 break
             raise
     return header, rows
+
+
+class RunBusy(StoreError):
+    """Another process is running the same paid pass (exit 3): both would ask, and pay for,
+    every record the run lacks."""
+
+
+@contextlib.contextmanager
+def run_lock(store_path: Path, name: str, what: str) -> Iterator[None]:
+    """Hold `<store>.unsaved/<name>.lock` while a pass runs; refuse when another process holds
+    it. The lock is the kernel's (`flock`): it goes with its process, however that ends."""
+    folder = unsaved_dir(store_path)
+    try:
+        folder.mkdir(exist_ok=True)
+        fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield  # cannot make a lock beside the store: run as before, unguarded
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise RunBusy(
+                f"{what} is already running in another process on this store; run it again "
+                "when that one has ended (it answers only what is still missing)"
+            ) from exc
+        yield
+    finally:
+        os.close(fd)

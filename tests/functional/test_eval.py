@@ -782,3 +782,24 @@ def test_predict_import_refuses_the_options_of_a_model_run(
         assert extra[0] in refused.err and len(refused.err.strip().splitlines()) == 1
     assert db.read_bytes() == before
     assert run_cli("--db", db, "predict", "--import", answers, "--name", "v").code == 0
+
+
+def test_the_same_predict_run_twice_at_once_is_refused_before_any_call(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic
+) -> None:
+    """Two processes running `predict --name X` at once both asked (and paid) for every answer
+    the run lacked. The second is refused (exit 3) while the first holds the run; another run
+    is not held up, and the run is free again once its holder ends."""
+    from curator.llm.pass_journal import run_lock
+
+    db, gold = store_with_gold
+    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
+    with run_lock(db, "predict-base", "predict of run 'base'"):
+        busy = run_cli("--db", db, *haiku_run("base"))
+        assert busy.code == 3, busy.err
+        assert "predict of run 'base' is already running in another process" in busy.err
+        assert sum(fake.requests.values()) == 0
+        other = run_cli("--db", db, *haiku_run("other", "--limit", "2"))
+        assert other.code == 0 and json.loads(other.out)["answered"] == 2, other.err
+    free = run_cli("--db", db, *haiku_run("base"))
+    assert free.code == 0 and json.loads(free.out)["answered"] == 30, free.err
