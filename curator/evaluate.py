@@ -301,11 +301,13 @@ def write_per_question(reports: Sequence[RunReport], path: Path) -> int:
         for r in reports
         for q in r.questions
     ]
-    target = path
+    from curator.tempfiles import replaced_whole
+
     try:
-        target.write_text("".join(line + "\n" for line in lines), "utf-8")
+        with replaced_whole(path) as target:
+            target.write_text("".join(line + "\n" for line in lines), "utf-8")
     except OSError as exc:
-        raise OutputUnusable(f"{target}: cannot write: {exc.strerror or exc}") from exc
+        raise OutputUnusable(f"{path}: cannot write: {exc.strerror or exc}") from exc
     return len(lines)
 
 

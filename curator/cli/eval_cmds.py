@@ -391,8 +391,11 @@ def _plot(reports: list[Any], path: Path) -> None:
     if values:  # a legend with no labelled bars warns on stderr (runs without output tokens)
         ax.legend()
     fig.tight_layout()
+    from curator.tempfiles import replaced_whole
+
     try:
-        fig.savefig(path, format="png")
+        with replaced_whole(path) as target:
+            fig.savefig(target, format="png")
     except OSError as exc:  # an unusable destination (exit 3), as for --per-question
         raise OutputUnusable(f"{path}: cannot write the plot: {exc.strerror or exc}") from exc
     finally:

@@ -803,3 +803,34 @@ def test_the_same_predict_run_twice_at_once_is_refused_before_any_call(
         assert other.code == 0 and json.loads(other.out)["answered"] == 2, other.err
     free = run_cli("--db", db, *haiku_run("base"))
     assert free.code == 0 and json.loads(free.out)["answered"] == 30, free.err
+
+
+def test_eval_killed_while_writing_its_reports_leaves_the_old_ones_whole(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """--per-question and --plot were written in place: an eval killed (or failing) while
+    writing left half a file where the last whole report was. Each is now written beside its
+    destination and renamed over it; the next eval removes what a killed one left."""
+    import signal
+
+    from tests.functional.faults import curator
+
+    db, _ = store_with_gold
+    answers = write_json(tmp_path / "a.json", {_first_uid(db): ["1", ""]})
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "v").code == 0
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    lines, plot = reports / "q.jsonl", reports / "t.png"
+    lines.write_text("old report\n")
+    plot.write_bytes(b"old plot")
+    for k in (1, 2):  # the plot is written first, then the questions
+        killed = curator("--db", db, "eval", "v", "--plot", plot, "--per-question", lines,
+                         env={"CURATOR_FAULT_AT": f"report:{k}"})  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert lines.read_text() == "old report\n"
+        assert plot.read_bytes()[:4] == (b"old " if k == 1 else b"\x89PNG")
+        assert len(list(reports.iterdir())) == 3  # the two, and the killed run's own file
+    done = curator("--db", db, "eval", "v", "--plot", plot, "--per-question", lines)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in reports.iterdir()) == ["q.jsonl", "t.png"]
+    assert len(lines.read_text().splitlines()) == 29 and plot.read_bytes()[:4] == b"\x89PNG"
