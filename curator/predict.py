@@ -150,10 +150,6 @@ class Predictor:
 class PredictionSource:
     """Records of the chosen splits without an answer in this run; results are predictions."""
 
-    #: Each answer is journaled as it arrives (curator.llm.pass_journal): a killed run's
-    #: answers are stored by the next, never asked and paid for again.
-    journaled = True
-
     def __init__(self, store: Store, run: str, filt: RecordFilter) -> None:
         self.store, self.run, self.filt = store, run, filt
 
@@ -445,8 +441,8 @@ def run_predictions(
     is an environment failure (exit 3; the next run retries those records)."""
     import asyncio
 
-    from curator.llm.pass_journal import run_lock
     from curator.llm.passes import PassOptions, run_pass
+    from curator.llm.run_lock import run_lock
 
     # Two processes running the same run at once would both ask for every missing answer.
     with run_lock(plan.store.path, f"predict-{plan.run}", f"predict of run {plan.run!r}"):

@@ -117,21 +117,14 @@ def prediction_page(
     )
 
 
-def append_predictions(
-    store: Store, run: str, predictions: list[NewPrediction], *, skip_stored: bool = False
-) -> None:
-    """Append predictions in one transaction. `skip_stored` leaves out those already stored (the
-    same record, latency, output and error in this run): a killed pass's journal (see
-    curator.llm.pass_journal) may hold answers its last write stored just before the kill."""
+def append_predictions(store: Store, run: str, predictions: list[NewPrediction]) -> None:
     if not predictions:
         return
     with store.transaction() as con:
-        _insert(con, run, predictions, skip_stored)
+        _insert(con, run, predictions)
 
 
-def _insert(
-    con: duckdb.DuckDBPyConnection, run: str, predictions: list[NewPrediction], skip_stored: bool
-) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, run: str, predictions: list[NewPrediction]) -> None:
     now = _now()
     table = pa.table(
         {
@@ -152,16 +145,7 @@ def _insert(
     )
     con.register("incoming_predictions", table)
     try:
-        con.execute(
-            "INSERT INTO predictions BY NAME SELECT * FROM incoming_predictions i"
-            + (
-                " WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_name = i.run_name "
-                "AND p.record_uid = i.record_uid AND p.latency_ms = i.latency_ms "
-                "AND p.raw_output = i.raw_output AND p.error = i.error)"
-                if skip_stored
-                else ""
-            )
-        )
+        con.execute("INSERT INTO predictions BY NAME SELECT * FROM incoming_predictions")
     finally:
         con.unregister("incoming_predictions")
 
@@ -199,7 +183,7 @@ def replace_imported(
         con.execute("DELETE FROM predictions WHERE run_name = ?", [run])
         fault_point("predictions-import")  # the crash test's kill between delete and insert
         if predictions:
-            _insert(con, run, predictions, False)
+            _insert(con, run, predictions)
 
 
 @dataclass(frozen=True, slots=True)

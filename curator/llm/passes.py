@@ -30,13 +30,11 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from curator.domain import JudgeKey, NewVerdict, RecordFilter, StoreError, WorkItem
-from curator.faults import fault_point
 from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import verdict_for as rules_verdict
 from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
-from curator.llm.pass_journal import PassJournal, read_lines, try_lock, unsaved_dir
 from curator.llm.prices import Price
 from curator.llm.work import WorkCursor
 from curator.prompts import (
@@ -410,8 +408,6 @@ class _Writer:
         #: At most this many results per write (None, always outside the crash tests: all
         #: that are waiting); what is left waits for the next flush.
         self.most: int | None = None
-        #: The results not yet stored, on disk as they arrive (a paid pass's; see pass_journal).
-        self.journal: PassJournal | None = None
 
     @property
     def gave_up(self) -> bool:
@@ -450,8 +446,6 @@ class _Writer:
             return False
         # Only the saved prefix goes: results that arrived meanwhile were appended after it.
         del self.unsaved[: len(batch)]
-        if self.journal is not None:
-            self.journal.keep_only(self.unsaved)
         self.failure, self.failing_since = "", None
         self.writable.set()
         return True
@@ -469,7 +463,7 @@ def _spill(store: Store, work: WorkSource, results: list[Any], run_id: str) -> P
     """Write results the store would not take next to it, for the next pass to store."""
     if not results:
         return None
-    folder = unsaved_dir(store.path)
+    folder = store.path.with_name(store.path.name + ".unsaved")
     try:
         folder.mkdir(exist_ok=True)
         path = folder / f"{run_id}.jsonl"
@@ -485,10 +479,8 @@ def _spill(store: Store, work: WorkSource, results: list[Any], run_id: str) -> P
 
 
 def recover_unsaved(store: Store) -> int:
-    """Store the results an earlier pass spilled (see `PassStoreError`) or journaled before it
-    was killed (see curator.llm.pass_journal); how many were stored. A journal a live pass holds
-    is left to it."""
-    folder = unsaved_dir(store.path)
+    """Store the results an earlier pass spilled (see `PassStoreError`); how many were stored."""
+    folder = store.path.with_name(store.path.name + ".unsaved")
     if not folder.is_dir():
         return 0
     # Only now: predictions' module loads pyarrow, a fifth of a second before every pass's
@@ -496,35 +488,22 @@ def recover_unsaved(store: Store) -> int:
     from curator.store.predictions import NewPrediction, append_predictions
 
     stored = 0
-    for path in sorted(folder.glob("*.jsonl*")):
-        fd = try_lock(path)
-        if fd is None:
-            continue  # a live pass's journal (or gone meanwhile)
-        try:
-            if path.suffix == ".tmp":  # a journal's next version, cut short by a kill
-                path.unlink()
-                continue
-            text = path.read_text("utf-8")
-            if not text.strip():
-                path.unlink()
-                continue
-            header, rows = read_lines(text)
-            if header.get("kind") == "verdicts":
-                key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
-                append_verdicts(store, key, header["run_id"], [NewVerdict(**r) for r in rows])
-            elif header.get("kind") == "predictions":
-                append_predictions(
-                    store,
-                    header["run"],
-                    [NewPrediction(**r) for r in rows],
-                    skip_stored=bool(header.get("journal")),
-                )
-            else:
-                continue
-            stored += len(rows)
+    for path in sorted(folder.glob("*.jsonl")):
+        lines = path.read_text("utf-8").splitlines()
+        if not lines:
             path.unlink()
-        finally:
-            os.close(fd)
+            continue
+        header = json.loads(lines[0])
+        rows = [json.loads(line) for line in lines[1:] if line.strip()]
+        if header.get("kind") == "verdicts":
+            key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
+            append_verdicts(store, key, header["run_id"], [NewVerdict(**r) for r in rows])
+        elif header.get("kind") == "predictions":
+            append_predictions(store, header["run"], [NewPrediction(**r) for r in rows])
+        else:
+            continue
+        stored += len(rows)
+        path.unlink()
     return stored
 
 
@@ -563,8 +542,6 @@ async def run_pass(
     progress = PassProgress(total=total)
     result = PassResult(run_id=run_id, key=task.key, progress=progress)
     writer = _Writer(work, options)
-    if getattr(work, "journaled", False):
-        writer.journal = PassJournal(store.path, run_id, work.spill_header())
     in_flight_cost = 0.0
     slots = asyncio.Semaphore(max(1, options.concurrency))
     tasks: set[asyncio.Task[None]] = set()
@@ -576,9 +553,6 @@ async def run_pass(
         finally:
             in_flight_cost -= expected
             slots.release()
-        if writer.journal is not None:
-            writer.journal.add(outcome)
-            fault_point("pass-result")  # the crash test's kill with answers not yet stored
         writer.unsaved.append(outcome)
         progress.done += 1
         progress.outcomes[outcome.outcome] += 1
@@ -662,15 +636,10 @@ async def run_pass(
         while not await writer.flush() and not writer.gave_up:
             await asyncio.sleep(0.5)
         await task.aclose()
-        journal, spilled = writer.journal, None
-        if journal is not None and journal.fd is not None:
-            # It holds exactly the results not stored: the spill file, already written.
-            journal.close(writer.unsaved)
-            spilled = journal.path
-        elif writer.unsaved:
-            spilled = _spill(store, work, writer.unsaved, run_id)
         if writer.unsaved:
-            raise PassStoreError(writer.failure or "unknown failure", len(writer.unsaved), spilled)
+            kept = len(writer.unsaved)
+            spilled = _spill(store, work, writer.unsaved, run_id)
+            raise PassStoreError(writer.failure or "unknown failure", kept, spilled)
     return result
 
 

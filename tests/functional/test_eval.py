@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -608,63 +606,6 @@ def test_the_terminal_histogram_keeps_its_columns(
     assert len(bars) == 1 and len([b for b in bins if "█" in b]) >= 5, bins
 
 
-def test_predict_killed_with_answers_not_yet_stored_pays_for_none_twice(
-    store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic, tmp_path: Path
-) -> None:
-    """Answers were stored every half second, so `kill -9` lost those received since the last
-    write and the next run asked (and paid) for them again. Each is now journaled as it arrives
-    and stored by the next run: no question is asked twice, and none is stored twice, also when
-    the kill comes right after a write stored them (the journal still holding them)."""
-    import signal
-
-    from tests.functional.faults import curator
-
-    db, gold = store_with_gold
-    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
-    args = ("--db", db, "predict", "--backend", "anthropic", "--model", "claude-haiku-4-5")
-    with Store(db).connection() as con:
-        texts = con.execute("SELECT question FROM records").fetchall()
-    once = Counter(t[0] for t in texts)  # questions repeat across companies
-    for k, run in ((1, "first"), (4, "fourth")):
-        fake.requests.clear()
-        killed = curator(*args, "--name", run, "--concurrency", "1",
-                         env={"CURATOR_FAULT_AT": f"pass-result:{k}"})  # fmt: skip
-        assert killed.returncode == -signal.SIGKILL, killed.stderr
-        asked = sum(fake.requests.values())
-        assert [p.name for p in db.parent.glob("*.unsaved/*.jsonl")], "no journal left"
-        resumed = curator(*args, "--name", run, "--json")
-        assert resumed.returncode == 0, resumed.stderr
-        assert json.loads(resumed.stdout)["answered"] == 30 - k
-        assert sum(fake.requests.values()) == asked + 30 - k  # none of the k again
-        assert fake.requests == once
-        with Store(db).connection() as con:
-            stored = con.execute(
-                "SELECT count(*), count(DISTINCT record_uid) FROM predictions WHERE run_name = ?",
-                [run],
-            ).fetchall()
-        assert stored == [(30, 30)]
-        assert not list(db.parent.glob("*.unsaved/*.jsonl*"))
-    # A journal whose answers a write had stored before the kill: stored once, not twice.
-    from curator.llm.pass_journal import PassJournal
-    from curator.llm.passes import recover_unsaved
-    from curator.store.predictions import NewPrediction, append_predictions
-
-    answer = NewPrediction(gold_uid := _first_uid(db), "h", "1", raw_output="1", latency_ms=12.5)
-    append_predictions(Store(db), "first", [answer])
-    journal = PassJournal(db, "dead0", {"kind": "predictions", "run": "first"})
-    journal.add(answer)
-    assert journal.fd is not None
-    os.close(journal.fd)  # the owner died: its lock is free
-    assert recover_unsaved(Store(db)) == 1
-    with Store(db).connection() as con:
-        rows = con.execute(
-            "SELECT count(*) FROM predictions WHERE run_name = 'first' AND record_uid = ? "
-            "AND latency_ms = 12.5",
-            [gold_uid],
-        ).fetchall()
-    assert rows == [(1,)] and not list(db.parent.glob("*.unsaved/*.jsonl*"))
-
-
 def _first_uid(db: Path) -> str:
     with Store(db).connection() as con:
         row = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
@@ -790,7 +731,7 @@ def test_the_same_predict_run_twice_at_once_is_refused_before_any_call(
     """Two processes running `predict --name X` at once both asked (and paid) for every answer
     the run lacked. The second is refused (exit 3) while the first holds the run; another run
     is not held up, and the run is free again once its holder ends."""
-    from curator.llm.pass_journal import run_lock
+    from curator.llm.run_lock import run_lock
 
     db, gold = store_with_gold
     fake.behaviour.responder = lambda prompt: gold[question(prompt)]
