@@ -23,7 +23,7 @@ from curator.judges.reply import COMPLETE_STOP_REASONS
 from curator.llm.backends import Backend, estimate_tokens
 from curator.llm.passes import RetryPolicy, call_model
 from curator.llm.prices import Price
-from curator.prompts import DEFAULT_SYSTEM_PROMPT, JudgePrompt, prediction_prompt
+from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, JudgePrompt, prediction_prompt
 from curator.settings import Config
 from curator.split_choice import SplitChoice
 from curator.store.db import Store
@@ -59,11 +59,21 @@ def prompt_settings(manifest: Path | None) -> tuple[str, str]:
     try:
         data = json.loads(manifest.read_text("utf-8"))
         options = data["options"]
-        return str(options.get("system_prompt_text") or DEFAULT_SYSTEM_PROMPT), str(
-            options["table_format"]
-        )
+        if not isinstance(options, dict):  # `.get` on a number was an internal error (exit 1)
+            raise TypeError("'options' is not an object")
+        system, table_format = options.get("system_prompt_text"), options["table_format"]
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise BadInput(str(manifest), "", f"not an export manifest ({exc})") from exc
+    # Checked here, before the run is registered: every call of the pass failed on it.
+    if table_format not in TABLE_FORMATS:
+        raise BadInput(
+            str(manifest),
+            "options.table_format",
+            f"{table_format!r} is not one of {', '.join(TABLE_FORMATS)}",
+        )
+    if system is not None and not isinstance(system, str):
+        raise BadInput(str(manifest), "options.system_prompt_text", "not a text")
+    return system or DEFAULT_SYSTEM_PROMPT, str(table_format)
 
 
 class Predictor:

@@ -775,3 +775,31 @@ def test_eval_killed_while_writing_its_reports_leaves_the_old_ones_whole(
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in reports.iterdir()) == ["q.jsonl", "t.png"]
     assert len(lines.read_text().splitlines()) == 29 and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_predict_refuses_a_manifest_with_unusable_options_before_registering_the_run(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic, tmp_path: Path
+) -> None:
+    """`options` that is not an object was an internal error (exit 1), and an unknown
+    `table_format` failed in the pass after the run was registered (exit 1, store changed).
+    Both are bad input naming the manifest and the field (exit 2); nothing is stored or sent."""
+    db, _ = store_with_gold
+    cases = {
+        "options": ({"options": 3}, "not an export manifest ('options' is not an object)"),
+        "format": (
+            {"options": {"table_format": "csv"}},
+            "options.table_format: 'csv' is not one of markdown, html, json, latex",
+        ),
+        "system": (
+            {"options": {"table_format": "html", "system_prompt_text": ["x"]}},
+            "options.system_prompt_text: not a text",
+        ),
+    }
+    before = db.read_bytes()
+    for name, (manifest, message) in cases.items():
+        path = write_json(tmp_path / f"{name}.json", manifest)
+        result = run_cli("--db", db, *haiku_run("m", "--from-manifest", path, "--split", "dev"))
+        assert result.code == 2, (name, result.err)
+        assert result.err.strip() == f"curator: error: {path}: {message}", result.err
+    assert db.read_bytes() == before and sum(fake.requests.values()) == 0
+    assert run_cli("--db", db, "eval", "m").code == 2  # no run was registered
