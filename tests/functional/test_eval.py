@@ -798,7 +798,9 @@ def test_predict_refuses_a_manifest_with_unusable_options_before_registering_the
     before = db.read_bytes()
     for name, (manifest, message) in cases.items():
         path = write_json(tmp_path / f"{name}.json", manifest)
-        result = run_cli("--db", db, *haiku_run("m", "--from-manifest", path, "--split", "dev"))
+        result = run_cli(
+            "--db", db, *haiku_run("m", "--from-manifest", str(path), "--split", "dev")
+        )
         assert result.code == 2, (name, result.err)
         assert result.err.strip() == f"curator: error: {path}: {message}", result.err
     assert db.read_bytes() == before and sum(fake.requests.values()) == 0
