@@ -18,8 +18,9 @@ Examples: `1,496.5 million`, `24.41%`, `Copper` + newline + `Zinc`, `"$1.1 billi
 The parser reads any model's text with the same rules: the last <answer>...</answer> when
 there is one (its &lt; &gt; &amp; unescaped), else the whole text; lines are spans (blank lines
 dropped, each stripped); the last line's trailing "%" / "percent" / "thousand(s)" / "million(s)"
-/ "billion(s)" (any case, an optional final ".") is the scale and is removed; a line in double
-quotes is unquoted. A text with no span left is an empty answer, which scores 0.
+/ "billion(s)" (any case, an optional final "."; "%." only after a number) is the scale and is
+removed; a line in double quotes is unquoted. A text with no span left is an empty answer,
+which scores 0.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
+
+from curator.tatqa_metric import looks_numeric
 
 #: How the target renders each scale after the last span.
 SCALE_SUFFIX: Final = {
@@ -42,6 +45,9 @@ _SUFFIX = re.compile(
     r"^(?P<rest>.*?)(?:\s*%|\s+(?P<word>thousand|million|billion|percent)s?\.?)$",
     re.IGNORECASE | re.DOTALL,
 )
+#: "12.5%." (a sentence's final point after the sign): percent only when a number precedes it, so
+#: a span quoting a sentence ("... is 3.3%.", scale "") stays text, as older exports wrote it.
+_PERCENT_POINT = re.compile(r"^(?P<rest>.*?)\s*%\.$", re.DOTALL)
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
 
 
@@ -65,7 +71,19 @@ def _needs_quotes(span: str, last: bool) -> bool:
         return True
     if len(span) >= 2 and span[0] == span[-1] == '"':
         return True
-    return last and _SUFFIX.match(span) is not None
+    return last and _scale_suffix(span) is not None
+
+
+def _scale_suffix(line: str) -> tuple[str, str] | None:
+    """(the line without its trailing scale, the scale) when the line ends with one."""
+    suffix = _SUFFIX.match(line)
+    if suffix is not None:
+        word = suffix.group("word")
+        return suffix.group("rest").rstrip(), word.lower() if word else "percent"
+    point = _PERCENT_POINT.match(line)
+    if point is not None and looks_numeric(point.group("rest")):
+        return point.group("rest").rstrip(), "percent"
+    return None
 
 
 def render_target(answer: Sequence[str | int | float] | str | int | float, scale: str) -> str:
@@ -108,11 +126,9 @@ def parse_answer(text: str) -> ParsedAnswer:
     if not lines:
         return ParsedAnswer([], "")
     scale = ""
-    suffix = _SUFFIX.match(lines[-1])
+    suffix = _scale_suffix(lines[-1])
     if suffix is not None:
-        word = suffix.group("word")
-        scale = word.lower() if word else "percent"
-        lines[-1] = suffix.group("rest").rstrip()
+        lines[-1], scale = suffix
         if not lines[-1]:
             lines.pop()
     return ParsedAnswer([_unquote(line) for line in lines], scale)

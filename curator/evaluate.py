@@ -27,7 +27,7 @@ from typing import Any
 
 from curator.answer_format import parse_answer, render_target
 from curator.domain import CuratorError
-from curator.tatqa_metric import PredictedAnswer, QuestionScore, Scalar, score_question
+from curator.tatqa_metric import SCALES, PredictedAnswer, QuestionScore, Scalar, score_question
 
 
 class OutputUnusable(CuratorError):
@@ -203,6 +203,8 @@ class RunReport:
     by_type_and_from: dict[str, dict[str, dict[str, float]]]
     output_tokens: list[int]
     questions: list[QuestionResult]
+    #: By the gold answer's scale ("" = none): n, EM, F1 and the scale score of those questions.
+    by_scale: dict[str, dict[str, float]]
 
     @property
     def wrong(self) -> list[QuestionResult]:
@@ -230,6 +232,7 @@ class RunReport:
             "by_answer_type": self.by_answer_type,
             "by_answer_from": self.by_answer_from,
             "by_answer_type_and_from": self.by_type_and_from,
+            "by_scale": self.by_scale,
             "wrong": len(self.wrong),
         }
 
@@ -237,6 +240,10 @@ class RunReport:
 def _group(results: Sequence[QuestionResult]) -> dict[str, float]:
     summary = official_summary(results)
     return {"n": summary.n, "em": round(summary.em * 100, 2), "f1": round(summary.f1 * 100, 2)}
+
+
+def _scale_group(results: Sequence[QuestionResult]) -> dict[str, float]:
+    return {**_group(results), "scale": round(official_summary(results).scale * 100, 2)}
 
 
 def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
@@ -247,7 +254,9 @@ def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
     by_type: dict[str, list[QuestionResult]] = {}
     by_from: dict[str, list[QuestionResult]] = {}
     by_both: dict[str, dict[str, list[QuestionResult]]] = {}
+    by_scale: dict[str, list[QuestionResult]] = {}
     for r in results:
+        by_scale.setdefault(r.gold_scale, []).append(r)
         by_type.setdefault(r.answer_type, []).append(r)
         by_from.setdefault(r.answer_from, []).append(r)
         by_both.setdefault(r.answer_type, {}).setdefault(r.answer_from, []).append(r)
@@ -273,7 +282,16 @@ def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
         },
         output_tokens=tokens,
         questions=results,
+        by_scale={k: _scale_group(by_scale[k]) for k in SCALES if k in by_scale}
+        | {k: _scale_group(v) for k, v in sorted(by_scale.items()) if k not in SCALES},
     )
+
+
+def same_questions(reports: Sequence[RunReport]) -> bool:
+    """Whether every run was scored on the same questions: otherwise the "vs base" figures
+    compare scores over different sets (a run asked one split, the other another)."""
+    sets = {frozenset(q.uid for q in r.questions) for r in reports}
+    return len(sets) <= 1
 
 
 def write_per_question(reports: Sequence[RunReport], path: Path) -> int:
@@ -283,11 +301,13 @@ def write_per_question(reports: Sequence[RunReport], path: Path) -> int:
         for r in reports
         for q in r.questions
     ]
-    target = path
+    from curator.tempfiles import replaced_whole
+
     try:
-        target.write_text("".join(line + "\n" for line in lines), "utf-8")
+        with replaced_whole(path) as target:
+            target.write_text("".join(line + "\n" for line in lines), "utf-8")
     except OSError as exc:
-        raise OutputUnusable(f"{target}: cannot write: {exc.strerror or exc}") from exc
+        raise OutputUnusable(f"{path}: cannot write: {exc.strerror or exc}") from exc
     return len(lines)
 
 
@@ -316,6 +336,14 @@ def histogram(values: Sequence[int], *, bins: int = 10, width: int = 40) -> list
         bar = "█" * round(width * n / peak) if n else ""
         lines.append(f"{low + b * step:>6}-{low + (b + 1) * step - 1:<6} {bar} {n}")
     return lines
+
+
+def plot_bins(top: int, most: int = 30) -> list[int]:
+    """Bin edges from 0 for the PNG histogram of answers of up to `top` tokens: at most about
+    `most` bins of one width, the last edge above `top`, so the longest answers are drawn too
+    (edges that stopped short of `top` left them out of the plot without a word)."""
+    step = max(1, math.ceil((top + 1) / most))
+    return list(range(0, top + step + 1, step))
 
 
 def compare(reports: Sequence[RunReport]) -> dict[str, dict[str, float]]:

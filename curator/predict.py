@@ -23,7 +23,7 @@ from curator.judges.reply import COMPLETE_STOP_REASONS
 from curator.llm.backends import Backend, estimate_tokens
 from curator.llm.passes import RetryPolicy, call_model
 from curator.llm.prices import Price
-from curator.prompts import DEFAULT_SYSTEM_PROMPT, JudgePrompt, prediction_prompt
+from curator.prompts import DEFAULT_SYSTEM_PROMPT, TABLE_FORMATS, JudgePrompt, prediction_prompt
 from curator.settings import Config
 from curator.split_choice import SplitChoice
 from curator.store.db import Store
@@ -59,11 +59,21 @@ def prompt_settings(manifest: Path | None) -> tuple[str, str]:
     try:
         data = json.loads(manifest.read_text("utf-8"))
         options = data["options"]
-        return str(options.get("system_prompt_text") or DEFAULT_SYSTEM_PROMPT), str(
-            options["table_format"]
-        )
+        if not isinstance(options, dict):  # `.get` on a number was an internal error (exit 1)
+            raise TypeError("'options' is not an object")
+        system, table_format = options.get("system_prompt_text"), options["table_format"]
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise BadInput(str(manifest), "", f"not an export manifest ({exc})") from exc
+    # Checked here, before the run is registered: every call of the pass failed on it.
+    if table_format not in TABLE_FORMATS:
+        raise BadInput(
+            str(manifest),
+            "options.table_format",
+            f"{table_format!r} is not one of {', '.join(TABLE_FORMATS)}",
+        )
+    if system is not None and not isinstance(system, str):
+        raise BadInput(str(manifest), "options.system_prompt_text", "not a text")
+    return system or DEFAULT_SYSTEM_PROMPT, str(table_format)
 
 
 class Predictor:
@@ -276,6 +286,9 @@ def read_predictions(path: Path) -> dict[str, ImportedAnswer]:
         raise BadInput(source, f"byte {exc.start}", "not UTF-8 text") from exc
     except OSError as exc:
         raise BadInput(source, "", f"cannot read: {exc.strerror or exc}") from exc
+    # A byte-order mark (Windows editors, PowerShell's Out-File) is not part of the JSON; the
+    # data import reads such files, so answers written by the same tools must be read too.
+    text = text.removeprefix("\ufeff")
     if not text.strip():
         raise BadInput(source, "", "file is empty")
     try:
@@ -316,8 +329,6 @@ def read_predictions(path: Path) -> dict[str, ImportedAnswer]:
 
 def import_predictions(store: Store, path: Path, run: str) -> int:
     """Store a file of answers as run `run` (replacing an earlier import of that name)."""
-    from curator.store.predictions import ensure_run
-
     answers = read_predictions(path)
     if not answers:
         raise BadInput(str(path), "", "holds no answers")
@@ -329,8 +340,8 @@ def import_predictions(store: Store, path: Path, run: str) -> int:
             f"uid {unknown[0]!r}",
             f"not in the store ({len(unknown)} unknown uid{'s' if len(unknown) > 1 else ''})",
         )
-    ensure_run(store, run, source="import", options={"file": str(path)})
-    replace_imported(store, run, [answer.stored(uid) for uid, answer in answers.items()])
+    stored = [answer.stored(uid) for uid, answer in answers.items()]
+    replace_imported(store, run, stored, options={"file": str(path)})
     return len(answers)
 
 
@@ -441,16 +452,19 @@ def run_predictions(
     import asyncio
 
     from curator.llm.passes import PassOptions, run_pass
+    from curator.llm.run_lock import run_lock
 
-    result = asyncio.run(
-        run_pass(
-            plan.store,
-            plan.predictor,
-            PassOptions(filt=plan.filt, limit=plan.limit, concurrency=plan.concurrency),
-            on_progress=on_progress,
-            source=PredictionSource(plan.store, plan.run, plan.filt),
+    # Two processes running the same run at once would both ask for every missing answer.
+    with run_lock(plan.store.path, f"predict-{plan.run}", f"predict of run {plan.run!r}"):
+        result = asyncio.run(
+            run_pass(
+                plan.store,
+                plan.predictor,
+                PassOptions(filt=plan.filt, limit=plan.limit, concurrency=plan.concurrency),
+                on_progress=on_progress,
+                source=PredictionSource(plan.store, plan.run, plan.filt),
+            )
         )
-    )
     p = result.progress
     errors = p.outcomes.get("error", 0)
     return PredictionSummary(

@@ -7,9 +7,11 @@ beside user data (export staging folders, copies of piped input) is therefore na
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -52,3 +54,26 @@ def remove_stale(folder: Path, prefix: str) -> int:
         except OSError:
             pass
     return removed
+
+
+#: A report file (eval --per-question, --plot) being written beside its destination.
+REPORT_PREFIX = ".curator-report-"
+
+
+@contextlib.contextmanager
+def replaced_whole(path: Path) -> Iterator[Path]:
+    """A private file beside `path` to write; on success it replaces `path` in one rename, so
+    a reader (or a process killed while writing) never sees half a file where `path` was. The
+    private files of dead processes are removed first; on an error this one is."""
+    from curator.faults import fault_point
+
+    remove_stale(path.parent, REPORT_PREFIX)
+    tmp = path.with_name(private_name(REPORT_PREFIX, path.suffix))
+    try:
+        yield tmp
+        fault_point("report")  # the crash test's kill with the report written, not in place
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

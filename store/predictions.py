@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
-from curator.domain import AnswerValue, CuratorError, RecordFilter, WorkItem, answer_from_json
+from curator.domain import AnswerValue, BadOption, RecordFilter, WorkItem, answer_from_json
 from curator.store.db import Store
 from curator.store.records import CURATED_VALUES_SQL
 from curator.store.verdicts import count_pending, pending_page
@@ -67,21 +68,33 @@ def ensure_run(
 ) -> None:
     """Create the run, or check that an existing run of that name is the same kind of run."""
     with store.transaction() as con:
-        rows = con.execute(
-            "SELECT source, backend, model, prompt_hash FROM prediction_runs WHERE name = ?",
-            [name],
-        ).fetchall()
-        if rows:
-            if rows[0] != (source, backend, model, prompt_hash):
-                raise CuratorError(
-                    f"run {name!r} already exists with {rows[0][1] or rows[0][0]} "
-                    f"{rows[0][2]}; choose another --name"
-                )
-            return
-        con.execute(
-            "INSERT INTO prediction_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [name, source, backend, model, prompt_hash, json.dumps(options or {}), _now()],
-        )
+        _ensure_run(con, name, source, backend, model, prompt_hash, options)
+
+
+def _ensure_run(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    source: str,
+    backend: str,
+    model: str,
+    prompt_hash: str,
+    options: dict[str, Any] | None,
+) -> None:
+    rows = con.execute(
+        "SELECT source, backend, model, prompt_hash FROM prediction_runs WHERE name = ?",
+        [name],
+    ).fetchall()
+    if rows:
+        if rows[0] != (source, backend, model, prompt_hash):
+            raise BadOption(
+                f"run {name!r} already exists with {rows[0][1] or rows[0][0]} "
+                f"{rows[0][2]}; choose another --name"
+            )
+        return
+    con.execute(
+        "INSERT INTO prediction_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [name, source, backend, model, prompt_hash, json.dumps(options or {}), _now()],
+    )
 
 
 def count_prediction_work(
@@ -107,6 +120,11 @@ def prediction_page(
 def append_predictions(store: Store, run: str, predictions: list[NewPrediction]) -> None:
     if not predictions:
         return
+    with store.transaction() as con:
+        _insert(con, run, predictions)
+
+
+def _insert(con: duckdb.DuckDBPyConnection, run: str, predictions: list[NewPrediction]) -> None:
     now = _now()
     table = pa.table(
         {
@@ -125,12 +143,11 @@ def append_predictions(store: Store, run: str, predictions: list[NewPrediction])
             "created_at": pa.array([now] * len(predictions), pa.timestamp("us")),
         }
     )
-    with store.transaction() as con:
-        con.register("incoming_predictions", table)
-        try:
-            con.execute("INSERT INTO predictions BY NAME SELECT * FROM incoming_predictions")
-        finally:
-            con.unregister("incoming_predictions")
+    con.register("incoming_predictions", table)
+    try:
+        con.execute("INSERT INTO predictions BY NAME SELECT * FROM incoming_predictions")
+    finally:
+        con.unregister("incoming_predictions")
 
 
 def last_error(store: Store, run: str) -> str:
@@ -153,11 +170,20 @@ def known_uids(store: Store, uids: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
-def replace_imported(store: Store, run: str, predictions: list[NewPrediction]) -> None:
-    """An imported run is replaced whole by a new import of the same name, in one transaction."""
+def replace_imported(
+    store: Store, run: str, predictions: list[NewPrediction], options: dict[str, Any]
+) -> None:
+    """An imported run is registered (or checked) and replaced whole by a new import of the same
+    name, in one transaction: a failed or killed import leaves the old answers (it deleted them
+    and committed before storing the new ones, which a kill or a failure then lost)."""
+    from curator.faults import fault_point
+
     with store.transaction() as con:
+        _ensure_run(con, run, "import", "", "", "", options)
         con.execute("DELETE FROM predictions WHERE run_name = ?", [run])
-    append_predictions(store, run, predictions)
+        fault_point("predictions-import")  # the crash test's kill between delete and insert
+        if predictions:
+            _insert(con, run, predictions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +235,11 @@ def scored_rows(
     with store.connection() as con:
         exists = con.execute("SELECT 1 FROM prediction_runs WHERE name = ?", [run]).fetchall()
         if not exists:
-            raise CuratorError(f"no prediction run named {run!r}; see `curator predict`")
+            names = [
+                r[0] for r in con.execute("SELECT name FROM prediction_runs ORDER BY 1").fetchall()
+            ]
+            have = f"the store has: {', '.join(names)}" if names else "the store has none"
+            raise BadOption(f"no prediction run named {run!r} ({have}); see `curator predict`")
         if not splits and not uids:
             splits = tuple(
                 r[0]

@@ -83,6 +83,8 @@ def predict(
     """
     from curator.predict import check_run_name
 
+    if import_file is not None:
+        _refuse_model_options(ctx)
     settings = settings_of(ctx)
     store = open_existing(settings)
     if import_file is not None:
@@ -147,6 +149,39 @@ def predict(
     check_all_failed(summary)
 
 
+#: predict's options that choose what a model is asked and how: an import takes none of them.
+_MODEL_OPTIONS = {
+    "backend": "--backend",
+    "model": "--model",
+    "splits": "--split",
+    "concurrency": "--concurrency",
+    "limit": "--limit",
+    "max_tokens": "--max-tokens",
+    "manifest": "--from-manifest",
+    "region": "--region",
+    "base_url": "--base-url",
+    "endpoint_url": "--endpoint-url",
+}
+
+
+def _refuse_model_options(ctx: click.Context) -> None:
+    """`predict --import` stores a file's answers as they are: a --split or --from-manifest
+    given with it was ignored without a word (the run then scored on the file's splits)."""
+    from click.core import ParameterSource
+
+    given = [
+        flag
+        for name, flag in _MODEL_OPTIONS.items()
+        if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+    ]
+    if given:
+        raise BadOption(
+            f"--import stores a file's answers as they are; {', '.join(given)} "
+            f"{'applies' if len(given) == 1 else 'apply'} only to a model run "
+            "(eval --split / --from-manifest choose the questions scored)"
+        )
+
+
 @click.command("eval")
 @click.argument("runs", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -194,7 +229,14 @@ def eval_cmd(
       curator eval base ft --plot tokens.png --per-question questions.jsonl
       curator eval base ft --from-manifest out/manifest.json --split validation
     """
-    from curator.evaluate import compare, histogram, json_number, report, write_per_question
+    from curator.evaluate import (
+        compare,
+        histogram,
+        json_number,
+        report,
+        same_questions,
+        write_per_question,
+    )
     from curator.split_choice import choose_splits, stored_choice
     from curator.store.predictions import run_options, scored_rows
 
@@ -215,6 +257,7 @@ def eval_cmd(
         echo_json(
             {
                 "runs": [r.to_json() for r in reports],
+                "same_questions": same_questions(reports),
                 "vs_base": {
                     run: {
                         "token_f1": round(delta["token_f1"], 2),
@@ -228,6 +271,7 @@ def eval_cmd(
             }
         )
         return
+    from rich.markup import escape
     from rich.table import Table
 
     console = make_console()
@@ -258,6 +302,12 @@ def eval_cmd(
     row("  std dev", [_shown(r.tokens.stdev, ".1f") for r in reports])
     row("  min / max", [f"{r.tokens.minimum} / {r.tokens.maximum}" for r in reports])
     console.print(table)
+    if not same_questions(reports):
+        console.print(
+            "note: the runs were scored on different questions ("
+            + "; ".join(f"{safe_text.markup(r.run)}: {r.records:,}" for r in reports)
+            + '), so "vs base" compares different sets; choose them with --split'
+        )
     kinds = sorted({k for r in reports for k in r.by_answer_type})
     by_type = Table(title="TAT-QA F1 by answer type", title_justify="left")
     by_type.add_column("answer type")
@@ -269,6 +319,17 @@ def eval_cmd(
             *[f"{r.by_answer_type.get(kind, {}).get('f1', 0):.2f}" for r in reports],
         )
     console.print(by_type)
+    by_scale = Table(title="TAT-QA EM / F1 / scale score by gold scale", title_justify="left")
+    by_scale.add_column("gold scale")
+    for r in reports:
+        by_scale.add_column(safe_text.markup(r.run), justify="right")
+    for scale in dict.fromkeys(k for r in reports for k in r.by_scale):
+        cells = [r.by_scale.get(scale) for r in reports]
+        by_scale.add_row(
+            safe_text.markup(scale or "(none)"),
+            *[f"{c['em']:.2f} / {c['f1']:.2f} / {c['scale']:.2f}" if c else "-" for c in cells],
+        )
+    console.print(by_scale)
     for r in reports:
         pivot = Table(
             title=f"{safe_text.markup(r.run)}: TAT-QA EM / F1 by answer type and source",
@@ -288,7 +349,9 @@ def eval_cmd(
     for r in reports:
         console.print(f"output tokens, {safe_text.markup(r.run)}:")
         for line in histogram(r.output_tokens):
-            console.print("  " + safe_text.markup(line))
+            # Our own figures and bars, padded into columns: escaped, never made one line
+            # (safe_text.markup collapses the padding, and the bars lose their column).
+            console.print("  " + escape(line))
     if plot is not None:
         console.print(f"histogram written to {safe_text.markup(str(plot))}")
     if per_question is not None:
@@ -305,7 +368,7 @@ def _shown(value: float, spec: str, suffix: str = "") -> str:
 def _plot(reports: list[Any], path: Path) -> None:
     import matplotlib
 
-    from curator.evaluate import OutputUnusable
+    from curator.evaluate import OutputUnusable, plot_bins
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -313,8 +376,7 @@ def _plot(reports: list[Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     values = [r.output_tokens for r in reports if r.output_tokens]
     if values:
-        top = max(max(v) for v in values)
-        bins = list(range(0, top + 5, max(1, (top + 5) // 30)))
+        bins = plot_bins(max(max(v) for v in values))
         for r in reports:
             if r.output_tokens:
                 ax.hist(
@@ -329,8 +391,11 @@ def _plot(reports: list[Any], path: Path) -> None:
     if values:  # a legend with no labelled bars warns on stderr (runs without output tokens)
         ax.legend()
     fig.tight_layout()
+    from curator.tempfiles import replaced_whole
+
     try:
-        fig.savefig(path, format="png")
+        with replaced_whole(path) as target:
+            fig.savefig(target, format="png")
     except OSError as exc:  # an unusable destination (exit 3), as for --per-question
         raise OutputUnusable(f"{path}: cannot write the plot: {exc.strerror or exc}") from exc
     finally:

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -289,7 +290,7 @@ def test_import_predictions_and_bad_files(
         assert result.code == 2, name
         assert message in result.err and str(path) in result.err, (name, result.err)
     missing = run_cli("--db", db, "eval", "nobody")
-    assert missing.code == 1 and "no prediction run named 'nobody'" in missing.err
+    assert missing.code == 2 and "no prediction run named 'nobody'" in missing.err
 
 
 def test_import_predictions_refuses_non_numbers_and_deep_nesting(
@@ -522,3 +523,285 @@ def test_eval_of_a_run_whose_export_uids_file_is_gone_or_changed_names_the_run(
         f"curator: error: {uids.resolve()}: cannot read: No such file or directory" + way_on
     )
     assert run_cli("--db", db, "eval", "ft", "--split", "dev").code == 0
+
+
+def test_an_unknown_run_or_a_name_taken_by_another_kind_of_run_is_bad_input(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path, fake: FakeAnthropic
+) -> None:
+    """Both were exit 1, which the README keeps for findings and bugs: a run name the store
+    does not have (as a --split it does not have) and a --name already used by another kind of
+    run are bad input (2), on one line naming the runs there are, and the store is unchanged."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uid = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
+    assert uid is not None
+    answers = write_json(tmp_path / "answers.json", {uid[0]: ["1", ""]})
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "vendor").code == 0
+    before = db.read_bytes()
+    for args in (("eval", "nobody"), ("eval", "vendor", "nobody")):
+        missing = run_cli("--db", db, *args)
+        assert missing.code == 2, (args, missing.err)
+        assert missing.err.strip() == (
+            "curator: error: no prediction run named 'nobody' (the store has: vendor); "
+            "see `curator predict`"
+        ), missing.err
+    taken = run_cli("--db", db, *haiku_run("vendor"))
+    assert taken.code == 2 and "run 'vendor' already exists with import" in taken.err, taken.err
+    assert len(taken.err.strip().splitlines()) == 1, taken.err
+    assert db.read_bytes() == before and sum(fake.requests.values()) == 0
+
+
+def test_answer_files_with_a_byte_order_mark_are_read(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """A UTF-8 BOM (as Windows tools write) was refused as invalid JSON at line 1, column 1,
+    in all three forms, though `curator import` reads a TAT-QA file that starts with one."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uids = [
+            r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq LIMIT 2").fetchall()
+        ]
+    forms = {
+        "official.json": json.dumps({uids[0]: [["a"], ""], uids[1]: [3.5, "million"]}),
+        "text.json": json.dumps({uids[0]: "a", uids[1]: "3.5 million"}),
+        "lines.jsonl": "".join(
+            json.dumps(row) + "\n"
+            for row in ({"uid": uids[0], "answer": ["a"], "scale": ""},
+                        {"uid": uids[1], "answer": 3.5, "scale": "million"})
+        ),
+    }  # fmt: skip
+    scored = []
+    for name, content in forms.items():
+        path = tmp_path / name
+        path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+        run = name.split(".")[0]
+        result = run_cli("--db", db, "predict", "--import", path, "--name", run)
+        assert result.code == 0 and "imported 2 answers" in result.out, result.err
+        lines = tmp_path / f"{run}.jsonl"
+        assert run_cli("--db", db, "eval", run, "--per-question", lines).code == 0
+        rows = [json.loads(line) for line in lines.read_text().splitlines()]
+        scored.append({r["uid"]: (r["prediction"] or {}).get("answer") for r in rows})
+    assert scored[0][uids[1]] == 3.5 and scored[1][uids[1]] == ["3.5"] and scored[2] == scored[0]
+
+
+def test_the_terminal_histogram_keeps_its_columns(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """The histogram's bin labels are padded so that the bars start in one column; the table
+    printer made each line one line of text and collapsed the padding ("2-29 █ 5")."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        uids = [r[0] for r in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
+    # Answers from 1 to ~300 output tokens (3 characters a token), so bins of many widths.
+    answers = {uid: ["x" * (1 + (i * 37) % 900)] for i, uid in enumerate(uids)}
+    path = write_json(tmp_path / "answers.json", {u: [a, ""] for u, a in answers.items()})
+    assert run_cli("--db", db, "predict", "--import", path, "--name", "long").code == 0
+    result = run_cli("--db", db, "eval", "long")
+    assert result.code == 0, result.err
+    lines = result.out.split("output tokens, long:\n", 1)[1].splitlines()
+    bins = [line for line in lines if re.match(r"^\s+\d+-\d+\s", line)]
+    assert len(bins) >= 5, lines
+    assert len({line.index("-") for line in bins}) == 1, bins  # labels right-aligned
+    bars = {line.index("█") for line in bins if "█" in line}
+    assert len(bars) == 1 and len([b for b in bins if "█" in b]) >= 5, bins
+
+
+def _first_uid(db: Path) -> str:
+    with Store(db).connection() as con:
+        row = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_eval_breaks_scores_down_by_gold_scale_and_says_when_runs_saw_different_questions(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """The by-scale figures are the official scores of each gold scale's questions; two runs
+    scored on different questions (one asked dev, the other another split) are said to be, so
+    the "vs base" columns are not read as a comparison of one set."""
+    db, _ = store_with_gold
+    extra = write_json(tmp_path / "other.json", [tiny_context("other", ("o-1", "o-2"))])
+    assert run_cli("--db", db, "import", extra, "--split", "other").code == 0
+    with Store(db).connection() as con:
+        rows = con.execute(
+            "SELECT uid, CAST(answer AS VARCHAR), scale, split FROM records ORDER BY seq"
+        ).fetchall()
+    # Right answers with their scale for even rows, the right figure with no scale for odd.
+    answers = {
+        uid: [json.loads(answer), scale if i % 2 == 0 else ""]
+        for i, (uid, answer, scale, split) in enumerate(rows)
+        if split != "other"
+    }
+    dev = write_json(tmp_path / "dev.json", answers)
+    other = write_json(tmp_path / "o.json", {"o-1": [["$1,200"], "thousand"]})
+    assert run_cli("--db", db, "predict", "--import", dev, "--name", "dev").code == 0
+    assert run_cli("--db", db, "predict", "--import", other, "--name", "other").code == 0
+
+    lines = tmp_path / "q.jsonl"
+    result = run_cli("--db", db, "eval", "dev", "--json", "--per-question", lines)
+    report = json.loads(result.out)
+    assert report["same_questions"] is True
+    by_scale = report["runs"][0]["by_scale"]
+    questions = [json.loads(line) for line in lines.read_text().splitlines()]
+    expected: dict[str, list[dict[str, Any]]] = {}
+    for q in questions:
+        expected.setdefault(q["gold"]["scale"], []).append(q)
+    assert set(by_scale) == set(expected) and len(expected) >= 2, by_scale
+    for scale, group in expected.items():
+        n = len(group)
+        assert by_scale[scale] == {
+            "n": n,
+            "em": round(sum(float(q["em"]) for q in group) / n * 100, 2),
+            "f1": round(sum(float(q["f1"]) for q in group) / n * 100, 2),
+            "scale": round(sum(1 for q in group if q["scale_correct"]) / n * 100, 2),
+        }, scale
+    assert by_scale[""]["scale"] > 0 and by_scale["thousand"]["scale"] < 100
+
+    both = json.loads(run_cli("--db", db, "eval", "dev", "other", "--json").out)
+    assert both["same_questions"] is False
+    text = run_cli("--db", db, "eval", "dev", "other").out
+    assert 'scored on different questions (dev: 29; other: 2), so "vs base"' in text, text
+    assert "by gold scale" in text and "(none)" in text
+    assert "different questions" not in run_cli("--db", db, "eval", "dev", "dev").out
+
+
+def test_a_killed_reimport_keeps_the_old_answers_and_a_killed_import_registers_no_run(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """`predict --import` into an existing name deleted the old answers and committed before
+    storing the new ones (and registered a new run before either): a kill or failure in between
+    left the run empty, or registered with no answers. Now all of it is one transaction."""
+    import signal
+
+    from tests.functional.faults import curator
+
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        row = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1 OFFSET 1").fetchone()
+    assert row is not None  # the second: the first is rejected, so eval leaves it out
+    uid = str(row[0])
+    old = write_json(tmp_path / "old.json", {uid: [["old answer"], ""]})
+    new = write_json(tmp_path / "new.json", {uid: [["new answer"], ""]})
+    assert run_cli("--db", db, "predict", "--import", old, "--name", "vendor").code == 0
+
+    def answers(run: str) -> list[object]:
+        lines = tmp_path / f"{run}.jsonl"
+        assert run_cli("--db", db, "eval", run, "--per-question", lines).code == 0
+        rows = [json.loads(line) for line in lines.read_text().splitlines()]
+        return [r["prediction"]["answer"] for r in rows if r["prediction"]]
+
+    env = {"CURATOR_FAULT_AT": "predictions-import:1"}
+    for name, source in (("vendor", new), ("fresh", new)):
+        killed = curator("--db", db, "predict", "--import", source, "--name", name, env=env)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert answers("vendor") == [["old answer"]]
+    gone = run_cli("--db", db, "eval", "fresh")
+    assert gone.code == 2 and "no prediction run named 'fresh'" in gone.err, gone.err
+    assert run_cli("--db", db, "predict", "--import", new, "--name", "vendor").code == 0
+    assert answers("vendor") == [["new answer"]]
+
+
+def test_predict_import_refuses_the_options_of_a_model_run(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """They were ignored without a word: `--import f --from-manifest m --split validation` stored
+    the file's answers and eval then scored them on the file's splits, not the export's file."""
+    db, _ = store_with_gold
+    answers = write_json(tmp_path / "a.json", {_first_uid(db): ["1", ""]})
+    before = db.read_bytes()
+    for extra in (
+        ("--split", "dev"),
+        ("--from-manifest", str(answers)),
+        ("--backend", "anthropic", "--model", "claude-haiku-4-5"),
+        ("--limit", "3"),
+        ("--max-tokens", "512"),  # even the default, when given
+        ("--concurrency", "2"),
+    ):
+        refused = run_cli("--db", db, "predict", "--import", answers, "--name", "v", *extra)
+        assert refused.code == 2, (extra, refused.err)
+        assert refused.err.startswith("curator: error: --import stores a file's answers as they")
+        assert extra[0] in refused.err and len(refused.err.strip().splitlines()) == 1
+    assert db.read_bytes() == before
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "v").code == 0
+
+
+def test_the_same_predict_run_twice_at_once_is_refused_before_any_call(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic
+) -> None:
+    """Two processes running `predict --name X` at once both asked (and paid) for every answer
+    the run lacked. The second is refused (exit 3) while the first holds the run; another run
+    is not held up, and the run is free again once its holder ends."""
+    from curator.llm.run_lock import run_lock
+
+    db, gold = store_with_gold
+    fake.behaviour.responder = lambda prompt: gold[question(prompt)]
+    with run_lock(db, "predict-base", "predict of run 'base'"):
+        busy = run_cli("--db", db, *haiku_run("base"))
+        assert busy.code == 3, busy.err
+        assert "predict of run 'base' is already running in another process" in busy.err
+        assert sum(fake.requests.values()) == 0
+        other = run_cli("--db", db, *haiku_run("other", "--limit", "2"))
+        assert other.code == 0 and json.loads(other.out)["answered"] == 2, other.err
+    free = run_cli("--db", db, *haiku_run("base"))
+    assert free.code == 0 and json.loads(free.out)["answered"] == 30, free.err
+
+
+def test_eval_killed_while_writing_its_reports_leaves_the_old_ones_whole(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """--per-question and --plot were written in place: an eval killed (or failing) while
+    writing left half a file where the last whole report was. Each is now written beside its
+    destination and renamed over it; the next eval removes what a killed one left."""
+    import signal
+
+    from tests.functional.faults import curator
+
+    db, _ = store_with_gold
+    answers = write_json(tmp_path / "a.json", {_first_uid(db): ["1", ""]})
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "v").code == 0
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    lines, plot = reports / "q.jsonl", reports / "t.png"
+    lines.write_text("old report\n")
+    plot.write_bytes(b"old plot")
+    for k in (1, 2):  # the plot is written first, then the questions
+        killed = curator("--db", db, "eval", "v", "--plot", plot, "--per-question", lines,
+                         env={"CURATOR_FAULT_AT": f"report:{k}"})  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert lines.read_text() == "old report\n"
+        assert plot.read_bytes()[:4] == (b"old " if k == 1 else b"\x89PNG")
+        assert len(list(reports.iterdir())) == 3  # the two, and the killed run's own file
+    done = curator("--db", db, "eval", "v", "--plot", plot, "--per-question", lines)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in reports.iterdir()) == ["q.jsonl", "t.png"]
+    assert len(lines.read_text().splitlines()) == 29 and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_predict_refuses_a_manifest_with_unusable_options_before_registering_the_run(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic, tmp_path: Path
+) -> None:
+    """`options` that is not an object was an internal error (exit 1), and an unknown
+    `table_format` failed in the pass after the run was registered (exit 1, store changed).
+    Both are bad input naming the manifest and the field (exit 2); nothing is stored or sent."""
+    db, _ = store_with_gold
+    cases = {
+        "options": ({"options": 3}, "not an export manifest ('options' is not an object)"),
+        "format": (
+            {"options": {"table_format": "csv"}},
+            "options.table_format: 'csv' is not one of markdown, html, json, latex",
+        ),
+        "system": (
+            {"options": {"table_format": "html", "system_prompt_text": ["x"]}},
+            "options.system_prompt_text: not a text",
+        ),
+    }
+    before = db.read_bytes()
+    for name, (manifest, message) in cases.items():
+        path = write_json(tmp_path / f"{name}.json", manifest)
+        result = run_cli(
+            "--db", db, *haiku_run("m", "--from-manifest", str(path), "--split", "dev")
+        )
+        assert result.code == 2, (name, result.err)
+        assert result.err.strip() == f"curator: error: {path}: {message}", result.err
+    assert db.read_bytes() == before and sum(fake.requests.values()) == 0
+    assert run_cli("--db", db, "eval", "m").code == 2  # no run was registered

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from curator.answer_format import parse_answer
-from curator.evaluate import TokenStats, histogram, reduction, tatqa_score, token_f1
+from curator.answer_format import parse_answer, render_target
+from curator.evaluate import (
+    TokenStats,
+    histogram,
+    plot_bins,
+    reduction,
+    tatqa_score,
+    token_f1,
+)
 
 GENERATED = "The cat sits on the mat in the sun"
 REFERENCE = "The cat sits on the soft mat under the warm sun"
@@ -85,3 +92,35 @@ def test_token_stats_reduction_and_histogram() -> None:
     assert reduction(34, 22) == pytest.approx(35.29, abs=0.01)
     lines = histogram([1, 2, 2, 3, 10], bins=3)
     assert sum(int(line.split()[-1]) for line in lines) == 5
+
+
+def test_a_sentences_final_point_after_the_percent_sign_is_not_part_of_the_answer() -> None:
+    # "12.5 percent." was read as 12.5 percent, "12.5%." as the text "12.5%." (scale ""),
+    # which the official script reads as no number at all: EM 0 for a right answer.
+    for text in ("12.5%.", "12.5 %.", "<answer>12.5%.</answer>"):
+        parsed = parse_answer(text)
+        assert (parsed.spans, parsed.scale) == (["12.5"], "percent"), text
+    assert tatqa_score("12.5%.", 12.5, "percent", "arithmetic").em == 1.0
+    assert parse_answer('"2.1%."').spans == ["2.1%."]  # quoted: verbatim, as before
+    # A span that is a sentence ending in "%." stays text (exports wrote it unquoted), and the
+    # target of a numeric span ending in "%." is quoted, so it reads back as written.
+    sentence = "The rate of return is 3.3%."
+    assert (parse_answer(sentence).spans, parse_answer(sentence).scale) == ([sentence], "")
+    assert render_target([sentence], "") == sentence
+    assert parse_answer(render_target(["12.5%."], "")).spans == ["12.5%."]
+
+
+def test_the_plots_bins_hold_the_longest_answer() -> None:
+    """The PNG's bins ended below the longest answers once they passed ~180 tokens (edges 0 to
+    990 for a longest answer of 1,000): those answers were left out of the plot."""
+    import itertools
+
+    import numpy as np
+
+    for top in (0, 1, 7, 29, 30, 100, 179, 180, 500, 999, 1000, 2048, 100_000):
+        bins = plot_bins(top)
+        assert bins[0] == 0 and bins[-1] > top, (top, bins[-3:])
+        assert len(bins) - 1 <= 30 and len({b - a for a, b in itertools.pairwise(bins)}) == 1
+        values = [0, top // 2, top, top]
+        counts, _ = np.histogram(values, bins=bins)
+        assert counts.sum() == len(values), top

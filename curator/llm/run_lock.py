@@ -1,0 +1,46 @@
+"""One process at a time per paid run: two `curator predict --name X` at once would each ask,
+and pay for, every answer the run lacks, since each sees the same records missing.
+
+The run holds an exclusive `flock` on `<store>.unsaved/<name>.lock` while its pass runs; a second
+process asking for the same lock is refused at once (exit 3) before any call. The lock is the
+kernel's: it goes with its process however that ends (kill -9 included), so nothing is left to
+clean up; the small file itself stays (removing it would let two processes lock two files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from curator.domain import StoreError
+
+
+class RunBusy(StoreError):
+    """Another process is running the same paid pass (exit 3)."""
+
+
+@contextlib.contextmanager
+def run_lock(store_path: Path, name: str, what: str) -> Iterator[None]:
+    """Hold `<store>.unsaved/<name>.lock` while the block runs; refuse when another process
+    holds it. Where the lock file cannot be made, the run goes on unguarded, as before."""
+    folder = store_path.with_name(store_path.name + ".unsaved")
+    try:
+        folder.mkdir(exist_ok=True)
+        fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise RunBusy(
+                f"{what} is already running in another process on this store; run it again "
+                "when that one has ended (it answers only what is still missing)"
+            ) from exc
+        yield
+    finally:
+        os.close(fd)
