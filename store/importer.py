@@ -117,6 +117,15 @@ def _field_checks(spec: FieldSpec, v: str, answer_type: str | None = None) -> li
             checks.append((blank, _sql_str(f"field {name!r} is empty; every {name} needs a value")))
     elif spec.kind == "integer":
         checks.append((f"NOT {_matches(v, _INTEGER)}", found))
+        # Stored as BIGINT: a larger integer would become NULL there (an internal error).
+        checks.append(
+            (
+                f"TRY_CAST({text} AS BIGINT) IS NULL",
+                _sql_str(f"field {name!r} is ")
+                + f" || {quoted_value} || "
+                + _sql_str(f"; expected an integer from {-(2**63):,} to {2**63 - 1:,}"),
+            )
+        )
     elif spec.kind == "boolean":
         checks.append((f"{text} NOT IN ('true', 'false')", found))
     elif spec.kind == "string_list":
@@ -141,7 +150,8 @@ def _field_checks(spec: FieldSpec, v: str, answer_type: str | None = None) -> li
         checks.append(
             (
                 f"NOT ({rule})",
-                f"'field ''answer'' of a ' || {answer_type} || ' question must be ' || {words}"
+                f"'field ''answer'' of ' || CASE {answer_type} WHEN 'arithmetic' THEN 'an ' "
+                f"ELSE 'a ' END || {answer_type} || ' question must be ' || {words}"
                 f" || ', found ' || {quoted_value}",
             )
         )

@@ -193,6 +193,16 @@ BAD_STRUCTURES: list[tuple[str, Callable[[list[Any]], Any], str]] = [
     ("missing uid", _drop("uid"), "missing field 'uid'"),
     ("question is a number", _q(question=12), "field 'question' must be a string, found a number"),
     ("order is text", _q(order="1"), "field 'order' must be an integer, found a string"),
+    (
+        "order past 64 bits",
+        _q(order=2**63),
+        "field 'order' is 9223372036854775808; expected an integer from -9,223,372,036,854,775,808",
+    ),
+    (
+        "paragraph order past 64 bits",
+        lambda d: d[0]["paragraphs"][0].update(order=-(2**63) - 1),
+        "paragraph #1: field 'order' is -9223372036854775809; expected an integer from",
+    ),
     ("req_comparison is text", _q(req_comparison="no"), "must be true or false"),
     ("unknown answer type", _q(answer_type="table-span"), "field 'answer_type' is \"table-span\""),
     ("unknown scale", _q(scale="percentage"), "field 'scale' is \"percentage\""),
@@ -203,12 +213,12 @@ BAD_STRUCTURES: list[tuple[str, Callable[[list[Any]], Any], str]] = [
     (
         "arithmetic answer is a list",
         _q(answer=["5"], answer_type="arithmetic"),
-        "field 'answer' of a arithmetic question must be a number",
+        "field 'answer' of an arithmetic question must be a number",
     ),
     (
         "arithmetic answer is words",
         _q(answer="five", answer_type="arithmetic"),
-        "of a arithmetic question must be a number",
+        "of an arithmetic question must be a number",
     ),
     ("count answer is a fraction", _q(answer=2.5, answer_type="count"), "must be a whole number"),
     ("rel_paragraphs holds numbers", _q(rel_paragraphs=[1]), "must be a list of strings"),
