@@ -205,6 +205,9 @@ class RunReport:
     questions: list[QuestionResult]
     #: By the gold answer's scale ("" = none): n, EM, F1 and the scale score of those questions.
     by_scale: dict[str, dict[str, float]]
+    #: Answers given for an earlier version of their record (edited or re-imported since): scored
+    #: against today's gold all the same; `curator predict` of the run asks them again.
+    outdated: int = 0
 
     @property
     def wrong(self) -> list[QuestionResult]:
@@ -218,6 +221,7 @@ class RunReport:
             "answered": self.answered,
             "truncated": self.truncated,
             "rejected_left_out": self.rejected_left_out,
+            "outdated_answers": self.outdated,
             "token_f1": round(self.token_f1, 2),
             "tatqa_em": round(self.em * 100, 2),
             "tatqa_f1": round(self.f1 * 100, 2),
@@ -284,6 +288,7 @@ def report(run: str, rows: Sequence[Any], rejected: int) -> RunReport:
         questions=results,
         by_scale={k: _scale_group(by_scale[k]) for k in SCALES if k in by_scale}
         | {k: _scale_group(v) for k, v in sorted(by_scale.items()) if k not in SCALES},
+        outdated=sum(1 for row in rows if getattr(row, "outdated", False)),
     )
 
 

@@ -129,7 +129,12 @@ class EvalScreen(Screen[None]):
             Text(
                 f" {safe_text.one_line(run.run)}: {counted(len(run.wrong), 'question')} "
                 "not exactly right"
-                " (tab: next run)",
+                + (
+                    f"; {counted(run.outdated, 'answer')} for an earlier version of the record"
+                    if run.outdated
+                    else ""
+                )
+                + " (tab: next run)",
                 style="bold",
             )
         )

@@ -13,11 +13,13 @@ import pyarrow as pa
 from curator.domain import AnswerValue, BadOption, RecordFilter, WorkItem, answer_from_json
 from curator.store.db import Store
 from curator.store.records import CURATED_VALUES_SQL
-from curator.store.verdicts import count_pending, pending_page
+from curator.store.verdicts import RECORD_HASH_SQL, count_pending, pending_page
 
+#: A record the run has no finished answer for, for the record as it is now: an answer given
+#: before its question, gold or context changed (an edit, a re-import) is asked again.
 _PENDING = (
     "NOT EXISTS (SELECT 1 FROM predictions p WHERE p.run_name = ? AND p.record_uid = r.uid "
-    "AND p.error = '')"
+    f"AND p.error = '' AND p.record_hash = {RECORD_HASH_SQL})"
 )
 
 
@@ -202,6 +204,8 @@ class ScoredRow:
     error: str
     answer_json: str | None = None
     split: str = ""
+    #: The answer was given for an earlier version of the record (edited or re-imported since).
+    outdated: bool = False
 
 
 def run_names(store: Store) -> list[str]:
@@ -254,7 +258,8 @@ def scored_rows(
             f"SELECT r.uid, {curated['question']}, {curated['answer_json']}, "
             f"{curated['scale']}, r.answer_type, r.answer_from, p.answer_text, p.output_tokens, "
             "p.error, coalesce(s.status, 'pending'), p.answer_json, r.split, "
-            "p.record_uid IS NOT NULL FROM records r LEFT JOIN ("
+            f"p.record_uid IS NOT NULL, p.record_hash <> {RECORD_HASH_SQL} "
+            "FROM records r JOIN contexts c ON c.uid = r.context_uid LEFT JOIN ("
             "SELECT * FROM predictions WHERE run_name = ? "
             "QUALIFY row_number() OVER (PARTITION BY record_uid ORDER BY created_at DESC, "
             "error = '' DESC) = 1) p ON r.uid = p.record_uid "
@@ -278,6 +283,7 @@ def scored_rows(
         answer_json,
         split,
         has_row,
+        outdated,
     ) in rows:
         if status == "rejected":
             rejected += 1
@@ -297,6 +303,7 @@ def scored_rows(
                 error or "",
                 answer_json if answered else None,
                 split,
+                bool(answered and outdated),
             )
         )
     return out, rejected

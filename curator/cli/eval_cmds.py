@@ -308,6 +308,14 @@ def eval_cmd(
             + "; ".join(f"{safe_text.markup(r.run)}: {r.records:,}" for r in reports)
             + '), so "vs base" compares different sets; choose them with --split'
         )
+    for r in reports:
+        if r.outdated:
+            console.print(
+                f"note: {safe_text.markup(r.run)}: "
+                f"{counted(r.outdated, 'answer was', 'answers were')} given for an earlier version "
+                "of the record (edited or re-imported since) and scored against today's gold; "
+                "`curator predict` of the run asks them again"
+            )
     kinds = sorted({k for r in reports for k in r.by_answer_type})
     by_type = Table(title="TAT-QA F1 by answer type", title_justify="left")
     by_type.add_column("answer type")

@@ -805,3 +805,32 @@ def test_predict_refuses_a_manifest_with_unusable_options_before_registering_the
         assert result.err.strip() == f"curator: error: {path}: {message}", result.err
     assert db.read_bytes() == before and sum(fake.requests.values()) == 0
     assert run_cli("--db", db, "eval", "m").code == 2  # no run was registered
+
+
+def test_an_answer_to_an_earlier_version_of_its_record_is_said_and_asked_again(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], fake: FakeAnthropic
+) -> None:
+    """An SME rewords a question after the run answered it: eval says that answer is for the
+    old question, and the next `predict` asks that record again (and only that one)."""
+    db, gold = store_with_gold
+    fake.behaviour.responder = lambda prompt: gold.get(question(prompt), "42")
+    first = run_cli("--db", db, *haiku_run("ft"))
+    assert first.code == 0, first.err
+    asked = sum(fake.requests.values())
+    before = json.loads(run_cli("--db", db, "eval", "ft", "--json").out)["runs"][0]
+    assert before["outdated_answers"] == 0
+    store = Store(db)
+    with store.connection() as con:
+        row = con.execute("SELECT uid, question FROM records ORDER BY seq LIMIT 1 OFFSET 3")
+        uid, old = row.fetchone() or ("", "")
+    decide(store, uid, "edit", "ana", edited={"question": old + " (in thousands)"})
+    after = json.loads(run_cli("--db", db, "eval", "ft", "--json").out)["runs"][0]
+    assert after["outdated_answers"] == 1
+    text = run_cli("--db", db, "eval", "ft")
+    assert "ft: 1 answer was given for an earlier version of the record" in text.out
+    again = run_cli("--db", db, *haiku_run("ft"))
+    assert again.code == 0, again.err
+    assert json.loads(again.out)["answered"] == 1
+    assert sum(fake.requests.values()) == asked + 1
+    latest = json.loads(run_cli("--db", db, "eval", "ft", "--json").out)["runs"][0]
+    assert latest["outdated_answers"] == 0
