@@ -42,7 +42,9 @@ _TRAILING = ".,;:!?"
 
 
 def _words(text: str) -> list[str]:
-    words = (w.rstrip(_TRAILING) for w in re.findall(r"[\w.%$,-]+", text.lower()))
+    # The minus sign (U+2212) is a minus: left out of the word characters, `−5` matched `5`.
+    text = text.lower().replace("\u2212", "-")
+    words = (w.rstrip(_TRAILING) for w in re.findall(r"[\w.%$,-]+", text))
     return [w for w in words if w]
 
 

@@ -26,6 +26,8 @@ def test_token_f1_trailing_punctuation_and_repeated_words() -> None:
     # A sentence's final punctuation is not part of the word; numbers keep their decimals.
     assert token_f1("Revenue rose 1.5%.", "revenue rose 1.5%") == 100.0
     assert token_f1("1.5", "15") == 0.0
+    assert token_f1("\u22125.2", "5.2") == 0.0  # a minus sign is not dropped
+    assert token_f1("\u22125.2", "-5.2") == 100.0
     # Matching counts distinct words; the generated count keeps repeats: P = 1/3, R = 1.
     assert token_f1("zinc zinc zinc", "zinc") == pytest.approx(50.0)
 
