@@ -657,8 +657,10 @@ class BatchEngine:
         update_batch(self.store, batch.batch_id, status, {**batch.details, "provider_id": pid})
         (self.folder / batch.details["body"]).unlink(missing_ok=True)
 
-    async def collect(self, wait: float | None) -> None:
-        """Collect every ended batch, in the order they end; poll the rest until `wait` ends."""
+    async def collect(self, wait: float | None, *, report: bool = True) -> None:
+        """Collect every ended batch, in the order they end; poll the rest until `wait` ends.
+        With `report` False, batches still running are left for a later, waiting collect
+        (not said to wait for the next run, nor counted)."""
         deadline = time.monotonic() + (wait or 0)
         waiting = [b for b in self._open() if b.status != "intent"]
         while waiting:
@@ -673,6 +675,8 @@ class BatchEngine:
                 for batch, status in still:
                     if status != batch.status:
                         set_batch_status(self.store, batch.batch_id, status)
+                    if not report:
+                        continue
                     self.echo(f"batch {provider_id(batch)}: {status}; run again to collect")
                     self.counts["waiting"] += 1
                 return
@@ -797,7 +801,9 @@ async def _run(
 ) -> dict[str, Any]:
     try:
         await engine.settle_intents()
-        await engine.collect(None)
+        # With --wait, batches an earlier run submitted are waited for too (below), with this
+        # run's: only the ended ones are collected now.
+        await engine.collect(None, report=not wait)
         skip = pending_in_batches(engine.store, engine.provider.name, engine.judge.key)
         total = engine.pending_total()
         minimum = engine.provider.limits.min_records
@@ -810,6 +816,8 @@ async def _run(
                 f"Bedrock batch job needs at least "
                 f"{minimum}; judge them live (without --batch)"
             )
+            if wait:
+                await engine.collect(wait)
             if not engine.counts and not engine.resumed:
                 raise BadInput("--batch", "", problem)
             # This run collected, resumed or found running jobs: report that, say why no more.
@@ -828,7 +836,7 @@ async def _run(
             summary["prepared_per_second"] = round(
                 (submitted - engine.resumed) / max(engine.prepare_seconds, 1e-9)
             )
-        if wait and submitted:
+        if wait:
             await engine.collect(wait)
     finally:
         await engine.provider.aclose()

@@ -181,6 +181,28 @@ def test_a_first_run_that_does_not_wait_leaves_batches_to_the_next(
     assert set(fake.batched.values()) == {1}
 
 
+def test_wait_waits_for_batches_an_earlier_run_submitted(
+    tmp_path: Path, fake: FakeAnthropic
+) -> None:
+    """`--batch` (submit), later `--batch --wait S` (or a run after a kill): the second run has
+    nothing new to submit and waits for the batches already running; it used to poll them once
+    and say 'run again to collect'."""
+    store = build_store(tmp_path, 6)
+    fake.behaviour.polls_until_done = 4
+    sections = {"judge": {"batch_max_requests": 10}}
+    first = run(store, anthropic_judge(fake), sections, wait=None)
+    assert first["submitted"] == 30 and first["collected"] == {}
+    messages: list[str] = []
+    second = run_batch(
+        store, anthropic_judge(fake), PassOptions(),
+        judge_config=JudgeConfig(batch_max_requests=10), echo=messages.append, wait=10,
+    )  # fmt: skip
+    assert second == {"submitted": 0, "collected": {"correct": 30}}
+    assert not any("run again" in m for m in messages), messages
+    assert all(v == ["correct"] for v in verdicts(store, "anthropic").values())
+    assert set(fake.batched.values()) == {1} and len(fake.batches) == 3
+
+
 # -- Bedrock --------------------------------------------------------------------------------
 
 
