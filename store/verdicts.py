@@ -393,6 +393,18 @@ def run_summary(store: Store, run_id: str) -> dict[str, Any]:
     }
 
 
+def uids_in_run(store: Store, run_id: str, uids: list[str]) -> set[str]:
+    """Which of `uids` already have a verdict of pass `run_id` (a pass judges a record once):
+    the answers of a killed pass's journal that were stored before it died."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT DISTINCT record_uid FROM verdicts WHERE run_id = ? "
+            "AND record_uid IN (SELECT unnest(?::VARCHAR[]))",
+            [run_id, uids],
+        ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
 def first_error(store: Store, run_id: str) -> str:
     """The message of one failed call of a pass ('' when none failed), for the CLI's error."""
     with store.connection() as con:

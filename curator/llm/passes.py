@@ -34,6 +34,8 @@ from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import verdict_for as rules_verdict
+from curator.faults import fault_point
+from curator.llm.answer_journal import AnswerJournal, journal_folder, try_lock
 from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
 from curator.llm.prices import Price
 from curator.llm.work import WorkCursor
@@ -44,7 +46,13 @@ from curator.prompts import (
     judge_prompt,
 )
 from curator.store.db import Store
-from curator.store.verdicts import append_verdicts, count_work, last_seq, work_page
+from curator.store.verdicts import (
+    append_verdicts,
+    count_work,
+    last_seq,
+    uids_in_run,
+    work_page,
+)
 from curator.wording import counted
 
 T = TypeVar("T")
@@ -479,32 +487,62 @@ def _spill(store: Store, work: WorkSource, results: list[Any], run_id: str) -> P
 
 
 def recover_unsaved(store: Store) -> int:
-    """Store the results an earlier pass spilled (see `PassStoreError`); how many were stored."""
-    folder = store.path.with_name(store.path.name + ".unsaved")
+    """Store the answers an earlier pass left beside the store: its spill (`PassStoreError`)
+    or the journal of a pass that was killed (`answer_journal`). A journal another running
+    pass holds is left alone; answers stored before the kill are skipped. How many stored."""
+    folder = journal_folder(store.path)
     if not folder.is_dir():
         return 0
-    # Only now: predictions' module loads pyarrow, a fifth of a second before every pass's
-    # first call when imported up front, for spills that are almost never there.
-    from curator.store.predictions import NewPrediction, append_predictions
-
     stored = 0
     for path in sorted(folder.glob("*.jsonl")):
-        lines = path.read_text("utf-8").splitlines()
-        if not lines:
-            path.unlink()
+        try:
+            handle = path.open("r", encoding="utf-8")
+        except FileNotFoundError:  # another pass stored it meanwhile
             continue
-        header = json.loads(lines[0])
-        rows = [json.loads(line) for line in lines[1:] if line.strip()]
-        if header.get("kind") == "verdicts":
-            key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
-            append_verdicts(store, key, header["run_id"], [NewVerdict(**r) for r in rows])
-        elif header.get("kind") == "predictions":
-            append_predictions(store, header["run"], [NewPrediction(**r) for r in rows])
-        else:
-            continue
-        stored += len(rows)
-        path.unlink()
+        with handle:
+            if not try_lock(handle):
+                continue  # the journal of a pass that is running
+            stored += _recover_file(store, path, handle.read().splitlines())
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only when empty
     return stored
+
+
+def _recover_file(store: Store, path: Path, lines: list[str]) -> int:
+    """Store one journal's or spill's answers not stored yet, then delete it."""
+    if not lines:
+        path.unlink()
+        return 0
+    header = json.loads(lines[0])
+    rows = []
+    for line in lines[1:]:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:  # the line being written when the process was killed
+            continue
+    uids = [str(r["record_uid"]) for r in rows]
+    if header.get("kind") == "verdicts":
+        key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
+        done = uids_in_run(store, header["run_id"], uids) if rows else set()
+        new = [NewVerdict(**r) for r in rows if r["record_uid"] not in done]
+        append_verdicts(store, key, header["run_id"], new)
+    elif header.get("kind") == "predictions":
+        # Only now: predictions' module loads pyarrow, a fifth of a second before every pass's
+        # first call when imported up front, for answers that are almost never there.
+        from curator.store.predictions import NewPrediction, append_predictions, stored_answers
+
+        seen = stored_answers(store, header["run"], uids) if rows else set()
+        new_answers = [
+            NewPrediction(**r)
+            for r in rows
+            if (r["record_uid"], r["record_hash"], float(r["latency_ms"])) not in seen
+        ]
+        append_predictions(store, header["run"], new_answers)
+        new = new_answers  # type: ignore[assignment]
+    else:
+        return 0
+    path.unlink()
+    return len(new)
 
 
 async def _read(store_wait: float, call: Callable[[], T]) -> T:
@@ -542,6 +580,7 @@ async def run_pass(
     progress = PassProgress(total=total)
     result = PassResult(run_id=run_id, key=task.key, progress=progress)
     writer = _Writer(work, options)
+    journal = AnswerJournal(store.path, run_id, work.spill_header())
     in_flight_cost = 0.0
     slots = asyncio.Semaphore(max(1, options.concurrency))
     tasks: set[asyncio.Task[None]] = set()
@@ -553,7 +592,10 @@ async def run_pass(
         finally:
             in_flight_cost -= expected
             slots.release()
+        # On disk before it counts: a kill from here on loses no paid answer.
+        journal.write(outcome)
         writer.unsaved.append(outcome)
+        fault_point("model-answer")
         progress.done += 1
         progress.outcomes[outcome.outcome] += 1
         progress.cost_usd += outcome.cost_usd
@@ -638,8 +680,12 @@ async def run_pass(
         await task.aclose()
         if writer.unsaved:
             kept = len(writer.unsaved)
-            spilled = _spill(store, work, writer.unsaved, run_id)
+            # The journal holds every answer (the next pass skips the stored ones); a pass
+            # without one spills what is left.
+            spilled = journal.keep() if journal.active else None
+            spilled = spilled or _spill(store, work, writer.unsaved, run_id)
             raise PassStoreError(writer.failure or "unknown failure", kept, spilled)
+        journal.close(remove=True)
     return result
 
 

@@ -413,6 +413,48 @@ def test_kill_9_and_resume_requests_nothing_twice(
         assert anthropic_fake.requests[questions[uid]] == 1, uid
 
 
+@pytest.mark.parametrize("backend", ["anthropic", "bedrock"])
+def test_answers_received_before_a_kill_are_not_paid_again(
+    tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """A pass killed the instant its 10th answer arrived (before its half-second write): the
+    next pass stores the answers the killed one received and asks only for the others. It used
+    to ask again for every answer not yet written (~100 paid calls per kill at full speed)."""
+    contexts = [tiny_context(f"c{i}", tuple(f"c{i}-q{j}" for j in range(5))) for i in range(4)]
+    for ctx in contexts:
+        for q in ctx["questions"]:
+            q["question"] = f"What was revenue in 2019 ({q['uid']})?"
+    db = tmp_path / "kill.duckdb"
+    run_cli("--db", db, "import", write_json(tmp_path / "kill.json", contexts))
+    fake: FakeAnthropic | FakeBedrockRuntime
+    fake = FakeAnthropic() if backend == "anthropic" else FakeBedrockRuntime()
+    with fake:
+        apply_env(monkeypatch, {"CURATOR_CONFIG": os.devnull})
+        env = {
+            **os.environ,
+            "ANTHROPIC_API_KEY": "test-key",
+            "ANTHROPIC_BASE_URL": fake.url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
+        }
+        # One call at a time: the 10th answer is the last request sent before the kill.
+        cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(db), "judge"]
+        cmd += ["--judge", backend, "--concurrency", "1"]
+        killed = subprocess.run(
+            cmd, env={**env, "CURATOR_FAULT_AT": "model-answer:10"}, capture_output=True,
+            text=True, timeout=300,
+        )  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert sum(fake.requests.values()) == 10
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "10 records judged" in done.stdout, done.stdout
+    verdicts = stored(db, backend)
+    assert len(verdicts) == 20 and all(v == ["correct"] for v in verdicts.values())
+    # Each record was asked once: the 10 answers of the killed pass were not paid again.
+    assert len(fake.requests) == 20 and set(fake.requests.values()) == {1}, fake.requests
+    assert not db.with_name(db.name + ".unsaved").exists()  # nothing left beside the store
+
+
 def _questions(db: Path) -> dict[str, str]:
     with Store(db).connection() as con:
         return dict(con.execute("SELECT uid, question FROM records").fetchall())
