@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from curator.domain import JudgeKey, NewVerdict, RecordFilter, StoreError, WorkItem
+from curator.faults import fault_point
 from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import verdict_for as rules_verdict
-from curator.faults import fault_point
 from curator.llm.answer_journal import AnswerJournal, journal_folder, try_lock
 from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
 from curator.llm.prices import Price

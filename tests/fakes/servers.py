@@ -290,6 +290,21 @@ class FakeAnthropic(FakeBase):
         self.max_batch_bytes = 256 * 1000 * 1000
         #: Requests per question text across every batch created (what was paid for).
         self.batched: Counter[str] = Counter()
+        #: The account's key: a request with another is refused 401, as the API does (None:
+        #: any key; a request with no key or no `anthropic-version` is always refused).
+        self.api_key: str | None = None
+
+    def authenticate(self, handler: BaseHTTPRequestHandler) -> None:
+        """Refused as the API refuses a request without a (valid) key or an API version. The
+        key comes as `x-api-key` or, as the installed SDK sends it, `Authorization: Bearer`."""
+        bearer = handler.headers.get("authorization") or ""
+        key = handler.headers.get("x-api-key") or bearer.removeprefix("Bearer ").strip()
+        if not key:
+            raise Refused(401, "authentication_error", "x-api-key header is required")
+        if self.api_key is not None and key != self.api_key:
+            raise Refused(401, "authentication_error", "invalid x-api-key")
+        if not handler.headers.get("anthropic-version"):
+            raise Refused(400, "invalid_request_error", "anthropic-version: header is required")
 
     def check(self, params: Any) -> None:
         """Refused unless the Messages API would accept this body."""
@@ -361,6 +376,7 @@ class FakeAnthropic(FakeBase):
         with self.lock:
             self.calls[f"{method} {re.sub(r'msgbatch_[0-9a-z]+', '{id}', path)}"] += 1
         try:
+            self.authenticate(handler)
             if method == "POST" and path == "/v1/messages":
                 if isinstance(body, dict):
                     with self.lock:

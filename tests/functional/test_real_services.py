@@ -251,6 +251,46 @@ def test_the_messages_fake_refuses_bad_bodies(
         )
 
 
+def test_the_anthropic_fake_refuses_a_missing_or_wrong_key_as_the_api_does(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """The API answers 401 authentication_error to a request without `x-api-key` or with a key
+    it does not know, and 400 without `anthropic-version`: the fake accepted anything."""
+    import urllib.error
+    import urllib.request
+
+    body = json.dumps(
+        {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "x"}]}
+    ).encode()
+    for headers, status, needle in (
+        ({"anthropic-version": "2023-06-01"}, 401, "x-api-key header is required"),
+        ({"x-api-key": "k"}, 400, "anthropic-version"),
+    ):
+        request = urllib.request.Request(
+            f"{anthropic_fake.url}/v1/messages",
+            data=body,
+            headers={"content-type": "application/json", **headers},
+        )
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        assert caught.value.code == status and needle in caught.value.read().decode()
+    # A key the account does not have: every call of a pass is refused, and the pass says so.
+    anthropic_fake.api_key = "the-real-key"
+    refused = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--limit", "3")
+    assert refused.code == 3 and "invalid x-api-key" in refused.err, refused.err
+    assert stored_verdicts(sample_store) == {"error": 3}
+    for batch_args in (["--batch"], ["--batch", "--json"]):
+        failed = run_cli("--db", sample_store, "judge", "--judge", "anthropic", *batch_args)
+        assert failed.code == 3 and "401" in failed.err, failed.err
+    assert not anthropic_fake.batches
+
+
+def stored_verdicts(db: Path) -> dict[str, int]:
+    with Store(db).connection() as con:
+        rows = con.execute("SELECT verdict, count(*) FROM verdicts GROUP BY verdict").fetchall()
+    return {str(v): int(n) for v, n in rows}
+
+
 def test_what_curator_sends_passes_the_fake_checks(
     run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
 ) -> None:
