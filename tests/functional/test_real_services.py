@@ -623,3 +623,16 @@ def test_a_failed_bedrock_job_gives_error_verdicts_with_its_message(
     assert result["collected"] == {"error": 100}
     errors = {e for _, v, e in verdict_rows(db, "bedrock")}
     assert errors == {"job Failed: the role cannot read the input"}
+
+
+def test_an_unknown_model_is_said_in_the_services_words_on_one_line(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """The error repeated the status and printed the API's body as a Python dict ("HTTP 404:
+    Error code: 404 - {'type': 'error', 'error': {…}}"): now its type and message."""
+    args = ("--db", sample_store, "judge", "--judge", "anthropic", "--limit", "2")
+    refused = run_cli(*args, "--model", "claude-nope")
+    assert refused.code == 3, refused.err
+    last = refused.err.strip().splitlines()[-1]
+    assert last.endswith("first error: HTTP 404 not_found_error: model: claude-nope"), last
+    assert "{" not in last and "Error code" not in last
