@@ -553,6 +553,15 @@ def open_batches(store: Store, provider: str, key: JudgeKey) -> list[BatchRecord
     ]
 
 
+def intent_bodies(store: Store) -> set[str]:
+    """The body file names that recorded, not yet submitted chunks (of any judge) still need."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT CAST(details AS VARCHAR) FROM judge_batches WHERE status = 'intent'"
+        ).fetchall()
+    return {str(json.loads(row[0] or "{}").get("body", "")) for row in rows} - {""}
+
+
 def batch_items(store: Store, batch_id: str) -> dict[str, tuple[str, str]]:
     """custom id -> (record uid, record hash) for one batch."""
     with store.connection() as con:

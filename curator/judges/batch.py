@@ -75,6 +75,7 @@ from curator.store.verdicts import (
     collect_batch,
     count_batch_work,
     drop_batch,
+    intent_bodies,
     known_provider_ids,
     open_batches,
     pending_in_batches,
@@ -589,6 +590,10 @@ class BedrockJobs:
 # -- the engine -----------------------------------------------------------------------------
 
 
+#: A spooled body this old that no recorded chunk names was left by a killed run.
+ORPHAN_BODY_SECONDS = 600.0
+
+
 def spool_folder(store: Store) -> Path:
     """Where chunk bodies wait between being written and being accepted (beside the store)."""
     return store.path.with_name(store.path.name + ".batches")
@@ -619,6 +624,32 @@ class BatchEngine:
         self.resumed = 0
         #: Time spent reading work and writing request bodies (not sending them).
         self.prepare_seconds = 0.0
+
+    def remove_orphan_bodies(self) -> None:
+        """Delete request bodies a killed run spooled but never recorded (it died between
+        writing a chunk and committing its intent): no run would ever send them, and at scale
+        each is up to a provider's batch size (256 MB). A body younger than
+        `ORPHAN_BODY_SECONDS` may be another run's, about to be recorded, and is kept."""
+        if not self.folder.is_dir():
+            return
+        needed = intent_bodies(self.store)
+        removed = size = 0
+        now = time.time()
+        for body in self.folder.glob("*.body"):
+            try:
+                stat = body.stat()
+                if body.name in needed or now - stat.st_mtime < ORPHAN_BODY_SECONDS:
+                    continue
+                body.unlink()
+            except OSError:
+                continue
+            removed += 1
+            size += stat.st_size
+        if removed:
+            self.echo(
+                f"removed {counted(removed, 'request body', 'request bodies')} a killed run "
+                f"left unsent ({size / 1e6:,.1f} MB)"
+            )
 
     def _open(self) -> list[BatchRecord]:
         return open_batches(self.store, self.provider.name, self.judge.key)
@@ -800,6 +831,7 @@ async def _run(
     engine: BatchEngine, wait: float | None, check_minimum: bool, needs_config: Callable[[], None]
 ) -> dict[str, Any]:
     try:
+        engine.remove_orphan_bodies()
         await engine.settle_intents()
         # With --wait, batches an earlier run submitted are waited for too (below), with this
         # run's: only the ended ones are collected now.

@@ -297,3 +297,43 @@ def test_the_pass_caps_duckdb_memory_and_restores_it(tmp_path: Path, fake: FakeA
             store, anthropic_judge(fake), PassOptions(),
             judge_config=JudgeConfig(batch_memory_limit_mb=10), echo=lambda _m: None,
         )  # fmt: skip
+
+
+def test_a_body_a_killed_run_spooled_but_never_recorded_is_removed(
+    tmp_path: Path, fake: FakeAnthropic
+) -> None:
+    """A run killed between writing a chunk's body and recording its intent left the body in
+    `<store>.batches/` for ever (a chunk of a million-record pass is up to 256 MB): the next
+    run removes it, unless it is recent enough to be another run's, about to be recorded."""
+    import time
+
+    store = build_store(tmp_path, 2)
+    folder = spool_folder(store)
+    folder.mkdir()
+    orphan, recent = folder / "0123456789ab.body", folder / "ba9876543210.body"
+    orphan.write_bytes(b'{"requests": [' + b"x" * 1000)
+    recent.write_bytes(b'{"requests": [')
+    old = time.time() - 3600
+    os.utime(orphan, (old, old))
+    messages: list[str] = []
+    summary = run_batch(
+        store, anthropic_judge(fake), PassOptions(), judge_config=JudgeConfig(),
+        echo=messages.append, wait=5,
+    )  # fmt: skip
+    assert summary["collected"] == {"correct": 10}
+    assert not orphan.exists() and recent.exists()
+    assert any("removed 1 request body a killed run left unsent" in m for m in messages), messages
+    # An old body that a recorded intent names is the one the next run sends: it is kept.
+    (tmp_path / "second").mkdir()
+    other = build_store(tmp_path / "second", 2)
+    with pytest.raises(Killed):
+        run(other, anthropic_judge(fake), {}, kill_at="intent-recorded")
+    (body,) = spool_folder(other).glob("*.body")
+    os.utime(body, (old, old))
+    resumed: list[str] = []
+    again = run_batch(
+        other, anthropic_judge(fake), PassOptions(), judge_config=JudgeConfig(),
+        echo=resumed.append, wait=5,
+    )  # fmt: skip
+    assert again["collected"] == {"correct": 10}
+    assert any("(resumed)" in m for m in resumed) and not any("removed" in m for m in resumed)
