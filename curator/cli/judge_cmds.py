@@ -157,9 +157,17 @@ def judge(
         if as_json:
             echo_json(summary)
         else:
+            collected = dict(summary["collected"])
+            waiting = collected.pop("waiting", 0)  # batches, not verdicts
             click.echo(
                 f"batch: submitted {counted(summary['submitted'], 'record')}; collected "
-                + (", ".join(f"{k} {v:,}" for k, v in summary["collected"].items()) or "nothing")
+                + (", ".join(f"{k} {v:,}" for k, v in collected.items()) or "nothing")
+                + (
+                    f"; {counted(waiting, 'batch', 'batches')} still running (run again, or "
+                    "with --wait SECONDS, to collect)"
+                    if waiting
+                    else ""
+                )
             )
         return
     procs = workers or settings.config.judge.workers

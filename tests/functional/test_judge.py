@@ -455,6 +455,25 @@ def test_answers_received_before_a_kill_are_not_paid_again(
     assert not db.with_name(db.name + ".unsaved").exists()  # nothing left beside the store
 
 
+def test_a_batch_still_running_is_said_as_such_not_as_a_verdict(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """The summary said 'collected waiting 1', as if 'waiting' were a verdict."""
+    anthropic_fake.behaviour.polls_until_done = 2
+    args = ("--db", sample_store, "judge", "--judge", "anthropic", "--batch")
+    assert run_cli(*args).code == 0
+    second = run_cli(*args)
+    assert second.code == 0, second.err
+    assert second.out.strip().splitlines()[-1] == (
+        "batch: submitted 0 records; collected nothing; 1 batch still running "
+        "(run again, or with --wait SECONDS, to collect)"
+    )
+    third = run_cli(*args)
+    assert third.out.strip().splitlines()[-1] == (
+        "batch: submitted 0 records; collected correct 30"
+    )
+
+
 def _questions(db: Path) -> dict[str, str]:
     with Store(db).connection() as con:
         return dict(con.execute("SELECT uid, question FROM records").fetchall())
