@@ -259,9 +259,9 @@ def test_the_anthropic_fake_refuses_a_missing_or_wrong_key_as_the_api_does(
     import urllib.error
     import urllib.request
 
-    body = json.dumps(
-        {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "x"}]}
-    ).encode()
+    message = {"role": "user", "content": "x"}
+    params = {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [message]}
+    body = json.dumps(params).encode()
     for headers, status, needle in (
         ({"anthropic-version": "2023-06-01"}, 401, "x-api-key header is required"),
         ({"x-api-key": "k"}, 400, "anthropic-version"),
