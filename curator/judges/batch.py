@@ -399,10 +399,16 @@ class AnthropicBatches:
             lambda: anthropic_call(lambda: self.client.messages.batches.retrieve(pid)),
             self.retry,
         )
+        if getattr(status, "archived_at", None) is not None:
+            # 29 days after creation the results are gone: nothing to read, every record of
+            # the batch becomes an `error` verdict, which the next pass retries.
+            return True, "archived", {"archived": True}
         return status.processing_status == "ended", str(status.processing_status), {}
 
     async def results(self, batch: BatchRecord, job: dict[str, Any]) -> list[Outcome]:
         pid = provider_id(batch)
+        if job.get("archived"):
+            return []
 
         async def read() -> list[Outcome]:
             # The whole result file in one attempt, parsed line by line as it streams in.
@@ -417,6 +423,8 @@ class AnthropicBatches:
         return await _control(f"batch {pid}: results", lambda: anthropic_call(read), self.retry)
 
     def missing(self, job: dict[str, Any]) -> str:
+        if job.get("archived"):
+            return "batch archived by the service before its results were collected"
         return "missing from batch"
 
     async def aclose(self) -> None:

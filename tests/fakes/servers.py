@@ -446,6 +446,8 @@ class FakeAnthropic(FakeBase):
             raise Refused(404, "not_found_error", f"batch not found: {path}")
         batch_id = match.group(1)
         if match.group(2):
+            if self.batches[batch_id].get("archived_at"):
+                raise Refused(404, "not_found_error", "results are no longer available")
             if not self._ended(batch_id):
                 raise Refused(404, "not_found_error", "results are not available yet")
             self._results(handler, batch_id)
@@ -570,10 +572,21 @@ class FakeAnthropic(FakeBase):
             "created_at": _iso(batch["created_at"]),
             "expires_at": _iso(batch["created_at"] + 86_400),
             "ended_at": _iso(batch["created_at"] + 1) if ended else None,
-            "archived_at": None,
+            "archived_at": _iso(batch["archived_at"]) if batch.get("archived_at") else None,
             "cancel_initiated_at": None,
-            "results_url": f"{self.url}/v1/messages/batches/{batch_id}/results" if ended else None,
+            "results_url": (
+                f"{self.url}/v1/messages/batches/{batch_id}/results"
+                if ended and not batch.get("archived_at")
+                else None
+            ),
         }
+
+    def archive(self, batch_id: str) -> None:
+        """What the API does 29 days after a batch was created: its results are gone (the
+        batch can still be retrieved, with `archived_at` set and no `results_url`)."""
+        with self.lock:
+            self.batches[batch_id]["needs"] = 0  # long ended
+            self.batches[batch_id]["archived_at"] = time.time()
 
     def _results(self, handler: BaseHTTPRequestHandler, batch_id: str) -> None:
         lines = self._outcomes(batch_id)

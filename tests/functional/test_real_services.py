@@ -168,6 +168,28 @@ def test_expired_canceled_and_errored_results_become_errors_the_next_pass_retrie
     assert all(verdicts_for(Store(sample_store), uid)[0].verdict == "correct" for uid in by_uid)
 
 
+def test_a_batch_archived_before_it_was_collected_gives_errors_the_next_pass_retries(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """Results are kept 29 days after a batch was created: a batch collected later (a store
+    left alone for a month) has no results any more. Its records were stuck in it, and every
+    run ended with an internal error (the SDK refuses to read results without `results_url`)."""
+    anthropic_fake.behaviour.polls_until_done = 2
+    args = ("--db", sample_store, "judge", "--judge", "anthropic", "--batch")
+    assert run_cli(*args).code == 0
+    anthropic_fake.archive(next(iter(anthropic_fake.batches)))
+    late = run_cli(*args, "--json")
+    assert late.code == 0, late.err
+    summary = json.loads(late.out)
+    assert summary["collected"] == {"error": 30} and summary["submitted"] == 30
+    errors = {e for _, v, e in verdict_rows(sample_store, "anthropic") if v == "error"}
+    assert errors == {"batch archived by the service before its results were collected"}
+    # The records went into a new batch at once; it is collected as any other.
+    assert len(anthropic_fake.batches) == 2
+    done = json.loads(run_cli(*args, "--json", "--wait", "5").out)
+    assert done["collected"] == {"correct": 30}
+
+
 def test_batch_params_are_validated_when_the_batch_runs(anthropic_fake: FakeAnthropic) -> None:
     import anthropic
 
