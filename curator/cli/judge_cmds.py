@@ -243,6 +243,7 @@ def _judge_live(
         "prompt_hash": result.key.prompt_hash,
         "judged": result.progress.done,
         "stopped_for_cost": result.stopped_for_cost,
+        "recovered": result.recovered,
         **summary,
     }
     if as_json:
@@ -254,6 +255,11 @@ def _judge_live(
         one_line(f"judge {result.key.judge} ({result.key.model}):")
         + f" {counted(result.progress.done, 'record')} judged — {one_line(counts)}"
     )
+    if result.recovered:
+        click.echo(
+            f"  stored first: {counted(result.recovered, 'answer')} an interrupted pass had "
+            "received (not asked again)"
+        )
     if summary["input_tokens"] or summary["cost_usd"]:
         click.echo(
             f"  tokens in {summary['input_tokens']:,} (cache reads "

@@ -309,6 +309,8 @@ class PassResult:
     key: JudgeKey
     progress: PassProgress
     stopped_for_cost: bool = False
+    #: Answers an interrupted pass had received, stored by this one before its first call.
+    recovered: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,13 +574,13 @@ async def run_pass(
     """
     run_id = uuid.uuid4().hex[:12]
     work = source or VerdictSource(store, task.key, options, run_id)
-    await _read(options.store_wait_seconds, lambda: recover_unsaved(store))
+    recovered = await _read(options.store_wait_seconds, lambda: recover_unsaved(store))
     upto = await _read(options.store_wait_seconds, lambda: last_seq(store))
     total = await _read(options.store_wait_seconds, lambda: work.count(upto))
     if options.limit is not None:
         total = min(total, options.limit)
     progress = PassProgress(total=total)
-    result = PassResult(run_id=run_id, key=task.key, progress=progress)
+    result = PassResult(run_id=run_id, key=task.key, progress=progress, recovered=recovered)
     writer = _Writer(work, options)
     journal = AnswerJournal(store.path, run_id, work.spill_header())
     in_flight_cost = 0.0

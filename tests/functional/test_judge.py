@@ -448,6 +448,7 @@ def test_answers_received_before_a_kill_are_not_paid_again(
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert "10 records judged" in done.stdout, done.stdout
+        assert "stored first: 10 answers an interrupted pass had received" in done.stdout
     verdicts = stored(db, backend)
     assert len(verdicts) == 20 and all(v == ["correct"] for v in verdicts.values())
     # Each record was asked once: the 10 answers of the killed pass were not paid again.
