@@ -832,8 +832,13 @@ class FakeBedrockBatch(FakeBase):
         self.send(handler, 200, {"jobArn": arn})
 
     def _check_input(self, uri: str) -> int:
-        """Refuse an input file over the record or size quota (read from S3 as the service does)."""
+        """Refuse an input file over the record or size quota (read from S3 as the service does),
+        or one whose name does not end in `.jsonl`, which the service requires of input files."""
         bucket, key = uri[5:].split("/", 1)
+        if not key.endswith(".jsonl"):
+            raise Refused(
+                400, "ValidationException", f"input file {uri}: its name must end in .jsonl"
+            )
         try:
             found = self._s3().get_object(Bucket=bucket, Key=key)
         except Exception as exc:  # no such object: the service refuses the job

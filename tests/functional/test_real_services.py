@@ -526,6 +526,29 @@ def bedrock_batch_args(db: Path) -> tuple[str | Path, ...]:
     return ("--db", db, "judge", "--judge", "bedrock", "--batch", "--json")
 
 
+def test_the_bedrock_fake_refuses_an_input_file_not_named_jsonl(
+    bedrock_batch: tuple[FakeBedrockBatch, str],
+) -> None:
+    """Bedrock's input files "must end in the extension .jsonl"; the fake took any name."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    fake, s3_url = bedrock_batch
+    boto3.client("s3", endpoint_url=s3_url).put_object(
+        Bucket="judge-bucket", Key="records.json", Body=b"{}\n"
+    )
+    bedrock = boto3.client("bedrock", endpoint_url=fake.url)
+    with pytest.raises(ClientError, match=r"must end in \.jsonl"):
+        bedrock.create_model_invocation_job(
+            jobName="named-json",
+            roleArn=ROLE,
+            modelId="us.anthropic.claude-sonnet-5-5",
+            inputDataConfig={"s3InputDataConfig": {"s3Uri": "s3://judge-bucket/records.json"}},
+            outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://judge-bucket/out/"}},
+        )
+    assert not fake.jobs
+
+
 def test_bedrock_batch_under_the_minimum_is_refused_by_curator_and_by_the_fake(
     run_cli: Run, sample_store: Path, bedrock_batch: tuple[FakeBedrockBatch, str]
 ) -> None:
