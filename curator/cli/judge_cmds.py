@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -223,18 +224,34 @@ def _judge_live(
 ) -> None:
     import asyncio
 
-    from curator.llm.passes import RulesJudge, run_pass
+    from curator.llm.passes import PassProgress, RulesJudge, run_pass
     from curator.store.verdicts import run_summary
 
-    with pass_progress(judge_obj.key) as on_progress:
-        if isinstance(judge_obj, RulesJudge):
-            from curator.judges.rules_pass import run_rules_pass
+    done = [0]  # results of this pass so far: every one is stored before an interrupt ends it
+    with pass_progress(judge_obj.key) as bar:
 
-            result = asyncio.run(
-                run_rules_pass(store, options, workers=workers, on_progress=on_progress)
+        def on_progress(progress: PassProgress) -> None:
+            done[0] = progress.done
+            if bar is not None:
+                bar(progress)
+
+        try:
+            if isinstance(judge_obj, RulesJudge):
+                from curator.judges.rules_pass import run_rules_pass
+
+                result = asyncio.run(
+                    run_rules_pass(store, options, workers=workers, on_progress=on_progress)
+                )
+            else:
+                result = asyncio.run(run_pass(store, judge_obj, options, on_progress=on_progress))
+        except KeyboardInterrupt:
+            click.echo(
+                f"interrupted: {counted(done[0], 'verdict')} of this pass "
+                f"{'is' if done[0] == 1 else 'are'} stored; run the same command again to "
+                "continue",
+                err=True,
             )
-        else:
-            result = asyncio.run(run_pass(store, judge_obj, options, on_progress=on_progress))
+            sys.exit(130)
     summary = run_summary(store, result.run_id)
     payload = {
         "run_id": result.run_id,

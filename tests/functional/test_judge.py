@@ -475,6 +475,48 @@ def test_a_batch_still_running_is_said_as_such_not_as_a_verdict(
     )
 
 
+def test_ctrl_c_stores_what_was_answered_and_says_so(
+    tmp_path: Path, run_cli: Run, anthropic_fake: FakeAnthropic
+) -> None:
+    """Ctrl-C in a live pass: the answers received are stored, the calls in flight dropped, and
+    the user is told how many verdicts the pass kept (it said only 'aborted')."""
+    contexts = [tiny_context(f"c{i}", tuple(f"c{i}-q{j}" for j in range(5))) for i in range(4)]
+    for ctx in contexts:
+        for q in ctx["questions"]:
+            q["question"] = f"What was revenue in 2019 ({q['uid']})?"
+    db = tmp_path / "int.duckdb"
+    run_cli("--db", db, "import", write_json(tmp_path / "int.json", contexts))
+    answered, resume = itertools.count(1), threading.Event()
+
+    def ten_then_hold(prompt: str) -> str:
+        if next(answered) > 10:
+            resume.wait(timeout=300)  # only bounds a hang
+        return default_responder(prompt)
+
+    anthropic_fake.behaviour.responder = ten_then_hold
+    cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(db), "judge"]
+    cmd += ["--judge", "anthropic", "--concurrency", "2"]
+    proc = subprocess.Popen(
+        cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 180  # only bounds a hung pass
+        while anthropic_fake.requests.total() < 12 and time.monotonic() < deadline:
+            time.sleep(0.05)  # 10 answered, 2 held: nothing more can arrive
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        resume.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "interrupted: 10 verdicts of this pass are stored; run the same command again to continue"
+    ], err
+    assert len(stored(db)) == 10
+
+
 def _questions(db: Path) -> dict[str, str]:
     with Store(db).connection() as con:
         return dict(con.execute("SELECT uid, question FROM records").fetchall())
