@@ -4,7 +4,7 @@ step without paying twice, and collected in any order, against the loopback fake
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ def run(
     *,
     kill_at: str | None = None,
     wait: float | None = 5.0,
+    echo: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     def stage(name: str) -> None:
         if name == kill_at:
@@ -79,8 +80,7 @@ def run(
 
     config = JudgeConfig(**sections.get("judge", {}))
     return run_batch(
-        store, judge, PassOptions(), judge_config=config, echo=lambda _m: None, wait=wait,
-        on_stage=stage,
+        store, judge, PassOptions(), judge_config=config, echo=echo, wait=wait, on_stage=stage,
     )  # fmt: skip
 
 
@@ -193,10 +193,7 @@ def test_wait_waits_for_batches_an_earlier_run_submitted(
     first = run(store, anthropic_judge(fake), sections, wait=None)
     assert first["submitted"] == 30 and first["collected"] == {}
     messages: list[str] = []
-    second = run_batch(
-        store, anthropic_judge(fake), PassOptions(),
-        judge_config=JudgeConfig(batch_max_requests=10), echo=messages.append, wait=10,
-    )  # fmt: skip
+    second = run(store, anthropic_judge(fake), sections, wait=10, echo=messages.append)
     assert second == {"submitted": 0, "collected": {"correct": 30}}
     assert not any("run again" in m for m in messages), messages
     assert all(v == ["correct"] for v in verdicts(store, "anthropic").values())
@@ -316,10 +313,7 @@ def test_a_body_a_killed_run_spooled_but_never_recorded_is_removed(
     old = time.time() - 3600
     os.utime(orphan, (old, old))
     messages: list[str] = []
-    summary = run_batch(
-        store, anthropic_judge(fake), PassOptions(), judge_config=JudgeConfig(),
-        echo=messages.append, wait=5,
-    )  # fmt: skip
+    summary = run(store, anthropic_judge(fake), {}, echo=messages.append)
     assert summary["collected"] == {"correct": 10}
     assert not orphan.exists() and recent.exists()
     assert any("removed 1 request body a killed run left unsent" in m for m in messages), messages
@@ -331,9 +325,6 @@ def test_a_body_a_killed_run_spooled_but_never_recorded_is_removed(
     (body,) = spool_folder(other).glob("*.body")
     os.utime(body, (old, old))
     resumed: list[str] = []
-    again = run_batch(
-        other, anthropic_judge(fake), PassOptions(), judge_config=JudgeConfig(),
-        echo=resumed.append, wait=5,
-    )  # fmt: skip
+    again = run(other, anthropic_judge(fake), {}, echo=resumed.append)
     assert again["collected"] == {"correct": 10}
     assert any("(resumed)" in m for m in resumed) and not any("removed" in m for m in resumed)

@@ -420,12 +420,7 @@ def test_answers_received_before_a_kill_are_not_paid_again(
     """A pass killed the instant its 10th answer arrived (before its half-second write): the
     next pass stores the answers the killed one received and asks only for the others. It used
     to ask again for every answer not yet written (~100 paid calls per kill at full speed)."""
-    contexts = [tiny_context(f"c{i}", tuple(f"c{i}-q{j}" for j in range(5))) for i in range(4)]
-    for ctx in contexts:
-        for q in ctx["questions"]:
-            q["question"] = f"What was revenue in 2019 ({q['uid']})?"
-    db = tmp_path / "kill.duckdb"
-    run_cli("--db", db, "import", write_json(tmp_path / "kill.json", contexts))
+    db = many_records_store(tmp_path, run_cli, 4)  # 20 records, every question unique
     fake: FakeAnthropic | FakeBedrockRuntime
     fake = FakeAnthropic() if backend == "anthropic" else FakeBedrockRuntime()
     with fake:
@@ -480,12 +475,7 @@ def test_ctrl_c_stores_what_was_answered_and_says_so(
 ) -> None:
     """Ctrl-C in a live pass: the answers received are stored, the calls in flight dropped, and
     the user is told how many verdicts the pass kept (it said only 'aborted')."""
-    contexts = [tiny_context(f"c{i}", tuple(f"c{i}-q{j}" for j in range(5))) for i in range(4)]
-    for ctx in contexts:
-        for q in ctx["questions"]:
-            q["question"] = f"What was revenue in 2019 ({q['uid']})?"
-    db = tmp_path / "int.duckdb"
-    run_cli("--db", db, "import", write_json(tmp_path / "int.json", contexts))
+    db = many_records_store(tmp_path, run_cli, 4)  # 20 records, every question unique
     answered, resume = itertools.count(1), threading.Event()
 
     def ten_then_hold(prompt: str) -> str:
@@ -505,7 +495,7 @@ def test_ctrl_c_stores_what_was_answered_and_says_so(
             time.sleep(0.05)  # 10 answered, 2 held: nothing more can arrive
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
     finally:
         resume.set()
         if proc.poll() is None:
