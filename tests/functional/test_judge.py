@@ -346,6 +346,19 @@ def test_prompt_caching_marks_long_contexts(
     assert summary["cache_read_tokens"] > 0  # questions 2 and 3 reused the cached context
 
 
+def answer_then_hold(n: int) -> tuple[Callable[[str], str], threading.Event]:
+    """A responder that answers `n` requests, then holds every later one until the event is
+    set (at most five minutes, which only bounds a hang)."""
+    answered, resume = itertools.count(1), threading.Event()
+
+    def respond(prompt: str) -> str:
+        if next(answered) > n:
+            resume.wait(timeout=300)
+        return default_responder(prompt)
+
+    return respond, resume
+
+
 def test_kill_9_and_resume_requests_nothing_twice(
     tmp_path: Path, run_cli: Run, anthropic_fake: FakeAnthropic
 ) -> None:
@@ -360,14 +373,7 @@ def test_kill_9_and_resume_requests_nothing_twice(
     # The fake answers 10 requests, then holds every later one until the pass is killed: the
     # kill comes in the middle of the pass by construction, whatever the machine's load (with
     # every request answered, a loaded machine's polls could see the pass end before the kill).
-    answered, resume = itertools.count(1), threading.Event()
-
-    def ten_then_hold(prompt: str) -> str:
-        if next(answered) > 10:
-            resume.wait(timeout=300)  # only bounds a hang
-        return default_responder(prompt)
-
-    anthropic_fake.behaviour.responder = ten_then_hold
+    anthropic_fake.behaviour.responder, resume = answer_then_hold(10)
     env = {
         **os.environ,
         "ANTHROPIC_API_KEY": "test-key",
@@ -476,14 +482,7 @@ def test_ctrl_c_stores_what_was_answered_and_says_so(
     """Ctrl-C in a live pass: the answers received are stored, the calls in flight dropped, and
     the user is told how many verdicts the pass kept (it said only 'aborted')."""
     db = many_records_store(tmp_path, run_cli, 4)  # 20 records, every question unique
-    answered, resume = itertools.count(1), threading.Event()
-
-    def ten_then_hold(prompt: str) -> str:
-        if next(answered) > 10:
-            resume.wait(timeout=300)  # only bounds a hang
-        return default_responder(prompt)
-
-    anthropic_fake.behaviour.responder = ten_then_hold
+    anthropic_fake.behaviour.responder, resume = answer_then_hold(10)
     cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(db), "judge"]
     cmd += ["--judge", "anthropic", "--concurrency", "2"]
     proc = subprocess.Popen(
