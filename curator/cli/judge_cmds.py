@@ -147,14 +147,23 @@ def judge(
 
         if name == "rules":
             raise BadOption("--batch needs --judge anthropic or --judge bedrock")
-        summary = run_batch(
-            store,
-            judge_obj,
-            options,
-            judge_config=settings.config.judge,
-            echo=(lambda _m: None) if as_json else (lambda m: click.echo(one_line(m))),
-            wait=wait,
-        )
+        try:
+            summary = run_batch(
+                store,
+                judge_obj,
+                options,
+                judge_config=settings.config.judge,
+                echo=(lambda _m: None) if as_json else (lambda m: click.echo(one_line(m))),
+                wait=wait,
+            )
+        except KeyboardInterrupt:
+            # Every batch created is recorded the moment the service accepts it.
+            click.echo(
+                "interrupted: batches already submitted keep running at the service; run the "
+                "same command again to collect them",
+                err=True,
+            )
+            sys.exit(130)
         if as_json:
             echo_json(summary)
         else:

@@ -506,6 +506,38 @@ def test_ctrl_c_stores_what_was_answered_and_says_so(
     assert len(stored(db)) == 10
 
 
+def test_ctrl_c_while_waiting_for_a_batch_says_it_keeps_running(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """Ctrl-C during `--batch --wait`: the batch stays recorded and the next run collects it;
+    the user read only 'aborted'."""
+    anthropic_fake.behaviour.polls_until_done = 10_000
+    cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(sample_store), "judge"]
+    cmd += ["--judge", "anthropic", "--batch", "--wait", "600"]
+    proc = subprocess.Popen(
+        cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 180  # only bounds a hung run
+        while anthropic_fake.calls["GET /v1/messages/batches/{id}"] < 1:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)  # submitted, recorded, and waiting
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "interrupted: batches already submitted keep running at the service; run the same "
+        "command again to collect them"
+    ], err
+    anthropic_fake.behaviour.polls_until_done = 1
+    anthropic_fake.batches[next(iter(anthropic_fake.batches))]["polls"] = 10_000
+    again = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--batch", "--json")
+    assert json.loads(again.out) == {"submitted": 0, "collected": {"correct": 30}}
+
+
 def _questions(db: Path) -> dict[str, str]:
     with Store(db).connection() as con:
         return dict(con.execute("SELECT uid, question FROM records").fetchall())
