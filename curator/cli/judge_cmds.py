@@ -269,6 +269,7 @@ def _judge_live(
         "prompt_hash": result.key.prompt_hash,
         "judged": result.progress.done,
         "stopped_for_cost": result.stopped_for_cost,
+        "stopped_for_errors": result.stopped_for_errors,
         "recovered": result.recovered,
         **summary,
     }
@@ -294,6 +295,12 @@ def _judge_live(
         )
     if result.stopped_for_cost:
         click.echo("  stopped: --max-cost reached; run again with a higher cap to continue")
+    if result.stopped_for_errors:
+        left = result.progress.total - result.progress.done
+        click.echo(
+            f"  stopped: the first {counted(result.progress.done, 'call')} all failed the same "
+            f"way; {counted(left, 'record')} not asked (fix the cause, then run again)"
+        )
     if result.progress.total == 0:
         from curator.selection import nothing_to_do
         from curator.store.records import count

@@ -311,6 +311,8 @@ class PassResult:
     stopped_for_cost: bool = False
     #: Answers an interrupted pass had received, stored by this one before its first call.
     recovered: int = 0
+    #: The pass stopped because its first calls all failed the same way (see PassOptions).
+    stopped_for_errors: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +328,11 @@ class PassOptions:
     stall_seconds: float = 0.5
     #: How long the pass waits for an unwritable store before it ends with an error.
     store_wait_seconds: float = 120.0
+    #: When this many first results are all failures with one same message (a key the
+    #: service refuses, a model it does not know, a setting it rejects, a service down), the
+    #: pass starts no more calls: every other record would fail the same way, one request (and
+    #: one stored `error`) each, a million of them in a big store.
+    stop_after_same_failures: int = 20
 
 
 class PassStoreError(StoreError):
@@ -584,6 +591,7 @@ async def run_pass(
     writer = _Writer(work, options)
     journal = AnswerJournal(store.path, run_id, work.spill_header())
     in_flight_cost = 0.0
+    first_errors: set[str] = set()  # the messages of the pass's failures while all failed
     slots = asyncio.Semaphore(max(1, options.concurrency))
     tasks: set[asyncio.Task[None]] = set()
 
@@ -600,6 +608,10 @@ async def run_pass(
         fault_point("model-answer")
         progress.done += 1
         progress.outcomes[outcome.outcome] += 1
+        if outcome.outcome == "error" and len(progress.outcomes) == 1:
+            first_errors.add(str(getattr(outcome, "error", "")))
+            if len(first_errors) == 1 and progress.done >= options.stop_after_same_failures:
+                result.stopped_for_errors = True
         progress.cost_usd += outcome.cost_usd
         progress.input_tokens += outcome.input_tokens
         progress.output_tokens += outcome.output_tokens
@@ -652,14 +664,14 @@ async def run_pass(
                     slots.release()
                     gave_up = True
                     break
-                if failures:  # a call raised while we waited for a slot
+                if failures or result.stopped_for_errors:  # learnt while waiting for a slot
                     slots.release()
                     break
                 in_flight_cost += expected
                 call = asyncio.create_task(one(item, expected))
                 tasks.add(call)
                 call.add_done_callback(finished)
-            if result.stopped_for_cost or gave_up or failures:
+            if result.stopped_for_cost or gave_up or failures or result.stopped_for_errors:
                 break
         if tasks:
             await asyncio.gather(*tasks)

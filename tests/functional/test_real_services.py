@@ -681,3 +681,26 @@ def test_an_unknown_model_is_said_in_the_services_words_on_one_line(
     last = refused.err.strip().splitlines()[-1]
     assert last.endswith("first error: HTTP 404 not_found_error: model: claude-nope"), last
     assert "{" not in last and "Error code" not in last
+
+
+def test_a_pass_whose_first_calls_all_fail_the_same_way_stops(
+    run_cli: Run, tmp_path: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """A misspelt model (or a refused key, a max_tokens the model refuses) made every record of
+    the store one request and one stored `error`: a million of each in a big store. The pass
+    now stops once its first 20 calls all failed the same way."""
+    db = unique_store(tmp_path, run_cli, 6)  # 30 records
+    args = ("--db", db, "judge", "--judge", "anthropic", "--concurrency", "1")
+    refused = run_cli(*args, "--model", "claude-nope")
+    assert refused.code == 3, refused.err
+    assert anthropic_fake.calls["refused"] == 20  # one request a record, then none
+    assert "stopped: the first 20 calls all failed the same way; 10 records not asked" in (
+        refused.out
+    )
+    assert refused.err.strip().splitlines()[-1].endswith("model: claude-nope")
+    assert len(verdict_rows(db, "anthropic")) == 20
+    # Different failures, or one success among them, never stop a pass.
+    anthropic_fake.behaviour.failures.extend([Failure(400)] + [Failure(401)] * 24)
+    mixed = json.loads(run_cli(*args, "--json").out)
+    assert mixed["judged"] == 30 and mixed["stopped_for_errors"] is False
+    assert mixed["verdicts"] == {"error": 25, "correct": 5}
