@@ -519,10 +519,13 @@ def recover_unsaved(store: Store) -> int:
 
 def _recover_file(store: Store, path: Path, lines: list[str]) -> int:
     """Store one journal's or spill's answers not stored yet, then delete it."""
-    if not lines:
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except ValueError:  # cut while its first line was written: it holds no answer
+        header = None
+    if not isinstance(header, dict):
         path.unlink()
         return 0
-    header = json.loads(lines[0])
     rows = []
     for line in lines[1:]:
         try:
@@ -533,25 +536,26 @@ def _recover_file(store: Store, path: Path, lines: list[str]) -> int:
     if header.get("kind") == "verdicts":
         key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
         done = uids_in_run(store, header["run_id"], uids) if rows else set()
-        new = [NewVerdict(**r) for r in rows if r["record_uid"] not in done]
-        append_verdicts(store, key, header["run_id"], new)
+        verdicts = [NewVerdict(**r) for r in rows if r["record_uid"] not in done]
+        append_verdicts(store, key, header["run_id"], verdicts)
+        stored = len(verdicts)
     elif header.get("kind") == "predictions":
         # Only now: predictions' module loads pyarrow, a fifth of a second before every pass's
         # first call when imported up front, for answers that are almost never there.
         from curator.store.predictions import NewPrediction, append_predictions, stored_answers
 
         seen = stored_answers(store, header["run"], uids) if rows else set()
-        new_answers = [
+        answers = [
             NewPrediction(**r)
             for r in rows
             if (r["record_uid"], r["record_hash"], float(r["latency_ms"])) not in seen
         ]
-        append_predictions(store, header["run"], new_answers)
-        new = new_answers  # type: ignore[assignment]
+        append_predictions(store, header["run"], answers)
+        stored = len(answers)
     else:
         return 0
     path.unlink()
-    return len(new)
+    return stored
 
 
 async def _read(store_wait: float, call: Callable[[], T]) -> T:

@@ -63,3 +63,34 @@ def test_a_running_pass_journal_is_left_alone(tmp_path: Path) -> None:
     assert _stored(store) == [] and running.path.exists()
     running.close(remove=True)
     assert not journal_folder(store.path).exists()
+
+
+def test_a_journal_cut_in_its_first_line_holds_nothing_and_goes(tmp_path: Path) -> None:
+    """A journal whose header was being written when the machine stopped held no answer; it
+    made every later pass fail while reading it."""
+    store, _ = _store(tmp_path)
+    folder = journal_folder(store.path)
+    folder.mkdir()
+    (folder / "cut.jsonl").write_text('{"kind": "verd')
+    (folder / "empty.jsonl").write_text("")
+    assert recover_unsaved(store) == 0
+    assert not folder.exists() and _stored(store) == []
+
+
+def test_a_killed_predict_pass_journal_is_stored_once(tmp_path: Path) -> None:
+    from curator.store.predictions import NewPrediction, append_predictions, ensure_run
+
+    store, records = _store(tmp_path)
+    ensure_run(store, "p1", source="model", model="claude-sonnet-5-5")
+    journal = AnswerJournal(store.path, "run3", {"kind": "predictions", "run": "p1"})
+    answers = [
+        NewPrediction(uid, h, "42", latency_ms=float(i + 1)) for i, (uid, h) in enumerate(records)
+    ]
+    for answer in answers:
+        journal.write(answer)
+    append_predictions(store, "p1", answers[:3])
+    journal.close(remove=False)
+    assert recover_unsaved(store) == 2
+    with store.connection() as con:
+        rows = con.execute("SELECT record_uid FROM predictions ORDER BY record_uid").fetchall()
+    assert sorted(r[0] for r in rows) == sorted(uid for uid, _ in records)
