@@ -111,6 +111,14 @@ def judge(
     )
     from curator.split_choice import check_splits
 
+    if wait is not None and not batch:
+        raise BadOption("--wait needs --batch (a live pass always runs to the end)")
+    if max_cost is not None and batch and not dry_run:
+        # A cap the pass does not apply would be worse than none: a batch is paid as it runs.
+        raise BadOption(
+            "--max-cost caps live passes only: a batch's cost is known when it ends; see its "
+            "estimate with --dry-run and bound it with --limit N"
+        )
     settings = settings_of(ctx)
     # A dry run only reads: it works on a store it may not write (read-only media, a snapshot).
     store = open_existing(settings, read_only=dry_run)
