@@ -164,6 +164,19 @@ def last_error(store: Store, run: str) -> str:
     return str(row[0]) if row else ""
 
 
+def stored_answers(store: Store, run: str, uids: list[str]) -> set[tuple[str, str, float]]:
+    """(record uid, record hash, latency) of the run's stored predictions for `uids`: a call's
+    measured latency tells the answers of a killed pass's journal that were stored already
+    from a later call's answer for the same record."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT record_uid, record_hash, latency_ms FROM predictions WHERE run_name = ? "
+            "AND record_uid IN (SELECT unnest(?::VARCHAR[]))",
+            [run, uids],
+        ).fetchall()
+    return {(str(u), str(h), float(latency)) for u, h, latency in rows}
+
+
 def known_uids(store: Store, uids: list[str]) -> set[str]:
     with store.connection() as con:
         rows = con.execute(

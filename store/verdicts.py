@@ -393,6 +393,18 @@ def run_summary(store: Store, run_id: str) -> dict[str, Any]:
     }
 
 
+def uids_in_run(store: Store, run_id: str, uids: list[str]) -> set[str]:
+    """Which of `uids` already have a verdict of pass `run_id` (a pass judges a record once):
+    the answers of a killed pass's journal that were stored before it died."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT DISTINCT record_uid FROM verdicts WHERE run_id = ? "
+            "AND record_uid IN (SELECT unnest(?::VARCHAR[]))",
+            [run_id, uids],
+        ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
 def first_error(store: Store, run_id: str) -> str:
     """The message of one failed call of a pass ('' when none failed), for the CLI's error."""
     with store.connection() as con:
@@ -539,6 +551,15 @@ def open_batches(store: Store, provider: str, key: JudgeKey) -> list[BatchRecord
         )
         for row in rows
     ]
+
+
+def intent_bodies(store: Store) -> set[str]:
+    """The body file names that recorded, not yet submitted chunks (of any judge) still need."""
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT CAST(details AS VARCHAR) FROM judge_batches WHERE status = 'intent'"
+        ).fetchall()
+    return {str(json.loads(row[0] or "{}").get("body", "")) for row in rows} - {""}
 
 
 def batch_items(store: Store, batch_id: str) -> dict[str, tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,6 +111,14 @@ def judge(
     )
     from curator.split_choice import check_splits
 
+    if wait is not None and not batch:
+        raise BadOption("--wait needs --batch (a live pass always runs to the end)")
+    if max_cost is not None and batch and not dry_run:
+        # A cap the pass does not apply would be worse than none: a batch is paid as it runs.
+        raise BadOption(
+            "--max-cost caps live passes only: a batch's cost is known when it ends; see its "
+            "estimate with --dry-run and bound it with --limit N"
+        )
     settings = settings_of(ctx)
     # A dry run only reads: it works on a store it may not write (read-only media, a snapshot).
     store = open_existing(settings, read_only=dry_run)
@@ -146,20 +155,37 @@ def judge(
 
         if name == "rules":
             raise BadOption("--batch needs --judge anthropic or --judge bedrock")
-        summary = run_batch(
-            store,
-            judge_obj,
-            options,
-            judge_config=settings.config.judge,
-            echo=(lambda _m: None) if as_json else (lambda m: click.echo(one_line(m))),
-            wait=wait,
-        )
+        try:
+            summary = run_batch(
+                store,
+                judge_obj,
+                options,
+                judge_config=settings.config.judge,
+                echo=(lambda _m: None) if as_json else (lambda m: click.echo(one_line(m))),
+                wait=wait,
+            )
+        except KeyboardInterrupt:
+            # Every batch created is recorded the moment the service accepts it.
+            click.echo(
+                "interrupted: batches already submitted keep running at the service; run the "
+                "same command again to collect them",
+                err=True,
+            )
+            sys.exit(130)
         if as_json:
             echo_json(summary)
         else:
+            collected = dict(summary["collected"])
+            waiting = collected.pop("waiting", 0)  # batches, not verdicts
             click.echo(
                 f"batch: submitted {counted(summary['submitted'], 'record')}; collected "
-                + (", ".join(f"{k} {v:,}" for k, v in summary["collected"].items()) or "nothing")
+                + (", ".join(f"{k} {v:,}" for k, v in collected.items()) or "nothing")
+                + (
+                    f"; {counted(waiting, 'batch', 'batches')} still running (run again, or "
+                    "with --wait SECONDS, to collect)"
+                    if waiting
+                    else ""
+                )
             )
         return
     procs = workers or settings.config.judge.workers
@@ -215,18 +241,34 @@ def _judge_live(
 ) -> None:
     import asyncio
 
-    from curator.llm.passes import RulesJudge, run_pass
+    from curator.llm.passes import PassProgress, RulesJudge, run_pass
     from curator.store.verdicts import run_summary
 
-    with pass_progress(judge_obj.key) as on_progress:
-        if isinstance(judge_obj, RulesJudge):
-            from curator.judges.rules_pass import run_rules_pass
+    done = [0]  # results of this pass so far: every one is stored before an interrupt ends it
+    with pass_progress(judge_obj.key) as bar:
 
-            result = asyncio.run(
-                run_rules_pass(store, options, workers=workers, on_progress=on_progress)
+        def on_progress(progress: PassProgress) -> None:
+            done[0] = progress.done
+            if bar is not None:
+                bar(progress)
+
+        try:
+            if isinstance(judge_obj, RulesJudge):
+                from curator.judges.rules_pass import run_rules_pass
+
+                result = asyncio.run(
+                    run_rules_pass(store, options, workers=workers, on_progress=on_progress)
+                )
+            else:
+                result = asyncio.run(run_pass(store, judge_obj, options, on_progress=on_progress))
+        except KeyboardInterrupt:
+            click.echo(
+                f"interrupted: {counted(done[0], 'verdict')} of this pass "
+                f"{'is' if done[0] == 1 else 'are'} stored; run the same command again to "
+                "continue",
+                err=True,
             )
-        else:
-            result = asyncio.run(run_pass(store, judge_obj, options, on_progress=on_progress))
+            sys.exit(130)
     summary = run_summary(store, result.run_id)
     payload = {
         "run_id": result.run_id,
@@ -235,6 +277,8 @@ def _judge_live(
         "prompt_hash": result.key.prompt_hash,
         "judged": result.progress.done,
         "stopped_for_cost": result.stopped_for_cost,
+        "stopped_for_errors": result.stopped_for_errors,
+        "recovered": result.recovered,
         **summary,
     }
     if as_json:
@@ -246,6 +290,11 @@ def _judge_live(
         one_line(f"judge {result.key.judge} ({result.key.model}):")
         + f" {counted(result.progress.done, 'record')} judged — {one_line(counts)}"
     )
+    if result.recovered:
+        click.echo(
+            f"  stored first: {counted(result.recovered, 'answer')} an interrupted pass had "
+            "received (not asked again)"
+        )
     if summary["input_tokens"] or summary["cost_usd"]:
         click.echo(
             f"  tokens in {summary['input_tokens']:,} (cache reads "
@@ -254,6 +303,12 @@ def _judge_live(
         )
     if result.stopped_for_cost:
         click.echo("  stopped: --max-cost reached; run again with a higher cap to continue")
+    if result.stopped_for_errors:
+        left = result.progress.total - result.progress.done
+        click.echo(
+            f"  stopped: the first {counted(result.progress.done, 'call')} all failed the same "
+            f"way; {counted(left, 'record')} not asked (fix the cause, then run again)"
+        )
     if result.progress.total == 0:
         from curator.selection import nothing_to_do
         from curator.store.records import count

@@ -75,6 +75,7 @@ from curator.store.verdicts import (
     collect_batch,
     count_batch_work,
     drop_batch,
+    intent_bodies,
     known_provider_ids,
     open_batches,
     pending_in_batches,
@@ -398,10 +399,16 @@ class AnthropicBatches:
             lambda: anthropic_call(lambda: self.client.messages.batches.retrieve(pid)),
             self.retry,
         )
+        if getattr(status, "archived_at", None) is not None:
+            # 29 days after creation the results are gone: nothing to read, every record of
+            # the batch becomes an `error` verdict, which the next pass retries.
+            return True, "archived", {"archived": True}
         return status.processing_status == "ended", str(status.processing_status), {}
 
     async def results(self, batch: BatchRecord, job: dict[str, Any]) -> list[Outcome]:
         pid = provider_id(batch)
+        if job.get("archived"):
+            return []
 
         async def read() -> list[Outcome]:
             # The whole result file in one attempt, parsed line by line as it streams in.
@@ -416,6 +423,8 @@ class AnthropicBatches:
         return await _control(f"batch {pid}: results", lambda: anthropic_call(read), self.retry)
 
     def missing(self, job: dict[str, Any]) -> str:
+        if job.get("archived"):
+            return "batch archived by the service before its results were collected"
         return "missing from batch"
 
     async def aclose(self) -> None:
@@ -589,6 +598,10 @@ class BedrockJobs:
 # -- the engine -----------------------------------------------------------------------------
 
 
+#: A spooled body this old that no recorded chunk names was left by a killed run.
+ORPHAN_BODY_SECONDS = 600.0
+
+
 def spool_folder(store: Store) -> Path:
     """Where chunk bodies wait between being written and being accepted (beside the store)."""
     return store.path.with_name(store.path.name + ".batches")
@@ -619,6 +632,32 @@ class BatchEngine:
         self.resumed = 0
         #: Time spent reading work and writing request bodies (not sending them).
         self.prepare_seconds = 0.0
+
+    def remove_orphan_bodies(self) -> None:
+        """Delete request bodies a killed run spooled but never recorded (it died between
+        writing a chunk and committing its intent): no run would ever send them, and at scale
+        each is up to a provider's batch size (256 MB). A body younger than
+        `ORPHAN_BODY_SECONDS` may be another run's, about to be recorded, and is kept."""
+        if not self.folder.is_dir():
+            return
+        needed = intent_bodies(self.store)
+        removed = size = 0
+        now = time.time()
+        for body in self.folder.glob("*.body"):
+            try:
+                stat = body.stat()
+                if body.name in needed or now - stat.st_mtime < ORPHAN_BODY_SECONDS:
+                    continue
+                body.unlink()
+            except OSError:
+                continue
+            removed += 1
+            size += stat.st_size
+        if removed:
+            self.echo(
+                f"removed {counted(removed, 'request body', 'request bodies')} a killed run "
+                f"left unsent ({size / 1e6:,.1f} MB)"
+            )
 
     def _open(self) -> list[BatchRecord]:
         return open_batches(self.store, self.provider.name, self.judge.key)
@@ -657,8 +696,10 @@ class BatchEngine:
         update_batch(self.store, batch.batch_id, status, {**batch.details, "provider_id": pid})
         (self.folder / batch.details["body"]).unlink(missing_ok=True)
 
-    async def collect(self, wait: float | None) -> None:
-        """Collect every ended batch, in the order they end; poll the rest until `wait` ends."""
+    async def collect(self, wait: float | None, *, report: bool = True) -> None:
+        """Collect every ended batch, in the order they end; poll the rest until `wait` ends.
+        With `report` False, batches still running are left for a later, waiting collect
+        (not said to wait for the next run, nor counted)."""
         deadline = time.monotonic() + (wait or 0)
         waiting = [b for b in self._open() if b.status != "intent"]
         while waiting:
@@ -673,6 +714,8 @@ class BatchEngine:
                 for batch, status in still:
                     if status != batch.status:
                         set_batch_status(self.store, batch.batch_id, status)
+                    if not report:
+                        continue
                     self.echo(f"batch {provider_id(batch)}: {status}; run again to collect")
                     self.counts["waiting"] += 1
                 return
@@ -796,8 +839,11 @@ async def _run(
     engine: BatchEngine, wait: float | None, check_minimum: bool, needs_config: Callable[[], None]
 ) -> dict[str, Any]:
     try:
+        engine.remove_orphan_bodies()
         await engine.settle_intents()
-        await engine.collect(None)
+        # With --wait, batches an earlier run submitted are waited for too (below), with this
+        # run's: only the ended ones are collected now.
+        await engine.collect(None, report=not wait)
         skip = pending_in_batches(engine.store, engine.provider.name, engine.judge.key)
         total = engine.pending_total()
         minimum = engine.provider.limits.min_records
@@ -810,6 +856,8 @@ async def _run(
                 f"Bedrock batch job needs at least "
                 f"{minimum}; judge them live (without --batch)"
             )
+            if wait:
+                await engine.collect(wait)
             if not engine.counts and not engine.resumed:
                 raise BadInput("--batch", "", problem)
             # This run collected, resumed or found running jobs: report that, say why no more.
@@ -828,7 +876,7 @@ async def _run(
             summary["prepared_per_second"] = round(
                 (submitted - engine.resumed) / max(engine.prepare_seconds, 1e-9)
             )
-        if wait and submitted:
+        if wait:
             await engine.collect(wait)
     finally:
         await engine.provider.aclose()

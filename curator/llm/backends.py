@@ -174,7 +174,7 @@ async def anthropic_call(call: Callable[[], Awaitable[T]]) -> T:
     except anthropic.APIStatusError as exc:
         status = exc.status_code
         raise BackendError(
-            f"HTTP {status}: {_short(exc.message)}",
+            f"HTTP {status} {_api_error_text(exc.body, exc.message)}",
             status=status,
             retryable=_retryable_status(status),
             retry_after=_parse_retry_after(exc.response.headers.get("retry-after")),
@@ -183,6 +183,16 @@ async def anthropic_call(call: Callable[[], Awaitable[T]]) -> T:
         raise BackendError(
             f"{type(exc).__name__}: {_short(str(exc))}", status=None, retryable=True
         ) from exc
+
+
+def _api_error_text(body: object, fallback: str) -> str:
+    """`not_found_error: model: claude-x` from the API's error body: the SDK's own message
+    repeats the status and prints the body as a Python dict (`Error code: 404 - {'type': …`)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        kind = error.get("type")
+        return _short(f"{kind}: {error['message']}" if isinstance(kind, str) else error["message"])
+    return _short(fallback)
 
 
 def boto_call(call: Callable[[], T]) -> T:

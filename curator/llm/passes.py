@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from curator.domain import JudgeKey, NewVerdict, RecordFilter, StoreError, WorkItem
+from curator.faults import fault_point
 from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import verdict_for as rules_verdict
+from curator.llm.answer_journal import AnswerJournal, journal_folder, try_lock
 from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
 from curator.llm.prices import Price
 from curator.llm.work import WorkCursor
@@ -44,7 +46,13 @@ from curator.prompts import (
     judge_prompt,
 )
 from curator.store.db import Store
-from curator.store.verdicts import append_verdicts, count_work, last_seq, work_page
+from curator.store.verdicts import (
+    append_verdicts,
+    count_work,
+    last_seq,
+    uids_in_run,
+    work_page,
+)
 from curator.wording import counted
 
 T = TypeVar("T")
@@ -301,6 +309,10 @@ class PassResult:
     key: JudgeKey
     progress: PassProgress
     stopped_for_cost: bool = False
+    #: Answers an interrupted pass had received, stored by this one before its first call.
+    recovered: int = 0
+    #: The pass stopped because its first calls all failed the same way (see PassOptions).
+    stopped_for_errors: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +328,11 @@ class PassOptions:
     stall_seconds: float = 0.5
     #: How long the pass waits for an unwritable store before it ends with an error.
     store_wait_seconds: float = 120.0
+    #: When this many first results are all failures with one same message (a key the
+    #: service refuses, a model it does not know, a setting it rejects, a service down), the
+    #: pass starts no more calls: every other record would fail the same way, one request (and
+    #: one stored `error`) each, a million of them in a big store.
+    stop_after_same_failures: int = 20
 
 
 class PassStoreError(StoreError):
@@ -479,31 +496,65 @@ def _spill(store: Store, work: WorkSource, results: list[Any], run_id: str) -> P
 
 
 def recover_unsaved(store: Store) -> int:
-    """Store the results an earlier pass spilled (see `PassStoreError`); how many were stored."""
-    folder = store.path.with_name(store.path.name + ".unsaved")
+    """Store the answers an earlier pass left beside the store: its spill (`PassStoreError`)
+    or the journal of a pass that was killed (`answer_journal`). A journal another running
+    pass holds is left alone; answers stored before the kill are skipped. How many stored."""
+    folder = journal_folder(store.path)
     if not folder.is_dir():
         return 0
-    # Only now: predictions' module loads pyarrow, a fifth of a second before every pass's
-    # first call when imported up front, for spills that are almost never there.
-    from curator.store.predictions import NewPrediction, append_predictions
-
     stored = 0
     for path in sorted(folder.glob("*.jsonl")):
-        lines = path.read_text("utf-8").splitlines()
-        if not lines:
-            path.unlink()
+        try:
+            handle = path.open("r", encoding="utf-8")
+        except FileNotFoundError:  # another pass stored it meanwhile
             continue
-        header = json.loads(lines[0])
-        rows = [json.loads(line) for line in lines[1:] if line.strip()]
-        if header.get("kind") == "verdicts":
-            key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
-            append_verdicts(store, key, header["run_id"], [NewVerdict(**r) for r in rows])
-        elif header.get("kind") == "predictions":
-            append_predictions(store, header["run"], [NewPrediction(**r) for r in rows])
-        else:
-            continue
-        stored += len(rows)
+        with handle:
+            if not try_lock(handle):
+                continue  # the journal of a pass that is running
+            stored += _recover_file(store, path, handle.read().splitlines())
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only when empty
+    return stored
+
+
+def _recover_file(store: Store, path: Path, lines: list[str]) -> int:
+    """Store one journal's or spill's answers not stored yet, then delete it."""
+    try:
+        header = json.loads(lines[0]) if lines else None
+    except ValueError:  # cut while its first line was written: it holds no answer
+        header = None
+    if not isinstance(header, dict):
         path.unlink()
+        return 0
+    rows = []
+    for line in lines[1:]:
+        try:
+            rows.append(json.loads(line))
+        except ValueError:  # the line being written when the process was killed
+            continue
+    uids = [str(r["record_uid"]) for r in rows]
+    if header.get("kind") == "verdicts":
+        key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
+        done = uids_in_run(store, header["run_id"], uids) if rows else set()
+        verdicts = [NewVerdict(**r) for r in rows if r["record_uid"] not in done]
+        append_verdicts(store, key, header["run_id"], verdicts)
+        stored = len(verdicts)
+    elif header.get("kind") == "predictions":
+        # Only now: predictions' module loads pyarrow, a fifth of a second before every pass's
+        # first call when imported up front, for answers that are almost never there.
+        from curator.store.predictions import NewPrediction, append_predictions, stored_answers
+
+        seen = stored_answers(store, header["run"], uids) if rows else set()
+        answers = [
+            NewPrediction(**r)
+            for r in rows
+            if (r["record_uid"], r["record_hash"], float(r["latency_ms"])) not in seen
+        ]
+        append_predictions(store, header["run"], answers)
+        stored = len(answers)
+    else:
+        return 0
+    path.unlink()
     return stored
 
 
@@ -534,15 +585,17 @@ async def run_pass(
     """
     run_id = uuid.uuid4().hex[:12]
     work = source or VerdictSource(store, task.key, options, run_id)
-    await _read(options.store_wait_seconds, lambda: recover_unsaved(store))
+    recovered = await _read(options.store_wait_seconds, lambda: recover_unsaved(store))
     upto = await _read(options.store_wait_seconds, lambda: last_seq(store))
     total = await _read(options.store_wait_seconds, lambda: work.count(upto))
     if options.limit is not None:
         total = min(total, options.limit)
     progress = PassProgress(total=total)
-    result = PassResult(run_id=run_id, key=task.key, progress=progress)
+    result = PassResult(run_id=run_id, key=task.key, progress=progress, recovered=recovered)
     writer = _Writer(work, options)
+    journal = AnswerJournal(store.path, run_id, work.spill_header())
     in_flight_cost = 0.0
+    first_errors: set[str] = set()  # the messages of the pass's failures while all failed
     slots = asyncio.Semaphore(max(1, options.concurrency))
     tasks: set[asyncio.Task[None]] = set()
 
@@ -553,9 +606,16 @@ async def run_pass(
         finally:
             in_flight_cost -= expected
             slots.release()
+        # On disk before it counts: a kill from here on loses no paid answer.
+        journal.write(outcome)
         writer.unsaved.append(outcome)
+        fault_point("model-answer")
         progress.done += 1
         progress.outcomes[outcome.outcome] += 1
+        if outcome.outcome == "error" and len(progress.outcomes) == 1:
+            first_errors.add(str(getattr(outcome, "error", "")))
+            if len(first_errors) == 1 and progress.done >= options.stop_after_same_failures:
+                result.stopped_for_errors = True
         progress.cost_usd += outcome.cost_usd
         progress.input_tokens += outcome.input_tokens
         progress.output_tokens += outcome.output_tokens
@@ -608,14 +668,14 @@ async def run_pass(
                     slots.release()
                     gave_up = True
                     break
-                if failures:  # a call raised while we waited for a slot
+                if failures or result.stopped_for_errors:  # learnt while waiting for a slot
                     slots.release()
                     break
                 in_flight_cost += expected
                 call = asyncio.create_task(one(item, expected))
                 tasks.add(call)
                 call.add_done_callback(finished)
-            if result.stopped_for_cost or gave_up or failures:
+            if result.stopped_for_cost or gave_up or failures or result.stopped_for_errors:
                 break
         if tasks:
             await asyncio.gather(*tasks)
@@ -638,8 +698,12 @@ async def run_pass(
         await task.aclose()
         if writer.unsaved:
             kept = len(writer.unsaved)
-            spilled = _spill(store, work, writer.unsaved, run_id)
+            # The journal holds every answer (the next pass skips the stored ones); a pass
+            # without one spills what is left.
+            spilled = journal.keep() if journal.active else None
+            spilled = spilled or _spill(store, work, writer.unsaved, run_id)
             raise PassStoreError(writer.failure or "unknown failure", kept, spilled)
+        journal.close(remove=True)
     return result
 
 

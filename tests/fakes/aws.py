@@ -25,6 +25,14 @@ def moto_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto keeps its backends in module globals: a server started in a process where an
+    # earlier test ran one would hold that test's buckets and objects (an order-dependent
+    # failure under pytest-xdist). Every server starts as an empty account.
+    import urllib.request
+
+    urllib.request.urlopen(
+        urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"), timeout=30
+    ).close()
     try:
         yield f"http://{host}:{port}"
     finally:

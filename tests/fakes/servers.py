@@ -290,6 +290,21 @@ class FakeAnthropic(FakeBase):
         self.max_batch_bytes = 256 * 1000 * 1000
         #: Requests per question text across every batch created (what was paid for).
         self.batched: Counter[str] = Counter()
+        #: The account's key: a request with another is refused 401, as the API does (None:
+        #: any key; a request with no key or no `anthropic-version` is always refused).
+        self.api_key: str | None = None
+
+    def authenticate(self, handler: BaseHTTPRequestHandler) -> None:
+        """Refused as the API refuses a request without a (valid) key or an API version. The
+        key comes as `x-api-key` or, as the installed SDK sends it, `Authorization: Bearer`."""
+        bearer = handler.headers.get("authorization") or ""
+        key = handler.headers.get("x-api-key") or bearer.removeprefix("Bearer ").strip()
+        if not key:
+            raise Refused(401, "authentication_error", "x-api-key header is required")
+        if self.api_key is not None and key != self.api_key:
+            raise Refused(401, "authentication_error", "invalid x-api-key")
+        if not handler.headers.get("anthropic-version"):
+            raise Refused(400, "invalid_request_error", "anthropic-version: header is required")
 
     def check(self, params: Any) -> None:
         """Refused unless the Messages API would accept this body."""
@@ -361,6 +376,7 @@ class FakeAnthropic(FakeBase):
         with self.lock:
             self.calls[f"{method} {re.sub(r'msgbatch_[0-9a-z]+', '{id}', path)}"] += 1
         try:
+            self.authenticate(handler)
             if method == "POST" and path == "/v1/messages":
                 if isinstance(body, dict):
                     with self.lock:
@@ -430,6 +446,8 @@ class FakeAnthropic(FakeBase):
             raise Refused(404, "not_found_error", f"batch not found: {path}")
         batch_id = match.group(1)
         if match.group(2):
+            if self.batches[batch_id].get("archived_at"):
+                raise Refused(404, "not_found_error", "results are no longer available")
             if not self._ended(batch_id):
                 raise Refused(404, "not_found_error", "results are not available yet")
             self._results(handler, batch_id)
@@ -554,10 +572,21 @@ class FakeAnthropic(FakeBase):
             "created_at": _iso(batch["created_at"]),
             "expires_at": _iso(batch["created_at"] + 86_400),
             "ended_at": _iso(batch["created_at"] + 1) if ended else None,
-            "archived_at": None,
+            "archived_at": _iso(batch["archived_at"]) if batch.get("archived_at") else None,
             "cancel_initiated_at": None,
-            "results_url": f"{self.url}/v1/messages/batches/{batch_id}/results" if ended else None,
+            "results_url": (
+                f"{self.url}/v1/messages/batches/{batch_id}/results"
+                if ended and not batch.get("archived_at")
+                else None
+            ),
         }
+
+    def archive(self, batch_id: str) -> None:
+        """What the API does 29 days after a batch was created: its results are gone (the
+        batch can still be retrieved, with `archived_at` set and no `results_url`)."""
+        with self.lock:
+            self.batches[batch_id]["needs"] = 0  # long ended
+            self.batches[batch_id]["archived_at"] = time.time()
 
     def _results(self, handler: BaseHTTPRequestHandler, batch_id: str) -> None:
         lines = self._outcomes(batch_id)
@@ -803,8 +832,13 @@ class FakeBedrockBatch(FakeBase):
         self.send(handler, 200, {"jobArn": arn})
 
     def _check_input(self, uri: str) -> int:
-        """Refuse an input file over the record or size quota (read from S3 as the service does)."""
+        """Refuse an input file over the record or size quota (read from S3 as the service does),
+        or one whose name does not end in `.jsonl`, which the service requires of input files."""
         bucket, key = uri[5:].split("/", 1)
+        if not key.endswith(".jsonl"):
+            raise Refused(
+                400, "ValidationException", f"input file {uri}: its name must end in .jsonl"
+            )
         try:
             found = self._s3().get_object(Bucket=bucket, Key=key)
         except Exception as exc:  # no such object: the service refuses the job

@@ -4,7 +4,7 @@ step without paying twice, and collected in any order, against the loopback fake
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ def run(
     *,
     kill_at: str | None = None,
     wait: float | None = 5.0,
+    echo: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     def stage(name: str) -> None:
         if name == kill_at:
@@ -79,8 +80,7 @@ def run(
 
     config = JudgeConfig(**sections.get("judge", {}))
     return run_batch(
-        store, judge, PassOptions(), judge_config=config, echo=lambda _m: None, wait=wait,
-        on_stage=stage,
+        store, judge, PassOptions(), judge_config=config, echo=echo, wait=wait, on_stage=stage,
     )  # fmt: skip
 
 
@@ -181,6 +181,25 @@ def test_a_first_run_that_does_not_wait_leaves_batches_to_the_next(
     assert set(fake.batched.values()) == {1}
 
 
+def test_wait_waits_for_batches_an_earlier_run_submitted(
+    tmp_path: Path, fake: FakeAnthropic
+) -> None:
+    """`--batch` (submit), later `--batch --wait S` (or a run after a kill): the second run has
+    nothing new to submit and waits for the batches already running; it used to poll them once
+    and say 'run again to collect'."""
+    store = build_store(tmp_path, 6)
+    fake.behaviour.polls_until_done = 4
+    sections = {"judge": {"batch_max_requests": 10}}
+    first = run(store, anthropic_judge(fake), sections, wait=None)
+    assert first["submitted"] == 30 and first["collected"] == {}
+    messages: list[str] = []
+    second = run(store, anthropic_judge(fake), sections, wait=10, echo=messages.append)
+    assert second == {"submitted": 0, "collected": {"correct": 30}}
+    assert not any("run again" in m for m in messages), messages
+    assert all(v == ["correct"] for v in verdicts(store, "anthropic").values())
+    assert set(fake.batched.values()) == {1} and len(fake.batches) == 3
+
+
 # -- Bedrock --------------------------------------------------------------------------------
 
 
@@ -275,3 +294,37 @@ def test_the_pass_caps_duckdb_memory_and_restores_it(tmp_path: Path, fake: FakeA
             store, anthropic_judge(fake), PassOptions(),
             judge_config=JudgeConfig(batch_memory_limit_mb=10), echo=lambda _m: None,
         )  # fmt: skip
+
+
+def test_a_body_a_killed_run_spooled_but_never_recorded_is_removed(
+    tmp_path: Path, fake: FakeAnthropic
+) -> None:
+    """A run killed between writing a chunk's body and recording its intent left the body in
+    `<store>.batches/` for ever (a chunk of a million-record pass is up to 256 MB): the next
+    run removes it, unless it is recent enough to be another run's, about to be recorded."""
+    import time
+
+    store = build_store(tmp_path, 2)
+    folder = spool_folder(store)
+    folder.mkdir()
+    orphan, recent = folder / "0123456789ab.body", folder / "ba9876543210.body"
+    orphan.write_bytes(b'{"requests": [' + b"x" * 1000)
+    recent.write_bytes(b'{"requests": [')
+    old = time.time() - 3600
+    os.utime(orphan, (old, old))
+    messages: list[str] = []
+    summary = run(store, anthropic_judge(fake), {}, echo=messages.append)
+    assert summary["collected"] == {"correct": 10}
+    assert not orphan.exists() and recent.exists()
+    assert any("removed 1 request body a killed run left unsent" in m for m in messages), messages
+    # An old body that a recorded intent names is the one the next run sends: it is kept.
+    (tmp_path / "second").mkdir()
+    other = build_store(tmp_path / "second", 2)
+    with pytest.raises(Killed):
+        run(other, anthropic_judge(fake), {}, kill_at="intent-recorded")
+    (body,) = spool_folder(other).glob("*.body")
+    os.utime(body, (old, old))
+    resumed: list[str] = []
+    again = run(other, anthropic_judge(fake), {}, echo=resumed.append)
+    assert again["collected"] == {"correct": 10}
+    assert any("(resumed)" in m for m in resumed) and not any("removed" in m for m in resumed)

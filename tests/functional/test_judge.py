@@ -346,6 +346,19 @@ def test_prompt_caching_marks_long_contexts(
     assert summary["cache_read_tokens"] > 0  # questions 2 and 3 reused the cached context
 
 
+def answer_then_hold(n: int) -> tuple[Callable[[str], str], threading.Event]:
+    """A responder that answers `n` requests, then holds every later one until the event is
+    set (at most five minutes, which only bounds a hang)."""
+    answered, resume = itertools.count(1), threading.Event()
+
+    def respond(prompt: str) -> str:
+        if next(answered) > n:
+            resume.wait(timeout=300)
+        return default_responder(prompt)
+
+    return respond, resume
+
+
 def test_kill_9_and_resume_requests_nothing_twice(
     tmp_path: Path, run_cli: Run, anthropic_fake: FakeAnthropic
 ) -> None:
@@ -360,14 +373,7 @@ def test_kill_9_and_resume_requests_nothing_twice(
     # The fake answers 10 requests, then holds every later one until the pass is killed: the
     # kill comes in the middle of the pass by construction, whatever the machine's load (with
     # every request answered, a loaded machine's polls could see the pass end before the kill).
-    answered, resume = itertools.count(1), threading.Event()
-
-    def ten_then_hold(prompt: str) -> str:
-        if next(answered) > 10:
-            resume.wait(timeout=300)  # only bounds a hang
-        return default_responder(prompt)
-
-    anthropic_fake.behaviour.responder = ten_then_hold
+    anthropic_fake.behaviour.responder, resume = answer_then_hold(10)
     env = {
         **os.environ,
         "ANTHROPIC_API_KEY": "test-key",
@@ -411,6 +417,125 @@ def test_kill_9_and_resume_requests_nothing_twice(
     questions = {r: q for r, q in _questions(sample_store).items()}
     for uid in before:
         assert anthropic_fake.requests[questions[uid]] == 1, uid
+
+
+@pytest.mark.parametrize("backend", ["anthropic", "bedrock"])
+def test_answers_received_before_a_kill_are_not_paid_again(
+    tmp_path: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    """A pass killed the instant its 10th answer arrived (before its half-second write): the
+    next pass stores the answers the killed one received and asks only for the others. It used
+    to ask again for every answer not yet written (~100 paid calls per kill at full speed)."""
+    db = many_records_store(tmp_path, run_cli, 4)  # 20 records, every question unique
+    fake: FakeAnthropic | FakeBedrockRuntime
+    fake = FakeAnthropic() if backend == "anthropic" else FakeBedrockRuntime()
+    with fake:
+        apply_env(monkeypatch, {"CURATOR_CONFIG": os.devnull})
+        env = {
+            **os.environ,
+            "ANTHROPIC_API_KEY": "test-key",
+            "ANTHROPIC_BASE_URL": fake.url,
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": fake.url,
+        }
+        # One call at a time: the 10th answer is the last request sent before the kill.
+        cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(db), "judge"]
+        cmd += ["--judge", backend, "--concurrency", "1"]
+        killed = subprocess.run(
+            cmd, env={**env, "CURATOR_FAULT_AT": "model-answer:10"}, capture_output=True,
+            text=True, timeout=300,
+        )  # fmt: skip
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert sum(fake.requests.values()) == 10
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "10 records judged" in done.stdout, done.stdout
+        assert "stored first: 10 answers an interrupted pass had received" in done.stdout
+    verdicts = stored(db, backend)
+    assert len(verdicts) == 20 and all(v == ["correct"] for v in verdicts.values())
+    # Each record was asked once: the 10 answers of the killed pass were not paid again.
+    assert len(fake.requests) == 20 and set(fake.requests.values()) == {1}, fake.requests
+    assert not db.with_name(db.name + ".unsaved").exists()  # nothing left beside the store
+
+
+def test_a_batch_still_running_is_said_as_such_not_as_a_verdict(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """The summary said 'collected waiting 1', as if 'waiting' were a verdict."""
+    anthropic_fake.behaviour.polls_until_done = 2
+    args = ("--db", sample_store, "judge", "--judge", "anthropic", "--batch")
+    assert run_cli(*args).code == 0
+    second = run_cli(*args)
+    assert second.code == 0, second.err
+    assert second.out.strip().splitlines()[-1] == (
+        "batch: submitted 0 records; collected nothing; 1 batch still running "
+        "(run again, or with --wait SECONDS, to collect)"
+    )
+    third = run_cli(*args)
+    assert third.out.strip().splitlines()[-1] == (
+        "batch: submitted 0 records; collected correct 30"
+    )
+
+
+def test_ctrl_c_stores_what_was_answered_and_says_so(
+    tmp_path: Path, run_cli: Run, anthropic_fake: FakeAnthropic
+) -> None:
+    """Ctrl-C in a live pass: the answers received are stored, the calls in flight dropped, and
+    the user is told how many verdicts the pass kept (it said only 'aborted')."""
+    db = many_records_store(tmp_path, run_cli, 4)  # 20 records, every question unique
+    anthropic_fake.behaviour.responder, resume = answer_then_hold(10)
+    cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(db), "judge"]
+    cmd += ["--judge", "anthropic", "--concurrency", "2"]
+    proc = subprocess.Popen(
+        cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 180  # only bounds a hung pass
+        while anthropic_fake.requests.total() < 12 and time.monotonic() < deadline:
+            time.sleep(0.05)  # 10 answered, 2 held: nothing more can arrive
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        resume.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "interrupted: 10 verdicts of this pass are stored; run the same command again to continue"
+    ], err
+    assert len(stored(db)) == 10
+
+
+def test_ctrl_c_while_waiting_for_a_batch_says_it_keeps_running(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """Ctrl-C during `--batch --wait`: the batch stays recorded and the next run collects it;
+    the user read only 'aborted'."""
+    anthropic_fake.behaviour.polls_until_done = 10_000
+    cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(sample_store), "judge"]
+    cmd += ["--judge", "anthropic", "--batch", "--wait", "600"]
+    proc = subprocess.Popen(
+        cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 180  # only bounds a hung run
+        while anthropic_fake.calls["GET /v1/messages/batches/{id}"] < 1:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)  # submitted, recorded, and waiting
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "interrupted: batches already submitted keep running at the service; run the same "
+        "command again to collect them"
+    ], err
+    anthropic_fake.behaviour.polls_until_done = 1
+    anthropic_fake.batches[next(iter(anthropic_fake.batches))]["polls"] = 10_000
+    again = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--batch", "--json")
+    assert json.loads(again.out) == {"submitted": 0, "collected": {"correct": 30}}
 
 
 def _questions(db: Path) -> dict[str, str]:

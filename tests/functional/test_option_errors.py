@@ -32,6 +32,12 @@ def sample_store(tmp_path: Path) -> Path:
         (("predict", "--import", "{answers}", "--name", "\x1b[31m"), ("run name", "\\x1b")),
         (("predict", "--backend", "anthropic", "--name", "-x"), ("run name",)),
         (("judge", "--judge", "rules", "--batch"), ("--batch needs",)),
+        # A cap --batch did not apply (it submitted everything), a wait a live pass ignored.
+        (
+            ("judge", "--judge", "anthropic", "--batch", "--max-cost", "5"),
+            ("--max-cost", "--limit"),
+        ),
+        (("judge", "--judge", "anthropic", "--wait", "60"), ("--wait needs --batch",)),
     ],
 )
 def test_options_checked_by_the_command_are_exit_2(

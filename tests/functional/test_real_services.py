@@ -168,6 +168,28 @@ def test_expired_canceled_and_errored_results_become_errors_the_next_pass_retrie
     assert all(verdicts_for(Store(sample_store), uid)[0].verdict == "correct" for uid in by_uid)
 
 
+def test_a_batch_archived_before_it_was_collected_gives_errors_the_next_pass_retries(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """Results are kept 29 days after a batch was created: a batch collected later (a store
+    left alone for a month) has no results any more. Its records were stuck in it, and every
+    run ended with an internal error (the SDK refuses to read results without `results_url`)."""
+    anthropic_fake.behaviour.polls_until_done = 2
+    args = ("--db", sample_store, "judge", "--judge", "anthropic", "--batch")
+    assert run_cli(*args).code == 0
+    anthropic_fake.archive(next(iter(anthropic_fake.batches)))
+    late = run_cli(*args, "--json")
+    assert late.code == 0, late.err
+    summary = json.loads(late.out)
+    assert summary["collected"] == {"error": 30} and summary["submitted"] == 30
+    errors = {e for _, v, e in verdict_rows(sample_store, "anthropic") if v == "error"}
+    assert errors == {"batch archived by the service before its results were collected"}
+    # The records went into a new batch at once; it is collected as any other.
+    assert len(anthropic_fake.batches) == 2
+    done = json.loads(run_cli(*args, "--json", "--wait", "5").out)
+    assert done["collected"] == {"correct": 30}
+
+
 def test_batch_params_are_validated_when_the_batch_runs(anthropic_fake: FakeAnthropic) -> None:
     import anthropic
 
@@ -249,6 +271,46 @@ def test_the_messages_fake_refuses_bad_bodies(
             messages=[{"role": "user", "content": "x"}],
             extra_body={"temperatur": 0.5},
         )
+
+
+def test_the_anthropic_fake_refuses_a_missing_or_wrong_key_as_the_api_does(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """The API answers 401 authentication_error to a request without `x-api-key` or with a key
+    it does not know, and 400 without `anthropic-version`: the fake accepted anything."""
+    import urllib.error
+    import urllib.request
+
+    message = {"role": "user", "content": "x"}
+    params = {"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [message]}
+    body = json.dumps(params).encode()
+    for headers, status, needle in (
+        ({"anthropic-version": "2023-06-01"}, 401, "x-api-key header is required"),
+        ({"x-api-key": "k"}, 400, "anthropic-version"),
+    ):
+        request = urllib.request.Request(
+            f"{anthropic_fake.url}/v1/messages",
+            data=body,
+            headers={"content-type": "application/json", **headers},
+        )
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)
+        assert caught.value.code == status and needle in caught.value.read().decode()
+    # A key the account does not have: every call of a pass is refused, and the pass says so.
+    anthropic_fake.api_key = "the-real-key"
+    refused = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--limit", "3")
+    assert refused.code == 3 and "invalid x-api-key" in refused.err, refused.err
+    assert stored_verdicts(sample_store) == {"error": 3}
+    for batch_args in (["--batch"], ["--batch", "--json"]):
+        failed = run_cli("--db", sample_store, "judge", "--judge", "anthropic", *batch_args)
+        assert failed.code == 3 and "401" in failed.err, failed.err
+    assert not anthropic_fake.batches
+
+
+def stored_verdicts(db: Path) -> dict[str, int]:
+    with Store(db).connection() as con:
+        rows = con.execute("SELECT verdict, count(*) FROM verdicts GROUP BY verdict").fetchall()
+    return {str(v): int(n) for v, n in rows}
 
 
 def test_what_curator_sends_passes_the_fake_checks(
@@ -464,6 +526,29 @@ def bedrock_batch_args(db: Path) -> tuple[str | Path, ...]:
     return ("--db", db, "judge", "--judge", "bedrock", "--batch", "--json")
 
 
+def test_the_bedrock_fake_refuses_an_input_file_not_named_jsonl(
+    bedrock_batch: tuple[FakeBedrockBatch, str],
+) -> None:
+    """Bedrock's input files "must end in the extension .jsonl"; the fake took any name."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    fake, s3_url = bedrock_batch
+    boto3.client("s3", endpoint_url=s3_url).put_object(
+        Bucket="judge-bucket", Key="records.json", Body=b"{}\n"
+    )
+    bedrock = boto3.client("bedrock", endpoint_url=fake.url)
+    with pytest.raises(ClientError, match=r"must end in \.jsonl"):
+        bedrock.create_model_invocation_job(
+            jobName="named-json",
+            roleArn=ROLE,
+            modelId="us.anthropic.claude-sonnet-5-5",
+            inputDataConfig={"s3InputDataConfig": {"s3Uri": "s3://judge-bucket/records.json"}},
+            outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://judge-bucket/out/"}},
+        )
+    assert not fake.jobs
+
+
 def test_bedrock_batch_under_the_minimum_is_refused_by_curator_and_by_the_fake(
     run_cli: Run, sample_store: Path, bedrock_batch: tuple[FakeBedrockBatch, str]
 ) -> None:
@@ -583,3 +668,39 @@ def test_a_failed_bedrock_job_gives_error_verdicts_with_its_message(
     assert result["collected"] == {"error": 100}
     errors = {e for _, v, e in verdict_rows(db, "bedrock")}
     assert errors == {"job Failed: the role cannot read the input"}
+
+
+def test_an_unknown_model_is_said_in_the_services_words_on_one_line(
+    run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """The error repeated the status and printed the API's body as a Python dict ("HTTP 404:
+    Error code: 404 - {'type': 'error', 'error': {…}}"): now its type and message."""
+    args = ("--db", sample_store, "judge", "--judge", "anthropic", "--limit", "2")
+    refused = run_cli(*args, "--model", "claude-nope")
+    assert refused.code == 3, refused.err
+    last = refused.err.strip().splitlines()[-1]
+    assert last.endswith("first error: HTTP 404 not_found_error: model: claude-nope"), last
+    assert "{" not in last and "Error code" not in last
+
+
+def test_a_pass_whose_first_calls_all_fail_the_same_way_stops(
+    run_cli: Run, tmp_path: Path, anthropic_fake: FakeAnthropic
+) -> None:
+    """A misspelt model (or a refused key, a max_tokens the model refuses) made every record of
+    the store one request and one stored `error`: a million of each in a big store. The pass
+    now stops once its first 20 calls all failed the same way."""
+    db = unique_store(tmp_path, run_cli, 6)  # 30 records
+    args = ("--db", db, "judge", "--judge", "anthropic", "--concurrency", "1")
+    refused = run_cli(*args, "--model", "claude-nope")
+    assert refused.code == 3, refused.err
+    assert anthropic_fake.calls["refused"] == 20  # one request a record, then none
+    assert "stopped: the first 20 calls all failed the same way; 10 records not asked" in (
+        refused.out
+    )
+    assert refused.err.strip().splitlines()[-1].endswith("model: claude-nope")
+    assert len(verdict_rows(db, "anthropic")) == 20
+    # Different failures, or one success among them, never stop a pass.
+    anthropic_fake.behaviour.failures.extend([Failure(400)] + [Failure(401)] * 24)
+    mixed = json.loads(run_cli(*args, "--json").out)
+    assert mixed["judged"] == 30 and mixed["stopped_for_errors"] is False
+    assert mixed["verdicts"] == {"error": 25, "correct": 5}

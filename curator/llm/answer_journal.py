@@ -1,0 +1,122 @@
+"""Every paid answer of a model pass, on disk the moment it arrives, until the store has it.
+
+A pass stores its answers every half second; a process killed between an answer's arrival and
+that write lost it, and the next pass paid for the same record again (at a few hundred answers a
+second, a kill -9 cost ~100 calls). Each answer is therefore appended as one JSON line to
+`<store>.unsaved/<run id>.jsonl` (written to the OS before the pass counts it: a killed process
+loses nothing; a power cut may lose the last lines, as it would the store's uncommitted write).
+A pass that ends stores every answer and deletes its journal; the next pass on the store
+stores what a killed pass's journal holds (`recover_unsaved` in passes.py), skipping answers
+that were stored already, so nothing is stored twice.
+
+The pass holds an exclusive `flock` on its journal while it runs: another process's pass
+recovers only journals nobody holds (the lock goes with the process, however it ends).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+
+def journal_folder(store_path: Path) -> Path:
+    """Where a store's unsaved answers wait (journals of running or killed passes, spills)."""
+    return store_path.with_name(store_path.name + ".unsaved")
+
+
+def try_lock(handle: IO[Any]) -> bool:
+    """An exclusive lock on an open journal without waiting; False when another process (or
+    another open handle) holds it. Where flock is missing, always True."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        return True
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+class AnswerJournal:
+    """One pass's journal: its header line, then one line per answer, each handed to the OS
+    as it is written. Opened on the first answer; if it cannot be written (a read-only folder,
+    a full disk), the pass goes on without it, as before there was one."""
+
+    def __init__(self, store_path: Path, run_id: str, header: dict[str, Any]) -> None:
+        self.path = journal_folder(store_path) / f"{run_id}.jsonl"
+        self.header = header
+        self._out: IO[str] | None = None
+        self._broken = False
+
+    @property
+    def active(self) -> bool:
+        """True while every answer so far is in the journal."""
+        return self._out is not None and not self._broken
+
+    def _open(self) -> IO[str] | None:
+        if self._out is None and not self._broken:
+            try:
+                out = self._create()
+                try_lock(out)
+                out.write(json.dumps(self.header) + "\n")
+                out.flush()
+                self._out = out
+            except OSError:
+                self._broken = True
+        return self._out
+
+    def _create(self) -> IO[str]:
+        # Another process's pass removes the folder when it finds it empty: once more if the
+        # folder went between making it and creating the file.
+        for attempt in (1, 2):
+            self.path.parent.mkdir(exist_ok=True)
+            try:
+                return self.path.open("w", encoding="utf-8")
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def write(self, result: Any) -> None:
+        """Append one answer (a dataclass) and hand it to the OS."""
+        out = self._open()
+        if out is None:
+            return
+        try:
+            out.write(json.dumps(dataclasses.asdict(result)) + "\n")
+            out.flush()
+        except OSError:
+            self._broken = True
+
+    def keep(self) -> Path | None:
+        """The pass could not store everything: make the journal durable and leave it for the
+        next pass (it holds every answer of the pass; what was stored is skipped then)."""
+        out = self._out
+        if out is None or self._broken:
+            self.close(remove=False)
+            return None
+        try:
+            out.flush()
+            os.fsync(out.fileno())
+        except OSError:
+            self.close(remove=False)
+            return None
+        self.close(remove=False)
+        return self.path
+
+    def close(self, *, remove: bool) -> None:
+        """Close (releasing the lock); `remove` once every answer is stored."""
+        out, self._out = self._out, None
+        if out is not None:
+            with contextlib.suppress(OSError):
+                out.close()
+        if remove:
+            with contextlib.suppress(OSError):
+                self.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.path.parent.rmdir()  # only when empty: other passes' journals stay

@@ -1,0 +1,96 @@
+"""The journal of a model pass's answers: what a killed pass received is stored by the next pass,
+once, and a running pass's journal is left to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curator.domain import JudgeKey, NewVerdict
+from curator.llm.answer_journal import AnswerJournal, journal_folder
+from curator.llm.passes import recover_unsaved
+from curator.store import Store
+from curator.store.verdicts import append_verdicts
+from tests.builders import import_sample_dev
+from tests.templates import store_copy
+
+KEY = JudgeKey("anthropic", "claude-sonnet-5-5", "p1")
+
+
+def _store(tmp_path: Path) -> tuple[Store, list[tuple[str, str]]]:
+    store = Store(store_copy("sample-dev", import_sample_dev, tmp_path / "j.duckdb"))
+    with store.connection() as con:
+        rows = con.execute("SELECT uid, content_hash FROM records ORDER BY uid LIMIT 5").fetchall()
+    return store, [(str(u), str(h)) for u, h in rows]
+
+
+def _verdict(uid: str, record_hash: str, latency: float) -> NewVerdict:
+    return NewVerdict(uid, record_hash, "correct", reason="ok", latency_ms=latency)
+
+
+def _stored(store: Store) -> list[tuple[str, str, float]]:
+    with store.connection() as con:
+        rows = con.execute(
+            "SELECT record_uid, run_id, latency_ms FROM verdicts ORDER BY verdict_id"
+        ).fetchall()
+    return [(str(u), str(r), float(latency)) for u, r, latency in rows]
+
+
+def _header(run_id: str) -> dict[str, str]:
+    return {"kind": "verdicts", "judge": KEY.judge, "model": KEY.model,
+            "prompt_hash": KEY.prompt_hash, "run_id": run_id}  # fmt: skip
+
+
+def test_a_killed_pass_journal_is_stored_once_skipping_what_was_stored(tmp_path: Path) -> None:
+    store, records = _store(tmp_path)
+    journal = AnswerJournal(store.path, "run1", _header("run1"))
+    answers = [_verdict(uid, h, float(i + 1)) for i, (uid, h) in enumerate(records)]
+    for answer in answers:
+        journal.write(answer)
+    append_verdicts(store, KEY, "run1", answers[:2])  # the pass's last write before the kill
+    journal.path.open("a").write('{"record_uid": "torn')  # the line being written at the kill
+    journal.close(remove=False)  # the process died: its lock went with it
+    assert recover_unsaved(store) == 3
+    assert _stored(store) == [(uid, "run1", float(i + 1)) for i, (uid, _) in enumerate(records)]
+    assert not journal_folder(store.path).exists()
+    assert recover_unsaved(store) == 0 and len(_stored(store)) == 5
+
+
+def test_a_running_pass_journal_is_left_alone(tmp_path: Path) -> None:
+    store, records = _store(tmp_path)
+    running = AnswerJournal(store.path, "run2", _header("run2"))
+    running.write(_verdict(*records[0], 1.0))
+    assert recover_unsaved(store) == 0  # held by the pass that writes it
+    assert _stored(store) == [] and running.path.exists()
+    running.close(remove=True)
+    assert not journal_folder(store.path).exists()
+
+
+def test_a_journal_cut_in_its_first_line_holds_nothing_and_goes(tmp_path: Path) -> None:
+    """A journal whose header was being written when the machine stopped held no answer; it
+    made every later pass fail while reading it."""
+    store, _ = _store(tmp_path)
+    folder = journal_folder(store.path)
+    folder.mkdir()
+    (folder / "cut.jsonl").write_text('{"kind": "verd')
+    (folder / "empty.jsonl").write_text("")
+    assert recover_unsaved(store) == 0
+    assert not folder.exists() and _stored(store) == []
+
+
+def test_a_killed_predict_pass_journal_is_stored_once(tmp_path: Path) -> None:
+    from curator.store.predictions import NewPrediction, append_predictions, ensure_run
+
+    store, records = _store(tmp_path)
+    ensure_run(store, "p1", source="model", model="claude-sonnet-5-5")
+    journal = AnswerJournal(store.path, "run3", {"kind": "predictions", "run": "p1"})
+    answers = [
+        NewPrediction(uid, h, "42", latency_ms=float(i + 1)) for i, (uid, h) in enumerate(records)
+    ]
+    for answer in answers:
+        journal.write(answer)
+    append_predictions(store, "p1", answers[:3])
+    journal.close(remove=False)
+    assert recover_unsaved(store) == 2
+    with store.connection() as con:
+        rows = con.execute("SELECT record_uid FROM predictions ORDER BY record_uid").fetchall()
+    assert sorted(r[0] for r in rows) == sorted(uid for uid, _ in records)
