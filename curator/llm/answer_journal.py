@@ -19,8 +19,14 @@ import contextlib
 import dataclasses
 import json
 import os
+import time
 from pathlib import Path
 from typing import IO, Any
+
+#: A journal being created (locked, its header written, then renamed to `<run id>.jsonl`).
+PART_SUFFIX = ".part"
+#: A `.part` journal older than this (seconds) whose lock nobody holds was left by a kill.
+PART_MAX_AGE_S = 60
 
 
 def journal_folder(store_path: Path) -> Path:
@@ -61,26 +67,43 @@ class AnswerJournal:
     def _open(self) -> IO[str] | None:
         if self._out is None and not self._broken:
             try:
-                out = self._create()
-                try_lock(out)
-                out.write(json.dumps(self.header) + "\n")
-                out.flush()
-                self._out = out
+                self._out = self._create()
             except OSError:
                 self._broken = True
         return self._out
 
     def _create(self) -> IO[str]:
+        """The journal, locked and holding its header before it appears under its name: another
+        pass's recovery never sees it empty (it removed such a file) or unlocked (it stored the
+        answers of a pass still running, which stored them again)."""
+        part = self.path.with_name(self.path.name + PART_SUFFIX)
         # Another process's pass removes the folder when it finds it empty: once more if the
         # folder went between making it and creating the file.
         for attempt in (1, 2):
             self.path.parent.mkdir(exist_ok=True)
             try:
-                return self.path.open("w", encoding="utf-8")
+                out = part.open("w", encoding="utf-8")
+                break
             except FileNotFoundError:
                 if attempt == 2:
                     raise
-        raise AssertionError("unreachable")
+        try:
+            # Another pass's recovery may hold it for an instant (it leaves a locked or a
+            # young one alone); unlocked, this journal could be recovered while the pass runs.
+            deadline = time.monotonic() + 2
+            while not try_lock(out):
+                if time.monotonic() > deadline:
+                    raise OSError("the new journal stayed locked by another process")
+                time.sleep(0.01)
+            out.write(json.dumps(self.header) + "\n")
+            out.flush()
+            os.replace(part, self.path)
+        except OSError:
+            out.close()
+            with contextlib.suppress(OSError):
+                part.unlink()
+            raise
+        return out
 
     def write(self, result: Any) -> None:
         """Append one answer (a dataclass) and hand it to the OS."""

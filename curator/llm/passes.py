@@ -35,7 +35,13 @@ from curator.judges.reply import parse_judgement
 from curator.judges.rules import JUDGE_NAME as RULES_NAME
 from curator.judges.rules import RULES_VERSION
 from curator.judges.rules import verdict_for as rules_verdict
-from curator.llm.answer_journal import AnswerJournal, journal_folder, try_lock
+from curator.llm.answer_journal import (
+    PART_MAX_AGE_S,
+    PART_SUFFIX,
+    AnswerJournal,
+    journal_folder,
+    try_lock,
+)
 from curator.llm.backends import Backend, BackendError, Completion, estimate_tokens
 from curator.llm.prices import Price
 from curator.llm.work import WorkCursor
@@ -512,6 +518,12 @@ def recover_unsaved(store: Store) -> int:
             if not try_lock(handle):
                 continue  # the journal of a pass that is running
             stored += _recover_file(store, path, handle.read().splitlines())
+    for path in folder.glob(f"*.jsonl{PART_SUFFIX}"):
+        # A journal whose pass was killed while creating it (it holds no answer yet): nobody
+        # holds its lock, and it is not new. One being created now is young, or locked.
+        with contextlib.suppress(OSError), path.open("r", encoding="utf-8") as handle:
+            if time.time() - path.stat().st_mtime > PART_MAX_AGE_S and try_lock(handle):
+                path.unlink()
     with contextlib.suppress(OSError):
         folder.rmdir()  # only when empty
     return stored

@@ -4,6 +4,7 @@ once, and a running pass's journal is left to it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from curator.domain import JudgeKey, NewVerdict
 from curator.llm.answer_journal import AnswerJournal, journal_folder
@@ -94,3 +95,48 @@ def test_a_killed_predict_pass_journal_is_stored_once(tmp_path: Path) -> None:
     with store.connection() as con:
         rows = con.execute("SELECT record_uid FROM predictions ORDER BY record_uid").fetchall()
     assert sorted(r[0] for r in rows) == sorted(uid for uid, _ in records)
+
+
+def test_a_journal_appears_locked_and_with_its_header_and_a_killed_creation_goes(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Another pass's recovery running while a journal is created must not see it empty (it
+    removed it) nor unlocked (it stored a running pass's answers, which that pass stored again):
+    the journal is created as `.part`, locked, given its header, then renamed."""
+    import os
+
+    from curator.llm import answer_journal
+    from curator.llm.answer_journal import PART_MAX_AGE_S, PART_SUFFIX, try_lock
+
+    store, records = _store(tmp_path)
+    seen: list[int] = []
+    real_replace = os.replace
+
+    def replace_after_a_recovery(src: Any, dst: Any) -> None:
+        seen.append(recover_unsaved(store))  # another pass, in that very instant
+        assert Path(src).exists()  # left alone: young and locked
+        real_replace(src, dst)
+
+    monkeypatch.setattr(answer_journal.os, "replace", replace_after_a_recovery)
+    journal = AnswerJournal(store.path, "run3", _header("run3"))
+    journal.write(_verdict(*records[0], 1.0))
+    monkeypatch.undo()
+    assert seen == [0]
+    with journal.path.open("r", encoding="utf-8") as other:
+        assert not try_lock(other)  # held by its pass from the moment it has its name
+        assert other.readline().startswith('{"kind": "verdicts"')
+    assert list(journal_folder(store.path).glob(f"*{PART_SUFFIX}")) == []
+    assert recover_unsaved(store) == 0 and journal.path.exists()
+    journal.close(remove=True)
+
+    # A `.part` its pass left when killed while creating it: unlocked and old, it goes.
+    folder = journal_folder(store.path)
+    folder.mkdir(exist_ok=True)
+    left = folder / f"run4.jsonl{PART_SUFFIX}"
+    left.write_text('{"kind": "verdicts"}\n')
+    young = folder / f"run5.jsonl{PART_SUFFIX}"
+    young.write_text("")
+    old = left.stat().st_mtime - PART_MAX_AGE_S - 5
+    os.utime(left, (old, old))
+    assert recover_unsaved(store) == 0
+    assert not left.exists() and young.exists()
