@@ -105,7 +105,6 @@ def test_a_journal_appears_locked_and_with_its_header_and_a_killed_creation_goes
     the journal is created as `.part`, locked, given its header, then renamed."""
     import os
 
-    from curator.llm import answer_journal
     from curator.llm.answer_journal import PART_MAX_AGE_S, PART_SUFFIX, try_lock
 
     store, records = _store(tmp_path)
@@ -117,7 +116,7 @@ def test_a_journal_appears_locked_and_with_its_header_and_a_killed_creation_goes
         assert Path(src).exists()  # left alone: young and locked
         real_replace(src, dst)
 
-    monkeypatch.setattr(answer_journal.os, "replace", replace_after_a_recovery)
+    monkeypatch.setattr(os, "replace", replace_after_a_recovery)
     journal = AnswerJournal(store.path, "run3", _header("run3"))
     journal.write(_verdict(*records[0], 1.0))
     monkeypatch.undo()
