@@ -151,13 +151,19 @@ async def test_reject_with_a_listed_or_typed_reason(tmp_path: Path) -> None:
 def type_burst(app: CuratorApp, text: str) -> None:
     """`text` as keys that all arrive before the app handles any (one SSH packet, a fast
     typist): unlike `pilot.press`, nothing runs between them."""
-    from textual import events
     from textual.keys import _character_to_key
+
+    # "/" is "slash"
+    send_burst(app, [(c if c.isalnum() else _character_to_key(c), c) for c in text])
+
+
+def send_burst(app: CuratorApp, keys: list[tuple[str, str | None]]) -> None:
+    """(key, character) pairs queued before the app handles any; `type_burst` for text."""
+    from textual import events
 
     driver = app._driver
     assert driver is not None
-    for char in text:
-        key = char if char.isalnum() else _character_to_key(char)  # "/" is "slash"
+    for key, char in keys:
         event = events.Key(key, char)
         event.set_sender(app)
         driver.send_message(event)

@@ -20,7 +20,7 @@ from curator.screens.edit import EditScreen
 from curator.store.reviews import record_detail
 from tests.functional.test_edit_panel import first_uid, open_edit
 from tests.functional.test_review_tui import events as review_events
-from tests.functional.test_review_tui import make_store, settle
+from tests.functional.test_review_tui import make_store, send_burst, settle
 
 SIZE = (120, 36)
 
@@ -38,16 +38,6 @@ def burst(text: str) -> list[tuple[str, str | None]]:
 
 def typed(text: str) -> str:
     return text[7] + text[5]
-
-
-def send_burst(app: CuratorApp, keys: list[tuple[str, str | None]]) -> None:
-    """Queue every key before the app handles any (unlike `pilot.press`, which waits)."""
-    driver = app._driver
-    assert driver is not None
-    for key, char in keys:
-        event = events.Key(key, char)
-        event.set_sender(app)
-        driver.send_message(event)
 
 
 async def test_a_search_typed_with_corrections_in_one_burst_is_what_was_typed(
