@@ -140,6 +140,8 @@ class CuratorApp(App[None]):
         self.writes: deque[tuple[str, dict[str, Any]]] = deque()
         self.write_lock = threading.Lock()
         self.writer_running = False
+        # Undos of stored decisions take turns: two read at once found the same latest decision.
+        self.undo_lock = threading.Lock()
         self.in_writer = 0  # handed to the writer, not yet durable
         self.unstored = 0  # durable in the journal, not yet in the store
         self.session_events: list[
@@ -722,6 +724,13 @@ class CuratorApp(App[None]):
     @work(thread=True, group="write", exit_on_error=False, description="undoing")
     def undo_stored(self, event_id: int | None = None) -> None:
         """Undo a decision found in the store (from an earlier session, or picked by id)."""
+        # One at a time, each reading the store after the one before stored its undo: `u u`
+        # typed in one burst (a session just started) undoes the latest two decisions, and
+        # never the same one twice.
+        with self.undo_lock:
+            self._undo_stored(event_id)
+
+    def _undo_stored(self, event_id: int | None) -> None:
         from curator.store.bulk import batch_of, undo_batch
         from curator.store.reviews import recent_decisions, undo
 
