@@ -3,6 +3,7 @@ arrive together): each press undoes one decision, never the same one twice."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,9 @@ async def test_two_quick_undos_in_a_new_session_undo_two_decisions(
 
     def reading_together(*args: Any, **kwargs: Any) -> Any:
         found = real(*args, **kwargs)
-        try:
-            meet.wait()  # a second read of the same moment, if there is one
-        except threading.BrokenBarrierError:
-            pass  # none came: the reads take turns
+        # A second read of the same moment, if there is one (none: the reads take turns).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meet.wait()
         return found
 
     monkeypatch.setattr(reviews, "recent_decisions", reading_together)
