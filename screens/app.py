@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -162,6 +163,12 @@ class CuratorApp(App[None]):
         return replace(filt, shard=self.shard, overlap=self.overlap if self.shard else 0.0)
 
     # -- start and stop ---------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's choice, except under `curator serve`: see `curator.screens.served`."""
+        from curator.screens.served import served
+
+        return served(super().get_driver_class())
 
     def on_mount(self) -> None:
         from curator.screens.record import ReviewScreen
