@@ -35,8 +35,10 @@ def clean_reviewer(name: str) -> str:
     if len(name) > MAX_REVIEWER:
         raise BadReviewer(f"the reviewer name is longer than {MAX_REVIEWER} characters")
     if any(safe_text.is_unsafe(ch) for ch in name):
+        # Quoted as written with its escapes (`\x1b`), as every output shows them: repr()
+        # of the escaped text doubled them.
         raise BadReviewer(
-            f"the reviewer name {safe_text.one_line(name)!r} has invisible characters"
+            f"the reviewer name '{safe_text.one_line(name)}' has invisible characters"
         )
     if name.startswith("-"):
         raise BadReviewer("the reviewer name cannot start with '-'")
