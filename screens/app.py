@@ -741,6 +741,11 @@ class CuratorApp(App[None]):
         from curator.store.bulk import batch_of, undo_batch
         from curator.store.reviews import recent_decisions, undo
 
+        # This session's own undos go through the writer: the store is read once they are
+        # journaled (and so stored first), or their decision would look live and be undone again.
+        deadline = time.monotonic() + 10
+        while self.writer_running and time.monotonic() < deadline:
+            time.sleep(0.01)
         if event_id is None:
             recent = recent_decisions(self.store, self.reviewer, limit=1)
             if not recent:

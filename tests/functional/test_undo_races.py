@@ -51,3 +51,44 @@ async def test_two_quick_undos_in_a_new_session_undo_two_decisions(
     assert len(undos) == 2
     decided = {e[0]: e[1] for e in events(store) if e[2] != "undo"}
     assert sorted(decided[e[6]] for e in undos) == sorted([first, second])
+
+
+async def test_an_undo_from_the_store_waits_for_the_session_s_own_undo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in the same walk (a loaded machine, keys arriving together): the first `u` undid
+    this session's decision through the writer; the second, with no session decision left,
+    read the store's latest decision before the writer had journaled that undo, and undid
+    the same decision again instead of the one before it (from an earlier session)."""
+    store = await make_store(tmp_path)
+    with store.connection() as con:
+        earlier = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
+    assert earlier is not None
+    decide(store, earlier[0], "accept", "ana")  # an earlier session's decision
+    meet = threading.Barrier(2, timeout=3)
+    real_read, real_undo = reviews.recent_decisions, reviews.undo
+
+    def reading(*args: Any, **kwargs: Any) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meet.wait()  # while the writer is about to journal the session's undo
+        return real_read(*args, **kwargs)
+
+    def undoing(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("wait") is False:  # the writer: the session's own undo
+            with contextlib.suppress(threading.BrokenBarrierError):
+                meet.wait()
+        return real_undo(*args, **kwargs)
+
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")  # this session's decision (not the earlier one's record)
+        await settle(app, pilot)
+        monkeypatch.setattr(reviews, "recent_decisions", reading)
+        monkeypatch.setattr(reviews, "undo", undoing)
+        await pilot.press("u", "u")
+        await settle(app, pilot)
+    stored = events(store)
+    decided = {e[0]: e[1] for e in stored if e[2] == "accept"}
+    undone = [decided[e[6]] for e in stored if e[2] == "undo"]
+    assert len(decided) == 2 and sorted(undone) == sorted(decided.values())
