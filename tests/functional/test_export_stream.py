@@ -196,6 +196,7 @@ def test_another_process_cannot_change_the_chosen_records_before_they_are_writte
     import sys
 
     from curator.export import run
+    from curator.export.splits import split_by_context
 
     db = tmp_path / "team.duckdb"
     shutil.copy(sample_store, db)
@@ -204,7 +205,7 @@ def test_another_process_cannot_change_the_chosen_records_before_they_are_writte
             "SELECT record_uid FROM record_state WHERE status = 'accepted' ORDER BY record_uid"
         ).fetchone()
     assert accepted is not None
-    real_split = run.split_by_context
+    real_split = split_by_context
     other: list[str] = []
 
     def split_after_another_reviewer(*args: Any, **kwargs: Any) -> Any:
