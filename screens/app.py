@@ -143,6 +143,7 @@ class CuratorApp(App[None]):
         self.writer_running = False
         # Undos of stored decisions take turns: two read at once found the same latest decision.
         self.undo_lock = threading.Lock()
+        self.undone_here: set[str] = set()  # event uids this session has undone (or is undoing)
         self.in_writer = 0  # handed to the writer, not yet durable
         self.unstored = 0  # durable in the journal, not yet in the store
         self.session_events: list[
@@ -662,14 +663,25 @@ class CuratorApp(App[None]):
     def undo(self, event_id: int | None = None) -> None:
         """Undo a decision: the given one, else this reviewer's latest live one (a bulk
         decision's whole batch when that was the latest)."""
-        if event_id is None and self.session_events:
+        while event_id is None and self.session_events:
             target = self.session_events.pop()
             if isinstance(target, BulkResult):
                 self.undo_batch(target.batch_id)
                 return
+            if not self._claim_undo(target.event_uid):
+                continue  # an undo read from the store took it meanwhile
             self._enqueue("undo", {"uid": target.record_uid, "event_uid": target.event_uid})
             return
         self.undo_stored(event_id)
+
+    def _claim_undo(self, event_uid: str) -> bool:
+        """Whether this session may undo `event_uid`, taking it: no other undo of this session
+        (one through the writer, one read from the store, whatever their order) reverts it."""
+        with self.write_lock:
+            if event_uid in self.undone_here:
+                return False
+            self.undone_here.add(event_uid)
+            return True
 
     def _enqueue(self, kind: str, job: dict[str, Any]) -> None:
         with self.write_lock:
@@ -747,15 +759,20 @@ class CuratorApp(App[None]):
         while self.writer_running and time.monotonic() < deadline:
             time.sleep(0.01)
         if event_id is None:
-            recent = recent_decisions(self.store, self.reviewer, limit=1)
-            if not recent:
+            # The latest not undone by this session already (its undo may not be stored yet).
+            recent = recent_decisions(self.store, self.reviewer, limit=len(self.undone_here) + 1)
+            latest = next((e for e in recent if e.event_uid not in self.undone_here), None)
+            if latest is None:
                 self.call_from_thread(self.notify, "Nothing of yours to undo.", timeout=3)
                 return
-            batch = batch_of(recent[0].event_uid)
+            batch = batch_of(latest.event_uid)
             if batch is not None:  # the latest was a bulk decision: undo it as one
                 self.post_message(BulkUndone(undo_batch(self.store, batch, self.reviewer)))
                 return
-            event_id = recent[0].event_id
+            if not self._claim_undo(latest.event_uid):  # the writer took it since: the next
+                self._undo_stored(None)
+                return
+            event_id = latest.event_id
         event = undo(self.store, event_id, self.reviewer)
         self.post_message(DecisionSaved(event, advance=False))
         self.post_message(SavingChanged(self.unstored))

@@ -13,7 +13,7 @@ import pytest
 from curator.screens.app import CuratorApp
 from curator.store import reviews
 from curator.store.reviews import decide
-from tests.functional.test_review_tui import SIZE, events, make_store, settle
+from tests.functional.test_review_tui import SIZE, events, make_store, settle, wait_until
 
 
 async def test_two_quick_undos_in_a_new_session_undo_two_decisions(
@@ -87,6 +87,48 @@ async def test_an_undo_from_the_store_waits_for_the_session_s_own_undo(
         monkeypatch.setattr(reviews, "recent_decisions", reading)
         monkeypatch.setattr(reviews, "undo", undoing)
         await pilot.press("u", "u")
+        await settle(app, pilot)
+    stored = events(store)
+    decided = {e[0]: e[1] for e in stored if e[2] == "accept"}
+    undone = [decided[e[6]] for e in stored if e[2] == "undo"]
+    assert len(decided) == 2 and sorted(undone) == sorted(decided.values())
+
+
+async def test_an_undo_read_from_the_store_and_the_session_s_own_never_revert_one_decision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other order, also seen in the walk: `a u u` arriving together. The first `u` came
+    before the accept's saved message, so it read the store and found the accept as the
+    latest; the second found the accept in the session and undid it through the writer. Both
+    reverted the accept (the store's own check saw the other only when it was stored first)
+    and the decision before it stayed. Here the first undo is held between its read and its
+    write while the second is made."""
+    store = await make_store(tmp_path)
+    with store.connection() as con:
+        earlier = con.execute("SELECT uid FROM records ORDER BY seq LIMIT 1").fetchone()
+    assert earlier is not None
+    decide(store, earlier[0], "accept", "ana")  # an earlier session's decision
+    read, go = threading.Event(), threading.Event()
+    real_undo = reviews.undo
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("wait", True):  # the undo read from the store: it has chosen
+            read.set()
+            go.wait(timeout=5)
+        return real_undo(*args, **kwargs)
+
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        accept = app.session_events.pop()  # as if its saved message had not come yet
+        monkeypatch.setattr(reviews, "undo", held)
+        app.undo()  # from the store: it finds the accept
+        await wait_until(pilot, read.is_set, "chose a decision to undo")
+        app.session_events.append(accept)  # the saved message arrives
+        app.undo()  # from the session
+        go.set()
         await settle(app, pilot)
     stored = events(store)
     decided = {e[0]: e[1] for e in stored if e[2] == "accept"}
