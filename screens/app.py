@@ -44,6 +44,7 @@ from curator.screens.messages import (
     StoreFailed,
     VerdictArrived,
     WriteFailed,
+    WriterReachedUndo,
 )
 from curator.screens.queue_model import PAGE_SIZE, QueueModel, Step
 from curator.screens.store_reads import StoreReads
@@ -660,9 +661,14 @@ class CuratorApp(App[None]):
         stays on screen and shows the note in its history once it is durable."""
         self._enqueue("note", {"uid": uid, "text": text, "record_hash": record_hash})
 
-    def undo(self, event_id: int | None = None) -> None:
+    def undo(self, event_id: int | None = None, *, in_turn: bool = False) -> None:
         """Undo a decision: the given one, else this reviewer's latest live one (a bulk
         decision's whole batch when that was the latest)."""
+        if event_id is None and not in_turn and self.in_writer:
+            # Decisions typed before this `u` are still in the writer, so the latest is not in
+            # the session's list yet: the undo waits its turn behind them (WriterReachedUndo).
+            self._enqueue("undo_latest", {})
+            return
         while event_id is None and self.session_events:
             target = self.session_events.pop()
             if isinstance(target, BulkResult):
@@ -704,6 +710,9 @@ class CuratorApp(App[None]):
                     self.writer_running = False
                     return
                 kind, job = self.writes.popleft()
+            if kind == "undo_latest":  # after the saved messages of the decisions before it
+                self.post_message(WriterReachedUndo())
+                continue
             try:
                 if kind == "decide":
                     event = decide(
@@ -776,6 +785,12 @@ class CuratorApp(App[None]):
         event = undo(self.store, event_id, self.reviewer)
         self.post_message(DecisionSaved(event, advance=False))
         self.post_message(SavingChanged(self.unstored))
+
+    @on(WriterReachedUndo)
+    def _writer_reached_undo(self, _message: WriterReachedUndo) -> None:
+        self.in_writer = max(0, self.in_writer - 1)
+        self.refresh_saving()
+        self.undo(in_turn=True)
 
     @on(DecisionSaved)
     def _decision_saved(self, message: DecisionSaved) -> None:

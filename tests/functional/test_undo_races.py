@@ -134,3 +134,37 @@ async def test_an_undo_read_from_the_store_and_the_session_s_own_never_revert_on
     decided = {e[0]: e[1] for e in stored if e[2] == "accept"}
     undone = [decided[e[6]] for e in stored if e[2] == "undo"]
     assert len(decided) == 2 and sorted(undone) == sorted(decided.values())
+
+
+async def test_u_right_after_a_undoes_that_decision_even_before_it_is_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in the walk (`a u` arriving together on a loaded machine): `u` came while the
+    accept was still in the writer, before its saved message, so it took the session's
+    decision before that one: an unrelated record was undone and the accept stayed. The
+    writer is held here while `u` is pressed."""
+    store = await make_store(tmp_path)
+    hold = threading.Event()
+    real_decide = reviews.decide
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("wait") is False:  # the writer journaling a decision
+            hold.wait(timeout=5)
+        return real_decide(*args, **kwargs)
+
+    app = CuratorApp(store, reviewer="ana")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")  # an earlier decision of this session, durable
+        await settle(app, pilot)
+        monkeypatch.setattr(reviews, "decide", slow)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: app.writer_running, "handed the accept to the writer")
+        await pilot.press("u")
+        await pilot.pause()
+        hold.set()
+        await settle(app, pilot)
+    stored = events(store)
+    accepts = [e for e in stored if e[2] == "accept"]
+    undos = [e for e in stored if e[2] == "undo"]
+    assert len(accepts) == 2 and [u[6] for u in undos] == [accepts[1][0]]
