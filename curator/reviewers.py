@@ -40,6 +40,13 @@ def clean_reviewer(name: str) -> str:
         raise BadReviewer(
             f"the reviewer name '{safe_text.one_line(name)}' has invisible characters"
         )
+    if "\ufffd" in name:
+        # What a web form or address whose bytes are not UTF-8 decodes to (the command line
+        # gets surrogates, refused above): every such name would become one identity.
+        raise BadReviewer(
+            f"the reviewer name '{safe_text.one_line(name)}' is not UTF-8 text (� stands for "
+            "bytes that could not be read)"
+        )
     if name.startswith("-"):
         raise BadReviewer("the reviewer name cannot start with '-'")
     return name
