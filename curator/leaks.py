@@ -107,6 +107,14 @@ def find_leaks(
     """
     check_threshold(threshold)
     check_splits(store, splits)
+    if across_only and len(set(splits)) == 1:
+        # Both sides in one split and in different splits: nothing could ever be listed, which
+        # would read as "no leaks".
+        raise BadInput(
+            "--across",
+            "",
+            f"with one --split ({splits[0]!r}) no pair crosses splits: name two or more, or none",
+        )
     pairs, questions = find_pairs(store, threshold=threshold, splits=splits)
     if across_only:
         pairs = [p for p in pairs if p.split_a != p.split_b]

@@ -35,8 +35,17 @@ def clean_reviewer(name: str) -> str:
     if len(name) > MAX_REVIEWER:
         raise BadReviewer(f"the reviewer name is longer than {MAX_REVIEWER} characters")
     if any(safe_text.is_unsafe(ch) for ch in name):
+        # Quoted as written with its escapes (`\x1b`), as every output shows them: repr()
+        # of the escaped text doubled them.
         raise BadReviewer(
-            f"the reviewer name {safe_text.one_line(name)!r} has invisible characters"
+            f"the reviewer name '{safe_text.one_line(name)}' has invisible characters"
+        )
+    if "\ufffd" in name:
+        # What a web form or address whose bytes are not UTF-8 decodes to (the command line
+        # gets surrogates, refused above): every such name would become one identity.
+        raise BadReviewer(
+            f"the reviewer name '{safe_text.one_line(name)}' is not UTF-8 text (� stands for "
+            "bytes that could not be read)"
         )
     if name.startswith("-"):
         raise BadReviewer("the reviewer name cannot start with '-'")

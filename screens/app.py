@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -43,6 +44,7 @@ from curator.screens.messages import (
     StoreFailed,
     VerdictArrived,
     WriteFailed,
+    WriterReachedUndo,
 )
 from curator.screens.queue_model import PAGE_SIZE, QueueModel, Step
 from curator.screens.store_reads import StoreReads
@@ -140,6 +142,9 @@ class CuratorApp(App[None]):
         self.writes: deque[tuple[str, dict[str, Any]]] = deque()
         self.write_lock = threading.Lock()
         self.writer_running = False
+        # Undos of stored decisions take turns: two read at once found the same latest decision.
+        self.undo_lock = threading.Lock()
+        self.undone_here: set[str] = set()  # event uids this session has undone (or is undoing)
         self.in_writer = 0  # handed to the writer, not yet durable
         self.unstored = 0  # durable in the journal, not yet in the store
         self.session_events: list[
@@ -160,6 +165,12 @@ class CuratorApp(App[None]):
         return replace(filt, shard=self.shard, overlap=self.overlap if self.shard else 0.0)
 
     # -- start and stop ---------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's choice, except under `curator serve`: see `curator.screens.served`."""
+        from curator.screens.served import served
+
+        return served(super().get_driver_class())
 
     def on_mount(self) -> None:
         from curator.screens.record import ReviewScreen
@@ -650,17 +661,33 @@ class CuratorApp(App[None]):
         stays on screen and shows the note in its history once it is durable."""
         self._enqueue("note", {"uid": uid, "text": text, "record_hash": record_hash})
 
-    def undo(self, event_id: int | None = None) -> None:
+    def undo(self, event_id: int | None = None, *, in_turn: bool = False) -> None:
         """Undo a decision: the given one, else this reviewer's latest live one (a bulk
         decision's whole batch when that was the latest)."""
-        if event_id is None and self.session_events:
+        if event_id is None and not in_turn and self.in_writer:
+            # Decisions typed before this `u` are still in the writer, so the latest is not in
+            # the session's list yet: the undo waits its turn behind them (WriterReachedUndo).
+            self._enqueue("undo_latest", {})
+            return
+        while event_id is None and self.session_events:
             target = self.session_events.pop()
             if isinstance(target, BulkResult):
                 self.undo_batch(target.batch_id)
                 return
+            if not self._claim_undo(target.event_uid):
+                continue  # an undo read from the store took it meanwhile
             self._enqueue("undo", {"uid": target.record_uid, "event_uid": target.event_uid})
             return
         self.undo_stored(event_id)
+
+    def _claim_undo(self, event_uid: str) -> bool:
+        """Whether this session may undo `event_uid`, taking it: no other undo of this session
+        (one through the writer, one read from the store, whatever their order) reverts it."""
+        with self.write_lock:
+            if event_uid in self.undone_here:
+                return False
+            self.undone_here.add(event_uid)
+            return True
 
     def _enqueue(self, kind: str, job: dict[str, Any]) -> None:
         with self.write_lock:
@@ -683,6 +710,9 @@ class CuratorApp(App[None]):
                     self.writer_running = False
                     return
                 kind, job = self.writes.popleft()
+            if kind == "undo_latest":  # after the saved messages of the decisions before it
+                self.post_message(WriterReachedUndo())
+                continue
             try:
                 if kind == "decide":
                     event = decide(
@@ -722,22 +752,45 @@ class CuratorApp(App[None]):
     @work(thread=True, group="write", exit_on_error=False, description="undoing")
     def undo_stored(self, event_id: int | None = None) -> None:
         """Undo a decision found in the store (from an earlier session, or picked by id)."""
+        # One at a time, each reading the store after the one before stored its undo: `u u`
+        # typed in one burst (a session just started) undoes the latest two decisions, and
+        # never the same one twice.
+        with self.undo_lock:
+            self._undo_stored(event_id)
+
+    def _undo_stored(self, event_id: int | None) -> None:
         from curator.store.bulk import batch_of, undo_batch
         from curator.store.reviews import recent_decisions, undo
 
+        # This session's own undos go through the writer: the store is read once they are
+        # journaled (and so stored first), or their decision would look live and be undone again.
+        deadline = time.monotonic() + 10
+        while self.writer_running and time.monotonic() < deadline:
+            time.sleep(0.01)
         if event_id is None:
-            recent = recent_decisions(self.store, self.reviewer, limit=1)
-            if not recent:
+            # The latest not undone by this session already (its undo may not be stored yet).
+            recent = recent_decisions(self.store, self.reviewer, limit=len(self.undone_here) + 1)
+            latest = next((e for e in recent if e.event_uid not in self.undone_here), None)
+            if latest is None:
                 self.call_from_thread(self.notify, "Nothing of yours to undo.", timeout=3)
                 return
-            batch = batch_of(recent[0].event_uid)
+            batch = batch_of(latest.event_uid)
             if batch is not None:  # the latest was a bulk decision: undo it as one
                 self.post_message(BulkUndone(undo_batch(self.store, batch, self.reviewer)))
                 return
-            event_id = recent[0].event_id
+            if not self._claim_undo(latest.event_uid):  # the writer took it since: the next
+                self._undo_stored(None)
+                return
+            event_id = latest.event_id
         event = undo(self.store, event_id, self.reviewer)
         self.post_message(DecisionSaved(event, advance=False))
         self.post_message(SavingChanged(self.unstored))
+
+    @on(WriterReachedUndo)
+    def _writer_reached_undo(self, _message: WriterReachedUndo) -> None:
+        self.in_writer = max(0, self.in_writer - 1)
+        self.refresh_saving()
+        self.undo(in_turn=True)
 
     @on(DecisionSaved)
     def _decision_saved(self, message: DecisionSaved) -> None:

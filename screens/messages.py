@@ -51,6 +51,10 @@ class DecisionSaved(Message):
     advance: bool = True
 
 
+class WriterReachedUndo(Message):
+    """The writer journaled every decision typed before a `u`: that undo may pick its target."""
+
+
 @dataclass
 class VerdictArrived(Message):
     uid: str

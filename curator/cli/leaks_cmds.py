@@ -6,6 +6,7 @@ import click
 
 from curator import safe_text
 from curator.cli.options import db_option, open_existing, settings_of
+from curator.cli.output import reader_may_leave
 
 
 @click.command()
@@ -46,12 +47,13 @@ def leaks(
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
         across_only=across,
     )
-    if as_json:
-        for obj in report.json_lines():
-            click.echo(safe_text.dumps(obj))
-        return
-    import shutil
+    with reader_may_leave():  # `curator leaks --json | head`
+        if as_json:
+            for obj in report.json_lines():
+                click.echo(safe_text.dumps(obj))
+            return
+        import shutil
 
-    width = max(80, shutil.get_terminal_size((160, 24)).columns)
-    for text in listing(store, report, top=top, width=width):
-        click.echo(text)
+        width = max(80, shutil.get_terminal_size((160, 24)).columns)
+        for text in listing(store, report, top=top, width=width):
+            click.echo(text)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,19 @@ def make_console(stderr: bool = False) -> Any:
 
     stream = safe_text.raw_stream(sys.stderr if stderr else sys.stdout)
     return Console(file=stream, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """Print a listing whose reader may stop early (`curator list | head`): the pipe closing is
+    not an error. Without this click exits 1 on it, which scripts read as "problems found"
+    (`set -o pipefail`). The rest of the output goes to /dev/null, so exiting flushes nothing
+    into the closed pipe."""
+    try:
+        yield
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def one_line(text: str) -> str:

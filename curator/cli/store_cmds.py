@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -17,7 +16,15 @@ from curator.cli.options import (
     open_existing,
     settings_of,
 )
-from curator.cli.output import cut, echo_json, import_progress, one_line, print_import, print_stats
+from curator.cli.output import (
+    cut,
+    echo_json,
+    import_progress,
+    one_line,
+    print_import,
+    print_stats,
+    reader_may_leave,
+)
 from curator.domain import CuratorError, RecordFilter, answer_to_text
 from curator.wording import counted
 
@@ -109,7 +116,7 @@ def list_cmd(
     check_splits(store, filt.splits)
     out = sys.stdout
     listed = 0
-    try:
+    with reader_may_leave():
         for row in iter_all(store, filt, limit=limit):
             listed += 1
             if as_json:
@@ -122,11 +129,6 @@ def list_cmd(
                     f"{one_line(verdict_text):<18} {one_line(cut(row.question))}  => "
                     f"{one_line(cut(answer_to_text(row.answer)))}\n"
                 )
-    except BrokenPipeError:
-        # `curator list | head` closes the pipe early: not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return
     if listed == 0 and limit != 0:
         # On stderr, so that stdout (a pipe, JSON Lines) stays empty: zero lines, zero records.
         from curator.selection import nothing_matched

@@ -87,6 +87,17 @@ def export(
         raise CuratorError(f"unknown table format {options.table_format!r}")
     target = TARGETS[options.target]
     check_destination(out_dir)
+    # The whole export is one turn on the store: between turns another process (a reviewer's
+    # journal being stored, an import of changed records, a judge pass) could change the
+    # records already chosen, and the files would no longer match the choice ("changed while
+    # exporting"). The write already held the file; choosing the records holds it a little longer.
+    with store.connection():
+        return _export(store, target, out_dir, options, page_size)
+
+
+def _export(
+    store: Store, target: Target, out_dir: Path, options: ExportOptions, page_size: int
+) -> dict[str, Any]:
     records = curated_keys(
         store, options.filt, include_judged_correct=options.include_judged_correct
     )

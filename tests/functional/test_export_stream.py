@@ -163,3 +163,71 @@ def test_a_record_gone_between_the_two_reads_fails_clearly(
         export(Store(sample_store), out, ExportOptions(**CASES["openai-chat"]))
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".curator-export")]
+
+
+#: Another reviewer's process: when it can get the store at once it rejects record argv[2]
+#: (and says "rejected"), else it says "locked". It never waits, so it tells which it found.
+OTHER_REVIEWER = """
+import sys
+from pathlib import Path
+import duckdb
+from curator.store import Store
+from curator.store.reviews import decide
+try:
+    duckdb.connect(sys.argv[1]).close()
+except duckdb.IOException:
+    print("locked")
+    raise SystemExit(0)
+decide(Store(Path(sys.argv[1])), sys.argv[2], "reject", "bo", reason="wrong figure")
+print("rejected")
+"""
+
+
+def test_another_process_cannot_change_the_chosen_records_before_they_are_written(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in a team walk (an export beside reviewers and imports): between choosing the
+    records and writing them the export let go of the store, so a decision or an import of
+    another process made it fail ("57 chosen records changed while exporting"). The export
+    is one turn on the store: the other process finds it held, and the files hold exactly
+    the records chosen."""
+    import shutil
+    import subprocess
+    import sys
+
+    from curator.export import run
+    from curator.export.splits import split_by_context
+
+    db = tmp_path / "team.duckdb"
+    shutil.copy(sample_store, db)
+    with Store(db).connection() as con:
+        accepted = con.execute(
+            "SELECT record_uid FROM record_state WHERE status = 'accepted' ORDER BY record_uid"
+        ).fetchone()
+    assert accepted is not None
+    real_split = split_by_context
+    other: list[str] = []
+
+    def split_after_another_reviewer(*args: Any, **kwargs: Any) -> Any:
+        # The records are chosen: another process tries to reject one of them now.
+        done = subprocess.run(
+            [sys.executable, "-c", OTHER_REVIEWER, str(db), accepted[0]],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "CURATOR_CONFIG": os.devnull},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        other.append(done.stdout.strip())
+        return real_split(*args, **kwargs)
+
+    monkeypatch.setattr(run, "split_by_context", split_after_another_reviewer)
+    out = tmp_path / "out"
+    manifest = export(Store(db), out, ExportOptions(**CASES["openai-chat"]))
+    assert other == ["locked"]
+    uids = (out / "train.uids.txt").read_text().split() + (
+        (out / "validation.uids.txt").read_text().split()
+        if (out / "validation.uids.txt").exists()
+        else []
+    )
+    assert accepted[0] in uids
+    splits = manifest["splits"]
+    assert splits["train"]["records"] + splits["validation"]["records"] == len(uids)

@@ -98,3 +98,15 @@ def test_a_bad_default_name_is_refused_naming_where_it_came_from(
     ok = run_cli("--db", db, "note", uid, "look again", "--reviewer", "ana")
     assert ok.code == 0, ok.err
     assert events(db) == [("note", "ana")]
+
+
+def test_a_refused_name_is_quoted_with_its_escapes_as_every_output_shows_them(
+    run_cli: Run, db: Path
+) -> None:
+    """The name was quoted with repr() after escaping, so its escapes were doubled: the CLI
+    and serve's login page said 'ana\\\\x1b[31m' where every other output writes `\\x1b`."""
+    line = refused(run_cli("--db", db, "review", "--reviewer", "ana\x1b[31m\u202e"))
+    assert line.endswith("the reviewer name 'ana\\x1b[31m\\u202e' has invisible characters")
+    with pytest.raises(BadReviewer) as caught:
+        clean_reviewer("o'hara\x07")
+    assert str(caught.value) == "the reviewer name 'o'hara\\x07' has invisible characters"

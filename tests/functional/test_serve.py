@@ -96,6 +96,23 @@ async def test_a_bad_name_is_refused_at_login(
     assert "\x1b" not in await bad.text()
 
 
+async def test_a_name_that_is_not_utf8_is_refused_not_replaced(db: Path) -> None:
+    """Found in the walk: a login form or address whose name bytes are not UTF-8 (`%ff%fe`)
+    was decoded with replacement characters and accepted as '��', one identity for every
+    such name; the command line refuses such bytes (they arrive as surrogates)."""
+    app = ReviewServer(ServeOptions(db=db), Access(None)).make_app()
+    async with TestClient(TestServer(app, host="127.0.0.1")) as http:
+        posted = await http.post(
+            "/login",
+            data=b"reviewer=ana%ff%fe",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            allow_redirects=False,
+        )
+        assert posted.status == 400 and "not UTF-8" in await posted.text()
+        addressed = await http.get("/?reviewer=ana%ff")
+        assert addressed.status == 400 and "/ws/" not in await addressed.text()
+
+
 async def test_a_loopback_server_answers_to_loopback_names_only(
     client: tuple[Client, list[str]],
 ) -> None:

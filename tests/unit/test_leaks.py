@@ -151,6 +151,17 @@ def test_split_scope_and_across(store: Store) -> None:
     assert all(p.split_a != p.split_b for p in across.contexts)
 
 
+def test_across_with_one_split_is_refused_rather_than_finding_nothing(store: Store) -> None:
+    """Found walking `curator leaks` on the real files: `--across --split dev` listed no pair
+    and exited 0, as if dev were clean; no pair can cross splits within one split."""
+    from curator.domain import BadInput
+
+    with pytest.raises(BadInput, match="--across") as refused:
+        find_leaks(store, splits=["dev", "dev"], across_only=True)
+    assert refused.value.exit_code == 2
+    assert len(find_leaks(store, splits=["dev", "train"], across_only=True).contexts) == 4
+
+
 def test_import_reports_near_duplicates_and_cache_names_twins(store: Store, tmp_path: Path) -> None:
     again = copy.deepcopy(context("base-copy", MUST_MATCH["extra-column"], "Q?", "a"))
     summary = import_file(store, write_json(tmp_path / "more.json", [again]), "test")
