@@ -219,3 +219,15 @@ def legacy_sample_store(db: Path, before: str) -> Store:
         con.execute("DETACH current_store")
     current.unlink()
     return store
+
+
+def ctrl_c_able(argv: list[str]) -> list[str]:
+    """`argv` started with SIGINT at its default, so that the test's Ctrl-C reaches it as a
+    user's would: a process inherits an ignored SIGINT (a CI runner started with `&` by a shell
+    without job control has it so), and Python then never raises KeyboardInterrupt. Through an
+    exec, not Popen's preexec_fn (unsafe here: the moto server runs threads in this process)."""
+    restore = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", restore, *argv]

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.builders import ctrl_c_able
 from tests.conftest import CliResult
 from tests.fakes.aws import FlakyProxy, apply_env, moto_server
 from tests.fakes.servers import Behaviour, Failure, FakeBedrockRuntime
@@ -23,18 +24,6 @@ from tests.functional.faults import curated_store
 
 Run = Callable[..., CliResult]
 CURATOR = str(Path(sys.executable).with_name("curator"))
-
-
-def ctrl_c_able(argv: list[str]) -> list[str]:
-    """`argv` started with SIGINT at its default, so that the test's Ctrl-C reaches it as a
-    user's would: a process inherits an ignored SIGINT (a CI runner started with `&` by a shell
-    without job control has it so), and Python then never raises KeyboardInterrupt. Through an
-    exec, not Popen's preexec_fn (unsafe here: the moto server runs threads in this process)."""
-    restore = (
-        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-        "os.execv(sys.argv[1], sys.argv[1:])"
-    )
-    return [sys.executable, "-c", restore, *argv]
 
 
 #: The sample has 150 records; Claude 3 Haiku wants at least 32 in a validation file.

@@ -18,7 +18,7 @@ import pytest
 
 from curator.store import Store
 from curator.store.verdicts import verdicts_for
-from tests.builders import import_sample_dev
+from tests.builders import ctrl_c_able, import_sample_dev
 from tests.conftest import CliResult, tiny_context, write_json
 from tests.fakes.aws import apply_env, moto_server
 from tests.fakes.servers import (
@@ -486,7 +486,11 @@ def test_ctrl_c_stores_what_was_answered_and_says_so(
     cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(db), "judge"]
     cmd += ["--judge", "anthropic", "--concurrency", "2"]
     proc = subprocess.Popen(
-        cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ctrl_c_able(cmd),
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 180  # only bounds a hung pass
@@ -515,7 +519,11 @@ def test_ctrl_c_while_waiting_for_a_batch_says_it_keeps_running(
     cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(sample_store), "judge"]
     cmd += ["--judge", "anthropic", "--batch", "--wait", "600"]
     proc = subprocess.Popen(
-        cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ctrl_c_able(cmd),
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 180  # only bounds a hung run
