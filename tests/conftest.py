@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,12 @@ import pytest
 
 if TYPE_CHECKING:
     from tests.fakes.servers import FakeAnthropic
+
+# A runner started with `&` by a shell without job control passes SIGINT down ignored, and an
+# ignored SIGINT survives exec: every curator a test starts would then never see its Ctrl-C (two
+# judge tests failed so in a clean-clone CI run). The tests' processes get it at its default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_TATQA = ROOT.parent / "shared" / "data" / "tatqa"
