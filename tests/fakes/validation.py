@@ -106,12 +106,32 @@ def bedrock_model(model_id: str, region: str) -> BedrockModel:
     return model
 
 
+@cache
+def bedrock_regions() -> frozenset[str]:
+    """The regions Bedrock is offered in (botocore's endpoint data for its control plane)."""
+    import boto3
+
+    session = boto3.session.Session()
+    return frozenset(
+        region
+        for partition in ("aws", "aws-us-gov")
+        for region in session.get_available_regions("bedrock", partition_name=partition)
+    )
+
+
 def region_of(authorization: str | None) -> str:
-    """The region a SigV4-signed request was signed for (its credential scope)."""
+    """The region a SigV4-signed request was signed for (its credential scope). A region
+    Bedrock is not offered in has no endpoint to sign for: refused as AWS refuses a credential
+    scoped to an invalid region (the fake serves every region on one address)."""
     match = re.search(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/", authorization or "")
     if match is None:
         raise Refused(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
-    return match.group(1)
+    region = match.group(1)
+    if region not in bedrock_regions():
+        raise Refused(
+            403, "InvalidSignatureException", "Credential should be scoped to a valid region."
+        )
+    return region
 
 
 # -- botocore shapes --------------------------------------------------------------------------

@@ -452,6 +452,10 @@ def test_the_bedrock_fake_refuses_bare_ids_unknown_ids_and_foreign_profiles(
         converse(
             "us.anthropic.claude-haiku-4-5-20251001-v1:0", inferenceConfig={"maxTokens": 99_999}
         )
+    # A region Bedrock is not offered in: no endpoint would take a request signed for it.
+    with pytest.raises(ClientError, match="scoped to a valid region") as nowhere:
+        converse("global.anthropic.claude-sonnet-4-5-20250929-v1:0", region="mars-1")
+    assert nowhere.value.response["Error"]["Code"] == "InvalidSignatureException"
     # What the service accepts, the fake accepts: dated profiles, and on-demand Claude 3 Haiku.
     assert converse("us.anthropic.claude-haiku-4-5-20251001-v1:0")["stopReason"] == "end_turn"
     assert converse("global.anthropic.claude-sonnet-4-5-20250929-v1:0", region="eu-west-1")
