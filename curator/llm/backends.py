@@ -183,6 +183,12 @@ async def anthropic_call(call: Callable[[], Awaitable[T]]) -> T:
         raise BackendError(
             f"{type(exc).__name__}: {_short(str(exc))}", status=None, retryable=True
         ) from exc
+    except anthropic.APIError as exc:
+        # Any other failure the SDK reports (a reply it could not validate, say) is the
+        # service's or the SDK's, not curator's: an error for this record, not an internal one.
+        raise BackendError(
+            f"{type(exc).__name__}: {_short(str(exc))}", status=None, retryable=False
+        ) from exc
 
 
 def _api_error_text(body: object, fallback: str) -> str:

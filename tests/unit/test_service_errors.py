@@ -68,3 +68,23 @@ def test_retry_after_is_read_and_honoured() -> None:
     with pytest.raises(AttemptsExhausted) as exhausted:
         asyncio.run(call_with_retries(call, RetryPolicy(max_attempts=3), sleep=sleep))
     assert exhausted.value.attempts == 3 and slept == [7.0, 7.0]
+
+
+def test_an_sdk_failure_without_a_status_is_an_error_of_the_record_not_an_internal_one() -> None:
+    """A reply the anthropic SDK could not validate raised out of the pass (exit 1, a bug)."""
+    import anthropic
+    import httpx2 as httpx
+
+    from curator.llm.backends import anthropic_call
+
+    request = httpx.Request("POST", "http://127.0.0.1/v1/messages")
+    response = httpx.Response(200, request=request, text="{}")
+    failure = anthropic.APIResponseValidationError(response, {}, message="type: missing")
+
+    async def call() -> None:
+        raise failure
+
+    with pytest.raises(BackendError) as caught:
+        asyncio.run(anthropic_call(call))
+    assert not caught.value.retryable and caught.value.status is None
+    assert "APIResponseValidationError" in str(caught.value)
