@@ -260,7 +260,17 @@ def _judge_live(
                     run_rules_pass(store, options, workers=workers, on_progress=on_progress)
                 )
             else:
-                result = asyncio.run(run_pass(store, judge_obj, options, on_progress=on_progress))
+                from curator.llm.run_lock import judge_lock_name, run_lock
+
+                key = judge_obj.key
+                name = judge_lock_name(
+                    key.judge, key.model, key.prompt_hash, (options.filt, options.limit)
+                )
+                what = f"this judge pass ({key.judge}, {key.model}, the same records)"
+                with run_lock(store.path, name, what):
+                    result = asyncio.run(
+                        run_pass(store, judge_obj, options, on_progress=on_progress)
+                    )
         except KeyboardInterrupt:
             click.echo(
                 f"interrupted: {counted(done[0], 'verdict')} of this pass "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,3 +45,11 @@ def run_lock(store_path: Path, name: str, what: str) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+def judge_lock_name(judge: str, model: str, prompt_hash: str, selection: object) -> str:
+    """The lock of a live judge pass: the same judge, model and prompt over the same selection
+    of records (its filter and limit). Two such passes at once would each pay for every record
+    neither has judged; passes over other records, or of another judge, run side by side."""
+    text = "|".join((judge, model, prompt_hash, repr(selection)))
+    return "judge-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

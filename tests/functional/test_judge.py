@@ -788,3 +788,41 @@ def test_thinking_is_set_explicitly_and_few_shot_turns_reach_the_api(
     assert summary["judged"] == 2 and summary["verdicts"].get("error", 0) == 0
     assert summary["prompt_hash"].endswith("+thinking:enabled:2048")
     assert anthropic_fake.thinking[-1] == {"type": "enabled", "budget_tokens": 2048}
+
+
+def test_the_same_live_judge_pass_twice_at_once_is_refused_before_any_call(
+    tmp_path: Path, run_cli: Run, anthropic_fake: FakeAnthropic
+) -> None:
+    """Two processes running the same judge pass at once each asked (and paid) for every
+    record neither had judged. The second is refused (exit 3) while the first runs; the
+    first ends with every record judged once."""
+    db = many_records_store(tmp_path, run_cli, 4)  # 20 records
+    anthropic_fake.behaviour.responder, resume = answer_then_hold(2)
+    cmd = [str(Path(sys.executable).with_name("curator")), "--db", str(db), "judge"]
+    cmd += ["--judge", "anthropic", "--concurrency", "2"]
+    proc = subprocess.Popen(
+        cmd, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 180  # only bounds a hung pass
+        while anthropic_fake.requests.total() < 4:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)  # 2 answered, 2 held: the pass is running
+        asked = anthropic_fake.requests.total()
+        try:  # (without the refusal it would ask, and wait on the held requests)
+            busy = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            busy = None
+        assert anthropic_fake.requests.total() == asked
+        assert busy is not None and busy.returncode == 3, busy
+        assert "this judge pass (anthropic" in busy.stderr
+        assert "already running in another process" in busy.stderr
+    finally:
+        resume.set()
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    with Store(db).connection() as con:
+        judged = con.execute(
+            "SELECT count(*), count(DISTINCT record_uid) FROM verdicts WHERE judge = 'anthropic'"
+        ).fetchone()
+    assert judged == (20, 20)
