@@ -167,9 +167,10 @@ def export_cmd(
         + ", ".join(f"{k}={v['value']}" for k, v in hp.items())
         + " (reasons in manifest.json)"
     )
-    from curator.export.audit import audit_line
+    from curator.export.audit import audit_line, nothing_to_audit
 
-    click.echo("  " + audit_line(manifest["audit"]))
+    drew_nothing = audit is not None and isinstance(manifest["audit"], str)
+    click.echo("  " + (nothing_to_audit(audit) if drew_nothing else audit_line(manifest["audit"])))
 
 
 def _print_export_leaks(leaks: dict[str, Any]) -> None:
