@@ -77,7 +77,8 @@ def predict(
     Examples:
       curator predict --backend anthropic --model claude-haiku-4-5 \\
           --from-manifest out/manifest.json --split validation --name base
-      curator predict --backend bedrock --model arn:aws:bedrock:...:provisioned-model/abc \\
+      curator predict --backend bedrock \\
+          --model arn:aws:bedrock:us-east-1:123456789012:provisioned-model/ft0haiku0tqa \\
           --from-manifest out/manifest.json --split validation --name ft
       curator predict --import answers.jsonl --name vendor
     """
