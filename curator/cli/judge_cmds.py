@@ -96,7 +96,7 @@ def judge(
 
     \b
     Examples:
-      curator judge                                   # offline rules judge, no key needed
+      curator judge --judge rules                     # offline rules judge, no key needed
       curator judge --judge anthropic --dry-run       # records, tokens and cost; no calls
       curator judge --judge anthropic --max-cost 5 --concurrency 16
       curator judge --judge bedrock --region us-east-1 --verdict uncertain
