@@ -36,7 +36,12 @@ if TYPE_CHECKING:
 @click.option("--endpoint-url", default=None, help="Bedrock runtime endpoint URL.")
 @filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N records.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Calls at once.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Model calls at once (default: [judge] concurrency, else 8).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
