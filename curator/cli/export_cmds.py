@@ -169,8 +169,10 @@ def export_cmd(
     )
     from curator.export.audit import audit_line, nothing_to_audit
 
-    drew_nothing = audit is not None and isinstance(manifest["audit"], str)
-    click.echo("  " + (nothing_to_audit(audit) if drew_nothing else audit_line(manifest["audit"])))
+    if audit is not None and isinstance(manifest["audit"], str):
+        click.echo("  " + nothing_to_audit(audit))
+    else:
+        click.echo("  " + audit_line(manifest["audit"]))
 
 
 def _print_export_leaks(leaks: dict[str, Any]) -> None:

@@ -854,9 +854,10 @@ def test_imported_answers_are_for_the_records_as_imported_until_one_is_edited(
     decide(Store(db), uid, "edit", "ana", edited={"question": old + " (in thousands)"})
     after = json.loads(run_cli("--db", db, "eval", "vendor", "--json").out)["runs"][0]
     assert after["outdated_answers"] == 1
-    assert "vendor: 1 answer was given for an earlier version" in run_cli(
-        "--db", db, "eval", "vendor"
-    ).out
+    assert (
+        "vendor: 1 answer was given for an earlier version"
+        in run_cli("--db", db, "eval", "vendor").out
+    )
     assert run_cli("--db", db, "predict", "--import", answers, "--name", "vendor").code == 0
     again = json.loads(run_cli("--db", db, "eval", "vendor", "--json").out)["runs"][0]
     assert again["outdated_answers"] == 0
