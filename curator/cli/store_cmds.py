@@ -11,6 +11,7 @@ from curator import safe_text
 from curator.cli import review_cmds
 from curator.cli.options import (
     db_option,
+    demo_db_option,
     filter_options,
     given_db,
     open_existing,
@@ -192,7 +193,7 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
     default=None,
     help="Folder of TAT-QA JSON files (default: the bundled sample_data/).",
 )
-@db_option
+@demo_db_option
 @click.pass_context
 def demo(ctx: click.Context, no_tui: bool, data: Path | None) -> None:
     """Build a store from the sample data, judge it offline and show it: the command to run first.
