@@ -28,7 +28,7 @@ def remember_db(ctx: click.Context, _param: click.Parameter, value: Path | None)
         ctx.meta[DB_KEY] = value
 
 
-def db_option(func: F, default: str = "$CURATOR_DB, else ./curator.duckdb") -> F:
+def db_option(func: F, default: str = "$CURATOR_DB, else [store] db, else ./curator.duckdb") -> F:
     """The one declaration of `--db`: on the group and on every command that opens the store.
 
     Both write to the same place, so `curator --db X cmd` and `curator cmd --db X` mean the same
