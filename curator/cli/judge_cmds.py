@@ -224,6 +224,9 @@ def _judge_dry_run(store: Store, judge_obj: Judge, options: PassOptions, as_json
         click.echo(f"  {one_line(item.uid)}  {one_line(item.question[:200])[:90]}")
     if estimate.records > len(estimate.sample):
         click.echo(f"  … and {estimate.records - len(estimate.sample):,} more")
+    if key.judge == "rules":  # no model, no tokens: "~0 input tokens · $0.0000" read as a bug
+        click.echo(f"{counted(estimate.records, 'record')} · offline: no model calls, no cost")
+        return
     click.echo(
         f"{counted(estimate.records, 'record')} · "
         f"~{counted(estimate.input_tokens, 'input token')} · "
