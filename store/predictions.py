@@ -199,6 +199,16 @@ def replace_imported(
         fault_point("predictions-import")  # the crash test's kill between delete and insert
         if predictions:
             _insert(con, run, predictions)
+            # A file's answers are for the records as they are now: stamped with each record's
+            # version, eval says which ones an edit or a re-import made outdated later (with
+            # no version, every imported answer was called outdated).
+            con.execute(
+                f"UPDATE predictions p SET record_hash = v.hash FROM (SELECT r.uid, "
+                f"{RECORD_HASH_SQL} AS hash FROM records r JOIN contexts c "
+                "ON c.uid = r.context_uid LEFT JOIN record_state s ON s.record_uid = r.uid) v "
+                "WHERE p.run_name = ? AND p.record_uid = v.uid",
+                [run],
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +281,8 @@ def scored_rows(
             f"SELECT r.uid, {curated['question']}, {curated['answer_json']}, "
             f"{curated['scale']}, r.answer_type, r.answer_from, p.answer_text, p.output_tokens, "
             "p.error, coalesce(s.status, 'pending'), p.answer_json, r.split, "
-            f"p.record_uid IS NOT NULL, p.record_hash <> {RECORD_HASH_SQL} "
+            # '' = no version stored (answers an older curator imported): not known outdated
+            f"p.record_uid IS NOT NULL, p.record_hash NOT IN ('', {RECORD_HASH_SQL}) "
             "FROM records r JOIN contexts c ON c.uid = r.context_uid LEFT JOIN ("
             "SELECT * FROM predictions WHERE run_name = ? "
             "QUALIFY row_number() OVER (PARTITION BY record_uid ORDER BY created_at DESC, "

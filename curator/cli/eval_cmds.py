@@ -77,7 +77,8 @@ def predict(
     Examples:
       curator predict --backend anthropic --model claude-haiku-4-5 \\
           --from-manifest out/manifest.json --split validation --name base
-      curator predict --backend bedrock --model arn:aws:bedrock:...:provisioned-model/abc \\
+      curator predict --backend bedrock \\
+          --model arn:aws:bedrock:us-east-1:123456789012:provisioned-model/ft0haiku0tqa \\
           --from-manifest out/manifest.json --split validation --name ft
       curator predict --import answers.jsonl --name vendor
     """
@@ -314,7 +315,7 @@ def eval_cmd(
                 f"note: {safe_text.markup(r.run)}: "
                 f"{counted(r.outdated, 'answer was', 'answers were')} given for an earlier version "
                 "of the record (edited or re-imported since) and scored against today's gold; "
-                "`curator predict` of the run asks them again"
+                "`curator predict` of the run asks them again (an imported run: import it again)"
             )
     kinds = sorted({k for r in reports for k in r.by_answer_type})
     by_type = Table(title="TAT-QA F1 by answer type", title_justify="left")

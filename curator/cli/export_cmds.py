@@ -167,9 +167,12 @@ def export_cmd(
         + ", ".join(f"{k}={v['value']}" for k, v in hp.items())
         + " (reasons in manifest.json)"
     )
-    from curator.export.audit import audit_line
+    from curator.export.audit import audit_line, nothing_to_audit
 
-    click.echo("  " + audit_line(manifest["audit"]))
+    if audit is not None and isinstance(manifest["audit"], str):
+        click.echo("  " + nothing_to_audit(audit))
+    else:
+        click.echo("  " + audit_line(manifest["audit"]))
 
 
 def _print_export_leaks(leaks: dict[str, Any]) -> None:
@@ -235,7 +238,13 @@ def finetune() -> None:
 
 
 @finetune.command("start")
-@click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path), default="out")
+@click.option(
+    "--export-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="out",
+    show_default=True,
+    help="The folder `curator export` wrote (its manifest.json is checked before any upload).",
+)
 @click.option("--s3", "s3_uri", required=True, help="s3://bucket/prefix for data and output.")
 @click.option("--role-arn", required=True, help="IAM role Bedrock assumes to read the data.")
 @click.option(
@@ -249,7 +258,11 @@ def finetune() -> None:
     help="Job name (default: curator-<digest of the export and base model>: running the same "
     "command again finds the job it started).",
 )
-@click.option("--region", default=None)
+@click.option(
+    "--region",
+    default=None,
+    help="Default: AWS_REGION / AWS_DEFAULT_REGION, [judge] region, else the AWS profile's.",
+)
 @click.pass_context
 def finetune_start(
     ctx: click.Context,
@@ -306,7 +319,9 @@ def finetune_start(
 
 @finetune.command("status")
 @click.argument("name")
-@click.option("--region", default=None)
+@click.option(
+    "--region", default=None, help="The region the job was started in (default as for start)."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def finetune_status(ctx: click.Context, name: str, region: str | None, as_json: bool) -> None:

@@ -36,7 +36,12 @@ if TYPE_CHECKING:
 @click.option("--endpoint-url", default=None, help="Bedrock runtime endpoint URL.")
 @filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N records.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=None, help="Calls at once.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Model calls at once (default: [judge] concurrency, else 8).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
@@ -96,7 +101,7 @@ def judge(
 
     \b
     Examples:
-      curator judge                                   # offline rules judge, no key needed
+      curator judge --judge rules                     # offline rules judge, no key needed
       curator judge --judge anthropic --dry-run       # records, tokens and cost; no calls
       curator judge --judge anthropic --max-cost 5 --concurrency 16
       curator judge --judge bedrock --region us-east-1 --verdict uncertain
@@ -219,6 +224,9 @@ def _judge_dry_run(store: Store, judge_obj: Judge, options: PassOptions, as_json
         click.echo(f"  {one_line(item.uid)}  {one_line(item.question[:200])[:90]}")
     if estimate.records > len(estimate.sample):
         click.echo(f"  … and {estimate.records - len(estimate.sample):,} more")
+    if key.judge == "rules":  # no model, no tokens: "~0 input tokens · $0.0000" read as a bug
+        click.echo(f"{counted(estimate.records, 'record')} · offline: no model calls, no cost")
+        return
     click.echo(
         f"{counted(estimate.records, 'record')} · "
         f"~{counted(estimate.input_tokens, 'input token')} · "

@@ -16,7 +16,13 @@ from curator.cli.output import reader_may_leave
 @click.option(
     "--threshold", type=float, default=None, help="Lowest score to list (default 0.8; 0-1]."
 )
-@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Context pairs drawn side by side (--json lists all).",
+)
 @db_option
 @click.pass_context
 def leaks(

@@ -28,12 +28,12 @@ def remember_db(ctx: click.Context, _param: click.Parameter, value: Path | None)
         ctx.meta[DB_KEY] = value
 
 
-def db_option(func: F) -> F:
+def db_option(func: F, default: str = "$CURATOR_DB, else [store] db, else ./curator.duckdb") -> F:
     """The one declaration of `--db`: on the group and on every command that opens the store.
 
     Both write to the same place, so `curator --db X cmd` and `curator cmd --db X` mean the same
     (given twice, the later one wins); commands never take it as a parameter: `_settings`
-    applies it.
+    applies it. `default` is what the help says the store is without it (the demo's own).
     """
     return click.option(
         "--db",
@@ -41,8 +41,13 @@ def db_option(func: F) -> F:
         default=None,
         expose_value=False,
         callback=remember_db,
-        help="Store file (default: $CURATOR_DB, else ./curator.duckdb).",
+        help=f"Store file (default: {default}).",
     )(func)
+
+
+def demo_db_option(func: F) -> F:
+    """`--db` of `curator demo`, whose store without it is its own (never $CURATOR_DB's)."""
+    return db_option(func, "./curator-demo.duckdb; $CURATOR_DB is not used")
 
 
 def given_db(ctx: click.Context) -> Path | None:

@@ -160,7 +160,7 @@ def serve(
     \b
     Example:
       curator serve --db team.duckdb                 # then open http://127.0.0.1:8000/?reviewer=ana
-      curator serve --host 0.0.0.0 --password-file ~/.curator-serve-password
+      curator serve --host 0.0.0.0 --password-file ~/.config/curator/serve-password
     """
     from curator.serve import Access, ServeOptions, run
     from curator.serve.server import is_loopback, read_password

@@ -11,6 +11,7 @@ from curator import safe_text
 from curator.cli import review_cmds
 from curator.cli.options import (
     db_option,
+    demo_db_option,
     filter_options,
     given_db,
     open_existing,
@@ -143,8 +144,9 @@ def list_cmd(
 def check_cmd(ctx: click.Context, as_json: bool) -> None:
     """Verify the store: schema version, orphan rows, events naming unknown records.
 
-    Opening the store also recovers a write-ahead log left by a killed process. Exit code 1
-    when a problem is found.
+    Opening the store also recovers a write-ahead log left by a killed process. Every value is
+    read, so DuckDB verifies every block's checksum. Exit code 1 when a problem is found, 3 when
+    the store is corrupt.
 
     \b
     Example:
@@ -191,7 +193,7 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
     default=None,
     help="Folder of TAT-QA JSON files (default: the bundled sample_data/).",
 )
-@db_option
+@demo_db_option
 @click.pass_context
 def demo(ctx: click.Context, no_tui: bool, data: Path | None) -> None:
     """Build a store from the sample data, judge it offline and show it: the command to run first.

@@ -187,6 +187,16 @@ def audit_summary(
     }
 
 
+def nothing_to_audit(sample: int) -> str:
+    """The export's line when `--audit N` drew nothing: every exported record has a person's
+    decision (the sample is of records taken on a judge's word), so saying only "not audited"
+    left the reviewer to guess why the N records never reached the audit filter."""
+    return (
+        f"audit: nothing to draw for --audit {sample}: every exported record was decided by a "
+        "person (the sample is of records taken on a judge's word: --include-judged-correct)"
+    )
+
+
 def audit_line(audit: dict[str, Any] | str) -> str:
     """One line for the export command's output."""
     if isinstance(audit, str):

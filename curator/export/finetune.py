@@ -106,7 +106,7 @@ def check_family(model: str, model_id: str, target: str) -> None:
     if not model_id.startswith(family):
         raise BadOption(
             f"base model {model!r} does not match the export's target {target} "
-            f"(expected a {family}* model such as {DEFAULT_BASE_MODELS[target]})"
+            f"(expected an {family}* model such as {DEFAULT_BASE_MODELS[target]})"
         )
 
 

@@ -266,7 +266,8 @@ def recommend(
     elif human["n"] == 0:
         text = (
             "No human decisions to compare with yet: review a random sample (e.g. "
-            "`curator export --audit 100`) before auto-accepting anything."
+            "`curator export out/ --include-judged-correct JUDGE --audit 100`, then the audit "
+            "filter in `curator review`) before auto-accepting anything."
         )
     else:
         text = "Do not auto-accept yet: review every record."

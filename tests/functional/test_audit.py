@@ -111,3 +111,24 @@ def test_audit_sample_review_and_manifest_estimate(tmp_path: Path, run_cli: Run)
 def test_audit_filter_survives_a_saved_view() -> None:
     assert filter_from_state({"audit": True}).audit
     assert not filter_from_state({}).audit
+
+
+def test_an_audit_with_nothing_to_draw_says_why(tmp_path: Path, run_cli: Run) -> None:
+    """`--audit N` on an export of records people decided drew nothing and said only "audit:
+    not audited", as if the option had not been given: it says why no sample was queued."""
+    db = tmp_path / "audit.duckdb"
+    assert run_cli("--db", db, "import", SAMPLE_DATA / "sample_train.json").code == 0
+    store = Store(db)
+    with store.connection() as con:
+        uids = [u for (u,) in con.execute("SELECT uid FROM records ORDER BY seq").fetchall()]
+    for uid in uids:
+        decide(store, uid, "accept", "ann")
+    out = tmp_path / "out"
+    args = ["export", out, "--validation-fraction", "0", "--target", "openai-chat"]
+    result = run_cli("--db", db, *args, "--audit", "10")
+    assert result.code == 0, result.err
+    assert "audit: nothing to draw for --audit 10: every exported record was decided" in result.out
+    assert queue_page(store, RecordFilter(audit=True), limit=100) == []
+    assert json.loads((out / "manifest.json").read_text())["audit"] == "not audited"
+    plain = run_cli("--db", db, *args)
+    assert plain.code == 0 and "  audit: not audited" in plain.out

@@ -4,6 +4,7 @@ intervals, and a recommended policy; on the demo data and on a store a reviewer 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,3 +117,18 @@ def test_calibrate_against_a_reviewer(tmp_path: Path, run_cli: Run) -> None:
     assert report["gold"]["records"] == 22
     assert sum(row["n"] for row in report["corruptions"].values()) > 0
     assert report["recommendation"]["auto_accept_correct"] == []
+
+
+def test_the_advice_without_human_decisions_is_a_command_that_runs(
+    tmp_path: Path, run_cli: Run
+) -> None:
+    """The advice named `curator export --audit 100`, which has no destination and, without
+    --include-judged-correct, nothing to export from a store nobody reviewed: it is run here."""
+    db = _store(tmp_path, run_cli)
+    text = recommend({"n": 0}, {}, {}, 0.02)["text"]
+    command = re.search(r"`curator (export [^`]*)`", text)
+    assert command is not None, text
+    args = command.group(1).replace("JUDGE", "rules").replace("out/", str(tmp_path / "out"))
+    result = run_cli("--db", db, *args.split(), "--validation-fraction", "0.3")
+    assert result.code == 0, result.err
+    assert "audit #1: 0/100 reviewed" in result.out

@@ -193,3 +193,17 @@ def test_demo_without_db_uses_its_own_store(run_cli: Run, workdir: Path) -> None
     assert result.code == 0, result.err
     assert (workdir / "curator-demo.duckdb").is_file()
     assert not (workdir / "curator.duckdb").exists()
+
+
+def test_demo_help_names_its_own_store_and_ignores_curator_db(
+    run_cli: Run, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's --db help said "default: $CURATOR_DB, else ./curator.duckdb", as every other
+    command's; the demo uses ./curator-demo.duckdb whatever $CURATOR_DB says (a demo never
+    writes into the team's store), and its help says so."""
+    shown = run_cli("demo", "--help")
+    assert "./curator-demo.duckdb; $CURATOR_DB is not used" in " ".join(shown.out.split())
+    assert "else ./curator.duckdb" not in " ".join(shown.out.split())
+    monkeypatch.setenv("CURATOR_DB", str(workdir / "team.duckdb"))
+    assert run_cli("demo", "--no-tui").code == 0
+    assert (workdir / "curator-demo.duckdb").is_file() and not (workdir / "team.duckdb").exists()

@@ -834,3 +834,30 @@ def test_an_answer_to_an_earlier_version_of_its_record_is_said_and_asked_again(
     assert sum(fake.requests.values()) == asked + 1
     latest = json.loads(run_cli("--db", db, "eval", "ft", "--json").out)["runs"][0]
     assert latest["outdated_answers"] == 0
+
+
+def test_imported_answers_are_for_the_records_as_imported_until_one_is_edited(
+    run_cli: Run, store_with_gold: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """`predict --import` stored no record version, so eval called every imported answer one
+    "given for an earlier version of the record" on a store nobody had edited; an answer is
+    outdated only once its record is edited (or re-imported) after the import."""
+    db, _ = store_with_gold
+    with Store(db).connection() as con:
+        rows = con.execute("SELECT uid, question FROM records ORDER BY seq").fetchall()
+    answers = write_json(tmp_path / "answers.json", {uid: "1" for uid, _ in rows})
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "vendor").code == 0
+    report = json.loads(run_cli("--db", db, "eval", "vendor", "--json").out)["runs"][0]
+    assert (report["answered"], report["outdated_answers"]) == (29, 0)
+    assert "earlier version" not in run_cli("--db", db, "eval", "vendor").out
+    uid, old = rows[3]
+    decide(Store(db), uid, "edit", "ana", edited={"question": old + " (in thousands)"})
+    after = json.loads(run_cli("--db", db, "eval", "vendor", "--json").out)["runs"][0]
+    assert after["outdated_answers"] == 1
+    assert (
+        "vendor: 1 answer was given for an earlier version"
+        in run_cli("--db", db, "eval", "vendor").out
+    )
+    assert run_cli("--db", db, "predict", "--import", answers, "--name", "vendor").code == 0
+    again = json.loads(run_cli("--db", db, "eval", "vendor", "--json").out)["runs"][0]
+    assert again["outdated_answers"] == 0

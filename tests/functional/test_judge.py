@@ -238,6 +238,17 @@ def test_dry_run_calls_nothing_and_estimates_cost(
     assert "30 records" in text.out and "estimated $" in text.out
 
 
+def test_rules_dry_run_says_it_is_offline_rather_than_pricing_tokens(
+    run_cli: Run, sample_store: Path
+) -> None:
+    """The rules judge's dry run printed "~0 input tokens · ~0 output tokens · estimated
+    $0.0000 (before prompt caching)", a model's estimate for a judge that calls none."""
+    text = run_cli("--db", sample_store, "judge", "--judge", "rules", "--dry-run")
+    assert text.code == 0, text.err
+    assert text.out.splitlines()[-1] == "30 records · offline: no model calls, no cost"
+    assert text.out.startswith("dry run: judge rules, model rules-v2")
+
+
 def _without_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """No Anthropic key and no AWS credentials anywhere boto3 looks (no config file either)."""
     for key in (
