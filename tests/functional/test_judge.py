@@ -457,10 +457,18 @@ def test_answers_received_before_a_kill_are_not_paid_again(
         )  # fmt: skip
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert sum(fake.requests.values()) == 10
+        # The pass writes what it received every half second: on a slow machine some of the
+        # 10 answers were written before the kill. The rest are in the journal only.
+        written = len(stored(db, backend))
+        assert written < 10
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         assert "10 records judged" in done.stdout, done.stdout
-        assert "stored first: 10 answers an interrupted pass had received" in done.stdout
+        recovered = 10 - written
+        assert (
+            f"stored first: {recovered} answer{'s' * (recovered != 1)} an interrupted pass had "
+            "received"
+        ) in done.stdout
     verdicts = stored(db, backend)
     assert len(verdicts) == 20 and all(v == ["correct"] for v in verdicts.values())
     # Each record was asked once: the 10 answers of the killed pass were not paid again.
