@@ -30,17 +30,83 @@ def make_console(stderr: bool = False) -> Any:
     return Console(file=stream, highlight=False, soft_wrap=True)
 
 
+_listings_open = 0  # how many `reader_may_leave` listings are running (they stop early)
+
+
+class ReaderMayLeave:
+    """stdout whose reader may stop reading (`curator stats | head -1`, `curator check | head`).
+
+    The reader leaving is not an error: without this click exits 1 on the closed pipe, which
+    scripts read as "problems found" (`set -o pipefail`). The rest of the output goes to
+    /dev/null (so exiting flushes nothing into the closed pipe) and the command carries on to
+    its own exit code: `check` still exits 1 on a problem, a judge pass still stores its last
+    verdicts. Only a listing (`reader_may_leave`) stops at once, as nobody reads the rest.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.raw = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self.raw.write(text))
+        except BrokenPipeError:
+            self._reader_left()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.raw.flush()
+        except BrokenPipeError:
+            self._reader_left()
+
+    def _reader_left(self) -> None:
+        _drop_stdout(self.raw)
+        if _listings_open:
+            raise BrokenPipeError  # the listing stops; `reader_may_leave` ends it quietly
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def _drop_stdout(stream: Any) -> None:
+    """Point stdout's file descriptor at /dev/null (the pipe's reader has gone)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+@contextmanager
+def stdout_reader_may_leave() -> Iterator[None]:
+    """For the whole command line: stdout's reader leaving early is not an error (see
+    `ReaderMayLeave`); what is still buffered when the command ends is flushed here, where a
+    closed pipe is still caught, not at interpreter exit."""
+    saved = sys.stdout
+    if saved is not None and not isinstance(saved, ReaderMayLeave):
+        sys.stdout = ReaderMayLeave(saved)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _drop_stdout(sys.stdout)
+        sys.stdout = saved
+
+
 @contextmanager
 def reader_may_leave() -> Iterator[None]:
-    """Print a listing whose reader may stop early (`curator list | head`): the pipe closing is
-    not an error. Without this click exits 1 on it, which scripts read as "problems found"
-    (`set -o pipefail`). The rest of the output goes to /dev/null, so exiting flushes nothing
-    into the closed pipe."""
+    """Print a listing whose reader may stop early (`curator list | head`): the listing stops
+    there and the command exits 0 (the rest of the records would go nowhere)."""
+    global _listings_open
+    _listings_open += 1
     try:
         yield
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _drop_stdout(sys.stdout)
+    finally:
+        _listings_open -= 1
 
 
 def one_line(text: str) -> str:
