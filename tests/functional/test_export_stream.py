@@ -231,3 +231,28 @@ def test_another_process_cannot_change_the_chosen_records_before_they_are_writte
     assert accepted[0] in uids
     splits = manifest["splits"]
     assert splits["train"]["records"] + splits["validation"]["records"] == len(uids)
+
+
+def test_a_store_changed_under_the_export_is_exit_3_and_says_what_to_do(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any
+) -> None:
+    """"N chosen records changed while exporting" exited 1 (an internal error, a bug) and
+    said only "export again": the export holds the store, so it means the store changed under
+    it, exit 3 like any unusable store, with what to do; nothing is exported."""
+    from curator.export import run
+    from curator.store import exports
+
+    real = exports.curated_pages
+
+    def losing_two(*args: Any, **kwargs: Any) -> Any:
+        for i, page in enumerate(real(*args, **kwargs)):
+            yield page[2:] if i == 0 else page
+
+    monkeypatch.setattr(run, "curated_pages", losing_two)
+    out = tmp_path / "out"
+    result = run_cli("--db", sample_store, "export", out, "--target", "openai-chat")
+    assert result.code == 3, result.err
+    assert result.err.startswith("curator: error: 2 chosen records changed while exporting")
+    assert "run `curator check`, then export again" in result.err
+    assert len(result.err.splitlines()) == 1
+    assert not out.exists()
