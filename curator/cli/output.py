@@ -109,6 +109,32 @@ def reader_may_leave() -> Iterator[None]:
         _listings_open -= 1
 
 
+def note_unsaved_answers(store: Any) -> None:
+    """One line on stderr per pass whose answers wait beside the store (`<store>.unsaved/`, a
+    killed or failed `predict` or live `judge` pass): `stats` and `eval` read the store only,
+    so they neither count nor store them, and say which pass stores them."""
+    from curator.llm.answer_journal import journal_folder
+
+    folder = journal_folder(store.path)
+    if not any(folder.glob("*.jsonl")):  # the usual case, without loading the pass machinery
+        return
+    from curator.llm.passes import unsaved_answers
+
+    for waiting in unsaved_answers(store):
+        run = (
+            f"predict run {safe_text.shown(waiting.run)}"
+            if waiting.kind == "predictions"
+            else f"judge {safe_text.shown(waiting.run)} ({safe_text.shown(waiting.model)})"
+        )
+        click.echo(
+            f"note: {counted(waiting.answers, 'answer')} of {run} wait in "
+            f"{safe_text.one_line(str(folder))}/ (its pass ended before storing them) and are "
+            "not counted here: the next `curator predict` or `curator judge` on this store "
+            "stores them",
+            err=True,
+        )
+
+
 def one_line(text: str) -> str:
     """Collapse whitespace and make control characters visible, so one record is one line."""
     return safe_text.one_line(text)

@@ -20,6 +20,7 @@ from curator.cli.output import (
     cut,
     echo_json,
     import_progress,
+    note_unsaved_answers,
     one_line,
     print_import,
     print_stats,
@@ -78,11 +79,13 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     from curator.store.records import stats as store_stats
 
     settings = settings_of(ctx)
-    result = store_stats(open_existing(settings, read_only=True))
+    store = open_existing(settings, read_only=True)
+    result = store_stats(store)
     if as_json:
         echo_json({"db": str(settings.db), **result.to_json()})
-        return
-    print_stats(str(settings.db), result)
+    else:
+        print_stats(str(settings.db), result)
+    note_unsaved_answers(store)
 
 
 @click.command("list")

@@ -48,6 +48,22 @@ def try_lock(handle: IO[Any]) -> bool:
     return True
 
 
+def held_by_a_pass(handle: IO[Any]) -> bool:
+    """Whether a running pass holds this journal, asked without taking it from anyone: a
+    shared lock, let go as the handle closes (a read-only command must not keep a pass from
+    recovering it). Where flock is missing, False."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX
+        return False
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return False
+
+
 class AnswerJournal:
     """One pass's journal: its header line, then one line per answer, each handed to the OS
     as it is written. Opened on the first answer; if it cannot be written (a read-only folder,
