@@ -26,7 +26,7 @@ from curator.cli.output import (
     print_stats,
     reader_may_leave,
 )
-from curator.domain import CuratorError, RecordFilter, answer_to_text
+from curator.domain import BadInput, RecordFilter, answer_to_text
 from curator.wording import counted
 
 
@@ -213,7 +213,7 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None) -> None:
     db_path = given_db(ctx) or Path(DEMO_DB)
     with json_files(data) as files:
         if not files:
-            raise CuratorError(f"{data or 'the bundled sample data'}: no *.json files to import")
+            raise BadInput(str(data or "the bundled sample data"), "", "no *.json files to import")
         store, summaries = import_into(db_path, files)
     for summary in summaries:
         print_import(summary)
