@@ -182,6 +182,7 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
                 click.echo(f"      what to do: {f.detail}")
         click.echo("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
         click.echo("store is whole" if problems == 0 else f"{counted(problems, 'problem')} found")
+    note_unsaved_answers(store)
     if problems:
         sys.exit(1)
 

@@ -146,7 +146,8 @@ def test_stats_and_eval_say_which_answers_wait_and_store_none(
 ) -> None:
     """After a killed `predict` or live `judge` pass its answers wait in `<store>.unsaved/`
     until the next pass stores them; `eval` (which does not score them) and `stats` (which does
-    not count them) said nothing. They say how many of which run, and store nothing."""
+    not count them) said nothing. They say how many of which run, and store nothing; so do
+    `check` and an export that lets a judge's verdicts choose records."""
     from curator.store.predictions import NewPrediction, append_predictions, ensure_run
 
     store, records = _store(tmp_path)
@@ -180,6 +181,12 @@ def test_stats_and_eval_say_which_answers_wait_and_store_none(
         assert len(notes) == 2 and waiting_predict in notes, (command, result.err)
         assert any(n.startswith(waiting_judge) for n in notes), (command, result.err)
         assert " wait in " not in result.out  # stdout stays the report (JSON stays JSON)
+    checked = run_cli("--db", store.path, "check")  # the store is whole; answers still wait
+    assert checked.code == 0 and waiting_predict in checked.err.splitlines(), checked.err
+    exported = run_cli(  # the judge's waiting verdicts would choose records: said first
+        "--db", store.path, "export", tmp_path / "out", "--include-judged-correct", "anthropic"
+    )
+    assert any(n.startswith(waiting_judge) for n in exported.err.splitlines()), exported.err
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing stored
     assert _stored(store) == []
     running.close(remove=True)  # its pass ended and stored it
