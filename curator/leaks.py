@@ -141,10 +141,17 @@ def _in_split_order(pair: _Pair, rank: Callable[[str], tuple[int, str]]) -> _Pai
     them by uid: a < b). Both sides in one split keep that order."""
     if rank(pair.split_b) >= rank(pair.split_a):
         return pair
-    swapped = {"a": pair.b, "b": pair.a, "split_a": pair.split_b, "split_b": pair.split_a}
     if isinstance(pair, QuestionPair):
-        swapped |= {"context_a": pair.context_b, "context_b": pair.context_a}
-    return replace(pair, **swapped)
+        return replace(
+            pair,
+            a=pair.b,
+            b=pair.a,
+            split_a=pair.split_b,
+            split_b=pair.split_a,
+            context_a=pair.context_b,
+            context_b=pair.context_a,
+        )
+    return replace(pair, a=pair.b, b=pair.a, split_a=pair.split_b, split_b=pair.split_a)
 
 
 def clusters(pairs: Iterable[tuple[str, str]], members: Iterable[str]) -> dict[str, str]:

@@ -84,7 +84,7 @@ def stdout_reader_may_leave() -> Iterator[None]:
     closed pipe is still caught, not at interpreter exit."""
     saved = sys.stdout
     if saved is not None and not isinstance(saved, ReaderMayLeave):
-        sys.stdout = ReaderMayLeave(saved)  # type: ignore[assignment]
+        sys.stdout = ReaderMayLeave(saved)
     try:
         yield
     finally:

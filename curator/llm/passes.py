@@ -568,7 +568,9 @@ def _parse_journal(lines: list[str]) -> tuple[dict[str, Any], list[dict[str, Any
     return header, rows
 
 
-def _not_stored(store: Store, header: dict[str, Any], rows: list[dict[str, Any]]) -> list[Any] | None:
+def _not_stored(
+    store: Store, header: dict[str, Any], rows: list[dict[str, Any]]
+) -> list[Any] | None:
     """The journal's answers the store does not hold yet (the pass stored some before it was
     killed); None for a journal of a kind this curator does not know."""
     uids = [str(r["record_uid"]) for r in rows]

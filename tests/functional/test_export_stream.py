@@ -236,7 +236,7 @@ def test_another_process_cannot_change_the_chosen_records_before_they_are_writte
 def test_a_store_changed_under_the_export_is_exit_3_and_says_what_to_do(
     sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any
 ) -> None:
-    """"N chosen records changed while exporting" exited 1 (an internal error, a bug) and
+    """ "N chosen records changed while exporting" exited 1 (an internal error, a bug) and
     said only "export again": the export holds the store, so it means the store changed under
     it, exit 3 like any unusable store, with what to do; nothing is exported."""
     from curator.export import run

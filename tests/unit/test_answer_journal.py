@@ -141,9 +141,7 @@ def test_a_journal_appears_locked_and_with_its_header_and_a_killed_creation_goes
     assert not left.exists() and young.exists()
 
 
-def test_stats_and_eval_say_which_answers_wait_and_store_none(
-    tmp_path: Path, run_cli: Any
-) -> None:
+def test_stats_and_eval_say_which_answers_wait_and_store_none(tmp_path: Path, run_cli: Any) -> None:
     """After a killed `predict` or live `judge` pass its answers wait in `<store>.unsaved/`
     until the next pass stores them; `eval` (which does not score them) and `stats` (which does
     not count them) said nothing. They say how many of which run, and store nothing; so do
