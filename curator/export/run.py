@@ -154,7 +154,14 @@ def _export(
                 staging / name, options.target, lines=False, known_lines=len(stats[name])
             )
             if problems:
-                raise CuratorError(f"export does not fit the target: {problems[0]}")
+                # Counts were checked before writing, so this is a file's size: the records
+                # chosen are too big for the target, a request the data cannot meet (exit 2).
+                # The staging file is gone when this is read: named by its export name.
+                problem = problems[0].replace(str(staging / name), name, 1)
+                raise CountRefused(
+                    f"export does not fit the target: {problem}; export fewer records "
+                    "(--max-train, --max-validation, --validation-fraction)"
+                )
         manifest = _manifest(store, target, train, validation, stats, digests, staging, options)
         manifest["target_output_tokens"] = {
             name: _token_stats(values) for name, values in answers.items()

@@ -256,3 +256,24 @@ def test_a_store_changed_under_the_export_is_exit_3_and_says_what_to_do(
     assert "run `curator check`, then export again" in result.err
     assert len(result.err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_files_too_big_for_the_target_are_a_refused_request(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any
+) -> None:
+    """A train file over the target's size limit ("export does not fit the target") exited 1,
+    an internal error, and named the staging file, gone by then: the data cannot meet the
+    request (exit 2, as too many records is), named by the export's file, with what to do."""
+    import dataclasses
+
+    from curator.export import targets
+
+    chat = targets.TARGETS["openai-chat"]
+    monkeypatch.setattr(chat, "limits", dataclasses.replace(chat.limits, max_train_bytes=4096))
+    out = tmp_path / "out"
+    result = run_cli("--db", sample_store, "export", out, "--target", "openai-chat")
+    assert result.code == 2, result.err
+    assert result.err.startswith("curator: error: export does not fit the target: train.jsonl: ")
+    assert "bytes; at most 4,096 for train; export fewer records (--max-train" in result.err
+    assert ".curator-export" not in result.err and len(result.err.splitlines()) == 1
+    assert not out.exists()
