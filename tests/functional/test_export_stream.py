@@ -277,3 +277,20 @@ def test_files_too_big_for_the_target_are_a_refused_request(
     assert "bytes; at most 4,096 for train; export fewer records (--max-train" in result.err
     assert ".curator-export" not in result.err and len(result.err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_an_empty_or_undecodable_system_prompt_file_is_bad_input(
+    sample_store: Path, tmp_path: Path, run_cli: Any
+) -> None:
+    """`--system-prompt FILE` with an empty file exited 1 (an internal error) although the
+    function's own docstring promised exit 2; so did a file that is not UTF-8."""
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n", "utf-8")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"Vous \xeates un analyste.\n")
+    for path, problem in ((empty, "the system prompt is empty"), (latin, "not UTF-8 text")):
+        out = tmp_path / "out"
+        result = run_cli("--db", sample_store, "export", out, "--system-prompt", path)
+        assert result.code == 2, result.err
+        assert result.err.startswith(f"curator: error: {path}: {problem}"), result.err
+        assert len(result.err.splitlines()) == 1 and not out.exists()
