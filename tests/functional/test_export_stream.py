@@ -294,3 +294,37 @@ def test_an_empty_or_undecodable_system_prompt_file_is_bad_input(
         assert result.code == 2, result.err
         assert result.err.startswith(f"curator: error: {path}: {problem}"), result.err
         assert len(result.err.splitlines()) == 1 and not out.exists()
+
+
+def test_a_record_too_long_for_the_target_is_bad_input_naming_it(
+    tmp_path: Path, run_cli: Any
+) -> None:
+    """A curated record over the target's tokens per record stopped the export with exit 1
+    (an internal error): the data cannot meet the request, exit 2, naming the record;
+    nothing is exported."""
+    from tests.conftest import tiny_context, write_json
+
+    contexts = []
+    for i in range(12):
+        ctx = tiny_context(f"ctx-{i}", (f"q-{i}",))
+        if i == 5:  # a table of some 75,000 tokens
+            ctx["table"]["table"] += [
+                [f"Item {j} of a long table", "1,000", "900"] for j in range(9000)
+            ]
+        contexts.append(ctx)
+    db = tmp_path / "long.duckdb"
+    store = Store.open(db, create=True)
+    import_file(store, write_json(tmp_path / "long.json", contexts), "train")
+    store.open_session()
+    for i in range(12):
+        decide(store, f"q-{i}", "accept", "ana")
+    assert journal_for(store).wait_stored(timeout=60)
+    journal_for(store).close()
+    store.close()
+    out = tmp_path / "out"
+    result = run_cli(
+        "--db", db, "export", out, "--target", "openai-chat", "--validation-fraction", "0"
+    )
+    assert result.code == 2, result.err
+    assert result.err.startswith("curator: error: record 'q-5' cannot be exported: about ")
+    assert len(result.err.splitlines()) == 1 and not out.exists()
