@@ -27,7 +27,7 @@ from curator.cli import (
     store_cmds,
 )
 from curator.cli.options import db_option
-from curator.cli.output import stdout_reader_may_leave
+from curator.cli.output import readers_may_leave
 from curator.domain import CuratorError
 
 __all__ = ["cli", "main"]
@@ -78,9 +78,9 @@ def main(argv: list[str] | None = None) -> None:
 
     Whatever a command prints passes a stream guard (`safe_text.guarded_streams`), so data that
     reached an output without its escaping still cannot drive the terminal; a reader closing
-    stdout early (`curator stats | head -1`) is not an error (`output.stdout_reader_may_leave`).
+    stdout or stderr early (`curator stats | head -1`) is not an error (`output.ReaderMayLeave`).
     """
-    with stdout_reader_may_leave(), safe_text.guarded_streams():
+    with readers_may_leave(), safe_text.guarded_streams():
         _main(argv)
 
 

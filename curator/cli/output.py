@@ -34,17 +34,20 @@ _listings_open = 0  # how many `reader_may_leave` listings are running (they sto
 
 
 class ReaderMayLeave:
-    """stdout whose reader may stop reading (`curator stats | head -1`, `curator check | head`).
+    """stdout (or stderr) whose reader may stop reading (`curator stats | head -1`,
+    `curator check 2>&1 | head`).
 
     The reader leaving is not an error: without this click exits 1 on the closed pipe, which
-    scripts read as "problems found" (`set -o pipefail`). The rest of the output goes to
-    /dev/null (so exiting flushes nothing into the closed pipe) and the command carries on to
-    its own exit code: `check` still exits 1 on a problem, a judge pass still stores its last
-    verdicts. Only a listing (`reader_may_leave`) stops at once, as nobody reads the rest.
+    scripts read as "problems found" (`set -o pipefail`), and an error that could not be
+    printed lost its exit code. The rest of the output goes to /dev/null (so exiting flushes
+    nothing into the closed pipe) and the command carries on to its own exit code: `check`
+    still exits 1 on a problem, a bad option 2, a judge pass still stores its last verdicts.
+    Only a listing on stdout (`reader_may_leave`) stops at once, as nobody reads the rest.
     """
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, *, stops_listings: bool) -> None:
         self.raw = stream
+        self._stops_listings = stops_listings
 
     def write(self, text: str) -> int:
         try:
@@ -60,16 +63,16 @@ class ReaderMayLeave:
             self._reader_left()
 
     def _reader_left(self) -> None:
-        _drop_stdout(self.raw)
-        if _listings_open:
+        _drop(self.raw)
+        if self._stops_listings and _listings_open:
             raise BrokenPipeError  # the listing stops; `reader_may_leave` ends it quietly
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)
 
 
-def _drop_stdout(stream: Any) -> None:
-    """Point stdout's file descriptor at /dev/null (the pipe's reader has gone)."""
+def _drop(stream: Any) -> None:
+    """Point the stream's file descriptor at /dev/null (the pipe's reader has gone)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, stream.fileno())
@@ -78,21 +81,24 @@ def _drop_stdout(stream: Any) -> None:
 
 
 @contextmanager
-def stdout_reader_may_leave() -> Iterator[None]:
-    """For the whole command line: stdout's reader leaving early is not an error (see
-    `ReaderMayLeave`); what is still buffered when the command ends is flushed here, where a
-    closed pipe is still caught, not at interpreter exit."""
-    saved = sys.stdout
-    if saved is not None and not isinstance(saved, ReaderMayLeave):
-        sys.stdout = ReaderMayLeave(saved)
+def readers_may_leave() -> Iterator[None]:
+    """For the whole command line: stdout's or stderr's reader leaving early is not an error
+    (see `ReaderMayLeave`); what is still buffered when the command ends is flushed here, where
+    a closed pipe is still caught, not at interpreter exit."""
+    saved = sys.stdout, sys.stderr
+    if saved[0] is not None and not isinstance(saved[0], ReaderMayLeave):
+        sys.stdout = ReaderMayLeave(saved[0], stops_listings=True)
+    if saved[1] is not None and not isinstance(saved[1], ReaderMayLeave):
+        sys.stderr = ReaderMayLeave(saved[1], stops_listings=False)
     try:
         yield
     finally:
-        try:
-            sys.stdout.flush()
-        except BrokenPipeError:
-            _drop_stdout(sys.stdout)
-        sys.stdout = saved
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BrokenPipeError:
+                _drop(stream)
+        sys.stdout, sys.stderr = saved
 
 
 @contextmanager
@@ -104,7 +110,7 @@ def reader_may_leave() -> Iterator[None]:
     try:
         yield
     except BrokenPipeError:
-        _drop_stdout(sys.stdout)
+        _drop(sys.stdout)
     finally:
         _listings_open -= 1
 

@@ -87,3 +87,27 @@ def test_every_command_that_prints_exits_as_it_would_when_the_reader_leaves(
     bad.write_text("{oops\n" * 2000, "utf-8")
     problems = _into_closed_pipe("validate", bad)
     assert (problems.returncode, problems.stderr) == (1, "2,000 problems\n")
+
+
+def test_a_reader_of_both_streams_leaving_keeps_the_exit_code(tmp_path: Path) -> None:
+    """`curator eval nobody 2>&1 | head -0`: the error line could not be written either, and
+    click's handling of the closed pipe turned the documented exit 2 into 1; a listing with
+    nothing to list (its note on stderr) exited 1 instead of 0."""
+    db = store_copy("sample-dev", import_sample_dev, tmp_path / "pipe.duckdb")
+    for command, code in (
+        (("eval", "nobody"), 2),
+        (("list", "--status", "accepted"), 0),
+        (("stats",), 0),
+        (("nosuch",), 2),
+    ):
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "curator", "--db", str(db), *command],
+                stdout=write, stderr=write, timeout=120,
+                env={**os.environ, "CURATOR_CONFIG": os.devnull},
+            )  # fmt: skip
+        finally:
+            os.close(write)
+        assert done.returncode == code, command
