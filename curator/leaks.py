@@ -10,9 +10,9 @@ contexts (union-find) that the export keeps on one side of its split.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from curator.domain import BadInput
 from curator.split_choice import check_splits
@@ -23,8 +23,11 @@ from curator.store.leaks import (
     QuestionPair,
     context_tables,
     find_pairs,
+    splits_in_import_order,
 )
 from curator.wording import counted
+
+_Pair = TypeVar("_Pair", ContextPair, QuestionPair)
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -102,8 +105,9 @@ def find_leaks(
 ) -> LeakReport:
     """Near-duplicate context pairs and repeated questions, best first.
 
-    With `splits`, both sides of a pair are in those splits; with `across_only`, the two sides
-    are in different splits. Also refreshes the store's cache of pairs (the TUI reads it).
+    With `splits`, both sides of a pair are in those splits, the first split named on the left
+    (`a`; without `splits`, the split imported first); with `across_only`, the two sides are in
+    different splits. Also refreshes the store's cache of pairs (the TUI reads it).
     """
     check_threshold(threshold)
     check_splits(store, splits)
@@ -119,7 +123,35 @@ def find_leaks(
     if across_only:
         pairs = [p for p in pairs if p.split_a != p.split_b]
         questions = [q for q in questions if q.split_a != q.split_b]
-    return LeakReport(pairs, questions)
+    rank = _split_rank([*splits, *splits_in_import_order(store)])
+    return LeakReport(
+        [_in_split_order(p, rank) for p in pairs], [_in_split_order(q, rank) for q in questions]
+    )
+
+
+def _split_rank(splits: Sequence[str]) -> Callable[[str], tuple[int, str]]:
+    """Sides in `--split` order (`--split dev --split test`: dev on the left); without `--split`,
+    in the order the splits were first imported, so a listing reads one way through."""
+    named = {name: i for i, name in reversed(list(enumerate(splits)))}
+    return lambda split: (named.get(split, len(named)), split)
+
+
+def _in_split_order(pair: _Pair, rank: Callable[[str], tuple[int, str]]) -> _Pair:
+    """The pair with its sides swapped when its right side's split comes first (the store gives
+    them by uid: a < b). Both sides in one split keep that order."""
+    if rank(pair.split_b) >= rank(pair.split_a):
+        return pair
+    if isinstance(pair, QuestionPair):
+        return replace(
+            pair,
+            a=pair.b,
+            b=pair.a,
+            split_a=pair.split_b,
+            split_b=pair.split_a,
+            context_a=pair.context_b,
+            context_b=pair.context_a,
+        )
+    return replace(pair, a=pair.b, b=pair.a, split_a=pair.split_b, split_b=pair.split_a)
 
 
 def clusters(pairs: Iterable[tuple[str, str]], members: Iterable[str]) -> dict[str, str]:

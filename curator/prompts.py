@@ -23,7 +23,7 @@ from typing import Final
 
 from curator.answer_format import render_number as render_number
 from curator.answer_format import render_target
-from curator.domain import AnswerValue, BadInput, CuratorError, Paragraph
+from curator.domain import AnswerValue, BadInput, Paragraph
 
 TABLE_FORMATS: Final = ("markdown", "html", "json", "latex")
 DEFAULT_TABLE_FORMAT: Final = "markdown"
@@ -422,8 +422,12 @@ def load_system_prompt(path: Path | None) -> str:
         return DEFAULT_SYSTEM_PROMPT
     try:
         system = path.read_text("utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CuratorError(f"{path}: cannot read: {exc}") from exc
+    except OSError as exc:
+        raise BadInput(str(path), "", f"cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadInput(
+            str(path), "", f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at {exc.start:,})"
+        ) from exc
     if not system:
-        raise CuratorError(f"{path}: the system prompt is empty")
+        raise BadInput(str(path), "", "the system prompt is empty")
     return system

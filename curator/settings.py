@@ -140,6 +140,7 @@ _SECTIONS: dict[str, type[Any]] = {
 _CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("judge", "backend"): ("rules", "anthropic", "bedrock"),
     ("judge", "table_format"): ("markdown", "html", "json", "latex"),
+    ("judge", "thinking"): ("off", "on", "model-default"),
 }
 _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("judge", "concurrency"): (1, 256),
@@ -151,6 +152,7 @@ _RANGES: dict[tuple[str, str], tuple[int, int]] = {
     ("judge", "bedrock_batch_max_bytes"): (1, 1 << 40),
     ("judge", "bedrock_batch_min_records"): (1, 100_000_000),
     ("judge", "batch_memory_limit_mb"): (64, 1 << 20),
+    ("judge", "thinking_budget"): (1024, 1_000_000),
 }
 
 

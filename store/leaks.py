@@ -675,6 +675,14 @@ def splits_in_store(store: Store) -> list[str]:
         ]
 
 
+def splits_in_import_order(store: Store) -> list[str]:
+    """The store's splits, the first imported first (how `curator leaks` orders a pair's sides
+    when no `--split` names an order)."""
+    with store.connection() as con:
+        rows = con.execute("SELECT split FROM records GROUP BY split ORDER BY min(seq)").fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def context_tables(store: Store, uids: Sequence[str]) -> dict[str, list[list[str]]]:
     """The table rows of the given contexts (for the side-by-side listing)."""
     if not uids:

@@ -27,6 +27,7 @@ from curator.cli import (
     store_cmds,
 )
 from curator.cli.options import db_option
+from curator.cli.output import readers_may_leave
 from curator.domain import CuratorError
 
 __all__ = ["cli", "main"]
@@ -76,9 +77,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line on stderr and a non-zero exit code.
 
     Whatever a command prints passes a stream guard (`safe_text.guarded_streams`), so data that
-    reached an output without its escaping still cannot drive the terminal.
+    reached an output without its escaping still cannot drive the terminal; a reader closing
+    stdout or stderr early (`curator stats | head -1`) is not an error (`output.ReaderMayLeave`).
     """
-    with safe_text.guarded_streams():
+    with readers_may_leave(), safe_text.guarded_streams():
         _main(argv)
 
 

@@ -9,7 +9,13 @@ import click
 
 from curator import safe_text
 from curator.cli.options import db_option, manifest_option, open_existing, settings_of
-from curator.cli.output import echo_json, make_console, one_line, pass_progress
+from curator.cli.output import (
+    echo_json,
+    make_console,
+    note_unsaved_answers,
+    one_line,
+    pass_progress,
+)
 from curator.domain import BadOption
 from curator.judges.factory import BACKENDS
 from curator.wording import counted
@@ -249,6 +255,7 @@ def eval_cmd(
         scope = chosen if splits else (stored_choice(store, run, run_options(store, run)) or chosen)
         rows, rejected = scored_rows(store, run, scope.splits, scope.uids)
         reports.append(report(run, rows, rejected))
+    note_unsaved_answers(store)  # a killed predict's answers: not scored until stored
     if plot is not None:
         _plot(reports, plot)
     if per_question is not None:

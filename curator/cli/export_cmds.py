@@ -10,7 +10,7 @@ import click
 
 from curator import safe_text
 from curator.cli.options import db_option, open_existing, settings_of
-from curator.cli.output import echo_json, one_line
+from curator.cli.output import echo_json, note_unsaved_answers, one_line
 from curator.domain import ANSWER_TYPES, RecordFilter
 from curator.export.targets import TARGETS
 from curator.prompts import TABLE_FORMATS
@@ -117,6 +117,8 @@ def export_cmd(
     # Only --audit writes (its sample); the near-duplicate search works on a read-only store.
     store = open_existing(settings, read_only=not audit)
     check_splits(store, splits)
+    if judged:
+        note_unsaved_answers(store)  # a killed judge pass's verdicts do not count yet
     system = load_system_prompt(system_prompt_file)
     options = ExportOptions(
         target=target,

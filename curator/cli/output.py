@@ -30,17 +30,115 @@ def make_console(stderr: bool = False) -> Any:
     return Console(file=stream, highlight=False, soft_wrap=True)
 
 
+_listings_open = 0  # how many `reader_may_leave` listings are running (they stop early)
+
+
+class ReaderMayLeave:
+    """stdout (or stderr) whose reader may stop reading (`curator stats | head -1`,
+    `curator check 2>&1 | head`).
+
+    The reader leaving is not an error: without this click exits 1 on the closed pipe, which
+    scripts read as "problems found" (`set -o pipefail`), and an error that could not be
+    printed lost its exit code. The rest of the output goes to /dev/null (so exiting flushes
+    nothing into the closed pipe) and the command carries on to its own exit code: `check`
+    still exits 1 on a problem, a bad option 2, a judge pass still stores its last verdicts.
+    Only a listing on stdout (`reader_may_leave`) stops at once, as nobody reads the rest.
+    """
+
+    def __init__(self, stream: Any, *, stops_listings: bool) -> None:
+        self.raw = stream
+        self._stops_listings = stops_listings
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self.raw.write(text))
+        except BrokenPipeError:
+            self._reader_left()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.raw.flush()
+        except BrokenPipeError:
+            self._reader_left()
+
+    def _reader_left(self) -> None:
+        _drop(self.raw)
+        if self._stops_listings and _listings_open:
+            raise BrokenPipeError  # the listing stops; `reader_may_leave` ends it quietly
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def _drop(stream: Any) -> None:
+    """Point the stream's file descriptor at /dev/null (the pipe's reader has gone)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+@contextmanager
+def readers_may_leave() -> Iterator[None]:
+    """For the whole command line: stdout's or stderr's reader leaving early is not an error
+    (see `ReaderMayLeave`); what is still buffered when the command ends is flushed here, where
+    a closed pipe is still caught, not at interpreter exit."""
+    saved = sys.stdout, sys.stderr
+    if saved[0] is not None and not isinstance(saved[0], ReaderMayLeave):
+        sys.stdout = ReaderMayLeave(saved[0], stops_listings=True)
+    if saved[1] is not None and not isinstance(saved[1], ReaderMayLeave):
+        sys.stderr = ReaderMayLeave(saved[1], stops_listings=False)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BrokenPipeError:
+                _drop(stream)
+        sys.stdout, sys.stderr = saved
+
+
 @contextmanager
 def reader_may_leave() -> Iterator[None]:
-    """Print a listing whose reader may stop early (`curator list | head`): the pipe closing is
-    not an error. Without this click exits 1 on it, which scripts read as "problems found"
-    (`set -o pipefail`). The rest of the output goes to /dev/null, so exiting flushes nothing
-    into the closed pipe."""
+    """Print a listing whose reader may stop early (`curator list | head`): the listing stops
+    there and the command exits 0 (the rest of the records would go nowhere)."""
+    global _listings_open
+    _listings_open += 1
     try:
         yield
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _drop(sys.stdout)
+    finally:
+        _listings_open -= 1
+
+
+def note_unsaved_answers(store: Any) -> None:
+    """One line on stderr per pass whose answers wait beside the store (`<store>.unsaved/`, a
+    killed or failed `predict` or live `judge` pass): `stats` and `eval` read the store only,
+    so they neither count nor store them, and say which pass stores them."""
+    from curator.llm.answer_journal import journal_folder
+
+    folder = journal_folder(store.path)
+    if not any(folder.glob("*.jsonl")):  # the usual case, without loading the pass machinery
+        return
+    from curator.llm.passes import unsaved_answers
+
+    for waiting in unsaved_answers(store):
+        run = (
+            f"predict run {safe_text.shown(waiting.run)}"
+            if waiting.kind == "predictions"
+            else f"judge {safe_text.shown(waiting.run)} ({safe_text.shown(waiting.model)})"
+        )
+        click.echo(
+            f"note: {counted(waiting.answers, 'answer')} of {run} wait in "
+            f"{safe_text.one_line(str(folder))}/ (its pass ended before storing them) and are "
+            "not counted here: the next `curator predict` or `curator judge` on this store "
+            "stores them",
+            err=True,
+        )
 
 
 def one_line(text: str) -> str:

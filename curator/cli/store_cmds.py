@@ -21,12 +21,13 @@ from curator.cli.output import (
     cut,
     echo_json,
     import_progress,
+    note_unsaved_answers,
     one_line,
     print_import,
     print_stats,
     reader_may_leave,
 )
-from curator.domain import CuratorError, RecordFilter, answer_to_text
+from curator.domain import BadInput, RecordFilter, answer_to_text
 from curator.wording import counted
 
 
@@ -79,11 +80,13 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     from curator.store.records import stats as store_stats
 
     settings = settings_of(ctx)
-    result = store_stats(open_existing(settings, read_only=True))
+    store = open_existing(settings, read_only=True)
+    result = store_stats(store)
     if as_json:
         echo_json({"db": str(settings.db), **result.to_json()})
-        return
-    print_stats(str(settings.db), result)
+    else:
+        print_stats(str(settings.db), result)
+    note_unsaved_answers(store)
 
 
 @click.command("list")
@@ -181,6 +184,7 @@ def check_cmd(ctx: click.Context, as_json: bool) -> None:
                 click.echo(f"      what to do: {f.detail}")
         click.echo("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
         click.echo("store is whole" if problems == 0 else f"{counted(problems, 'problem')} found")
+    note_unsaved_answers(store)
     if problems:
         sys.exit(1)
 
@@ -212,7 +216,7 @@ def demo(ctx: click.Context, no_tui: bool, data: Path | None) -> None:
     db_path = given_db(ctx) or Path(DEMO_DB)
     with json_files(data) as files:
         if not files:
-            raise CuratorError(f"{data or 'the bundled sample data'}: no *.json files to import")
+            raise BadInput(str(data or "the bundled sample data"), "", "no *.json files to import")
         store, summaries = import_into(db_path, files)
     for summary in summaries:
         print_import(summary)

@@ -55,6 +55,14 @@ class _Template:
         self.edge = context[-_MARKER_OVERLAP:] if _MARKER_OVERLAP else ""
 
 
+class RecordRefused(CuratorError):
+    """A curated record the target cannot take (too long, a turn marker Bedrock refuses): a
+    request the data cannot meet, exit 2 as the README's table says, nothing exported; the
+    record is named, so the curator can reject or edit it."""
+
+    exit_code = 2
+
+
 class LineWriter:
     """Build each record's checked line as UTF-8 bytes, with its token estimates.
 
@@ -138,7 +146,7 @@ class LineWriter:
     def _check(self, record: CuratedRecord, example: TrainingExample) -> None:
         problems = self._target.check_example(example)
         if problems:
-            raise CuratorError(f"record {record.uid!r} cannot be exported: {'; '.join(problems)}")
+            raise RecordRefused(f"record {record.uid!r} cannot be exported: {'; '.join(problems)}")
 
     def _plain(self, record: CuratedRecord, example: TrainingExample) -> tuple[bytes, int, int]:
         self._check(record, example)

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from curator import __version__
-from curator.domain import BadInput, CuratorError, EnvironmentFailure, RecordFilter
+from curator.domain import (
+    BadInput,
+    CuratorError,
+    EnvironmentFailure,
+    RecordFilter,
+    StoreError,
+)
 from curator.environment import describe_os_error
 from curator.export import leakage
 from curator.export.atomic import check_destination, commit, new_staging
@@ -148,7 +154,14 @@ def _export(
                 staging / name, options.target, lines=False, known_lines=len(stats[name])
             )
             if problems:
-                raise CuratorError(f"export does not fit the target: {problems[0]}")
+                # Counts were checked before writing, so this is a file's size: the records
+                # chosen are too big for the target, a request the data cannot meet (exit 2).
+                # The staging file is gone when this is read: named by its export name.
+                problem = problems[0].replace(str(staging / name), name, 1)
+                raise CountRefused(
+                    f"export does not fit the target: {problem}; export fewer records "
+                    "(--max-train, --max-validation, --validation-fraction)"
+                )
         manifest = _manifest(store, target, train, validation, stats, digests, staging, options)
         manifest["target_output_tokens"] = {
             name: _token_stats(values) for name, values in answers.items()
@@ -259,10 +272,13 @@ def _write(
         for sink in sinks.values():
             sink.abort()
     if file_of:
-        # The store changed between choosing the records and writing them.
-        raise CuratorError(
-            f"{len(file_of)} chosen records changed while exporting (another reviewer?): "
-            "export again"
+        # A backstop: the export holds the store for its whole turn (see `export`), so a chosen
+        # record missing from the rows means the store file changed under it (written by
+        # something other than curator, or replaced): the store's fault, exit 3 like any other.
+        raise StoreError(
+            f"{counted(len(file_of), 'chosen record')} changed while exporting, although the "
+            "export held the store (was the file written by another program, or replaced?); "
+            "nothing was exported: run `curator check`, then export again"
         )
     return tokens, answers, digests
 

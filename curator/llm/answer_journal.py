@@ -37,12 +37,24 @@ def journal_folder(store_path: Path) -> Path:
 def try_lock(handle: IO[Any]) -> bool:
     """An exclusive lock on an open journal without waiting; False when another process (or
     another open handle) holds it. Where flock is missing, always True."""
+    return _flock(handle, exclusive=True)
+
+
+def held_by_a_pass(handle: IO[Any]) -> bool:
+    """Whether a running pass holds this journal, asked without taking it from anyone: a
+    shared lock, which goes when the handle is closed (a read-only command keeps a pass from
+    recovering the journal only while it reads it). Where flock is missing, False."""
+    return not _flock(handle, exclusive=False)
+
+
+def _flock(handle: IO[Any], *, exclusive: bool) -> bool:
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not on POSIX
         return True
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        fcntl.flock(handle.fileno(), mode | fcntl.LOCK_NB)
     except OSError:
         return False
     return True

@@ -39,6 +39,7 @@ from curator.llm.answer_journal import (
     PART_MAX_AGE_S,
     PART_SUFFIX,
     AnswerJournal,
+    held_by_a_pass,
     journal_folder,
     try_lock,
 )
@@ -531,43 +532,108 @@ def recover_unsaved(store: Store) -> int:
 
 def _recover_file(store: Store, path: Path, lines: list[str]) -> int:
     """Store one journal's or spill's answers not stored yet, then delete it."""
+    journal = _parse_journal(lines)
+    if journal is None:
+        path.unlink()  # cut while its first line was written: it holds no answer
+        return 0
+    header, rows = journal
+    answers = _not_stored(store, header, rows)
+    if answers is None:
+        return 0
+    if header["kind"] == "verdicts":
+        key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
+        append_verdicts(store, key, header["run_id"], answers)
+    else:
+        from curator.store.predictions import append_predictions
+
+        append_predictions(store, header["run"], answers)
+    path.unlink()
+    return len(answers)
+
+
+def _parse_journal(lines: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """A journal's header and answers; None when it has no header (it holds no answer)."""
     try:
         header = json.loads(lines[0]) if lines else None
-    except ValueError:  # cut while its first line was written: it holds no answer
+    except ValueError:  # cut while its first line was written
         header = None
     if not isinstance(header, dict):
-        path.unlink()
-        return 0
+        return None
     rows = []
     for line in lines[1:]:
         try:
             rows.append(json.loads(line))
         except ValueError:  # the line being written when the process was killed
             continue
+    return header, rows
+
+
+def _not_stored(
+    store: Store, header: dict[str, Any], rows: list[dict[str, Any]]
+) -> list[Any] | None:
+    """The journal's answers the store does not hold yet (the pass stored some before it was
+    killed); None for a journal of a kind this curator does not know."""
     uids = [str(r["record_uid"]) for r in rows]
     if header.get("kind") == "verdicts":
-        key = JudgeKey(header["judge"], header["model"], header["prompt_hash"])
         done = uids_in_run(store, header["run_id"], uids) if rows else set()
-        verdicts = [NewVerdict(**r) for r in rows if r["record_uid"] not in done]
-        append_verdicts(store, key, header["run_id"], verdicts)
-        stored = len(verdicts)
-    elif header.get("kind") == "predictions":
+        return [NewVerdict(**r) for r in rows if r["record_uid"] not in done]
+    if header.get("kind") == "predictions":
         # Only now: predictions' module loads pyarrow, a fifth of a second before every pass's
         # first call when imported up front, for answers that are almost never there.
-        from curator.store.predictions import NewPrediction, append_predictions, stored_answers
+        from curator.store.predictions import NewPrediction, stored_answers
 
         seen = stored_answers(store, header["run"], uids) if rows else set()
-        answers = [
+        return [
             NewPrediction(**r)
             for r in rows
             if (r["record_uid"], r["record_hash"], float(r["latency_ms"])) not in seen
         ]
-        append_predictions(store, header["run"], answers)
-        stored = len(answers)
-    else:
-        return 0
-    path.unlink()
-    return stored
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class UnsavedAnswers:
+    """Answers of a killed (or failed) pass waiting beside the store for the next pass."""
+
+    kind: str  # "predictions" or "verdicts"
+    run: str  # the predict run's name, or the judge's name
+    model: str  # the judge's model ("" for a predict run)
+    answers: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "run": self.run, "model": self.model, "answers": self.answers}
+
+
+def unsaved_answers(store: Store) -> list[UnsavedAnswers]:
+    """What `recover_unsaved` would store, read without storing or removing anything (for the
+    read-only `eval` and `stats`): one entry per journal or spill that no running pass holds,
+    counting only the answers the store lacks."""
+    folder = journal_folder(store.path)
+    found: list[UnsavedAnswers] = []
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        try:
+            handle = path.open("r", encoding="utf-8")
+        except OSError:  # stored meanwhile, or unreadable: nothing to say about it
+            continue
+        with handle:
+            if held_by_a_pass(handle):
+                continue  # its running pass stores it
+            journal = _parse_journal(handle.read().splitlines())
+        if journal is None:
+            continue
+        header, rows = journal
+        answers = _not_stored(store, header, rows)
+        if answers:
+            verdicts = header["kind"] == "verdicts"
+            found.append(
+                UnsavedAnswers(
+                    kind=header["kind"],
+                    run=str(header["judge"] if verdicts else header["run"]),
+                    model=str(header["model"]) if verdicts else "",
+                    answers=len(answers),
+                )
+            )
+    return found
 
 
 async def _read(store_wait: float, call: Callable[[], T]) -> T:

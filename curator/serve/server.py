@@ -35,6 +35,7 @@ from curator import safe_text
 from curator.domain import BadInput, EnvironmentFailure
 from curator.serve.access import SESSION_SECONDS, Access, BadReviewer, WrongPassword, clean_reviewer
 from curator.serve.pages import login_page, terminal_page
+from curator.serve.request_log import RequestLog
 
 #: The environment variable holding the password (never passed on to the app processes).
 PASSWORD_ENV = "CURATOR_SERVE_PASSWORD"
@@ -376,7 +377,9 @@ async def serve(
 ) -> None:
     """Bind, report the bound addresses to `ready`, serve until `stop` (or SIGINT / SIGTERM)."""
     server = ReviewServer(options, access, say)
-    runner = web.AppRunner(server.make_app(), handle_signals=False, access_log=None)
+    runner = web.AppRunner(
+        server.make_app(), handle_signals=False, access_log=None, logger=RequestLog(server.say)
+    )
     await runner.setup()
     site = web.TCPSite(runner, options.host, options.port)
     try:

@@ -231,3 +231,100 @@ def test_another_process_cannot_change_the_chosen_records_before_they_are_writte
     assert accepted[0] in uids
     splits = manifest["splits"]
     assert splits["train"]["records"] + splits["validation"]["records"] == len(uids)
+
+
+def test_a_store_changed_under_the_export_is_exit_3_and_says_what_to_do(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any
+) -> None:
+    """ "N chosen records changed while exporting" exited 1 (an internal error, a bug) and
+    said only "export again": the export holds the store, so it means the store changed under
+    it, exit 3 like any unusable store, with what to do; nothing is exported."""
+    from curator.export import run
+    from curator.store import exports
+
+    real = exports.curated_pages
+
+    def losing_two(*args: Any, **kwargs: Any) -> Any:
+        for i, page in enumerate(real(*args, **kwargs)):
+            yield page[2:] if i == 0 else page
+
+    monkeypatch.setattr(run, "curated_pages", losing_two)
+    out = tmp_path / "out"
+    result = run_cli("--db", sample_store, "export", out, "--target", "openai-chat")
+    assert result.code == 3, result.err
+    assert result.err.startswith("curator: error: 2 chosen records changed while exporting")
+    assert "run `curator check`, then export again" in result.err
+    assert len(result.err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_files_too_big_for_the_target_are_a_refused_request(
+    sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: Any
+) -> None:
+    """A train file over the target's size limit ("export does not fit the target") exited 1,
+    an internal error, and named the staging file, gone by then: the data cannot meet the
+    request (exit 2, as too many records is), named by the export's file, with what to do."""
+    import dataclasses
+
+    from curator.export import targets
+
+    chat = targets.TARGETS["openai-chat"]
+    monkeypatch.setattr(chat, "limits", dataclasses.replace(chat.limits, max_train_bytes=4096))
+    out = tmp_path / "out"
+    result = run_cli("--db", sample_store, "export", out, "--target", "openai-chat")
+    assert result.code == 2, result.err
+    assert result.err.startswith("curator: error: export does not fit the target: train.jsonl: ")
+    assert "bytes; at most 4,096 for train; export fewer records (--max-train" in result.err
+    assert ".curator-export" not in result.err and len(result.err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_an_empty_or_undecodable_system_prompt_file_is_bad_input(
+    sample_store: Path, tmp_path: Path, run_cli: Any
+) -> None:
+    """`--system-prompt FILE` with an empty file exited 1 (an internal error) although the
+    function's own docstring promised exit 2; so did a file that is not UTF-8."""
+    empty = tmp_path / "empty.txt"
+    empty.write_text("  \n", "utf-8")
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"Vous \xeates un analyste.\n")
+    for path, problem in ((empty, "the system prompt is empty"), (latin, "not UTF-8 text")):
+        out = tmp_path / "out"
+        result = run_cli("--db", sample_store, "export", out, "--system-prompt", path)
+        assert result.code == 2, result.err
+        assert result.err.startswith(f"curator: error: {path}: {problem}"), result.err
+        assert len(result.err.splitlines()) == 1 and not out.exists()
+
+
+def test_a_record_too_long_for_the_target_is_bad_input_naming_it(
+    tmp_path: Path, run_cli: Any
+) -> None:
+    """A curated record over the target's tokens per record stopped the export with exit 1
+    (an internal error): the data cannot meet the request, exit 2, naming the record;
+    nothing is exported."""
+    from tests.conftest import tiny_context, write_json
+
+    contexts = []
+    for i in range(12):
+        ctx = tiny_context(f"ctx-{i}", (f"q-{i}",))
+        if i == 5:  # a table of some 75,000 tokens
+            ctx["table"]["table"] += [
+                [f"Item {j} of a long table", "1,000", "900"] for j in range(9000)
+            ]
+        contexts.append(ctx)
+    db = tmp_path / "long.duckdb"
+    store = Store.open(db, create=True)
+    import_file(store, write_json(tmp_path / "long.json", contexts), "train")
+    store.open_session()
+    for i in range(12):
+        decide(store, f"q-{i}", "accept", "ana")
+    assert journal_for(store).wait_stored(timeout=60)
+    journal_for(store).close()
+    store.close()
+    out = tmp_path / "out"
+    result = run_cli(
+        "--db", db, "export", out, "--target", "openai-chat", "--validation-fraction", "0"
+    )
+    assert result.code == 2, result.err
+    assert result.err.startswith("curator: error: record 'q-5' cannot be exported: about ")
+    assert len(result.err.splitlines()) == 1 and not out.exists()

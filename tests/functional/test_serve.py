@@ -217,6 +217,39 @@ async def test_serve_binds_the_loopback_by_default_and_stops_on_ctrl_c(db: Path)
     assert "no password" in err
 
 
+async def test_a_malformed_request_is_one_line_on_stderr_not_a_traceback(db: Path) -> None:
+    """Found in an earlier walk: a request without a Host header (or with a Content-Length
+    that is not a number) made aiohttp log a whole traceback on serve's stderr, so anyone who
+    could reach the port could fill it. One escaped line each now; the 400 is unchanged."""
+    env = {**os.environ, "CURATOR_CONFIG": os.devnull}
+    env.pop("CURATOR_SERVE_PASSWORD", None)
+    process, line = await _start(["--db", str(db), "serve", "--port", "0"], env)
+    match = re.search(r":(\d+)/", line)
+    assert match, line
+    replies = []
+    for request in (
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\x1b[31m\r\n\r\n",
+    ):
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(match.group(1)))
+        writer.write(request)
+        replies.append(await asyncio.wait_for(reader.read(), 30))
+        writer.close()
+    code, err = await _stop(process)
+    assert code == 0, err
+    assert replies[0].startswith(b"HTTP/1.0 400 Bad Request\r\n")
+    assert replies[0].endswith(b"\r\n\r\nMissing 'Host' header in request.")
+    assert replies[1].startswith(b"HTTP/1.0 400 Bad Request\r\n")
+    assert "Traceback" not in err and "\x1b[" not in err, err
+    refused = [e for e in err.splitlines() if "malformed request" in e]
+    assert refused == [
+        "curator serve: refused a malformed request from 127.0.0.1 (400): "
+        "Missing 'Host' header in request.",
+        "curator serve: refused a malformed request from 127.0.0.1 (400): "
+        "Invalid character in Content-Length: b'Content-Length: x\\x1b[31m' ^",
+    ], err
+
+
 async def test_serving_beyond_the_loopback_without_a_password_warns_loudly(db: Path) -> None:
     env = {**os.environ, "CURATOR_CONFIG": os.devnull}
     env.pop("CURATOR_SERVE_PASSWORD", None)

@@ -139,3 +139,55 @@ def test_a_journal_appears_locked_and_with_its_header_and_a_killed_creation_goes
     os.utime(left, (old, old))
     assert recover_unsaved(store) == 0
     assert not left.exists() and young.exists()
+
+
+def test_stats_and_eval_say_which_answers_wait_and_store_none(tmp_path: Path, run_cli: Any) -> None:
+    """After a killed `predict` or live `judge` pass its answers wait in `<store>.unsaved/`
+    until the next pass stores them; `eval` (which does not score them) and `stats` (which does
+    not count them) said nothing. They say how many of which run, and store nothing; so do
+    `check` and an export that lets a judge's verdicts choose records."""
+    from curator.store.predictions import NewPrediction, append_predictions, ensure_run
+
+    store, records = _store(tmp_path)
+    ensure_run(store, "p1", source="model", model="claude-sonnet-5-5")
+    killed_predict = AnswerJournal(store.path, "run4", {"kind": "predictions", "run": "p1"})
+    answers = [
+        NewPrediction(uid, h, "42", latency_ms=float(i + 1)) for i, (uid, h) in enumerate(records)
+    ]
+    for answer in answers:
+        killed_predict.write(answer)
+    append_predictions(store, "p1", answers[:3])  # stored before the kill: not waiting
+    killed_predict.close(remove=False)
+    killed_judge = AnswerJournal(store.path, "run5", _header("run5"))
+    for i, (uid, h) in enumerate(records[:4]):
+        killed_judge.write(_verdict(uid, h, float(i + 1)))
+    killed_judge.close(remove=False)
+    running = AnswerJournal(store.path, "run6", {"kind": "predictions", "run": "other"})
+    running.write(NewPrediction(*records[0], "7", latency_ms=1.0))  # its own pass stores it
+    folder = journal_folder(store.path)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    waiting_predict = (
+        f"note: 2 answers of predict run 'p1' wait in {folder}/ (its pass ended before storing "
+        "them) and are not counted here: the next `curator predict` or `curator judge` on this "
+        "store stores them"
+    )
+    waiting_judge = "note: 4 answers of judge 'anthropic' ('claude-sonnet-5-5') wait in"
+    for command in (("stats",), ("stats", "--json"), ("eval", "p1"), ("eval", "p1", "--json")):
+        result = run_cli("--db", store.path, *command)
+        assert result.code == 0, result.err
+        notes = result.err.splitlines()
+        assert len(notes) == 2 and waiting_predict in notes, (command, result.err)
+        assert any(n.startswith(waiting_judge) for n in notes), (command, result.err)
+        assert " wait in " not in result.out  # stdout stays the report (JSON stays JSON)
+    checked = run_cli("--db", store.path, "check")  # the store is whole; answers still wait
+    assert checked.code == 0 and waiting_predict in checked.err.splitlines(), checked.err
+    exported = run_cli(  # the judge's waiting verdicts would choose records: said first
+        "--db", store.path, "export", tmp_path / "out", "--include-judged-correct", "anthropic"
+    )
+    assert any(n.startswith(waiting_judge) for n in exported.err.splitlines()), exported.err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing stored
+    assert _stored(store) == []
+    running.close(remove=True)  # its pass ended and stored it
+    assert recover_unsaved(store) == 2 + 4
+    quiet = run_cli("--db", store.path, "eval", "p1")
+    assert (quiet.code, quiet.err) == (0, "")

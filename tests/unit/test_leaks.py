@@ -162,6 +162,34 @@ def test_across_with_one_split_is_refused_rather_than_finding_nothing(store: Sto
     assert len(find_leaks(store, splits=["dev", "train"], across_only=True).contexts) == 4
 
 
+def test_a_pairs_sides_follow_the_split_order(
+    store: Store, run_cli: Callable[..., CliResult], store_path: Path
+) -> None:
+    """Found walking `curator leaks --split dev --split test` on the real files: one pair had
+    its test table on the left, the other its dev table (the store orders sides by uid). The
+    first split named is on the left, in the listing and in --json; without --split, the split
+    imported first (here train)."""
+    for order in (["dev", "train"], ["train", "dev"], []):
+        report = find_leaks(store, splits=order, across_only=True)
+        first, second = order or ["train", "dev"]
+        assert len(report.contexts) == 4 and len(report.questions) == 1
+        assert {(p.split_a, p.split_b) for p in report.contexts} == {(first, second)}
+        (q,) = report.questions
+        assert (q.split_a, q.split_b) == (first, second)
+        base_side = ("base-q1", "base") if first == "train" else ("transposed-q1", "transposed")
+        assert (q.a, q.context_a) == base_side
+        splits = [f"--split={s}" for s in order]
+        lines = run_cli("leaks", "--json", "--across", "--db", store_path, *splits)
+        assert {tuple(d["splits"]) for d in lines.json_lines()} == {(first, second)}
+        question = next(d for d in lines.json_lines() if d["kind"] == "question")
+        assert (question["a"], question["shared"]["contexts"][0]) == base_side
+        text = run_cli("leaks", "--db", store_path, "--top", "4", "--across", *splits)
+        heads = [line for line in text.out.splitlines() if "‖" in line and "[" in line]
+        assert len(heads) == 4
+        assert all(f"[{first}]" in h.split(" ‖ ")[0] for h in heads), heads
+        assert all(h.rstrip().endswith(f"[{second}]") for h in heads), heads
+
+
 def test_import_reports_near_duplicates_and_cache_names_twins(store: Store, tmp_path: Path) -> None:
     again = copy.deepcopy(context("base-copy", MUST_MATCH["extra-column"], "Q?", "a"))
     summary = import_file(store, write_json(tmp_path / "more.json", [again]), "test")
@@ -239,8 +267,9 @@ def test_real_tatqa_dev_and_test_share_tables(tatqa_dir: Path, store_path: Path)
     # The table uids, by the first 16 hex digits of their sha256 (no shared uid is copied here).
     assert {(_h(p.a), _h(p.b)) for p in report.contexts} == {
         ("ac6495438d48fe07", "522ef80a1b509cce"),
-        ("9d0ec6a44520ba81", "9fb23eca06e35de1"),
+        ("9fb23eca06e35de1", "9d0ec6a44520ba81"),  # dev on the left, as --split names it
     }
+    assert all((p.split_a, p.split_b) == ("dev", "test") for p in report.contexts)
     assert {q.question for q in report.questions} == {
         "what was the net income in 2019",
         "what was the percentage change in adjusted ebitda between 2018 and 2019",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,3 +89,33 @@ def test_a_config_nested_too_deeply_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="invalid config file") as caught:
         _load(tmp_path, "x = " + "[" * 100_000 + "]" * 100_000 + "\n")
     assert caught.value.exit_code == 2 and str(tmp_path / "curator.toml") in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ("[judge]\nthinking = 'lots'\n", "[judge] thinking", "expected one of ['off', 'on'"),
+        ("[judge]\nthinking_budget = 100\n", "[judge] thinking_budget", "from 1024 to"),
+    ],
+)
+def test_thinking_settings_are_checked_when_the_config_is_read(
+    tmp_path: Path, text: str, where: str, what: str
+) -> None:
+    """`thinking = 'lots'` or a budget under 1024 were refused only when a judge built its
+    request, as exit 1 (an internal error) and without the file's name: bad input, exit 2."""
+    with pytest.raises(BadInput) as caught:
+        _load(tmp_path, text)
+    message = str(caught.value)
+    assert str(tmp_path / "curator.toml") in message and where in message and what in message
+    assert caught.value.exit_code == 2
+
+
+def test_demo_with_a_folder_of_no_json_files_is_bad_input(tmp_path: Path, run_cli: Any) -> None:
+    """`curator demo --data EMPTY_FOLDER` exited 1 (an internal error) for a folder without
+    data: bad input, exit 2, naming the folder; no store is made."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli("--db", tmp_path / "demo.duckdb", "demo", "--no-tui", "--data", empty)
+    assert result.code == 2, result.err
+    assert result.err == f"curator: error: {empty}: no *.json files to import\n"
+    assert not (tmp_path / "demo.duckdb").exists()
