@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from curator.domain import CuratorError
+from curator.domain import BadOption, CuratorError
 from curator.settings import JudgeConfig
 
 # Anthropic Message Batches: "limited to either 100,000 Message requests or 256 MB in size,
@@ -89,11 +89,16 @@ def anthropic_limits(config: JudgeConfig) -> ChunkLimits:
 
 def bedrock_limits(config: JudgeConfig) -> ChunkLimits:
     """`[judge] bedrock_batch_max_records` / `_max_bytes` / `_min_records` (batch inference)."""
-    return ChunkLimits(
-        _setting(config, "bedrock_batch_max_records", BEDROCK_MAX_RECORDS),
-        _setting(config, "bedrock_batch_max_bytes", BEDROCK_MAX_BYTES),
-        _setting(config, "bedrock_batch_min_records", BEDROCK_MIN_RECORDS),
-    )
+    most = _setting(config, "bedrock_batch_max_records", BEDROCK_MAX_RECORDS)
+    fewest = _setting(config, "bedrock_batch_min_records", BEDROCK_MIN_RECORDS)
+    if fewest > most:
+        # (A bad setting, exit 2: ChunkLimits' own check is for curator's bugs.)
+        raise BadOption(
+            f"config [judge] bedrock_batch_min_records = {fewest:,} is more than "
+            f"bedrock_batch_max_records = {most:,} (set or default): no batch job could be "
+            "submitted; lower the first or raise the second"
+        )
+    return ChunkLimits(most, _setting(config, "bedrock_batch_max_bytes", BEDROCK_MAX_BYTES), fewest)
 
 
 def memory_limit_mb(config: JudgeConfig) -> int:
@@ -215,7 +220,7 @@ def spool_chunks(
                     data = line(cid, item)
             if chunk is None:
                 if frame + len(data) > limits.max_bytes:
-                    raise CuratorError(
+                    raise BadOption(
                         f"record {item.uid}: its batch request is {len(data):,} bytes, more than "
                         f"a whole batch may be ({limits.max_bytes:,}); judge it live"
                     )

@@ -845,3 +845,29 @@ def test_the_same_live_judge_pass_twice_at_once_is_refused_before_any_call(
             "SELECT count(*), count(DISTINCT record_uid) FROM verdicts WHERE judge = 'anthropic'"
         ).fetchone()
     assert judged == (20, 20)
+
+
+def test_batch_limits_that_cannot_work_are_bad_settings_exit_2(
+    tmp_path: Path, run_cli: Run, sample_store: Path, anthropic_fake: FakeAnthropic,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """A fewest-records setting above the most-records one, and a record bigger than a whole
+    batch may be, were internal errors (exit 1) naming no setting."""
+    config = tmp_path / "curator.toml"
+    config.write_text("[judge]\nbedrock_batch_min_records = 60000\n", "utf-8")
+    monkeypatch.setenv("CURATOR_CONFIG", str(config))
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # refused before any call; never AWS
+    }.items():
+        monkeypatch.setenv(name, value)
+    bedrock = run_cli("--db", sample_store, "judge", "--judge", "bedrock", "--batch")
+    assert bedrock.code == 2, bedrock.err
+    assert "[judge] bedrock_batch_min_records = 60,000 is more than" in bedrock.err
+    config.write_text("[judge]\nbatch_max_bytes = 1000\n", "utf-8")
+    big = run_cli("--db", sample_store, "judge", "--judge", "anthropic", "--batch")
+    assert big.code == 2, big.err
+    assert "more than a whole batch may be (1,000); judge it live" in big.err
+    assert anthropic_fake.calls["POST /v1/messages/batches"] == 0
