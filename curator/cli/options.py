@@ -25,7 +25,9 @@ DB_KEY = "curator.db"
 
 def remember_db(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
     if value is not None:
-        ctx.meta[DB_KEY] = value
+        # `~` is the home folder, as in CURATOR_DB and `[store] db` (no shell expands it in
+        # `--db=~/x` or in quotes).
+        ctx.meta[DB_KEY] = value.expanduser()
 
 
 def db_option(func: F, default: str = "$CURATOR_DB, else [store] db, else ./curator.duckdb") -> F:

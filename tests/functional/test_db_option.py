@@ -207,3 +207,18 @@ def test_demo_help_names_its_own_store_and_ignores_curator_db(
     monkeypatch.setenv("CURATOR_DB", str(workdir / "team.duckdb"))
     assert run_cli("demo", "--no-tui").code == 0
     assert (workdir / "curator-demo.duckdb").is_file() and not (workdir / "team.duckdb").exists()
+
+
+def test_a_tilde_in_db_is_the_home_folder_as_in_curator_db(
+    run_cli: Run, workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--db=~/s.duckdb` (no shell expands a ~ after `=`) made a folder named `~` in the
+    working folder; CURATOR_DB and `[store] db` already meant the home folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    result = run_cli("--db=~/s.duckdb", "import", SAMPLE_DATA / "sample_dev.json")
+    assert result.code == 0, result.err
+    assert (home / "s.duckdb").is_file() and not (workdir / "~").exists()
+    stats = run_cli("stats", "--json", "--db", "~/s.duckdb")
+    assert stats.code == 0 and json.loads(stats.out)["db"] == str(home / "s.duckdb"), stats.err
