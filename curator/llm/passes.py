@@ -24,7 +24,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -510,15 +510,8 @@ def recover_unsaved(store: Store) -> int:
     if not folder.is_dir():
         return 0
     stored = 0
-    for path in sorted(folder.glob("*.jsonl")):
-        try:
-            handle = path.open("r", encoding="utf-8")
-        except FileNotFoundError:  # another pass stored it meanwhile
-            continue
-        with handle:
-            if not try_lock(handle):
-                continue  # the journal of a pass that is running
-            stored += _recover_file(store, path, handle.read().splitlines())
+    for path, lines in _free_journals(folder, take=True):
+        stored += _recover_file(store, path, lines)
     for path in folder.glob(f"*.jsonl{PART_SUFFIX}"):
         # A journal whose pass was killed while creating it (it holds no answer yet): nobody
         # holds its lock, and it is not new. One being created now is young, or locked.
@@ -528,6 +521,25 @@ def recover_unsaved(store: Store) -> int:
     with contextlib.suppress(OSError):
         folder.rmdir()  # only when empty
     return stored
+
+
+def _free_journals(folder: Path, *, take: bool) -> Iterator[tuple[Path, list[str]]]:
+    """Each journal or spill in `folder` that no running pass holds, with its lines, yielded
+    while locked: exclusively when `take` (the caller stores and removes it), else shared (a
+    read-only look that takes it from nobody)."""
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        try:
+            handle = path.open("r", encoding="utf-8")
+        except FileNotFoundError:  # another pass stored it meanwhile
+            continue
+        except OSError:
+            if take:
+                raise
+            continue  # unreadable: a read-only look has nothing to say about it
+        with handle:
+            free = try_lock(handle) if take else not held_by_a_pass(handle)
+            if free:  # (else the journal of a pass that is running: it stores it)
+                yield path, handle.read().splitlines()
 
 
 def _recover_file(store: Store, path: Path, lines: list[str]) -> int:
@@ -608,17 +620,9 @@ def unsaved_answers(store: Store) -> list[UnsavedAnswers]:
     """What `recover_unsaved` would store, read without storing or removing anything (for the
     read-only `eval` and `stats`): one entry per journal or spill that no running pass holds,
     counting only the answers the store lacks."""
-    folder = journal_folder(store.path)
     found: list[UnsavedAnswers] = []
-    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
-        try:
-            handle = path.open("r", encoding="utf-8")
-        except OSError:  # stored meanwhile, or unreadable: nothing to say about it
-            continue
-        with handle:
-            if held_by_a_pass(handle):
-                continue  # its running pass stores it
-            journal = _parse_journal(handle.read().splitlines())
+    for _path, lines in _free_journals(journal_folder(store.path), take=False):
+        journal = _parse_journal(lines)
         if journal is None:
             continue
         header, rows = journal
