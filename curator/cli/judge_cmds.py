@@ -271,9 +271,7 @@ def _judge_live(
                 from curator.llm.run_lock import judge_lock_name, run_lock
 
                 key = judge_obj.key
-                name = judge_lock_name(
-                    key.judge, key.model, key.prompt_hash, (options.filt, options.limit)
-                )
+                name = judge_lock_name(key, (options.filt, options.limit, options.rejudge))
                 what = f"this judge pass ({key.judge}, {key.model}, the same records)"
                 with run_lock(store.path, name, what):
                     result = asyncio.run(

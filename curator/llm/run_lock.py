@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from curator.domain import StoreError
+from curator.domain import JudgeKey, StoreError
 
 
 class RunBusy(StoreError):
@@ -73,9 +73,9 @@ def _locked(folder: Path, path: Path, what: str) -> int | None:
         os.close(fd)  # locked a file its holder removed as it ended: lock the path's own
 
 
-def judge_lock_name(judge: str, model: str, prompt_hash: str, selection: object) -> str:
+def judge_lock_name(key: JudgeKey, selection: object) -> str:
     """The lock of a live judge pass: the same judge, model and prompt over the same selection
-    of records (its filter and limit). Two such passes at once would each pay for every record
-    neither has judged; passes over other records, or of another judge, run side by side."""
-    text = "|".join((judge, model, prompt_hash, repr(selection)))
+    of records (its filter, limit and rejudge). Two such passes at once would each pay for every
+    record neither has judged; passes over other records, or of another judge, run side by side."""
+    text = "|".join((key.judge, key.model, key.prompt_hash, repr(selection)))
     return "judge-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
